@@ -1,0 +1,1 @@
+"""Composition root, settings, translations, keyboards and the `palbot` command line."""

@@ -1,0 +1,88 @@
+"""The composition root: builds the Application and everything it needs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import LinkPreviewOptions
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot.context import PalApplication, PalContext, Services
+from bot.settings import Settings
+from schedules.clock import Clock, SystemClock
+from storage.db import make_engine
+from storage.executor import Database
+
+log = logging.getLogger(__name__)
+
+# How many updates are handled at once. Database work is queued in arrival order by
+# storage.executor, so concurrency here only overlaps network waits.
+CONCURRENT_UPDATES = 256
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    with_updater: bool = True,
+    clock: Clock | None = None,
+    database: Database | None = None,
+    rate_limiter: Any = None,
+) -> PalApplication:
+    """Build the bot: services, handlers, background work, start and stop hooks."""
+    if settings.token is None:
+        raise ValueError("PALBOT_TOKEN is required")
+    db = database or Database(make_engine(settings.database_url), settings.db_workers)
+    services = Services(settings=settings, db=db, clock=clock or SystemClock())
+
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder()
+        .token(settings.token.get_secret_value())
+        .base_url(f"{settings.api_url}/bot")
+        .base_file_url(f"{settings.api_url}/file/bot")
+        .context_types(ContextTypes(context=PalContext))
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True),
+                           tzinfo=settings.zone))
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    else:
+        builder = builder.request(HTTPXRequest(connection_pool_size=64, read_timeout=15))
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    if not with_updater:
+        builder = builder.updater(None)
+    if rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)
+    application: PalApplication = builder.build()
+    application.bot_data["services"] = services
+
+    from handlers import register
+
+    register(application)
+    return application
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services: Services = application.bot_data["services"]
+    for start in services.on_start:
+        await start(application)
+
+
+async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services: Services = application.bot_data["services"]
+    for stop in reversed(services.on_stop):
+        try:
+            await stop(application)
+        except Exception:
+            log.exception("error while stopping a background service")
+    services.db.close()
+
+
+__all__ = ["AIORateLimiter", "build_application"]

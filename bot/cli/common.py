@@ -1,0 +1,32 @@
+"""Helpers shared by subcommands: settings, engine, migrated database."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.engine import Engine
+
+from bot.settings import Settings, load_settings
+from storage.db import make_engine
+from storage.migrate import upgrade_to_latest
+
+
+def settings_and_engine(*, migrate: bool = True) -> tuple[Settings, Engine]:
+    """Load settings and open the database at the latest schema."""
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade_to_latest(engine)
+    return settings, engine
+
+
+def configure_logging(level: str) -> None:
+    """Log ids and events to stderr; never message texts or names (see handlers)."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, which contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -1,0 +1,91 @@
+"""The typed context every handler receives, and the services it carries."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.i18n import Translator, translator
+from bot.settings import Settings
+from storage.executor import Database
+from storage.models import Person, Role
+from storage.roles import has_role
+
+if TYPE_CHECKING:
+    from schedules.clock import Clock
+
+
+@dataclass
+class Services:
+    """Long-lived objects built once by the composition root."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    # Background work features start after the bot is initialised and stop before it
+    # shuts down (outbox dispatcher, retention job…), in registration order.
+    on_start: list[Callable[[PalApplication], Awaitable[None]]] = field(default_factory=list)
+    on_stop: list[Callable[[PalApplication], Awaitable[None]]] = field(default_factory=list)
+    # Objects those features share (the dispatcher, the pacer…), by name.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who sent the current update, loaded once per update."""
+
+    telegram_id: int
+    person: Person | None
+    roles: frozenset[Role]
+    language: str
+
+    @property
+    def is_onboarded(self) -> bool:
+        """Whether the person finished onboarding."""
+        return self.person is not None and self.person.is_onboarded
+
+    def can(self, role: Role) -> bool:
+        """Whether the viewer holds `role` (admins hold every role)."""
+        return has_role(self.roles, role)
+
+
+class PalContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """CallbackContext with typed access to our services and the current viewer."""
+
+    viewer_: Viewer | None = None
+
+    @property
+    def services(self) -> Services:
+        """The application's services."""
+        services = self.application.bot_data["services"]
+        assert isinstance(services, Services)
+        return services
+
+    @property
+    def db(self) -> Database:
+        """The database executor."""
+        return self.services.db
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the application was built with."""
+        return self.services.settings
+
+    @property
+    def viewer(self) -> Viewer:
+        """The sender of this update (set by the identify handler in group -10)."""
+        if self.viewer_ is None:
+            raise RuntimeError("viewer not loaded: identify handler did not run")
+        return self.viewer_
+
+    @property
+    def t(self) -> Translator:
+        """Texts in the viewer's language."""
+        language = self.viewer_.language if self.viewer_ else self.settings.default_language
+        return translator(language, self.settings.timezone)
+
+
+PalApplication = Application[ExtBot[None], PalContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

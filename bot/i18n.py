@@ -1,0 +1,134 @@
+"""Translations and locale-aware formatting; Telegram-free so schedules can use it too.
+
+Catalogs live in `bot/locales/<lang>/LC_MESSAGES/<area>.po`, one file per area of the
+product, and are merged per language. Message ids are English source strings.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+from bot.settings import SUPPORTED_LANGUAGES
+
+LOCALES_DIR = Path(__file__).with_name("locales")
+LANGUAGE_NAMES = {"pl": "Polski", "uk": "Українська", "en": "English"}
+_BABEL_LOCALE = {"pl": "pl_PL", "uk": "uk_UA", "en": "en_GB"}
+
+
+def normalise_language(code: str | None, default: str = "pl") -> str:
+    """Map a Telegram language_code (`uk-UA`, `en`) onto a supported language."""
+    if code:
+        short = code.split("-")[0].split("_")[0].lower()
+        if short in SUPPORTED_LANGUAGES:
+            return short
+    return default
+
+
+@cache
+def _catalog(language: str) -> Translations:
+    merged: Translations | None = None
+    folder = LOCALES_DIR / language / "LC_MESSAGES"
+    for po_path in sorted(folder.glob("*.po")):
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        # The first file's header gives the plural rule; every file shares the same one.
+        part = Translations(fp=buffer)
+        if merged is None:
+            merged = part
+        else:
+            merged.merge(part)
+    return merged if merged is not None else Translations()
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Texts and formats for one language."""
+
+    language: str
+    zone: ZoneInfo
+
+    @property
+    def _translations(self) -> Translations:
+        return _catalog(self.language)
+
+    def gettext(self, message: str) -> str:
+        """Translate one message."""
+        return self._translations.ugettext(message)
+
+    def _(self, message: str) -> str:
+        """Shorthand for gettext, the name Babel's extractor looks for."""
+        return self._translations.ugettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """Translate a message whose form depends on a count (three forms in pl/uk)."""
+        return self._translations.ungettext(singular, plural, n)
+
+    @property
+    def locale(self) -> Locale:
+        """The Babel locale for formatting."""
+        return Locale.parse(_BABEL_LOCALE[self.language])
+
+    def local(self, moment: datetime) -> datetime:
+        """An aware instant in the programme's local time."""
+        return moment.astimezone(self.zone)
+
+    def date(self, moment: datetime) -> str:
+        """`wtorek, 1 grudnia` — weekday and day with the month in the genitive."""
+        return format_date(self.local(moment), "EEEE, d MMMM", locale=self.locale)
+
+    def time(self, moment: datetime) -> str:
+        """`17:00` in local time."""
+        return format_time(self.local(moment), "HH:mm", locale=self.locale)
+
+    def date_time(self, moment: datetime) -> str:
+        """`wtorek, 1 grudnia, 17:00`."""
+        return f"{self.date(moment)}, {self.time(moment)}"
+
+    def short_date_time(self, moment: datetime) -> str:
+        """`1.12, 17:00` (`1 Dec, 17:00` in English) for buttons, where space is short."""
+        local = self.local(moment)
+        pattern = "d MMM, HH:mm" if self.language == "en" else "d.MM, HH:mm"
+        return format_date(local, pattern.split(",")[0], locale=self.locale) + ", " + self.time(
+            local
+        )
+
+    def number(self, value: int | float) -> str:
+        """`1 200` in Polish, `1,200` in English."""
+        return format_decimal(value, locale=self.locale)
+
+
+@cache
+def translator(language: str, zone_name: str = "Europe/Warsaw") -> Translator:
+    """The translator for a language, falling back to Polish for unknown codes."""
+    lang = language if language in SUPPORTED_LANGUAGES else "pl"
+    return Translator(lang, ZoneInfo(zone_name))
+
+
+def catalog_messages(language: str) -> set[str]:
+    """Message ids that have a non-empty translation in a language (for completeness tests)."""
+    ids: set[str] = set()
+    for po_path in (LOCALES_DIR / language / "LC_MESSAGES").glob("*.po"):
+        with po_path.open("rb") as handle:
+            for message in read_po(handle, locale=language):
+                if not message.id:
+                    continue
+                key = message.id[0] if isinstance(message.id, tuple) else message.id
+                strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                if all(strings) and not message.fuzzy:
+                    ids.add(key)
+    return ids

@@ -1,0 +1,161 @@
+"""Settings from the environment or a `.env` file, validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from functools import lru_cache
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Language = Literal["pl", "uk", "en"]
+SUPPORTED_LANGUAGES: tuple[Language, ...] = ("pl", "uk", "en")
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_offsets(raw: str) -> tuple[timedelta, ...]:
+    """Parse `24h,2h` into offsets, largest first; raise ValueError on any bad part."""
+    offsets: list[timedelta] = []
+    for part in raw.split(","):
+        match = _DURATION.match(part)
+        if not match:
+            raise ValueError(f"'{part.strip()}' is not a duration like 24h, 90m, 2d or 30s")
+        seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        if seconds <= 0:
+            raise ValueError("offsets must be positive")
+        offsets.append(timedelta(seconds=seconds))
+    return tuple(sorted(set(offsets), reverse=True))
+
+
+QuietHours = tuple[time, time] | None
+
+
+def parse_quiet_hours(raw: str) -> QuietHours:
+    """Parse `21:00-08:00` (or `off`) into a (start, end) pair of local times."""
+    if raw.strip().lower() in {"off", "none", ""}:
+        return None
+    match = _QUIET.match(raw)
+    if not match:
+        raise ValueError("use HH:MM-HH:MM, e.g. 21:00-08:00, or off")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError as exc:
+        raise ValueError(f"not a time of day: {exc}") from None
+    if start == end:
+        raise ValueError("start and end of quiet hours must differ")
+    return start, end
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PALBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    token: SecretStr | None = None
+    api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite:///palbot.sqlite3"
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    timezone: str = "Europe/Warsaw"
+    default_language: Language = "pl"
+    reminder_offsets: Annotated[tuple[timedelta, ...], NoDecode] = (
+        timedelta(hours=24),
+        timedelta(hours=2),
+    )
+    quiet_hours: Annotated[QuietHours, NoDecode] = (time(21, 0), time(8, 0))
+    surveys_dir: str | None = None
+    log_level: str = "INFO"
+    # Interactive replies get what bulk sends leave; bulk never takes the last few per second.
+    global_rate_per_second: float = Field(default=29.0, gt=0, le=30)
+    broadcast_rate_per_second: float = Field(default=25.0, gt=0, le=30)
+    db_workers: int = Field(default=0, ge=0, le=64)
+    dpo_contact: str = ""
+    controller_name: str = ""
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("must be comma-separated numeric Telegram ids") from None
+        return value
+
+    @field_validator("reminder_offsets", mode="before")
+    @classmethod
+    def _parse_offsets(cls, value: object) -> object:
+        return parse_offsets(value) if isinstance(value, str) else value
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _parse_quiet(cls, value: object) -> object:
+        return parse_quiet_hours(value) if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'") from None
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"\d+:[\w-]+", value.get_secret_value()):
+            raise ValueError("must look like 123456:ABC-DEF (from @BotFather)")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The local time zone residents live in."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is an SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Turn pydantic's report into one line naming the first bad setting."""
+    first = exc.errors()[0]
+    name = "PALBOT_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    return f"{name}: {reason}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load settings, raising SettingsError with one readable line on a bad value."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def cached_settings() -> Settings:
+    """Process-wide settings for code paths without an explicit Settings object."""
+    return load_settings()

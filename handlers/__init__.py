@@ -1,0 +1,23 @@
+"""Telegram handlers, thin: read input, call one rule, answer with a translated text."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import TypeHandler
+
+from bot.context import PalApplication
+from handlers import common, fallback
+
+# Group -10 runs first for every update: it loads who is speaking and their roles.
+IDENTIFY_GROUP = -10
+
+
+def register(app: PalApplication) -> None:
+    """Add every handler, in the order they must be tried."""
+    app.add_handler(TypeHandler(Update, common.identify), group=IDENTIFY_GROUP)
+    # Feature modules, most specific first. Each adds commands, its callback-data
+    # prefixes and the dialog kinds whose free text it consumes.
+    # (features register here)
+    # Catch-alls: unknown text, commands and buttons. Always last.
+    fallback.register(app)
+    app.add_error_handler(common.on_error)  # type: ignore[arg-type]

@@ -1,0 +1,29 @@
+"""SQLModel tables. Import from here; the split into modules follows the domain."""
+
+from storage.models.activities import Activity, ActivityStatus, Programme, Registration, RegistrationStatus
+from storage.models.audit import AuditEntry
+from storage.models.outbox import Broadcast, BroadcastState, PendingSend, SendKind, SendState
+from storage.models.people import Dialog, Person, RoleGrant, Role
+from storage.models.surveys import ParticipantCode, SurveyAnswer, SurveyResponse, SurveyVersion
+
+__all__ = [
+    "Activity",
+    "ActivityStatus",
+    "AuditEntry",
+    "Broadcast",
+    "BroadcastState",
+    "Dialog",
+    "ParticipantCode",
+    "PendingSend",
+    "Person",
+    "Programme",
+    "Registration",
+    "RegistrationStatus",
+    "Role",
+    "RoleGrant",
+    "SendKind",
+    "SendState",
+    "SurveyAnswer",
+    "SurveyResponse",
+    "SurveyVersion",
+]
