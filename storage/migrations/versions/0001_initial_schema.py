@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 05:02:15.754530
+Create Date: (regenerated)
 """
 from collections.abc import Sequence
 
