@@ -34,7 +34,7 @@ def _optional_modules() -> list[object]:
     import importlib
 
     found = []
-    for name in ("activities", "surveys", "reports", "audit", "privacy"):
+    for name in ("activities", "changes", "surveys", "reports", "audit", "privacy", "webhook"):
         try:
             found.append(importlib.import_module(f"bot.cli.{name}"))
         except ModuleNotFoundError as exc:
