@@ -88,4 +88,6 @@ class PalContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         return translator(language, self.settings.timezone)
 
 
-PalApplication = Application[ExtBot[None], PalContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+PalApplication = Application[
+    ExtBot[None], PalContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+]

@@ -127,8 +127,10 @@ def catalog_messages(language: str) -> set[str]:
             for message in read_po(handle, locale=language):
                 if not message.id:
                     continue
-                key = message.id[0] if isinstance(message.id, tuple) else message.id
-                strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                key = str(message.id[0] if isinstance(message.id, (tuple, list)) else message.id)
+                strings = (
+                    message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+                )
                 if all(strings) and not message.fuzzy:
                     ids.add(key)
     return ids

@@ -20,4 +20,4 @@ def register(app: PalApplication) -> None:
     # (features register here)
     # Catch-alls: unknown text, commands and buttons. Always last.
     fallback.register(app)
-    app.add_error_handler(common.on_error)  # type: ignore[arg-type]
+    app.add_error_handler(common.on_error)

@@ -72,7 +72,9 @@ def requires_role(role: Role) -> Callable[[H], H]:
         @functools.wraps(handler)
         async def guarded(update: Update, context: PalContext) -> None:
             if not context.viewer.can(role):
-                log.info("role refused: needed=%s user_id=%s", role.value, context.viewer.telegram_id)
+                log.info(
+                    "role refused: needed=%s user_id=%s", role.value, context.viewer.telegram_id
+                )
                 await answer(update, context, context.t._("This is only for the programme team."))
                 return
             await handler(update, context)
@@ -88,9 +90,7 @@ def requires_onboarding(handler: H) -> H:
     @functools.wraps(handler)
     async def guarded(update: Update, context: PalContext) -> None:
         if not context.viewer.is_onboarded:
-            await answer(
-                update, context, context.t._("First, let's get you set up: send /start.")
-            )
+            await answer(update, context, context.t._("First, let's get you set up: send /start."))
             return
         await handler(update, context)
 
@@ -121,8 +121,9 @@ async def on_error(update: object, context: PalContext) -> None:
         log.warning("database unavailable (update_id=%s): %s", update_id, error)
     else:
         # exc_info carries the traceback; it holds ids, never message texts.
-        log.error("error handling update_id=%s: %s", update_id, type(error).__name__,
-                  exc_info=error)
+        log.error(
+            "error handling update_id=%s: %s", update_id, type(error).__name__, exc_info=error
+        )
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             t = context.t

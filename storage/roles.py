@@ -23,7 +23,9 @@ def has_role(roles: frozenset[Role], needed: Role) -> bool:
     return needed in roles or Role.ADMIN in roles
 
 
-def grant(session: Session, *, role: Role, telegram_id: int, programme_id: int | None = None) -> bool:
+def grant(
+    session: Session, *, role: Role, telegram_id: int, programme_id: int | None = None
+) -> bool:
     """Give a role; returns False if it was already held."""
     exists = session.exec(
         select(RoleGrant).where(
@@ -42,7 +44,7 @@ def grant(session: Session, *, role: Role, telegram_id: int, programme_id: int |
 
 def revoke(session: Session, *, role: Role, telegram_id: int) -> int:
     """Take a role away (in every programme); returns how many grants were removed."""
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         delete(RoleGrant).where(
             col(RoleGrant.telegram_id) == telegram_id, col(RoleGrant.role) == role.value
         )

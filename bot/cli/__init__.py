@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
+from types import ModuleType
 
 from bot.settings import SettingsError
 
@@ -29,10 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _optional_modules() -> list[object]:
+def _optional_modules() -> list[ModuleType]:
     # Feature areas add their commands here as they land.
-    import importlib
-
     found = []
     for name in ("activities", "changes", "surveys", "reports", "audit", "privacy", "webhook"):
         try:

@@ -1,9 +1,15 @@
 """SQLModel tables. Import from here; the split into modules follows the domain."""
 
-from storage.models.activities import Activity, ActivityStatus, Programme, Registration, RegistrationStatus
+from storage.models.activities import (
+    Activity,
+    ActivityStatus,
+    Programme,
+    Registration,
+    RegistrationStatus,
+)
 from storage.models.audit import AuditEntry
 from storage.models.outbox import Broadcast, BroadcastState, PendingSend, SendKind, SendState
-from storage.models.people import Dialog, Person, RoleGrant, Role
+from storage.models.people import Dialog, Person, Role, RoleGrant
 from storage.models.surveys import ParticipantCode, SurveyAnswer, SurveyResponse, SurveyVersion
 
 __all__ = [

@@ -80,7 +80,9 @@ class Broadcast(SQLModel, table=True):
     programme_id: int = Field(foreign_key="programme.id")
     author_id: int = Field(foreign_key="person.id")
     text: str = Field(max_length=4096)
-    translations: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    translations: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
     photo_file_id: str | None = Field(default=None, max_length=200)
     activity_id: int | None = Field(default=None, foreign_key="activity.id")
     audience: str = Field(max_length=32)

@@ -18,8 +18,13 @@ class ChatUser:
     """A Telegram user in a private chat with the bot (handler-test layer)."""
 
     def __init__(
-        self, app: PalApplication, rec: RecordingRequest, user_id: int, *,
-        language_code: str = "pl", first_name: str = "Test",
+        self,
+        app: PalApplication,
+        rec: RecordingRequest,
+        user_id: int,
+        *,
+        language_code: str = "pl",
+        first_name: str = "Test",
     ) -> None:
         self.app = app
         self.rec = rec
@@ -28,8 +33,12 @@ class ChatUser:
         self.first_name = first_name
 
     def _user(self) -> dict[str, Any]:
-        return {"id": self.user_id, "is_bot": False, "first_name": self.first_name,
-                "language_code": self.language_code}
+        return {
+            "id": self.user_id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": self.language_code,
+        }
 
     async def send(self, text: str) -> list[SentMessage]:
         """Type a message; returns the bot messages this update created or edited."""
@@ -48,10 +57,19 @@ class ChatUser:
     async def send_sticker(self) -> list[SentMessage]:
         """Send something that is not text."""
         message = {
-            "message_id": next(_update_ids), "date": 1_780_000_000,
-            "chat": {"id": self.user_id, "type": "private"}, "from": self._user(),
-            "sticker": {"file_id": "s", "file_unique_id": "s", "width": 1, "height": 1,
-                        "is_animated": False, "is_video": False, "type": "regular"},
+            "message_id": next(_update_ids),
+            "date": 1_780_000_000,
+            "chat": {"id": self.user_id, "type": "private"},
+            "from": self._user(),
+            "sticker": {
+                "file_id": "s",
+                "file_unique_id": "s",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+            },
         }
         return await self._process({"update_id": next(_update_ids), "message": message})
 
@@ -65,14 +83,29 @@ class ChatUser:
         shown = [b for m in self.messages for b in m.buttons()]
         raise AssertionError(f"no button with {label!r}; buttons shown: {shown}")
 
-    async def press_data(self, data: str, *, message: SentMessage | None = None) -> list[SentMessage]:
+    async def press_data(
+        self, data: str, *, message: SentMessage | None = None
+    ) -> list[SentMessage]:
         """Send a callback with arbitrary data (also forged data) from a bot message."""
         target = message or (self.messages[-1] if self.messages else None)
-        api_message = target.as_api() if target else {
-            "message_id": 1, "date": 1_780_000_000,
-            "chat": {"id": self.user_id, "type": "private"}, "from": BOT_USER, "text": "old"}
-        query = {"id": str(next(_callback_ids)), "from": self._user(), "chat_instance": "ci",
-                 "data": data, "message": api_message}
+        api_message = (
+            target.as_api()
+            if target
+            else {
+                "message_id": 1,
+                "date": 1_780_000_000,
+                "chat": {"id": self.user_id, "type": "private"},
+                "from": BOT_USER,
+                "text": "old",
+            }
+        )
+        query = {
+            "id": str(next(_callback_ids)),
+            "from": self._user(),
+            "chat_instance": "ci",
+            "data": data,
+            "message": api_message,
+        }
         return await self._process({"update_id": next(_update_ids), "callback_query": query})
 
     async def _process(self, payload: dict[str, Any]) -> list[SentMessage]:
@@ -81,9 +114,18 @@ class ChatUser:
         await self.app.process_update(update)
         touched: list[SentMessage] = []
         for call in self.rec.calls[before:]:
-            if call.method in {"sendMessage", "sendDocument", "sendPhoto", "editMessageText",
-                               "editMessageReplyMarkup", "editMessageCaption"} and int(
-                call.params.get("chat_id", 0)) == self.user_id:
+            if (
+                call.method
+                in {
+                    "sendMessage",
+                    "sendDocument",
+                    "sendPhoto",
+                    "editMessageText",
+                    "editMessageReplyMarkup",
+                    "editMessageCaption",
+                }
+                and int(call.params.get("chat_id", 0)) == self.user_id
+            ):
                 msgs = self.rec.chats.get(self.user_id, [])
                 if call.method.startswith("send"):
                     touched.append(msgs[-1] if msgs else SentMessage(0, 0, "", None))
@@ -104,15 +146,20 @@ class ChatUser:
 
     def alerts(self) -> list[str]:
         """Texts of callback answers (toasts and alerts) the bot gave this user."""
-        return [str(c.params.get("text", "")) for c in self.rec.calls_to("answerCallbackQuery")
-                if c.params.get("text")]
+        return [
+            str(c.params.get("text", ""))
+            for c in self.rec.calls_to("answerCallbackQuery")
+            if c.params.get("text")
+        ]
 
     def last_answer(self) -> str:
         """The most recent thing the bot said to this user: a toast or a message."""
         for call in reversed(self.rec.calls):
             if call.method == "answerCallbackQuery" and call.params.get("text"):
                 return str(call.params["text"])
-            if call.method in {"sendMessage", "editMessageText"} and int(
-                    call.params.get("chat_id", 0)) == self.user_id:
+            if (
+                call.method in {"sendMessage", "editMessageText"}
+                and int(call.params.get("chat_id", 0)) == self.user_id
+            ):
                 return str(call.params.get("text", ""))
         raise AssertionError("the bot said nothing")

@@ -14,9 +14,15 @@ from typing import Any
 from telegram.request import BaseRequest, RequestData
 
 BOT_ID = 123456
-BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "PAL Bot", "username": "pal_test_bot",
-            "can_join_groups": False, "can_read_all_group_messages": False,
-            "supports_inline_queries": False}
+BOT_USER = {
+    "id": BOT_ID,
+    "is_bot": True,
+    "first_name": "PAL Bot",
+    "username": "pal_test_bot",
+    "can_join_groups": False,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 @dataclass
@@ -69,14 +75,22 @@ class SentMessage:
             "from": BOT_USER,
         }
         if self.document is not None:
-            data["document"] = {"file_id": f"doc{self.message_id}",
-                                "file_unique_id": f"u{self.message_id}",
-                                "file_name": self.file_name or "file"}
+            data["document"] = {
+                "file_id": f"doc{self.message_id}",
+                "file_unique_id": f"u{self.message_id}",
+                "file_name": self.file_name or "file",
+            }
             if self.text:
                 data["caption"] = self.text
         elif self.photo is not None:
-            data["photo"] = [{"file_id": f"ph{self.message_id}", "file_unique_id":
-                              f"p{self.message_id}", "width": 100, "height": 100}]
+            data["photo"] = [
+                {
+                    "file_id": f"ph{self.message_id}",
+                    "file_unique_id": f"p{self.message_id}",
+                    "width": 100,
+                    "height": 100,
+                }
+            ]
             if self.text:
                 data["caption"] = self.text
         else:
@@ -127,7 +141,9 @@ class RecordingRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         """Record the call and answer it."""
         api_method = url.rsplit("/", 1)[-1]
-        params = {k: _decode(v) for k, v in (request_data.parameters if request_data else {}).items()}
+        params = {
+            k: _decode(v) for k, v in (request_data.parameters if request_data else {}).items()
+        }
         files: dict[str, bytes] = {}
         names: dict[str, str] = {}
         if request_data and request_data.contains_files:
