@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -37,6 +38,9 @@ class SurveyVersion(SQLModel, table=True):
     questionnaire_id: str = Field(max_length=64)
     version: str = Field(max_length=32)
     fingerprint: str = Field(max_length=64)
+    # The normalised definition itself, so responses stay readable and scorable after the
+    # file moves on to a newer version (or is edited by mistake without a version bump).
+    definition: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

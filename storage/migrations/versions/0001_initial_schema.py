@@ -43,6 +43,7 @@ def upgrade() -> None:
     sa.Column('questionnaire_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('version', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('fingerprint', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('definition', sa.JSON(), nullable=False),
     sa.Column('first_seen_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('questionnaire_id', 'version')
