@@ -62,11 +62,12 @@ class _TelegramHtml(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         """Require end tags to close the innermost open tag."""
         if not self.stack or self.stack[-1] != tag:
+            offset = self._offset()
             raise EntityParseError(
-                f'Unmatched end tag at byte offset {self._offset()}, expected "</{self.stack[-1]}>", '
+                f'Unmatched end tag at byte offset {offset}, expected "</{self.stack[-1]}>", '
                 f'found "</{tag}>"'
                 if self.stack
-                else f'Unexpected end tag at byte offset {self._offset()}'
+                else f"Unexpected end tag at byte offset {offset}"
             )
         self.stack.pop()
 
@@ -93,7 +94,9 @@ def _render_html(text: str) -> str:
     parser.feed(text)
     parser.close()
     if parser.stack:
-        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"')
+        raise EntityParseError(
+            f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"'
+        )
     return "".join(parser.parts)
 
 
@@ -109,7 +112,9 @@ def _render_markdown_v2(text: str) -> str:
         at_line_start = i == 0 or text[i - 1] == "\n"
         if ch == "\\":
             if i + 1 >= n:
-                raise EntityParseError("Character '\\' is reserved and must be escaped with the preceding '\\'")
+                raise EntityParseError(
+                    "Character '\\' is reserved and must be escaped with the preceding '\\'"
+                )
             out.append(text[i + 1])
             i += 2
             continue
@@ -133,7 +138,9 @@ def _render_markdown_v2(text: str) -> str:
             continue
         if ch == "[" or (ch == "!" and text.startswith("![", i)):
             if in_link_text:
-                raise EntityParseError(f"Character '[' is reserved and must be escaped with the preceding '\\'")
+                raise EntityParseError(
+                    "Character '[' is reserved and must be escaped with the preceding '\\'"
+                )
             in_link_text = True
             i += 2 if ch == "!" else 1
             continue
@@ -169,7 +176,13 @@ def _render_markdown_v2(text: str) -> str:
     if in_link_text:
         raise EntityParseError("Can't find end of a TextUrl entity")
     if open_entities:
-        names = {"*": "Bold", "_": "Italic", "~": "Strikethrough", "__": "Underline", "||": "Spoiler"}
+        names = {
+            "*": "Bold",
+            "_": "Italic",
+            "~": "Strikethrough",
+            "__": "Underline",
+            "||": "Spoiler",
+        }
         raise EntityParseError(f"Can't find end of {names[open_entities[-1]]} entity")
     return "".join(out)
 

@@ -17,7 +17,7 @@ __all__ = [
     "CallbackAnswer",
     "CallbackPress",
     "CommandSet",
-    "ExpectationTimeout",
+    "ExpectationError",
     "JSONDict",
     "MessageMatch",
     "RateLimit",
@@ -46,8 +46,8 @@ class ApiError(Exception):
         return body
 
 
-class ExpectationTimeout(AssertionError):
-    """A test waited for something on the fake server that did not happen in time."""
+class ExpectationError(AssertionError):
+    """Something a test waited for on the fake server did not happen in time."""
 
 
 @dataclass(frozen=True, slots=True)

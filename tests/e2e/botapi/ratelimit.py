@@ -30,10 +30,14 @@ class RateLimiter:
             chat_times = self._chats.setdefault(chat_id, deque())
             _prune(chat_times, now - cfg.per_chat_window)
             if len(chat_times) >= cfg.per_chat_burst:
-                chat_wait = chat_times[len(chat_times) - cfg.per_chat_burst] + cfg.per_chat_window - now
+                chat_wait = (
+                    chat_times[len(chat_times) - cfg.per_chat_burst] + cfg.per_chat_window - now
+                )
                 wait = max(wait, chat_wait)
-        if wait > 0 or (len(self._global) >= cfg.global_limit) or (
-            chat_times is not None and len(chat_times) >= cfg.per_chat_burst
+        if (
+            wait > 0
+            or (len(self._global) >= cfg.global_limit)
+            or (chat_times is not None and len(chat_times) >= cfg.per_chat_burst)
         ):
             return max(1, math.ceil(wait))
         self._global.append(now)
