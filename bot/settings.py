@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     db_workers: int = Field(default=0, ge=0, le=64)
     dpo_contact: str = ""
     controller_name: str = ""
+    # Checked on every webhook request (X-Telegram-Bot-Api-Secret-Token); webhook mode only.
+    webhook_secret: SecretStr | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -122,6 +124,17 @@ class Settings(BaseSettings):
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not re.fullmatch(r"\d+:[\w-]+", value.get_secret_value()):
             raise ValueError("must look like 123456:ABC-DEF (from @BotFather)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and -.
+        secret = value.get_secret_value() if value is not None else None
+        if not secret:
+            return None  # an empty line in .env means "not set"
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            raise ValueError("must be 16-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
     @property

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -27,6 +28,9 @@ def upgrade_to_latest(engine: Engine) -> None:
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
             connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            # Several `palbot run` processes start together: one migrates, the others wait.
+            connection.execute(text("SELECT pg_advisory_xact_lock(7426001)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         connection.commit()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 
 from bot.cli.common import configure_logging, settings_and_engine
-from bot.settings import SettingsError
+from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from bot.webhook import WebhookConfig
 
 log = logging.getLogger("palbot")
 
@@ -20,13 +23,31 @@ def add_commands(sub: Any) -> None:
         "run",
         help="migrate the database and serve the bot",
         description="Migrate the database to the latest schema, then serve the bot with "
-        "long polling until SIGINT/SIGTERM.",
+        "long polling (default) or behind a webhook until SIGINT/SIGTERM.",
+    )
+    parser.add_argument(
+        "--webhook", action="store_true",
+        help="receive updates over HTTPS instead of long polling; several processes may "
+        "serve one bot this way (needs PALBOT_WEBHOOK_SECRET)",
+    )
+    parser.add_argument(
+        "--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
+        help="address the webhook server binds (default 127.0.0.1:8080, behind a reverse proxy)",
+    )
+    parser.add_argument(
+        "--public-url", metavar="URL",
+        help="the https:// address Telegram sends updates to (the reverse proxy's); "
+        "its path is served locally, /telegram if it has none",
+    )
+    parser.add_argument(
+        "--no-set-webhook", dest="set_webhook", action="store_false",
+        help="do not call setWebhook at start (another process or a deploy step does it)",
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve the bot with long polling."""
+    """Serve the bot with long polling, or behind a webhook with --webhook."""
     settings, engine = settings_and_engine()
     if settings.token is None:
         raise SettingsError("PALBOT_TOKEN: required to run the bot (get one from @BotFather)")
@@ -35,8 +56,36 @@ def run(args: argparse.Namespace) -> int:
 
     from bot.app import build_application
 
+    if args.webhook:
+        from bot.webhook import run_webhook
+
+        config = _webhook_config(args, settings)
+        application = build_application(settings, with_updater=False)
+        log.info("starting webhook mode against %s", settings.api_url)
+        run_webhook(application, config)
+        log.info("stopped")
+        return 0
     application = build_application(settings)
     log.info("starting long polling against %s", settings.api_url)
     application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     log.info("stopped")
     return 0
+
+
+def _webhook_config(args: argparse.Namespace, settings: Settings) -> WebhookConfig:
+    from bot.webhook import WebhookConfig, parse_listen, webhook_url
+
+    if settings.webhook_secret is None:
+        raise SettingsError("PALBOT_WEBHOOK_SECRET: required with --webhook (16-256 characters "
+                            "of A-Z, a-z, 0-9, _ and -)")
+    if not args.public_url:
+        raise SettingsError("--public-url: required with --webhook (the reverse proxy's https:// "
+                            "address)")
+    try:
+        host, port = parse_listen(args.listen)
+        url = webhook_url(args.public_url)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return WebhookConfig(host=host, port=port, public_url=url,
+                         secret=settings.webhook_secret.get_secret_value(),
+                         set_webhook=args.set_webhook)
