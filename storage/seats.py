@@ -1,0 +1,312 @@
+"""THE seat rule: places, the reserve list in arrival order, cancellation and promotion.
+
+Every change runs inside one transaction that first locks the activity row (SELECT …
+FOR UPDATE on PostgreSQL; on SQLite every transaction is BEGIN IMMEDIATE, which holds
+the single write lock). While the lock is held the place count is re-read, so two
+people can never take the last place, and registration ids — which are the reserve
+list's arrival order — are handed out one at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from storage.activities import ActivityNotFound, ClosedReason, closed_reason
+from storage.models import (
+    Activity,
+    ActivityStatus,
+    AuditEntry,
+    Programme,
+    Registration,
+    RegistrationStatus,
+    SendKind,
+)
+from storage.models.activities import ACTIVE_STATUSES
+from storage.outbox import enqueue
+
+__all__ = [
+    "ActivityNotFound",
+    "CancelResult",
+    "MyRegistration",
+    "NotRegistered",
+    "RegistrationClosed",
+    "SignUpResult",
+    "cancel",
+    "fill_free_places",
+    "live_registration",
+    "my_registrations",
+    "reserve_position",
+    "sign_up",
+]
+
+
+class RegistrationClosed(Exception):
+    """Signing up (or cancelling) is no longer possible; `reason` says why."""
+
+    def __init__(self, reason: ClosedReason) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class NotRegistered(LookupError):
+    """The person holds no place and no reserve position in that activity."""
+
+
+@dataclass(frozen=True)
+class SignUpResult:
+    """Where a sign-up put the person."""
+
+    registration: Registration
+    activity: Activity
+    # Reserve-list position (1 = next in line); None for a place.
+    position: int | None
+    # False when the person was already signed up and nothing changed.
+    created: bool
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the person holds a place."""
+        return self.registration.status == RegistrationStatus.CONFIRMED
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    """What a cancellation changed."""
+
+    registration: Registration
+    activity: Activity
+    was_confirmed: bool
+    # Whoever got the freed place, if anyone.
+    promoted: Registration | None
+
+
+def _lock_activity(session: Session, activity_id: int) -> Activity:
+    # populate_existing: a row already in the session must be re-read under the lock.
+    activity = session.exec(
+        select(Activity)
+        .where(Activity.id == activity_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if activity is None:
+        raise ActivityNotFound(activity_id)
+    return activity
+
+
+def live_registration(
+    session: Session, *, person_id: int, activity_id: int
+) -> Registration | None:
+    """The person's confirmed or reserve registration for an activity, if any."""
+    return session.exec(
+        select(Registration).where(
+            Registration.activity_id == activity_id,
+            Registration.person_id == person_id,
+            col(Registration.status).in_([s.value for s in ACTIVE_STATUSES]),
+        )
+    ).first()
+
+
+def _confirmed(session: Session, activity_id: int) -> int:
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Registration)
+            .where(
+                Registration.activity_id == activity_id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+        ).one()
+    )
+
+
+def reserve_position(session: Session, registration: Registration) -> int | None:
+    """1-based position on the reserve list (arrival order), or None if not on it."""
+    if registration.status != RegistrationStatus.RESERVE or registration.id is None:
+        return None
+    ahead = session.exec(
+        select(func.count())
+        .select_from(Registration)
+        .where(
+            Registration.activity_id == registration.activity_id,
+            Registration.status == RegistrationStatus.RESERVE,
+            col(Registration.id) < registration.id,
+        )
+    ).one()
+    return int(ahead) + 1
+
+
+def _audit(session: Session, *, actor_id: int, action: str, registration: Registration) -> None:
+    # Only acts done for someone else are recorded; ids only, never names.
+    session.add(
+        AuditEntry(
+            actor_id=actor_id,
+            action=action,
+            subject_type="registration",
+            subject_id=registration.id,
+            details={"activity_id": registration.activity_id, "person_id": registration.person_id},
+        )
+    )
+
+
+def sign_up(
+    session: Session,
+    *,
+    person_id: int,
+    activity_id: int,
+    now: datetime,
+    proxy_by_id: int | None = None,
+) -> SignUpResult:
+    """Give the person a place if one is free, else a reserve-list position.
+
+    Signing up again returns the existing registration unchanged. Raises
+    ActivityNotFound, or RegistrationClosed when the activity takes no sign-ups.
+    """
+    activity = _lock_activity(session, activity_id)
+    existing = live_registration(session, person_id=person_id, activity_id=activity_id)
+    if existing is not None:
+        return SignUpResult(existing, activity, reserve_position(session, existing), False)
+    programme = session.get(Programme, activity.programme_id)
+    reason = closed_reason(activity, programme, now)
+    if reason is not None:
+        raise RegistrationClosed(reason)
+    # Someone already waiting goes first if a place appeared (e.g. places were raised).
+    fill_free_places(session, activity=activity, now=now)
+    has_place = _confirmed(session, activity_id) < activity.places
+    registration = Registration(
+        activity_id=activity_id,
+        person_id=person_id,
+        status=RegistrationStatus.CONFIRMED if has_place else RegistrationStatus.RESERVE,
+        joined_reserve=not has_place,
+        proxy_by_id=proxy_by_id,
+        created_at=now,
+    )
+    session.add(registration)
+    session.flush()
+    if has_place:
+        _on_place_confirmed(session, registration, now)
+    if proxy_by_id is not None and proxy_by_id != person_id:
+        _audit(session, actor_id=proxy_by_id, action="registration.sign_up",
+               registration=registration)
+    return SignUpResult(registration, activity, reserve_position(session, registration), True)
+
+
+def cancel(
+    session: Session,
+    *,
+    person_id: int,
+    activity_id: int,
+    now: datetime,
+    by_id: int | None = None,
+) -> CancelResult:
+    """Give up a place or a reserve position; a freed place goes to the first in line.
+
+    Raises ActivityNotFound, NotRegistered, or RegistrationClosed(STARTED) once the
+    activity has begun (attendance is then the animator's business).
+    """
+    activity = _lock_activity(session, activity_id)
+    registration = live_registration(session, person_id=person_id, activity_id=activity_id)
+    if registration is None:
+        raise NotRegistered(activity_id)
+    if activity.status != ActivityStatus.CANCELLED and now >= activity.starts_at:
+        raise RegistrationClosed(ClosedReason.STARTED)
+    was_confirmed = registration.status == RegistrationStatus.CONFIRMED
+    registration.status = RegistrationStatus.CANCELLED
+    registration.cancelled_at = now
+    session.add(registration)
+    session.flush()
+    if was_confirmed:
+        _on_place_released(session, registration, now)
+    if by_id is not None and by_id != person_id:
+        _audit(session, actor_id=by_id, action="registration.cancel", registration=registration)
+    promoted = fill_free_places(session, activity=activity, now=now) if was_confirmed else []
+    return CancelResult(registration, activity, was_confirmed, promoted[0] if promoted else None)
+
+
+def fill_free_places(session: Session, *, activity: Activity, now: datetime) -> list[Registration]:
+    """Move people from the reserve list into free places, first come first served.
+
+    Call with the activity locked (sign_up and cancel do; so must anyone who raises the
+    number of places). Each promoted person gets a durable notice through the outbox.
+    Nobody is promoted into an activity that has started or was cancelled.
+    """
+    assert activity.id is not None
+    if activity.status == ActivityStatus.CANCELLED or now >= activity.starts_at:
+        return []
+    free = activity.places - _confirmed(session, activity.id)
+    if free <= 0:
+        return []
+    waiting = session.exec(
+        select(Registration)
+        .where(
+            Registration.activity_id == activity.id,
+            Registration.status == RegistrationStatus.RESERVE,
+        )
+        .order_by(col(Registration.id))
+        .limit(free)
+    ).all()
+    promoted = []
+    for registration in waiting:
+        assert registration.id is not None
+        registration.status = RegistrationStatus.CONFIRMED
+        registration.promoted_at = now
+        session.add(registration)
+        session.flush()
+        _on_place_confirmed(session, registration, now)
+        enqueue(
+            session,
+            kind=SendKind.PROMOTION,
+            person_id=registration.person_id,
+            registration_id=registration.id,
+            activity_id=activity.id,
+            due_at=now,
+            dedupe_key=f"promotion:{registration.id}",
+        )
+        promoted.append(registration)
+    return promoted
+
+
+def _on_place_confirmed(session: Session, registration: Registration, now: datetime) -> None:
+    """Hook: a place became confirmed (sign-up or promotion), inside the seat transaction.
+
+    Reminders (issue 4) fill this in to schedule the person's reminders through
+    storage.outbox.enqueue; it must stay in the same transaction as the seat change.
+    """
+
+
+def _on_place_released(session: Session, registration: Registration, now: datetime) -> None:
+    """Hook: a confirmed place stopped being confirmed (cancelled), inside the transaction.
+
+    Reminders (issue 4) fill this in to withdraw the person's pending reminders with
+    storage.outbox.cancel_pending; it must stay in the same transaction as the change.
+    """
+
+
+@dataclass(frozen=True)
+class MyRegistration:
+    """One of a person's upcoming sign-ups with its standing."""
+
+    activity: Activity
+    registration: Registration
+    position: int | None
+
+
+def my_registrations(session: Session, *, person_id: int, now: datetime) -> list[MyRegistration]:
+    """The person's places and reserve positions in activities not yet over, soonest first."""
+    rows = session.exec(
+        select(Registration, Activity)
+        .join(Activity, col(Activity.id) == col(Registration.activity_id))
+        .where(
+            Registration.person_id == person_id,
+            col(Registration.status).in_([s.value for s in ACTIVE_STATUSES]),
+            col(Activity.ends_at) > now,
+        )
+        .order_by(col(Activity.starts_at), col(Activity.id))
+    ).all()
+    return [
+        MyRegistration(activity, registration, reserve_position(session, registration))
+        for registration, activity in rows
+    ]
