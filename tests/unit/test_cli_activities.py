@@ -1,0 +1,66 @@
+"""`palbot import-activities` prints bad rows and imports nothing, or imports everything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.cli import main
+from storage.db import make_engine
+from storage.models import Activity
+
+HEADER = "title;category;starts_at;ends_at;venue;places\n"
+GOOD = "Warsztaty;warsztaty;2026-12-01 17:00;2026-12-01 19:00;Klub Sąsiedzki;10\n"
+
+
+@pytest.fixture
+def db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("PALBOT_DATABASE_URL", url)
+    return url
+
+
+def _activities(url: str) -> int:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        count = len(session.exec(select(Activity)).all())
+    engine.dispose()
+    return count
+
+
+def test_bad_rows_are_listed_and_nothing_is_imported(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "zajecia.csv"
+    path.write_bytes(("\ufeff" + HEADER + GOOD + "Piknik;;2026-12-02 17:00;jutro;Park;-3\n")
+                     .encode())
+    assert main(["import-activities", str(path), "--programme", "PAL Barwinek"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing imported" in err
+    assert "line 3: category is empty" in err and "jutro" in err and "between 1 and" in err
+    assert _activities(db) == 0
+
+
+def test_import_then_reimport(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "zajecia.csv"
+    path.write_text(HEADER + GOOD, encoding="utf-8")
+    assert main(["import-activities", str(path), "--programme", "PAL Barwinek"]) == 0
+    out = capsys.readouterr().out
+    assert 'created programme "PAL Barwinek"' in out and "added 1 activities" in out
+    assert main(["import-activities", str(path), "--programme", "PAL Barwinek"]) == 0
+    assert "added 0 activities; 1 already present" in capsys.readouterr().out
+    assert _activities(db) == 1
+
+
+def test_missing_file(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import-activities", "nope.csv", "--programme", "PAL"]) == 1
+    assert "cannot read nope.csv" in capsys.readouterr().err
+
+
+def test_help_explains_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["import-activities", "--help"])
+    out = capsys.readouterr().out
+    assert "registration_deadline" in out and "nothing is imported" in out
