@@ -1,0 +1,476 @@
+"""The new-activity wizard's rules: one answer per step, validated, then published.
+
+A draft is a plain dict kept in the animator's `Dialog.data`, written in the same
+transaction as the answer that changes it, so a restart continues at the same step
+with every earlier answer. Each step's answer is checked on its own and against the
+answers already given (no past start, end after start, deadline before start); a
+refused answer raises `DraftInvalid` with a reason the handler turns into a hint and
+leaves the draft exactly as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from storage.audit import AuditAction, record
+from storage.date_input import NotUnderstood, parse_date, parse_end, parse_time
+from storage.models import Activity, ActivityStatus, Programme
+
+TITLE_MAX = 100
+CATEGORY_MAX = 60
+VENUE_MAX = 200
+DESCRIPTION_MAX = 2000
+PLACES_MIN, PLACES_MAX = 1, 500
+# Longer than this is a typo (a 19-hour "workshop"), not a plan.
+LONGEST_ACTIVITY = timedelta(hours=12)
+# Further ahead than this is a typo in the year.
+FURTHEST_AHEAD_DAYS = 2 * 366
+
+DIALOG_KIND = "animator_wizard"
+
+
+class Step(StrEnum):
+    """The wizard's questions, in order; the value is short for callback data."""
+
+    TITLE = "t"
+    CATEGORY = "c"
+    DATE = "d"
+    START = "s"
+    END = "e"
+    VENUE = "v"
+    PLACES = "p"
+    DEADLINE = "l"
+    DESCRIPTION = "x"
+    PREVIEW = "pv"
+
+
+QUESTIONS: tuple[Step, ...] = (
+    Step.TITLE,
+    Step.CATEGORY,
+    Step.DATE,
+    Step.START,
+    Step.END,
+    Step.VENUE,
+    Step.PLACES,
+    Step.DEADLINE,
+    Step.DESCRIPTION,
+)
+OPTIONAL_STEPS = frozenset({Step.DEADLINE, Step.DESCRIPTION})
+
+
+class Problem(StrEnum):
+    """Why an answer was refused; each has its own hint."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    CONTROL = "control"
+    DATE_NOT_UNDERSTOOD = "date_not_understood"
+    DATE_PAST = "date_past"
+    DATE_TOO_FAR = "date_too_far"
+    TIME_NOT_UNDERSTOOD = "time_not_understood"
+    START_PAST = "start_past"
+    END_NOT_UNDERSTOOD = "end_not_understood"
+    END_NOT_AFTER_START = "end_not_after_start"
+    END_TOO_LATE = "end_too_late"
+    PLACES_NOT_NUMBER = "places_not_number"
+    PLACES_RANGE = "places_range"
+    DEADLINE_NOT_UNDERSTOOD = "deadline_not_understood"
+    DEADLINE_NOT_BEFORE_START = "deadline_not_before_start"
+    DEADLINE_PAST = "deadline_past"
+    INCOMPLETE = "incomplete"
+
+
+class DraftInvalid(ValueError):
+    """An answer the draft cannot take; `problem` and `params` make the hint."""
+
+    def __init__(self, problem: Problem, **params: Any) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+        self.params = params
+
+
+class DeadlineChoice(StrEnum):
+    """Registration-deadline buttons; typed dates and times are also accepted."""
+
+    NONE = "none"
+    HOUR_BEFORE = "1h"
+    DAY_BEFORE = "1d"
+    TWO_DAYS_BEFORE = "2d"
+
+
+_DEADLINE_OFFSETS = {
+    DeadlineChoice.HOUR_BEFORE: timedelta(hours=1),
+    DeadlineChoice.DAY_BEFORE: timedelta(days=1),
+    DeadlineChoice.TWO_DAYS_BEFORE: timedelta(days=2),
+}
+
+# Joiners are format characters, but emoji sequences and some scripts need them.
+_ALLOWED_FORMAT = {"\u200c", "\u200d"}
+
+# Typical answers offered as buttons.
+TYPICAL_STARTS: tuple[str, ...] = ("10:00", "12:00", "15:00", "16:00", "17:00", "18:00")
+TYPICAL_LENGTHS: tuple[int, ...] = (60, 90, 120, 180)  # minutes
+
+
+def clean_text(raw: str, *, limit: int, multiline: bool = False) -> str:
+    """Trim free text and refuse empty, over-long or control-character answers.
+
+    Line breaks are kept in a description; in a title, category or venue they become
+    spaces, since those end up on one-line buttons.
+    """
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    if not multiline:
+        text = re.sub(r"[\n\t]+", " ", text)
+    for char in text:
+        if char in "\n\t":
+            continue
+        category = unicodedata.category(char)
+        if category in {"Cc", "Cs", "Co", "Cn", "Zl", "Zp"} or (
+            category == "Cf" and char not in _ALLOWED_FORMAT
+        ):
+            raise DraftInvalid(Problem.CONTROL)
+    text = text.strip() if multiline else re.sub(r" {2,}", " ", text).strip()
+    if not text:
+        raise DraftInvalid(Problem.EMPTY)
+    if len(text) > limit:
+        raise DraftInvalid(Problem.TOO_LONG, limit=limit, length=len(text))
+    return text
+
+
+@dataclass(frozen=True)
+class Moments:
+    """The instants a draft describes, once date, start and length are known."""
+
+    starts_at: datetime
+    ends_at: datetime
+    deadline: datetime | None
+
+
+def _local_date(now: datetime, zone: ZoneInfo) -> date:
+    return now.astimezone(zone).date()
+
+
+def _combine(day: date, at: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def starts_at(draft: dict[str, Any], zone: ZoneInfo) -> datetime | None:
+    """The start instant (UTC) once date and start time are answered."""
+    if "date" not in draft or "start" not in draft:
+        return None
+    return _combine(date.fromisoformat(draft["date"]), time.fromisoformat(draft["start"]), zone)
+
+
+def ends_at(draft: dict[str, Any], zone: ZoneInfo) -> datetime | None:
+    """The end instant (UTC) once the length is answered too."""
+    start = starts_at(draft, zone)
+    if start is None or "minutes" not in draft:
+        return None
+    # Wall-clock arithmetic: a 17:00–19:00 workshop on the DST night still ends at 19:00.
+    local_end = start.astimezone(zone).replace(tzinfo=None) + timedelta(minutes=draft["minutes"])
+    return local_end.replace(tzinfo=zone).astimezone(UTC)
+
+
+def deadline_at(draft: dict[str, Any], zone: ZoneInfo) -> datetime | None:
+    """The registration deadline (UTC), or None for "until the start"."""
+    chosen = draft.get("deadline")
+    if not chosen:
+        return None
+    if "at" in chosen:
+        return datetime.fromisoformat(chosen["at"])
+    start = starts_at(draft, zone)
+    return None if start is None else start - timedelta(minutes=int(chosen["before_minutes"]))
+
+
+def _check_start(draft: dict[str, Any], now: datetime, zone: ZoneInfo) -> None:
+    start = starts_at(draft, zone)
+    if start is not None and start <= now:
+        raise DraftInvalid(Problem.START_PAST, now=now)
+
+
+def _check_deadline(draft: dict[str, Any], now: datetime, zone: ZoneInfo) -> None:
+    deadline, start = deadline_at(draft, zone), starts_at(draft, zone)
+    if deadline is None or start is None:
+        return
+    if deadline >= start:
+        raise DraftInvalid(Problem.DEADLINE_NOT_BEFORE_START, starts_at=start)
+    if deadline <= now:
+        raise DraftInvalid(Problem.DEADLINE_PAST, deadline=deadline)
+
+
+def _answer_date(draft: dict[str, Any], text: str, now: datetime, zone: ZoneInfo) -> None:
+    today = _local_date(now, zone)
+    try:
+        day = parse_date(text, today=today)
+    except NotUnderstood:
+        raise DraftInvalid(Problem.DATE_NOT_UNDERSTOOD) from None
+    if day < today:
+        raise DraftInvalid(Problem.DATE_PAST, day=day)
+    if (day - today).days > FURTHEST_AHEAD_DAYS:
+        raise DraftInvalid(Problem.DATE_TOO_FAR, day=day)
+    draft["date"] = day.isoformat()
+    _check_start(draft, now, zone)
+    _check_deadline(draft, now, zone)
+
+
+def _answer_start(draft: dict[str, Any], text: str, now: datetime, zone: ZoneInfo) -> None:
+    try:
+        at = parse_time(text)
+    except NotUnderstood:
+        raise DraftInvalid(Problem.TIME_NOT_UNDERSTOOD) from None
+    draft["start"] = at.strftime("%H:%M")
+    _check_start(draft, now, zone)
+    if "minutes" in draft:
+        _check_length(draft["minutes"], at)
+    _check_deadline(draft, now, zone)
+
+
+def _check_length(minutes: int, start: time) -> None:
+    if minutes <= 0:
+        raise DraftInvalid(Problem.END_NOT_AFTER_START, start=start.strftime("%H:%M"))
+    if timedelta(minutes=minutes) > LONGEST_ACTIVITY:
+        hours = int(LONGEST_ACTIVITY.total_seconds() // 3600)
+        raise DraftInvalid(Problem.END_TOO_LATE, hours=hours)
+
+
+def _answer_end(draft: dict[str, Any], text: str) -> None:
+    start = time.fromisoformat(draft["start"])
+    try:
+        length = parse_end(text, start=start)
+    except NotUnderstood:
+        raise DraftInvalid(Problem.END_NOT_UNDERSTOOD, start=draft["start"]) from None
+    minutes = int(length.total_seconds() // 60)
+    _check_length(minutes, start)
+    draft["minutes"] = minutes
+
+
+_PLACES = re.compile(r"^\s*(\d{1,6})(?:\s*[^\d\s].*)?$")
+
+
+def _answer_places(draft: dict[str, Any], text: str) -> None:
+    match = _PLACES.match(text.strip())
+    if not match:
+        raise DraftInvalid(Problem.PLACES_NOT_NUMBER, low=PLACES_MIN, high=PLACES_MAX)
+    places = int(match[1])
+    if not PLACES_MIN <= places <= PLACES_MAX:
+        raise DraftInvalid(Problem.PLACES_RANGE, low=PLACES_MIN, high=PLACES_MAX, given=places)
+    draft["places"] = places
+
+
+def parse_deadline(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
+    """Read `12.12 18:00`, `jutro 12:00` or a bare date (meaning the end of that day)."""
+    today = _local_date(now, zone)
+    words = text.strip().split()
+    attempts: list[tuple[str, str | None]] = [(text, None)]
+    if len(words) >= 2:
+        attempts.insert(0, (" ".join(words[:-1]), words[-1]))
+        attempts.insert(1, (" ".join(words[:-2]), " ".join(words[-2:])))
+    for day_text, time_text in attempts:
+        if not day_text:
+            continue
+        try:
+            day = parse_date(day_text, today=today)
+            at = parse_time(time_text) if time_text is not None else time(23, 59)
+        except NotUnderstood:
+            continue
+        return _combine(day, at, zone)
+    raise DraftInvalid(Problem.DEADLINE_NOT_UNDERSTOOD)
+
+
+def _answer_deadline(draft: dict[str, Any], text: str, now: datetime, zone: ZoneInfo) -> None:
+    choice = text.strip()
+    if choice == DeadlineChoice.NONE.value:
+        draft["deadline"] = None
+        return
+    if choice in _DEADLINE_OFFSETS:
+        minutes = int(_DEADLINE_OFFSETS[DeadlineChoice(choice)].total_seconds() // 60)
+        draft["deadline"] = {"before_minutes": minutes}
+    else:
+        draft["deadline"] = {"at": parse_deadline(text, now=now, zone=zone).isoformat()}
+    _check_deadline(draft, now, zone)
+
+
+def answer(
+    draft: dict[str, Any], step: Step, text: str, *, now: datetime, zone: ZoneInfo
+) -> dict[str, Any]:
+    """The draft with `step` answered by `text`; raises DraftInvalid and changes nothing.
+
+    Button answers arrive as text too (`2026-11-24`, `17:00`, `90 min`, `1d`), so typed
+    and pressed answers pass the same checks.
+    """
+    updated = dict(draft)
+    if step == Step.TITLE:
+        updated["title"] = clean_text(text, limit=TITLE_MAX)
+    elif step == Step.CATEGORY:
+        updated["category"] = clean_text(text, limit=CATEGORY_MAX)
+    elif step == Step.DATE:
+        _answer_date(updated, text, now, zone)
+    elif step == Step.START:
+        _answer_start(updated, text, now, zone)
+    elif step == Step.END:
+        _answer_end(updated, text)
+    elif step == Step.VENUE:
+        updated["venue"] = clean_text(text, limit=VENUE_MAX)
+    elif step == Step.PLACES:
+        _answer_places(updated, text)
+    elif step == Step.DEADLINE:
+        _answer_deadline(updated, text, now, zone)
+    elif step == Step.DESCRIPTION:
+        updated["description"] = (
+            "" if text == "" else clean_text(text, limit=DESCRIPTION_MAX, multiline=True)
+        )
+    else:
+        raise ValueError(f"step {step} takes no answer")
+    return updated
+
+
+_ANSWER_KEYS: dict[Step, str] = {
+    Step.TITLE: "title",
+    Step.CATEGORY: "category",
+    Step.DATE: "date",
+    Step.START: "start",
+    Step.END: "minutes",
+    Step.VENUE: "venue",
+    Step.PLACES: "places",
+    Step.DEADLINE: "deadline",
+    Step.DESCRIPTION: "description",
+}
+
+
+def is_answered(draft: dict[str, Any], step: Step) -> bool:
+    """Whether the draft holds an answer for a question."""
+    return _ANSWER_KEYS.get(step, "") in draft
+
+
+def next_step(draft: dict[str, Any], after: Step | None = None) -> Step:
+    """The first unanswered question after `after` (or from the start), else the preview.
+
+    When editing from the preview, the animator returns to the preview once the draft
+    is complete again.
+    """
+    start = 0 if after is None else QUESTIONS.index(after) + 1
+    for step in QUESTIONS[start:]:
+        if not is_answered(draft, step):
+            return step
+    for step in QUESTIONS[:start]:
+        if not is_answered(draft, step):
+            return step
+    return Step.PREVIEW
+
+
+def previous_step(step: Step) -> Step | None:
+    """The question before `step` (None before the first); the preview goes to the last."""
+    if step == Step.PREVIEW:
+        return QUESTIONS[-1]
+    index = QUESTIONS.index(step)
+    return QUESTIONS[index - 1] if index > 0 else None
+
+
+def moments(draft: dict[str, Any], zone: ZoneInfo) -> Moments:
+    """Start, end and deadline of a complete draft."""
+    start, end = starts_at(draft, zone), ends_at(draft, zone)
+    if start is None or end is None:
+        raise DraftInvalid(Problem.INCOMPLETE)
+    return Moments(start, end, deadline_at(draft, zone))
+
+
+def validate_complete(draft: dict[str, Any], *, now: datetime, zone: ZoneInfo) -> Moments:
+    """Check a whole draft again (time has passed since the questions were answered)."""
+    missing = [s for s in QUESTIONS if s not in OPTIONAL_STEPS and not is_answered(draft, s)]
+    if missing:
+        raise DraftInvalid(Problem.INCOMPLETE, step=missing[0])
+    found = moments(draft, zone)
+    _check_start(draft, now, zone)
+    _check_length(int(draft["minutes"]), time.fromisoformat(draft["start"]))
+    _check_deadline(draft, now, zone)
+    if not PLACES_MIN <= int(draft["places"]) <= PLACES_MAX:
+        raise DraftInvalid(Problem.PLACES_RANGE, low=PLACES_MIN, high=PLACES_MAX)
+    return found
+
+
+def publish(
+    session: Session,
+    *,
+    draft: dict[str, Any],
+    programme_id: int,
+    organiser_id: int,
+    now: datetime,
+    zone: ZoneInfo,
+) -> Activity:
+    """Create the activity from a complete draft; visible in /activities at once."""
+    found = validate_complete(draft, now=now, zone=zone)
+    activity = Activity(
+        programme_id=programme_id,
+        title=draft["title"],
+        category=draft["category"],
+        description=draft.get("description") or "",
+        venue=draft["venue"],
+        starts_at=found.starts_at,
+        ends_at=found.ends_at,
+        places=int(draft["places"]),
+        registration_deadline=found.deadline,
+        organiser_id=organiser_id,
+        status=ActivityStatus.PUBLISHED,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(activity)
+    session.flush()
+    programme = session.get(Programme, programme_id)
+    # Like the CSV import: a programme stays open for sign-ups until its last activity.
+    if (
+        programme is not None
+        and programme.signup_open_until is not None
+        and programme.signup_open_until < found.starts_at
+    ):
+        programme.signup_open_until = found.starts_at
+        session.add(programme)
+    record(
+        session,
+        actor_id=organiser_id,
+        action=AuditAction.ACTIVITY_CREATED,
+        subject_type="activity",
+        subject_id=activity.id,
+        details={"programme_id": programme_id, "places": activity.places},
+        at=now,
+    )
+    return activity
+
+
+def known_categories(session: Session, *, programme_id: int, limit: int = 8) -> list[str]:
+    """The programme's categories, most used first, for the category buttons."""
+    rows = session.exec(
+        select(Activity.category, func.count())
+        .where(Activity.programme_id == programme_id)
+        .group_by(col(Activity.category))
+        .order_by(func.count().desc(), col(Activity.category))
+        .limit(limit)
+    ).all()
+    return [str(category) for category, _ in rows]
+
+
+def recent_venues(
+    session: Session, *, programme_id: int, organiser_id: int | None = None, limit: int = 6
+) -> list[str]:
+    """Venues used lately in the programme, the animator's own first, for buttons."""
+    rows = session.exec(
+        select(Activity.venue, Activity.organiser_id, func.max(Activity.created_at))
+        .where(Activity.programme_id == programme_id)
+        .group_by(col(Activity.venue), col(Activity.organiser_id))
+        .order_by(func.max(Activity.created_at).desc())
+    ).all()
+    own = [v for v, organiser, _ in rows if organiser_id is not None and organiser == organiser_id]
+    venues: list[str] = []
+    for venue in [*own, *(v for v, _, _ in rows)]:
+        if venue not in venues:
+            venues.append(venue)
+    return venues[:limit]
