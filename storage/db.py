@@ -91,10 +91,14 @@ def read_only(engine: Engine) -> Iterator[Session]:
                 try:
                     yield session
                 finally:
+                    # Detach first: a rollback would expire what was read, and callers
+                    # use the loaded objects after the session is gone.
+                    session.expunge_all()
                     session.rollback()
         return
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
         finally:
+            session.expunge_all()
             session.rollback()
