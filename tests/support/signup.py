@@ -11,6 +11,7 @@ from sqlmodel import Session
 from storage.db import transaction
 from storage.models import Activity, Person, Programme
 from storage.models.people import OnboardingStep
+from tests.support.chat import ChatUser
 
 _names = count(1)
 
@@ -83,3 +84,31 @@ def make_people(engine: Engine, n: int, *, programme_id: int | None = None,
             assert person.id is not None
             ids.append(person.id)
     return ids
+
+
+def seed_programme(
+    engine: Engine, now: datetime, *, name: str = "PAL Osiedle Barwinek",
+    activities: int = 1, places: int = 10, first_in: timedelta = timedelta(days=2),
+) -> tuple[int, list[int]]:
+    """A programme with `activities` activities a day apart; returns (programme, activity ids)."""
+    with transaction(engine) as session:
+        programme = make_programme(session, name=name)
+        ids = []
+        for i in range(activities):
+            activity = make_activity(
+                session, programme=programme, places=places,
+                title=f"Warsztaty {i + 1}" if activities > 1 else "Warsztaty rękodzieła",
+                starts_at=now + first_in + timedelta(days=i),
+            )
+            assert activity.id is not None
+            ids.append(activity.id)
+        assert programme.id is not None
+        return programme.id, ids
+
+
+async def onboard(user: ChatUser, name: str = "Krystyna", language: str = "Polski") -> None:
+    """Walk a chat user through /start: language, notice, name (one open programme)."""
+    await user.send("/start")
+    await user.press(language)
+    await user.press("➡️")
+    await user.send(name)

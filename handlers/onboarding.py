@@ -1,0 +1,316 @@
+"""First steps on /start: language, the information notice, a display name, a programme.
+
+The step lives in `Person.onboarding_step`, written with the answer that moves it, so
+a restart (or another process) continues where the person is. Of the Telegram profile
+only the id and the chosen language are stored.
+
+Callback data: `lang:<pl|uk|en>` (also used by /language), `ob:ok` (notice read),
+`prog:<id>` (programme chosen).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from datetime import datetime
+
+from sqlmodel import Session
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import PalApplication, PalContext
+from bot.i18n import LANGUAGE_NAMES, Translator, translator
+from bot.keyboards import inline, main_menu
+from handlers.activities import programme_choice, send_details, show_activities, show_screen
+from handlers.common import answer, show_main_menu, too_long
+from storage.models import Person, Programme
+from storage.models.people import OnboardingStep
+from storage.people import (
+    InvalidDisplayName,
+    NameProblem,
+    ProgrammeNotOpen,
+    WrongStep,
+    accept_notice,
+    choose_programme,
+    open_programmes,
+    set_display_name,
+    set_language,
+    start_person,
+    take_start_payload,
+)
+
+log = logging.getLogger(__name__)
+# Text typed before onboarding is done is read here, ahead of every feature's handlers.
+ONBOARDING_TEXT_GROUP = -1
+_DEEP_LINK = re.compile(r"^act_(\d{1,12})$")
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    """Polski / Українська / English."""
+    return inline([[(name, f"lang:{code}") for code, name in LANGUAGE_NAMES.items()]])
+
+
+def notice_text(t: Translator, context: PalContext) -> str:
+    """The information notice: who, what is kept and why, voluntary, how to see or delete."""
+    settings = context.settings
+    controller = settings.controller_name or t._("the municipal social welfare centre")
+    parts = [
+        t._("ℹ️ About your personal data"),
+        t._("This chat is run by {controller} for the Local Activity Programme (PAL).").format(
+            controller=controller),
+        t._("We keep only what is needed to organise activities and to evaluate the "
+            "programme: your Telegram number (to send you messages), your language, the "
+            "name you give us, your sign-ups and your survey answers. People who evaluate "
+            "the programme see codes, never names."),
+        t._("Taking part and the surveys are voluntary and never affect benefits."),
+        t._("To see your data send /mydata, to delete it send /forgetme. "
+            "More about your data: /privacy."),
+    ]
+    if settings.dpo_contact:
+        parts.append(t._("Data protection officer: {contact}").format(
+            contact=settings.dpo_contact))
+    return "\n\n".join(parts)
+
+
+def _t(context: PalContext, person: Person) -> Translator:
+    return translator(person.language, context.settings.timezone)
+
+
+def _remember(context: PalContext, person: Person) -> None:
+    # Later steps of this update speak the person's new language.
+    context.viewer_ = dataclasses.replace(context.viewer, person=person,
+                                          language=person.language)
+
+
+async def show_step(
+    update: Update, context: PalContext, person: Person, *, new_message: bool = False,
+    note: str | None = None,
+) -> None:
+    """Show the step the person is at (again), optionally after a short note."""
+    t = _t(context, person)
+    step = person.onboarding_step
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    if step == OnboardingStep.LANGUAGE:
+        text = t._("Hello! This is the chat of the Local Activity Programme (PAL). "
+                   "Choose your language:")
+        markup = language_keyboard()
+    elif step == OnboardingStep.NOTICE:
+        text = notice_text(t, context)
+        markup = inline([[(t._("Continue ➡️"), "ob:ok")]])
+    elif step == OnboardingStep.NAME:
+        text = t._("What name should the animators see? Type your first name or a "
+                   "nickname (up to 60 characters).")
+    elif step == OnboardingStep.PROGRAMME:
+        programmes = await context.db.read(open_programmes, now=context.services.clock.now())
+        text = t._("Which programme do you take part in? Choose one:")
+        markup = programme_choice(t, programmes)
+    else:
+        # Already done (a stale onboarding button): just the menu.
+        if update.callback_query is not None:
+            await answer(update, context, t._("You have already done this step."))
+        await show_main_menu(update, context)
+        return
+    if note:
+        text = f"{note}\n\n{text}"
+    await show_screen(update, context, text, markup, new_message=new_message)
+
+
+async def finish(
+    update: Update, context: PalContext, person: Person, payload: str | None
+) -> None:
+    """The main menu, then the activity from a deep link if there was one."""
+    _remember(context, person)
+    t = context.t
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(
+        chat.id,
+        t._("Thank you, {name}! You are all set. Choose below what you would like to do.")
+        .format(name=person.display_name or ""),
+        reply_markup=main_menu(t, context.viewer.roles),
+    )
+    match = _DEEP_LINK.match(payload or "")
+    if match:
+        await send_details(update, context, int(match.group(1)), new_message=True)
+
+
+async def start(update: Update, context: PalContext) -> None:
+    """/start [act_<id>]: begin (or resume) onboarding, or show the main menu."""
+    raw = context.args[0] if context.args else None
+    payload = raw if raw and _DEEP_LINK.match(raw) else None
+    viewer = context.viewer
+    if viewer.is_onboarded:
+        match = _DEEP_LINK.match(payload or "")
+        if match:
+            await send_details(update, context, int(match.group(1)), new_message=True)
+        else:
+            await show_main_menu(update, context)
+        return
+    person, created = await context.db.write(
+        start_person, telegram_id=viewer.telegram_id, language=viewer.language,
+        start_payload=payload,
+    )
+    log.info("start user_id=%s new=%s step=%s", viewer.telegram_id, created,
+             person.onboarding_step)
+    await show_step(update, context, person, new_message=True)
+
+
+def _choose_language(session: Session, *, telegram_id: int, language: str) -> Person:
+    person, _ = start_person(session, telegram_id=telegram_id, language=language)
+    assert person.id is not None
+    return set_language(session, person_id=person.id, language=language)
+
+
+async def on_language(update: Update, context: PalContext) -> None:
+    """`lang:<code>`: the first step, or /language at any later time."""
+    assert context.matches is not None
+    code = context.matches[0].group(1)
+    person = await context.db.write(_choose_language, telegram_id=context.viewer.telegram_id,
+                                    language=code)
+    _remember(context, person)
+    if not person.is_onboarded:
+        await show_step(update, context, person)
+        return
+    t = context.t
+    await show_screen(update, context, t._("Done. From now on I will write in English."), None)
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(chat.id, t._("What would you like to do? Choose below."),
+                                   reply_markup=main_menu(t, context.viewer.roles))
+
+
+async def on_notice_read(update: Update, context: PalContext) -> None:
+    """`ob:ok`: the notice was read; ask for the display name."""
+    person = context.viewer.person
+    if person is None:
+        await answer(update, context, context.t._("First, let's get you set up: send /start."))
+        return
+    if person.is_onboarded:
+        await answer(update, context, context.t._("You have already done this step."))
+        return
+    assert person.id is not None
+    try:
+        person = await context.db.write(accept_notice, person_id=person.id)
+    except WrongStep:
+        await show_step(update, context, person, new_message=True)
+        return
+    query = update.callback_query
+    if query is not None:
+        try:
+            # Keep the notice on screen for reference, without its button.
+            await query.edit_message_reply_markup(None)
+        except BadRequest:
+            log.debug("could not remove the notice button")
+    await show_step(update, context, person, new_message=True)
+
+
+def _name_and_payload(
+    session: Session, *, person_id: int, raw: str, now: datetime
+) -> tuple[Person, str | None]:
+    person = set_display_name(session, person_id=person_id, raw=raw, now=now)
+    payload = take_start_payload(session, person_id=person_id) if person.is_onboarded else None
+    return person, payload
+
+
+def name_problem_text(t: Translator, problem: NameProblem) -> str:
+    """Why the name was refused and what to type instead."""
+    texts = {
+        NameProblem.EMPTY: t._("The name cannot be empty."),
+        NameProblem.TOO_LONG: t._("That is too long: please type at most 60 characters."),
+        NameProblem.LINK: t._("Please type a name without links."),
+        NameProblem.MENTION: t._("Please type a name without @ mentions."),
+        NameProblem.CONTROL: t._("The name has characters we cannot show. "
+                                 "Please type it with ordinary letters."),
+        NameProblem.NO_LETTERS: t._("The name needs at least one letter."),
+    }
+    return texts[problem]
+
+
+async def on_text_before_done(update: Update, context: PalContext) -> None:
+    """Text from someone still onboarding: the display name, or a hint to use buttons."""
+    person = context.viewer.person
+    message = update.effective_message
+    if person is None or person.is_onboarded or message is None or message.text is None:
+        return  # not ours: later groups (features, fallback) handle it
+    assert person.id is not None
+    t = _t(context, person)
+    if person.onboarding_step != OnboardingStep.NAME:
+        await show_step(update, context, person, new_message=True,
+                        note=t._("Please use the buttons under the message."))
+        raise ApplicationHandlerStop
+    try:
+        if too_long(message.text):
+            raise InvalidDisplayName(NameProblem.TOO_LONG)
+        named, payload = await context.db.write(
+            _name_and_payload, person_id=person.id, raw=message.text,
+            now=context.services.clock.now())
+    except InvalidDisplayName as exc:
+        log.info("display name refused user_id=%s problem=%s", context.viewer.telegram_id,
+                 exc.problem.value)
+        await message.reply_text(name_problem_text(t, exc.problem) + "\n\n" + t._(
+            "What name should the animators see? Type your first name or a "
+            "nickname (up to 60 characters)."))
+        raise ApplicationHandlerStop from None
+    if named.is_onboarded:
+        await finish(update, context, named, payload)
+    else:
+        await show_step(update, context, named, new_message=True)
+    raise ApplicationHandlerStop
+
+
+def _programme_and_payload(
+    session: Session, *, person_id: int, programme_id: int, now: datetime
+) -> tuple[Person, str | None, Programme | None]:
+    person = choose_programme(session, person_id=person_id, programme_id=programme_id, now=now)
+    return person, take_start_payload(session, person_id=person_id), session.get(
+        Programme, programme_id)
+
+
+async def on_programme(update: Update, context: PalContext) -> None:
+    """`prog:<id>`: join a programme (last onboarding step, or later if none was open)."""
+    assert context.matches is not None
+    t = context.t
+    person = context.viewer.person
+    if person is None:
+        await answer(update, context, t._("First, let's get you set up: send /start."))
+        return
+    assert person.id is not None
+    was_onboarded = person.is_onboarded
+    try:
+        joined, payload, programme = await context.db.write(
+            _programme_and_payload, person_id=person.id,
+            programme_id=int(context.matches[0].group(1)), now=context.services.clock.now())
+    except ProgrammeNotOpen:
+        await answer(update, context, t._("This programme is no longer taking sign-ups."))
+        return
+    except WrongStep:
+        await show_step(update, context, person, new_message=True)
+        return
+    _remember(context, joined)
+    if was_onboarded:
+        await show_activities(update, context)
+        return
+    name = programme.name if programme else ""
+    await show_screen(update, context, t._("Programme: {name}").format(name=name), None)
+    await finish(update, context, joined, payload)
+
+
+def register(app: PalApplication) -> None:
+    """Add /start, the onboarding buttons and the onboarding text reader."""
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CallbackQueryHandler(on_language, pattern=r"^lang:(pl|uk|en)$"))
+    app.add_handler(CallbackQueryHandler(on_notice_read, pattern=r"^ob:ok$"))
+    app.add_handler(CallbackQueryHandler(on_programme, pattern=r"^prog:(\d{1,12})$"))
+    app.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND, on_text_before_done),
+        group=ONBOARDING_TEXT_GROUP,
+    )
