@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 from bot.context import PalApplication
-from handlers import common, fallback
+from handlers import activities, common, fallback, menu, my_activities, onboarding
 
 # Group -10 runs first for every update: it loads who is speaking and their roles.
 IDENTIFY_GROUP = -10
@@ -17,6 +17,12 @@ def register(app: PalApplication) -> None:
     app.add_handler(TypeHandler(Update, common.identify), group=IDENTIFY_GROUP)
     # Feature modules, most specific first. Each adds commands, its callback-data
     # prefixes and the dialog kinds whose free text it consumes.
+    # Residents' sign-up: /start and onboarding (its text reader runs in group -1, ahead
+    # of everything, only for people still onboarding), activities, /my, menu and /help.
+    onboarding.register(app)
+    activities.register(app)
+    my_activities.register(app)
+    menu.register(app)
     # (features register here)
     # Catch-alls: unknown text, commands and buttons. Always last.
     fallback.register(app)
