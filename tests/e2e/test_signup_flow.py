@@ -1,0 +1,161 @@
+"""Residents sign up through `palbot run` talking real HTTP to the local Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from storage.db import make_engine
+from storage.migrate import upgrade_to_latest
+from storage.models import Person, Registration, RegistrationStatus
+from tests.e2e.botapi import BotProcess, FakeBotApi, TgUser, bot_env
+from tests.support.signup import make_people, seed_programme
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
+TOKEN = "123456:E2E-signup"
+
+
+@pytest.fixture
+def db_file(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'palbot.sqlite3'}"
+
+
+@pytest.fixture
+def store(db_file: str) -> Iterator[Engine]:
+    """The bot's database, migrated before the bot starts so tests can seed it."""
+    engine = make_engine(db_file)
+    upgrade_to_latest(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
+              ) -> AsyncIterator[BotProcess]:
+    env = bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="WARNING")
+    async with BotProcess(env, tmp_path, ["run"]) as proc:
+        await proc.wait_ready(api, timeout=30)
+        yield proc
+        assert await proc.terminate() == 0, proc.log_tail()
+    assert "Traceback" not in proc.log_text(), proc.log_tail()
+
+
+async def _onboard(user: TgUser, name: str) -> None:
+    await user.ask("/start", "Wybierz język")
+    await user.tap("Polski", "Informacja o danych osobowych")
+    await user.tap("Dalej", "Jak mają Cię widzieć animatorzy")
+    await user.ask(name, f"Dziękujemy, {name}!")
+
+
+async def test_onboarding_browse_and_sign_up(api: FakeBotApi, bot: BotProcess,
+                                             store: Engine) -> None:
+    seed_programme(store, datetime.now(UTC), activities=3, places=2)
+    olena = api.user(1001, language_code="pl")
+    await _onboard(olena, "Olena")
+    assert "📅 Zajęcia i spotkania" in str(olena.reply_keyboard)
+    listing = await olena.ask("📅 Zajęcia i spotkania", "Zajęcia i spotkania: PAL")
+    assert next(b for b in listing.button_texts if b.startswith("Warsztaty")).endswith(
+        "2 wolne miejsca")
+    details = await olena.tap("Warsztaty 1", "Rodzaj: warsztaty")
+    assert "Kiedy:" in details.body and "Gdzie: Klub Sąsiedzki" in details.body
+    signed = await olena.tap("Zapisz się", "Masz miejsce na: Warsztaty 1")
+    assert "📅 Dodaj do kalendarza" in signed.button_texts
+    answer = await olena.expect_answer()
+    assert answer.text == "✅ Masz miejsce na: Warsztaty 1"
+    olena.press("Dodaj do kalendarza")
+    ics = await olena.expect_document(".ics")
+    assert b"SUMMARY:Warsztaty 1" in olena.file_bytes(ics)
+    with Session(store) as session:
+        person = session.exec(select(Person).where(Person.telegram_id == 1001)).one()
+        assert person.display_name == "Olena" and person.language == "pl"
+    commands = api.commands()
+    assert {c.language_code for c in commands} >= {"pl", "uk", "en"}
+
+
+async def test_reserve_list_and_cancel_frees_the_place(
+    api: FakeBotApi, bot: BotProcess, store: Engine
+) -> None:
+    _, (activity,) = seed_programme(store, datetime.now(UTC), places=1)
+    olena, jan = api.user(1101), api.user(1102, language_code="uk")
+    await _onboard(olena, "Olena")
+    await olena.ask(f"/start act_{activity}", "Warsztaty rękodzieła")
+    await olena.tap("Zapisz się", "Masz miejsce na")
+    await jan.ask("/start", "Оберіть мову")
+    await jan.tap("Українська", "Інформація про персональні дані")
+    await jan.tap("Далі", "Яке ім’я")
+    await jan.ask("Ян", "Дякуємо, Ян!")
+    await jan.ask(f"/start act_{activity}", "Вільних місць немає.")
+    await jan.tap("Додати мене до резервного списку", "Ви в резервному списку (місце 1).")
+    await olena.ask("/my", "Twoje zapisy")
+    await olena.tap("Rezygnuję z miejsca", "Czy na pewno rezygnujesz")
+    await olena.tap("Tak, rezygnuję", "Gotowe. Nie masz już miejsca na: Warsztaty rękodzieła")
+    mine = await jan.ask("/my", "Ваші записи")
+    assert "✅ Вас записано" in mine.body
+
+
+@pytest.mark.xfail(strict=True, reason="dispatcher from issue 4")
+async def test_promoted_person_is_told_with_a_cancel_button(
+    api: FakeBotApi, bot: BotProcess, store: Engine
+) -> None:
+    _, (activity,) = seed_programme(store, datetime.now(UTC), places=1)
+    olena, jan = api.user(1201), api.user(1202)
+    await _onboard(olena, "Olena")
+    await _onboard(jan, "Jan")
+    await olena.ask(f"/start act_{activity}", "Warsztaty")
+    await olena.tap("Zapisz się", "Masz miejsce na")
+    await jan.ask(f"/start act_{activity}", "Warsztaty")
+    await jan.tap("Dopisz mnie do listy rezerwowej", "(miejsce 1)")
+    jan.skip()
+    await olena.ask("/my", "Twoje zapisy")
+    await olena.tap("Rezygnuję z miejsca", "Czy na pewno")
+    await olena.tap("Tak, rezygnuję", "Gotowe.")
+    told = await jan.expect_new("zwolniło się miejsce i jest Twoje", timeout=5)
+    assert "Warsztaty rękodzieła" in told.body
+    assert "Rezygnuję z miejsca" in told.button_texts
+
+
+async def test_forty_residents_at_once_for_ten_places(
+    api: FakeBotApi, bot: BotProcess, store: Engine
+) -> None:
+    programme, (activity,) = seed_programme(store, datetime.now(UTC), places=10)
+    make_people(store, 40, programme_id=programme, first_telegram_id=50_000)
+    residents = [api.user(50_000 + i) for i in range(40)]
+    for resident in residents:
+        resident.send(f"/start act_{activity}")
+    await asyncio.gather(*(r.expect("Warsztaty rękodzieła")
+                           for r in residents))
+    # Everyone presses at (nearly) the same moment, in an order nobody planned.
+    order = residents[:]
+    random.Random(40).shuffle(order)
+    for resident in order:
+        resident.press("Zapisz się")
+    answers = await asyncio.gather(*(r.expect_answer(timeout=15) for r in order))
+    assert sum("Masz miejsce" in (a.text or "") for a in answers) == 10
+    assert sum("liście rezerwowej" in (a.text or "") for a in answers) == 30
+    with Session(store) as session:
+        rows = session.exec(
+            select(Registration, Person)
+            .join(Person, col(Person.id) == col(Registration.person_id))
+            .where(Registration.activity_id == activity)
+            .order_by(col(Registration.id))
+        ).all()
+    arrival = [r.user_id for r in order]
+    assert [p.telegram_id for _, p in rows] == arrival
+    assert [r.status for r, _ in rows] == (
+        [RegistrationStatus.CONFIRMED] * 10 + [RegistrationStatus.RESERVE] * 30)
+    for position, resident in enumerate(order[10:], start=1):
+        answer = next(a for r, a in zip(order, answers, strict=True) if r is resident)
+        assert answer.text == f"⏳ Jesteś na liście rezerwowej (miejsce {position})."
