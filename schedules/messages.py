@@ -41,7 +41,8 @@ class SendOutcome(StrEnum):
 
     DELIVERED = "delivered"
     UNREACHABLE = "unreachable"  # the person blocked the bot
-    FAILED = "failed"  # gave up after retries, or Telegram refused the message
+    FAILED = "failed"  # Telegram refused the message; trying again would not help
+    RETRY_LATER = "retry_later"  # flood limit or network trouble outlasted the retries
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,18 @@ class SendResult:
     outcome: SendOutcome
     message_id: int | None = None
     error: str | None = None
+    # For RETRY_LATER: how long Telegram asked us to wait, if it said.
+    retry_after: float | None = None
 
 
 class Sender(Protocol):
     """Delivers messages; bot/ implements it with python-telegram-bot and pacing."""
 
-    async def send(self, chat_id: int, message: OutgoingMessage, *, bulk: bool) -> SendResult:
-        """Send one message; `bulk` sends yield to interactive replies."""
+    async def send(
+        self, chat_id: int, message: OutgoingMessage, *, bulk: bool, broadcast: bool = False
+    ) -> SendResult:
+        """Send one message; `bulk` sends yield to interactive replies, and `broadcast`
+        ones also keep to the broadcast rate (see schedules.pacing)."""
         ...
 
 

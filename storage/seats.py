@@ -27,6 +27,7 @@ from storage.models import (
 )
 from storage.models.activities import ACTIVE_STATUSES
 from storage.outbox import enqueue
+from storage.reminders import cancel_reminders, schedule_reminders
 
 __all__ = [
     "ActivityNotFound",
@@ -270,19 +271,14 @@ def fill_free_places(session: Session, *, activity: Activity, now: datetime) -> 
 
 
 def _on_place_confirmed(session: Session, registration: Registration, now: datetime) -> None:
-    """Hook: a place became confirmed (sign-up or promotion), inside the seat transaction.
-
-    Reminders (issue 4) fill this in to schedule the person's reminders through
-    storage.outbox.enqueue; it must stay in the same transaction as the seat change.
-    """
+    """Hook: a place became confirmed (sign-up or promotion), inside the seat transaction."""
+    schedule_reminders(session, registration=registration, now=now)
 
 
 def _on_place_released(session: Session, registration: Registration, now: datetime) -> None:
-    """Hook: a confirmed place stopped being confirmed (cancelled), inside the transaction.
-
-    Reminders (issue 4) fill this in to withdraw the person's pending reminders with
-    storage.outbox.cancel_pending; it must stay in the same transaction as the change.
-    """
+    """Hook: a confirmed place stopped being confirmed (cancelled), inside the transaction."""
+    if registration.id is not None:
+        cancel_reminders(session, registration_id=registration.id)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from schedules.clock import FrozenClock
 from storage.db import transaction
-from storage.models import PendingSend, Registration, RegistrationStatus
+from storage.models import PendingSend, Registration, RegistrationStatus, SendKind
 from storage.seats import cancel, reserve_position, sign_up
 from tests.support.signup import make_activity, make_people, make_programme
 
@@ -92,7 +92,8 @@ def _race(engine: Engine, clock: FrozenClock) -> None:
         now_confirmed = set(session.exec(select(Registration.person_id).where(
             Registration.activity_id == activity_id,
             Registration.status == RegistrationStatus.CONFIRMED)).all())
-        notices = [p for p in session.exec(select(PendingSend.person_id)).all() if p]
+        notices = [p for p in session.exec(select(PendingSend.person_id).where(
+            PendingSend.kind == SendKind.PROMOTION.value)).all() if p]
     assert now_confirmed == (set(confirmed) - set(leaving)) | set(waiting[:5])
     assert sorted(notices) == sorted(waiting[:5])
 

@@ -1,0 +1,305 @@
+"""The one pacing point every Bot API call passes through, without Telegram types.
+
+Telegram allows about 30 messages per second overall and about one per second in a
+chat; beyond that it answers 429 with `retry_after`. The pacer keeps sends under those
+limits and decides who goes first:
+
+- interactive replies (a person pressed a button) go at the next free slot, ahead of
+  any waiting bulk send, and are never spaced per chat;
+- bulk sends (reminders, notices, follow-ups) and broadcasts are spread evenly,
+  broadcasts at most `broadcast_per_second`, everything together at most
+  `global_per_second`, and at most one per `per_chat_interval` in a chat;
+- a 429 on a bulk send pauses all bulk sends for `retry_after` (interactive replies
+  to other chats continue); the failed send waits and is tried again;
+- server errors, timeouts and lost connections are retried with exponential backoff
+  up to `max_retries`; anything else is the caller's to handle.
+
+`PacingState` is the pure decision logic, driven by explicit instants so it is tested
+without sleeping; `Pacer` adds the waiting and retrying on top of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WINDOW_SECONDS = 1.0
+SLOT_TOLERANCE = 0.25
+
+
+class Lane(StrEnum):
+    """Who a send is for, which decides its priority."""
+
+    INTERACTIVE = "interactive"  # a reply to something the person just did
+    BULK = "bulk"  # reminders, change notices, survey follow-ups, reserve-list notices
+    BROADCAST = "broadcast"  # an animator's announcement to many people
+
+
+@dataclass(frozen=True)
+class PacingLimits:
+    """The numbers the pacer keeps to; defaults follow Telegram's published limits."""
+
+    global_per_second: float = 29.0
+    broadcast_per_second: float = 25.0
+    # A little over one second, so network jitter never lands two sends in one second.
+    per_chat_interval: float = 1.05
+    max_retries: int = 4
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    max_flood_retries: int = 3
+    # A longer retry_after is handed back to the caller (the outbox re-dues the send)
+    # instead of holding a claimed send that long.
+    max_flood_wait: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.global_per_second < 1 or self.broadcast_per_second <= 0:
+            raise ValueError("rates must allow at least one message per second")
+
+
+class FailureKind(Enum):
+    """How the pacer treats an exception from a call."""
+
+    FLOOD = "flood"  # 429: wait retry_after, then try again
+    TRANSIENT = "transient"  # 5xx, timeout, connection lost: back off, then try again
+    FATAL = "fatal"  # anything else: the caller decides
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A classified exception."""
+
+    kind: FailureKind
+    retry_after: float = 0.0
+
+
+Classifier = Callable[[BaseException], Failure]
+
+
+def never_retry(_exc: BaseException) -> Failure:
+    """A classifier that retries nothing (for callers without transport errors)."""
+    return Failure(FailureKind.FATAL)
+
+
+class PacingState:
+    """Sliding-window bookkeeping and the decision "may this send go at `now`?"."""
+
+    def __init__(self, limits: PacingLimits) -> None:
+        self.limits = limits
+        self.global_cap = max(1, math.floor(limits.global_per_second))
+        self.broadcast_cap = max(1, min(self.global_cap, math.floor(limits.broadcast_per_second)))
+        self._interval = {
+            Lane.BULK: 1.0 / limits.global_per_second,
+            Lane.BROADCAST: 1.0 / min(limits.broadcast_per_second, limits.global_per_second),
+        }
+        self._sent: deque[float] = deque()  # every paced send in the last window
+        self._broadcasts: deque[float] = deque()
+        self._next_slot: dict[Lane, float] = {Lane.BULK: -math.inf, Lane.BROADCAST: -math.inf}
+        self._chat_free_at: dict[int, float] = {}
+        self.bulk_paused_until = -math.inf
+        self.interactive_waiting = 0
+
+    def _prune(self, now: float) -> None:
+        cutoff = now - WINDOW_SECONDS
+        for times in (self._sent, self._broadcasts):
+            while times and times[0] <= cutoff:
+                times.popleft()
+
+    def chat_delay(self, chat_id: int | None, now: float) -> float:
+        """Seconds until a bulk send may go to this chat (its spacing and any pause)."""
+        waits = [0.0, self.bulk_paused_until - now]
+        if chat_id is not None:
+            waits.append(self._chat_free_at.get(chat_id, -math.inf) - now)
+        return max(waits)
+
+    def slot_delay(self, lane: Lane, now: float) -> float:
+        """Seconds until the global (and, for bulk, the lane's) budget has room."""
+        self._prune(now)
+        waits = [0.0]
+        if len(self._sent) >= self.global_cap:
+            waits.append(self._sent[0] + WINDOW_SECONDS - now)
+        if lane is not Lane.INTERACTIVE:
+            # A quarter-slot of tolerance absorbs timer lateness without letting the
+            # rate drift down (the GCRA rule: conforming once now >= TAT - tolerance).
+            waits.append(self._next_slot[lane] - SLOT_TOLERANCE * self._interval[lane] - now)
+            waits.append(self.bulk_paused_until - now)
+        if lane is Lane.BROADCAST and len(self._broadcasts) >= self.broadcast_cap:
+            waits.append(self._broadcasts[0] + WINDOW_SECONDS - now)
+        return max(waits)
+
+    def delay(self, lane: Lane, chat_id: int | None, now: float) -> float:
+        """Seconds until a send of `lane` to `chat_id` may go; 0 means now."""
+        slot = self.slot_delay(lane, now)
+        if lane is Lane.INTERACTIVE:
+            return slot
+        return max(slot, self.chat_delay(chat_id, now))
+
+    def record(self, lane: Lane, chat_id: int | None, now: float) -> None:
+        """Note that a send went out at `now`."""
+        self._prune(now)
+        self._sent.append(now)
+        if lane is Lane.BROADCAST:
+            self._broadcasts.append(now)
+        if lane is not Lane.INTERACTIVE:
+            self._next_slot[lane] = max(self._next_slot[lane], now) + self._interval[lane]
+        if chat_id is not None:
+            free_at = now + self.limits.per_chat_interval
+            self._chat_free_at[chat_id] = max(free_at, self._chat_free_at.get(chat_id, free_at))
+            if len(self._chat_free_at) > 4096:
+                self._forget_idle_chats(now)
+
+    def pause_bulk(self, seconds: float, now: float) -> None:
+        """Hold every bulk send for `seconds` (Telegram said 429 to one)."""
+        self.bulk_paused_until = max(self.bulk_paused_until, now + seconds)
+
+    def pause_chat(self, chat_id: int | None, seconds: float, now: float) -> None:
+        """Hold bulk sends to one chat for `seconds` (429 on a reply to that chat)."""
+        if chat_id is not None:
+            until = now + seconds
+            self._chat_free_at[chat_id] = max(until, self._chat_free_at.get(chat_id, until))
+
+    def in_window(self, now: float) -> int:
+        """How many paced sends went out in the last second."""
+        self._prune(now)
+        return len(self._sent)
+
+    def _forget_idle_chats(self, now: float) -> None:
+        idle = [chat for chat, free_at in self._chat_free_at.items() if free_at <= now]
+        for chat in idle:
+            del self._chat_free_at[chat]
+
+
+class Pacer:
+    """Waits for a slot, makes the call, and retries what is worth retrying."""
+
+    def __init__(
+        self,
+        limits: PacingLimits | None = None,
+        *,
+        classify: Classifier = never_retry,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.limits = limits or PacingLimits()
+        self.state = PacingState(self.limits)
+        self._classify = classify
+        self._clock = clock
+        self._sleep = sleep
+        # One queue per bulk lane: asyncio.Lock wakes waiters in arrival order.
+        self._queues: dict[Lane, asyncio.Lock] = {}
+        self._interactive_idle: asyncio.Event | None = None
+        self.flood_waits = 0
+        self.retries = 0
+
+    def _idle_event(self) -> asyncio.Event:
+        if self._interactive_idle is None:
+            self._interactive_idle = asyncio.Event()
+            self._interactive_idle.set()
+        return self._interactive_idle
+
+    async def acquire(self, lane: Lane, chat_id: int | None) -> None:
+        """Wait until a send of `lane` to `chat_id` may go, and count it as sent."""
+        if lane is Lane.INTERACTIVE:
+            await self._acquire_interactive(chat_id)
+        else:
+            await self._acquire_bulk(lane, chat_id)
+
+    async def _acquire_interactive(self, chat_id: int | None) -> None:
+        state = self.state
+        idle = self._idle_event()
+        state.interactive_waiting += 1
+        idle.clear()
+        try:
+            while (delay := state.delay(Lane.INTERACTIVE, chat_id, self._clock())) > 0:
+                await self._sleep(delay)
+            state.record(Lane.INTERACTIVE, chat_id, self._clock())
+        finally:
+            state.interactive_waiting -= 1
+            if state.interactive_waiting == 0:
+                idle.set()
+
+    async def _acquire_bulk(self, lane: Lane, chat_id: int | None) -> None:
+        state = self.state
+        queue = self._queues.setdefault(lane, asyncio.Lock())
+        while True:
+            # Wait for this chat's spacing outside the queue, so one busy chat does not
+            # hold up sends to everyone else.
+            while (delay := state.chat_delay(chat_id, self._clock())) > 0:
+                await self._sleep(delay)
+            async with queue:
+                while True:
+                    if state.interactive_waiting:
+                        await self._idle_event().wait()
+                        continue
+                    now = self._clock()
+                    if state.chat_delay(chat_id, now) > 0:
+                        break  # a reply reached this chat meanwhile: back to the chat wait
+                    delay = state.slot_delay(lane, now)
+                    if delay <= 0:
+                        state.record(lane, chat_id, now)
+                        return
+                    await self._sleep(delay)
+
+    async def call(
+        self,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        lane: Lane = Lane.INTERACTIVE,
+        chat_id: int | None = None,
+        paced: bool = True,
+    ) -> T:
+        """Run `fn` in its turn; retry floods and transient failures, re-raise the rest."""
+        floods = 0
+        transient = 0
+        while True:
+            if paced:
+                await self.acquire(lane, chat_id)
+            try:
+                return await fn()
+            except Exception as exc:
+                failure = self._classify(exc)
+                if failure.kind is FailureKind.FLOOD:
+                    floods += 1
+                    wait = max(failure.retry_after, 0.0)
+                    self._note_flood(lane, chat_id, wait)
+                    if floods > self.limits.max_flood_retries or wait > self.limits.max_flood_wait:
+                        raise
+                    await self._sleep(wait)
+                    continue
+                if failure.kind is FailureKind.TRANSIENT:
+                    transient += 1
+                    if transient > self.limits.max_retries:
+                        raise
+                    self.retries += 1
+                    backoff = self.backoff(transient)
+                    log.info("transient send failure (%s), retry %d in %.1f s",
+                             type(exc).__name__, transient, backoff)
+                    await self._sleep(backoff)
+                    continue
+                raise
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry number `attempt` (1, 2, …) of a transient failure."""
+        return float(
+            min(self.limits.backoff_max, self.limits.backoff_initial * 2 ** (attempt - 1))
+        )
+
+    def _note_flood(self, lane: Lane, chat_id: int | None, wait: float) -> None:
+        self.flood_waits += 1
+        now = self._clock()
+        if lane is Lane.INTERACTIVE:
+            # Most likely this chat's own limit: keep bulk sends away from it only.
+            self.state.pause_chat(chat_id, wait, now)
+        else:
+            self.state.pause_bulk(wait, now)
+        log.warning("Telegram asked to slow down: lane=%s chat_id=%s retry_after=%.1f",
+                    lane.value, chat_id, wait)
