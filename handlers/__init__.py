@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 from bot.context import PalApplication
-from handlers import activities, common, fallback, menu, my_activities, onboarding
+from handlers import activities, common, fallback, menu, my_activities, onboarding, privacy
 
 # Group -10 runs first for every update: it loads who is speaking and their roles.
 IDENTIFY_GROUP = -10
@@ -23,6 +23,8 @@ def register(app: PalApplication) -> None:
     activities.register(app)
     my_activities.register(app)
     menu.register(app)
+    # Data rights: /privacy, /mydata, /forgetme (for anyone, onboarded or not), retention.
+    privacy.register(app)
     # (features register here)
     # Catch-alls: unknown text, commands and buttons. Always last.
     fallback.register(app)

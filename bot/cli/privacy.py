@@ -1,0 +1,142 @@
+"""`palbot purge`, `palbot person-data`, `palbot erase-person`: data rights from the shell.
+
+Output names people by their internal id only, never by name or Telegram id.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from bot.cli.common import settings_and_engine
+from schedules.clock import SystemClock
+from storage.db import read_only, transaction
+from storage.privacy import (
+    ErasureReason,
+    PersonNotFound,
+    erase_person,
+    person_data,
+    scrub_freed_space,
+)
+from storage.retention import due_for_erasure, expired_programmes, purge_batch
+
+
+def add_commands(sub: Any) -> None:
+    """Register `purge`, `person-data` and `erase-person`."""
+    purge = sub.add_parser(
+        "purge",
+        help="erase identities whose programmes' retention period has passed",
+        description="Erase the name, Telegram id and links of every resident whose "
+        "programmes all ended more than their `retention_months` ago, as /forgetme does. "
+        "The bot does this every night by itself; use --dry-run to see what would go.",
+    )
+    purge.add_argument("--dry-run", action="store_true",
+                       help="only show which programmes and person ids are due")
+    purge.set_defaults(handler=_purge)
+
+    data = sub.add_parser(
+        "person-data",
+        help="write everything stored about one person (right of access)",
+        description="Write the /mydata files for a person, e.g. someone without Telegram "
+        "who asked on paper: HTML in their language, or JSON.",
+    )
+    data.add_argument("--person", type=int, required=True, metavar="ID",
+                      help="the person's internal id (from the animator's list or the audit)")
+    data.add_argument("--format", choices=("html", "json"), default="html")
+    data.add_argument("--out", type=Path, required=True, metavar="FILE")
+    data.set_defaults(handler=_person_data)
+
+    erase = sub.add_parser(
+        "erase-person",
+        help="erase one person's identity (right to erasure), as /forgetme does",
+        description="For a request received in writing: give up their upcoming places "
+        "(the reserve list moves up), withdraw messages, delete name, Telegram id and "
+        "phone; survey answers are kept under the code or deleted as the programme says.",
+    )
+    erase.add_argument("--person", type=int, required=True, metavar="ID")
+    erase.add_argument("--yes", action="store_true", help="do it (without it: only explain)")
+    erase.set_defaults(handler=_erase)
+
+
+def _purge(args: argparse.Namespace) -> int:
+    settings, engine = settings_and_engine()
+    now = SystemClock().now()
+    with read_only(engine) as session:
+        programmes = expired_programmes(session, now=now)
+        due = due_for_erasure(session, now=now, protected_telegram_ids=settings.admin_ids)
+    if not programmes:
+        print("No programme has passed its retention period.")
+        return 0
+    for programme in programmes:
+        mine = [d.person_id for d in due if programme.programme_id in d.programme_ids]
+        print(f"programme {programme.programme_id} ({programme.name}): ended "
+              f"{programme.ended_at:%Y-%m-%d}, erase after {programme.erase_after:%Y-%m-%d}; "
+              f"{len(mine)} people due")
+    ids = " ".join(str(d.person_id) for d in due) or "-"
+    if args.dry_run:
+        print(f"Would erase {len(due)} people (person ids): {ids}")
+        return 0
+    total = 0
+    while True:
+        with transaction(engine) as session:
+            reports = purge_batch(session, now=now, protected_telegram_ids=settings.admin_ids)
+        if reports is None:
+            print("Another process is purging right now; try again in a minute.")
+            return 1
+        total += len(reports)
+        if not reports:
+            break
+    scrub_freed_space(engine)
+    print(f"Erased {total} people (person ids): {ids}")
+    return 0
+
+
+def _person_data(args: argparse.Namespace) -> int:
+    from bot.data_export import render_html, render_json
+    from bot.i18n import translator
+
+    settings, engine = settings_and_engine()
+    try:
+        with read_only(engine) as session:
+            data = person_data(session, person_id=args.person, now=SystemClock().now())
+    except PersonNotFound:
+        print(f"palbot: no person with id {args.person}")
+        return 1
+    if args.format == "json":
+        content = render_json(data)
+    else:
+        content = render_html(data, translator(data.language, settings.timezone))
+    args.out.write_text(content, encoding="utf-8")
+    print(f"Wrote {args.out} ({args.format}) for person {args.person}")
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    from storage.privacy import erasure_preview
+
+    _, engine = settings_and_engine()
+    now = SystemClock().now()
+    try:
+        with read_only(engine) as session:
+            preview = erasure_preview(session, person_id=args.person, now=now)
+    except PersonNotFound:
+        print(f"palbot: no person with id {args.person}")
+        return 1
+    print(f"person {args.person}: {preview.places_released} places given up, "
+          f"{preview.reserve_positions_left} reserve lists left, "
+          f"{preview.pending_messages} messages withdrawn, survey answers {preview.answers}")
+    if not args.yes:
+        print("Nothing done. Add --yes to erase.")
+        return 0
+    try:
+        with transaction(engine) as session:
+            report = erase_person(session, person_id=args.person, now=now,
+                                  reason=ErasureReason.REQUEST)
+    except PersonNotFound:
+        print(f"palbot: no person with id {args.person}")
+        return 1
+    scrub_freed_space(engine)
+    print(f"person {args.person}: already erased" if report.already_erased
+          else f"person {args.person}: erased")
+    return 0
