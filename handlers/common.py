@@ -135,6 +135,9 @@ async def on_error(update: object, context: PalContext) -> None:
             await answer(update, context, text)
         except Exception:  # the error reply must never raise from the error handler
             log.debug("could not tell the user about the error", exc_info=True)
+        # Later handler groups must not run on a half-handled update (e.g. without a viewer
+        # when identify could not reach the database): one answer, then stop.
+        raise ApplicationHandlerStop
 
 
 def too_long(text: str) -> bool:

@@ -24,6 +24,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=echo,
+            # Statement parameters hold names and answers: keep them out of errors and logs.
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             # One connection per thread is what SQLite's locking expects; pooling them
             # across threads only adds contention.
@@ -34,6 +36,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
