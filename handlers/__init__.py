@@ -25,6 +25,11 @@ def register(app: PalApplication) -> None:
     menu.register(app)
     # Data rights: /privacy, /mydata, /forgetme (for anyone, onboarded or not), retention.
     privacy.register(app)
+    # Surveys: /survey and the form residents and animators' paper entry share, /paper.
+    from handlers import paper, surveys
+
+    surveys.register(app)
+    paper.register(app)
     # (features register here)
     # Catch-alls: unknown text, commands and buttons. Always last.
     fallback.register(app)

@@ -21,6 +21,7 @@ from bot.context import PalApplication, PalContext
 from bot.i18n import Translator
 from bot.keyboards import back_to_menu_button, inline
 from handlers.common import answer, requires_onboarding
+from handlers.surveys import offer_initial_survey_if_due
 from storage.activities import (
     ActivityNotFound,
     ActivityPage,
@@ -296,6 +297,9 @@ async def on_sign_up(update: Update, context: PalContext) -> None:
     toast = closed_text(t, view) if closed is not None else status_line(t, view)
     await show_screen(update, context, details_text(t, view), details_keyboard(t, view),
                       toast=toast)
+    if closed is None:
+        await offer_initial_survey_if_due(update, context, person_id=person.id,
+                                          programme_id=view.activity.programme_id)
 
 
 # ---------------------------------------------------------------- calendar file

@@ -23,6 +23,7 @@ from handlers.activities import activities_command
 from handlers.common import answer, show_main_menu
 from handlers.my_activities import my_command
 from handlers.onboarding import language_keyboard
+from handlers.surveys import survey_command
 from storage.models import Role
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ MENU_ROUTES: dict[MenuAction, MenuHandler] = {
     MenuAction.MY: my_command,
     MenuAction.HELP: help_command,
     MenuAction.LANGUAGE: language_command,
+    MenuAction.SURVEY: survey_command,
 }
 
 

@@ -62,3 +62,19 @@ def evaluator_programmes(session: Session, telegram_id: int) -> frozenset[int] |
     if not rows or any(r is None for r in rows):
         return None
     return frozenset(r for r in rows if r is not None)
+
+
+def animator_programmes(session: Session, telegram_id: int, admin_ids: Iterable[int] = ()) -> (
+    frozenset[int] | None
+):
+    """Programmes an animator works in; None means all (admins, or a grant without one)."""
+    if telegram_id in set(admin_ids):
+        return None
+    rows = session.exec(
+        select(RoleGrant.programme_id).where(
+            RoleGrant.telegram_id == telegram_id, RoleGrant.role == Role.ANIMATOR.value
+        )
+    ).all()
+    if not rows or any(r is None for r in rows):
+        return None
+    return frozenset(r for r in rows if r is not None)

@@ -52,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
     if settings.token is None:
         raise SettingsError("PALBOT_TOKEN: required to run the bot (get one from @BotFather)")
     configure_logging(settings.log_level)
+    from bot.cli.surveys import refuse_bad_surveys  # a broken questionnaire stops start-up
+
+    if (refused := refuse_bad_surveys(settings, engine)) is not None:
+        return refused
     engine.dispose()
 
     from bot.app import build_application

@@ -87,7 +87,10 @@ def djg_manual(answers: dict[str, str | None]) -> dict[str, int | None]:
     emotional, social = ("emptiness", "miss_people", "rejected"), ("rely_on", "trust", "close_to")
     lonely = {k: (v in ("yes", "more_or_less")) if k in emotional else (v in ("no", "more_or_less"))
               for k, v in answers.items() if v is not None}
-    missing = lambda keys: sum(1 for k in keys if answers.get(k) is None)  # noqa: E731
+
+    def missing(keys: tuple[str, ...]) -> int:
+        return sum(1 for k in keys if answers.get(k) is None)
+
     total = None if missing(emotional + social) > 1 else sum(lonely.values())
     emo = None if missing(emotional) > 0 else sum(lonely[k] for k in emotional)
     soc = None if missing(social) > 0 else sum(lonely[k] for k in social)

@@ -1,0 +1,128 @@
+"""Which questionnaire a programme uses, and the versions responses were given to.
+
+A response is answered and scored against the exact version it started with: that
+version's normalised definition is kept in `SurveyVersion`. A file changed without a new
+version number is refused in favour of the stored version, and a broken file keeps the
+last valid one (storage.questionnaires.QuestionnaireCache).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from storage.models import Programme, SurveyResponse, SurveyVersion
+from storage.questionnaires import (
+    Questionnaire,
+    QuestionnaireError,
+    default_questionnaire_path,
+    from_definition,
+    questionnaire_cache,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SurveyError(Exception):
+    """Base of the survey rules' refusals."""
+
+
+class SurveyUnavailable(SurveyError):
+    """The programme's questionnaire cannot be loaded (and no valid version is known)."""
+
+
+def questionnaire_path(programme: Programme, surveys_dir: str | None = None) -> Path:
+    """The file a programme uses: its own (relative to surveys_dir) or the default."""
+    if not programme.survey_path:
+        return default_questionnaire_path()
+    path = Path(programme.survey_path)
+    if not path.is_absolute() and surveys_dir:
+        path = Path(surveys_dir) / path
+    return path
+
+
+_DEFINITIONS: dict[tuple[str, str, str], Questionnaire] = {}
+_DEFINITIONS_LOCK = threading.Lock()
+
+
+def _stored(version: SurveyVersion) -> Questionnaire:
+    key = (version.questionnaire_id, version.version, version.fingerprint)
+    with _DEFINITIONS_LOCK:
+        found = _DEFINITIONS.get(key)
+    if found is None:
+        found = from_definition(version.definition)
+        with _DEFINITIONS_LOCK:
+            _DEFINITIONS[key] = found
+    return found
+
+
+def stored_version(session: Session, questionnaire_id: str, version: str) -> SurveyVersion | None:
+    """The recorded version (with its definition) that responses were given to."""
+    return session.exec(
+        select(SurveyVersion).where(
+            SurveyVersion.questionnaire_id == questionnaire_id, SurveyVersion.version == version
+        )
+    ).first()
+
+
+def version_conflict(session: Session, q: Questionnaire) -> str | None:
+    """Why `q` may not be used: its version has responses with other content; else None."""
+    stored = stored_version(session, q.id, q.version)
+    if stored is None or stored.fingerprint == q.fingerprint:
+        return None
+    return (
+        f"version {q.version!r} of {q.id!r} already has responses and its content has "
+        f"changed; give the changed file a new version number"
+    )
+
+
+def current_questionnaire(
+    session: Session, programme: Programme, surveys_dir: str | None = None
+) -> Questionnaire:
+    """The questionnaire new responses in a programme get.
+
+    A file edited without a new version keeps the stored version in use (logged), and a
+    broken file keeps the last valid one (see QuestionnaireCache).
+    """
+    path = questionnaire_path(programme, surveys_dir)
+    try:
+        q = questionnaire_cache.get(path)
+    except QuestionnaireError as exc:
+        log.error("programme %s: questionnaire unusable: %s", programme.id, exc)
+        raise SurveyUnavailable(str(path)) from exc
+    stored = stored_version(session, q.id, q.version)
+    if stored is not None and stored.fingerprint != q.fingerprint:
+        log.error("programme %s: %s changed without a new version; keeping the stored "
+                  "version %s", programme.id, path, q.version)
+        return _stored(stored)
+    return q
+
+
+def register_version(session: Session, q: Questionnaire) -> SurveyVersion:
+    """Record the version responses are about to be given to (once per id and version)."""
+    found = stored_version(session, q.id, q.version)
+    if found is not None:
+        return found
+    row = SurveyVersion(questionnaire_id=q.id, version=q.version, fingerprint=q.fingerprint,
+                        definition=q.definition())
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = stored_version(session, q.id, q.version)
+        if found is None:
+            raise
+        return found
+    return row
+
+
+def questionnaire_of(session: Session, response: SurveyResponse) -> Questionnaire:
+    """The exact questionnaire version a response was started with."""
+    stored = stored_version(session, response.questionnaire_id, response.questionnaire_version)
+    if stored is None:
+        raise SurveyUnavailable(f"{response.questionnaire_id} {response.questionnaire_version}")
+    return _stored(stored)
