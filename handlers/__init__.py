@@ -25,6 +25,11 @@ def register(app: PalApplication) -> None:
     menu.register(app)
     # Data rights: /privacy, /mydata, /forgetme (for anyone, onboarded or not), retention.
     privacy.register(app)
+    # Animators: /animator and its tools (wizard, changes, attendance and /checkin,
+    # participants, announcements, people without Telegram).
+    from handlers import animator
+
+    animator.register(app)
     # Surveys: /survey and the form residents and animators' paper entry share, /paper.
     from handlers import paper, surveys
 

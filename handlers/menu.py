@@ -20,6 +20,7 @@ from bot.i18n import Translator, translator
 from bot.keyboards import MenuAction, menu_action_for
 from bot.settings import SUPPORTED_LANGUAGES
 from handlers.activities import activities_command
+from handlers.animator import animator_command
 from handlers.common import answer, show_main_menu
 from handlers.my_activities import my_command
 from handlers.onboarding import language_keyboard
@@ -109,6 +110,7 @@ MENU_ROUTES: dict[MenuAction, MenuHandler] = {
     MenuAction.HELP: help_command,
     MenuAction.LANGUAGE: language_command,
     MenuAction.SURVEY: survey_command,
+    MenuAction.ANIMATOR: animator_command,
 }
 
 

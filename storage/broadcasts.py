@@ -199,6 +199,7 @@ def start_broadcast(
     actor: Actor,
     progress_chat_id: int | None,
     now: datetime,
+    progress_message_id: int | None = None,
 ) -> Broadcast:
     """Create the broadcast and one pending send per recipient, all or nothing."""
     validate_draft(session, draft, actor=actor)
@@ -222,6 +223,7 @@ def start_broadcast(
         urgent=draft.urgent,
         state=BroadcastState.SENDING,
         progress_chat_id=progress_chat_id,
+        progress_message_id=progress_message_id,
         created_at=now,
         started_at=now,
     )

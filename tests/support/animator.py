@@ -9,8 +9,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage.db import transaction
-from storage.models import Activity, Person, Programme
+from storage.models import Activity, Person, Programme, Role
 from storage.organising import Actor
+from storage.roles import grant
 from storage.seats import sign_up
 from tests.support.signup import make_activity, make_person, make_programme
 
@@ -76,3 +77,26 @@ def make_scene(
         with transaction(engine) as session:
             sign_up(session, person_id=person_id, activity_id=activity_id, now=now)
     return Scene(programme_id, animator_id, activity_id, ids[:places], ids[places:])
+
+
+def seat_animator(engine: Engine, *, telegram_id: int, name: str = "Ewa",
+                  programme_name: str | None = None, role: Role = Role.ANIMATOR) -> tuple[int, int]:
+    """An onboarded animator (with the role granted) in a new programme: (person, programme)."""
+    with transaction(engine) as session:
+        programme = make_programme(session, name=programme_name)
+        person = make_animator(session, programme, telegram_id=telegram_id, name=name)
+        grant(session, role=role, telegram_id=telegram_id)
+        assert person.id is not None and programme.id is not None
+        return person.id, programme.id
+
+
+def seat_resident(engine: Engine, *, telegram_id: int, programme_id: int, name: str = "Krystyna",
+                  language: str = "pl") -> int:
+    """An onboarded resident of a programme; returns the person id."""
+    with transaction(engine) as session:
+        programme = session.get(Programme, programme_id)
+        assert programme is not None
+        person = make_person(session, telegram_id=telegram_id, name=name, programme=programme,
+                             language=language)
+        assert person.id is not None
+        return person.id
