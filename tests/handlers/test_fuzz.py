@@ -154,13 +154,20 @@ async def test_any_text_from_a_resident(
     await _text_fuzz(chat_user(5000), watch, text)
 
 
-@pytest.mark.parametrize("opening", ["anw:new", "anb:new", "anx:add"])
+# Buttons that open a dialog waiting for typed text: new activity, announcement, person
+# without Telegram, changing an activity's title, a paper survey's new participant.
+OPENINGS = ["anw:new", "anb:new", "anx:add", "ane:f:{activity}:t", "pp:new:{programme}"]
+
+
+@pytest.mark.parametrize("template", OPENINGS)
 @FUZZ
 @given(text=texts)
 async def test_any_text_in_animator_dialogs(
     chat_user: Callable[..., ChatUser], watch: Watch, world: tuple[int, int],
-    app: PalApplication, opening: str, text: str,
+    app: PalApplication, template: str, text: str,
 ) -> None:
+    programme, activity = world
+    opening = template.format(programme=programme, activity=activity)
     if not any(p.match(opening) for p in _live_patterns(app)):
         pytest.skip(f"{opening} is not a live button in this build")
     ewa = chat_user(900)
