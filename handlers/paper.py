@@ -25,7 +25,7 @@ from bot.keyboards import inline
 from handlers.common import answer, requires_onboarding, requires_role
 from handlers.dialogs import on_text
 from handlers.survey_form import LETTER_PHASE, PHASE_LETTER, form_screen, phase_title, shorten
-from handlers.surveys import Actor, Step, actor_of, keep_dialog, refusal_text, show
+from handlers.survey_steps import Actor, Step, actor_of, keep_dialog, refusal_text, show
 from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.models import Dialog, Person, Programme, Role
 from storage.people import InvalidDisplayName, NameProblem, validate_display_name
