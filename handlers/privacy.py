@@ -377,3 +377,7 @@ def register(app: PalApplication) -> None:
     app.add_handler(CallbackQueryHandler(forget_me, pattern=r"^pv:forget$"))
     app.add_handler(CallbackQueryHandler(on_confirm, pattern=r"^pv:fy:"))
     app.add_handler(CallbackQueryHandler(on_keep, pattern=r"^pv:fn$"))
+    # Animators, for people without Telegram (from the person's card).
+    from handlers import privacy_proxy
+
+    privacy_proxy.register(app)

@@ -47,6 +47,7 @@ from storage.models import (
 )
 from storage.models.activities import ACTIVE_STATUSES
 from storage.outbox import cancel_pending
+from storage.proxy import proxy_participant
 from storage.questionnaires import ItemType, Questionnaire, from_definition
 from storage.seats import RegistrationClosed, cancel
 
@@ -58,10 +59,6 @@ _CHOICE_VALUE = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
 
 class PersonNotFound(LookupError):
     """No person with that id (or already only an erased stub, where that matters)."""
-
-
-class NotAProxyParticipant(PermissionError):
-    """An animator may erase only people without Telegram, who cannot do it themselves."""
 
 
 class ErasureReason(StrEnum):
@@ -584,14 +581,19 @@ def erase_person(
 
 
 def erase_proxy_participant(
-    session: Session, *, person_id: int, animator_id: int, now: datetime
+    session: Session,
+    *,
+    person_id: int,
+    animator_id: int,
+    programme_ids: set[int] | None,
+    now: datetime,
 ) -> ErasureReport:
-    """An animator erases a person without Telegram (they cannot use /forgetme)."""
-    person = session.get(Person, person_id)
-    if person is None or person.erased_at is not None:
-        raise PersonNotFound(person_id)
-    if person.telegram_id is not None:
-        raise NotAProxyParticipant(person_id)
+    """An animator erases a person without Telegram (who cannot send /forgetme).
+
+    Only people the animator may act for: without Telegram, not erased, in one of
+    `programme_ids` (None: any programme, for admins). Raises storage.proxy.ProxyNotFound.
+    """
+    proxy_participant(session, person_id=person_id, programme_ids=programme_ids)
     return erase_person(session, person_id=person_id, now=now, actor_id=animator_id,
                         reason=ErasureReason.ANIMATOR)
 

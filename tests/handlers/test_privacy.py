@@ -168,3 +168,41 @@ async def test_someone_elses_confirmation_erases_nobody(
     with transaction(engine) as session:
         people = session.exec(select(Person).where(Person.erased_at.is_not(None))).all()  # type: ignore[union-attr]
         assert people == []
+
+
+async def test_animator_deletes_a_paper_participants_data(
+    chat_user: Callable[..., ChatUser], engine: Engine, clock: FrozenClock
+) -> None:
+    from storage.proxy import create_proxy_participant
+    from tests.support.animator import seat_animator, seat_resident
+
+    animator_id, programme_id = seat_animator(engine, telegram_id=910, name="Ewa")
+    _, other_programme = seat_animator(engine, telegram_id=911, name="Piotr")
+    seat_resident(engine, telegram_id=912, programme_id=programme_id)
+    with transaction(engine) as session:
+        henryka = create_proxy_participant(
+            session, display_name="Henryka Lipowa", created_by_id=animator_id,
+            programme_id=programme_id, phone="600 100 200")
+        assert henryka.id is not None
+        henryka_id = henryka.id
+    ewa, piotr, resident = chat_user(910), chat_user(911), chat_user(912)
+    # Neither an animator of another programme nor a resident gets anywhere.
+    await piotr.send("/animator")
+    await piotr.press_data(f"pv:ax:{henryka_id}")
+    assert piotr.alerts()[-1] == "Tej osoby nie ma na Twojej liście."
+    await resident.send("/help")
+    await resident.press_data(f"pv:ax:{henryka_id}")
+    assert resident.last_answer() == "To jest tylko dla zespołu programu."
+    # Her animator opens the card, asks, and confirms.
+    await ewa.send("/animator")
+    await ewa.press_data(f"anx:p:{henryka_id}")
+    await ewa.press("Usuń dane tej osoby")
+    assert ewa.last.text.startswith("🗑 Usunąć dane osoby: Henryka Lipowa?")
+    await ewa.press("Tak, usuń")
+    assert ewa.last.text.startswith("✅ Dane tej osoby zostały usunięte.")
+    with transaction(engine) as session:
+        gone = person_row(session, henryka_id)
+        assert (gone.display_name, gone.phone) == (None, None) and gone.erased_at is not None
+    await ewa.press_data(f"pv:ax:{henryka_id}")
+    assert ewa.alerts()[-1] == "Tej osoby nie ma na Twojej liście."
+    assert other_programme != programme_id

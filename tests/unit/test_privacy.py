@@ -24,7 +24,6 @@ from storage.models import (
 )
 from storage.privacy import (
     AnswersFate,
-    NotAProxyParticipant,
     PersonNotFound,
     erase_person,
     erase_proxy_participant,
@@ -32,6 +31,7 @@ from storage.privacy import (
     person_data,
     scrub_freed_space,
 )
+from storage.proxy import ProxyNotFound
 from tests.support.privacy import (
     all_rows_text,
     name_patterns,
@@ -187,22 +187,28 @@ def test_animator_erases_only_people_without_telegram(engine: Engine, clock: Fro
         paper.phone = "+48 600 100 200"
         session.add(paper)
         resident = make_person(session, telegram_id=5550002, programme=programme)
-        ids = (animator.id, paper.id, resident.id)
-    animator_id, paper_id, resident_id = ids
-    assert animator_id and paper_id and resident_id
-    with transaction(engine) as session, pytest.raises(NotAProxyParticipant):
-        erase_proxy_participant(session, person_id=resident_id, animator_id=animator_id, now=now)
+        ids = (animator.id, paper.id, resident.id, programme.id)
+    animator_id, paper_id, resident_id, programme_id = ids
+    assert animator_id and paper_id and resident_id and programme_id
+    with transaction(engine) as session, pytest.raises(ProxyNotFound):
+        erase_proxy_participant(session, person_id=resident_id, animator_id=animator_id,
+                                programme_ids={programme_id}, now=now)
+    with transaction(engine) as session, pytest.raises(ProxyNotFound):
+        # Not an animator of that person's programme.
+        erase_proxy_participant(session, person_id=paper_id, animator_id=animator_id,
+                                programme_ids={programme_id + 1}, now=now)
     with transaction(engine) as session:
         report = erase_proxy_participant(session, person_id=paper_id, animator_id=animator_id,
-                                         now=now)
+                                         programme_ids={programme_id}, now=now)
     assert not report.already_erased
     with transaction(engine) as session:
         paper_row = person_row(session, paper_id)
         assert (paper_row.display_name, paper_row.phone) == (None, None)
         audit = session.exec(select(AuditEntry).where(AuditEntry.action == "person.erase")).one()
         assert (audit.actor_id, audit.details["reason"]) == (animator_id, "animator")
-    with transaction(engine) as session, pytest.raises(PersonNotFound):
-        erase_proxy_participant(session, person_id=paper_id, animator_id=animator_id, now=now)
+    with transaction(engine) as session, pytest.raises(ProxyNotFound):
+        erase_proxy_participant(session, person_id=paper_id, animator_id=animator_id,
+                                programme_ids=None, now=now)
 
 
 def _file_bytes(db_file: Path) -> bytes:
