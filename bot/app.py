@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from telegram import LinkPreviewOptions
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import PalApplication, PalContext, Services
@@ -32,7 +32,11 @@ def build_application(
     database: Database | None = None,
     rate_limiter: Any = None,
 ) -> PalApplication:
-    """Build the bot: services, handlers, background work, start and stop hooks."""
+    """Build the bot: services, handlers, background work, start and stop hooks.
+
+    Every Bot API call is paced (bot/sending.py) unless `settings.rate_limit` is off or
+    `rate_limiter=False`; another BaseRateLimiter may be passed instead.
+    """
     if settings.token is None:
         raise ValueError("PALBOT_TOKEN is required")
     db = database or Database(make_engine(settings.database_url), settings.db_workers)
@@ -48,6 +52,7 @@ def build_application(
                            tzinfo=settings.zone))
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
@@ -58,10 +63,18 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     if not with_updater:
         builder = builder.updater(None)
-    if rate_limiter is not None:
+    if rate_limiter is None and settings.rate_limit:
+        from bot.sending import PacingRateLimiter, build_pacer
+
+        rate_limiter = PacingRateLimiter(build_pacer(settings))
+    if rate_limiter:
         builder = builder.rate_limiter(rate_limiter)
     application: PalApplication = builder.build()
     application.bot_data["services"] = services
+
+    from bot.dispatch import install as install_dispatcher
+
+    install_dispatcher(application)
 
     from handlers import register
 
@@ -75,14 +88,19 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         await start(application)
 
 
-async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # Background work stops while the bot can still talk to Telegram (sends in flight).
     services: Services = application.bot_data["services"]
     for stop in reversed(services.on_stop):
         try:
             await stop(application)
         except Exception:
             log.exception("error while stopping a background service")
+
+
+async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services: Services = application.bot_data["services"]
     services.db.close()
 
 
-__all__ = ["AIORateLimiter", "build_application"]
+__all__ = ["build_application"]

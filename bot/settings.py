@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # Interactive replies get what bulk sends leave; bulk never takes the last few per second.
     global_rate_per_second: float = Field(default=29.0, gt=0, le=30)
     broadcast_rate_per_second: float = Field(default=25.0, gt=0, le=30)
+    # Pace every Bot API call (bot/sending.py); off only against a server that never limits.
+    rate_limit: bool = True
     db_workers: int = Field(default=0, ge=0, le=64)
     dpo_contact: str = ""
     controller_name: str = ""

@@ -35,6 +35,11 @@ def register(app: PalApplication) -> None:
 
     surveys.register(app)
     paper.register(app)
+    # Reminders: "I'm coming" / "I can't come" (rem:y / rem:n), and noticing when a
+    # person blocks or unblocks the bot (group -9, after identify).
+    from handlers import reminders
+
+    reminders.register(app)
     # (features register here)
     # Catch-alls: unknown text, commands and buttons. Always last.
     fallback.register(app)

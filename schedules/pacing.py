@@ -275,7 +275,9 @@ class Pacer:
                         raise
                     await self._sleep(wait)
                     continue
-                if failure.kind is FailureKind.TRANSIENT:
+                if failure.kind is FailureKind.TRANSIENT and paced:
+                    # Only message sends are retried here: a health check's getMe must
+                    # see the failure, and a stale callback answer is worth nothing.
                     transient += 1
                     if transient > self.limits.max_retries:
                         raise

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import event, func, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from storage.models import PendingSend, SendKind, SendState
 from storage.people import mark_unreachable, person_by_telegram_id
@@ -211,9 +211,13 @@ def claim_due(
         select(PendingSend)
         .where(col(PendingSend.state) == SendState.PENDING.value, col(PendingSend.due_at) <= now)
         .order_by(col(PendingSend.due_at), col(PendingSend.id))
-        # Extra rows make room for skipping people who are busy or appear twice.
-        .limit(limit * 2 + len(busy))
+        # Extra rows make room for skipping people who appear twice.
+        .limit(limit * 3)
     )
+    if busy:
+        query = query.where(
+            or_(col(PendingSend.person_id).is_(None), col(PendingSend.person_id).not_in(busy))
+        )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     chosen: list[PendingSend] = []

@@ -43,6 +43,9 @@ def add_commands(sub: Any) -> None:
         "--no-set-webhook", dest="set_webhook", action="store_false",
         help="do not call setWebhook at start (another process or a deploy step does it)",
     )
+    # A second process on one database that only sends (no updates): see bot/background.py.
+    parser.add_argument("--no-polling", dest="polling", action="store_false",
+                        help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
 
@@ -60,6 +63,14 @@ def run(args: argparse.Namespace) -> int:
 
     from bot.app import build_application
 
+    if not getattr(args, "polling", True):
+        from bot.background import serve_background_only
+
+        application = build_application(settings, with_updater=False)
+        log.info("serving background work only (no updates) against %s", settings.api_url)
+        serve_background_only(application)
+        log.info("stopped")
+        return 0
     if args.webhook:
         from bot.webhook import run_webhook
 

@@ -16,8 +16,8 @@ NIGHT = (time(21, 0), time(8, 0))
 PLAIN = OutgoingMessage(text="x")
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=WARSAW)
+def local(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=WARSAW)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,52 @@
+"""Serving background work only: the outbox and scheduled jobs, no updates.
+
+`palbot run --no-polling` (hidden; for a second process on one PostgreSQL database, and
+for tests of exactly that): Telegram lets only one process poll a bot, so a second
+process can still share the sending work but must not ask for updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.context import PalApplication
+
+Hook = Callable[[PalApplication], Awaitable[Any]] | None
+
+
+async def serve(application: PalApplication, stop: asyncio.Event) -> None:
+    """Start the application without an updater until `stop` is set, then shut down."""
+    await application.initialize()
+    try:
+        post_init: Hook = application.post_init
+        if post_init is not None:
+            await post_init(application)
+        await application.start()
+        try:
+            await stop.wait()
+        finally:
+            await application.stop()
+            post_stop: Hook = application.post_stop
+            if post_stop is not None:
+                await post_stop(application)
+    finally:
+        await application.shutdown()
+        post_shutdown: Hook = application.post_shutdown
+        if post_shutdown is not None:
+            await post_shutdown(application)
+
+
+def serve_background_only(application: PalApplication) -> None:
+    """Run until SIGINT or SIGTERM."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(application, stop)
+
+    asyncio.run(main())

@@ -1,0 +1,440 @@
+"""The outbox dispatcher: sends every pending message once, on time, across restarts.
+
+The database is the source of truth. A wake-up (a timer at the next due time, a poke
+when something is queued for now, a periodic sweep) makes the dispatcher claim due
+rows in short transactions, render each in the person's language, and hand it to the
+`Sender`. The outcome is written the moment the Bot API answers:
+
+    pending --claim--> claimed --sent-->    sent
+                               --retry-->   pending (later, attempts + 1) … failed
+                               --drop-->    dropped (no longer relevant)
+                               --quiet-->   pending (due at the end of quiet hours)
+
+A worker that dies leaves its claims behind; they are released when the worker is
+known to be dead (same host, process gone) or after `lease`. The one case that can
+still repeat a message: the process dies after Telegram accepted a send and before
+`sent` was written (milliseconds). Telegram offers no idempotency key to close that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from sqlmodel import Session
+
+import schedules.reminder_notices  # noqa: F401  (registers the reminder and change renderers)
+from bot.i18n import translator
+from bot.settings import QuietHours
+from schedules.clock import Clock
+from schedules.messages import OutgoingMessage, Sender, SendOutcome, SendResult, renderer_for
+from schedules.quiet_hours import effective_quiet_hours, held_until
+from storage.executor import Database
+from storage.models import Activity, PendingSend, Person, Programme, SendKind
+from storage.outbox import (
+    UNREACHABLE,
+    add_enqueue_listener,
+    claim_due,
+    hold_until,
+    mark_dropped,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    next_due_at,
+    release_stale_claims,
+    retry_delay,
+)
+from storage.reminders import later_reminder_due
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+# Sends due within this margin are "now": they are sent at once, not at a timer.
+NOW_MARGIN = timedelta(seconds=1)
+
+
+# --- who is claiming ------------------------------------------------------------------------
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of a process (Linux), so a reused pid is not mistaken."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22 (starttime); the command name in field 2 may hold spaces, so split after it.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def worker_identity() -> str:
+    """`host:pid:start` naming this process in `claimed_by`."""
+    host = socket.gethostname()[:40]
+    pid = os.getpid()
+    return f"{host}:{pid}:{_process_start(pid) or '0'}"
+
+
+def is_dead_worker(worker: str, *, me: str | None = None) -> bool:
+    """Whether a claim's worker is known to be gone: on this host, its process ended.
+
+    Workers on other hosts cannot be checked from here; their claims wait for the lease.
+    """
+    host, _, rest = worker.partition(":")
+    pid_text, _, start = rest.partition(":")
+    mine = me or worker_identity()
+    if worker == mine or host != mine.partition(":")[0] or not pid_text.isdigit():
+        return False
+    if start == "0" or not Path("/proc/self/stat").exists():
+        return False  # no /proc here: the lease decides
+    return _process_start(int(pid_text)) != start
+
+
+# --- the dispatcher -----------------------------------------------------------------------
+
+
+class Alarm(Protocol):
+    """Wakes the dispatcher at an instant (bot/ implements it with the JobQueue)."""
+
+    def wake_at(self, when: datetime | None) -> None:
+        """Call `Dispatcher.poke` at `when`; None cancels the pending wake-up."""
+        ...
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    """What the dispatcher needs from the deployment's settings."""
+
+    timezone: str = "Europe/Warsaw"
+    quiet_hours: QuietHours = None
+    batch: int = 16  # rows claimed per transaction
+    in_flight: int = 32  # sends handed to the Sender at once (about a second of sending)
+    lease: timedelta = LEASE
+
+
+@dataclass(frozen=True)
+class _Ready:
+    send_id: int
+    attempts: int
+    kind: str
+    person_id: int | None
+    chat_id: int
+    message: OutgoingMessage
+
+
+@dataclass
+class _Batch:
+    ready: list[_Ready] = field(default_factory=list)
+    retired: Counter[str] = field(default_factory=Counter)
+
+
+class Dispatcher:
+    """Claims, renders and sends due pending sends; one per process."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        sender: Sender,
+        clock: Clock,
+        settings: DispatchSettings | None = None,
+        worker: str | None = None,
+        alarm: Alarm | None = None,
+    ) -> None:
+        self._db = db
+        self._sender = sender
+        self._clock = clock
+        self.settings = settings or DispatchSettings()
+        self.worker = worker or worker_identity()
+        self._alarm = alarm
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._remove_listener: Callable[[], None] | None = None
+        self._drain_task: asyncio.Task[None] | None = None
+        self._again = False
+        self._stopping = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._busy: set[int] = set()
+        self._next_wake: datetime | None = None
+        self._settled = 0
+        self.stats: Counter[str] = Counter()
+
+    # --- life cycle
+
+    async def start(self) -> None:
+        """Resolve crashed workers' claims, then send what is due and set the next wake-up."""
+        self._loop = asyncio.get_running_loop()
+        self._stopping = False
+        self._remove_listener = add_enqueue_listener(self._enqueued_in_thread)
+        missing = [kind.value for kind in SendKind if renderer_for(kind.value) is None]
+        if missing:
+            log.warning("no renderer registered for %s: such sends will fail", missing)
+        await self.sweep()
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming; let sends in flight finish (up to `grace` s), then return.
+
+        Anything not finished keeps its claim, which the next start releases.
+        """
+        self._stopping = True
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+        if self._alarm is not None:
+            self._alarm.wake_at(None)
+        if self._drain_task is not None:
+            await asyncio.wait({self._drain_task}, timeout=grace)
+        if self._tasks:
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("stopped with %d sends in flight; their claims will be released",
+                            len(pending))
+
+    # --- waking up
+
+    def poke(self) -> None:
+        """Send whatever is due now (safe to call any time; runs once at a time)."""
+        if self._stopping:
+            return
+        if self._drain_task is not None and not self._drain_task.done():
+            self._again = True
+            return
+        self._drain_task = asyncio.get_running_loop().create_task(self._drain_loop())
+
+    async def sweep(self) -> None:
+        """The periodic check: release claims of dead workers and send what is due."""
+        if self._stopping:
+            return
+        try:
+            await self.release_stale_claims()
+        except Exception as exc:  # the database may be down for a moment; the next sweep retries
+            log.warning("could not check for stale claims: %s", type(exc).__name__)
+        self.poke()
+
+    def _enqueued_in_thread(self, due_at: datetime) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed since the check
+            loop.call_soon_threadsafe(self._enqueued, due_at)
+
+    def _enqueued(self, due_at: datetime) -> None:
+        if due_at <= self._clock.now() + NOW_MARGIN:
+            self.poke()
+        elif self._next_wake is None or due_at < self._next_wake:
+            self._wake_at(due_at)
+
+    def _wake_at(self, when: datetime | None) -> None:
+        self._next_wake = when
+        if self._alarm is not None:
+            self._alarm.wake_at(when)
+
+    async def _drain_loop(self) -> None:
+        try:
+            while True:
+                self._again = False
+                await self.drain()
+                if not self._again or self._stopping:
+                    break
+            if not self._stopping:
+                await self._schedule_next()
+        except Exception:
+            log.exception("outbox dispatch failed; trying again in 30 s")
+            self._wake_at(self._clock.now() + timedelta(seconds=30))
+
+    async def _schedule_next(self) -> None:
+        due = await self._db.read(next_due_at)
+        now = self._clock.now()
+        if due is not None and due <= now:
+            # Due but not claimable now (another process holds it): look again shortly.
+            due = now + NOW_MARGIN
+        self._wake_at(due)
+
+    # --- sending
+
+    async def release_stale_claims(self) -> list[int]:
+        """Give claims of dead or lapsed workers back to `pending`."""
+        return await self._db.write(
+            release_stale_claims,
+            now=self._clock.now(),
+            lease=self.settings.lease,
+            is_dead=lambda worker: is_dead_worker(worker, me=self.worker),
+        )
+
+    async def drain(self) -> int:
+        """Send everything due now, a few at a time; returns how many sends were settled."""
+        settled_before = self._settled
+        while not self._stopping:
+            free = self.settings.in_flight - len(self._tasks)
+            progressed = False
+            if free > 0:
+                batch = await self._db.write(
+                    self._claim, limit=min(free, self.settings.batch), busy=frozenset(self._busy)
+                )
+                self._settled += sum(batch.retired.values())
+                self.stats.update(batch.retired)
+                for item in batch.ready:
+                    self._launch(item)
+                progressed = bool(batch.ready or batch.retired)
+            if not self._tasks:
+                if not progressed:
+                    break
+                continue
+            if not progressed or len(self._tasks) >= self.settings.in_flight:
+                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+        return self._settled - settled_before
+
+    async def wait_idle(self) -> None:
+        """Wait until the current drain and its sends are finished (tests, shutdown)."""
+        if self._drain_task is not None:
+            await asyncio.wait({self._drain_task})
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    def _launch(self, item: _Ready) -> None:
+        if item.person_id is not None:
+            self._busy.add(item.person_id)
+        task = asyncio.get_running_loop().create_task(self._deliver(item))
+        self._tasks.add(task)
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self._tasks.discard(done)
+            self._settled += 1
+            if item.person_id is not None:
+                self._busy.discard(item.person_id)
+
+        task.add_done_callback(finished)
+
+    async def _deliver(self, item: _Ready) -> None:
+        try:
+            result = await self._sender.send(
+                item.chat_id, item.message, bulk=True, broadcast=item.kind == SendKind.BROADCAST
+            )
+        except Exception as exc:  # a Sender should not raise; a bug there must not lose it
+            log.exception("sender failed on send %s", item.send_id)
+            result = SendResult(SendOutcome.RETRY_LATER, error=type(exc).__name__)
+        self.stats[result.outcome.value] += 1
+        await self._record(item, result)
+
+    async def _record(self, item: _Ready, result: SendResult) -> None:
+        # Written at once: the gap between Telegram's answer and this commit is the only
+        # moment a crash could make the send go out twice.
+        for attempt in range(6):
+            try:
+                await self._db.write(self._finish, item=item, result=result,
+                                     now=self._clock.now())
+                return
+            except Exception as exc:
+                log.warning("could not record send %s (%s); retrying", item.send_id,
+                            type(exc).__name__)
+                await asyncio.sleep(min(2**attempt, 10))
+        log.error("gave up recording send %s; its claim is released after the lease",
+                  item.send_id)
+
+    def _finish(self, session: Session, *, item: _Ready, result: SendResult,
+                now: datetime) -> None:
+        worker = self.worker
+        if result.outcome is SendOutcome.DELIVERED:
+            mark_sent(session, send_id=item.send_id, worker=worker, now=now,
+                      message_id=result.message_id)
+        elif result.outcome is SendOutcome.UNREACHABLE:
+            mark_failed(session, send_id=item.send_id, worker=worker, error=UNREACHABLE)
+        elif result.outcome is SendOutcome.FAILED:
+            mark_failed(session, send_id=item.send_id, worker=worker,
+                        error=result.error or "failed")
+        else:
+            wait = retry_delay(item.attempts + 1)
+            if result.retry_after is not None:
+                wait = max(wait, timedelta(seconds=result.retry_after))
+            mark_retry(session, send_id=item.send_id, worker=worker, attempts=item.attempts,
+                       due_at=now + wait, error=result.error or "retry")
+
+    # --- claiming and rendering (in a database worker thread)
+
+    def _claim(self, session: Session, *, limit: int, busy: frozenset[int]) -> _Batch:
+        now = self._clock.now()
+        batch = _Batch()
+        for send in claim_due(session, worker=self.worker, now=now, limit=limit,
+                              busy_people=busy):
+            outcome = self._prepare(session, send, now)
+            if isinstance(outcome, _Ready):
+                batch.ready.append(outcome)
+            else:
+                batch.retired[outcome] += 1
+        return batch
+
+    def _prepare(self, session: Session, send: PendingSend, now: datetime) -> _Ready | str:
+        """Render a claimed send, or settle it here; returns the ready send or what happened."""
+        assert send.id is not None
+        worker = self.worker
+        person = session.get(Person, send.person_id) if send.person_id is not None else None
+        if person is None or person.erased_at is not None or person.telegram_id is None:
+            return self._drop(session, send, "person gone")
+        if person.unreachable_at is not None:
+            mark_dropped(session, send_id=send.id, worker=worker, reason=UNREACHABLE)
+            return "dropped"
+        activity = session.get(Activity, send.activity_id) if send.activity_id else None
+        if send.activity_id is not None and activity is None:
+            return self._drop(session, send, "activity gone")
+        if activity is not None and send.kind == SendKind.REMINDER and activity.starts_at <= now:
+            log.info("reminder %s came too late (activity %s has started); dropped",
+                     send.id, activity.id)
+            return self._drop(session, send, "activity started")
+        if activity is not None and send.kind == SendKind.CHANGE and activity.ends_at <= now:
+            return self._drop(session, send, "activity over")
+        render = renderer_for(send.kind)
+        if render is None:
+            log.error("no renderer for %s (send %s)", send.kind, send.id)
+            mark_retry(session, send_id=send.id, worker=worker, attempts=send.attempts,
+                       due_at=now + retry_delay(send.attempts + 1), error="no renderer")
+            return "retry"
+        t = translator(person.language, self.settings.timezone)
+        try:
+            message = render(session, send, person, t)
+        except Exception as exc:
+            log.exception("renderer for %s failed on send %s", send.kind, send.id)
+            mark_retry(session, send_id=send.id, worker=worker, attempts=send.attempts,
+                       due_at=now + retry_delay(send.attempts + 1), error=type(exc).__name__)
+            return "retry"
+        if message is None:
+            return self._drop(session, send, "no longer relevant")
+        hold = held_until(
+            send.kind, message, now=now, hours=self._quiet_hours(session, send, activity, person),
+            zone=t.zone, activity_starts_at=activity.starts_at if activity else None,
+        )
+        if hold is not None:
+            return self._hold(session, send, hold, activity)
+        return _Ready(send.id, send.attempts, send.kind, person.id, person.telegram_id, message)
+
+    def _drop(self, session: Session, send: PendingSend, reason: str) -> str:
+        assert send.id is not None
+        mark_dropped(session, send_id=send.id, worker=self.worker, reason=reason)
+        log.info("send %s (%s) dropped: %s", send.id, send.kind, reason)
+        return "dropped"
+
+    def _hold(self, session: Session, send: PendingSend, until: datetime,
+              activity: Activity | None) -> str:
+        assert send.id is not None
+        if send.kind == SendKind.REMINDER and activity is not None:
+            later = later_reminder_due(session, send)
+            if until >= activity.starts_at or (later is not None and until >= later):
+                # The next reminder (or the activity itself) comes first: this one is moot.
+                return self._drop(session, send, "superseded during quiet hours")
+        hold_until(session, send_id=send.id, worker=self.worker, due_at=until)
+        return "held"
+
+    def _quiet_hours(self, session: Session, send: PendingSend, activity: Activity | None,
+                     person: Person) -> QuietHours:
+        programme_id = send.programme_id or (activity.programme_id if activity else None) or (
+            person.programme_id)
+        programme = session.get(Programme, programme_id) if programme_id else None
+        return effective_quiet_hours(programme.quiet_hours if programme else None,
+                                     self.settings.quiet_hours)
