@@ -106,7 +106,6 @@ async def test_reserve_list_and_cancel_frees_the_place(
     assert "✅ Вас записано" in mine.body
 
 
-@pytest.mark.xfail(strict=True, reason="dispatcher from issue 4")
 async def test_promoted_person_is_told_with_a_cancel_button(
     api: FakeBotApi, bot: BotProcess, store: Engine
 ) -> None:
