@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 KIND = "animator_broadcast"
 TEXT, READY = "text", "ready"
 TRANSLATION_STEPS = {"tr_uk": "uk", "tr_en": "en"}
+PROGRESS = "broadcast_progress"
 
 
 @dataclass
@@ -628,12 +629,22 @@ class ChatProgressView:
             log.info("animator chat %s blocked the bot; progress not shown", chat_id)
 
 
-async def _start_progress(app: PalApplication) -> None:
+def progress_watcher(app: PalApplication) -> BroadcastProgress:
+    """The application's progress watcher (made on first use)."""
     services = app.bot_data["services"]
-    settings = services.settings
-    watcher = BroadcastProgress(db=services.db, view=ChatProgressView(app), clock=services.clock,
-                                zone_name=settings.timezone, quiet_hours=settings.quiet_hours)
-    services.extras["broadcast_progress"] = watcher
+    watcher = services.extras.get(PROGRESS)
+    if watcher is None:
+        settings = services.settings
+        watcher = BroadcastProgress(db=services.db, view=ChatProgressView(app),
+                                    clock=services.clock, zone_name=settings.timezone,
+                                    quiet_hours=settings.quiet_hours)
+        services.extras[PROGRESS] = watcher
+    assert isinstance(watcher, BroadcastProgress)
+    return watcher
+
+
+async def _start_progress(app: PalApplication) -> None:
+    watcher = progress_watcher(app)
 
     async def tick(_context: Any) -> None:
         try:
