@@ -298,10 +298,9 @@ async def on_new(update: Update, context: PalContext) -> None:
     except NotYourActivity:
         await refuse_stale(update, context)
         return
+    # screen() answers the press; a second answer is refused by Telegram (BadRequest).
     await screen(update, context, _ask_text(t, compose),
                  inline([[(t._("✖ Cancel"), "anb:cancel")]]), new_message=True)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
 
 
 async def _take_text(update: Update, context: PalContext, compose: Compose, text: str,

@@ -30,3 +30,6 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # At DEBUG, python-telegram-bot logs whole updates and request parameters (message
+    # texts, names, answers); ours never do, so only its INFO and above are let through.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
