@@ -4,7 +4,6 @@ One `palbot run` at log level DEBUG goes through onboarding, a sign-up, a survey
 free-text answer, an announcement, stray chat, /mydata and /forgetme; then its whole
 output is searched for every name and text the people typed.
 """
-# ruff: noqa: ASYNC109
 
 from __future__ import annotations
 
