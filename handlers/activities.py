@@ -32,7 +32,7 @@ from storage.activities import (
 )
 from storage.models import Programme, RegistrationStatus
 from storage.people import open_programmes
-from storage.seats import RegistrationClosed, sign_up
+from storage.seats import sign_up_and_view
 
 log = logging.getLogger(__name__)
 TITLE_IN_BUTTON = 32
@@ -264,18 +264,6 @@ async def on_details(update: Update, context: PalContext) -> None:
 # ---------------------------------------------------------------- sign up
 
 
-def _sign_up_and_view(
-    session: Session, *, person_id: int, activity_id: int, now: datetime
-) -> tuple[ActivityView, ClosedReason | None]:
-    # One transaction: the seat rule, then what the person now sees.
-    closed: ClosedReason | None = None
-    try:
-        sign_up(session, person_id=person_id, activity_id=activity_id, now=now)
-    except RegistrationClosed as exc:
-        closed = exc.reason
-    return activity_view(session, activity_id=activity_id, person_id=person_id, now=now), closed
-
-
 @requires_onboarding
 async def on_sign_up(update: Update, context: PalContext) -> None:
     """`su:<id>`: take a place or join the reserve list (pressing twice changes nothing)."""
@@ -286,7 +274,7 @@ async def on_sign_up(update: Update, context: PalContext) -> None:
     activity_id = int(context.matches[0].group(1))
     try:
         view, closed = await context.db.write(
-            _sign_up_and_view, person_id=person.id, activity_id=activity_id,
+            sign_up_and_view, person_id=person.id, activity_id=activity_id,
             now=context.services.clock.now(),
         )
     except ActivityNotFound:

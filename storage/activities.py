@@ -143,7 +143,7 @@ def activity_view(
     session: Session, *, activity_id: int, person_id: int | None, now: datetime
 ) -> ActivityView:
     """Details of one activity as a given person sees it."""
-    from storage.seats import live_registration, reserve_position
+    from storage.seats import counts, live_registration, reserve_position
 
     activity = session.get(Activity, activity_id)
     if activity is None:
@@ -159,20 +159,11 @@ def activity_view(
         if registration is not None and registration.status == RegistrationStatus.RESERVE
         else None
     )
-    reserve_length = int(
-        session.exec(
-            select(func.count())
-            .select_from(Registration)
-            .where(
-                Registration.activity_id == activity_id,
-                Registration.status == RegistrationStatus.RESERVE,
-            )
-        ).one()
-    )
+    confirmed, reserve_length = counts(session, activity_id)
     return ActivityView(
         activity=activity,
         programme=programme,
-        free=free_places(session, activity),
+        free=max(0, activity.places - confirmed),
         closed=closed_reason(activity, programme, now),
         registration=registration,
         reserve_position=position,

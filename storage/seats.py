@@ -12,10 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
-from storage.activities import ActivityNotFound, ClosedReason, closed_reason
+from storage.activities import (
+    ActivityNotFound,
+    ActivityView,
+    ClosedReason,
+    activity_view,
+    closed_reason,
+)
 from storage.models import (
     Activity,
     ActivityStatus,
@@ -42,6 +48,7 @@ __all__ = [
     "my_registrations",
     "reserve_position",
     "sign_up",
+    "sign_up_and_view",
 ]
 
 
@@ -67,6 +74,10 @@ class SignUpResult:
     position: int | None
     # False when the person was already signed up and nothing changed.
     created: bool
+    # Places taken and people waiting once this sign-up is in (for the reply).
+    confirmed_count: int = 0
+    reserve_count: int = 0
+    programme: Programme | None = None
 
     @property
     def confirmed(self) -> bool:
@@ -85,14 +96,43 @@ class CancelResult:
     promoted: Registration | None
 
 
+# Built once: the seat rule runs on every press, and building these costs more than
+# running them on SQLite.
+_LOCK_ACTIVITY = (
+    select(Activity)
+    .where(Activity.id == bindparam("activity_id"))
+    .with_for_update()
+    # A row already in the session must be re-read under the lock.
+    .execution_options(populate_existing=True)
+)
+# "Not cancelled" rather than IN (…): the same predicate as the unique partial index, and
+# no expanding parameters to re-render on every run.
+_LIVE_REGISTRATION = select(Registration).where(
+    Registration.activity_id == bindparam("activity_id"),
+    Registration.person_id == bindparam("person_id"),
+    Registration.status != RegistrationStatus.CANCELLED,
+)
+_COUNTS = (
+    select(Registration.status, func.count())
+    .where(
+        Registration.activity_id == bindparam("activity_id"),
+        Registration.status != RegistrationStatus.CANCELLED,
+    )
+    .group_by(col(Registration.status))
+)
+_AHEAD_IN_RESERVE = (
+    select(func.count())
+    .select_from(Registration)
+    .where(
+        Registration.activity_id == bindparam("activity_id"),
+        Registration.status == RegistrationStatus.RESERVE,
+        col(Registration.id) < bindparam("registration_id"),
+    )
+)
+
+
 def _lock_activity(session: Session, activity_id: int) -> Activity:
-    # populate_existing: a row already in the session must be re-read under the lock.
-    activity = session.exec(
-        select(Activity)
-        .where(Activity.id == activity_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    activity = session.exec(_LOCK_ACTIVITY, params={"activity_id": activity_id}).first()
     if activity is None:
         raise ActivityNotFound(activity_id)
     return activity
@@ -103,25 +143,21 @@ def live_registration(
 ) -> Registration | None:
     """The person's confirmed or reserve registration for an activity, if any."""
     return session.exec(
-        select(Registration).where(
-            Registration.activity_id == activity_id,
-            Registration.person_id == person_id,
-            col(Registration.status).in_([s.value for s in ACTIVE_STATUSES]),
-        )
+        _LIVE_REGISTRATION, params={"activity_id": activity_id, "person_id": person_id}
     ).first()
 
 
+def counts(session: Session, activity_id: int) -> tuple[int, int]:
+    """(places taken, people on the reserve list) in one query."""
+    found = {
+        str(status): int(n)
+        for status, n in session.exec(_COUNTS, params={"activity_id": activity_id}).all()
+    }
+    return (found.get(RegistrationStatus.CONFIRMED, 0), found.get(RegistrationStatus.RESERVE, 0))
+
+
 def _confirmed(session: Session, activity_id: int) -> int:
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Registration)
-            .where(
-                Registration.activity_id == activity_id,
-                Registration.status == RegistrationStatus.CONFIRMED,
-            )
-        ).one()
-    )
+    return counts(session, activity_id)[0]
 
 
 def reserve_position(session: Session, registration: Registration) -> int | None:
@@ -129,13 +165,8 @@ def reserve_position(session: Session, registration: Registration) -> int | None
     if registration.status != RegistrationStatus.RESERVE or registration.id is None:
         return None
     ahead = session.exec(
-        select(func.count())
-        .select_from(Registration)
-        .where(
-            Registration.activity_id == registration.activity_id,
-            Registration.status == RegistrationStatus.RESERVE,
-            col(Registration.id) < registration.id,
-        )
+        _AHEAD_IN_RESERVE,
+        params={"activity_id": registration.activity_id, "registration_id": registration.id},
     ).one()
     return int(ahead) + 1
 
@@ -169,14 +200,19 @@ def sign_up(
     activity = _lock_activity(session, activity_id)
     existing = live_registration(session, person_id=person_id, activity_id=activity_id)
     if existing is not None:
-        return SignUpResult(existing, activity, reserve_position(session, existing), False)
+        confirmed, waiting = counts(session, activity_id)
+        return SignUpResult(existing, activity, reserve_position(session, existing), False,
+                            confirmed, waiting)
     programme = session.get(Programme, activity.programme_id)
     reason = closed_reason(activity, programme, now)
     if reason is not None:
         raise RegistrationClosed(reason)
-    # Someone already waiting goes first if a place appeared (e.g. places were raised).
-    fill_free_places(session, activity=activity, now=now)
-    has_place = _confirmed(session, activity_id) < activity.places
+    confirmed, waiting = counts(session, activity_id)
+    if waiting and confirmed < activity.places:
+        # Someone already waiting goes first if a place appeared (e.g. places were raised).
+        fill_free_places(session, activity=activity, now=now)
+        confirmed, waiting = counts(session, activity_id)
+    has_place = confirmed < activity.places
     registration = Registration(
         activity_id=activity_id,
         person_id=person_id,
@@ -192,7 +228,37 @@ def sign_up(
     if proxy_by_id is not None and proxy_by_id != person_id:
         _audit(session, actor_id=proxy_by_id, action="registration.sign_up",
                registration=registration)
-    return SignUpResult(registration, activity, reserve_position(session, registration), True)
+    # Under the activity's lock ids only grow, so a newcomer is last on the list.
+    position = None if has_place else waiting + 1
+    return SignUpResult(registration, activity, position, True,
+                        confirmed + (1 if has_place else 0), waiting + (0 if has_place else 1),
+                        programme)
+
+
+def sign_up_and_view(
+    session: Session, *, person_id: int, activity_id: int, now: datetime
+) -> tuple[ActivityView, ClosedReason | None]:
+    """Sign up, then what the person sees now, with as few queries as the rule allows.
+
+    Returns the details view and, if sign-up was refused, why. Raises ActivityNotFound.
+    """
+    try:
+        result = sign_up(session, person_id=person_id, activity_id=activity_id, now=now)
+    except RegistrationClosed as exc:
+        return activity_view(session, activity_id=activity_id, person_id=person_id,
+                             now=now), exc.reason
+    activity = result.activity
+    programme = result.programme or session.get(Programme, activity.programme_id)
+    view = ActivityView(
+        activity=activity,
+        programme=programme,
+        free=max(0, activity.places - result.confirmed_count),
+        closed=closed_reason(activity, programme, now),
+        registration=result.registration,
+        reserve_position=result.position,
+        reserve_length=result.reserve_count,
+    )
+    return view, None
 
 
 def cancel(

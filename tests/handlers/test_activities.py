@@ -13,7 +13,13 @@ from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.models import Activity, ActivityStatus, Registration, RegistrationStatus
 from tests.support.chat import ChatUser
+from tests.support.recording import SentMessage
 from tests.support.signup import onboard, seed_programme
+
+
+def _details(user: ChatUser) -> SentMessage:
+    """The newest activity-details screen (other features may write after it)."""
+    return next(m for m in reversed(user.messages) if m.text.startswith("📌"))
 
 
 async def test_list_is_paginated_by_eight_soonest_first(
@@ -91,23 +97,23 @@ async def test_sign_up_then_reserve_list(
     await olena.press("Warsztaty rękodzieła")
     await olena.press("Zapisz się")
     assert olena.alerts()[-1] == "✅ Masz miejsce na: Warsztaty rękodzieła"
-    assert "✅ Masz miejsce na: Warsztaty rękodzieła" in olena.last.text
-    assert [b[0] for b in olena.last.buttons()][:2] == ["📅 Dodaj do kalendarza",
-                                                        "Rezygnuję z miejsca"]
+    assert "✅ Masz miejsce na: Warsztaty rękodzieła" in _details(olena).text
+    assert [b[0] for b in _details(olena).buttons()][:2] == ["📅 Dodaj do kalendarza",
+                                                             "Rezygnuję z miejsca"]
 
     await jan.send("/activities")
     assert "lista rezerwowa" in jan.last.buttons()[0][0]
     await jan.press("Warsztaty rękodzieła")
     assert "Brak wolnych miejsc." in jan.last.text
     await jan.press("Dopisz mnie do listy rezerwowej")
-    assert "⏳ Jesteś na liście rezerwowej (miejsce 1)." in jan.last.text
-    assert "📅 Dodaj do kalendarza" not in [b[0] for b in jan.last.buttons()]
+    assert "⏳ Jesteś na liście rezerwowej (miejsce 1)." in _details(jan).text
+    assert "📅 Dodaj do kalendarza" not in [b[0] for b in _details(jan).buttons()]
 
     await krystyna.send("/activities")
     await krystyna.press("Warsztaty rękodzieła")
     assert "Na liście rezerwowej jest 1 osoba." in krystyna.last.text
     await krystyna.press("Dopisz mnie do listy rezerwowej")
-    assert "(miejsce 2)" in krystyna.last.text
+    assert "(miejsce 2)" in _details(krystyna).text
 
 
 async def test_double_press_signs_up_once(
@@ -142,7 +148,7 @@ async def test_closed_activities_explain_why(
         session.add(row)
     await jan.press_data(f"su:{activity}", message=details)  # a stale "Zapisz się"
     assert jan.alerts()[-1] == "Zapisy trwały do: poniedziałek, 23 listopada, 09:00."
-    assert "Zapisz się" not in [b[0] for b in jan.last.buttons()]
+    assert "Zapisz się" not in [b[0] for b in _details(jan).buttons()]
     with transaction(engine) as session:
         row = session.get(Activity, activity)
         assert row is not None
