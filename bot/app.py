@@ -58,7 +58,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request)
     else:
-        builder = builder.request(HTTPXRequest(connection_pool_size=64, read_timeout=15))
+        builder = builder.request(HTTPXRequest(connection_pool_size=16, read_timeout=15))
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     if not with_updater:
