@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from bot.cli.common import settings_and_engine
+from storage.activities import programme_by_name
 from storage.db import transaction
 from storage.models import Role
 from storage.roles import grant, revoke
@@ -24,15 +26,28 @@ def add_commands(sub: Any) -> None:
         )
         parser.add_argument("role", choices=ROLE_NAMES)
         parser.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
+        if name == "grant":
+            parser.add_argument("--programme", metavar="NAME",
+                                help="limit the role to one programme (e.g. an evaluator who "
+                                "may read only that programme's reports); default: all")
         parser.set_defaults(handler=fn)
 
 
 def _grant(args: argparse.Namespace) -> int:
     _, engine = settings_and_engine()
     with transaction(engine) as session:
-        added = grant(session, role=Role(args.role), telegram_id=args.telegram_id)
-    print(f"{args.role} granted to {args.telegram_id}" if added else f"{args.telegram_id} "
-          f"already is {args.role}")
+        programme_id = None
+        if args.programme is not None:
+            programme = programme_by_name(session, args.programme)
+            if programme is None:
+                print(f"palbot grant: no programme named {args.programme!r}", file=sys.stderr)
+                return 2
+            programme_id = programme.id
+        added = grant(session, role=Role(args.role), telegram_id=args.telegram_id,
+                      programme_id=programme_id)
+    scope = f" for {args.programme}" if args.programme else ""
+    print(f"{args.role} granted to {args.telegram_id}{scope}" if added else
+          f"{args.telegram_id} already is {args.role}{scope}")
     return 0
 
 
