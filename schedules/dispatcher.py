@@ -233,6 +233,7 @@ class Dispatcher:
             self._wake_at(due_at)
 
     def _wake_at(self, when: datetime | None) -> None:
+        log.debug("next wake-up at %s", when)
         self._next_wake = when
         if self._alarm is not None:
             self._alarm.wake_at(when)
@@ -279,6 +280,9 @@ class Dispatcher:
                 batch = await self._db.write(
                     self._claim, limit=min(free, self.settings.batch), busy=frozenset(self._busy)
                 )
+                if batch.ready or batch.retired:
+                    log.debug("claimed %d to send, settled %s", len(batch.ready),
+                              dict(batch.retired))
                 self._settled += sum(batch.retired.values())
                 self.stats.update(batch.retired)
                 for item in batch.ready:

@@ -211,8 +211,9 @@ def claim_due(
         select(PendingSend)
         .where(col(PendingSend.state) == SendState.PENDING.value, col(PendingSend.due_at) <= now)
         .order_by(col(PendingSend.due_at), col(PendingSend.id))
-        # Extra rows make room for skipping people who appear twice.
-        .limit(limit * 3)
+        # Exactly `limit` rows: every row read here is locked until commit, and rows
+        # locked but not claimed would only hold up another worker.
+        .limit(limit)
     )
     if busy:
         query = query.where(
