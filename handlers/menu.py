@@ -22,6 +22,7 @@ from bot.settings import SUPPORTED_LANGUAGES
 from handlers.activities import activities_command
 from handlers.animator import animator_command
 from handlers.common import answer, show_main_menu
+from handlers.evaluator import evaluator_command
 from handlers.my_activities import my_command
 from handlers.onboarding import language_keyboard
 from handlers.surveys import survey_command
@@ -109,6 +110,7 @@ MENU_ROUTES: dict[MenuAction, MenuHandler] = {
     MenuAction.MY: my_command,
     MenuAction.HELP: help_command,
     MenuAction.LANGUAGE: language_command,
+    MenuAction.EVALUATOR: evaluator_command,
     MenuAction.SURVEY: survey_command,
     MenuAction.ANIMATOR: animator_command,
 }
