@@ -313,3 +313,20 @@ async def test_closed_or_missing_programme_and_broken_file_are_explained(
     await jan.send("/survey")
     assert "Ankieta jest teraz niedostępna" in jan.last_answer()
     assert responses(engine) == []
+
+
+async def test_a_file_broken_while_running_keeps_the_last_valid_version(
+    chat_user: Callable[..., ChatUser], engine: Engine, clock: FrozenClock, tmp_path: Path
+) -> None:
+    path = write_yaml(tmp_path / "small.yaml", small_questionnaire())
+    seed_programme(engine, clock.now())
+    with transaction(engine) as session:
+        session.exec(select(Programme)).one().survey_path = str(path)
+    ola = await resident(chat_user, engine, clock, 912, name="Ola")
+    await ola.send("/survey")
+    assert "Mała ankieta" in ola.last.text
+    path.write_text("id: small\nversion: 1\nitems: [", encoding="utf-8")  # a bad edit
+    await ola.press("Dalej")
+    assert "· 1/3" in ola.last.text  # still the last valid version
+    (response,) = responses(engine)
+    assert (response.questionnaire_id, response.questionnaire_version) == ("small", "1")
