@@ -301,10 +301,7 @@ def answer(
     assert response.id is not None
     back_to_summary = current.reached_summary
     _store(session, response.id, item.id, value, now)
-    response.position = current.total if back_to_summary else index + 1
-    session.add(response)
-    session.flush()
-    return view(session, response)
+    return _move(session, response, current.total if back_to_summary else index + 1)
 
 
 def choice_value(item: Item, number: int) -> str:
@@ -315,13 +312,17 @@ def choice_value(item: Item, number: int) -> str:
     return choices[number - 1][0]
 
 
-def back(session: Session, *, response_id: int, index: int) -> ResponseView:
-    """Go to the previous question (stays at the first)."""
-    response, _ = _open_at(session, response_id, index)
-    response.position = max(0, index - 1)
+def _move(session: Session, response: SurveyResponse, position: int) -> ResponseView:
+    response.position = position
     session.add(response)
     session.flush()
     return view(session, response)
+
+
+def back(session: Session, *, response_id: int, index: int) -> ResponseView:
+    """Go to the previous question (stays at the first)."""
+    response, _ = _open_at(session, response_id, index)
+    return _move(session, response, max(0, index - 1))
 
 
 def go_to(session: Session, *, response_id: int, index: int) -> ResponseView:
@@ -334,10 +335,7 @@ def go_to(session: Session, *, response_id: int, index: int) -> ResponseView:
         raise StaleStep(response.position)
     if not 0 <= index < current.total:
         raise InvalidAnswer(str(index))
-    response.position = index
-    session.add(response)
-    session.flush()
-    return view(session, response)
+    return _move(session, response, index)
 
 
 def to_summary(session: Session, *, response_id: int, index: int) -> ResponseView:
@@ -345,10 +343,7 @@ def to_summary(session: Session, *, response_id: int, index: int) -> ResponseVie
     response, current = _open_at(session, response_id, index)
     if not current.reached_summary:
         raise StaleStep(response.position)
-    response.position = current.total
-    session.add(response)
-    session.flush()
-    return view(session, response)
+    return _move(session, response, current.total)
 
 
 def submit(session: Session, *, response_id: int, now: datetime) -> ResponseView:
