@@ -232,10 +232,12 @@ async def on_form_button(update: Update, context: PalContext) -> None:
     if action == "p":
         await show(update, context, *paused_screen(t, step.view, proxy_name=step.proxy_name))
         return
-    if action == "c":
-        await show(update, context, *change_screen(t, step.view, proxy_name=step.proxy_name))
-        return
-    await show(update, context, *form_screen(t, step.view, proxy_name=step.proxy_name))
+    screen = (change_screen(t, step.view, proxy_name=step.proxy_name) if action == "c"
+              else form_screen(t, step.view, proxy_name=step.proxy_name))
+    shown = await show(update, context, *screen)
+    if shown is not None and shown != message_id:
+        # The old message could not be edited, so a new one carries the form now.
+        await context.db.write(keep_dialog, actor, step, shown)
 
 
 # ---------------------------------------------------------------- typed answers

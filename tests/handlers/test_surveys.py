@@ -21,6 +21,7 @@ from storage.models import (
 )
 from storage.questionnaires import questionnaire_cache
 from tests.support.chat import ChatUser
+from tests.support.recording import RecordingRequest
 from tests.support.signup import onboard, seed_programme
 from tests.support.surveys import small_questionnaire, write_yaml
 
@@ -330,3 +331,21 @@ async def test_a_file_broken_while_running_keeps_the_last_valid_version(
     assert "· 1/3" in ola.last.text  # still the last valid version
     (response,) = responses(engine)
     assert (response.questionnaire_id, response.questionnaire_version) == ("small", "1")
+
+
+async def test_a_form_message_that_cannot_be_edited_continues_in_a_new_one(
+    chat_user: Callable[..., ChatUser], engine: Engine, clock: FrozenClock,
+    rec: RecordingRequest,
+) -> None:
+    jan = await resident(chat_user, engine, clock, 913, name="Jan")
+    await jan.send("/survey")
+    await jan.press("Dalej")
+    gone = jan.last
+    rec.fail_with["editMessageText"] = (400, {
+        "ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"})
+    await jan.press("4 — ")
+    fresh = jan.last
+    assert fresh.message_id != gone.message_id and "· 2/12" in fresh.text
+    await jan.send("?")  # the dialog follows the new message: its copy is the one replaced
+    assert fresh.buttons() == [] and "· 2/12" in jan.last.text
+    assert answers(engine) == {"se_cope": "4"}
