@@ -545,35 +545,39 @@ async def on_retype(update: Update, context: PalContext) -> None:
 
 @animator_only
 async def on_send(update: Update, context: PalContext) -> None:
-    """`anb:send`: create every copy in the outbox at once, then show the progress."""
+    """`anb:send`: create every copy in the outbox at once, then show the progress.
+
+    The pressed message becomes the progress message. The copies are queued first and
+    the screen changed after, so the broadcast never waits for the animator's own chat
+    (Telegram allows about one message a second there).
+    """
     t = context.t
+    query = update.callback_query
     chat = update.effective_chat
-    assert chat is not None
+    assert chat is not None and query is not None and query.message is not None
     actor = actor_of(context)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    progress_message = await context.bot.send_message(chat.id, t._("📣 Preparing to send…"))
     try:
         broadcast_id, count = await context.db.write(
-            _start, actor=actor, chat_id=chat.id, message_id=progress_message.message_id,
+            _start, actor=actor, chat_id=chat.id, message_id=query.message.message_id,
             now=context.services.clock.now())
     except (LookupError, NotYourActivity):
-        await progress_message.edit_text(t._("This announcement was already sent or "
-                                             "cancelled."))
+        await answer(update, context, t._("This announcement was already sent or cancelled."),
+                     alert=True)
         return
     except BroadcastEmpty:
-        await progress_message.edit_text(t._("Nobody is in this audience right now. Choose "
-                                             "another one."))
+        await answer(update, context, t._("Nobody is in this audience right now. Choose "
+                                          "another one."), alert=True)
         return
     except BroadcastTooLong as exc:
-        await progress_message.edit_text(_too_long(t, exc))
+        await answer(update, context, _too_long(t, exc), alert=True)
         return
     log.info("broadcast started broadcast_id=%s recipients=%s by person_id=%s", broadcast_id,
              count, actor.person_id)
-    await progress_message.edit_text(
+    await screen(
+        update, context,
         t._("📣 Sending the announcement: {done} / {total}").format(
             done=t.number(0), total=t.number(count)),
-        reply_markup=inline([[(t._("⏹ Stop sending"), f"anb:stop:{broadcast_id}")]]))
+        inline([[(t._("⏹ Stop sending"), f"anb:stop:{broadcast_id}")]]))
 
 
 @animator_only
