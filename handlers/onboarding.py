@@ -40,6 +40,7 @@ from storage.people import (
     WrongStep,
     accept_notice,
     choose_programme,
+    finish_without_programme,
     open_programmes,
     set_display_name,
     set_language,
@@ -111,6 +112,12 @@ async def show_step(
                    "nickname (up to 60 characters).")
     elif step == OnboardingStep.PROGRAMME:
         programmes = await context.db.read(open_programmes, now=context.services.clock.now())
+        if not programmes:
+            # Every programme closed while the person was typing: finish without one.
+            assert person.id is not None
+            done = await context.db.write(finish_without_programme, person_id=person.id)
+            await finish(update, context, done, None)
+            return
         text = t._("Which programme do you take part in? Choose one:")
         markup = programme_choice(t, programmes)
     else:

@@ -206,6 +206,18 @@ def choose_programme(
     return person
 
 
+def finish_without_programme(session: Session, *, person_id: int) -> Person:
+    """Finish onboarding with no programme (the one offered closed in the meantime).
+
+    The person chooses a programme later, when one opens (from the activity list).
+    """
+    person = _get(session, person_id)
+    if person.onboarding_step == OnboardingStep.PROGRAMME:
+        person.onboarding_step = OnboardingStep.DONE
+        session.add(person)
+    return person
+
+
 def take_start_payload(session: Session, *, person_id: int) -> str | None:
     """The remembered deep link, cleared so it opens only once."""
     person = _get(session, person_id)

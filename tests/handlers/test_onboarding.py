@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from schedules.clock import FrozenClock
-from storage.models import Person
+from storage.db import transaction
+from storage.models import Person, Programme
 from tests.support.chat import ChatUser
 from tests.support.signup import onboard, seed_programme
 
@@ -189,3 +191,22 @@ async def test_stale_onboarding_buttons(
     assert jan.alerts()[-1] == "Ten krok masz już za sobą."
     person = _person(engine, 611)
     assert person is not None and person.display_name == "Jan" and person.is_onboarded
+
+
+async def test_programmes_closing_during_onboarding_do_not_trap_anyone(
+    chat_user: Callable[..., ChatUser], engine: Engine, clock: FrozenClock
+) -> None:
+    seed_programme(engine, clock.now(), name="PAL Barwinek")
+    seed_programme(engine, clock.now(), name="PAL Zagórska")
+    ewa = chat_user(612)
+    await onboard(ewa, "Ewa")
+    assert "W którym programie" in ewa.last.text
+    with transaction(engine) as session:
+        for programme in session.exec(select(Programme)):
+            programme.signup_open_until = clock.now() + timedelta(hours=1)
+            session.add(programme)
+    clock.advance(timedelta(days=1))  # both programmes stop taking sign-ups
+    await ewa.send("/start")
+    assert "Dziękujemy, Ewa!" in ewa.last.text
+    person = _person(engine, 612)
+    assert person is not None and person.is_onboarded and person.programme_id is None
