@@ -107,6 +107,11 @@ def authorise(session: Session, response: SurveyResponse, actor: Actor) -> str |
 def keep_dialog(session: Session, actor: Actor, step: Step, message_id: int | None) -> None:
     """Remember which response the actor's chat is on and the message that shows it."""
     assert step.view.response.id is not None
+    # The person may already have pressed Submit on the message just sent (in another
+    # process): under the response's lock, a submitted survey keeps no open form.
+    response = session.get(SurveyResponse, step.view.response.id, with_for_update=True)
+    if response is None or response.submitted_at is not None:
+        return
     save_dialog(session, person_id=actor.person_id, kind=_kind(step.proxy_name), step="form",
                 data={"response_id": step.view.response.id}, awaits_text=True,
                 message_id=message_id)
