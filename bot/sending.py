@@ -10,6 +10,7 @@ it has no per-chat spacing and stops everything on a single 429.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -34,6 +35,10 @@ from storage.executor import Database
 from storage.outbox import UNREACHABLE, person_blocked_bot
 
 log = logging.getLogger(__name__)
+
+# PTB 22 builds every RetryAfter by reading its own `retry_after`, which warns unless the
+# process opts in to the timedelta type coming in PTB 23. We read both types anyway.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 # Methods that put or change a message in a chat: these count against Telegram's
 # message limits. Everything else (answerCallbackQuery, getMe…) is only retried.

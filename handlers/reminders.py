@@ -28,8 +28,10 @@ from storage.reminders import (
 
 log = logging.getLogger(__name__)
 
-# Runs right after `identify` (group -10) for every update.
-REACHABILITY_GROUP = -9
+# Right after `identify` (group -10): one group per handler, since a group runs only
+# its first matching handler and the first one matches every update.
+BACK_AGAIN_GROUP = -9
+CHAT_MEMBER_GROUP = -8
 
 
 def _registration_id(data: str | None, prefix: str) -> int | None:
@@ -133,8 +135,8 @@ async def on_my_chat_member(update: Update, context: PalContext) -> None:
 
 def register(app: PalApplication) -> None:
     """Add the reminder buttons and the reachability watchers."""
-    app.add_handler(TypeHandler(Update, note_back), group=REACHABILITY_GROUP)
+    app.add_handler(TypeHandler(Update, note_back), group=BACK_AGAIN_GROUP)
     app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
-                    group=REACHABILITY_GROUP)
+                    group=CHAT_MEMBER_GROUP)
     app.add_handler(CallbackQueryHandler(on_coming, pattern=r"^rem:y:\d{1,12}$"))
     app.add_handler(CallbackQueryHandler(on_not_coming, pattern=r"^rem:n:\d{1,12}$"))

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -163,6 +164,7 @@ class Dispatcher:
         self._busy: set[int] = set()
         self._next_wake: datetime | None = None
         self._settled = 0
+        self._started_at: float | None = None
         self.stats: Counter[str] = Counter()
 
     # --- life cycle
@@ -170,6 +172,7 @@ class Dispatcher:
     async def start(self) -> None:
         """Resolve crashed workers' claims, then send what is due and set the next wake-up."""
         self._loop = asyncio.get_running_loop()
+        self._started_at = time.monotonic()
         self._stopping = False
         self._remove_listener = add_enqueue_listener(self._enqueued_in_thread)
         missing = [kind.value for kind in SendKind if renderer_for(kind.value) is None]
@@ -257,6 +260,10 @@ class Dispatcher:
         if due is not None and due <= now:
             # Due but not claimable now (another process holds it): look again shortly.
             due = now + NOW_MARGIN
+        if self._started_at is not None:
+            log.info("outbox ready in %.0f ms; next send due at %s",
+                     (time.monotonic() - self._started_at) * 1000, due)
+            self._started_at = None
         self._wake_at(due)
 
     # --- sending

@@ -35,6 +35,8 @@ T = TypeVar("T")
 
 WINDOW_SECONDS = 1.0
 SLOT_TOLERANCE = 0.25
+# With the window full of sends still waiting for Telegram, look again this soon.
+IN_FLIGHT_POLL = 0.01
 
 
 class Lane(StrEnum):
@@ -91,7 +93,13 @@ def never_retry(_exc: BaseException) -> Failure:
 
 
 class PacingState:
-    """Sliding-window bookkeeping and the decision "may this send go at `now`?"."""
+    """Window bookkeeping and the decision "may this send go at `now`?".
+
+    A send counts against the one-second window from the moment it starts until one
+    second after Telegram answered it. The server counts arrivals, which happen somewhere
+    in between; counting this way keeps any one second of arrivals under the cap even
+    when a busy machine delays some requests and not others.
+    """
 
     def __init__(self, limits: PacingLimits) -> None:
         self.limits = limits
@@ -101,17 +109,19 @@ class PacingState:
             Lane.BULK: 1.0 / limits.global_per_second,
             Lane.BROADCAST: 1.0 / min(limits.broadcast_per_second, limits.global_per_second),
         }
-        self._sent: deque[float] = deque()  # every paced send in the last window
-        self._broadcasts: deque[float] = deque()
+        # When finished sends leave the window, in order; plus the sends still in flight.
+        self._released: deque[float] = deque()
+        self._released_broadcasts: deque[float] = deque()
+        self.in_flight = 0
+        self.broadcasts_in_flight = 0
         self._next_slot: dict[Lane, float] = {Lane.BULK: -math.inf, Lane.BROADCAST: -math.inf}
         self._chat_free_at: dict[int, float] = {}
         self.bulk_paused_until = -math.inf
         self.interactive_waiting = 0
 
     def _prune(self, now: float) -> None:
-        cutoff = now - WINDOW_SECONDS
-        for times in (self._sent, self._broadcasts):
-            while times and times[0] <= cutoff:
+        for times in (self._released, self._released_broadcasts):
+            while times and times[0] <= now:
                 times.popleft()
 
     def chat_delay(self, chat_id: int | None, now: float) -> float:
@@ -125,15 +135,18 @@ class PacingState:
         """Seconds until the global (and, for bulk, the lane's) budget has room."""
         self._prune(now)
         waits = [0.0]
-        if len(self._sent) >= self.global_cap:
-            waits.append(self._sent[0] + WINDOW_SECONDS - now)
+        if self.in_flight + len(self._released) >= self.global_cap:
+            waits.append(self._released[0] - now if self._released else IN_FLIGHT_POLL)
         if lane is not Lane.INTERACTIVE:
             # A quarter-slot of tolerance absorbs timer lateness without letting the
             # rate drift down (the GCRA rule: conforming once now >= TAT - tolerance).
             waits.append(self._next_slot[lane] - SLOT_TOLERANCE * self._interval[lane] - now)
             waits.append(self.bulk_paused_until - now)
-        if lane is Lane.BROADCAST and len(self._broadcasts) >= self.broadcast_cap:
-            waits.append(self._broadcasts[0] + WINDOW_SECONDS - now)
+        if lane is Lane.BROADCAST and (
+            self.broadcasts_in_flight + len(self._released_broadcasts) >= self.broadcast_cap
+        ):
+            waits.append(self._released_broadcasts[0] - now if self._released_broadcasts
+                         else IN_FLIGHT_POLL)
         return max(waits)
 
     def delay(self, lane: Lane, chat_id: int | None, now: float) -> float:
@@ -144,18 +157,34 @@ class PacingState:
         return max(slot, self.chat_delay(chat_id, now))
 
     def record(self, lane: Lane, chat_id: int | None, now: float) -> None:
-        """Note that a send went out at `now`."""
+        """Note that a send starts at `now` (call `done` when it is answered)."""
         self._prune(now)
-        self._sent.append(now)
+        self.in_flight += 1
         if lane is Lane.BROADCAST:
-            self._broadcasts.append(now)
+            self.broadcasts_in_flight += 1
         if lane is not Lane.INTERACTIVE:
             self._next_slot[lane] = max(self._next_slot[lane], now) + self._interval[lane]
-        if chat_id is not None:
-            free_at = now + self.limits.per_chat_interval
-            self._chat_free_at[chat_id] = max(free_at, self._chat_free_at.get(chat_id, free_at))
-            if len(self._chat_free_at) > 4096:
-                self._forget_idle_chats(now)
+        self._hold_chat(chat_id, now + self.limits.per_chat_interval)
+
+    def done(self, lane: Lane, chat_id: int | None, now: float) -> None:
+        """Note that Telegram answered a send started with `record`."""
+        self.in_flight = max(self.in_flight - 1, 0)
+        self._released.append(now + WINDOW_SECONDS)
+        if lane is Lane.BROADCAST:
+            self.broadcasts_in_flight = max(self.broadcasts_in_flight - 1, 0)
+            self._released_broadcasts.append(now + WINDOW_SECONDS)
+        # Spacing in a chat counts from the answer, so a delayed request cannot land
+        # less than the interval before the next one.
+        self._hold_chat(chat_id, now + self.limits.per_chat_interval)
+
+    def _hold_chat(self, chat_id: int | None, until: float) -> None:
+        if chat_id is None:
+            return
+        self._chat_free_at[chat_id] = max(until, self._chat_free_at.get(chat_id, until))
+        if len(self._chat_free_at) > 4096:
+            idle = [chat for chat, free_at in self._chat_free_at.items() if free_at <= until - 5]
+            for chat in idle:
+                del self._chat_free_at[chat]
 
     def pause_bulk(self, seconds: float, now: float) -> None:
         """Hold every bulk send for `seconds` (Telegram said 429 to one)."""
@@ -163,19 +192,18 @@ class PacingState:
 
     def pause_chat(self, chat_id: int | None, seconds: float, now: float) -> None:
         """Hold bulk sends to one chat for `seconds` (429 on a reply to that chat)."""
-        if chat_id is not None:
-            until = now + seconds
-            self._chat_free_at[chat_id] = max(until, self._chat_free_at.get(chat_id, until))
+        self._hold_chat(chat_id, now + seconds)
 
     def in_window(self, now: float) -> int:
-        """How many paced sends went out in the last second."""
+        """How many paced sends count against the current second."""
         self._prune(now)
-        return len(self._sent)
+        return self.in_flight + len(self._released)
 
-    def _forget_idle_chats(self, now: float) -> None:
-        idle = [chat for chat, free_at in self._chat_free_at.items() if free_at <= now]
-        for chat in idle:
-            del self._chat_free_at[chat]
+
+@dataclass
+class _Attempts:
+    floods: int = 0
+    transient: int = 0
 
 
 class Pacer:
@@ -258,36 +286,43 @@ class Pacer:
         paced: bool = True,
     ) -> T:
         """Run `fn` in its turn; retry floods and transient failures, re-raise the rest."""
-        floods = 0
-        transient = 0
+        attempts = _Attempts()
         while True:
             if paced:
                 await self.acquire(lane, chat_id)
             try:
                 return await fn()
             except Exception as exc:
-                failure = self._classify(exc)
-                if failure.kind is FailureKind.FLOOD:
-                    floods += 1
-                    wait = max(failure.retry_after, 0.0)
-                    self._note_flood(lane, chat_id, wait)
-                    if floods > self.limits.max_flood_retries or wait > self.limits.max_flood_wait:
-                        raise
-                    await self._sleep(wait)
-                    continue
-                if failure.kind is FailureKind.TRANSIENT and paced:
-                    # Only message sends are retried here: a health check's getMe must
-                    # see the failure, and a stale callback answer is worth nothing.
-                    transient += 1
-                    if transient > self.limits.max_retries:
-                        raise
-                    self.retries += 1
-                    backoff = self.backoff(transient)
-                    log.info("transient send failure (%s), retry %d in %.1f s",
-                             type(exc).__name__, transient, backoff)
-                    await self._sleep(backoff)
-                    continue
-                raise
+                pause = self._after_failure(exc, attempts, lane=lane, chat_id=chat_id,
+                                            paced=paced)
+            finally:
+                if paced:
+                    self.state.done(lane, chat_id, self._clock())
+            await self._sleep(pause)
+
+    def _after_failure(self, exc: Exception, attempts: _Attempts, *, lane: Lane,
+                       chat_id: int | None, paced: bool) -> float:
+        """Seconds to wait before trying again, or re-raise `exc`."""
+        failure = self._classify(exc)
+        if failure.kind is FailureKind.FLOOD:
+            attempts.floods += 1
+            wait = max(failure.retry_after, 0.0)
+            self._note_flood(lane, chat_id, wait)
+            if attempts.floods > self.limits.max_flood_retries or wait > self.limits.max_flood_wait:
+                raise exc
+            return wait
+        if failure.kind is FailureKind.TRANSIENT and paced:
+            # Only message sends are retried here: a health check's getMe must see the
+            # failure, and a stale callback answer is worth nothing.
+            attempts.transient += 1
+            if attempts.transient > self.limits.max_retries:
+                raise exc
+            self.retries += 1
+            backoff = self.backoff(attempts.transient)
+            log.info("transient send failure (%s), retry %d in %.1f s",
+                     type(exc).__name__, attempts.transient, backoff)
+            return backoff
+        raise exc
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number `attempt` (1, 2, …) of a transient failure."""

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from telegram import Update
 
 from bot.context import PalApplication, Services
 from bot.dispatch import dispatcher_of
@@ -159,6 +160,32 @@ async def test_writing_again_after_blocking_makes_the_person_reachable(
         session.add(person)
         session.commit()
     await jan.send("/help")
+    with Session(engine) as session:
+        person = session.get(Person, scene.people["Jan"].person_id)
+        assert person is not None and person.unreachable_at is None
+
+
+async def test_blocking_and_unblocking_the_bot_is_noticed(
+    app: PalApplication, engine: Engine, clock: FrozenClock
+) -> None:
+    scene = make_scene(engine, starts_at=clock.now() + timedelta(days=2), places=5,
+                       people=[("Jan", 702, "pl")], now=clock.now())
+
+    async def member_update(old: str, new: str) -> None:
+        user = {"id": 702, "is_bot": False, "first_name": "Jan", "language_code": "pl"}
+        bot = {"id": 123456, "is_bot": True, "first_name": "PAL Bot"}
+        payload = {"update_id": 9_000_000 + len(old + new), "my_chat_member": {
+            "chat": {"id": 702, "type": "private", "first_name": "Jan"}, "from": user,
+            "date": 1_780_000_000, "old_chat_member": {"status": old, "user": bot, "until_date": 0},
+            "new_chat_member": {"status": new, "user": bot, "until_date": 0}}}
+        await app.process_update(Update.de_json(payload, app.bot))
+
+    await member_update("member", "kicked")
+    assert {s.state for s in sends(engine, SendKind.REMINDER)} == {SendState.CANCELLED}
+    with Session(engine) as session:
+        person = session.get(Person, scene.people["Jan"].person_id)
+        assert person is not None and person.unreachable_at == clock.now()
+    await member_update("kicked", "member")
     with Session(engine) as session:
         person = session.get(Person, scene.people["Jan"].person_id)
         assert person is not None and person.unreachable_at is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -321,3 +322,22 @@ async def test_stopping_waits_for_sends_in_flight(
     outbox.gate.set()
     await dispatcher.stop()
     assert sends(engine, SendKind.REMINDER)[0].state == SendState.SENT
+
+
+async def test_a_reminder_whose_activity_was_deleted_is_dropped(
+    engine: Engine, database: Database, clock: FrozenClock
+) -> None:
+    scene = make_scene(engine, starts_at=clock.now() + timedelta(days=5), places=2,
+                       people=[("Jan", 702, "pl")], now=clock.now())
+    # Deleted behind the bot's back, references and all.
+    raw = sqlite3.connect(str(engine.url.database))
+    raw.execute("PRAGMA foreign_keys=OFF")
+    raw.execute("DELETE FROM activity WHERE id = ?", (scene.activity_id,))
+    raw.commit()
+    raw.close()
+    outbox = Outbox()
+    clock.set(first_reminder_due(scene))
+    await _dispatcher(database, outbox, clock).drain()
+    assert outbox.sent == []
+    assert [s.last_error for s in sends(engine, SendKind.REMINDER, SendState.DROPPED)] == [
+        "activity gone"]

@@ -49,23 +49,39 @@ class VirtualTime:
             task.result()
 
 
+def _send(state: PacingState, lane: Lane, chat: int | None, start: float,
+          answered: float | None = None) -> None:
+    state.record(lane, chat, start)
+    state.done(lane, chat, start if answered is None else answered)
+
+
 def test_replies_use_the_whole_global_budget_then_wait_for_the_window() -> None:
     state = PacingState(PacingLimits(global_per_second=29))
     for _ in range(29):
         assert state.delay(Lane.INTERACTIVE, 1, 0.0) == 0
-        state.record(Lane.INTERACTIVE, 1, 0.0)
+        _send(state, Lane.INTERACTIVE, 1, 0.0)
     assert state.delay(Lane.INTERACTIVE, 2, 0.0) == pytest.approx(1.0)
     assert state.delay(Lane.INTERACTIVE, 2, 1.0) == 0
 
 
+def test_a_send_counts_until_a_second_after_its_answer() -> None:
+    state = PacingState(PacingLimits(global_per_second=2))
+    state.record(Lane.INTERACTIVE, 1, 0.0)  # still waiting for Telegram
+    _send(state, Lane.INTERACTIVE, 2, 0.0, answered=0.3)
+    assert state.delay(Lane.INTERACTIVE, 3, 0.5) == pytest.approx(0.8)
+    assert state.in_window(5.0) == 1  # the slow one counts for as long as it takes
+    state.done(Lane.INTERACTIVE, 1, 5.0)
+    assert (state.in_window(5.99), state.in_window(6.0)) == (1, 0)
+
+
 def test_bulk_sends_are_spread_evenly_and_one_per_chat_per_second() -> None:
     state = PacingState(PacingLimits(global_per_second=29, per_chat_interval=1.05))
-    state.record(Lane.BULK, 100, 0.0)
+    _send(state, Lane.BULK, 100, 0.0, answered=0.2)
     # The next slot is 1/29 s later, with a quarter slot of tolerance for late timers.
     assert state.delay(Lane.BULK, 101, 0.0) == pytest.approx(0.75 / 29)
     assert state.delay(Lane.BULK, 101, 0.75 / 29) == 0
-    # The same chat waits a little over a second, whatever the global budget says.
-    assert state.delay(Lane.BULK, 100, 0.5) == pytest.approx(0.55)
+    # The same chat waits a little over a second after the answer.
+    assert state.delay(Lane.BULK, 100, 0.5) == pytest.approx(0.75)
     # A reply to that chat is not spaced.
     assert state.delay(Lane.INTERACTIVE, 100, 0.0) == 0
 
@@ -77,7 +93,7 @@ def test_broadcasts_stay_under_their_own_rate() -> None:
     while t < 3.0:
         delay = state.delay(Lane.BROADCAST, None, t)
         if delay <= 0:
-            state.record(Lane.BROADCAST, None, t)
+            _send(state, Lane.BROADCAST, None, t)
             sent.append(t)
         t = round(t + 0.001, 6)
     per_second = [sum(1 for s in sent if start <= s < start + 1) for start in (0, 1, 2)]
@@ -101,14 +117,19 @@ async def test_bulk_runs_at_the_global_rate_and_replies_jump_the_queue() -> None
     reply_waits: list[float] = []
 
     async def bulk(chat: int) -> None:
-        await pacer.acquire(Lane.BULK, chat)
-        bulk_times.append(vt.now)
+        async def send() -> None:
+            bulk_times.append(vt.now)
+
+        await pacer.call(send, lane=Lane.BULK, chat_id=chat)
 
     async def reply(at: float, chat: int) -> None:
         await vt.sleep(at)
         asked = vt.now
-        await pacer.acquire(Lane.INTERACTIVE, chat)
-        reply_waits.append(vt.now - asked)
+
+        async def send() -> None:
+            reply_waits.append(vt.now - asked)
+
+        await pacer.call(send, lane=Lane.INTERACTIVE, chat_id=chat)
 
     replies = [reply(0.5 + i * 0.7, 10_000 + i) for i in range(10)]
     await vt.run(*(bulk(chat) for chat in range(290)), *replies)
@@ -130,8 +151,10 @@ async def test_one_busy_chat_does_not_hold_up_other_chats() -> None:
     done: dict[str, list[float]] = {"busy": [], "others": []}
 
     async def send(chat: int, label: str) -> None:
-        await pacer.acquire(Lane.BULK, chat)
-        done[label].append(vt.now)
+        async def post() -> None:
+            done[label].append(vt.now)
+
+        await pacer.call(post, lane=Lane.BULK, chat_id=chat)
 
     await vt.run(*(send(1, "busy") for _ in range(3)), *(send(c, "others") for c in range(2, 30)))
     assert done["busy"] == pytest.approx([0.0, 1.05, 2.1])
