@@ -35,6 +35,10 @@ def register(app: PalApplication) -> None:
 
     surveys.register(app)
     paper.register(app)
+    # Evaluators: /evaluator — indicators and the before/after comparison as files.
+    from handlers import evaluator
+
+    evaluator.register(app)
     # Reminders: "I'm coming" / "I can't come" (rem:y / rem:n), and noticing when a
     # person blocks or unblocks the bot (groups -9 and -8, after identify).
     from handlers import reminders
