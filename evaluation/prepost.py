@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import groupby
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from evaluation.disclosure import DisclosureRules
-from evaluation.source import TimeColumn, fetch
+from evaluation.scoring import Scorers, in_period, load_phase
+from evaluation.source import fetch
 from evaluation.stats import (
     Describe,
     FloatArray,
@@ -44,8 +44,6 @@ from storage.questionnaires import (
     ItemType,
     Questionnaire,
     from_definition,
-    item_score,
-    score_subscales,
 )
 from storage.survey_versions import SurveyUnavailable, current_questionnaire, stored_version
 
@@ -116,15 +114,6 @@ class PrePost:
     zero_method: ZeroMethod = "wilcox"
 
 
-@dataclass
-class _Scores:
-    """Per response: the code, and item / subscale scores as rows of NaN-filled arrays."""
-
-    codes: list[int]
-    items: FloatArray
-    subscales: FloatArray
-
-
 def report_questionnaire(
     session: Session, programme: Programme, versions: list[VersionUse], surveys_dir: str | None
 ) -> Questionnaire | None:
@@ -148,13 +137,15 @@ def report_questionnaire(
     return current
 
 
-def _in_year(
-    column: TimeColumn, year_bounds: tuple[datetime, datetime] | None
-) -> ColumnElement[bool]:
-    if year_bounds is None:
-        return true()
-    start, end = year_bounds
-    return and_(column >= start, column < end)
+def readable_items(scorers: Scorers, versions: list[VersionUse]) -> list[str]:
+    """Ids of items with a closed set of answers in any version used: free-text answers
+    are never even fetched."""
+    return sorted({
+        item.id
+        for use in versions
+        for version in [scorers.version(use.questionnaire_id, use.version)] if version
+        for item in version.items if item.type != ItemType.TEXT
+    })
 
 
 def version_uses(session: Session, programme_id: int) -> list[VersionUse]:
@@ -185,16 +176,11 @@ def compare(
     paired_items = [i for i in q.items if i.phase == ItemPhase.BOTH and i.scored]
     subscale_ids = [s.id for s in q.subscales]
     scorers = Scorers(session)
-    # Free-text answers are never even fetched: only items with a closed set of answers.
-    readable = sorted({
-        item.id
-        for use in versions
-        for version in [scorers.version(use.questionnaire_id, use.version)] if version
-        for item in version.items if item.type != ItemType.TEXT
-    })
+    readable = readable_items(scorers, versions)
     before, after = (
-        _load_phase(session, programme.id, phase, paired_items, subscale_ids, scorers,
-                    year_bounds if phase == "final" else None, readable)
+        load_phase(session, scorers, programme_id=programme.id, phase=phase,
+                   item_ids=[i.id for i in paired_items], subscale_ids=subscale_ids,
+                   readable=readable, bounds=year_bounds if phase == "final" else None)
         for phase in ("initial", "final")
     )
     result.unreadable_answers = scorers.unreadable
@@ -240,130 +226,6 @@ def _adjust(comparisons: list[Comparison]) -> None:
             comparisons[index] = replace(comparisons[index], p_holm=p)
 
 
-class Scorers:
-    """Questionnaire versions by (id, version), loaded once, and a tally of bad data."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._versions: dict[tuple[str, str], Questionnaire | None] = {}
-        self._item_tables: dict[tuple[str, str, str], dict[str, float | None] | None] = {}
-        self.unreadable = 0
-
-    def version(self, qid: str, version: str) -> Questionnaire | None:
-        """The stored definition of a version (None if it was never stored)."""
-        key = (qid, version)
-        if key not in self._versions:
-            stored = stored_version(self._session, qid, version)
-            self._versions[key] = from_definition(stored.definition) if stored else None
-            if stored is None:
-                log.warning("no stored definition for questionnaire %s version %s", qid, version)
-        return self._versions[key]
-
-    def item_scores(self, q: Questionnaire, item_id: str) -> dict[str, float | None] | None:
-        """Every valid raw answer of an item → its score (reverse applied), via item_score."""
-        key = (q.id, q.version, item_id)
-        if key not in self._item_tables:
-            try:
-                item = q.item(item_id)
-            except KeyError:
-                self._item_tables[key] = None
-                return None
-            if item.type == ItemType.TEXT:
-                # Free text is never read for the evaluation.
-                self._item_tables[key] = None
-            else:
-                self._item_tables[key] = {
-                    raw: item_score(item, raw) for raw, _ in item.choices("pl")}
-        return self._item_tables[key]
-
-
-def _load_phase(
-    session: Session, programme_id: int, phase: str, items: list[Item], subscale_ids: list[str],
-    scorers: Scorers, year_bounds: tuple[datetime, datetime] | None, readable: list[str],
-) -> _Scores:
-    """Score every submitted response of one phase, streaming its answers in order."""
-    meta = {
-        rid: (code, qid, ver)
-        for rid, code, qid, ver in fetch(session, (
-            select(col(SurveyResponse.id), col(SurveyResponse.participant_code_id),
-                   col(SurveyResponse.questionnaire_id), col(SurveyResponse.questionnaire_version))
-            .where(col(SurveyResponse.programme_id) == programme_id,
-                   col(SurveyResponse.phase) == phase,
-                   col(SurveyResponse.submitted_at).is_not(None),
-                   _in_year(col(SurveyResponse.submitted_at), year_bounds))
-        ))
-    }
-    item_pos = {item.id: i for i, item in enumerate(items)}
-    item_values = np.full((len(meta), len(items)), np.nan)
-    subscale_values = np.full((len(meta), len(subscale_ids)), np.nan)
-    codes: list[int] = []
-    answers_stmt = (
-        select(col(SurveyAnswer.response_id), col(SurveyAnswer.item_id), col(SurveyAnswer.value))
-        .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
-        .where(col(SurveyResponse.programme_id) == programme_id,
-               col(SurveyResponse.phase) == phase,
-               col(SurveyResponse.submitted_at).is_not(None),
-               _in_year(col(SurveyResponse.submitted_at), year_bounds),
-               col(SurveyAnswer.item_id).in_(readable))
-        .order_by(col(SurveyAnswer.response_id))
-        .execution_options(yield_per=20_000)
-    )
-    row = 0
-    stream = groupby(fetch(session, answers_stmt), key=lambda r: int(r[0]))
-    for rid, group in _with_empty(meta, stream):
-        code, qid, ver = meta[rid]
-        q = scorers.version(qid, ver)
-        given = dict(group)
-        codes.append(code)
-        if q is not None:
-            _score_into(q, given, item_pos, subscale_ids, scorers,
-                        item_values[row], subscale_values[row])
-        row += 1
-    return _Scores(codes, item_values[:row], subscale_values[:row])
-
-
-def _with_empty(
-    meta: dict[int, tuple[int, str, str]],
-    stream: Iterable[tuple[int, Iterable[tuple[int, str, str | None]]]],
-) -> Iterable[tuple[int, list[tuple[str, str | None]]]]:
-    """Each response with its (item, value) answers, including responses with none."""
-    seen: set[int] = set()
-    for rid, group in stream:
-        if rid not in meta:
-            continue
-        seen.add(rid)
-        yield rid, [(item_id, value) for _, item_id, value in group]
-    for rid in meta:
-        if rid not in seen:
-            yield rid, []
-
-
-def _score_into(
-    q: Questionnaire, given: dict[str, str | None], item_pos: dict[str, int],
-    subscale_ids: list[str], scorers: Scorers, item_row: FloatArray, subscale_row: FloatArray,
-) -> None:
-    clean: dict[str, str | None] = {}
-    for item_id, raw in given.items():
-        table = scorers.item_scores(q, item_id)
-        if table is None or raw is None:
-            clean[item_id] = None
-            continue
-        if raw not in table:
-            # Corrupted or edited data must not be scored silently: count it, skip it.
-            scorers.unreadable += 1
-            clean[item_id] = None
-            continue
-        clean[item_id] = raw
-        score = table[raw]
-        if item_id in item_pos and score is not None:
-            item_row[item_pos[item_id]] = score
-    scored = score_subscales(q, clean)
-    for position, subscale_id in enumerate(subscale_ids):
-        value = scored.get(subscale_id)
-        if value is not None:
-            subscale_row[position] = value
-
-
 def _distributions(
     session: Session, programme_id: int, q: Questionnaire,
     year_bounds: tuple[datetime, datetime] | None,
@@ -380,7 +242,7 @@ def _distributions(
         .where(col(SurveyResponse.programme_id) == programme_id,
                col(SurveyResponse.submitted_at).is_not(None),
                item_id.in_([i.id for i in wanted]),
-               _in_year(col(SurveyResponse.submitted_at), year_bounds))
+               in_period(col(SurveyResponse.submitted_at), year_bounds))
         .group_by(phase, item_id, value)
     ))
     tallies: dict[tuple[str, str], Counter[str | None]] = {}

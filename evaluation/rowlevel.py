@@ -9,15 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from itertools import groupby
 
-from sqlalchemy import ColumnElement, and_, select, true
+import numpy as np
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from bot.i18n import Translator
-from evaluation.prepost import PrePost, Scorers
+from evaluation.prepost import PrePost
+from evaluation.scoring import Scorers, fill_row, in_period, subscale_matrix
 from evaluation.source import fetch
 from evaluation.tables import Cell, Sheet, Style, number, text
 from storage.models import ParticipantCode, Programme, SurveyAnswer, SurveyResponse
-from storage.questionnaires import Item, ItemType, Questionnaire, score_subscales
+from storage.questionnaires import Item, ItemType, Questionnaire
 from storage.surveys import Channel
 
 
@@ -47,13 +49,6 @@ def _subscale_ids(prepost: PrePost, scorers: Scorers) -> list[str]:
     return ids
 
 
-def _in_period(bounds: tuple[datetime, datetime] | None) -> ColumnElement[bool]:
-    if bounds is None:
-        return true()
-    return and_(col(SurveyResponse.submitted_at) >= bounds[0],
-                col(SurveyResponse.submitted_at) < bounds[1])
-
-
 def responses_sheet(
     session: Session, t: Translator, programme: Programme, prepost: PrePost,
     bounds: tuple[datetime, datetime] | None,
@@ -70,7 +65,8 @@ def responses_sheet(
     sheet.frozen_rows, sheet.frozen_columns = 1, 2
     sheet.widths = {0: 16, 1: 10, 2: 10, 3: 22, 4: 10, 5: 12}
     where = (col(SurveyResponse.programme_id) == programme.id,
-             col(SurveyResponse.submitted_at).is_not(None), _in_period(bounds))
+             col(SurveyResponse.submitted_at).is_not(None),
+             in_period(col(SurveyResponse.submitted_at), bounds))
     meta = list(fetch(session, (
         select(col(SurveyResponse.id), col(ParticipantCode.code), col(SurveyResponse.phase),
                col(SurveyResponse.channel), col(SurveyResponse.questionnaire_id),
@@ -90,10 +86,15 @@ def responses_sheet(
     ))
     for rid, group in groupby(stream, key=lambda r: r[0]):
         answers[rid] = {item_id: value for _, item_id, value in group}
-    for rid, code, phase, channel, qid, version, submitted in meta:
-        given = answers.get(rid, {})
+    columns = {item.id: i for i, item in enumerate(items)}
+    matrix = np.full((len(meta), len(items)), np.nan)
+    for row, (rid, _, _, _, qid, version, _) in enumerate(meta):
         q = scorers.version(qid, version)
-        scores = score_subscales(q, given) if q is not None else {}
+        if q is not None:
+            fill_row(scorers, q, answers.get(rid, {}).items(), matrix[row], columns)
+    scores = subscale_matrix(scorers, [(m[4], m[5]) for m in meta], matrix, columns, subscales)
+    for row, (rid, code, phase, channel, qid, version, submitted) in enumerate(meta):
+        given = answers.get(rid, {})
         local = t.local(submitted)
         cells: list[Cell] = [text(code), text(phase), text(channel), text(qid), text(version),
                              text(f"{local.year}-{local.month:02d}")]
@@ -103,7 +104,7 @@ def responses_sheet(
                 cells.append(Cell(int(raw), Style.COUNT))
             else:
                 cells.append(text(raw))
-        cells += [number(scores.get(s)) for s in subscales]
+        cells += [number(None if np.isnan(v) else float(v)) for v in scores[row]]
         sheet.add(*cells)
     return sheet
 
