@@ -48,6 +48,7 @@ from storage.broadcasts import (
     BroadcastTooLong,
     cancel_broadcast,
     check_length,
+    progress,
     recipients,
     start_broadcast,
     text_limit,
@@ -147,7 +148,7 @@ def _overview(session: Session, *, actor: Actor) -> Overview:
         raise LookupError("no announcement being written")
     audience = Audience(compose.audience or Audience.PROGRAMME)
     count = len(recipients(session, programme_id=actor.programme_id, audience=audience,
-                           activity_id=compose.audience_activity))
+                           activity_id=compose.audience_activity, author_id=actor.person_id))
     audience_activity = (session.get(Activity, compose.audience_activity)
                          if compose.audience_activity else None)
     link = session.get(Activity, compose.link) if compose.link else None
@@ -155,8 +156,10 @@ def _overview(session: Session, *, actor: Actor) -> Overview:
                     link.title if link else None)
 
 
-def _counts(session: Session, *, programme_id: int) -> dict[str, int]:
-    return {a.value: len(recipients(session, programme_id=programme_id, audience=a))
+def _counts(session: Session, *, actor: Actor) -> dict[str, int]:
+    assert actor.programme_id is not None
+    return {a.value: len(recipients(session, programme_id=actor.programme_id, audience=a,
+                                    author_id=actor.person_id))
             for a in (Audience.PROGRAMME, Audience.NO_INITIAL, Audience.NO_FINAL)}
 
 
@@ -171,10 +174,7 @@ def _start(session: Session, *, actor: Actor, chat_id: int, message_id: int,
                                 progress_message_id=message_id)
     close_dialog(session, person_id=actor.person_id, kind=KIND)
     assert broadcast.id is not None
-    count = len(recipients(session, programme_id=actor.programme_id,
-                           audience=Audience(broadcast.audience),
-                           activity_id=broadcast.audience_activity_id))
-    return broadcast.id, count
+    return broadcast.id, progress(session, broadcast_id=broadcast.id).total
 
 
 # ---------------------------------------------------------------- screens
@@ -373,7 +373,7 @@ async def show_audiences(update: Update, context: PalContext) -> None:
     t = context.t
     actor = actor_of(context)
     assert actor.programme_id is not None
-    counts = await context.db.read(_counts, programme_id=actor.programme_id)
+    counts = await context.db.read(_counts, actor=actor)
 
     def n(audience: Audience) -> str:
         return t.number(counts[audience.value])

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 # Finished broadcasts stay watched this long, so the last copies in flight when it was
 # stopped, and a report lost to a crash, still reach the animator's message.
 FOLLOW_AFTER_END = timedelta(minutes=2)
-TICK_SECONDS = 2.5
+# Each edit of the progress message takes a slot of Telegram's 30 messages a second.
+TICK_SECONDS = 4.0
 
 
 @renderer(SendKind.BROADCAST)

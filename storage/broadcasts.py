@@ -111,13 +111,17 @@ def recipients(
     programme_id: int,
     audience: Audience,
     activity_id: int | None = None,
+    author_id: int | None = None,
 ) -> list[int]:
     """Person ids the announcement would go to, in a stable order.
 
     Only people reachable in the chat count: people without Telegram, people who blocked
-    the bot and erased records are left out.
+    the bot and erased records are left out. The author is left out too: the preview
+    was their copy.
     """
     query = select(Person.id).where(*_reachable_residents(programme_id))
+    if author_id is not None:
+        query = query.where(col(Person.id) != author_id)
     if audience in ACTIVITY_AUDIENCES:
         if activity_id is None:
             raise ValueError(f"audience {audience} needs an activity")
@@ -208,6 +212,7 @@ def start_broadcast(
         programme_id=programme_id,
         audience=draft.audience,
         activity_id=draft.audience_activity_id,
+        author_id=actor.person_id,
     )
     if not people:
         raise BroadcastEmpty("audience")

@@ -94,7 +94,7 @@ async def test_compose_choose_audience_translate_send_and_report(
 ) -> None:
     await ewa.press("Ogłoszenie")
     await ewa.send("Jutro przynieście kubki.")
-    assert "Wszyscy w programie (6)" in str(ewa.last.buttons())
+    assert "Wszyscy w programie (5)" in str(ewa.last.buttons())
     await ewa.press("Osoby z miejscem na wydarzeniu")
     await ewa.press("Warsztaty")
     assert "Odbiorcy: 3 — osoby z miejscem na Warsztaty rękodzieła." in ewa.last.text
@@ -140,8 +140,8 @@ async def test_survey_audiences_and_blocked_people(
     await ewa.press("Ogłoszenie")
     await ewa.send("Prosimy o ankietę.")
     await ewa.press("Bez ankiety początkowej")
-    assert "Odbiorcy: 6" in ewa.last.text
-    await ewa.press("Wyślij do 6 osób")
+    assert "Odbiorcy: 5" in ewa.last.text
+    await ewa.press("Wyślij do 5 osób")
     progress = ewa.last
     # Jan blocked the bot meanwhile.
     rec.fail_with["sendMessage"] = (403, {"ok": False, "error_code": 403,
@@ -150,7 +150,7 @@ async def test_survey_audiences_and_blocked_people(
     await dispatcher_of(services).drain()
     await progress_watcher(ewa.app).tick()
     report = rec.find(EWA, progress.message_id).text
-    assert "Dostarczono: 5" in report
+    assert "Dostarczono: 4" in report
     assert "Nieosiągalni (zablokowali bota): 1" in report
 
 
@@ -160,7 +160,7 @@ async def test_stop_withdraws_the_rest(ewa: ChatUser, engine: Engine, scene: Sce
     await ewa.press("Wszyscy w programie")
     await ewa.press("Oznacz jako pilne")
     assert "Pilne: wyślemy także w godzinach ciszy." in ewa.last.text
-    await ewa.press("Wyślij do 6 osób")
+    await ewa.press("Wyślij do 5 osób")
     await ewa.press("Zatrzymaj wysyłkę")
     assert "Wysyłka zatrzymana" in ewa.last.text
     assert {s.state for s in _sends(engine)} == {"cancelled"}
@@ -174,11 +174,11 @@ async def test_send_twice_sends_once(ewa: ChatUser, engine: Engine, scene: Scene
     await ewa.send("Raz.")
     await ewa.press("Wszyscy w programie")
     send_button = ewa.last
-    await ewa.press("Wyślij do 6 osób", message=send_button)
+    await ewa.press("Wyślij do 5 osób", message=send_button)
     # A second tap on the same button before the screen changed on the phone.
     await ewa.press_data("anb:send", message=send_button)
     assert "już wysłane albo anulowane" in ewa.last_answer()
-    assert len(_sends(engine)) == 6
+    assert len(_sends(engine)) == 5
 
 
 async def test_a_resident_photo_is_not_an_announcement(

@@ -60,6 +60,14 @@ def _scene(engine: Engine, clock: FrozenClock) -> Scene:
     return make_scene(engine, clock.now(), places=2, people=5)
 
 
+def test_the_author_is_left_out(engine: Engine, clock: FrozenClock) -> None:
+    scene = _scene(engine, clock)
+    with read_only(engine) as session:
+        found = recipients(session, programme_id=scene.programme_id,
+                           audience=Audience.PROGRAMME, author_id=scene.animator_id)
+    assert found == sorted([*scene.placed, *scene.reserve])
+
+
 def test_audiences(engine: Engine, clock: FrozenClock) -> None:
     scene = _scene(engine, clock)
     everyone = sorted([scene.animator_id, *scene.placed, *scene.reserve])
@@ -128,8 +136,9 @@ def test_start_creates_one_send_per_recipient_in_one_go(engine: Engine, clock: F
         broadcast_id = broadcast.id
     with read_only(engine) as session:
         sends = session.exec(select(PendingSend).where(PendingSend.kind == "broadcast")).all()
+        # Everyone but the author, whose copy was the preview.
         assert sorted(s.person_id or 0 for s in sends) == sorted(
-            [scene.animator_id, *scene.placed, *scene.reserve])
+            [*scene.placed, *scene.reserve])
         assert {s.dedupe_key for s in sends} == {
             f"broadcast:{broadcast_id}:{s.person_id}" for s in sends}
         assert {(s.kind, s.state, s.broadcast_id) for s in sends} == {
@@ -138,10 +147,10 @@ def test_start_creates_one_send_per_recipient_in_one_go(engine: Engine, clock: F
             select(AuditEntry).where(AuditEntry.action == "broadcast.started")
         ).one()
         assert entry.action == "broadcast.started"
-        assert entry.details["recipients"] == 6
+        assert entry.details["recipients"] == 5
         assert "spotkanie" not in str(entry.details)
         found = progress(session, broadcast_id=broadcast_id or 0)
-        assert (found.total, found.waiting, found.finished) == (6, 6, False)
+        assert (found.total, found.waiting, found.finished) == (5, 5, False)
 
 
 def test_translation_over_the_limit_is_refused_too(engine: Engine, clock: FrozenClock) -> None:
@@ -179,7 +188,7 @@ def test_progress_counts_outcomes_and_finishes(engine: Engine, clock: FrozenCloc
             programme_id=scene.programme_id, actor=scene.actor, progress_chat_id=900,
             now=clock.now())
         broadcast_id = broadcast.id or 0
-    outcomes = [(SendState.SENT, None)] * 3 + [
+    outcomes = [(SendState.SENT, None)] * 2 + [
         (SendState.FAILED, UNREACHABLE), (SendState.FAILED, "BadRequest"),
         (SendState.DROPPED, "person erased")]
     with transaction(engine) as session:
@@ -188,17 +197,17 @@ def test_progress_counts_outcomes_and_finishes(engine: Engine, clock: FrozenCloc
             .where(PendingSend.broadcast_id == broadcast_id)
             .order_by(col(PendingSend.id))
         ).all()
-        for send, (state, error) in zip(sends[:5], outcomes, strict=False):
+        for send, (state, error) in zip(sends[:4], outcomes, strict=False):
             send.state, send.last_error = state, error
             session.add(send)
         assert finish_if_done(session, broadcast_id=broadcast_id, now=clock.now()) is None
-        last = sends[5]
-        last.state, last.last_error = outcomes[5]
+        last = sends[4]
+        last.state, last.last_error = outcomes[4]
         session.add(last)
         session.flush()
         found = finish_if_done(session, broadcast_id=broadcast_id, now=clock.now())
         assert found is not None
-        assert (found.delivered, found.unreachable, found.failed, found.skipped) == (3, 1, 1, 1)
+        assert (found.delivered, found.unreachable, found.failed, found.skipped) == (2, 1, 1, 1)
         assert found.broadcast.state == BroadcastState.DONE
         # Only once.
         assert finish_if_done(session, broadcast_id=broadcast_id, now=clock.now()) is None
@@ -224,7 +233,7 @@ def test_cancel_withdraws_what_is_not_sent_yet(engine: Engine, clock: FrozenCloc
     with transaction(engine) as session:
         found = cancel_broadcast(session, broadcast_id=broadcast_id, actor=scene.actor,
                                  now=clock.now())
-    assert (found.delivered, found.skipped, found.waiting) == (1, 5, 0)
+    assert (found.delivered, found.skipped, found.waiting) == (1, 4, 0)
     assert found.broadcast.state == BroadcastState.CANCELLED
     with read_only(engine) as session:
         actions = [e.action for e in session.exec(
