@@ -15,15 +15,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.cli.common import settings_and_engine
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, load_settings
 from schedules.clock import SystemClock
 from schedules.survey_followups import open_final_survey
 from storage.activities import programme_by_name
-from storage.db import read_only, transaction
+from storage.db import make_engine, read_only, transaction
+from storage.migrate import is_up_to_date
 from storage.models import Programme, SurveyResponse
 from storage.questionnaire_checks import translation_gaps
 from storage.questionnaires import (
@@ -156,13 +158,33 @@ def refuse_bad_surveys(settings: Settings, engine: Engine) -> int | None:
     return 2
 
 
-def _check(args: argparse.Namespace) -> int:
-    engine: Engine | None
+def _engine_for_checks() -> tuple[Settings | None, Engine | None]:
+    """The database to check versions against, if there is one; never creates one."""
     try:
-        settings, engine = settings_and_engine()
-    except Exception as exc:  # a check must work without a reachable database
-        print(f"note: database not checked ({type(exc).__name__}: {exc})", file=sys.stderr)
-        settings, engine = None, None
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"note: database not checked ({exc})", file=sys.stderr)
+        return None, None
+    url = make_url(settings.database_url)
+    if settings.is_sqlite and (not url.database or not Path(url.database).exists()):
+        print("note: no database yet, so no answered versions to compare with", file=sys.stderr)
+        return settings, None
+    engine = make_engine(settings.database_url)
+    try:
+        ready = is_up_to_date(engine)
+    except SQLAlchemyError as exc:
+        print(f"note: database not checked ({type(exc).__name__})", file=sys.stderr)
+        ready = False
+    if not ready:
+        print("note: versions not compared with answered ones (database missing or not "
+              "migrated: run palbot run once)", file=sys.stderr)
+        engine.dispose()
+        return settings, None
+    return settings, engine
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings, engine = _engine_for_checks()
     if args.files:
         paths = [Path(f) for f in args.files]
     else:

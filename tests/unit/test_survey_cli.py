@@ -162,3 +162,16 @@ def test_run_refuses_to_start_with_a_broken_questionnaire(
     err = capsys.readouterr().err
     assert "not starting: a questionnaire file has problems" in err
     assert "items[3].text.pl: missing" in err
+
+
+def test_check_surveys_never_creates_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere" / "palbot.sqlite3"
+    monkeypatch.setenv("PALBOT_DATABASE_URL", f"sqlite:///{missing}")
+    assert main(["check-surveys", str(DJG)]) == 0
+    assert not missing.exists()
+    assert "no database yet" in capsys.readouterr().err
+    monkeypatch.setenv("PALBOT_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none")
+    assert main(["check-surveys", str(DJG)]) == 0
+    assert "versions not compared" in capsys.readouterr().err
