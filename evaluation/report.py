@@ -35,7 +35,8 @@ from evaluation.sheets import (
     prepost_sheet,
     register_prepost,
 )
-from evaluation.stats import ZeroMethod
+from evaluation.source import years_between
+from evaluation.stats import ZeroMethod, mean_interval
 from evaluation.tables import Cell, Sheet, Style, count, number, text
 from storage.models import Programme
 
@@ -95,7 +96,6 @@ class Report:
     rules: DisclosureRules
 
 
-
 def build_report(
     session: Session, *, programme: Programme, now: datetime, options: ReportOptions,
     progress: Progress | None = None,
@@ -142,8 +142,6 @@ def build_report(
 def _year_bounds(year: int | None, zone: ZoneInfo) -> tuple[datetime, datetime] | None:
     if year is None:
         return None
-    from evaluation.source import years_between
-
     periods = years_between(year, year, zone)
     return periods.starts[0], periods.end
 
@@ -231,8 +229,6 @@ def _monthly(table: IndicatorTable, disclosed: Disclosed) -> list[MonthlyPoint]:
 
 
 def _subscale_points(prepost: PrePost, language: str) -> list[SubscalePoint]:
-    from evaluation.stats import mean_interval
-
     points = []
     for comparison in prepost.subscales:
         if comparison.before is None or comparison.after is None:
@@ -248,7 +244,9 @@ def _summary(t: Translator, table: IndicatorTable, prepost: PrePost,
              options: ReportOptions) -> list[str]:
     lines = []
     if table.empty:
-        lines.append(t._("This programme has no activities and no surveys yet."))
+        lines.append(t._("This programme has no activities and no surveys in {year}.").format(
+            year=options.year) if options.year else
+            t._("This programme has no activities and no surveys yet."))
     if prepost.questionnaire is None:
         lines.append(t._("The questionnaire cannot be read: no before/after comparison."))
     elif prepost.pairs == 0:
