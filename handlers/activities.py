@@ -71,6 +71,17 @@ async def show_screen(
         await context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
+def pressed_activity(context: PalContext) -> tuple[int, int]:
+    """(person id, activity id) for a press whose pattern captured an activity id.
+
+    Handlers using it sit behind requires_onboarding, so the person exists.
+    """
+    assert context.matches is not None
+    person = context.viewer.person
+    assert person is not None and person.id is not None
+    return person.id, int(context.matches[0].group(1))
+
+
 def places_text(t: Translator, free: int) -> str:
     """`3 wolne miejsca` with the right plural form."""
     return t.ngettext("{n} free place", "{n} free places", free).format(n=free)
@@ -267,14 +278,11 @@ async def on_details(update: Update, context: PalContext) -> None:
 @requires_onboarding
 async def on_sign_up(update: Update, context: PalContext) -> None:
     """`su:<id>`: take a place or join the reserve list (pressing twice changes nothing)."""
-    assert context.matches is not None
     t = context.t
-    person = context.viewer.person
-    assert person is not None and person.id is not None
-    activity_id = int(context.matches[0].group(1))
+    person_id, activity_id = pressed_activity(context)
     try:
         view, closed = await context.db.write(
-            sign_up_and_view, person_id=person.id, activity_id=activity_id,
+            sign_up_and_view, person_id=person_id, activity_id=activity_id,
             now=context.services.clock.now(),
         )
     except ActivityNotFound:
@@ -286,7 +294,7 @@ async def on_sign_up(update: Update, context: PalContext) -> None:
     await show_screen(update, context, details_text(t, view), details_keyboard(t, view),
                       toast=toast)
     if closed is None:
-        await offer_initial_survey_if_due(update, context, person_id=person.id,
+        await offer_initial_survey_if_due(update, context, person_id=person_id,
                                           programme_id=view.activity.programme_id)
 
 
@@ -296,14 +304,12 @@ async def on_sign_up(update: Update, context: PalContext) -> None:
 @requires_onboarding
 async def on_calendar(update: Update, context: PalContext) -> None:
     """`ics:<id>`: an .ics file for an activity the person has a place in."""
-    assert context.matches is not None
     t = context.t
-    person = context.viewer.person
-    assert person is not None and update.effective_chat is not None
-    activity_id = int(context.matches[0].group(1))
+    person_id, activity_id = pressed_activity(context)
+    assert update.effective_chat is not None
     try:
         view = await context.db.read(activity_view, activity_id=activity_id,
-                                     person_id=person.id, now=context.services.clock.now())
+                                     person_id=person_id, now=context.services.clock.now())
     except ActivityNotFound:
         await answer(update, context, t._("This activity no longer exists."))
         return

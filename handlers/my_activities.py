@@ -18,7 +18,7 @@ import schedules.notices  # noqa: F401  (registers the promotion notice's render
 from bot.context import PalApplication, PalContext
 from bot.i18n import Translator
 from bot.keyboards import back_to_menu_button, inline
-from handlers.activities import show_screen
+from handlers.activities import pressed_activity, show_screen
 from handlers.common import answer, requires_onboarding
 from storage.activities import ActivityNotFound, ActivityView, activity_view
 from storage.models import ActivityStatus, RegistrationStatus
@@ -82,14 +82,11 @@ async def on_my(update: Update, context: PalContext) -> None:
 @requires_onboarding
 async def on_cancel_ask(update: Update, context: PalContext) -> None:
     """`cx:<id>`: ask before giving up a place (old people press by accident)."""
-    assert context.matches is not None
     t = context.t
-    person = context.viewer.person
-    assert person is not None
-    activity_id = int(context.matches[0].group(1))
+    person_id, activity_id = pressed_activity(context)
     try:
         view = await context.db.read(activity_view, activity_id=activity_id,
-                                     person_id=person.id, now=context.services.clock.now())
+                                     person_id=person_id, now=context.services.clock.now())
     except ActivityNotFound:
         await answer(update, context, t._("This activity no longer exists."))
         return
@@ -115,14 +112,11 @@ def _cancel_and_view(
 @requires_onboarding
 async def on_cancel(update: Update, context: PalContext) -> None:
     """`cxy:<id>`: give up the place; the first person waiting gets it and is told."""
-    assert context.matches is not None
     t = context.t
-    person = context.viewer.person
-    assert person is not None and person.id is not None
-    activity_id = int(context.matches[0].group(1))
+    person_id, activity_id = pressed_activity(context)
     try:
         result, view = await context.db.write(
-            _cancel_and_view, person_id=person.id, activity_id=activity_id,
+            _cancel_and_view, person_id=person_id, activity_id=activity_id,
             now=context.services.clock.now())
     except ActivityNotFound:
         await answer(update, context, t._("This activity no longer exists."))
