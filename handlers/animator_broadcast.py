@@ -13,19 +13,19 @@ Callback data: `anb:new[:<activity>]`, `anb:aud`, `anb:au:<audience>`,
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
-from sqlmodel import Session
-from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
-import schedules.broadcast
+from bot.broadcast_progress import start_progress
 from bot.context import PalApplication, PalContext
-from bot.i18n import LANGUAGE_NAMES, Translator
+from bot.i18n import LANGUAGE_NAMES
 from bot.keyboards import inline
+from handlers.animator_broadcast_texts import (
+    ask_text,
+    ready_screen,
+    too_long_text,
+)
 from handlers.animator_common import (
     Rows,
     activity_label,
@@ -38,175 +38,39 @@ from handlers.animator_common import (
 from handlers.common import answer
 from handlers.dialogs import on_text
 from handlers.fallback import on_other_message
-from schedules.broadcast import BroadcastProgress, progress_text
+from schedules.broadcast import progress_text
+from storage.broadcast_compose import (
+    KIND,
+    READY,
+    TEXT,
+    TRANSLATION_STEPS,
+    Compose,
+    audience_counts,
+    begin_compose,
+    change_compose,
+    compose_overview,
+    current_compose,
+    send_compose,
+    set_activity_audience,
+    set_link,
+)
 from storage.broadcasts import (
     ACTIVITY_AUDIENCES,
     Audience,
-    BroadcastDraft,
     BroadcastEmpty,
     BroadcastNotFound,
     BroadcastTooLong,
     cancel_broadcast,
     check_length,
-    progress,
-    recipients,
-    start_broadcast,
-    text_limit,
 )
-from storage.dialogs import close_dialog, get_dialog, save_dialog
-from storage.models import Activity, Dialog, Role
-from storage.organising import Actor, NotYourActivity, managed_activities, managed_activity
+from storage.dialogs import close_dialog
+from storage.models import Dialog, Role
+from storage.organising import NotYourActivity, managed_activities
 
 log = logging.getLogger(__name__)
-KIND = "animator_broadcast"
-TEXT, READY = "text", "ready"
-TRANSLATION_STEPS = {"tr_uk": "uk", "tr_en": "en"}
-PROGRESS = "broadcast_progress"
-
-
-@dataclass
-class Compose:
-    """The announcement being written, as stored in the dialog."""
-
-    step: str = TEXT
-    text: str = ""
-    photo: str | None = None
-    translations: dict[str, str] = field(default_factory=dict)
-    audience: str | None = None
-    audience_activity: int | None = None
-    link: int | None = None
-    urgent: bool = False
-
-    @classmethod
-    def of(cls, dialog: Dialog) -> Compose:
-        """Read a stored dialog."""
-        d = dialog.data
-        return cls(dialog.step, d.get("text", ""), d.get("photo"), dict(d.get("translations", {})),
-                   d.get("audience"), d.get("audience_activity"), d.get("link"),
-                   bool(d.get("urgent", False)))
-
-    def data(self) -> dict[str, Any]:
-        """What is stored."""
-        return {"text": self.text, "photo": self.photo, "translations": self.translations,
-                "audience": self.audience, "audience_activity": self.audience_activity,
-                "link": self.link, "urgent": self.urgent}
-
-    def draft(self) -> BroadcastDraft:
-        """The rules' view of it."""
-        return BroadcastDraft(
-            text=self.text, audience=Audience(self.audience or Audience.PROGRAMME),
-            audience_activity_id=self.audience_activity, photo_file_id=self.photo,
-            link_activity_id=self.link, translations=self.translations, urgent=self.urgent)
-
-
-# ---------------------------------------------------------------- storage work
-
-
-def _save(session: Session, person_id: int, compose: Compose) -> Compose:
-    save_dialog(session, person_id=person_id, kind=KIND, step=compose.step,
-                data=compose.data(), awaits_text=compose.step != READY)
-    return compose
-
-
-def _current(session: Session, *, person_id: int) -> Compose | None:
-    dialog = get_dialog(session, person_id=person_id, kind=KIND)
-    return Compose.of(dialog) if dialog is not None else None
-
-
-def _begin(session: Session, *, actor: Actor, activity_id: int | None) -> Compose:
-    compose = Compose()
-    if activity_id is not None:
-        managed_activity(session, activity_id=activity_id, actor=actor)
-        compose.link = activity_id
-        compose.audience = Audience.PLACES.value
-        compose.audience_activity = activity_id
-    return _save(session, actor.person_id, compose)
-
-
-def _change(session: Session, /, *, person_id: int, **changes: Any) -> Compose:
-    compose = _current(session, person_id=person_id)
-    if compose is None:
-        raise LookupError("no announcement being written")
-    for name, value in changes.items():
-        setattr(compose, name, value)
-    return _save(session, person_id, compose)
-
-
-@dataclass(frozen=True)
-class Overview:
-    """The numbers the ready screen shows."""
-
-    compose: Compose
-    count: int
-    audience_title: str | None
-    link_title: str | None
-
-
-def _overview(session: Session, *, actor: Actor) -> Overview:
-    compose = _current(session, person_id=actor.person_id)
-    if compose is None or actor.programme_id is None:
-        raise LookupError("no announcement being written")
-    audience = Audience(compose.audience or Audience.PROGRAMME)
-    count = len(recipients(session, programme_id=actor.programme_id, audience=audience,
-                           activity_id=compose.audience_activity, author_id=actor.person_id))
-    audience_activity = (session.get(Activity, compose.audience_activity)
-                         if compose.audience_activity else None)
-    link = session.get(Activity, compose.link) if compose.link else None
-    return Overview(compose, count, audience_activity.title if audience_activity else None,
-                    link.title if link else None)
-
-
-def _counts(session: Session, *, actor: Actor) -> dict[str, int]:
-    assert actor.programme_id is not None
-    return {a.value: len(recipients(session, programme_id=actor.programme_id, audience=a,
-                                    author_id=actor.person_id))
-            for a in (Audience.PROGRAMME, Audience.NO_INITIAL, Audience.NO_FINAL)}
-
-
-def _start(session: Session, *, actor: Actor, chat_id: int, message_id: int,
-           now: datetime) -> tuple[int, int]:
-    """Start sending and close the draft, together; returns (broadcast id, recipients)."""
-    compose = _current(session, person_id=actor.person_id)
-    if compose is None or compose.step != READY or actor.programme_id is None:
-        raise LookupError("no announcement ready")
-    broadcast = start_broadcast(session, draft=compose.draft(), programme_id=actor.programme_id,
-                                actor=actor, progress_chat_id=chat_id, now=now,
-                                progress_message_id=message_id)
-    close_dialog(session, person_id=actor.person_id, kind=KIND)
-    assert broadcast.id is not None
-    return broadcast.id, progress(session, broadcast_id=broadcast.id).total
 
 
 # ---------------------------------------------------------------- screens
-
-
-def audience_text(t: Translator, audience: str | None, activity_title: str | None) -> str:
-    """Who an announcement goes to, in words."""
-    if audience == Audience.PLACES:
-        return t._("people with a place in {title}").format(title=activity_title or "—")
-    if audience == Audience.RESERVE:
-        return t._("the reserve list of {title}").format(title=activity_title or "—")
-    if audience == Audience.NO_INITIAL:
-        return t._("residents who have not answered the initial survey")
-    if audience == Audience.NO_FINAL:
-        return t._("residents who have not answered the final survey")
-    return t._("everyone in the programme")
-
-
-def _ask_text(t: Translator, compose: Compose) -> str:
-    if compose.photo is not None:
-        return t._("Now type the text to go under the photo (up to {limit} characters).").format(
-            limit=t.number(text_limit(with_photo=True)))
-    return t._("📣 New announcement. Type the text (up to {limit} characters), or send a photo "
-               "with a caption (up to {caption} characters).").format(
-                   limit=t.number(text_limit(with_photo=False)),
-                   caption=t.number(text_limit(with_photo=True)))
-
-
-def _too_long(t: Translator, error: BroadcastTooLong) -> str:
-    return t._("This text is {length} characters long; Telegram allows at most {limit}. "
-               "Please shorten it and send it again.").format(
-                   length=t.number(error.length), limit=t.number(error.limit))
 
 
 async def _send_preview(context: PalContext, chat_id: int, compose: Compose,
@@ -221,41 +85,13 @@ async def _send_preview(context: PalContext, chat_id: int, compose: Compose,
         await context.bot.send_message(chat_id, compose.text, reply_markup=markup)
 
 
-def _ready_screen(t: Translator, view: Overview) -> tuple[str, InlineKeyboardMarkup]:
-    c = view.compose
-    languages = ", ".join(LANGUAGE_NAMES[code] for code in sorted(c.translations))
-    lines = [t._("⬆️ This is how the announcement will look."),
-             t._("Recipients: {n} — {who}.").format(
-                 n=t.number(view.count), who=audience_text(t, c.audience, view.audience_title))]
-    if languages:
-        lines.append(t._("Also written in: {languages}. Everyone else gets the text above.")
-                     .format(languages=languages))
-    lines.append(t._("⚠️ Urgent: sent even during quiet hours.") if c.urgent
-                 else t._("Not urgent: during quiet hours it waits until the morning."))
-    rows: Rows = []
-    if view.count:
-        rows.append([(t.ngettext("✅ Send to {n} person", "✅ Send to {n} people", view.count)
-                      .format(n=t.number(view.count)), "anb:send")])
-    rows.append([(t._("👥 Change the audience"), "anb:aud"), (t._("✏️ Change the text"), "anb:txt")])
-    for code in ("uk", "en"):
-        label = (t._("🌐 Change the text in {language}") if code in c.translations
-                 else t._("🌐 Add the text in {language}")).format(language=LANGUAGE_NAMES[code])
-        rows.append([(label, f"anb:tr:{code}")])
-    rows.append([(t._("🔗 Button to an activity"), "anb:lk"),
-                 (t._("⚠️ Urgent: off") if c.urgent else t._("⚠️ Mark as urgent"), "anb:urg")])
-    rows.append([(t._("✖ Cancel"), "anb:cancel")])
-    if not view.count:
-        lines.append(t._("Nobody is in this audience right now. Choose another one."))
-    return "\n".join(lines), inline(rows)
-
-
 async def show_ready(update: Update, context: PalContext, *, preview: bool = True) -> None:
     """The preview (as residents will see it), then what and to whom, with Send."""
     t = context.t
     chat = update.effective_chat
     assert chat is not None
     try:
-        view = await context.db.read(_overview, actor=actor_of(context))
+        view = await context.db.read(compose_overview, actor=actor_of(context))
     except LookupError:
         await _stale(update, context)
         return
@@ -263,7 +99,7 @@ async def show_ready(update: Update, context: PalContext, *, preview: bool = Tru
         await update.callback_query.answer()
     if preview:
         await _send_preview(context, chat.id, view.compose, view.link_title)
-    text, markup = _ready_screen(t, view)
+    text, markup = ready_screen(t, view)
     await context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
@@ -293,13 +129,13 @@ async def on_new(update: Update, context: PalContext) -> None:
     assert context.matches is not None
     raw = context.matches[0].group(1)
     try:
-        compose = await context.db.write(_begin, actor=actor,
+        compose = await context.db.write(begin_compose, actor=actor,
                                          activity_id=int(raw) if raw else None)
     except NotYourActivity:
         await refuse_stale(update, context)
         return
     # screen() answers the press; a second answer is refused by Telegram (BadRequest).
-    await screen(update, context, _ask_text(t, compose),
+    await screen(update, context, ask_text(t, compose),
                  inline([[(t._("✖ Cancel"), "anb:cancel")]]), new_message=True)
 
 
@@ -312,10 +148,10 @@ async def _take_text(update: Update, context: PalContext, compose: Compose, text
         try:
             check_length(text, with_photo=compose.photo is not None, language=language)
         except BroadcastTooLong as exc:
-            await answer(update, context, _too_long(t, exc))
+            await answer(update, context, too_long_text(t, exc))
             return
         translations = {**compose.translations, language: text}
-        await context.db.write(_change, person_id=actor.person_id, translations=translations,
+        await context.db.write(change_compose, person_id=actor.person_id, translations=translations,
                                step=READY)
         await show_ready(update, context)
         return
@@ -323,21 +159,22 @@ async def _take_text(update: Update, context: PalContext, compose: Compose, text
     try:
         check_length(text, with_photo=with_photo is not None)
     except BroadcastTooLong as exc:
-        await answer(update, context, _too_long(t, exc))
+        await answer(update, context, too_long_text(t, exc))
         return
     # A translation longer than a caption stops fitting once a photo is added.
     for language, translated in compose.translations.items():
         try:
             check_length(translated, with_photo=with_photo is not None, language=language)
         except BroadcastTooLong as exc:
-            await answer(update, context, _too_long(t, exc) + "\n" + t._(
+            await answer(update, context, too_long_text(t, exc) + "\n" + t._(
                 "(the text in {language})").format(language=LANGUAGE_NAMES[language]))
             return
     if not text.strip():
-        await context.db.write(_change, person_id=actor.person_id, photo=with_photo, step=TEXT)
-        await answer(update, context, _ask_text(t, Compose(photo=with_photo)))
+        await context.db.write(change_compose, person_id=actor.person_id, photo=with_photo,
+                               step=TEXT)
+        await answer(update, context, ask_text(t, Compose(photo=with_photo)))
         return
-    changed = await context.db.write(_change, person_id=actor.person_id, text=text,
+    changed = await context.db.write(change_compose, person_id=actor.person_id, text=text,
                                      photo=with_photo, step=READY)
     await _after_text(update, context, changed)
 
@@ -361,7 +198,7 @@ async def on_photo(update: Update, context: PalContext) -> None:
             or not context.viewer.can(Role.ANIMATOR)):
         await on_other_message(update, context)
         return
-    compose = await context.db.read(_current, person_id=person.id)
+    compose = await context.db.read(current_compose, person_id=person.id)
     if compose is None or compose.step != TEXT:
         await on_other_message(update, context)
         return
@@ -373,7 +210,7 @@ async def show_audiences(update: Update, context: PalContext) -> None:
     t = context.t
     actor = actor_of(context)
     assert actor.programme_id is not None
-    counts = await context.db.read(_counts, actor=actor)
+    counts = await context.db.read(audience_counts, actor=actor)
 
     def n(audience: Audience) -> str:
         return t.number(counts[audience.value])
@@ -396,7 +233,7 @@ async def show_audiences(update: Update, context: PalContext) -> None:
 async def on_audiences(update: Update, context: PalContext) -> None:
     """`anb:aud`: choose the audience again."""
     person_id = actor_of(context).person_id
-    if await context.db.read(_current, person_id=person_id) is None:
+    if await context.db.read(current_compose, person_id=person_id) is None:
         await _stale(update, context)
         return
     await show_audiences(update, context)
@@ -420,7 +257,7 @@ async def on_audience(update: Update, context: PalContext) -> None:
             "You have no upcoming activities."), inline(rows))
         return
     try:
-        await context.db.write(_change, person_id=actor.person_id, audience=audience.value,
+        await context.db.write(change_compose, person_id=actor.person_id, audience=audience.value,
                                audience_activity=None)
     except LookupError:
         await _stale(update, context)
@@ -429,20 +266,13 @@ async def on_audience(update: Update, context: PalContext) -> None:
 
 
 async def _after_audience(update: Update, context: PalContext) -> None:
-    compose = await context.db.read(_current, person_id=actor_of(context).person_id)
+    compose = await context.db.read(current_compose, person_id=actor_of(context).person_id)
     if compose is None:
         await _stale(update, context)
     elif not compose.text:
-        await answer(update, context, _ask_text(context.t, compose))
+        await answer(update, context, ask_text(context.t, compose))
     else:
         await show_ready(update, context)
-
-
-def _set_activity_audience(session: Session, *, actor: Actor, audience: str,
-                           activity_id: int) -> Compose:
-    managed_activity(session, activity_id=activity_id, actor=actor)
-    return _change(session, person_id=actor.person_id, audience=audience,
-                   audience_activity=activity_id)
 
 
 @animator_only
@@ -451,7 +281,7 @@ async def on_audience_activity(update: Update, context: PalContext) -> None:
     assert context.matches is not None
     audience, activity_id = context.matches[0].group(1), int(context.matches[0].group(2))
     try:
-        await context.db.write(_set_activity_audience, actor=actor_of(context),
+        await context.db.write(set_activity_audience, actor=actor_of(context),
                                audience=audience, activity_id=activity_id)
     except NotYourActivity:
         await refuse_stale(update, context)
@@ -476,20 +306,12 @@ async def on_link_list(update: Update, context: PalContext) -> None:
                                       "up at once:"), inline(rows))
 
 
-def _set_link(session: Session, *, actor: Actor, activity_id: int) -> Compose:
-    if activity_id:
-        activity = session.get(Activity, activity_id)
-        if activity is None or activity.programme_id != actor.programme_id:
-            raise NotYourActivity(activity_id)
-    return _change(session, person_id=actor.person_id, link=activity_id or None)
-
-
 @animator_only
 async def on_link(update: Update, context: PalContext) -> None:
     """`anb:lk:<activity|0>`: set or remove the button."""
     assert context.matches is not None
     try:
-        await context.db.write(_set_link, actor=actor_of(context),
+        await context.db.write(set_link, actor=actor_of(context),
                                activity_id=int(context.matches[0].group(1)))
     except NotYourActivity:
         await refuse_stale(update, context)
@@ -507,7 +329,8 @@ async def on_translation(update: Update, context: PalContext) -> None:
     assert context.matches is not None
     code = context.matches[0].group(1)
     try:
-        await context.db.write(_change, person_id=actor_of(context).person_id, step=f"tr_{code}")
+        await context.db.write(change_compose, person_id=actor_of(context).person_id,
+                               step=f"tr_{code}")
     except LookupError:
         await _stale(update, context)
         return
@@ -521,11 +344,11 @@ async def on_translation(update: Update, context: PalContext) -> None:
 async def on_urgent(update: Update, context: PalContext) -> None:
     """`anb:urg`: urgent announcements ignore quiet hours."""
     person_id = actor_of(context).person_id
-    compose = await context.db.read(_current, person_id=person_id)
+    compose = await context.db.read(current_compose, person_id=person_id)
     if compose is None or compose.step != READY:
         await _stale(update, context)
         return
-    await context.db.write(_change, person_id=person_id, urgent=not compose.urgent)
+    await context.db.write(change_compose, person_id=person_id, urgent=not compose.urgent)
     await show_ready(update, context, preview=False)
 
 
@@ -534,12 +357,12 @@ async def on_retype(update: Update, context: PalContext) -> None:
     """`anb:txt`: type the main text again (the photo, audience and button stay)."""
     t = context.t
     try:
-        compose = await context.db.write(_change, person_id=actor_of(context).person_id,
+        compose = await context.db.write(change_compose, person_id=actor_of(context).person_id,
                                          step=TEXT)
     except LookupError:
         await _stale(update, context)
         return
-    await screen(update, context, _ask_text(t, compose),
+    await screen(update, context, ask_text(t, compose),
                  inline([[(t._("✖ Cancel"), "anb:cancel")]]), new_message=True)
 
 
@@ -558,7 +381,7 @@ async def on_send(update: Update, context: PalContext) -> None:
     actor = actor_of(context)
     try:
         broadcast_id, count = await context.db.write(
-            _start, actor=actor, chat_id=chat.id, message_id=query.message.message_id,
+            send_compose, actor=actor, chat_id=chat.id, message_id=query.message.message_id,
             now=context.services.clock.now())
     except (LookupError, NotYourActivity):
         await answer(update, context, t._("This announcement was already sent or cancelled."),
@@ -569,7 +392,7 @@ async def on_send(update: Update, context: PalContext) -> None:
                                           "another one."), alert=True)
         return
     except BroadcastTooLong as exc:
-        await answer(update, context, _too_long(t, exc), alert=True)
+        await answer(update, context, too_long_text(t, exc), alert=True)
         return
     log.info("broadcast started broadcast_id=%s recipients=%s by person_id=%s", broadcast_id,
              count, actor.person_id)
@@ -609,57 +432,6 @@ async def on_cancel(update: Update, context: PalContext) -> None:
         await update.callback_query.answer()
 
 
-# ---------------------------------------------------------------- progress
-
-
-class ChatProgressView:
-    """Edits progress messages through the bot (a schedules.broadcast.ProgressView)."""
-
-    def __init__(self, app: PalApplication) -> None:
-        self._app = app
-
-    async def show(self, *, chat_id: int, message_id: int, text: str,
-                   stop_label: str | None, stop_data: str | None) -> None:
-        """Edit the message; "not modified" and a vanished chat are not errors."""
-        markup = inline([[(stop_label, stop_data)]]) if stop_label and stop_data else None
-        try:
-            await self._app.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
-                                                  reply_markup=markup)
-        except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                raise
-        except Forbidden:
-            log.info("animator chat %s blocked the bot; progress not shown", chat_id)
-
-
-def progress_watcher(app: PalApplication) -> BroadcastProgress:
-    """The application's progress watcher (made on first use)."""
-    services = app.bot_data["services"]
-    watcher = services.extras.get(PROGRESS)
-    if watcher is None:
-        settings = services.settings
-        watcher = BroadcastProgress(db=services.db, view=ChatProgressView(app),
-                                    clock=services.clock, zone_name=settings.timezone,
-                                    quiet_hours=settings.quiet_hours)
-        services.extras[PROGRESS] = watcher
-    assert isinstance(watcher, BroadcastProgress)
-    return watcher
-
-
-async def _start_progress(app: PalApplication) -> None:
-    watcher = progress_watcher(app)
-
-    async def tick(_context: Any) -> None:
-        try:
-            await watcher.tick()
-        except Exception:
-            log.exception("broadcast progress tick failed")
-
-    if app.job_queue is not None:
-        app.job_queue.run_repeating(tick, interval=schedules.broadcast.TICK_SECONDS, first=1.0,
-                                    name="broadcast-progress")
-
-
 def register(app: PalApplication) -> None:
     """Add the announcement buttons, the photo reader and the progress watcher."""
     app.add_handler(CallbackQueryHandler(on_new, pattern=r"^anb:new(?::(\d{1,12}))?$"))
@@ -677,4 +449,4 @@ def register(app: PalApplication) -> None:
     app.add_handler(CallbackQueryHandler(on_cancel, pattern=r"^anb:cancel$"))
     app.add_handler(CallbackQueryHandler(on_stop, pattern=r"^anb:stop:(\d{1,12})$"))
     app.add_handler(MessageHandler(filters.PHOTO, on_photo))
-    app.bot_data["services"].on_start.append(_start_progress)
+    app.bot_data["services"].on_start.append(start_progress)

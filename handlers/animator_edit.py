@@ -25,7 +25,6 @@ from bot.keyboards import inline
 from handlers.animator import change_refusal, show_card
 from handlers.animator_common import Rows, actor_of, animator_only, match_int, refuse_stale, screen
 from handlers.animator_questions import (
-    OPTION_PREFIX,
     answer_buttons,
     current_value,
     field_name,
@@ -35,9 +34,10 @@ from handlers.animator_questions import (
 from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.dialogs import on_text
 from storage.activity_changes import EditResult, PlacesBelowTaken, draft_of, edit_activity
+from storage.activity_wizard import OPTION_PREFIX, known_categories, recent_venues
 from storage.changes import InvalidChange
 from storage.dialogs import close_dialog, get_dialog, save_dialog
-from storage.drafts import QUESTIONS, DraftInvalid, Step, known_categories, recent_venues
+from storage.drafts import QUESTIONS, DraftInvalid, Step
 from storage.models import Dialog, Role
 from storage.organising import Actor, NotYourActivity, managed_activity
 

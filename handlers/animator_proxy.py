@@ -13,10 +13,8 @@ Callback data: `anx:list`, `anx:add`, `anx:ph:-` (no phone), `anx:nt:<0|1>`,
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlmodel import Session, col, select
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
@@ -36,91 +34,34 @@ from handlers.animator_common import (
 from handlers.common import answer
 from handlers.dialogs import on_text
 from handlers.onboarding import name_problem_text
-from storage.activities import ActivityNotFound, activity_view, upcoming_activities
-from storage.attendance import ActivityCancelled, AttendanceNotOpen, NotOnTheList, set_attendance
-from storage.dialogs import close_dialog, get_dialog, save_dialog
-from storage.models import Activity, Dialog, Person, Registration, RegistrationStatus, Role
-from storage.models.activities import ACTIVE_STATUSES
-from storage.organising import Actor, NotYourActivity, detached
+from storage.activities import ActivityNotFound, activity_view
+from storage.attendance import ActivityCancelled, AttendanceNotOpen, NotOnTheList
+from storage.dialogs import get_dialog, save_dialog
+from storage.models import Dialog, Role
+from storage.organising import NotYourActivity
 from storage.people import InvalidDisplayName, validate_display_name
 from storage.proxy import (
     InvalidPhone,
     ProxyNotFound,
-    create_proxy_participant,
     normalise_phone,
-    proxy_participant,
-    proxy_participants,
+)
+from storage.proxy_actions import (
+    KIND,
+    Card,
+    create_from_dialog,
+    proxy_attendance,
+    proxy_cancel,
+    proxy_card,
+    proxy_choices,
+    proxy_people,
+    proxy_sign_up,
 )
 from storage.seats import (
     NotRegistered,
     RegistrationClosed,
-    cancel,
-    reserve_position,
-    sign_up,
 )
 
 log = logging.getLogger(__name__)
-KIND = "animator_proxy"
-# Activities this recent still show on a person's card, for marking attendance.
-RECENT = timedelta(days=7)
-
-
-def _scope(actor: Actor) -> set[int] | None:
-    """Programmes whose people the actor may act for (None: every programme, admins)."""
-    if actor.is_admin:
-        return None
-    return {actor.programme_id} if actor.programme_id is not None else set()
-
-
-# ---------------------------------------------------------------- reading
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One of the person's sign-ups."""
-
-    activity: Activity
-    registration_id: int
-    has_place: bool
-    position: int | None
-    attended: bool
-
-
-@dataclass(frozen=True)
-class Card:
-    """A person without Telegram, with their sign-ups."""
-
-    person: Person
-    entries: list[Entry]
-
-
-def _card(session: Session, *, actor: Actor, person_id: int, now: datetime) -> Card:
-    person = proxy_participant(session, person_id=person_id, programme_ids=_scope(actor))
-    rows = session.exec(
-        select(Registration, Activity)
-        .join(Activity, col(Activity.id) == col(Registration.activity_id))
-        .where(
-            Registration.person_id == person_id,
-            col(Registration.status).in_([s.value for s in ACTIVE_STATUSES]),
-            col(Activity.ends_at) > now - RECENT,
-        )
-        .order_by(col(Activity.starts_at))
-    ).all()
-    entries = [
-        Entry(detached(activity), registration.id or 0,
-              registration.status == RegistrationStatus.CONFIRMED,
-              reserve_position(session, registration), registration.attended)
-        for registration, activity in rows
-    ]
-    return Card(detached(person), entries)
-
-
-def _people(session: Session, *, actor: Actor) -> list[Person]:
-    if actor.programme_id is None:
-        return []
-    return [detached(p) for p in proxy_participants(session, programme_id=actor.programme_id)]
-
-
 # ---------------------------------------------------------------- screens
 
 
@@ -172,7 +113,7 @@ async def show_card(update: Update, context: PalContext, person_id: int, *,
     t = context.t
     now = context.services.clock.now()
     try:
-        card = await context.db.read(_card, actor=actor_of(context), person_id=person_id,
+        card = await context.db.read(proxy_card, actor=actor_of(context), person_id=person_id,
                                      now=now)
     except ProxyNotFound:
         await answer(update, context, t._("This person is not on your list."), alert=True)
@@ -193,7 +134,7 @@ def _person_id(context: PalContext) -> int:
 async def on_list(update: Update, context: PalContext) -> None:
     """`anx:list`: the programme's people without Telegram."""
     t = context.t
-    people = await context.db.read(_people, actor=actor_of(context))
+    people = await context.db.read(proxy_people, actor=actor_of(context))
     rows: Rows = [[(shorten(p.display_name or "—", 40), f"anx:p:{p.id}")] for p in people]
     rows.append([(t._("➕ Add a person without Telegram"), "anx:add")])
     rows.append([menu_button(t)])
@@ -281,25 +222,13 @@ async def on_no_phone(update: Update, context: PalContext) -> None:
     await _ask_notice(update, context, dialog, None)
 
 
-def _create(session: Session, *, actor: Actor, signed: bool) -> Person | None:
-    dialog = get_dialog(session, person_id=actor.person_id, kind=KIND)
-    if dialog is None or dialog.step != "notice" or actor.programme_id is None:
-        return None
-    close_dialog(session, person_id=actor.person_id, kind=KIND)
-    person = create_proxy_participant(
-        session, display_name=str(dialog.data.get("name", "")), created_by_id=actor.person_id,
-        programme_id=actor.programme_id, phone=dialog.data.get("phone"),
-        paper_notice_signed=signed)
-    return detached(person)
-
-
 @animator_only
 async def on_notice(update: Update, context: PalContext) -> None:
     """`anx:nt:<0|1>`: create the record and show the person's card."""
     t = context.t
     assert context.matches is not None
     try:
-        person = await context.db.write(_create, actor=actor_of(context),
+        person = await context.db.write(create_from_dialog, actor=actor_of(context),
                                         signed=context.matches[0].group(1) == "1")
     except (InvalidDisplayName, InvalidPhone):
         person = None
@@ -322,21 +251,13 @@ async def on_card(update: Update, context: PalContext) -> None:
     await show_card(update, context, _person_id(context))
 
 
-def _choices(session: Session, *, actor: Actor, person_id: int, now: datetime
-             ) -> list[Activity]:
-    person = proxy_participant(session, person_id=person_id, programme_ids=_scope(actor))
-    assert person.programme_id is not None
-    page = upcoming_activities(session, programme_id=person.programme_id, now=now, size=20)
-    return [item.activity for item in page.items]
-
-
 @animator_only
 async def on_choose_activity(update: Update, context: PalContext) -> None:
     """`anx:su:<person>`: which activity to sign the person up for."""
     t = context.t
     person_id = _person_id(context)
     try:
-        activities = await context.db.read(_choices, actor=actor_of(context),
+        activities = await context.db.read(proxy_choices, actor=actor_of(context),
                                            person_id=person_id,
                                            now=context.services.clock.now())
     except ProxyNotFound:
@@ -348,17 +269,6 @@ async def on_choose_activity(update: Update, context: PalContext) -> None:
                  else t._("There are no upcoming activities."), inline(rows))
 
 
-def _sign_up(session: Session, *, actor: Actor, person_id: int, activity_id: int,
-             now: datetime) -> tuple[bool, int | None]:
-    person = proxy_participant(session, person_id=person_id, programme_ids=_scope(actor))
-    activity = session.get(Activity, activity_id)
-    if activity is None or activity.programme_id != person.programme_id:
-        raise ActivityNotFound(activity_id)
-    result = sign_up(session, person_id=person_id, activity_id=activity_id, now=now,
-                     proxy_by_id=actor.person_id)
-    return result.confirmed, result.position
-
-
 @animator_only
 async def on_sign_up(update: Update, context: PalContext) -> None:
     """`anx:sa:<person>:<activity>`: the seat rule, on the person's behalf."""
@@ -368,7 +278,7 @@ async def on_sign_up(update: Update, context: PalContext) -> None:
     now = context.services.clock.now()
     try:
         confirmed, position = await context.db.write(
-            _sign_up, actor=actor_of(context), person_id=person_id, activity_id=activity_id,
+            proxy_sign_up, actor=actor_of(context), person_id=person_id, activity_id=activity_id,
             now=now)
     except ProxyNotFound:
         await answer(update, context, t._("This person is not on your list."), alert=True)
@@ -389,12 +299,6 @@ async def on_sign_up(update: Update, context: PalContext) -> None:
     await show_card(update, context, person_id, toast=toast)
 
 
-def _cancel(session: Session, *, actor: Actor, person_id: int, activity_id: int,
-            now: datetime) -> None:
-    proxy_participant(session, person_id=person_id, programme_ids=_scope(actor))
-    cancel(session, person_id=person_id, activity_id=activity_id, now=now, by_id=actor.person_id)
-
-
 @animator_only
 async def on_cancel_place(update: Update, context: PalContext) -> None:
     """`anx:cx:<person>:<activity>`: give the place back for the person."""
@@ -402,7 +306,7 @@ async def on_cancel_place(update: Update, context: PalContext) -> None:
     assert context.matches is not None
     person_id, activity_id = int(context.matches[0].group(1)), int(context.matches[0].group(2))
     try:
-        await context.db.write(_cancel, actor=actor_of(context), person_id=person_id,
+        await context.db.write(proxy_cancel, actor=actor_of(context), person_id=person_id,
                                activity_id=activity_id, now=context.services.clock.now())
     except ProxyNotFound:
         await answer(update, context, t._("This person is not on your list."), alert=True)
@@ -419,16 +323,6 @@ async def on_cancel_place(update: Update, context: PalContext) -> None:
     await show_card(update, context, person_id, toast=t._("The place was given back."))
 
 
-def _attend(session: Session, *, actor: Actor, person_id: int, activity_id: int,
-            registration_id: int, attended: bool, now: datetime) -> None:
-    proxy_participant(session, person_id=person_id, programme_ids=_scope(actor))
-    registration = session.get(Registration, registration_id)
-    if registration is None or registration.person_id != person_id:
-        raise NotOnTheList(registration_id)
-    set_attendance(session, activity_id=activity_id, registration_id=registration_id,
-                   attended=attended, actor=actor, now=now)
-
-
 @animator_only
 async def on_attendance(update: Update, context: PalContext) -> None:
     """`anx:at:<person>:<activity>:<registration>:<1|0>`: mark present or not."""
@@ -437,7 +331,7 @@ async def on_attendance(update: Update, context: PalContext) -> None:
     person_id, activity_id, registration_id, value = (
         int(g) for g in context.matches[0].groups())
     try:
-        await context.db.write(_attend, actor=actor_of(context), person_id=person_id,
+        await context.db.write(proxy_attendance, actor=actor_of(context), person_id=person_id,
                                activity_id=activity_id, registration_id=registration_id,
                                attended=bool(value), now=context.services.clock.now())
     except (ProxyNotFound, NotYourActivity):

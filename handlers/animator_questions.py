@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
+from storage.activity_wizard import OPTION_PREFIX
 from storage.drafts import (
     DESCRIPTION_MAX,
     PLACES_MAX,
@@ -29,8 +30,6 @@ from storage.drafts import (
 )
 
 TYPICAL_PLACES = (8, 10, 12, 15, 20, 30)
-# Answers offered from a list the server keeps (categories, venues) are sent as `#<n>`.
-OPTION_PREFIX = "#"
 
 
 def length_text(t: Translator, minutes: int) -> str:

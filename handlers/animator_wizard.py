@@ -13,12 +13,9 @@ A button of an earlier question than the current one is refused as stale.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
@@ -28,7 +25,6 @@ from bot.i18n import Translator
 from bot.keyboards import inline
 from handlers.animator_common import Rows, actor_of, animator_only, menu_button, screen
 from handlers.animator_questions import (
-    OPTION_PREFIX,
     answer_buttons,
     current_value,
     field_name,
@@ -38,155 +34,21 @@ from handlers.animator_questions import (
 )
 from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.dialogs import on_text
-from storage.dialogs import close_dialog, get_dialog, save_dialog
-from storage.drafts import (
-    DIALOG_KIND,
-    QUESTIONS,
-    DraftInvalid,
-    Step,
-    known_categories,
-    next_step,
-    previous_step,
-    publish,
-    recent_venues,
+from storage.activity_wizard import (
+    NoDraft,
+    StaleStep,
+    Wizard,
+    answer_wizard,
+    begin_wizard,
+    current_wizard,
+    discard_wizard,
+    move_wizard,
+    publish_wizard,
 )
-from storage.drafts import answer as answer_step
-from storage.models import Activity, Dialog, Role
+from storage.drafts import DIALOG_KIND, QUESTIONS, DraftInvalid, Step, next_step, previous_step
+from storage.models import Dialog, Role
 
 log = logging.getLogger(__name__)
-
-
-class StaleStep(Exception):
-    """A button of a question that is no longer the current one."""
-
-
-class NoDraft(LookupError):
-    """The animator has no draft (finished, cancelled, or never started)."""
-
-
-@dataclass
-class Wizard:
-    """The dialog's data in typed form."""
-
-    step: Step
-    draft: dict[str, Any] = field(default_factory=dict)
-    # Lists behind `#<n>` buttons, fixed when the question was asked.
-    options: dict[str, list[str]] = field(default_factory=dict)
-    # Came from the preview's "Change…": go back there once answered.
-    to_preview: bool = False
-
-    @classmethod
-    def of(cls, dialog: Dialog) -> Wizard:
-        """Read a stored dialog."""
-        data = dialog.data
-        return cls(Step(dialog.step), dict(data.get("draft", {})),
-                   dict(data.get("options", {})), bool(data.get("to_preview", False)))
-
-    def data(self) -> dict[str, Any]:
-        """What is stored."""
-        return {"draft": self.draft, "options": self.options, "to_preview": self.to_preview}
-
-
-# ---------------------------------------------------------------- storage work
-
-
-def _options(session: Session, step: Step, programme_id: int | None, person_id: int) -> list[str]:
-    if programme_id is None:
-        return []
-    if step == Step.CATEGORY:
-        return known_categories(session, programme_id=programme_id)
-    if step == Step.VENUE:
-        return recent_venues(session, programme_id=programme_id, organiser_id=person_id)
-    return []
-
-
-def _save(session: Session, person_id: int, programme_id: int | None, wizard: Wizard) -> Wizard:
-    wizard.options = {wizard.step.value: _options(session, wizard.step, programme_id, person_id)}
-    save_dialog(session, person_id=person_id, kind=DIALOG_KIND, step=wizard.step.value,
-                data=wizard.data(), awaits_text=wizard.step != Step.PREVIEW)
-    return wizard
-
-
-def _current(session: Session, person_id: int) -> Wizard | None:
-    dialog = get_dialog(session, person_id=person_id, kind=DIALOG_KIND)
-    return Wizard.of(dialog) if dialog is not None else None
-
-
-def _begin(
-    session: Session, *, person_id: int, programme_id: int | None, restart: bool
-) -> tuple[Wizard, bool]:
-    """The animator's draft (resumed unless `restart`); True if an earlier one exists."""
-    existing = _current(session, person_id)
-    if existing is not None and not restart:
-        return existing, True
-    return _save(session, person_id, programme_id, Wizard(Step.TITLE)), False
-
-
-def _answer(
-    session: Session,
-    *,
-    person_id: int,
-    programme_id: int | None,
-    step: Step,
-    text: str,
-    now: datetime,
-    zone: ZoneInfo,
-) -> Wizard:
-    """Take an answer for `step`; DraftInvalid leaves everything as it was."""
-    wizard = _current(session, person_id)
-    if wizard is None:
-        raise NoDraft(person_id)
-    if wizard.step != step:
-        raise StaleStep(wizard.step)
-    if text.startswith(OPTION_PREFIX) and step in (Step.CATEGORY, Step.VENUE):
-        offered = wizard.options.get(step.value, [])
-        index = text[len(OPTION_PREFIX):]
-        if not index.isdigit() or int(index) >= len(offered):
-            raise StaleStep(wizard.step)
-        text = offered[int(index)]
-    wizard.draft = answer_step(wizard.draft, step, text, now=now, zone=zone)
-    following = next_step(wizard.draft, after=step)
-    if wizard.to_preview and following == Step.PREVIEW:
-        wizard.to_preview = False
-    wizard.step = following
-    return _save(session, person_id, programme_id, wizard)
-
-
-def _go(
-    session: Session, *, person_id: int, programme_id: int | None, from_step: Step | None,
-    to_step: Step, to_preview: bool | None = None,
-) -> Wizard:
-    """Move to another question (Back, Continue, Change…) keeping every answer."""
-    wizard = _current(session, person_id)
-    if wizard is None:
-        raise NoDraft(person_id)
-    if from_step is not None and wizard.step != from_step:
-        raise StaleStep(wizard.step)
-    wizard.step = to_step
-    if to_preview is not None:
-        wizard.to_preview = to_preview
-    return _save(session, person_id, programme_id, wizard)
-
-
-def _publish(
-    session: Session, *, person_id: int, programme_id: int, now: datetime, zone: ZoneInfo
-) -> Activity:
-    """Publish the draft and close the wizard, in one transaction."""
-    wizard = _current(session, person_id)
-    if wizard is None:
-        raise NoDraft(person_id)
-    if wizard.step != Step.PREVIEW:
-        raise StaleStep(wizard.step)
-    activity = publish(session, draft=wizard.draft, programme_id=programme_id,
-                       organiser_id=person_id, now=now, zone=zone)
-    close_dialog(session, person_id=person_id, kind=DIALOG_KIND)
-    return activity
-
-
-def _cancel(session: Session, *, person_id: int) -> bool:
-    existed = get_dialog(session, person_id=person_id, kind=DIALOG_KIND) is not None
-    close_dialog(session, person_id=person_id, kind=DIALOG_KIND)
-    return existed
 
 
 # ---------------------------------------------------------------- screens
@@ -283,7 +145,7 @@ async def on_new(update: Update, context: PalContext) -> None:
     if programme_id is None:
         await answer(update, context, t._("Join a programme first: send /activities."))
         return
-    wizard, existed = await context.db.write(_begin, person_id=person_id,
+    wizard, existed = await context.db.write(begin_wizard, person_id=person_id,
                                              programme_id=programme_id, restart=False)
     if existed and wizard.draft:
         title = wizard.draft.get("title") or "—"
@@ -303,7 +165,7 @@ async def on_resume(update: Update, context: PalContext) -> None:
     assert context.matches is not None
     restart = context.matches[0].group(1) == "restart"
     person_id, programme_id = _ids(context)
-    wizard, _ = await context.db.write(_begin, person_id=person_id, programme_id=programme_id,
+    wizard, _ = await context.db.write(begin_wizard, person_id=person_id, programme_id=programme_id,
                                        restart=restart)
     await _settle_pressed(update, context, None)
     await show(update, context, wizard)
@@ -316,7 +178,7 @@ async def _take_answer(update: Update, context: PalContext, step: Step, text: st
     person_id, programme_id = _ids(context)
     try:
         wizard = await context.db.write(
-            _answer, person_id=person_id, programme_id=programme_id, step=step, text=text,
+            answer_wizard, person_id=person_id, programme_id=programme_id, step=step, text=text,
             now=context.services.clock.now(), zone=zone)
     except NoDraft:
         await _stale(update, context)
@@ -329,7 +191,7 @@ async def _take_answer(update: Update, context: PalContext, step: Step, text: st
                  step.value, exc.problem.value)
         if update.callback_query is not None:
             await update.callback_query.answer()
-        current = await context.db.read(_current, person_id)
+        current = await context.db.read(current_wizard, person_id)
         if current is not None:
             await show(update, context, current, note="⚠️ " + problem_hint(t, exc, zone))
         return
@@ -401,7 +263,7 @@ async def on_move(update: Update, context: PalContext) -> None:
         # Walking forward through answers given earlier, one question at a time.
         index = QUESTIONS.index(step) if step in QUESTIONS else len(QUESTIONS)
         target = QUESTIONS[index + 1] if index + 1 < len(QUESTIONS) else Step.PREVIEW
-        current = await context.db.read(_current, person_id)
+        current = await context.db.read(current_wizard, person_id)
         if current is not None and target == Step.PREVIEW and next_step(current.draft) != (
                 Step.PREVIEW):
             target = next_step(current.draft)
@@ -409,7 +271,7 @@ async def on_move(update: Update, context: PalContext) -> None:
         await _stale(update, context)
         return
     try:
-        wizard = await context.db.write(_go, person_id=person_id, programme_id=programme_id,
+        wizard = await context.db.write(move_wizard, person_id=person_id, programme_id=programme_id,
                                         from_step=step, to_step=target)
     except (NoDraft, StaleStep):
         await _stale(update, context)
@@ -423,7 +285,7 @@ async def on_change_list(update: Update, context: PalContext) -> None:
     """`anw:chg`: which field to change, from the preview."""
     t = context.t
     person_id, _ = _ids(context)
-    wizard = await context.db.read(_current, person_id)
+    wizard = await context.db.read(current_wizard, person_id)
     if wizard is None or wizard.step != Step.PREVIEW:
         await _stale(update, context)
         return
@@ -446,7 +308,7 @@ async def on_change_field(update: Update, context: PalContext) -> None:
         return
     person_id, programme_id = _ids(context)
     try:
-        wizard = await context.db.write(_go, person_id=person_id, programme_id=programme_id,
+        wizard = await context.db.write(move_wizard, person_id=person_id, programme_id=programme_id,
                                         from_step=Step.PREVIEW, to_step=step, to_preview=True)
     except (NoDraft, StaleStep):
         await _stale(update, context)
@@ -459,11 +321,11 @@ async def on_change_field(update: Update, context: PalContext) -> None:
 async def on_preview(update: Update, context: PalContext) -> None:
     """`anw:pv`: back to the preview without changing anything."""
     person_id, programme_id = _ids(context)
-    current = await context.db.read(_current, person_id)
+    current = await context.db.read(current_wizard, person_id)
     if current is None or next_step(current.draft) != Step.PREVIEW:
         await _stale(update, context)
         return
-    wizard = await context.db.write(_go, person_id=person_id, programme_id=programme_id,
+    wizard = await context.db.write(move_wizard, person_id=person_id, programme_id=programme_id,
                                     from_step=None, to_step=Step.PREVIEW, to_preview=False)
     await _settle_pressed(update, context, None)
     await show(update, context, wizard)
@@ -479,7 +341,7 @@ async def on_publish(update: Update, context: PalContext) -> None:
         await _stale(update, context)
         return
     try:
-        activity = await context.db.write(_publish, person_id=person_id,
+        activity = await context.db.write(publish_wizard, person_id=person_id,
                                           programme_id=programme_id,
                                           now=context.services.clock.now(), zone=zone)
     except (NoDraft, StaleStep):
@@ -489,7 +351,7 @@ async def on_publish(update: Update, context: PalContext) -> None:
         # Time passed since the answers were given (e.g. the start is now in the past).
         if update.callback_query is not None:
             await update.callback_query.answer()
-        current = await context.db.read(_current, person_id)
+        current = await context.db.read(current_wizard, person_id)
         if current is not None:
             await show(update, context, current,
                        note="⚠️ " + problem_hint(t, exc, zone) + "\n" +
@@ -513,7 +375,7 @@ async def on_cancel(update: Update, context: PalContext) -> None:
     """`anw:cancel`: throw the draft away; nothing is published."""
     t = context.t
     person_id, _ = _ids(context)
-    await context.db.write(_cancel, person_id=person_id)
+    await context.db.write(discard_wizard, person_id=person_id)
     await _settle_pressed(update, context, None)
     await screen(update, context, t._("The draft is discarded. Nothing was published."),
                  inline([[menu_button(t)]]), new_message=True)

@@ -18,12 +18,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
-
-from storage.audit import AuditAction, record
 from storage.date_input import NotUnderstood, parse_date, parse_end, parse_time
-from storage.models import Activity, ActivityStatus, Programme
 
 TITLE_MAX = 100
 CATEGORY_MAX = 60
@@ -395,82 +390,3 @@ def validate_complete(draft: dict[str, Any], *, now: datetime, zone: ZoneInfo) -
     if not PLACES_MIN <= int(draft["places"]) <= PLACES_MAX:
         raise DraftInvalid(Problem.PLACES_RANGE, low=PLACES_MIN, high=PLACES_MAX)
     return found
-
-
-def publish(
-    session: Session,
-    *,
-    draft: dict[str, Any],
-    programme_id: int,
-    organiser_id: int,
-    now: datetime,
-    zone: ZoneInfo,
-) -> Activity:
-    """Create the activity from a complete draft; visible in /activities at once."""
-    found = validate_complete(draft, now=now, zone=zone)
-    activity = Activity(
-        programme_id=programme_id,
-        title=draft["title"],
-        category=draft["category"],
-        description=draft.get("description") or "",
-        venue=draft["venue"],
-        starts_at=found.starts_at,
-        ends_at=found.ends_at,
-        places=int(draft["places"]),
-        registration_deadline=found.deadline,
-        organiser_id=organiser_id,
-        status=ActivityStatus.PUBLISHED,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(activity)
-    session.flush()
-    programme = session.get(Programme, programme_id)
-    # Like the CSV import: a programme stays open for sign-ups until its last activity.
-    if (
-        programme is not None
-        and programme.signup_open_until is not None
-        and programme.signup_open_until < found.starts_at
-    ):
-        programme.signup_open_until = found.starts_at
-        session.add(programme)
-    record(
-        session,
-        actor_id=organiser_id,
-        action=AuditAction.ACTIVITY_CREATED,
-        subject_type="activity",
-        subject_id=activity.id,
-        details={"programme_id": programme_id, "places": activity.places},
-        at=now,
-    )
-    return activity
-
-
-def known_categories(session: Session, *, programme_id: int, limit: int = 8) -> list[str]:
-    """The programme's categories, most used first, for the category buttons."""
-    rows = session.exec(
-        select(Activity.category, func.count())
-        .where(Activity.programme_id == programme_id)
-        .group_by(col(Activity.category))
-        .order_by(func.count().desc(), col(Activity.category))
-        .limit(limit)
-    ).all()
-    return [str(category) for category, _ in rows]
-
-
-def recent_venues(
-    session: Session, *, programme_id: int, organiser_id: int | None = None, limit: int = 6
-) -> list[str]:
-    """Venues used lately in the programme, the animator's own first, for buttons."""
-    rows = session.exec(
-        select(Activity.venue, Activity.organiser_id, func.max(Activity.created_at))
-        .where(Activity.programme_id == programme_id)
-        .group_by(col(Activity.venue), col(Activity.organiser_id))
-        .order_by(func.max(Activity.created_at).desc())
-    ).all()
-    own = [v for v, organiser, _ in rows if organiser_id is not None and organiser == organiser_id]
-    venues: list[str] = []
-    for venue in [*own, *(v for v, _, _ in rows)]:
-        if venue not in venues:
-            venues.append(venue)
-    return venues[:limit]

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.broadcast_progress import progress_watcher
 from bot.context import Services
 from bot.dispatch import dispatcher_of
 from bot.i18n import translator
-from handlers.animator_broadcast import progress_watcher
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
 from storage.models import AuditEntry, Broadcast, PendingSend, Person, Role

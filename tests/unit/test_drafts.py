@@ -12,18 +12,9 @@ from sqlmodel import select
 
 from schedules.clock import FrozenClock
 from storage.activities import upcoming_activities
+from storage.activity_wizard import known_categories, publish, recent_venues
 from storage.db import transaction
-from storage.drafts import (
-    DraftInvalid,
-    Problem,
-    Step,
-    answer,
-    known_categories,
-    next_step,
-    previous_step,
-    publish,
-    recent_venues,
-)
+from storage.drafts import DraftInvalid, Problem, Step, answer, next_step, previous_step
 from storage.models import Activity, AuditEntry
 from tests.support.signup import make_activity, make_person, make_programme
 
