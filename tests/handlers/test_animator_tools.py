@@ -268,6 +268,7 @@ async def test_a_person_without_telegram_is_added_signed_up_and_marked(
     await ewa.press("Tak, ma")
     card = ewa.last.text
     assert "Pani Irena" in card and "Telefon: 600 123 456" in card
+
     await ewa.press("Zapisz na wydarzenie")
     await ewa.press("Warsztaty")
     assert "liście rezerwowej (miejsce 3)" in ewa.alerts()[-1]
@@ -292,3 +293,7 @@ async def test_a_person_without_telegram_is_added_signed_up_and_marked(
     assert ewa.last.text.endswith("✅ obecność")
     [mark] = [e for e in _audit(engine, "attendance.set") if e.details.get("proxy")]
     assert mark.details["person_id"] == irena.id
+    # Her paper survey is entered through /paper's form, from her card.
+    await ewa.press("Ankieta papierowa")
+    assert "Pani Irena" in ewa.last.text
+    assert any(data.startswith("pp:go:") for _, data in ewa.last.buttons())
