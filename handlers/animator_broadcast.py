@@ -398,7 +398,7 @@ async def on_send(update: Update, context: PalContext) -> None:
              count, actor.person_id)
     await screen(
         update, context,
-        t._("📣 Sending the announcement: {done} / {total}").format(
+        t._("📣 Announcement: sent {done} / {total}").format(
             done=t.number(0), total=t.number(count)),
         inline([[(t._("⏹ Stop sending"), f"anb:stop:{broadcast_id}")]]))
 

@@ -93,7 +93,7 @@ def progress_text(t: Translator, found: Progress, *, resumes_at: datetime | None
         return "\n".join([head, *report])
     if b.state == BroadcastState.DONE or found.finished:
         return "\n".join([t._("📣 The announcement has been sent."), *report])
-    lines = [t._("📣 Sending the announcement: {done} / {total}").format(
+    lines = [t._("📣 Announcement: sent {done} / {total}").format(
         done=t.number(found.done), total=t.number(found.total))]
     if resumes_at is not None:
         lines.append(t._("Quiet hours: the rest goes out at {time}.").format(

@@ -108,7 +108,7 @@ async def test_an_animator_runs_an_activity_from_the_chat(
     await ewa.tap("Ogłoszenie", "Nowe ogłoszenie")
     await ewa.ask("Weźcie wygodne buty!", "Kto ma dostać ogłoszenie?")
     await ewa.tap("Wszyscy w programie (1)", "Odbiorcy: 1")
-    await ewa.tap("Wyślij do 1 osoby", "Wysyłanie ogłoszenia")
+    await ewa.tap("Wyślij do 1 osoby", "Ogłoszenie: wysłano")
     told = await krystyna.expect_new("Weźcie wygodne buty!", timeout=10)
     assert told.body == "Weźcie wygodne buty!"
     await ewa.expect_edit("Dostarczono: 1", timeout=15)
@@ -134,7 +134,7 @@ async def test_a_broadcast_to_300_survives_sigkill_without_duplicates(
         await ewa.tap("Ogłoszenie", "Nowe ogłoszenie")
         await ewa.ask(text, "Kto ma dostać ogłoszenie?")
         await ewa.tap("Wszyscy w programie (300)", "Odbiorcy: 300")
-        await ewa.tap("Wyślij do 300 osób", "Wysyłanie ogłoszenia")
+        await ewa.tap("Wyślij do 300 osób", "Ogłoszenie: wysłano")
 
         def delivered() -> int:
             return sum(_copies(api, 60_000 + i, text) for i in range(300))

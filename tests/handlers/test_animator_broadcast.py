@@ -108,7 +108,7 @@ async def test_compose_choose_audience_translate_send_and_report(
     assert preview.buttons() == [("📅 Warsztaty rękodzieła", f"act:{scene.activity_id}")]
     await ewa.press("Wyślij do 3 osób")
     progress = ewa.last
-    assert "Wysyłanie ogłoszenia: 0 / 3" in progress.text
+    assert "Ogłoszenie: wysłano 0 / 3" in progress.text
     sends = _sends(engine)
     assert sorted(s.person_id or 0 for s in sends) == sorted(scene.placed)
     # The dispatcher delivers; each resident gets their language.

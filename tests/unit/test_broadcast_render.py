@@ -78,8 +78,8 @@ def test_progress_wording_and_numbers(engine: Engine, clock: FrozenClock) -> Non
     sending = Progress(broadcast, total=1200, delivered=300, unreachable=30, failed=10,
                        skipped=0, waiting=860)
     text = progress_text(translator("pl"), sending).replace("\u00a0", " ")
-    assert text == "📣 Wysyłanie ogłoszenia: 340 / 1 200"
-    assert "340 / 1,200" in progress_text(translator("en"), sending)
+    assert text == "📣 Ogłoszenie: wysłano 340 / 1 200"
+    assert "Announcement: sent 340 / 1,200" in progress_text(translator("en"), sending)
     quiet = progress_text(translator("pl"), sending, resumes_at=clock.now() + timedelta(hours=1))
     assert "Godziny ciszy: reszta wyjdzie o 11:00." in quiet
     done = Progress(Broadcast(id=1, programme_id=1, author_id=1, text="x", audience="x",
