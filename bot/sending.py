@@ -108,7 +108,8 @@ class PacingRateLimiter(BaseRateLimiter[dict[str, Any]]):
         """Nothing to set up: the pacer is created ready."""
 
     async def shutdown(self) -> None:
-        """Nothing to release."""
+        """Log the pacer's figures; nothing to release."""
+        log.info("pacer: %s", self.pacer.summary())
 
     async def process_request(
         self,

@@ -183,7 +183,7 @@ class Dispatcher:
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming; let sends in flight finish (up to `grace` s), then return.
 
-        Anything not finished keeps its claim, which the next start releases.
+        Sends still unanswered after that are cancelled and their claims given back.
         """
         self._stopping = True
         if self._remove_listener is not None:
@@ -198,7 +198,8 @@ class Dispatcher:
             for task in pending:
                 task.cancel()
             if pending:
-                log.warning("stopped with %d sends in flight; their claims will be released",
+                await asyncio.wait(pending, timeout=5)  # they give their claims back
+                log.warning("stopped with %d sends unanswered; their claims were given back",
                             len(pending))
 
     # --- waking up
@@ -283,7 +284,8 @@ class Dispatcher:
         while not self._stopping:
             free = self.settings.in_flight - len(self._tasks)
             progressed = False
-            if free > 0:
+            # Claim in handfuls, not after every answer: fewer, fuller transactions.
+            if free >= max(self.settings.batch // 2, 1) or (free > 0 and not self._tasks):
                 batch = await self._db.write(
                     self._claim, limit=min(free, self.settings.batch), busy=frozenset(self._busy)
                 )
@@ -299,8 +301,9 @@ class Dispatcher:
                 if not progressed:
                     break
                 continue
-            if not progressed or len(self._tasks) >= self.settings.in_flight:
-                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+            if progressed and len(self._tasks) < self.settings.in_flight:
+                continue
+            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
         return self._settled - settled_before
 
     async def wait_idle(self) -> None:
@@ -329,6 +332,13 @@ class Dispatcher:
             result = await self._sender.send(
                 item.chat_id, item.message, bulk=True, broadcast=item.kind == SendKind.BROADCAST
             )
+        except asyncio.CancelledError:
+            # Stopping: give the claim back now rather than after the lease. If the request
+            # was already on its way this may repeat it, exactly as the lease would.
+            with contextlib.suppress(Exception):
+                await self._db.write(hold_until, send_id=item.send_id, worker=self.worker,
+                                     due_at=self._clock.now())
+            raise
         except Exception as exc:  # a Sender should not raise; a bug there must not lose it
             log.exception("sender failed on send %s", item.send_id)
             result = SendResult(SendOutcome.RETRY_LATER, error=type(exc).__name__)

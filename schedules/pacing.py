@@ -225,8 +225,17 @@ class Pacer:
         # One queue per bulk lane: asyncio.Lock wakes waiters in arrival order.
         self._queues: dict[Lane, asyncio.Lock] = {}
         self._interactive_idle: asyncio.Event | None = None
+        # Running figures for logs and benchmarks.
         self.flood_waits = 0
         self.retries = 0
+        self.sends = 0
+        self.answer_seconds = 0.0
+
+    def summary(self) -> str:
+        """One line of running figures (no chat ids)."""
+        mean = self.answer_seconds / self.sends * 1000 if self.sends else 0.0
+        return (f"{self.sends} paced calls, mean answer {mean:.0f} ms, "
+                f"{self.flood_waits} flood waits, {self.retries} retries")
 
     def _idle_event(self) -> asyncio.Event:
         if self._interactive_idle is None:
@@ -290,6 +299,7 @@ class Pacer:
         while True:
             if paced:
                 await self.acquire(lane, chat_id)
+                started = self._clock()
             try:
                 return await fn()
             except Exception as exc:
@@ -297,7 +307,10 @@ class Pacer:
                                             paced=paced)
             finally:
                 if paced:
-                    self.state.done(lane, chat_id, self._clock())
+                    answered = self._clock()
+                    self.state.done(lane, chat_id, answered)
+                    self.sends += 1
+                    self.answer_seconds += answered - started
             await self._sleep(pause)
 
     def _after_failure(self, exc: Exception, attempts: _Attempts, *, lane: Lane,

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
@@ -124,7 +125,7 @@ async def reminders_due_in_one_minute(total: int, per_person: int) -> bool:
         engine = make_engine(url)
         upgrade_to_latest(engine)
         async with FakeBotApi(token=TOKEN, rate_limit=RateLimit()) as api:
-            env = bot_env(api, PALBOT_DATABASE_URL=url, PALBOT_LOG_LEVEL="WARNING",
+            env = bot_env(api, PALBOT_DATABASE_URL=url, PALBOT_LOG_LEVEL="INFO",
                           PALBOT_QUIET_HOURS="off")
             async with BotProcess(env, work, ["run"], log_path=work / "bot.log") as bot:
                 await bot.wait_ready(api, timeout=60)
@@ -148,7 +149,10 @@ async def reminders_due_in_one_minute(total: int, per_person: int) -> bool:
                         print(f"  {delivered()} / {total} sent", flush=True)
                 await asyncio.sleep(3.0)  # anything arriving late would be a duplicate
                 stats = api.stats(include_chats=False)
+                assert bot.pid is not None
+                cpu = psutil.Process(bot.pid).cpu_times()
                 assert await bot.terminate(timeout=30) == 0, bot.log_tail()
+                pacer = bot.log_text().split("pacer: ", 1)[-1].splitlines()[0]
             messages = [m for chat in chats for m in api.messages(chat)]
         with Session(engine) as session:
             states = Counter(session.exec(select(PendingSend.state)).all())
@@ -176,6 +180,8 @@ async def reminders_due_in_one_minute(total: int, per_person: int) -> bool:
           f"(at 30/s, {total} need {total / 30:.0f} s however they are sent)")
     print(f"  duplicates: {duplicates}, losses: {losses} (target 0 and 0)")
     print(f"  database: {dict(states)}")
+    print(f"  bot process: {(cpu.user + cpu.system) / max(len(messages), 1) * 1000:.1f} ms CPU "
+          f"per message; pacer: {pacer}")
     return (rate >= 28 and duplicates == 0 and losses == 0 and stats["rate_limited"] <= 5
             and states == Counter({SendState.SENT.value: total}))
 

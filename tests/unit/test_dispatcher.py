@@ -341,3 +341,19 @@ async def test_a_reminder_whose_activity_was_deleted_is_dropped(
     assert outbox.sent == []
     assert [s.last_error for s in sends(engine, SendKind.REMINDER, SendState.DROPPED)] == [
         "activity gone"]
+
+
+async def test_stopping_gives_back_claims_whose_sends_never_finished(
+    engine: Engine, database: Database, clock: FrozenClock
+) -> None:
+    scene = make_scene(engine, starts_at=clock.now() + timedelta(days=5), places=2,
+                       people=[("Jan", 702, "pl")], now=clock.now())
+    outbox = Outbox()
+    outbox.gate = asyncio.Event()  # Telegram never answers
+    dispatcher = _dispatcher(database, outbox, clock)
+    clock.set(first_reminder_due(scene))
+    await dispatcher.start()
+    await asyncio.sleep(0.05)
+    await dispatcher.stop(grace=0.1)
+    first = sends(engine, SendKind.REMINDER)[0]
+    assert (first.state, first.claimed_by, first.attempts) == (SendState.PENDING, None, 0)
