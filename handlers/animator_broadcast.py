@@ -428,8 +428,6 @@ async def on_cancel(update: Update, context: PalContext) -> None:
     t = context.t
     await screen(update, context, t._("The announcement was not sent."),
                  inline([[menu_button(t)]]), new_message=True)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
 
 
 def register(app: PalApplication) -> None:

@@ -192,8 +192,6 @@ async def _take(update: Update, context: PalContext, step: Step, text: str) -> N
                 "typed {requested}).", exc.taken).format(taken=exc.taken, requested=exc.requested)
         else:
             hint = problem_hint(t, exc, zone)
-        if update.callback_query is not None:
-            await update.callback_query.answer()
         dialog = await context.db.read(_pending, person_id=actor.person_id)
         if dialog is None:
             return

@@ -113,8 +113,8 @@ async def _settle_pressed(update: Update, context: PalContext, summary: str | No
     query = update.callback_query
     if query is None or query.message is None:
         return
+    # The press is answered by the screen shown next.
     try:
-        await query.answer()
         text = getattr(query.message, "text", None) or ""
         if summary is not None and text:
             await query.edit_message_text(f"{text}\n\n✔ {summary}", reply_markup=None)
@@ -154,8 +154,6 @@ async def on_new(update: Update, context: PalContext) -> None:
                      inline([[(t._("Continue the draft"), "anw:resume")],
                              [(t._("Start again"), "anw:restart")], [menu_button(t)]]))
         return
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     await show(update, context, wizard)
 
 
@@ -189,8 +187,6 @@ async def _take_answer(update: Update, context: PalContext, step: Step, text: st
     except DraftInvalid as exc:
         log.info("wizard answer refused person_id=%s step=%s problem=%s", person_id,
                  step.value, exc.problem.value)
-        if update.callback_query is not None:
-            await update.callback_query.answer()
         current = await context.db.read(current_wizard, person_id)
         if current is not None:
             await show(update, context, current, note="⚠️ " + problem_hint(t, exc, zone))
@@ -349,8 +345,6 @@ async def on_publish(update: Update, context: PalContext) -> None:
         return
     except DraftInvalid as exc:
         # Time passed since the answers were given (e.g. the start is now in the past).
-        if update.callback_query is not None:
-            await update.callback_query.answer()
         current = await context.db.read(current_wizard, person_id)
         if current is not None:
             await show(update, context, current,
