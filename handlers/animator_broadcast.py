@@ -13,6 +13,8 @@ Callback data: `anb:new[:<activity>]`, `anb:aud`, `anb:au:<audience>`,
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
@@ -106,6 +108,20 @@ async def show_ready(update: Update, context: PalContext, *, preview: bool = Tru
 async def _stale(update: Update, context: PalContext) -> None:
     await answer(update, context,
                  context.t._("This button is no longer active. Open the menu again."))
+
+
+async def _changed(update: Update, context: PalContext, fn: Callable[..., Compose],
+                   **kwargs: Any) -> bool:
+    """Change the draft; False (and a refusal said) if it or the activity is not there."""
+    try:
+        await context.db.write(fn, **kwargs)
+    except NotYourActivity:
+        await refuse_stale(update, context)
+        return False
+    except LookupError:
+        await _stale(update, context)
+        return False
+    return True
 
 
 async def _after_text(update: Update, context: PalContext, compose: Compose) -> None:
@@ -280,16 +296,9 @@ async def on_audience_activity(update: Update, context: PalContext) -> None:
     """`anb:aa:<places|reserve>:<activity>`: that activity's places or reserve list."""
     assert context.matches is not None
     audience, activity_id = context.matches[0].group(1), int(context.matches[0].group(2))
-    try:
-        await context.db.write(set_activity_audience, actor=actor_of(context),
-                               audience=audience, activity_id=activity_id)
-    except NotYourActivity:
-        await refuse_stale(update, context)
-        return
-    except LookupError:
-        await _stale(update, context)
-        return
-    await _after_audience(update, context)
+    if await _changed(update, context, set_activity_audience, actor=actor_of(context),
+                      audience=audience, activity_id=activity_id):
+        await _after_audience(update, context)
 
 
 @animator_only
@@ -310,16 +319,9 @@ async def on_link_list(update: Update, context: PalContext) -> None:
 async def on_link(update: Update, context: PalContext) -> None:
     """`anb:lk:<activity|0>`: set or remove the button."""
     assert context.matches is not None
-    try:
-        await context.db.write(set_link, actor=actor_of(context),
-                               activity_id=int(context.matches[0].group(1)))
-    except NotYourActivity:
-        await refuse_stale(update, context)
-        return
-    except LookupError:
-        await _stale(update, context)
-        return
-    await show_ready(update, context)
+    if await _changed(update, context, set_link, actor=actor_of(context),
+                      activity_id=int(context.matches[0].group(1))):
+        await show_ready(update, context)
 
 
 @animator_only

@@ -19,6 +19,7 @@ from bot.context import PalContext
 from bot.i18n import Translator
 from handlers.activities import show_screen
 from handlers.common import answer, requires_role
+from storage.drafts import Step
 from storage.models import Activity, ActivityStatus, Role
 from storage.organising import Actor
 
@@ -72,6 +73,16 @@ def activity_label(t: Translator, activity: Activity) -> str:
 def menu_button(t: Translator) -> tuple[str, str]:
     """Back to the animator menu."""
     return (t._("◀ Animator menu"), "an:menu")
+
+
+def match_step(context: PalContext, group: int = 1) -> Step | None:
+    """The wizard question named in the callback data, or None if it names none."""
+    assert context.matches is not None
+    try:
+        step = Step(context.matches[0].group(group))
+    except ValueError:
+        return None
+    return None if step == Step.PREVIEW else step
 
 
 def match_int(context: PalContext, group: int = 1) -> int:

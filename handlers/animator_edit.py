@@ -23,7 +23,15 @@ from bot.context import PalApplication, PalContext
 from bot.i18n import Translator
 from bot.keyboards import inline
 from handlers.animator import change_refusal, show_card
-from handlers.animator_common import Rows, actor_of, animator_only, match_int, refuse_stale, screen
+from handlers.animator_common import (
+    Rows,
+    actor_of,
+    animator_only,
+    match_int,
+    match_step,
+    refuse_stale,
+    screen,
+)
 from handlers.animator_questions import (
     answer_buttons,
     current_value,
@@ -154,13 +162,13 @@ async def on_field(update: Update, context: PalContext) -> None:
     """`ane:f:<id>:<step>`: ask the field's question."""
     assert context.matches is not None
     activity_id = int(context.matches[0].group(1))
+    step = match_step(context, 2)
     try:
-        step = Step(context.matches[0].group(2))
-        if step == Step.PREVIEW:
-            raise ValueError(step)
+        if step is None:
+            raise NotYourActivity(activity_id)
         q = await context.db.write(_ask, activity_id=activity_id, step=step,
                                    actor=actor_of(context), zone=context.settings.zone)
-    except (NotYourActivity, ValueError):
+    except NotYourActivity:
         await refuse_stale(update, context)
         return
     await _show_question(update, context, q)
@@ -209,9 +217,8 @@ async def _take(update: Update, context: PalContext, step: Step, text: str) -> N
 async def on_button_answer(update: Update, context: PalContext) -> None:
     """`ane:a:<step>:<answer>`: a typical answer chosen with a button."""
     assert context.matches is not None
-    try:
-        step = Step(context.matches[0].group(1))
-    except ValueError:
+    step = match_step(context)
+    if step is None:
         await refuse_stale(update, context)
         return
     await _take(update, context, step, context.matches[0].group(2))

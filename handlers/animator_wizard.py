@@ -23,7 +23,14 @@ from telegram.ext import CallbackQueryHandler
 from bot.context import PalApplication, PalContext
 from bot.i18n import Translator
 from bot.keyboards import inline
-from handlers.animator_common import Rows, actor_of, animator_only, menu_button, screen
+from handlers.animator_common import (
+    Rows,
+    actor_of,
+    animator_only,
+    match_step,
+    menu_button,
+    screen,
+)
 from handlers.animator_questions import (
     answer_buttons,
     current_value,
@@ -199,9 +206,8 @@ async def _take_answer(update: Update, context: PalContext, step: Step, text: st
 async def on_button_answer(update: Update, context: PalContext) -> None:
     """`anw:a:<step>:<answer>`: a typical answer chosen with a button."""
     assert context.matches is not None
-    try:
-        step = Step(context.matches[0].group(1))
-    except ValueError:
+    step = match_step(context)
+    if step is None:
         await _stale(update, context)
         return
     await _take_answer(update, context, step, context.matches[0].group(2),
@@ -293,13 +299,8 @@ async def on_change_list(update: Update, context: PalContext) -> None:
 @animator_only
 async def on_change_field(update: Update, context: PalContext) -> None:
     """`anw:chg:<step>`: ask that question again, then return to the preview."""
-    assert context.matches is not None
-    try:
-        step = Step(context.matches[0].group(1))
-    except ValueError:
-        await _stale(update, context)
-        return
-    if step == Step.PREVIEW:
+    step = match_step(context)
+    if step is None:
         await _stale(update, context)
         return
     person_id, programme_id = _ids(context)
