@@ -43,6 +43,7 @@ __all__ = [
     "RegistrationClosed",
     "SignUpResult",
     "cancel",
+    "counts",
     "fill_free_places",
     "live_registration",
     "my_registrations",
