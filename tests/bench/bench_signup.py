@@ -3,6 +3,7 @@
     .venv/bin/python -m tests.bench.bench_signup            # both parts, default sizes
     .venv/bin/python -m tests.bench.bench_signup --only burst --residents 1000 --places 50
     .venv/bin/python -m tests.bench.bench_signup --only steady --rate 100 --seconds 20
+    .venv/bin/python -m tests.bench.bench_signup --only floor   # bare PTB, for comparison
 
 (a) burst: every resident has the activity open (`/start act_<id>`), then all press
 "Zapisz się" at once; prints updates handled per second from the first press to the
@@ -222,11 +223,64 @@ async def steady(rate: float, seconds: float) -> None:
             await _stop(bench)
 
 
+_FLOOR_BOT = """
+import os, sys
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+async def start(update, context):
+    await update.message.reply_text("📌 Warsztaty", reply_markup={"inline_keyboard": [[
+        {"text": "Zapisz się", "callback_data": "su:1"}]]})
+
+async def press(update, context):
+    await update.callback_query.answer("ok")
+    await update.callback_query.edit_message_text("📌 Warsztaty: ok")
+
+url = os.environ["PALBOT_API_URL"]
+app = (Application.builder().token(os.environ["PALBOT_TOKEN"]).base_url(url + "/bot")
+       .concurrent_updates(256).build())
+app.add_handler(CommandHandler("start", start))
+app.add_handler(CallbackQueryHandler(press))
+app.run_polling()
+"""
+
+
+async def floor(residents: int) -> None:
+    """The same burst against a bare python-telegram-bot app: no database, no features."""
+    print(f"(floor) {residents} presses at once to a bare PTB bot (answer + edit, no database)")
+    with _workdir() as workdir:
+        script = workdir / "floor_bot.py"
+        script.write_text(_FLOOR_BOT)
+        api = FakeBotApi(token=TOKEN)
+        await api.start()
+        bot = BotProcess(bot_env(api), workdir, command=[sys.executable, str(script)],
+                         log_path=workdir / "bot.log")
+        bot.start()
+        try:
+            await bot.wait_ready(api, timeout=60)
+            users = [api.user(100_000 + i) for i in range(residents)]
+            await _open_details(api, users, [1])
+            assert bot.pid is not None
+            cpu_before = psutil.Process(bot.pid).cpu_times()
+            before = api.method_count("answerCallbackQuery")
+            first_press = time.time()
+            for user in users:
+                user.press("Zapisz się")
+            await _wait_count(api, "answerCallbackQuery", before + residents)
+            last = max(answered for _, answered, _ in _answers(api, users))
+            cpu_after = psutil.Process(bot.pid).cpu_times()
+            cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+            print(f"  {residents / (last - first_press):.0f} updates/s; bot CPU "
+                  f"{cpu / residents * 1000:.2f} ms per update")
+        finally:
+            await bot.terminate(timeout=30)
+            await api.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark parts and print figures."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["burst", "steady"])
+    parser.add_argument("--only", choices=["burst", "steady", "floor"])
     parser.add_argument("--residents", type=int, default=1000)
     parser.add_argument("--places", type=int, default=50)
     parser.add_argument("--rate", type=float, default=100.0)
@@ -236,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(burst(args.residents, args.places))
     if args.only in (None, "steady"):
         asyncio.run(steady(args.rate, args.seconds))
+    if args.only == "floor":
+        asyncio.run(floor(args.residents))
     return 0
 
 
