@@ -92,11 +92,19 @@ async def evaluator_command(update: Update, context: PalContext) -> None:
     )
 
 
-async def _refuse(update: Update, context: PalContext) -> None:
-    log.info("evaluator refused programme: user_id=%s", context.viewer.telegram_id)
-    await answer(update, context, context.t._(
-        "You are not assigned to this programme, so its report is not available to you."),
-        alert=True)
+async def _checked(
+    update: Update, context: PalContext, programme_id: int
+) -> tuple[str, list[int]] | None:
+    """The programme's name and years if the viewer may read it; else refuse and None."""
+    found = await context.db.read(
+        readable_programme, context.viewer.telegram_id, _is_admin(context), programme_id,
+        context.settings.timezone)
+    if found is None:
+        log.info("evaluator refused programme: user_id=%s", context.viewer.telegram_id)
+        await answer(update, context, context.t._(
+            "You are not assigned to this programme, so its report is not available to you."),
+            alert=True)
+    return found
 
 
 @requires_role(Role.EVALUATOR)
@@ -105,11 +113,8 @@ async def on_programme(update: Update, context: PalContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     programme_id = int(query.data.split(":")[2])
-    found = await context.db.read(
-        readable_programme, context.viewer.telegram_id, _is_admin(context), programme_id,
-        context.settings.timezone)
+    found = await _checked(update, context, programme_id)
     if found is None:
-        await _refuse(update, context)
         return
     await query.answer()
     name, years = found
@@ -142,11 +147,8 @@ async def on_year(update: Update, context: PalContext) -> None:
     assert query is not None and query.data is not None
     _, _, raw_id, raw_year = query.data.split(":")
     programme_id, year = int(raw_id), int(raw_year)
-    found = await context.db.read(
-        readable_programme, context.viewer.telegram_id, _is_admin(context), programme_id,
-        context.settings.timezone)
+    found = await _checked(update, context, programme_id)
     if found is None:
-        await _refuse(update, context)
         return
     name, years = found
     t = context.t
