@@ -58,7 +58,10 @@ def build_application(
     if request is not None:
         builder = builder.request(request)
     else:
-        builder = builder.request(HTTPXRequest(connection_pool_size=16, read_timeout=15))
+        # A burst (a webhook delivers up to 40 updates at once) queues for the 16
+        # connections instead of failing after PTB's default 1 s pool timeout.
+        builder = builder.request(HTTPXRequest(connection_pool_size=16, read_timeout=15,
+                                               pool_timeout=30))
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     if not with_updater:

@@ -36,8 +36,9 @@ DEFAULT_PATH = "/telegram"
 HEALTH_PATH = "/healthz"
 # The update types the bot asks for, in both polling and webhook mode.
 ALLOWED_UPDATES: list[str] = list(Update.ALL_TYPES)
-# Telegram opens at most this many connections at once to one webhook (its default is 40).
-MAX_CONNECTIONS = 80
+# Telegram opens at most this many connections at once to one webhook (its default);
+# each process handles updates concurrently anyway, so more would only queue.
+MAX_CONNECTIONS = 40
 # Updates are small; this is far above any real one and bounds memory per request.
 MAX_BODY_BYTES = 1024 * 1024
 

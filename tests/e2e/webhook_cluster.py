@@ -48,8 +48,9 @@ class WebhookCluster:
         self.database_url = database_url
         self.workdir = workdir
         self.ports = [free_port() for _ in range(count)]
-        self.env = bot_env(api, PALBOT_DATABASE_URL=database_url, PALBOT_WEBHOOK_SECRET=SECRET,
-                           PALBOT_LOG_LEVEL="INFO", **(extra_env or {}))
+        self.env = bot_env(api, **{"PALBOT_DATABASE_URL": database_url,
+                                   "PALBOT_WEBHOOK_SECRET": SECRET, "PALBOT_LOG_LEVEL": "INFO",
+                                   **(extra_env or {})})
         self.processes = [
             BotProcess(self.env, workdir, self.args(port),
                        log_path=workdir / f"palbot-{n + 1}.log")
