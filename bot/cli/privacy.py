@@ -58,6 +58,21 @@ def add_commands(sub: Any) -> None:
     erase.add_argument("--yes", action="store_true", help="do it (without it: only explain)")
     erase.set_defaults(handler=_erase)
 
+    keep = sub.add_parser(
+        "set-retention",
+        help="how long a programme keeps identities after it ends",
+        description="Set the months after a programme's end (its end date, or its last "
+        "activity's end) after which residents' names and Telegram ids are erased "
+        "automatically, and whether survey answers are then kept under the pseudonymous "
+        "code (default, as monitoring requires) or deleted. Without options: show them.",
+    )
+    keep.add_argument("--programme", required=True, metavar="NAME")
+    keep.add_argument("--months", metavar="N|off",
+                      help="months after the end (1-120), or off for no automatic erasure")
+    keep.add_argument("--answers", choices=("keep", "delete"),
+                      help="on erasure keep survey answers under the code, or delete them")
+    keep.set_defaults(handler=_set_retention)
+
 
 def _purge(args: argparse.Namespace) -> int:
     settings, engine = settings_and_engine()
@@ -139,4 +154,39 @@ def _erase(args: argparse.Namespace) -> int:
     scrub_freed_space(engine)
     print(f"person {args.person}: already erased" if report.already_erased
           else f"person {args.person}: erased")
+    return 0
+
+
+def _set_retention(args: argparse.Namespace) -> int:
+    from storage.activities import programme_by_name
+    from storage.retention import add_months, programme_end
+
+    months: int | None = None
+    if args.months is not None and args.months != "off":
+        if not args.months.isdigit() or not 1 <= int(args.months) <= 120:
+            print("palbot: --months must be a number of months from 1 to 120, or off")
+            return 2
+        months = int(args.months)
+    _, engine = settings_and_engine()
+    with transaction(engine) as session:
+        programme = programme_by_name(session, args.programme)
+        if programme is None:
+            print(f"palbot: no programme named {args.programme!r}")
+            return 1
+        if args.months is not None:
+            programme.retention_months = months
+        if args.answers is not None:
+            programme.keep_answers_on_erasure = args.answers == "keep"
+        session.add(programme)
+        session.flush()
+        end = programme_end(session, programme)
+        months_now = programme.retention_months
+        answers = "kept under the code" if programme.keep_answers_on_erasure else "deleted"
+    if months_now is None:
+        print(f"{args.programme}: no automatic erasure; survey answers {answers} on erasure")
+    else:
+        when = (f"on {add_months(end, months_now):%Y-%m-%d}" if end is not None
+                else "once its end is known")
+        print(f"{args.programme}: identities erased {months_now} months after the end, "
+              f"{when}; survey answers {answers}")
     return 0

@@ -173,3 +173,26 @@ def test_person_data_and_erase_commands(
     assert main(["erase-person", "--person", str(person_id), "--yes"]) == 0
     assert f"person {person_id}: erased" in capsys.readouterr().out
     assert main(["erase-person", "--person", "424242", "--yes"]) == 1
+
+
+def test_set_retention_command(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with transaction(engine) as session:
+        programme = make_programme(session, name="PAL Stare Miasto 2026")
+        programme.ends_at = datetime(2026, 12, 31, 23, 0, tzinfo=UTC)
+        session.add(programme)
+    monkeypatch.setenv("PALBOT_DATABASE_URL", db_url)
+    assert main(["set-retention", "--programme", "PAL Stare Miasto 2026"]) == 0
+    assert "no automatic erasure" in capsys.readouterr().out
+    assert main(["set-retention", "--programme", "PAL Stare Miasto 2026", "--months", "24",
+                 "--answers", "delete"]) == 0
+    shown = capsys.readouterr().out
+    assert "24 months after the end, on 2028-12-31; survey answers deleted" in shown
+    with transaction(engine) as session:
+        stored = session.exec(select(Programme).where(
+            Programme.name == "PAL Stare Miasto 2026")).one()
+        assert (stored.retention_months, stored.keep_answers_on_erasure) == (24, False)
+    assert main(["set-retention", "--programme", "PAL Stare Miasto 2026", "--months", "0"]) == 2
+    assert main(["set-retention", "--programme", "Nope", "--months", "off"]) == 1
