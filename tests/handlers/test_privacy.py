@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.context import PalApplication
 from bot.settings import Settings, load_settings
 from schedules.clock import FrozenClock
 from storage.db import transaction
@@ -206,3 +207,17 @@ async def test_animator_deletes_a_paper_participants_data(
     await ewa.press_data(f"pv:ax:{henryka_id}")
     assert ewa.alerts()[-1] == "Tej osoby nie ma na Twojej liście."
     assert other_programme != programme_id
+
+
+async def test_retention_jobs_are_rebuilt_on_start(app: PalApplication) -> None:
+    from handlers.privacy import schedule_retention
+
+    await schedule_retention(app)
+    jobs = app.job_queue
+    assert jobs is not None
+    [daily] = jobs.get_jobs_by_name("retention")
+    [soon] = jobs.get_jobs_by_name("retention-after-start")
+    # Every night at 03:30 Warsaw time, and once two minutes after the start.
+    assert "hour='3', minute='30'" in str(daily.trigger)
+    assert "Europe/Warsaw" in repr(daily.trigger)
+    assert soon.next_t is not None
