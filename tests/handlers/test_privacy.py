@@ -220,4 +220,4 @@ async def test_retention_jobs_are_rebuilt_on_start(app: PalApplication) -> None:
     # Every night at 03:30 Warsaw time, and once two minutes after the start.
     assert "hour='3', minute='30'" in str(daily.trigger)
     assert "Europe/Warsaw" in repr(daily.trigger)
-    assert soon.next_t is not None
+    assert str(soon.trigger).startswith("date[")
