@@ -33,7 +33,7 @@ from storage.models import (
 )
 from storage.models.people import OnboardingStep
 from storage.organising import Actor, detached, managed_activity
-from storage.outbox import UNREACHABLE, cancel_pending, enqueue
+from storage.outbox import UNREACHABLE, NewSend, cancel_pending, enqueue_many
 from storage.questionnaires import SurveyPhase
 
 # Telegram's limits: a message text, and a photo caption.
@@ -235,16 +235,20 @@ def start_broadcast(
     session.add(broadcast)
     session.flush()
     assert broadcast.id is not None
-    for person_id in people:
-        enqueue(
-            session,
-            kind=SendKind.BROADCAST,
-            person_id=person_id,
-            due_at=now,
-            broadcast_id=broadcast.id,
-            programme_id=programme_id,
-            dedupe_key=f"broadcast:{broadcast.id}:{person_id}",
-        )
+    enqueue_many(
+        session,
+        [
+            NewSend(
+                kind=SendKind.BROADCAST,
+                person_id=person_id,
+                due_at=now,
+                broadcast_id=broadcast.id,
+                programme_id=programme_id,
+                dedupe_key=f"broadcast:{broadcast.id}:{person_id}",
+            )
+            for person_id in people
+        ],
+    )
     record(
         session,
         actor_id=actor.person_id,

@@ -12,15 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, update
+from sqlalchemy import event, func, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, or_, select
 
 from storage.models import PendingSend, SendKind, SendState
 from storage.people import mark_unreachable, person_by_telegram_id
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,67 @@ def enqueue(
     session.flush()
     _note_enqueued(session, due_at)
     return send
+
+
+@dataclass(frozen=True)
+class NewSend:
+    """One send for `enqueue_many`: the same fields `enqueue` takes."""
+
+    kind: SendKind
+    person_id: int | None
+    due_at: datetime
+    activity_id: int | None = None
+    registration_id: int | None = None
+    broadcast_id: int | None = None
+    programme_id: int | None = None
+    payload: dict[str, Any] | None = None
+    dedupe_key: str | None = None
+
+
+def enqueue_many(session: Session, sends: Sequence[NewSend]) -> int:
+    """Add many sends at once (an announcement to a whole programme); returns how many.
+
+    The same rules as `enqueue`, but new rows go in with one multi-row INSERT instead of
+    a query and a flush each: 5,000 copies take a fraction of a second, not the seconds
+    that would hold every other database call of the bot behind them. Keys that already
+    exist are handed to `enqueue` one by one.
+    """
+    if not sends:
+        return 0
+    keys = [s.dedupe_key for s in sends if s.dedupe_key is not None]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        existing.update(
+            key for key in session.exec(
+                select(PendingSend.dedupe_key).where(col(PendingSend.dedupe_key).in_(chunk))
+            ) if key is not None
+        )
+    added = 0
+    rows: list[dict[str, Any]] = []
+    now = utcnow()
+    for send in sends:
+        if send.dedupe_key is not None and send.dedupe_key in existing:
+            added += enqueue(session, kind=send.kind, person_id=send.person_id,
+                             due_at=send.due_at, activity_id=send.activity_id,
+                             registration_id=send.registration_id,
+                             broadcast_id=send.broadcast_id, programme_id=send.programme_id,
+                             payload=send.payload, dedupe_key=send.dedupe_key) is not None
+            continue
+        rows.append({
+            "kind": send.kind.value, "person_id": send.person_id, "due_at": send.due_at,
+            "activity_id": send.activity_id, "registration_id": send.registration_id,
+            "broadcast_id": send.broadcast_id, "programme_id": send.programme_id,
+            "state": SendState.PENDING.value, "attempts": 0,
+            "payload": dict(send.payload or {}), "dedupe_key": send.dedupe_key,
+            "created_at": now,
+        })
+    if rows:
+        session.flush()
+        # Core executemany on the session's own connection and transaction.
+        session.connection().execute(insert(PendingSend), rows)
+        _note_enqueued(session, min(row["due_at"] for row in rows))
+    return added + len(rows)
 
 
 def cancel_pending(
