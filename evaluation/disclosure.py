@@ -6,10 +6,12 @@
    all activities, years add up to all years, answer options add up to those who
    answered), a hidden cell must not be recoverable from the cells left visible. Every
    such relation ends with none or at least two hidden members (a row with exactly one
-   `<5` gets a second cell hidden, shown as `x`); then an audit solves the whole system
-   of relations and hides more cells until no hidden value is determined by the visible
-   ones. The second cell is the smallest non-zero part, then a zero part, and the total
-   only as a last resort, so totals — what reports quote — stay visible.
+   `<5` gets a second cell hidden, shown as `x`); then an audit plays the attacker who
+   knows this rule (`<5` is 1–4, `x` is 0 or at least 5, every relation holds) and, by
+   integer programming, hides more cells until no `<5` count can be worked out exactly.
+   The second cell is the smallest non-zero part, then a zero part, and the total only
+   as a last resort, so totals — what reports quote — stay visible. (Values of `x` cells
+   may still be deducible: they are not small counts.)
 3. Percentages are shown only when every count they come from is visible and their
    denominator reaches `min_n_for_statistics`; means, medians, tests and effect sizes of
    the pre/post comparison only from `min_n_for_statistics` matched pairs up. Below that,
