@@ -21,32 +21,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Protocol
 
 from sqlmodel import Session
 
 import schedules.reminder_notices  # noqa: F401  (registers the reminder and change renderers)
-from bot.i18n import translator
 from bot.settings import QuietHours
 from schedules.clock import Clock
-from schedules.messages import OutgoingMessage, Sender, SendOutcome, SendResult, renderer_for
-from schedules.quiet_hours import effective_quiet_hours, held_until
-from storage.executor import Database
-from storage.models import Activity, PendingSend, Person, Programme, SendKind
-from storage.outbox import (
-    UNREACHABLE,
-    add_enqueue_listener,
-    claim_due,
+from schedules.messages import Sender, SendOutcome, SendResult, renderer_for
+from schedules.preparing import Batch, Preparer, Ready
+from schedules.workers import is_dead_worker, worker_identity
+from storage.claims import (
     hold_until,
-    mark_dropped,
     mark_failed,
     mark_retry,
     mark_sent,
@@ -54,48 +45,15 @@ from storage.outbox import (
     release_stale_claims,
     retry_delay,
 )
-from storage.reminders import later_reminder_due
+from storage.executor import Database
+from storage.models import SendKind
+from storage.outbox import UNREACHABLE, add_enqueue_listener
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 # Sends due within this margin are "now": they are sent at once, not at a timer.
 NOW_MARGIN = timedelta(seconds=1)
-
-
-# --- who is claiming ------------------------------------------------------------------------
-
-
-def _process_start(pid: int) -> str | None:
-    """The kernel's start time of a process (Linux), so a reused pid is not mistaken."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # Field 22 (starttime); the command name in field 2 may hold spaces, so split after it.
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def worker_identity() -> str:
-    """`host:pid:start` naming this process in `claimed_by`."""
-    host = socket.gethostname()[:40]
-    pid = os.getpid()
-    return f"{host}:{pid}:{_process_start(pid) or '0'}"
-
-
-def is_dead_worker(worker: str, *, me: str | None = None) -> bool:
-    """Whether a claim's worker is known to be gone: on this host, its process ended.
-
-    Workers on other hosts cannot be checked from here; their claims wait for the lease.
-    """
-    host, _, rest = worker.partition(":")
-    pid_text, _, start = rest.partition(":")
-    mine = me or worker_identity()
-    if worker == mine or host != mine.partition(":")[0] or not pid_text.isdigit():
-        return False
-    if start == "0" or not Path("/proc/self/stat").exists():
-        return False  # no /proc here: the lease decides
-    return _process_start(int(pid_text)) != start
 
 
 # --- the dispatcher -----------------------------------------------------------------------
@@ -120,22 +78,6 @@ class DispatchSettings:
     lease: timedelta = LEASE
 
 
-@dataclass(frozen=True)
-class _Ready:
-    send_id: int
-    attempts: int
-    kind: str
-    person_id: int | None
-    chat_id: int
-    message: OutgoingMessage
-
-
-@dataclass
-class _Batch:
-    ready: list[_Ready] = field(default_factory=list)
-    retired: Counter[str] = field(default_factory=Counter)
-
-
 class Dispatcher:
     """Claims, renders and sends due pending sends; one per process."""
 
@@ -154,6 +96,7 @@ class Dispatcher:
         self._clock = clock
         self.settings = settings or DispatchSettings()
         self.worker = worker or worker_identity()
+        self._preparer = Preparer(self.worker, self.settings.timezone, self.settings.quiet_hours)
         self._alarm = alarm
         self._loop: asyncio.AbstractEventLoop | None = None
         self._remove_listener: Callable[[], None] | None = None
@@ -286,8 +229,9 @@ class Dispatcher:
             progressed = False
             # Claim in handfuls, not after every answer: fewer, fuller transactions.
             if free >= max(self.settings.batch // 2, 1) or (free > 0 and not self._tasks):
-                batch = await self._db.write(
-                    self._claim, limit=min(free, self.settings.batch), busy=frozenset(self._busy)
+                batch: Batch = await self._db.write(
+                    self._preparer.claim, now=self._clock.now(),
+                    limit=min(free, self.settings.batch), busy=frozenset(self._busy),
                 )
                 if batch.ready or batch.retired:
                     log.debug("claimed %d to send, settled %s", len(batch.ready),
@@ -313,7 +257,7 @@ class Dispatcher:
         if self._tasks:
             await asyncio.wait(set(self._tasks))
 
-    def _launch(self, item: _Ready) -> None:
+    def _launch(self, item: Ready) -> None:
         if item.person_id is not None:
             self._busy.add(item.person_id)
         task = asyncio.get_running_loop().create_task(self._deliver(item))
@@ -327,7 +271,7 @@ class Dispatcher:
 
         task.add_done_callback(finished)
 
-    async def _deliver(self, item: _Ready) -> None:
+    async def _deliver(self, item: Ready) -> None:
         try:
             result = await self._sender.send(
                 item.chat_id, item.message, bulk=True, broadcast=item.kind == SendKind.BROADCAST
@@ -345,7 +289,7 @@ class Dispatcher:
         self.stats[result.outcome.value] += 1
         await self._record(item, result)
 
-    async def _record(self, item: _Ready, result: SendResult) -> None:
+    async def _record(self, item: Ready, result: SendResult) -> None:
         # Written at once: the gap between Telegram's answer and this commit is the only
         # moment a crash could make the send go out twice.
         for attempt in range(6):
@@ -360,7 +304,7 @@ class Dispatcher:
         log.error("gave up recording send %s; its claim is released after the lease",
                   item.send_id)
 
-    def _finish(self, session: Session, *, item: _Ready, result: SendResult,
+    def _finish(self, session: Session, *, item: Ready, result: SendResult,
                 now: datetime) -> None:
         worker = self.worker
         if result.outcome is SendOutcome.DELIVERED:
@@ -377,85 +321,3 @@ class Dispatcher:
                 wait = max(wait, timedelta(seconds=result.retry_after))
             mark_retry(session, send_id=item.send_id, worker=worker, attempts=item.attempts,
                        due_at=now + wait, error=result.error or "retry")
-
-    # --- claiming and rendering (in a database worker thread)
-
-    def _claim(self, session: Session, *, limit: int, busy: frozenset[int]) -> _Batch:
-        now = self._clock.now()
-        batch = _Batch()
-        for send in claim_due(session, worker=self.worker, now=now, limit=limit,
-                              busy_people=busy):
-            outcome = self._prepare(session, send, now)
-            if isinstance(outcome, _Ready):
-                batch.ready.append(outcome)
-            else:
-                batch.retired[outcome] += 1
-        return batch
-
-    def _prepare(self, session: Session, send: PendingSend, now: datetime) -> _Ready | str:
-        """Render a claimed send, or settle it here; returns the ready send or what happened."""
-        assert send.id is not None
-        worker = self.worker
-        person = session.get(Person, send.person_id) if send.person_id is not None else None
-        if person is None or person.erased_at is not None or person.telegram_id is None:
-            return self._drop(session, send, "person gone")
-        if person.unreachable_at is not None:
-            mark_dropped(session, send_id=send.id, worker=worker, reason=UNREACHABLE)
-            return "dropped"
-        activity = session.get(Activity, send.activity_id) if send.activity_id else None
-        if send.activity_id is not None and activity is None:
-            return self._drop(session, send, "activity gone")
-        if activity is not None and send.kind == SendKind.REMINDER and activity.starts_at <= now:
-            log.info("reminder %s came too late (activity %s has started); dropped",
-                     send.id, activity.id)
-            return self._drop(session, send, "activity started")
-        if activity is not None and send.kind == SendKind.CHANGE and activity.ends_at <= now:
-            return self._drop(session, send, "activity over")
-        render = renderer_for(send.kind)
-        if render is None:
-            log.error("no renderer for %s (send %s)", send.kind, send.id)
-            mark_retry(session, send_id=send.id, worker=worker, attempts=send.attempts,
-                       due_at=now + retry_delay(send.attempts + 1), error="no renderer")
-            return "retry"
-        t = translator(person.language, self.settings.timezone)
-        try:
-            message = render(session, send, person, t)
-        except Exception as exc:
-            log.exception("renderer for %s failed on send %s", send.kind, send.id)
-            mark_retry(session, send_id=send.id, worker=worker, attempts=send.attempts,
-                       due_at=now + retry_delay(send.attempts + 1), error=type(exc).__name__)
-            return "retry"
-        if message is None:
-            return self._drop(session, send, "no longer relevant")
-        hold = held_until(
-            send.kind, message, now=now, hours=self._quiet_hours(session, send, activity, person),
-            zone=t.zone, activity_starts_at=activity.starts_at if activity else None,
-        )
-        if hold is not None:
-            return self._hold(session, send, hold, activity)
-        return _Ready(send.id, send.attempts, send.kind, person.id, person.telegram_id, message)
-
-    def _drop(self, session: Session, send: PendingSend, reason: str) -> str:
-        assert send.id is not None
-        mark_dropped(session, send_id=send.id, worker=self.worker, reason=reason)
-        log.info("send %s (%s) dropped: %s", send.id, send.kind, reason)
-        return "dropped"
-
-    def _hold(self, session: Session, send: PendingSend, until: datetime,
-              activity: Activity | None) -> str:
-        assert send.id is not None
-        if send.kind == SendKind.REMINDER and activity is not None:
-            later = later_reminder_due(session, send)
-            if until >= activity.starts_at or (later is not None and until >= later):
-                # The next reminder (or the activity itself) comes first: this one is moot.
-                return self._drop(session, send, "superseded during quiet hours")
-        hold_until(session, send_id=send.id, worker=self.worker, due_at=until)
-        return "held"
-
-    def _quiet_hours(self, session: Session, send: PendingSend, activity: Activity | None,
-                     person: Person) -> QuietHours:
-        programme_id = send.programme_id or (activity.programme_id if activity else None) or (
-            person.programme_id)
-        programme = session.get(Programme, programme_id) if programme_id else None
-        return effective_quiet_hours(programme.quiet_hours if programme else None,
-                                     self.settings.quiet_hours)

@@ -14,12 +14,14 @@ from sqlalchemy.engine import Engine
 
 import schedules.notices  # noqa: F401  (the promotion notice's renderer, as the bot loads it)
 from schedules.clock import FrozenClock
-from schedules.dispatcher import Dispatcher, DispatchSettings, is_dead_worker, worker_identity
+from schedules.dispatcher import Dispatcher, DispatchSettings
 from schedules.messages import OutgoingMessage, SendOutcome, SendResult
+from schedules.workers import is_dead_worker, worker_identity
+from storage.claims import MAX_ATTEMPTS, claim_due
 from storage.db import transaction
 from storage.executor import Database
 from storage.models import Person, Programme, SendKind, SendState
-from storage.outbox import MAX_ATTEMPTS, claim_due, enqueue
+from storage.outbox import enqueue
 from storage.reminders import move_reminders
 from storage.seats import cancel
 from tests.support.reminders import Scene, first_reminder_due, make_scene, sends
@@ -35,11 +37,14 @@ class Outbox:
         self.sent: list[tuple[int, OutgoingMessage, bool, bool]] = []
         self.answers: list[SendResult] = []
         self.gate: asyncio.Event | None = None
+        self.latency = 0.0
 
     async def send(self, chat_id: int, message: OutgoingMessage, *, bulk: bool,
                    broadcast: bool = False) -> SendResult:
         if self.gate is not None:
             await self.gate.wait()
+        if self.latency:
+            await asyncio.sleep(self.latency)
         self.sent.append((chat_id, message, bulk, broadcast))
         if self.answers:
             return self.answers.pop(0)
@@ -237,6 +242,8 @@ async def test_two_dispatchers_on_one_database_send_each_message_once(
     try:
         second_db = Database(engine)
         outbox_a, outbox_b = Outbox(), Outbox()
+        # Telegram takes a moment to answer, so neither can take all 60 alone.
+        outbox_a.latency = outbox_b.latency = 0.05
         a = _dispatcher(database, outbox_a, clock, worker="host:1:a")
         b = _dispatcher(second_db, outbox_b, clock, worker="host:2:b")
         await asyncio.gather(a.drain(), b.drain())

@@ -11,23 +11,25 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from schedules.clock import FrozenClock
-from storage.db import transaction
-from storage.models import PendingSend, Person, SendKind, SendState
-from storage.outbox import (
+from storage.claims import (
     MAX_ATTEMPTS,
-    UNREACHABLE,
-    add_enqueue_listener,
     claim_due,
-    enqueue,
     hold_until,
     mark_dropped,
     mark_retry,
     mark_sent,
     next_due_at,
-    person_blocked_bot,
-    person_is_back,
     release_stale_claims,
     retry_delay,
+)
+from storage.db import transaction
+from storage.models import PendingSend, Person, SendKind, SendState
+from storage.outbox import (
+    UNREACHABLE,
+    add_enqueue_listener,
+    enqueue,
+    person_blocked_bot,
+    person_is_back,
 )
 from tests.support.signup import make_person
 
