@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import statistics
 import tempfile
@@ -25,11 +26,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 from sqlmodel import Session, select
 
-from storage.db import make_engine
+from storage.db import make_engine, transaction
 from storage.migrate import upgrade_to_latest
-from storage.models import Broadcast
+from storage.models import Broadcast, Programme
 from tests.e2e.botapi import BotProcess, FakeBotApi, RateLimit, TgUser, bot_env
 from tests.support.animator import seat_animator
 from tests.support.signup import make_activity, make_people
@@ -141,9 +143,6 @@ async def run(residents: int, tappers: int, tap_interval: float) -> int:
         upgrade_to_latest(engine)
         _, programme_id = seat_animator(engine, telegram_id=ANIMATOR)
         make_people(engine, residents, programme_id=programme_id, first_telegram_id=FIRST_RESIDENT)
-        from storage.db import transaction
-        from storage.models import Programme
-
         with transaction(engine) as session:
             programme = session.get(Programme, programme_id)
             assert programme is not None
@@ -171,6 +170,9 @@ async def run(residents: int, tappers: int, tap_interval: float) -> int:
             await animator.ask(TEXT, "Kto ma dostać ogłoszenie?")
             await animator.tap("Wszyscy w programie", "Odbiorcy:")
             before = api.stats(include_chats=False)
+            assert bot.pid is not None
+            bot_process = psutil.Process(bot.pid)
+            cpu_before = bot_process.cpu_times()
             stop = asyncio.Event()
             tapping = [asyncio.create_task(t.run(stop, rng)) for t in taps]
             started = time.time()
@@ -183,6 +185,7 @@ async def run(residents: int, tappers: int, tap_interval: float) -> int:
 
             await _poll(all_sent, residents / 10 + 120)
             last_copy = max(_first_copy_times(api, residents))
+            cpu_after = bot_process.cpu_times()
             stop.set()
             await asyncio.gather(*tapping)
             await asyncio.sleep(2)  # let the last taps be answered
@@ -213,6 +216,9 @@ async def run(residents: int, tappers: int, tap_interval: float) -> int:
     print(f"  total time: {elapsed:.1f} s from pressing Send to the last copy")
     print(f"  achieved: {rate:.1f} messages/s (target >= 24)")
     print(f"  429 answers from the server: {limited}")
+    cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+    print(f"  bot CPU while sending: {cpu:.1f} s ({cpu / elapsed * 100:.0f} % of one core); "
+          f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"  duplicates: {duplicates}, losses: {losses} (target 0 and 0)")
     print(f"  interactive taps: {len(latencies)} answered, {timeouts} unanswered; "
           f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (target p99 < 1500 ms); "
