@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WINDOW_SECONDS = 1.0
-SLOT_TOLERANCE = 0.25
+SLOT_TOLERANCE = 0.5
 # With the window full of sends still waiting for Telegram, look again this soon.
 IN_FLIGHT_POLL = 0.01
 
@@ -138,7 +138,7 @@ class PacingState:
         if self.in_flight + len(self._released) >= self.global_cap:
             waits.append(self._released[0] - now if self._released else IN_FLIGHT_POLL)
         if lane is not Lane.INTERACTIVE:
-            # A quarter-slot of tolerance absorbs timer lateness without letting the
+            # Half a slot of tolerance absorbs timer lateness without letting the
             # rate drift down (the GCRA rule: conforming once now >= TAT - tolerance).
             waits.append(self._next_slot[lane] - SLOT_TOLERANCE * self._interval[lane] - now)
             waits.append(self.bulk_paused_until - now)

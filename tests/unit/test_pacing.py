@@ -77,9 +77,9 @@ def test_a_send_counts_until_a_second_after_its_answer() -> None:
 def test_bulk_sends_are_spread_evenly_and_one_per_chat_per_second() -> None:
     state = PacingState(PacingLimits(global_per_second=29, per_chat_interval=1.05))
     _send(state, Lane.BULK, 100, 0.0, answered=0.2)
-    # The next slot is 1/29 s later, with a quarter slot of tolerance for late timers.
-    assert state.delay(Lane.BULK, 101, 0.0) == pytest.approx(0.75 / 29)
-    assert state.delay(Lane.BULK, 101, 0.75 / 29) == 0
+    # The next slot is 1/29 s later, with half a slot of tolerance for late timers.
+    assert state.delay(Lane.BULK, 101, 0.0) == pytest.approx(0.5 / 29)
+    assert state.delay(Lane.BULK, 101, 0.5 / 29) == 0
     # The same chat waits a little over a second after the answer.
     assert state.delay(Lane.BULK, 100, 0.5) == pytest.approx(0.75)
     # A reply to that chat is not spaced.
