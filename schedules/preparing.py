@@ -73,8 +73,10 @@ class Preparer:
         """Render a claimed send, or settle it here; returns it ready, or what happened."""
         assert send.id is not None
         person = session.get(Person, send.person_id) if send.person_id is not None else None
-        if person is None or person.erased_at is not None or person.telegram_id is None:
-            return self._drop(session, send, "person gone")
+        if person is None or person.erased_at is not None:
+            return self._drop(session, send, "person erased")
+        if person.telegram_id is None:
+            return self._drop(session, send, "no Telegram chat")
         if person.unreachable_at is not None:
             return self._drop(session, send, UNREACHABLE)
         activity = session.get(Activity, send.activity_id) if send.activity_id else None

@@ -22,6 +22,7 @@ from storage.models import (
     Activity,
     ActivityStatus,
     PendingSend,
+    Person,
     Programme,
     Registration,
     RegistrationStatus,
@@ -102,6 +103,9 @@ def schedule_reminders(
     """
     if registration.id is None or registration.status != RegistrationStatus.CONFIRMED:
         return 0
+    person = session.get(Person, registration.person_id)
+    if person is None or person.telegram_id is None:
+        return 0  # signed up on paper by an animator: the animator reminds them
     activity = session.get(Activity, registration.activity_id)
     if activity is None or activity.status == ActivityStatus.CANCELLED:
         return 0

@@ -180,7 +180,7 @@ async def test_sends_for_erased_people_or_deleted_activities_are_dropped(
     clock.set(first_reminder_due(scene))
     await _dispatcher(database, outbox, clock).drain()
     reasons = {(s.person_id, s.last_error) for s in sends(engine, state=SendState.DROPPED)}
-    assert (scene.people["Jan"].person_id, "person gone") in reasons
+    assert (scene.people["Jan"].person_id, "person erased") in reasons
     assert (scene.people["Olena"].person_id, "no longer relevant") in reasons
     assert [chat for chat, *_ in outbox.sent] == [701]
 

@@ -184,3 +184,14 @@ def test_reminder_before_a_sunday_after_the_october_dst_change(engine: Engine) -
     assert "неділя, 25 жовтня, о 17:00" in ukrainian.text
     assert "niedziela, 25 października, godz. 17:00" in polish.text
     assert not polish.exempt_from_quiet_hours
+
+
+def test_people_without_telegram_get_no_reminders(engine: Engine, clock: FrozenClock) -> None:
+    with transaction(engine) as session:
+        programme = make_programme(session)
+        activity = make_activity(session, programme=programme,
+                                 starts_at=clock.now() + timedelta(days=3))
+        paper = make_person(session, telegram_id=None, name="Pani Halina")
+        assert activity.id and paper.id
+        sign_up(session, person_id=paper.id, activity_id=activity.id, now=clock.now())
+    assert _reminders(engine, state=None) == []
