@@ -9,7 +9,7 @@ import json
 from html import escape
 
 from bot.i18n import Translator
-from storage.privacy import PersonData, RegistrationRecord, SendRecord
+from storage.person_data import PersonData, RegistrationRecord, SendRecord
 
 
 def _status(t: Translator, record: RegistrationRecord) -> str:

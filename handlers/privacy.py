@@ -26,14 +26,13 @@ from handlers.common import answer
 from schedules.retention import run_retention
 from storage.db import DatabaseUnavailable
 from storage.models import Programme
+from storage.person_data import PersonNotFound, person_data
 from storage.privacy import (
     AnswersFate,
     ErasurePreview,
     ErasureReport,
-    PersonNotFound,
     erase_person,
     erasure_preview,
-    person_data,
     scrub_freed_space,
 )
 from storage.retention import programme_end

@@ -12,11 +12,10 @@ from typing import Any
 from bot.cli.common import settings_and_engine
 from schedules.clock import SystemClock
 from storage.db import read_only, transaction
+from storage.person_data import PersonNotFound, person_data
 from storage.privacy import (
     ErasureReason,
-    PersonNotFound,
     erase_person,
-    person_data,
     scrub_freed_space,
 )
 from storage.retention import due_for_erasure, expired_programmes, purge_batch

@@ -24,7 +24,8 @@ from storage.db import transaction
 from storage.models import Programme
 from storage.organising import Actor
 from storage.participants import participant_list
-from storage.privacy import erase_person, person_data
+from storage.person_data import person_data
+from storage.privacy import erase_person
 from storage.seats import sign_up
 from tests.support.privacy import Resident, resident_with_history
 from tests.support.signup import make_person

@@ -22,13 +22,12 @@ from storage.models import (
     SurveyAnswer,
     SurveyResponse,
 )
+from storage.person_data import PersonNotFound, person_data
 from storage.privacy import (
     AnswersFate,
-    PersonNotFound,
     erase_person,
     erase_proxy_participant,
     erasure_preview,
-    person_data,
     scrub_freed_space,
 )
 from storage.proxy import ProxyNotFound
