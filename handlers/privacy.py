@@ -45,6 +45,13 @@ CONFIRMATION_VALID = timedelta(minutes=15)
 # Retention runs at night (local time), and once a little after every start.
 RETENTION_TIME = time(3, 30)
 RETENTION_AFTER_START = timedelta(minutes=2)
+def still_fresh(asked_unix: int, now: datetime) -> bool:
+    """Whether a confirmation asked at `asked_unix` (from its button) may still be acted on."""
+    asked = datetime.fromtimestamp(asked_unix, UTC)
+    # A minute of slack for clocks of different processes.
+    return timedelta(minutes=-1) <= now - asked <= CONFIRMATION_VALID
+
+
 _CONFIRM = re.compile(r"^pv:fy:(\d{1,12})$")
 UODO = "Prezes Urzędu Ochrony Danych Osobowych, ul. Stawki 2, 00-193 Warszawa, uodo.gov.pl"
 
@@ -307,8 +314,7 @@ async def on_confirm(update: Update, context: PalContext) -> None:
         await _drop_buttons(update)
         return
     now = context.services.clock.now()
-    asked = datetime.fromtimestamp(int(match.group(1)), UTC)
-    if not timedelta(minutes=-1) <= now - asked <= CONFIRMATION_VALID:
+    if not still_fresh(int(match.group(1)), now):
         await answer(update, context,
                      t._("This question has expired. Send /forgetme again."), alert=True)
         await _drop_buttons(update)

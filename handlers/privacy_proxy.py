@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session
 from telegram import Update
@@ -22,6 +22,7 @@ from bot.i18n import Translator
 from bot.keyboards import inline
 from handlers.animator_common import actor_of, animator_only, screen
 from handlers.common import answer
+from handlers.privacy import still_fresh
 from storage.organising import Actor
 from storage.privacy import (
     AnswersFate,
@@ -35,7 +36,6 @@ from storage.proxy import ProxyNotFound, proxy_participant
 
 log = logging.getLogger(__name__)
 
-CONFIRMATION_VALID = timedelta(minutes=15)
 _ASK = re.compile(r"^pv:ax:(\d{1,12})$")
 _ERASE = re.compile(r"^pv:ay:(\d{1,12}):(\d{1,12})$")
 
@@ -147,8 +147,7 @@ async def on_erase(update: Update, context: PalContext) -> None:
     assert match is not None
     person_id, asked_at = int(match.group(1)), int(match.group(2))
     now = context.services.clock.now()
-    asked = datetime.fromtimestamp(asked_at, UTC)
-    if not timedelta(minutes=-1) <= now - asked <= CONFIRMATION_VALID:
+    if not still_fresh(asked_at, now):
         await answer(update, context, t._("This question has expired. Open the person's card "
                                           "again."), alert=True)
         return
