@@ -18,15 +18,13 @@ from sqlmodel import Session
 
 from bot.i18n import Translator, translator
 from evaluation.disclosure import Disclosed, DisclosureRules, Shown, SuppressionGrid
-from evaluation.indicators import (
-    ALL,
-    INDICATOR_BY_KEY,
+from evaluation.indicator_table import (
     IndicatorTable,
-    Kind,
     columns,
     compute_indicators,
     indicator_rows,
 )
+from evaluation.indicators import ALL, INDICATOR_BY_KEY, Kind
 from evaluation.prepost import PrePost, compare
 from evaluation.sheets import (
     definitions_sheet,

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from bot.i18n import Translator
 from evaluation.disclosure import Disclosed, DisclosureRules, Hidden, SuppressionGrid
-from evaluation.indicators import ALL, INDICATOR_BY_KEY, INDICATORS, IndicatorTable
+from evaluation.indicator_table import IndicatorTable
+from evaluation.indicators import ALL, INDICATOR_BY_KEY, INDICATORS
 from evaluation.prepost import Comparison, Distribution, PrePost
 from evaluation.stats import EXACT_MAX_N, PMethod, ZeroMethod, wilson
 from evaluation.tables import Cell, Sheet, Style, count, number, text

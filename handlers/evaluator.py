@@ -56,7 +56,7 @@ def readable_programme(
     if programme is None:
         return None
     # The evaluation package (numpy, scipy, matplotlib) loads on first use, not at start-up.
-    from evaluation.indicators import programme_years
+    from evaluation.indicator_table import programme_years
 
     periods = programme_years(session, programme_id, ZoneInfo(zone))
     return programme.name, [int(y) for y in periods.labels] if periods else []

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-from evaluation.indicators import ALL, INDICATORS, IndicatorTable, Kind, compute_indicators
+from evaluation.indicator_table import IndicatorTable, compute_indicators
+from evaluation.indicators import ALL, INDICATORS, Kind
 from evaluation.source import report_session
 from storage.db import transaction
 from tests.conftest import TEST_NOW
