@@ -4,15 +4,18 @@ Telegram allows about 30 messages per second overall and about one per second in
 chat; beyond that it answers 429 with `retry_after`. The pacer keeps sends under those
 limits and decides who goes first:
 
+- never more than `telegram_per_second` (30) sends arrive within any one second, each
+  counted from its start until a second after its answer (see PacingState);
+- bulk sends (reminders, notices, follow-ups) are spread evenly at `global_per_second`
+  (29), broadcasts at most `broadcast_per_second` (25); every reply uses up one of those
+  slots, so bulk sends yield the capacity replies take;
 - interactive replies (a person pressed a button) go at the next free slot, ahead of
   any waiting bulk send, and are never spaced per chat;
-- bulk sends (reminders, notices, follow-ups) and broadcasts are spread evenly,
-  broadcasts at most `broadcast_per_second`, everything together at most
-  `global_per_second`, and at most one per `per_chat_interval` in a chat;
-- a 429 on a bulk send pauses all bulk sends for `retry_after` (interactive replies
-  to other chats continue); the failed send waits and is tried again;
-- server errors, timeouts and lost connections are retried with exponential backoff
-  up to `max_retries`; anything else is the caller's to handle.
+- bulk sends to one chat are at least `per_chat_interval` apart, counted from the answer;
+- a 429 on a bulk send pauses all bulk sends for `retry_after` (interactive replies to
+  other chats continue); the failed send waits and is tried again;
+- server errors, timeouts and lost connections of message sends are retried with
+  exponential backoff up to `max_retries`; anything else is the caller's to handle.
 
 `PacingState` is the pure decision logic, driven by explicit instants so it is tested
 without sleeping; `Pacer` adds the waiting and retrying on top of it.
@@ -37,6 +40,7 @@ WINDOW_SECONDS = 1.0
 SLOT_TOLERANCE = 0.5
 # With the window full of sends still waiting for Telegram, look again this soon.
 IN_FLIGHT_POLL = 0.01
+CHAT_CLEANUP_SECONDS = 10.0
 
 
 class Lane(StrEnum):
@@ -51,6 +55,10 @@ class Lane(StrEnum):
 class PacingLimits:
     """The numbers the pacer keeps to; defaults follow Telegram's published limits."""
 
+    # Telegram's own limit: never more sends than this arrive within any one second.
+    telegram_per_second: int = 30
+    # The rate the pacer aims for, all sends together; bulk sends keep to it exactly,
+    # replies may burst above it (up to Telegram's limit) and push bulk sends back.
     global_per_second: float = 29.0
     broadcast_per_second: float = 25.0
     # A little over one second, so network jitter never lands two sends in one second.
@@ -66,6 +74,8 @@ class PacingLimits:
     def __post_init__(self) -> None:
         if self.global_per_second < 1 or self.broadcast_per_second <= 0:
             raise ValueError("rates must allow at least one message per second")
+        if self.global_per_second > self.telegram_per_second:
+            raise ValueError("the global rate cannot exceed Telegram's limit")
 
 
 class FailureKind(Enum):
@@ -93,36 +103,37 @@ def never_retry(_exc: BaseException) -> Failure:
 
 
 class PacingState:
-    """Window bookkeeping and the decision "may this send go at `now`?".
+    """Rate bookkeeping and the decision "may this send go at `now`?".
 
-    A send counts against the one-second window from the moment it starts until one
-    second after Telegram answered it. The server counts arrivals, which happen somewhere
-    in between; counting this way keeps any one second of arrivals under the cap even
-    when a busy machine delays some requests and not others.
+    Two rules. The rate: bulk sends are spaced evenly at `global_per_second` (and
+    broadcasts at `broadcast_per_second`), and every reply takes one of those slots.
+    Telegram's limit: at most `telegram_per_second` sends in any one second, each counted
+    from the moment it starts until one second after Telegram answered it. The server
+    counts arrivals, which happen somewhere in between; counting this way keeps every
+    second of arrivals under the limit even when a busy machine delays some requests.
     """
 
     def __init__(self, limits: PacingLimits) -> None:
         self.limits = limits
-        self.global_cap = max(1, math.floor(limits.global_per_second))
-        self.broadcast_cap = max(1, min(self.global_cap, math.floor(limits.broadcast_per_second)))
+        self.cap = limits.telegram_per_second
         self._interval = {
             Lane.BULK: 1.0 / limits.global_per_second,
             Lane.BROADCAST: 1.0 / min(limits.broadcast_per_second, limits.global_per_second),
         }
         # When finished sends leave the window, in order; plus the sends still in flight.
         self._released: deque[float] = deque()
-        self._released_broadcasts: deque[float] = deque()
         self.in_flight = 0
-        self.broadcasts_in_flight = 0
+        # Theoretical arrival times (GCRA): the global one all lanes use up, the
+        # broadcast one only broadcasts.
         self._next_slot: dict[Lane, float] = {Lane.BULK: -math.inf, Lane.BROADCAST: -math.inf}
         self._chat_free_at: dict[int, float] = {}
+        self._last_cleanup = -math.inf
         self.bulk_paused_until = -math.inf
         self.interactive_waiting = 0
 
     def _prune(self, now: float) -> None:
-        for times in (self._released, self._released_broadcasts):
-            while times and times[0] <= now:
-                times.popleft()
+        while self._released and self._released[0] <= now:
+            self._released.popleft()
 
     def chat_delay(self, chat_id: int | None, now: float) -> float:
         """Seconds until a bulk send may go to this chat (its spacing and any pause)."""
@@ -131,22 +142,22 @@ class PacingState:
             waits.append(self._chat_free_at.get(chat_id, -math.inf) - now)
         return max(waits)
 
+    def _rate_delay(self, lane: Lane, now: float) -> float:
+        # Half a slot of tolerance absorbs timer lateness without letting the rate
+        # drift down (the GCRA rule: conforming once now >= TAT - tolerance).
+        return self._next_slot[lane] - SLOT_TOLERANCE * self._interval[lane] - now
+
     def slot_delay(self, lane: Lane, now: float) -> float:
-        """Seconds until the global (and, for bulk, the lane's) budget has room."""
+        """Seconds until Telegram's limit (and, for bulk, the rate) has room."""
         self._prune(now)
         waits = [0.0]
-        if self.in_flight + len(self._released) >= self.global_cap:
+        if self.in_flight + len(self._released) >= self.cap:
             waits.append(self._released[0] - now if self._released else IN_FLIGHT_POLL)
         if lane is not Lane.INTERACTIVE:
-            # Half a slot of tolerance absorbs timer lateness without letting the
-            # rate drift down (the GCRA rule: conforming once now >= TAT - tolerance).
-            waits.append(self._next_slot[lane] - SLOT_TOLERANCE * self._interval[lane] - now)
+            waits.append(self._rate_delay(Lane.BULK, now))
             waits.append(self.bulk_paused_until - now)
-        if lane is Lane.BROADCAST and (
-            self.broadcasts_in_flight + len(self._released_broadcasts) >= self.broadcast_cap
-        ):
-            waits.append(self._released_broadcasts[0] - now if self._released_broadcasts
-                         else IN_FLIGHT_POLL)
+        if lane is Lane.BROADCAST:
+            waits.append(self._rate_delay(Lane.BROADCAST, now))
         return max(waits)
 
     def delay(self, lane: Lane, chat_id: int | None, now: float) -> float:
@@ -160,19 +171,18 @@ class PacingState:
         """Note that a send starts at `now` (call `done` when it is answered)."""
         self._prune(now)
         self.in_flight += 1
+        # Every send uses up a slot of the global rate, so replies push bulk sends back.
+        self._next_slot[Lane.BULK] = max(self._next_slot[Lane.BULK], now) + self._interval[
+            Lane.BULK]
         if lane is Lane.BROADCAST:
-            self.broadcasts_in_flight += 1
-        if lane is not Lane.INTERACTIVE:
-            self._next_slot[lane] = max(self._next_slot[lane], now) + self._interval[lane]
+            self._next_slot[Lane.BROADCAST] = max(self._next_slot[Lane.BROADCAST], now) + (
+                self._interval[Lane.BROADCAST])
         self._hold_chat(chat_id, now + self.limits.per_chat_interval)
 
     def done(self, lane: Lane, chat_id: int | None, now: float) -> None:
         """Note that Telegram answered a send started with `record`."""
         self.in_flight = max(self.in_flight - 1, 0)
         self._released.append(now + WINDOW_SECONDS)
-        if lane is Lane.BROADCAST:
-            self.broadcasts_in_flight = max(self.broadcasts_in_flight - 1, 0)
-            self._released_broadcasts.append(now + WINDOW_SECONDS)
         # Spacing in a chat counts from the answer, so a delayed request cannot land
         # less than the interval before the next one.
         self._hold_chat(chat_id, now + self.limits.per_chat_interval)
@@ -181,8 +191,11 @@ class PacingState:
         if chat_id is None:
             return
         self._chat_free_at[chat_id] = max(until, self._chat_free_at.get(chat_id, until))
-        if len(self._chat_free_at) > 4096:
-            idle = [chat for chat, free_at in self._chat_free_at.items() if free_at <= until - 5]
+        if until - self._last_cleanup > CHAT_CLEANUP_SECONDS:
+            # Chats free long ago need no entry; keeps the table as small as the traffic.
+            self._last_cleanup = until
+            idle = [chat for chat, free_at in self._chat_free_at.items()
+                    if free_at <= until - CHAT_CLEANUP_SECONDS]
             for chat in idle:
                 del self._chat_free_at[chat]
 
