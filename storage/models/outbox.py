@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -89,7 +89,8 @@ class Broadcast(SQLModel, table=True):
     audience_activity_id: int | None = Field(default=None, foreign_key="activity.id")
     urgent: bool = False
     state: str = Field(default=BroadcastState.DRAFT, max_length=16)
-    progress_chat_id: int | None = None
+    # Telegram chat ids exceed 32 bits.
+    progress_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     progress_message_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

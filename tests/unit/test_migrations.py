@@ -29,3 +29,21 @@ def test_postgres_schema_matches_models(postgres_engine: Engine) -> None:
 def test_upgrade_twice_is_harmless(engine: Engine) -> None:
     upgrade_to_latest(engine)
     assert is_up_to_date(engine)
+
+
+def test_telegram_ids_fit_64_bits(postgres_engine: Engine) -> None:
+    from sqlmodel import Session, select
+
+    from storage.models import Broadcast, Person, Programme
+
+    big = 7_900_000_123  # Telegram ids grow past 2**31
+    with Session(postgres_engine) as session:
+        programme = Programme(name="PAL")
+        author = Person(telegram_id=big)
+        session.add_all([programme, author])
+        session.flush()
+        assert programme.id is not None and author.id is not None
+        session.add(Broadcast(programme_id=programme.id, author_id=author.id, text="x",
+                              audience="programme", progress_chat_id=big))
+        session.commit()
+        assert session.exec(select(Broadcast)).one().progress_chat_id == big

@@ -166,7 +166,7 @@ def upgrade() -> None:
     sa.Column('audience_activity_id', sa.Integer(), nullable=True),
     sa.Column('urgent', sa.Boolean(), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('progress_chat_id', sa.Integer(), nullable=True),
+    sa.Column('progress_chat_id', sa.BigInteger(), nullable=True),
     sa.Column('progress_message_id', sa.Integer(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('started_at', storage.types.UTCDateTime(timezone=True), nullable=True),
