@@ -103,8 +103,8 @@ class Translator:
         """`1.12, 17:00` (`1 Dec, 17:00` in English) for buttons, where space is short."""
         local = self.local(moment)
         pattern = "d MMM, HH:mm" if self.language == "en" else "d.MM, HH:mm"
-        return format_date(local, pattern.split(",")[0], locale=self.locale) + ", " + self.time(
-            local
+        return (
+            format_date(local, pattern.split(",")[0], locale=self.locale) + ", " + self.time(local)
         )
 
     def number(self, value: int | float) -> str:
@@ -129,7 +129,9 @@ def catalog_messages(language: str) -> set[str]:
                     continue
                 key = str(message.id[0] if isinstance(message.id, (tuple, list)) else message.id)
                 strings = (
-                    message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+                    message.string
+                    if isinstance(message.string, (tuple, list))
+                    else (message.string,)
                 )
                 if all(strings) and not message.fuzzy:
                     ids.add(key)

@@ -150,7 +150,7 @@ class RecordingRequest(BaseRequest):
             for name, part in request_data.multipart_data.items():
                 # PTB gives (file_name, content, mime type) for each upload.
                 file_name, content = (part[0], part[1]) if isinstance(part, tuple) else (name, part)
-                files[name] = content if isinstance(content, bytes) else content.read()  # type: ignore[union-attr]
+                files[name] = content if isinstance(content, bytes) else content.read()
                 names[name] = str(file_name)
         self.calls.append(Call(api_method, params, files))
         if api_method in self.fail_with:

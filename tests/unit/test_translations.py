@@ -12,7 +12,7 @@ from bot.i18n import LOCALES_DIR, catalog_messages, translator
 from bot.settings import SUPPORTED_LANGUAGES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from i18n_check import used_messages  # noqa: E402
+from i18n_check import used_messages
 
 EXPECTED_PLURALS = {"pl": 3, "uk": 3, "en": 2}
 
@@ -44,7 +44,9 @@ def test_no_message_is_defined_twice() -> None:
                     key = message.id[0] if isinstance(message.id, tuple) else message.id
                     if not key:
                         continue
-                    assert key not in seen, f"{language}: {key!r} in {seen.get(key)} and {po_path.name}"
+                    assert key not in seen, (
+                        f"{language}: {key!r} in {seen.get(key)} and {po_path.name}"
+                    )
                     seen[key] = po_path.name
 
 
