@@ -4,7 +4,7 @@ announcement that survives SIGKILL without anybody getting it twice."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,37 +13,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from storage.db import make_engine
-from storage.migrate import upgrade_to_latest
 from storage.models import Activity, Broadcast, PendingSend, Registration
 from tests.e2e.botapi import BotProcess, FakeBotApi, bot_env
 from tests.support.animator import seat_animator, seat_resident
 from tests.support.signup import make_people
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
-TOKEN = "123456:E2E-animator"
 EWA = 900
 WARSAW = ZoneInfo("Europe/Warsaw")
-
-
-@pytest.fixture
-def db_file(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'palbot.sqlite3'}"
-
-
-@pytest.fixture
-def store(db_file: str) -> Iterator[Engine]:
-    """The bot's database, migrated before the bot starts so tests can seed it."""
-    engine = make_engine(db_file)
-    upgrade_to_latest(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN) as server:
-        yield server
 
 
 def _env(api: FakeBotApi, db_file: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +23,7 @@ from tests.e2e.botapi.process import REPO_ROOT
 from tests.support.evaluation import Story
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
-TOKEN = "123456:E2E-evaluator"
 EWA, KRYSTYNA = 5001, 5002
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN) as server:
-        yield server
 
 
 def _palbot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

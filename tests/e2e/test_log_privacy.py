@@ -7,7 +7,7 @@ output is searched for every name and text the people typed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +24,6 @@ from tests.support.privacy import QUESTIONNAIRE
 from tests.support.signup import make_activity, make_person, make_programme
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
-TOKEN = "123456:E2E-logs"
 
 RESIDENT = "Bożydar Wąchocki"
 ANIMATOR = "Animatorka Genowefa"
@@ -44,12 +43,6 @@ def store(db_url: str) -> Iterator[Engine]:
     upgrade_to_latest(engine)
     yield engine
     engine.dispose()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN) as server:
-        yield server
 
 
 def _seed(store: Engine, survey: Path) -> int:

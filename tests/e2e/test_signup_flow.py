@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,34 +12,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.db import make_engine
-from storage.migrate import upgrade_to_latest
 from storage.models import Person, Registration, RegistrationStatus
 from tests.e2e.botapi import BotProcess, FakeBotApi, TgUser, bot_env
 from tests.support.signup import make_people, seed_programme
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
-TOKEN = "123456:E2E-signup"
-
-
-@pytest.fixture
-def db_file(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'palbot.sqlite3'}"
-
-
-@pytest.fixture
-def store(db_file: str) -> Iterator[Engine]:
-    """The bot's database, migrated before the bot starts so tests can seed it."""
-    engine = make_engine(db_file)
-    upgrade_to_latest(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import csv
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,8 +15,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from storage.db import make_engine, transaction
-from storage.migrate import upgrade_to_latest
+from storage.db import transaction
 from storage.models import Person, Programme, SurveyAnswer, SurveyResponse
 from storage.questionnaires import (
     SurveyPhase,
@@ -31,29 +29,9 @@ from tests.support.signup import make_person, make_programme
 from tests.support.surveys import answered_survey, register
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
-TOKEN = "123456:E2E-surveys"
 PROGRAMME = "PAL Osiedle Słoneczne"
 INITIAL_ITEMS = [i.id for i in items_for_phase(load_questionnaire(default_questionnaire_path()),
                                                SurveyPhase.INITIAL)]
-
-
-@pytest.fixture
-def db_file(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'palbot.sqlite3'}"
-
-
-@pytest.fixture
-def store(db_file: str) -> Iterator[Engine]:
-    engine = make_engine(db_file)
-    upgrade_to_latest(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture
