@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,28 +33,7 @@ from tests.e2e.botapi.process import REPO_ROOT
 from tests.support.signup import make_people, seed_programme
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
-TOKEN = "123456:E2E-reminders"
 OFFSETS = {"PALBOT_REMINDER_OFFSETS": "10s,5s", "PALBOT_QUIET_HOURS": "off"}
-
-
-@pytest.fixture
-def db_file(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'palbot.sqlite3'}"
-
-
-@pytest.fixture
-def store(db_file: str) -> Iterator[Engine]:
-    """The bot's database, migrated before the bot starts so tests can seed it."""
-    engine = make_engine(db_file)
-    upgrade_to_latest(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN) as server:
-        yield server
 
 
 def _env(api: FakeBotApi, database_url: str, **extra: str) -> dict[str, str]:
