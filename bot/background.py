@@ -9,34 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from bot.context import PalApplication
-
-Hook = Callable[[PalApplication], Awaitable[Any]] | None
+from bot.lifecycle import running
 
 
 async def serve(application: PalApplication, stop: asyncio.Event) -> None:
     """Start the application without an updater until `stop` is set, then shut down."""
-    await application.initialize()
-    try:
-        post_init: Hook = application.post_init
-        if post_init is not None:
-            await post_init(application)
-        await application.start()
-        try:
-            await stop.wait()
-        finally:
-            await application.stop()
-            post_stop: Hook = application.post_stop
-            if post_stop is not None:
-                await post_stop(application)
-    finally:
-        await application.shutdown()
-        post_shutdown: Hook = application.post_shutdown
-        if post_shutdown is not None:
-            await post_shutdown(application)
+    async with running(application):
+        await stop.wait()
 
 
 def serve_background_only(application: PalApplication) -> None:

@@ -16,9 +16,8 @@ import hmac
 import json
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
@@ -28,6 +27,7 @@ from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 
 from bot.context import PalApplication, Services
+from bot.lifecycle import running
 
 log = logging.getLogger(__name__)
 
@@ -223,9 +223,6 @@ async def register_webhook(application: PalApplication, config: WebhookConfig) -
     raise RuntimeError("could not register the webhook with the Bot API server")
 
 
-Hook = Callable[[PalApplication], Awaitable[Any]] | None
-
-
 async def serve(
     application: PalApplication,
     config: WebhookConfig,
@@ -235,12 +232,7 @@ async def serve(
 ) -> None:
     """Run the bot in webhook mode until `stop` is set, then shut down gracefully."""
     server = WebhookServer(application, config)
-    await application.initialize()
-    try:
-        post_init: Hook = application.post_init
-        if post_init is not None:
-            await post_init(application)
-        await application.start()
+    async with running(application):
         try:
             await server.start()
             if config.set_webhook:
@@ -251,17 +243,6 @@ async def serve(
             log.info("stopping: no new updates; finishing the ones in hand")
         finally:
             await server.stop()
-            # Application.stop() waits until every queued and running update is handled
-            # and every job has finished; pending sends not yet claimed stay in the table.
-            await application.stop()
-            post_stop: Hook = application.post_stop
-            if post_stop is not None:
-                await post_stop(application)
-    finally:
-        await application.shutdown()
-        post_shutdown: Hook = application.post_shutdown
-        if post_shutdown is not None:
-            await post_shutdown(application)
 
 
 def run_webhook(application: PalApplication, config: WebhookConfig) -> None:
