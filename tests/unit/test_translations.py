@@ -32,6 +32,7 @@ def test_catalog_files_are_consistent(language: str) -> None:
         assert catalog.num_plurals == EXPECTED_PLURALS[language], po_path.name
         for message in catalog:
             if message.pluralizable and message.id:
+                assert isinstance(message.string, tuple | list), (po_path, message.id)
                 assert len(message.string) == EXPECTED_PLURALS[language], (po_path, message.id)
 
 
@@ -41,7 +42,7 @@ def test_no_message_is_defined_twice() -> None:
         for po_path in sorted((LOCALES_DIR / language / "LC_MESSAGES").glob("*.po")):
             with po_path.open("rb") as handle:
                 for message in read_po(handle, locale=language):
-                    key = message.id[0] if isinstance(message.id, tuple) else message.id
+                    key = message.id if isinstance(message.id, str) else message.id[0]
                     if not key:
                         continue
                     assert key not in seen, (
