@@ -123,12 +123,8 @@ def wilson(count: int, n: int) -> Interval:
     """A share with its Wilson score 95 % interval (Wilson 1927; Newcombe 1998)."""
     if n <= 0 or not 0 <= count <= n:
         raise ValueError(f"need 0 <= count <= n and n > 0, got {count}/{n}")
-    z = float(sps.norm.ppf(0.5 + CONFIDENCE / 2))
-    p = count / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+    ci = sps.binomtest(count, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    return Interval(count / n, float(ci.low), float(ci.high))
 
 
 def holm(p_values: Sequence[float | None]) -> list[float | None]:
