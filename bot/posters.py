@@ -108,13 +108,24 @@ def _fit_lines(text: str, font: str, size: float, width: float, max_lines: int,
         if len(lines) <= max_lines or size <= smallest:
             break
         size -= 2
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        last = lines[-1]
-        while last and pdfmetrics.stringWidth(last + "…", font, size) > width:
-            last = last[:-1]
-        lines[-1] = last.rstrip() + "…"
+    cut = len(lines) > max_lines
+    lines = lines[:max_lines]
+    for index, line in enumerate(lines):
+        # One word wider than the page (a long name without spaces) is cut as well.
+        if (cut and index == len(lines) - 1) or _width(line, font, size) > width:
+            lines[index] = _ellipsis(line, font, size, width)
     return lines, size
+
+
+def _width(text: str, font: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(text, font, size))
+
+
+def _ellipsis(text: str, font: str, size: float, width: float) -> str:
+    """The longest start of `text` that fits `width` with an ellipsis after it."""
+    while text and _width(text + "…", font, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def _lines(canvas: Canvas, lines: Sequence[str], font: str, size: float, x: float, y: float,
@@ -208,12 +219,15 @@ def activity_poster(t: Translator, *, programme: str, item: PosterActivity,
     venue, venue_size = _fit_lines(t._("Where: {venue}").format(venue=item.venue), REGULAR,
                                    20, width, 3, 13)
     y = _lines(canvas, venue, REGULAR, venue_size, MARGIN, y)
-    y = _lines(canvas, [places_text(t, item)], BOLD, 18, MARGIN, y - 0.2 * cm, color=MUTED)
+    places, places_size = _fit_lines(places_text(t, item), BOLD, 18, width, 2, 12)
+    y = _lines(canvas, places, BOLD, places_size, MARGIN, y - 0.4 * cm, color=MUTED)
 
     footer_top = _footer_box(canvas, _without_telegram(t, contact, item.venue), MARGIN)
     caption_space = 2.3 * cm
-    qr_size = min(10 * cm, y - footer_top - caption_space - 0.8 * cm)
-    qr_top = y - 0.4 * cm
+    room = y - footer_top - caption_space - 0.8 * cm
+    qr_size = min(10 * cm, room)
+    # The code and its caption sit in the middle of the space left, not under the text.
+    qr_top = y - 0.4 * cm - (room - qr_size) / 2
     _draw_qr(canvas, item.link, (PAGE_WIDTH - qr_size) / 2, qr_top - qr_size, qr_size)
     caption_y = qr_top - qr_size - 0.7 * cm
     caption = simpleSplit(t._("Scan the code with your phone's camera to sign up in Telegram."),
