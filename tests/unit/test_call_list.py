@@ -7,7 +7,7 @@ when it is sent, held in quiet hours, never to another programme's animator.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,8 +21,9 @@ from schedules.dispatcher import Dispatcher, DispatchSettings
 from schedules.messages import OutgoingMessage, SendOutcome, SendResult
 from storage.activity_changes import call_off
 from storage.call_list import call_list, call_list_recipients
-from storage.db import transaction
+from storage.db import make_engine, transaction
 from storage.executor import Database
+from storage.migrate import upgrade_to_latest
 from storage.models import Activity, AuditEntry, Person, Role, SendKind, SendState
 from storage.organising import Actor, NotYourActivity
 from storage.outreach import PHONE_CHANGED, set_proxy_phone
@@ -65,6 +66,18 @@ class Story:
     zofia: int
     henryka: int
     marek: int
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, db_url: str) -> Iterator[Engine]:
+    """Every story on SQLite and, where PALBOT_TEST_POSTGRES_URL is set, on PostgreSQL."""
+    if request.param == "postgres":
+        yield request.getfixturevalue("postgres_engine")
+        return
+    eng = make_engine(db_url)
+    upgrade_to_latest(eng)
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture
