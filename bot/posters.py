@@ -11,6 +11,7 @@ Polish and Ukrainian letters (ł, ś, ż, і, ї, є) that reportlab's built-in 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,9 @@ MUTED = HexColor("#4a4a4a")
 BAND = HexColor("#e8eef5")
 # Activities per page of the programme poster, each with its own QR code.
 ROWS_PER_PAGE = 6
+# Handlers build posters in worker threads; reportlab's font registry and the embedded
+# fonts' subsetting state are shared by every document, so one poster is drawn at a time.
+_DRAWING = threading.Lock()
 
 
 @cache
@@ -94,9 +98,18 @@ def _draw_qr(canvas: Canvas, link: str, x: float, y: float, size: float) -> None
     canvas.setFillColor(black)
     path = canvas.beginPath()
     for row, line in enumerate(matrix):
-        for column, dark in enumerate(line):
-            if dark:
-                path.rect(x + (column + 4) * cell, y + size - (row + 5) * cell, cell, cell)
+        column = 0
+        while column < len(line):
+            if not line[column]:
+                column += 1
+                continue
+            # One rectangle per run of dark modules: a third of the drawing operations.
+            run = column
+            while run < len(line) and line[run]:
+                run += 1
+            path.rect(x + (column + 4) * cell, y + size - (row + 5) * cell,
+                      (run - column) * cell, cell)
+            column = run
     canvas.drawPath(path, stroke=0, fill=1)
 
 
@@ -202,6 +215,12 @@ def _new_canvas(buffer: io.BytesIO, title: str, t: Translator) -> Canvas:
 def activity_poster(t: Translator, *, programme: str, item: PosterActivity,
                     contact: str | None) -> bytes:
     """One activity on an A4 page: what, when, where, places, the QR code, no-Telegram line."""
+    with _DRAWING:
+        return _activity_poster(t, programme=programme, item=item, contact=contact)
+
+
+def _activity_poster(t: Translator, *, programme: str, item: PosterActivity,
+                     contact: str | None) -> bytes:
     buffer = io.BytesIO()
     canvas = _new_canvas(buffer, item.title, t)
     width = PAGE_WIDTH - 2 * MARGIN
@@ -244,6 +263,12 @@ def activity_poster(t: Translator, *, programme: str, item: PosterActivity,
 def programme_poster(t: Translator, *, programme: str, items: Sequence[PosterActivity],
                      bot: str, contact: str | None) -> bytes:
     """A programme's upcoming activities, each with its QR code, six to an A4 page."""
+    with _DRAWING:
+        return _programme_poster(t, programme=programme, items=items, bot=bot, contact=contact)
+
+
+def _programme_poster(t: Translator, *, programme: str, items: Sequence[PosterActivity],
+                      bot: str, contact: str | None) -> bytes:
     buffer = io.BytesIO()
     heading = t._("Upcoming activities")
     canvas = _new_canvas(buffer, f"{heading} — {programme}", t)

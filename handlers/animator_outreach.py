@@ -13,6 +13,7 @@ the animator uses the bot in: they hang on the notice board for everyone.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -123,9 +124,12 @@ async def on_poster(update: Update, context: PalContext) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer()
     assert update.effective_chat is not None
-    pdf = activity_poster(_poster_translator(context), programme=facts.programme,
-                          item=_poster_item(context, facts.activity, facts.taken),
-                          contact=_contact(context, facts.activity))
+    # Drawing QR codes is pure Python (tens of ms, ~0.3 s for a full programme poster):
+    # off the event loop, so other people's taps are not held up.
+    pdf = await asyncio.to_thread(
+        activity_poster, _poster_translator(context), programme=facts.programme,
+        item=_poster_item(context, facts.activity, facts.taken),
+        contact=_contact(context, facts.activity))
     log.info("poster activity_id=%s by person_id=%s bytes=%s", activity_id,
              actor_of(context).person_id, len(pdf))
     day = t.local(facts.activity.starts_at).strftime("%Y-%m-%d")
@@ -150,8 +154,9 @@ async def on_programme_poster(update: Update, context: PalContext) -> None:
         await update.callback_query.answer()
     assert update.effective_chat is not None
     items = [_poster_item(context, i.activity, i.activity.places - i.free) for i in facts.items]
-    pdf = programme_poster(_poster_translator(context), programme=facts.programme, items=items,
-                           bot=bot_link(context.bot.username), contact=_contact(context, None))
+    pdf = await asyncio.to_thread(
+        programme_poster, _poster_translator(context), programme=facts.programme, items=items,
+        bot=bot_link(context.bot.username), contact=_contact(context, None))
     log.info("programme poster activities=%s by person_id=%s bytes=%s", len(items),
              actor_of(context).person_id, len(pdf))
     caption = t.ngettext("Poster of {n} upcoming activity. Print it on A4.",
@@ -259,15 +264,11 @@ async def on_call_list_csv(update: Update, context: PalContext) -> None:
 # ---------------------------------------------------------------- phone numbers
 
 
-def _person_id(context: PalContext) -> int:
-    return match_int(context)
-
-
 @animator_only
 async def on_phone_ask(update: Update, context: PalContext) -> None:
     """`ano:ph:<person>`: ask for the number of a person without Telegram."""
     t = context.t
-    person_id = _person_id(context)
+    person_id = match_int(context)
     try:
         person = await context.db.write(ask_phone, actor=actor_of(context), person_id=person_id)
     except ProxyNotFound:
