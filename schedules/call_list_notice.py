@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.i18n import Translator
 from schedules.messages import Button, OutgoingMessage, renderer
 from schedules.reminder_notices import when_line
-from storage.call_list import CallEntry, paper_places, still_staff
+from storage.call_list import CallEntry, paper_places, promoted_entry, still_staff
 from storage.models import Activity, ActivityStatus, PendingSend, Person, SendKind
 
 # Lines of people in the chat message; longer lists are in the CSV file.
@@ -48,6 +48,9 @@ def render_call_list(
     assert person.id is not None
     if not still_staff(session, activity=activity, person_id=person.id):
         return None
+    buttons = ((Button(t._("📄 Call list (CSV)"), callback_data=f"ano:csv:{activity.id}"),),)
+    if "promoted" in send.payload:
+        return _promotion(session, send, activity, t, buttons)
     entries = paper_places(session, activity_id=activity.id)
     if not entries:
         return None
@@ -66,7 +69,23 @@ def render_call_list(
         "",
         *call_lines(t, entries),
     ]
-    return OutgoingMessage(
-        text="\n".join(lines),
-        buttons=((Button(t._("📄 Call list (CSV)"), callback_data=f"ano:csv:{activity.id}"),),),
-    )
+    return OutgoingMessage(text="\n".join(lines), buttons=buttons)
+
+
+def _promotion(session: Session, send: PendingSend, activity: Activity, t: Translator,
+               buttons: tuple[tuple[Button, ...], ...]) -> OutgoingMessage | None:
+    """A place from the reserve list went to someone without Telegram: phone them now."""
+    moment = send.claimed_at or send.due_at
+    entry = promoted_entry(session, registration_id=int(send.payload["promoted"]))
+    if entry is None or moment >= activity.starts_at:
+        return None  # the place is no longer theirs, or it is too late to matter
+    lines = [
+        t._("📞 A place became free for {name}, who has no Telegram. Please phone them: {phone}")
+        .format(name=entry.display_name,
+                phone=entry.phone or t._("no phone number recorded")),
+        "",
+        f"📌 {activity.title}",
+        when_line(t, activity),
+        t._("📍 Where: {venue}").format(venue=activity.venue),
+    ]
+    return OutgoingMessage(text="\n".join(lines), buttons=buttons)

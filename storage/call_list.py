@@ -122,18 +122,31 @@ def call_list_due(starts_at: datetime, offsets: Sequence[timedelta]) -> datetime
 
 
 def schedule_call_list(
-    session: Session, *, activity: Activity, offsets: Sequence[timedelta], now: datetime
+    session: Session,
+    *,
+    activity: Activity,
+    offsets: Sequence[timedelta],
+    now: datetime,
+    promoted_registration_id: int | None = None,
 ) -> int:
     """Make sure the activity's animators get the call list; returns how many are pending.
 
-    Called when someone without Telegram gets a place. Nothing is scheduled once the
-    time has passed: whoever gives such a place that late is an animator, acting now.
+    Called when someone without Telegram gets a place. Once the call list's time has
+    passed, an animator giving such a place is acting now and needs no message; but a
+    place from the reserve list (`promoted_registration_id`) reaches the person only
+    through a phone call, so the animators are told at once (quiet hours still apply).
     """
     if activity.id is None or activity.status == ActivityStatus.CANCELLED:
         return 0
     due = call_list_due(activity.starts_at, offsets)
+    payload: dict[str, int] = {"starts_at": int(activity.starts_at.timestamp())}
+    key_suffix = ""
     if due <= now:
-        return 0
+        if promoted_registration_id is None or now >= activity.starts_at:
+            return 0
+        due = now
+        payload["promoted"] = promoted_registration_id
+        key_suffix = f":p{promoted_registration_id}"
     pending = 0
     for recipient_id in call_list_recipients(session, activity=activity):
         send = enqueue(
@@ -143,11 +156,28 @@ def schedule_call_list(
             due_at=due,
             activity_id=activity.id,
             programme_id=activity.programme_id,
-            payload={"starts_at": int(activity.starts_at.timestamp())},
-            dedupe_key=call_list_key(activity, recipient_id),
+            payload=payload,
+            dedupe_key=call_list_key(activity, recipient_id) + key_suffix,
         )
         pending += send is not None
     return pending
+
+
+def promoted_entry(session: Session, *, registration_id: int) -> CallEntry | None:
+    """The person without Telegram who got a place from the reserve list, if it is still theirs."""
+    row = session.exec(
+        select(Person.id, Person.display_name, Person.phone)
+        .join(Registration, col(Registration.person_id) == col(Person.id))
+        .where(
+            Registration.id == registration_id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+            col(Person.telegram_id).is_(None),
+            col(Person.erased_at).is_(None),
+        )
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return CallEntry(int(row[0]), row[1] or "—", row[2])
 
 
 def still_staff(session: Session, *, activity: Activity, person_id: int) -> bool:

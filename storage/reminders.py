@@ -113,8 +113,11 @@ def schedule_reminders(
     if offsets is None:
         offsets = offsets_for(session.get(Programme, activity.programme_id))
     if person.telegram_id is None:
-        # Signed up on paper by an animator: the animators get a call list instead.
-        schedule_call_list(session, activity=activity, offsets=offsets, now=now)
+        # Signed up on paper by an animator: the animators get a call list instead, and
+        # word at once if the place came from the reserve list after the list went out.
+        promoted = registration.id if registration.promoted_at == now else None
+        schedule_call_list(session, activity=activity, offsets=offsets, now=now,
+                           promoted_registration_id=promoted)
         return 0
     count = 0
     for item in plan(activity.starts_at, offsets, now):

@@ -33,7 +33,7 @@ from storage.proxy import InvalidPhone, ProxyNotFound, create_proxy_participant
 from storage.proxy_actions import proxy_cancel, proxy_sign_up
 from storage.reminders import move_reminders
 from storage.roles import grant
-from storage.seats import sign_up
+from storage.seats import cancel, sign_up
 from tests.support.reminders import sends
 from tests.support.signup import make_activity, make_person, make_programme
 
@@ -340,3 +340,44 @@ def test_the_call_list_is_due_with_the_programmes_first_reminder(
     [send] = sends(engine, SendKind.CALL_LIST)
     assert send.due_at == start - timedelta(hours=48)
     assert send.due_at.tzinfo is not None and send.due_at.astimezone(UTC) == send.due_at
+
+
+async def test_a_place_from_the_reserve_list_late_is_phoned_at_once(
+    engine: Engine, database: Database, clock: FrozenClock
+) -> None:
+    # Ten hours before the start the 24-hour call list has gone; Jan and Zofia hold the
+    # two places, Henryka and Marek wait.
+    story = _story(engine, clock.now(), starts_at=clock.now() + timedelta(hours=10), places=2)
+    assert sends(engine, SendKind.CALL_LIST) == []
+    with transaction(engine) as session:
+        jan = session.exec(select(Person).where(Person.telegram_id == JAN)).one()
+        cancel(session, person_id=int(jan.id or 0), activity_id=story.activity_id,
+               now=clock.now())
+    [send] = sends(engine, SendKind.CALL_LIST)
+    assert send.due_at == clock.now() and send.person_id == story.ewa.person_id
+    chats = Chats()
+    await _dispatcher(database, chats, clock).drain()
+    [text] = chats.to(EWA)
+    assert text.startswith("📞 Zwolniło się miejsce i dostaje je Pani Henryka – ta osoba nie "
+                           "ma Telegramu. Zadzwoń do niej: brak numeru telefonu")
+    assert "📌 Warsztaty ceramiki" in text and "Zofia" not in text
+
+
+async def test_a_late_promotion_given_up_again_before_sending_is_not_sent(
+    engine: Engine, database: Database, clock: FrozenClock
+) -> None:
+    story = _story(engine, clock.now(), starts_at=clock.now() + timedelta(hours=10), places=2)
+    with transaction(engine) as session:
+        proxy_cancel(session, actor=story.ewa, person_id=story.zofia,
+                     activity_id=story.activity_id, now=clock.now())
+    with transaction(engine) as session:
+        # Henryka got Zofia's place; Ewa gives it back for her at once (she said no).
+        proxy_cancel(session, actor=story.ewa, person_id=story.henryka,
+                     activity_id=story.activity_id, now=clock.now())
+    chats = Chats()
+    await _dispatcher(database, chats, clock).drain()
+    # Marek got the place last: only his call goes out.
+    [text] = chats.to(EWA)
+    assert "Pan Marek" in text and "+48 601 000 111" in text
+    assert {s.last_error for s in sends(engine, SendKind.CALL_LIST, SendState.DROPPED)} == {
+        "no longer relevant"}
