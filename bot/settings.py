@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     rate_limit: bool = True
     db_workers: int = Field(default=0, ge=0, le=64)
     dpo_contact: str = ""
+    # How people without Telegram sign up (a phone number, an office), printed on posters
+    # where an activity names no contact of its own.
+    signup_contact: str = Field(default="", max_length=200)
     controller_name: str = ""
     # Checked on every webhook request (X-Telegram-Bot-Api-Secret-Token); webhook mode only.
     webhook_secret: SecretStr | None = None

@@ -65,6 +65,7 @@ def menu_rows(t: Translator) -> Rows:
         [(t._("✅ Attendance"), "an:pick:att"), (t._("👥 Participants"), "an:pick:ppl")],
         [(t._("🧾 People without Telegram"), "anx:list")],
         [(t._("📝 Open the final survey"), "an:final")],
+        [(t._("🖨 Poster of upcoming activities"), "ano:prog")],  # handlers/animator_outreach
         [back_to_menu_button(t)],
     ]
 
@@ -171,6 +172,9 @@ def card_rows(t: Translator, card: Card, now: datetime) -> Rows:
         rows.append([(t._("✏️ Change"), f"ane:{a_id}"),
                      (t._("📣 Announcement"), f"anb:new:{a_id}")])
         rows.append([(t._("❌ Call off"), f"an:x:{a_id}")])
+    if live and now < card.activity.ends_at:  # handlers/animator_outreach
+        rows.append([(t._("🔗 Link and poster"), f"ano:{a_id}"),
+                     (t._("📞 Call list"), f"ano:call:{a_id}")])
     rows.append([(t._("◀ My activities"), "an:list"), menu_button(t)])
     return rows
 
@@ -324,6 +328,7 @@ def register(app: PalApplication) -> None:
         animator_attendance,
         animator_broadcast,
         animator_edit,
+        animator_outreach,
         animator_participants,
         animator_proxy,
         animator_wizard,
@@ -342,5 +347,5 @@ def register(app: PalApplication) -> None:
     app.add_handler(CallbackQueryHandler(on_final_ask, pattern=r"^an:final$"))
     app.add_handler(CallbackQueryHandler(on_final, pattern=r"^an:finaly$"))
     for module in (animator_wizard, animator_edit, animator_attendance, animator_participants,
-                   animator_broadcast, animator_proxy):
+                   animator_broadcast, animator_proxy, animator_outreach):
         module.register(app)

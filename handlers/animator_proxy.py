@@ -101,7 +101,8 @@ def card_rows(t: Translator, card: Card, now: datetime) -> Rows:
             label = (t._("⬜ Not present: {title}") if entry.attended
                      else t._("✅ Present: {title}")).format(title=shorten(a.title, 30))
             rows.append([(label, f"anx:at:{pid}:{a.id}:{entry.registration_id}:{value}")])
-    rows.append([(t._("📝 Paper survey"), f"pp:who:{pid}")])
+    rows.append([(t._("📝 Paper survey"), f"pp:who:{pid}"),
+                 (t._("📞 Phone number"), f"ano:ph:{pid}")])  # handlers/animator_outreach
     rows.append([(t._("🗑 Delete this person's data"), f"pv:ax:{pid}")])  # handlers/privacy_proxy
     rows.append([(t._("◀ People without Telegram"), "anx:list"), menu_button(t)])
     return rows

@@ -30,6 +30,7 @@ from typing import Protocol
 
 from sqlmodel import Session
 
+import schedules.call_list_notice  # registers the animators' call-list renderer
 import schedules.reminder_notices  # noqa: F401  (registers the reminder and change renderers)
 from bot.settings import QuietHours
 from schedules.clock import Clock

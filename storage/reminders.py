@@ -18,6 +18,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from bot.settings import parse_offsets
+from storage.call_list import schedule_call_list
 from storage.models import (
     Activity,
     ActivityStatus,
@@ -104,13 +105,20 @@ def schedule_reminders(
     if registration.id is None or registration.status != RegistrationStatus.CONFIRMED:
         return 0
     person = session.get(Person, registration.person_id)
-    if person is None or person.telegram_id is None:
-        return 0  # signed up on paper by an animator: the animator reminds them
+    if person is None:
+        return 0
     activity = session.get(Activity, registration.activity_id)
     if activity is None or activity.status == ActivityStatus.CANCELLED:
         return 0
     if offsets is None:
         offsets = offsets_for(session.get(Programme, activity.programme_id))
+    if person.telegram_id is None:
+        # Signed up on paper by an animator: the animators get a call list instead, and
+        # word at once if the place came from the reserve list after the list went out.
+        promoted = registration.id if registration.promoted_at == now else None
+        schedule_call_list(session, activity=activity, offsets=offsets, now=now,
+                           promoted_registration_id=promoted)
+        return 0
     count = 0
     for item in plan(activity.starts_at, offsets, now):
         send = enqueue(
