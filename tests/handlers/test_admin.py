@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.settings import Settings, load_settings
 from schedules.clock import FrozenClock
@@ -49,7 +49,7 @@ def _grants(engine: Engine) -> list[tuple[int, str, int | None]]:
 
 def _actions(engine: Engine) -> list[str]:
     with read_only(engine) as session:
-        return [e.action for e in session.exec(select(AuditEntry).order_by(AuditEntry.id))]
+        return [e.action for e in session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))]
 
 
 async def _invite(anna: ChatUser, role_button: str) -> str:
