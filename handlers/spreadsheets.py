@@ -14,7 +14,7 @@ import asyncio
 import logging
 
 from sqlmodel import Session
-from telegram import InputFile, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import PalApplication, PalContext
@@ -124,6 +124,11 @@ def _errors_text(t: Translator, file_name: str, good: int, errors: list[RowError
     return "\n".join(lines)
 
 
+def template_buttons(t: Translator) -> InlineKeyboardMarkup:
+    """The two template files, offered wherever a file was not right."""
+    return inline([[(t._("⬇️ Template (XLSX)"), "ss:tx"), (t._("⬇️ Template (CSV)"), "ss:tc")]])
+
+
 def _row_line(t: Translator, row: ActivityRow) -> str:
     places = t.ngettext("{n} place", "{n} places", row.places).format(n=row.places)
     return f"• {t.date_time(row.starts_at)} — {row.title} ({row.venue}), {places}"
@@ -189,12 +194,14 @@ async def on_document(update: Update, context: PalContext) -> None:
     except SheetRefused as refused:
         log.info("spreadsheet refused user_id=%s problem=%s", context.viewer.telegram_id,
                  refused.problem.value)
-        await message.reply_text(refusal_text(t, refused.problem, max_bytes))
+        await message.reply_text(refusal_text(t, refused.problem, max_bytes),
+                                 reply_markup=template_buttons(t))
         return
     log.info("spreadsheet checked user_id=%s rows=%s bad=%s", context.viewer.telegram_id,
              len(sheet.rows), len(sheet.errors))
     if sheet.errors:
-        await message.reply_text(_errors_text(t, file_name, len(sheet.rows), sheet.errors))
+        await message.reply_text(_errors_text(t, file_name, len(sheet.rows), sheet.errors),
+                                 reply_markup=template_buttons(t))
         return
     actor = staff_actor(context)
     programmes = await context.db.read(_import_programmes, actor=actor)
@@ -305,8 +312,7 @@ async def import_help(update: Update, context: PalContext) -> None:
         t._("I check every row first and show you what I found; nothing is added until "
             "you press “Import”. Sending the same file again adds nothing twice."),
     ])
-    await show_screen(update, context, text, inline([
-        [(t._("⬇️ Template (XLSX)"), "ss:tx"), (t._("⬇️ Template (CSV)"), "ss:tc")]]))
+    await show_screen(update, context, text, template_buttons(t))
 
 
 async def on_template(update: Update, context: PalContext) -> None:

@@ -88,7 +88,8 @@ async def test_bad_row_then_fixed_file_then_the_same_file_again(
     assert "Wiersz 4: starts_at: „jutro” to nie data i godzina" in text
     assert text.endswith("Nic nie zostało zaimportowane. Popraw te wiersze i wyślij plik "
                          "ponownie.")
-    assert ewa.last.buttons() == [] and _activities(engine) == [] and _dialogs(engine) == []
+    assert [label for label, _ in ewa.last.buttons()] == ["⬇️ Wzór (XLSX)", "⬇️ Wzór (CSV)"]
+    assert _activities(engine) == [] and _dialogs(engine) == []
 
     await send_document(ewa, _xlsx(GOOD), "zajecia.xlsx")
     preview = ewa.last.text
