@@ -250,7 +250,7 @@ def accept_invitation(
     invitation.used_at = now
     invitation.used_by_id = person_id
     session.add(invitation)
-    close_dialog(session, person_id=person_id, kind=DIALOG_KIND)
+    session.delete(dialog)  # the offer is answered
     record(session, actor_id=person_id, action=AuditAction.INVITATION_ACCEPTED,
            subject_type="invitation", subject_id=invitation_id,
            details={"role": role.value, "programme_id": invitation.programme_id}, at=now)

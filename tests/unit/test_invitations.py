@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -228,3 +229,27 @@ def test_two_people_accepting_one_link_at_once_sqlite(engine: Engine,
 def test_two_people_accepting_one_link_at_once_postgres(postgres_engine: Engine,
                                                         clock: FrozenClock) -> None:
     _race(postgres_engine, clock)
+
+
+def test_accepting_is_a_handful_of_statements(engine: Engine, clock: FrozenClock) -> None:
+    """One tap, one transaction: the statements an accept costs are counted, not timed."""
+    actor, programme_id = _setup(engine)
+    invitation_id, token = _invite(engine, actor, programme_id, clock)
+    person_id = _open(engine, token, ANIMATOR_TG, clock)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        _accept(engine, person_id, invitation_id, clock)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == ACCEPT_STATEMENTS, " ".join(statements)
+
+
+# BEGIN IMMEDIATE; the offer (dialog), the invitation (locked), the person, an existing
+# grant; update the invitation, insert the grant, delete the offer, insert the audit row;
+# the programme's name for the answer.
+ACCEPT_STATEMENTS = 10
