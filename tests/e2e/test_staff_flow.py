@@ -28,7 +28,8 @@ LINK = re.compile(r"https://t\.me/pal_test_bot\?start=(inv_[A-Za-z0-9_-]+)")
 
 
 def _env(api: FakeBotApi, db_file: str) -> dict[str, str]:
-    return bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="WARNING",
+    # DEBUG, so the end of the test can show no token, name or title reaches the log.
+    return bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="DEBUG",
                    PALBOT_QUIET_HOURS="off")
 
 
@@ -145,6 +146,10 @@ async def test_a_fresh_install_is_run_from_the_chat(
         actions = [e.action for e in session.exec(select(AuditEntry).order_by(
             col(AuditEntry.id)))]
     assert titles == ["Klub seniora", "Komputer bez tajemnic"]
+    log = bot.log_text()
+    for secret in (first, for_ewa, late.group(1), "Klub seniora", "PAL Barwinek", "Krystyna",
+                   "zajecia.xlsx"):
+        assert secret.removeprefix("inv_") not in log, secret
     assert grants == [(ANNA, "admin"), (EWA, "animator")]
     assert actions == ["invitation.created", "invitation.accepted", "programme.created",
                        "invitation.created", "invitation.accepted", "invitation.created",
