@@ -31,6 +31,7 @@ from storage.dialogs import close_dialog, save_dialog
 from storage.invitations import (
     CannotRemoveYourself,
     InvitationRefused,
+    NewInvitation,
     NotAllowed,
     PendingInvitation,
     ProgrammeNameRefused,
@@ -132,17 +133,23 @@ def _name(t: Translator, member: StaffMember) -> str:
     return member.display_name or t._("(no name yet)")
 
 
-async def show_team(update: Update, context: PalContext, programme_id: int | None, *,
-                    toast: str | None = None, new_message: bool = False) -> None:
-    """The team of a programme (None: administrators) with its buttons."""
-    t = context.t
+async def show_team(update: Update, context: PalContext, programme_id: int | None) -> None:
+    """Read and show the team of a programme (None: administrators)."""
     try:
         team = await context.db.read(_team, actor=staff_actor(context),
                                      programme_id=programme_id,
                                      now=context.services.clock.now())
     except NotAllowed:
-        await answer(update, context, not_allowed_text(t), alert=True)
+        await answer(update, context, not_allowed_text(context.t), alert=True)
         return
+    await render_team(update, context, team)
+
+
+async def render_team(update: Update, context: PalContext, team: Team, *,
+                      toast: str | None = None, new_message: bool = False) -> None:
+    """The team screen with its buttons: remove, withdraw, invite."""
+    t = context.t
+    programme_id = team.programme_id
     lines = [t._("Team of “{programme}”:").format(programme=team.programme_name)
              if team.programme_name is not None else t._("Administrators (all programmes):")]
     for member in team.members:
@@ -198,10 +205,9 @@ async def on_invite(update: Update, context: PalContext) -> None:
         return
     valid_for = timedelta(days=context.settings.invitation_valid_days)
     try:
-        made = await context.db.write(
-            create_invitation, actor=staff_actor(context), role=role, programme_id=programme_id,
-            now=context.services.clock.now(), valid_for=valid_for)
-        name = await context.db.read(_programme_name, programme_id=programme_id)
+        made, name = await context.db.write(
+            _invite_with_name, actor=staff_actor(context), role=role,
+            programme_id=programme_id, now=context.services.clock.now(), valid_for=valid_for)
     except NotAllowed:
         await answer(update, context, not_allowed_text(t), alert=True)
         return
@@ -221,6 +227,15 @@ async def on_invite(update: Update, context: PalContext) -> None:
                       new_message=True)
 
 
+def _invite_with_name(
+    session: Session, *, actor: StaffActor, role: Role, programme_id: int | None,
+    now: datetime, valid_for: timedelta,
+) -> tuple[NewInvitation, str | None]:
+    made = create_invitation(session, actor=actor, role=role, programme_id=programme_id,
+                             now=now, valid_for=valid_for)
+    return made, _programme_name(session, programme_id=programme_id)
+
+
 def _programme_name(session: Session, *, programme_id: int | None) -> str | None:
     programme = session.get(Programme, programme_id) if programme_id is not None else None
     return programme.name if programme else None
@@ -231,8 +246,8 @@ async def on_withdraw(update: Update, context: PalContext) -> None:
     """`adm:ir:<id>`: withdraw an invitation nobody has used yet."""
     t = context.t
     try:
-        invitation = await context.db.write(
-            revoke_invitation, actor=staff_actor(context), invitation_id=_arg(context),
+        team = await context.db.write(
+            _withdraw_and_team, actor=staff_actor(context), invitation_id=_arg(context),
             now=context.services.clock.now())
     except NotAllowed:
         await answer(update, context, not_allowed_text(t), alert=True)
@@ -240,8 +255,13 @@ async def on_withdraw(update: Update, context: PalContext) -> None:
     except InvitationRefused:
         await answer(update, context, t._("This invitation is no longer waiting."), alert=True)
         return
-    await show_team(update, context, invitation.programme_id,
-                    toast=t._("The invitation was withdrawn."))
+    await render_team(update, context, team, toast=t._("The invitation was withdrawn."))
+
+
+def _withdraw_and_team(session: Session, *, actor: StaffActor, invitation_id: int,
+                       now: datetime) -> Team:
+    invitation = revoke_invitation(session, actor=actor, invitation_id=invitation_id, now=now)
+    return _team(session, actor=actor, programme_id=invitation.programme_id, now=now)
 
 
 def _member_and_place(session: Session, *, actor: StaffActor,
@@ -278,8 +298,8 @@ async def on_remove(update: Update, context: PalContext) -> None:
     """`adm:sr:<grant>`: second tap — the role is taken away (audited)."""
     t = context.t
     try:
-        member = await context.db.write(
-            remove_staff, actor=staff_actor(context), grant_id=_arg(context),
+        member, team = await context.db.write(
+            _remove_and_team, actor=staff_actor(context), grant_id=_arg(context),
             now=context.services.clock.now())
     except NotAllowed:
         await answer(update, context, t._("This person is no longer on the team."), alert=True)
@@ -289,8 +309,14 @@ async def on_remove(update: Update, context: PalContext) -> None:
             "You cannot take the administrator role away from yourself."), alert=True)
         return
     log.info("staff removed by user_id=%s role=%s", context.viewer.telegram_id, member.role.value)
-    await show_team(update, context, member.programme_id, toast=t._("Removed: {name}.").format(
+    await render_team(update, context, team, toast=t._("Removed: {name}.").format(
         name=_name(t, member)))
+
+
+def _remove_and_team(session: Session, *, actor: StaffActor, grant_id: int,
+                     now: datetime) -> tuple[StaffMember, Team]:
+    member = remove_staff(session, actor=actor, grant_id=grant_id, now=now)
+    return member, _team(session, actor=actor, programme_id=member.programme_id, now=now)
 
 
 @admin_only
@@ -317,11 +343,11 @@ async def on_new_programme_cancel(update: Update, context: PalContext) -> None:
 
 
 def _create_and_close(session: Session, *, actor: StaffActor, name: str,
-                      now: datetime) -> int:
+                      now: datetime) -> Team:
     programme = create_programme(session, actor=actor, name=name, now=now)
     assert actor.person_id is not None and programme.id is not None
     close_dialog(session, person_id=actor.person_id, kind=NEW_PROGRAMME)
-    return programme.id
+    return _team(session, actor=actor, programme_id=programme.id, now=now)
 
 
 @on_text(NEW_PROGRAMME)
@@ -337,7 +363,7 @@ async def on_programme_name(update: Update, context: PalContext, dialog: Dialog)
     try:
         if too_long(message.text):
             raise ProgrammeNameRefused(taken=False)
-        programme_id = await context.db.write(
+        team = await context.db.write(
             _create_and_close, actor=staff_actor(context), name=message.text,
             now=context.services.clock.now())
     except ProgrammeNameRefused as refused:
@@ -349,7 +375,7 @@ async def on_programme_name(update: Update, context: PalContext, dialog: Dialog)
         await answer(update, context, not_allowed_text(t))
         return
     await message.reply_text(t._("The programme is created. Now invite its team:"))
-    await show_team(update, context, programme_id, new_message=True)
+    await render_team(update, context, team, new_message=True)
 
 
 def register(app: PalApplication) -> None:

@@ -161,9 +161,17 @@ async def _show_preview(update: Update, context: PalContext, preview: SheetPrevi
         [(t._("✖️ Cancel"), f"ss:no:{preview.nonce}")]]), new_message=new_message)
 
 
-def _import_programmes(session: Session, *, actor: StaffActor) -> list[tuple[int, str]]:
-    return programmes_for(session, telegram_id=actor.telegram_id, admin_ids=actor.admin_ids,
-                          action=StaffAction.IMPORT_ACTIVITIES)
+def _keep_for_preview(
+    session: Session, *, actor: StaffActor, file_name: str, rows: list[ActivityRow]
+) -> tuple[list[tuple[int, str]], SheetPreview | None]:
+    """The programmes the file may go to, and its stored preview (None if there are none)."""
+    programmes = programmes_for(session, telegram_id=actor.telegram_id,
+                                admin_ids=actor.admin_ids, action=StaffAction.IMPORT_ACTIVITIES)
+    if not programmes:
+        return programmes, None
+    only = programmes[0][0] if len(programmes) == 1 else None
+    return programmes, save_preview(session, actor=actor, file_name=file_name, rows=rows,
+                                    programme_id=only)
 
 
 async def on_document(update: Update, context: PalContext) -> None:
@@ -203,17 +211,14 @@ async def on_document(update: Update, context: PalContext) -> None:
         await message.reply_text(_errors_text(t, file_name, len(sheet.rows), sheet.errors),
                                  reply_markup=template_buttons(t))
         return
-    actor = staff_actor(context)
-    programmes = await context.db.read(_import_programmes, actor=actor)
-    if not programmes:
+    programmes, preview = await context.db.write(
+        _keep_for_preview, actor=staff_actor(context), file_name=file_name, rows=sheet.rows)
+    if preview is None:
         await message.reply_text(t._(
             "There is no programme you can add activities to yet. An administrator can "
             "create one in /admin."))
         return
-    only = programmes[0][0] if len(programmes) == 1 else None
-    preview = await context.db.write(save_preview, actor=actor, file_name=file_name,
-                                     rows=sheet.rows, programme_id=only)
-    if only is not None:
+    if preview.programme_id is not None:
         await _show_preview(update, context, preview, new_message=True)
         return
     rows = [[(name[:60], f"ss:p:{preview.nonce}:{pid}")]

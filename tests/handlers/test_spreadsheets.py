@@ -211,3 +211,16 @@ async def test_templates_come_from_the_import_screen(
         assert name is not None and data is not None
         sheet = read_activity_sheet(data, file_name=name, zone=ZoneInfo("Europe/Warsaw"))
         assert sheet.errors == [] and len(sheet.rows) == 2
+
+
+async def test_an_administrator_without_programmes_is_told_to_create_one(
+    chat_user: Callable[..., ChatUser], engine: Engine
+) -> None:
+    with transaction(engine) as session:
+        make_person(session, telegram_id=EWA, name="Ewa")
+        grant(session, role=Role.ADMIN, telegram_id=EWA)
+    ewa = chat_user(EWA)
+    await send_document(ewa, _xlsx(GOOD), "zajecia.xlsx")
+    assert ewa.last.text == ("Nie ma jeszcze programu, do którego możesz dodać wydarzenia. "
+                             "Administrator może go utworzyć w /admin.")
+    assert _activities(engine) == [] and _dialogs(engine) == []
