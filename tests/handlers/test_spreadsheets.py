@@ -103,7 +103,7 @@ async def test_bad_row_then_fixed_file_then_the_same_file_again(
     assert _dialogs(engine) == []
 
     await send_document(ewa, _xlsx(GOOD), "zajecia (1).xlsx")
-    assert "2 z nich już są w programie i nie zostaną dodane drugi raz." in ewa.last.text
+    assert "2 z nich już są w programie — nie zostaną dodane drugi raz." in ewa.last.text
     await ewa.press("Importuj")
     assert ewa.last.text.startswith("Zaimportowano do programu „PAL Barwinek”: 0 nowych wydarzeń.")
     assert len(_activities(engine)) == 2
