@@ -200,3 +200,26 @@ async def test_administrators_and_a_new_programme(
         names = sorted(p.name for p in session.exec(select(Programme)))
     assert names == ["PAL Barwinek", "PAL Stare Miasto 2027"]
     assert "programme.created" in _actions(engine)
+
+
+async def test_declining_changes_nothing_and_the_link_stays_valid(
+    chat_user: Callable[..., ChatUser], engine: Engine, programme_id: int
+) -> None:
+    anna = chat_user(ANNA, language_code="en")
+    payload = await _invite(anna, "Invite an evaluator")
+    jan = chat_user(JAN, language_code="pl")
+    await jan.send(f"/start {payload}")
+    offer = jan.last
+    assert "Rola: osoba prowadząca ewaluację (raporty) w programie „PAL Barwinek”." in offer.text
+    await jan.press("Nie, dziękuję")
+    assert jan.last.text.startswith("Dobrze, nic się nie zmieniło.")
+    assert _grants(engine) == []
+    # A stale Accept (the offer was answered) does nothing; opening the link again works.
+    with read_only(engine) as session:
+        invitation_id = session.exec(select(Invitation.id)).one()
+    await jan.press_data(f"inv:ok:{invitation_id}")
+    assert jan.alerts()[-1] == "Otwórz link z zaproszeniem jeszcze raz."
+    assert _grants(engine) == []
+    await jan.send(f"/start {payload}")
+    await jan.press("Przyjmuję")
+    assert _grants(engine) == [(JAN, "evaluator", programme_id)]
