@@ -29,25 +29,26 @@ from handlers.dialogs import on_text
 from handlers.invitations import role_name
 from storage.dialogs import close_dialog, save_dialog
 from storage.invitations import (
-    CannotRemoveYourself,
     InvitationRefused,
     NewInvitation,
-    NotAllowed,
     PendingInvitation,
-    ProgrammeNameRefused,
-    StaffActor,
-    StaffMember,
     create_invitation,
-    create_programme,
     link_for,
     pending_invitations,
-    remove_staff,
     revoke_invitation,
+)
+from storage.models import Dialog, Programme, Role
+from storage.staff import (
+    CannotRemoveYourself,
+    ProgrammeNameRefused,
+    StaffMember,
+    create_programme,
+    remove_staff,
     staff_member,
     staff_of,
     staff_programmes,
 )
-from storage.models import Dialog, Programme, Role
+from storage.staff_access import NotAllowed, StaffActor
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]

@@ -33,7 +33,6 @@ from storage.activity_sheets import (
     template_csv,
     template_xlsx,
 )
-from storage.invitations import NotAllowed, StaffActor
 from storage.models import Role
 from storage.sheet_imports import (
     PreviewGone,
@@ -43,7 +42,7 @@ from storage.sheet_imports import (
     confirm_import,
     save_preview,
 )
-from storage.staff_access import StaffAction, programmes_for
+from storage.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
 
 log = logging.getLogger(__name__)
 ERRORS_SHOWN = 25

@@ -1,4 +1,4 @@
-"""Invitations by one-time link: create, open, accept once, withdraw; staff lists.
+"""Invitations by one-time link: create, open, accept once, withdraw.
 
 The link carries a random token (`secrets.token_urlsafe`); only its SHA-256 is stored,
 so a copy of the database opens nothing. Opening a link remembers which invitation the
@@ -20,10 +20,10 @@ from sqlmodel import Session, col, select
 
 from storage.audit import AuditAction, record
 from storage.dialogs import close_dialog, get_dialog, save_dialog
-from storage.models import Invitation, Person, Programme, Role, RoleGrant
+from storage.models import Invitation, Person, Programme, Role
 from storage.people import start_person
 from storage.roles import grant
-from storage.staff_access import StaffAction, may_act, programmes_for
+from storage.staff_access import NotAllowed, StaffAction, StaffActor, scope_action
 
 START_PREFIX = "inv_"
 DIALOG_KIND = "invitation"
@@ -49,24 +49,6 @@ class InvitationRefused(Exception):
     def __init__(self, problem: InvitationProblem) -> None:
         super().__init__(problem.value)
         self.problem = problem
-
-
-class NotAllowed(PermissionError):
-    """The person may not do this staff action (or the thing does not exist)."""
-
-
-@dataclass(frozen=True)
-class StaffActor:
-    """Someone using a staff screen: their Telegram id, person row and the settings' admins."""
-
-    telegram_id: int
-    person_id: int | None
-    admin_ids: frozenset[int]
-
-    def may(self, session: Session, action: StaffAction, programme_id: int | None) -> bool:
-        """The one staff check (storage.staff_access.may_act) for this person."""
-        return may_act(session, telegram_id=self.telegram_id, admin_ids=self.admin_ids,
-                       action=action, programme_id=programme_id)
 
 
 @dataclass(frozen=True)
@@ -112,17 +94,6 @@ class PendingInvitation:
     invitation_id: int
     role: Role
     expires_at: datetime
-
-
-@dataclass(frozen=True)
-class StaffMember:
-    """One role grant with the name the team sees."""
-
-    grant_id: int
-    role: Role
-    programme_id: int | None
-    display_name: str | None
-    is_you: bool
 
 
 def hash_token(token: str) -> str:
@@ -266,7 +237,7 @@ def revoke_invitation(
     invitation = session.exec(
         select(Invitation).where(Invitation.id == invitation_id).with_for_update()
         .execution_options(populate_existing=True)).first()
-    if invitation is None or not actor.may(session, _scope_action(invitation.programme_id),
+    if invitation is None or not actor.may(session, scope_action(invitation.programme_id),
                                            invitation.programme_id):
         raise NotAllowed(invitation_id)
     problem = _problem(invitation, now)
@@ -280,15 +251,11 @@ def revoke_invitation(
     return invitation
 
 
-def _scope_action(programme_id: int | None) -> StaffAction:
-    return StaffAction.MANAGE_ADMINS if programme_id is None else StaffAction.MANAGE_STAFF
-
-
 def pending_invitations(
     session: Session, *, actor: StaffActor, programme_id: int | None, now: datetime
 ) -> list[PendingInvitation]:
     """Open invitations of a programme (None: administrators), oldest first."""
-    if not actor.may(session, _scope_action(programme_id), programme_id):
+    if not actor.may(session, scope_action(programme_id), programme_id):
         raise NotAllowed(programme_id)
     scope = (col(Invitation.programme_id).is_(None) if programme_id is None
              else col(Invitation.programme_id) == programme_id)
@@ -298,93 +265,3 @@ def pending_invitations(
                col(Invitation.expires_at) > now)
         .order_by(col(Invitation.created_at), col(Invitation.id))).all()
     return [PendingInvitation(int(i), Role(r), e) for i, r, e in rows if i is not None]
-
-
-def staff_of(
-    session: Session, *, actor: StaffActor, programme_id: int | None
-) -> list[StaffMember]:
-    """Role grants of a programme (None: those for every programme), by role and name."""
-    if not actor.may(session, _scope_action(programme_id), programme_id):
-        raise NotAllowed(programme_id)
-    scope = (col(RoleGrant.programme_id).is_(None) if programme_id is None
-             else col(RoleGrant.programme_id) == programme_id)
-    rows = session.exec(
-        select(RoleGrant.id, RoleGrant.role, RoleGrant.telegram_id, Person.display_name)
-        .join(Person, col(Person.telegram_id) == col(RoleGrant.telegram_id), isouter=True)
-        .where(scope)).all()
-    members = [
-        StaffMember(int(gid), Role(role), programme_id, name, tid == actor.telegram_id)
-        for gid, role, tid, name in rows if gid is not None and role in Role.__members__.values()
-    ]
-    order = {role: i for i, role in enumerate(INVITABLE)}
-    return sorted(members, key=lambda m: (order.get(m.role, 9), (m.display_name or "").casefold(),
-                                          m.grant_id))
-
-
-def staff_member(session: Session, *, actor: StaffActor, grant_id: int) -> StaffMember:
-    """One grant for the removal confirmation; NotAllowed outside the actor's scope."""
-    found = session.get(RoleGrant, grant_id)
-    if found is None or not actor.may(session, _scope_action(found.programme_id),
-                                      found.programme_id):
-        raise NotAllowed(grant_id)
-    person = session.exec(select(Person).where(Person.telegram_id == found.telegram_id)).first()
-    return StaffMember(grant_id, Role(found.role), found.programme_id,
-                       person.display_name if person else None,
-                       found.telegram_id == actor.telegram_id)
-
-
-class CannotRemoveYourself(Exception):
-    """An administrator may not take away their own administrator role (no lock-out)."""
-
-
-def remove_staff(session: Session, *, actor: StaffActor, grant_id: int,
-                 now: datetime) -> StaffMember:
-    """Take one role grant away (the second tap of "remove"); audited."""
-    found = session.exec(
-        select(RoleGrant).where(RoleGrant.id == grant_id).with_for_update()).first()
-    if found is None or not actor.may(session, _scope_action(found.programme_id),
-                                      found.programme_id):
-        raise NotAllowed(grant_id)
-    if found.telegram_id == actor.telegram_id and found.role == Role.ADMIN.value:
-        raise CannotRemoveYourself(grant_id)
-    member = staff_member(session, actor=actor, grant_id=grant_id)
-    person = session.exec(select(Person).where(Person.telegram_id == found.telegram_id)).first()
-    session.delete(found)
-    record(session, actor_id=actor.person_id, action=AuditAction.STAFF_REMOVED,
-           subject_type="person", subject_id=person.id if person else None,
-           details={"role": found.role, "programme_id": found.programme_id,
-                    "grant_id": grant_id}, at=now)
-    session.flush()
-    return member
-
-
-def staff_programmes(session: Session, *, actor: StaffActor) -> list[tuple[int, str]]:
-    """(id, name) of the programmes whose staff this person manages."""
-    return programmes_for(session, telegram_id=actor.telegram_id, admin_ids=actor.admin_ids,
-                          action=StaffAction.MANAGE_STAFF)
-
-
-class ProgrammeNameRefused(ValueError):
-    """A new programme's name is empty, too long (over 200 characters) or already taken."""
-
-    def __init__(self, taken: bool) -> None:
-        super().__init__("taken" if taken else "length")
-        self.taken = taken
-
-
-def create_programme(session: Session, *, actor: StaffActor, name: str,
-                     now: datetime) -> Programme:
-    """A new, empty programme (administrators); ProgrammeNameRefused for a bad name."""
-    if not actor.may(session, StaffAction.MANAGE_ADMINS, None):
-        raise NotAllowed(None)
-    clean = " ".join(name.split())
-    if not 1 <= len(clean) <= 200:
-        raise ProgrammeNameRefused(taken=False)
-    if session.exec(select(Programme.id).where(Programme.name == clean)).first() is not None:
-        raise ProgrammeNameRefused(taken=True)
-    programme = Programme(name=clean, created_at=now)
-    session.add(programme)
-    session.flush()
-    record(session, actor_id=actor.person_id, action=AuditAction.PROGRAMME_CREATED,
-           subject_type="programme", subject_id=programme.id, details={}, at=now)
-    return programme

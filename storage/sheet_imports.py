@@ -18,9 +18,8 @@ from sqlmodel import Session, select
 from storage.activity_import import ActivityRow, import_into_programme
 from storage.audit import AuditAction, record
 from storage.dialogs import close_dialog, get_dialog, save_dialog
-from storage.invitations import NotAllowed, StaffActor
 from storage.models import Activity, Programme
-from storage.staff_access import StaffAction
+from storage.staff_access import NotAllowed, StaffAction, StaffActor
 
 DIALOG_KIND = "sheet_import"
 PREVIEW_ROWS = 5

@@ -8,6 +8,7 @@ access rule lands, `may_act` is the only function to point at it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlmodel import Session, select
@@ -58,3 +59,26 @@ def programmes_for(
         if pid is not None and may_act(session, telegram_id=telegram_id, admin_ids=admin_ids,
                                        action=action, programme_id=pid)
     ]
+
+
+class NotAllowed(PermissionError):
+    """The person may not do this staff action (or the thing does not exist)."""
+
+
+@dataclass(frozen=True)
+class StaffActor:
+    """Someone using a staff screen: their Telegram id, person row and the settings' admins."""
+
+    telegram_id: int
+    person_id: int | None
+    admin_ids: frozenset[int]
+
+    def may(self, session: Session, action: StaffAction, programme_id: int | None) -> bool:
+        """The one staff check (storage.staff_access.may_act) for this person."""
+        return may_act(session, telegram_id=self.telegram_id, admin_ids=self.admin_ids,
+                       action=action, programme_id=programme_id)
+
+
+def scope_action(programme_id: int | None) -> StaffAction:
+    """Staff of one programme, or administrators (programme None)."""
+    return StaffAction.MANAGE_ADMINS if programme_id is None else StaffAction.MANAGE_STAFF

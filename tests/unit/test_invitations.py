@@ -14,23 +14,20 @@ from sqlmodel import select
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
 from storage.invitations import (
-    CannotRemoveYourself,
     InvitationProblem,
     InvitationRefused,
-    NotAllowed,
-    StaffActor,
     accept_invitation,
     create_first_admin_invitation,
     create_invitation,
     hash_token,
     open_invitation,
     pending_invitations,
-    remove_staff,
     revoke_invitation,
-    staff_of,
 )
 from storage.models import AuditEntry, Invitation, Role, RoleGrant
 from storage.roles import roles_for
+from storage.staff import CannotRemoveYourself, remove_staff, staff_of
+from storage.staff_access import NotAllowed, StaffActor
 from tests.support.signup import make_person, make_programme
 
 ADMIN_TG, ANIMATOR_TG, OTHER_TG, RESIDENT_TG = 100, 200, 300, 400
