@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # where an activity names no contact of its own.
     signup_contact: str = Field(default="", max_length=200)
     controller_name: str = ""
+    # Staff invitations by link are valid this many days (PALBOT_INVITATION_VALID_DAYS).
+    invitation_valid_days: int = Field(default=7, ge=1, le=90)
+    # Spreadsheets of activities sent in the chat may weigh at most this many bytes.
+    spreadsheet_max_bytes: int = Field(default=2_000_000, ge=10_000, le=20_000_000)
     # Checked on every webhook request (X-Telegram-Bot-Api-Secret-Token); webhook mode only.
     webhook_secret: SecretStr | None = None
 

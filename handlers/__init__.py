@@ -44,6 +44,13 @@ def register(app: PalApplication) -> None:
     from handlers import reminders
 
     reminders.register(app)
+    # Staff from the chat: invitation links (opened by /start inv_…, accepted with inv:
+    # buttons), /admin (programmes, teams, invitations) and spreadsheets sent as documents.
+    from handlers import admin, invitations, spreadsheets
+
+    invitations.register(app)
+    admin.register(app)
+    spreadsheets.register(app)
     # (features register here)
     # Catch-alls: unknown text, commands and buttons. Always last.
     fallback.register(app)

@@ -31,6 +31,7 @@ from bot.i18n import LANGUAGE_NAMES, Translator, translator
 from bot.keyboards import inline, main_menu
 from handlers.activities import programme_choice, send_details, show_activities, show_screen
 from handlers.common import answer, show_main_menu, too_long
+from handlers.invitations import is_invitation, open_link
 from storage.models import Person, Programme
 from storage.models.people import OnboardingStep
 from storage.people import (
@@ -151,8 +152,12 @@ async def finish(
 
 
 async def start(update: Update, context: PalContext) -> None:
-    """/start [act_<id>]: begin (or resume) onboarding, or show the main menu."""
+    """/start [act_<id>|inv_<token>]: begin (or resume) onboarding, or show the main menu."""
     raw = context.args[0] if context.args else None
+    if is_invitation(raw):
+        # A staff invitation link: handlers.invitations shows and accepts it.
+        await open_link(update, context, str(raw))
+        return
     payload = raw if raw and _DEEP_LINK.match(raw) else None
     viewer = context.viewer
     if viewer.is_onboarded:

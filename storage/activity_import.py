@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
@@ -22,19 +24,84 @@ from storage.models import Activity, Programme
 REQUIRED = ("title", "category", "starts_at", "ends_at", "venue", "places")
 OPTIONAL = ("registration_deadline", "description")
 MAX_PLACES = 10_000
+# A programme year has a few hundred activities; more is a wrong file or a mistake.
+MAX_ROWS = 3_000
 _LIMITS = {"title": 200, "category": 100, "venue": 300, "description": 2000}
 _LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
 
 
+class ProblemKind(StrEnum):
+    """What is wrong with a row or the file; the chat translates each, the CLI prints English."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    BAD_TIME = "bad_time"
+    PLACES_RANGE = "places_range"
+    PLACES_NOT_NUMBER = "places_not_number"
+    ENDS_BEFORE_START = "ends_before_start"
+    DEADLINE_AFTER_START = "deadline_after_start"
+    DUPLICATE = "duplicate"
+    FORMULA = "formula"
+    EMPTY_FILE = "empty_file"
+    NO_ROWS = "no_rows"
+    MISSING_COLUMNS = "missing_columns"
+    NOT_UTF8 = "not_utf8"
+    TOO_MANY_ROWS = "too_many_rows"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: its kind, the column and value concerned, a number (limit or line)."""
+
+    kind: ProblemKind
+    column: str = ""
+    value: str = ""
+    number: int = 0
+
+    def english(self) -> str:
+        """The problem in English, for the command line."""
+        k, column, value, number = self.kind, self.column, self.value, self.number
+        texts = {
+            ProblemKind.EMPTY: f"{column} is empty",
+            ProblemKind.TOO_LONG: f"{column} is longer than {number} characters",
+            ProblemKind.BAD_TIME: f"{column}: '{value}' is not a date and time like "
+                                  "2026-12-01 17:00",
+            ProblemKind.PLACES_RANGE: f"places must be between 1 and {number}",
+            ProblemKind.PLACES_NOT_NUMBER: f"places: '{value}' is not a whole number",
+            ProblemKind.ENDS_BEFORE_START: "ends_at must be after starts_at",
+            ProblemKind.DEADLINE_AFTER_START: "registration_deadline must not be after starts_at",
+            ProblemKind.DUPLICATE: f"the same activity as line {number}",
+            ProblemKind.FORMULA: f"{column} holds a formula; type the value itself",
+            ProblemKind.EMPTY_FILE: "the file is empty",
+            ProblemKind.NO_ROWS: "the file has a header but no activities",
+            ProblemKind.MISSING_COLUMNS: f"missing column(s): {column} (header: {value})",
+            ProblemKind.NOT_UTF8: "the file is not UTF-8 text; save it as 'CSV UTF-8' and "
+                                  "try again",
+            ProblemKind.TOO_MANY_ROWS: f"the file has more than {number} rows; split it",
+        }
+        return texts[k]
+
+
 @dataclass(frozen=True)
 class RowError:
-    """A problem with one line of the file (line 1 is the header)."""
+    """The problems of one line of the file (line 1 is the header)."""
 
     line: int
-    reason: str
+    problems: tuple[Problem, ...]
+
+    @property
+    def reason(self) -> str:
+        """Every problem of the line, in English."""
+        return "; ".join(p.english() for p in self.problems)
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+def file_error(kind: ProblemKind, *, column: str = "", value: str = "",
+               number: int = 0) -> RowError:
+    """A problem with the whole file, reported on line 1."""
+    return RowError(1, (Problem(kind, column, value, number),))
 
 
 class ImportRejected(ValueError):
@@ -106,9 +173,7 @@ def _decode(data: bytes | str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ImportRejected(
-            [RowError(1, "the file is not UTF-8 text; save it as 'CSV UTF-8' and try again")]
-        ) from None
+        raise ImportRejected([file_error(ProblemKind.NOT_UTF8)]) from None
 
 
 def _delimiter(header_line: str) -> str:
@@ -118,56 +183,80 @@ def _delimiter(header_line: str) -> str:
 
 def parse_activities_csv(data: bytes | str, *, zone: ZoneInfo) -> list[ActivityRow]:
     """Check every row; return them all, or raise ImportRejected listing every problem."""
+    rows, errors = check_records(*csv_records(data), zone=zone)
+    if errors:
+        raise ImportRejected(errors)
+    return rows
+
+
+def csv_records(data: bytes | str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and (line, cells) of a CSV export: UTF-8 with or without BOM, ',' or ';'."""
     text = _decode(data)
     first_line = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
     try:
         header = next(reader)
     except StopIteration:
-        raise ImportRejected([RowError(1, "the file is empty")]) from None
+        raise ImportRejected([file_error(ProblemKind.EMPTY_FILE)]) from None
+    records: list[tuple[int, list[str]]] = []
+    line = reader.line_num
+    for record in reader:
+        # A quoted cell may span lines: a row is numbered by the line it starts on.
+        start_line, line = line + 1, reader.line_num
+        records.append((start_line, record))
+        if len(records) > MAX_ROWS:
+            raise ImportRejected([file_error(ProblemKind.TOO_MANY_ROWS, number=MAX_ROWS)])
+    return header, records
+
+
+def check_records(
+    header: Sequence[str], records: Iterable[tuple[int, Sequence[str]]], *, zone: ZoneInfo
+) -> tuple[list[ActivityRow], list[RowError]]:
+    """The one parser behind CSV and XLSX, CLI and chat: good rows and every bad row.
+
+    A missing column, an empty or oversized file raises ImportRejected at once.
+    """
     names = [h.strip().lower() for h in header]
     missing = [name for name in REQUIRED if name not in names]
     if missing:
-        raise ImportRejected(
-            [RowError(1, f"missing column(s): {', '.join(missing)} (header: {', '.join(names)})")]
-        )
+        raise ImportRejected([file_error(ProblemKind.MISSING_COLUMNS, column=", ".join(missing),
+                                         value=", ".join(n for n in names if n))])
     index = {name: names.index(name) for name in (*REQUIRED, *OPTIONAL) if name in names}
     rows: list[ActivityRow] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    line = reader.line_num
-    for record in reader:
-        start_line, line = line + 1, reader.line_num
+    for count, (line, record) in enumerate(records, start=1):
+        if count > MAX_ROWS:
+            raise ImportRejected([file_error(ProblemKind.TOO_MANY_ROWS, number=MAX_ROWS)])
         if not any(cell.strip() for cell in record):
             continue  # spreadsheets often end with empty rows
         cells = {name: (record[i].strip() if i < len(record) else "") for name, i in index.items()}
-        problems: list[str] = []
-        row = _check_row(start_line, cells, zone, problems)
+        problems: list[Problem] = [Problem(ProblemKind.FORMULA, name)
+                                   for name, value in cells.items() if value.startswith("=")]
+        row = None if problems else _check_row(line, cells, zone, problems)
         if row is not None:
             earlier = seen.get(row.import_key)
             if earlier is not None:
-                problems.append(f"the same activity as line {earlier}")
-            seen.setdefault(row.import_key, start_line)
+                problems.append(Problem(ProblemKind.DUPLICATE, number=earlier))
+            seen.setdefault(row.import_key, line)
         if problems:
-            errors.append(RowError(start_line, "; ".join(problems)))
+            errors.append(RowError(line, tuple(problems)))
         elif row is not None:
             rows.append(row)
-    if errors:
-        raise ImportRejected(errors)
-    if not rows:
-        raise ImportRejected([RowError(1, "the file has a header but no activities")])
-    return rows
+    if not rows and not errors:
+        raise ImportRejected([file_error(ProblemKind.NO_ROWS)])
+    return rows, errors
 
 
 def _check_row(
-    line: int, cells: dict[str, str], zone: ZoneInfo, problems: list[str]
+    line: int, cells: dict[str, str], zone: ZoneInfo, problems: list[Problem]
 ) -> ActivityRow | None:
     for name in ("title", "category", "venue", "starts_at", "ends_at", "places"):
         if not cells.get(name):
-            problems.append(f"{name} is empty")
+            problems.append(Problem(ProblemKind.EMPTY, name))
     for name, limit in _LIMITS.items():
         if len(cells.get(name, "")) > limit:
-            problems.append(f"{name} is longer than {limit} characters")
+            problems.append(Problem(ProblemKind.TOO_LONG, name, number=limit))
     times: dict[str, datetime | None] = {}
     for name in ("starts_at", "ends_at", "registration_deadline"):
         value = cells.get(name, "")
@@ -175,21 +264,21 @@ def _check_row(
         if value:
             try:
                 times[name] = parse_time(value, zone)
-            except ValueError as exc:
-                problems.append(f"{name}: {exc}")
+            except ValueError:
+                problems.append(Problem(ProblemKind.BAD_TIME, name, value[:40]))
     places = 0
     if cells.get("places"):
         try:
             places = int(cells["places"])
             if not 1 <= places <= MAX_PLACES:
-                problems.append(f"places must be between 1 and {MAX_PLACES}")
+                problems.append(Problem(ProblemKind.PLACES_RANGE, number=MAX_PLACES))
         except ValueError:
-            problems.append(f"places: '{cells['places']}' is not a whole number")
+            problems.append(Problem(ProblemKind.PLACES_NOT_NUMBER, value=cells["places"][:40]))
     starts, ends, deadline = times["starts_at"], times["ends_at"], times["registration_deadline"]
     if starts and ends and ends <= starts:
-        problems.append("ends_at must be after starts_at")
+        problems.append(Problem(ProblemKind.ENDS_BEFORE_START))
     if starts and deadline and deadline > starts:
-        problems.append("registration_deadline must not be after starts_at")
+        problems.append(Problem(ProblemKind.DEADLINE_AFTER_START))
     if problems or starts is None or ends is None:
         return None
     return ActivityRow(
@@ -221,7 +310,27 @@ def import_activities(
         programme = Programme(name=name, created_at=now)
         session.add(programme)
         session.flush()
+    added, present = _add_rows(session, programme, rows, now)
+    return ImportResult(programme, created, added, present)
+
+
+def import_into_programme(
+    session: Session, *, programme_id: int, rows: list[ActivityRow], now: datetime
+) -> ImportResult:
+    """Add the rows to an existing programme; rows already present are skipped."""
+    programme = session.get(Programme, programme_id)
+    if programme is None:
+        raise LookupError(programme_id)
+    added, present = _add_rows(session, programme, rows, now)
+    return ImportResult(programme, False, added, present)
+
+
+def _add_rows(
+    session: Session, programme: Programme, rows: list[ActivityRow], now: datetime
+) -> tuple[int, int]:
     assert programme.id is not None
+    if not rows:
+        return 0, 0
     keys = set(
         session.exec(
             select(Activity.import_key).where(Activity.programme_id == programme.id)
@@ -254,4 +363,4 @@ def import_activities(
         programme.signup_open_until = last_start
         session.add(programme)
     session.flush()
-    return ImportResult(programme, created, added, len(rows) - added)
+    return added, len(rows) - added

@@ -35,6 +35,13 @@ class AuditAction(StrEnum):
     # itself ("registration.sign_up", "registration.cancel").
     PROXY_CREATED = "proxy.created"
     FINAL_SURVEY_OPENED = "survey.final_opened"
+    # Staff from the chat: invitations by link, staff lists, spreadsheets.
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_ACCEPTED = "invitation.accepted"
+    INVITATION_REVOKED = "invitation.revoked"
+    STAFF_REMOVED = "staff.removed"
+    PROGRAMME_CREATED = "programme.created"
+    ACTIVITIES_IMPORTED = "activities.imported"
 
 
 def record(

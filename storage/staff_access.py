@@ -1,0 +1,84 @@
+"""Who may run staff screens (invitations, staff lists, spreadsheet imports): one check.
+
+Every staff screen and every button press calls `may_act` inside the transaction that
+acts, so a role taken away a second ago is already refused. When the project's central
+access rule lands, `may_act` is the only function to point at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from storage.models import Programme, Role
+from storage.roles import animator_programmes, roles_for
+
+
+class StaffAction(StrEnum):
+    """What a staff screen lets someone do."""
+
+    # Invite animators and evaluators to a programme, see and remove its staff.
+    MANAGE_STAFF = "manage_staff"
+    # Invite administrators (programme None) and list or remove them.
+    MANAGE_ADMINS = "manage_admins"
+    # Send a spreadsheet of activities into a programme.
+    IMPORT_ACTIVITIES = "import_activities"
+
+
+def may_act(
+    session: Session,
+    *,
+    telegram_id: int,
+    admin_ids: Iterable[int],
+    action: StaffAction,
+    programme_id: int | None,
+) -> bool:
+    """Whether this person may do `action` in `programme_id` (None: across programmes)."""
+    roles = roles_for(session, telegram_id, admin_ids)
+    if Role.ADMIN in roles:
+        return True
+    if action is StaffAction.IMPORT_ACTIVITIES and Role.ANIMATOR in roles:
+        scope = animator_programmes(session, telegram_id)
+        return programme_id is not None and (scope is None or programme_id in scope)
+    # Coordinators (per programme) come with the central access rule, e.g.:
+    # if action is StaffAction.MANAGE_STAFF and holds(Role.COORDINATOR, programme_id): ...
+    return False
+
+
+def programmes_for(
+    session: Session, *, telegram_id: int, admin_ids: Iterable[int], action: StaffAction
+) -> list[tuple[int, str]]:
+    """(id, name) of the programmes where `may_act` allows `action`, by name."""
+    admin_ids = frozenset(admin_ids)
+    rows = session.exec(select(Programme.id, Programme.name).order_by(Programme.name)).all()
+    return [
+        (int(pid), name) for pid, name in rows
+        if pid is not None and may_act(session, telegram_id=telegram_id, admin_ids=admin_ids,
+                                       action=action, programme_id=pid)
+    ]
+
+
+class NotAllowed(PermissionError):
+    """The person may not do this staff action (or the thing does not exist)."""
+
+
+@dataclass(frozen=True)
+class StaffActor:
+    """Someone using a staff screen: their Telegram id, person row and the settings' admins."""
+
+    telegram_id: int
+    person_id: int | None
+    admin_ids: frozenset[int]
+
+    def may(self, session: Session, action: StaffAction, programme_id: int | None) -> bool:
+        """The one staff check (storage.staff_access.may_act) for this person."""
+        return may_act(session, telegram_id=self.telegram_id, admin_ids=self.admin_ids,
+                       action=action, programme_id=programme_id)
+
+
+def scope_action(programme_id: int | None) -> StaffAction:
+    """Staff of one programme, or administrators (programme None)."""
+    return StaffAction.MANAGE_ADMINS if programme_id is None else StaffAction.MANAGE_STAFF
