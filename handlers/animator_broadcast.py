@@ -34,6 +34,7 @@ from handlers.animator_common import (
     actor_of,
     animator_only,
     menu_button,
+    refuse_no_programme,
     refuse_stale,
     screen,
 )
@@ -140,7 +141,7 @@ async def on_new(update: Update, context: PalContext) -> None:
     t = context.t
     actor = actor_of(context)
     if actor.programme_id is None:
-        await answer(update, context, t._("Join a programme first: send /activities."))
+        await refuse_no_programme(update, context)
         return
     assert context.matches is not None
     raw = context.matches[0].group(1)
@@ -195,7 +196,7 @@ async def _take_text(update: Update, context: PalContext, compose: Compose, text
     await _after_text(update, context, changed)
 
 
-@on_text(KIND)
+@on_text(KIND, role=Role.ANIMATOR)
 async def on_typed(update: Update, context: PalContext, dialog: Dialog) -> None:
     """The announcement's text (or a translation of it)."""
     message = update.effective_message

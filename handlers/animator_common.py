@@ -49,14 +49,10 @@ def animator_only(handler: H) -> H:
 
 
 def actor_of(context: PalContext) -> Actor:
-    """The animator or admin pressing the button, as storage rules see them."""
-    person = context.viewer.person
-    assert person is not None and person.id is not None
-    return Actor(
-        person_id=person.id,
-        programme_id=person.programme_id,
-        is_admin=Role.ADMIN in context.viewer.roles,
-    )
+    """The animator or admin pressing the button, as the access rule sees them."""
+    actor = context.viewer.actor
+    assert actor is not None
+    return actor
 
 
 def shorten(text: str, limit: int = TITLE_IN_BUTTON) -> str:
@@ -102,6 +98,12 @@ async def screen(
 ) -> None:
     """Edit the pressed message (or send a new one) — the residents' screen helper."""
     await show_screen(update, context, text, markup, toast=toast, new_message=new_message)
+
+
+async def refuse_no_programme(update: Update, context: PalContext) -> None:
+    """A programme-wide tool pressed before choosing which programme it is for."""
+    await answer(update, context, context.t._(
+        "Choose the programme first: “🔁 Change programme” in the animator menu."), alert=True)
 
 
 async def refuse_stale(update: Update, context: PalContext) -> None:

@@ -224,7 +224,7 @@ async def on_button_answer(update: Update, context: PalContext) -> None:
     await _take(update, context, step, context.matches[0].group(2))
 
 
-@on_text(KIND)
+@on_text(KIND, role=Role.ANIMATOR)
 async def on_typed(update: Update, context: PalContext, dialog: Dialog) -> None:
     """A typed answer to the open change question."""
     message = update.effective_message
