@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from storage.activities import programme_by_name
 from storage.models import Activity, Programme
+from storage.text_rule import InvalidText, check_text, forbidden_character
 
 REQUIRED = ("title", "category", "starts_at", "ends_at", "venue", "places")
 OPTIONAL = ("registration_deadline", "description")
@@ -165,8 +166,19 @@ def _check_row(
     for name in ("title", "category", "venue", "starts_at", "ends_at", "places"):
         if not cells.get(name):
             problems.append(f"{name} is empty")
+    for name, value in list(cells.items()):
+        # The text rule every stored text follows (and PostgreSQL cannot store NUL).
+        char = forbidden_character(value, multiline=True)
+        if char is not None:
+            problems.append(f"{name} contains a control or invisible formatting character "
+                            f"(U+{ord(char):04X}); remove it")
+            cells[name] = ""
     for name, limit in _LIMITS.items():
-        if len(cells.get(name, "")) > limit:
+        value = cells.get(name, "")
+        try:
+            cells[name] = check_text(value, limit=limit, multiline=name == "description",
+                                     required=False)
+        except InvalidText:
             problems.append(f"{name} is longer than {limit} characters")
     times: dict[str, datetime | None] = {}
     for name in ("starts_at", "ends_at", "registration_deadline"):
@@ -212,9 +224,11 @@ def import_activities(
 
     The programme stays open for sign-ups until the start of its last activity.
     """
-    name = programme_name.strip()
-    if not name or len(name) > 200:
-        raise ValueError("the programme name must have 1 to 200 characters")
+    try:
+        name = check_text(programme_name, limit=200)
+    except InvalidText as exc:
+        raise ValueError("the programme name must have 1 to 200 characters, without control "
+                         "or invisible formatting characters") from exc
     programme = programme_by_name(session, name)
     created = programme is None
     if programme is None:
