@@ -69,6 +69,7 @@ from storage.broadcasts import (
 from storage.dialogs import close_dialog
 from storage.models import Dialog, Role
 from storage.organising import NotYourActivity, managed_activities
+from storage.text_rule import forbidden_character
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,11 @@ async def _take_text(update: Update, context: PalContext, compose: Compose, text
                      photo: str | None) -> None:
     t = context.t
     actor = actor_of(context)
+    if forbidden_character(text, multiline=True) is not None:
+        await answer(update, context, t._(
+            "The announcement has invisible or special control characters (often from "
+            "copying). Please type or paste it again without them."))
+        return
     if compose.step in TRANSLATION_STEPS:
         language = TRANSLATION_STEPS[compose.step]
         try:

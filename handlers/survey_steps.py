@@ -30,6 +30,7 @@ from storage.questionnaires import ItemType
 from storage.survey_versions import SurveyUnavailable
 from storage.surveys import (
     AlreadySubmitted,
+    AnswerNotPlainText,
     AnswerTooLong,
     Channel,
     InvalidAnswer,
@@ -267,6 +268,8 @@ def _text_step(
                               value=text, now=now)
     except AnswerTooLong:
         return Step(current, proxy_name, hint="too_long")
+    except AnswerNotPlainText:
+        return Step(current, proxy_name, hint="control")
     except InvalidAnswer:
         return Step(current, proxy_name, hint="buttons")
     return Step(result, proxy_name)
@@ -278,6 +281,9 @@ def _hint(context: PalContext, step: Step) -> str | None:
         return t._("👉 Please choose an answer with the buttons below, or press “⏭ Skip”.")
     if step.hint == "summary":
         return t._("👉 Please use the buttons below: “📨 Submit” or “✏️ Change an answer”.")
+    if step.hint == "control":
+        return t._("👉 Your answer has invisible or special control characters (often from "
+                   "copying). Please type it again.")
     if step.hint == "too_long":
         item = step.view.current
         limit = item.max_length if item is not None and item.max_length else 0
