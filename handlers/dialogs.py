@@ -45,8 +45,8 @@ async def route_text(update: Update, context: PalContext) -> bool:
     if dialog is None or dialog.kind not in _TEXT_STEPS:
         return False
     step, role = _TEXT_STEPS[dialog.kind]
-    if role is not None and not context.viewer.can(role):
-        # A role taken away mid-dialog: nothing typed is stored, the dialog stays as it was.
+    if role is not None and not context.viewer.access.acts_anywhere(role):
+        # A role taken away mid-dialog (or held for no programme): nothing typed is stored.
         await answer(update, context, context.t._("This is only for the programme team."))
         return True
     await step(update, context, dialog)

@@ -70,6 +70,10 @@ class Access:
             held.add(Role.ADMIN)
         return frozenset(held)
 
+    def acts_anywhere(self, role: Role) -> bool:
+        """Whether `role` reaches at least one programme (a grant without one reaches none)."""
+        return self.is_admin or bool(self.grants.get(role))
+
     def programmes(self, role: Role) -> frozenset[int] | None:
         """Programmes `role` may act for; None means every programme (admins only)."""
         if self.is_admin:
