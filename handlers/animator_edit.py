@@ -230,9 +230,6 @@ async def on_typed(update: Update, context: PalContext, dialog: Dialog) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
     t = context.t
-    if not context.viewer.can(Role.ANIMATOR):
-        await answer(update, context, t._("This is only for the programme team."))
-        return
     if too_long(message.text):
         await answer(update, context, t._(
             "That is too long: {length} characters, at most {limit}. Please shorten it."
