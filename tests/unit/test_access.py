@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from storage.access import (
@@ -130,3 +131,33 @@ def test_loading_grants_and_the_working_programme(engine: Engine) -> None:
         assert load_access(session, 555).is_admin
         assert load_actor(session, 556) is None
         assert person.id is not None
+
+
+def test_statements_per_update(engine: Engine) -> None:
+    """Loading the Actor costs residents and one-programme animators two statements."""
+    with transaction(engine) as session:
+        alfa, beta = make_programme(session), make_programme(session)
+        make_person(session, telegram_id=601, programme=alfa)
+        make_person(session, telegram_id=602, programme=alfa)
+        make_person(session, telegram_id=603, programme=alfa)
+        grant(session, role=Role.ANIMATOR, telegram_id=602, programme_id=alfa.id)
+        for programme in (alfa, beta):
+            grant(session, role=Role.ANIMATOR, telegram_id=603, programme_id=programme.id)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        found = {}
+        for telegram_id, admin_ids in ((601, ()), (602, ()), (603, ()), (601, (601,))):
+            statements.clear()
+            with transaction(engine) as session:
+                load_actor(session, telegram_id, admin_ids)
+            found[(telegram_id, bool(admin_ids))] = sum(
+                1 for s in statements if s.lstrip().upper().startswith("SELECT"))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # resident, one programme, two programmes (the stored choice), admin (choice, programmes)
+    assert found == {(601, False): 2, (602, False): 2, (603, False): 3, (601, True): 4}
