@@ -3,7 +3,8 @@
 Callback data of the animator area starts with `an` (`an:` menu and activity cards,
 `anw:` wizard, `ane:` changes, `ana:` attendance, `anp:` participants, `anb:`
 announcements, `anx:` people without Telegram), so it never collides with residents'
-buttons. Every press is re-checked server-side (storage.organising).
+buttons. Every press is re-checked server-side against the access rule (storage.access):
+the actor comes from the grants, loaded once per update, never from where they live.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def animator_only(handler: H) -> H:
         person = context.viewer.person
         if person is None or person.id is None or not person.is_onboarded:
             await answer(update, context, context.t._("First, let's get you set up: send /start."))
+            return
+        if not context.viewer.access.acts_anywhere(Role.ANIMATOR):
+            # Held without a programme (an old grant): no tool reaches anything.
+            await answer(update, context, context.t._(
+                "No programme is assigned to you yet. Ask an administrator to assign one."))
             return
         await handler(update, context)
 
