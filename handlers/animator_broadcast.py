@@ -389,7 +389,11 @@ async def on_send(update: Update, context: PalContext) -> None:
         broadcast_id, count = await context.db.write(
             send_compose, actor=actor, chat_id=chat.id, message_id=query.message.message_id,
             now=context.services.clock.now())
-    except (LookupError, NotYourActivity):
+    except (NotYourActivity, BroadcastNotFound):
+        # Its audience or its button names an activity this animator may not use.
+        await refuse_stale(update, context)
+        return
+    except LookupError:
         await answer(update, context, t._("This announcement was already sent or cancelled."),
                      alert=True)
         return

@@ -177,8 +177,19 @@ def probes(w: World, now_ts: int) -> list[Probe]:
         "announcement text": ("animator_broadcast", "text", {"step": "text"}),
         "person name": ("animator_proxy", "name", {}),
     }
+    compose = {"text": "Ogłoszenie", "photo": None, "translations": {}, "urgent": False}
+    planted_buttons = {
+        "send to B's activity": ("anb:send", ("animator_broadcast", "ready", {
+            **compose, "audience": "places", "audience_activity": bi, "link": None})),
+        "send with a link to B": ("anb:send", ("animator_broadcast", "ready", {
+            **compose, "audience": "programme", "audience_activity": None, "link": bb})),
+        "edit button answer": ("ane:a:p:20", ("animator_edit", "p", {"activity_id": bi})),
+        "paper notice for B": ("pp:nt:1", ("paper_new", "notice",
+                                           {"programme_id": w.b, "name": "Nowa"})),
+    }
     return [
         *(Probe(f"/{c}", command=f"/{c}", wide=True) for c in ("animator", "paper", "evaluator")),
+        *(Probe(name, button=data, dialog=d) for name, (data, d) in planted_buttons.items()),
         Probe("check-in deep link", command=f"/start ci_{bi}_0000"),
         *(Probe(name, button=data) for name, data in buttons.items()),
         *(Probe(name, button=data, wide=True) for name, data in wide.items()),
