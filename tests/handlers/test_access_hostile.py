@@ -177,7 +177,8 @@ def probes(w: World, now_ts: int) -> list[Probe]:
         "announcement text": ("animator_broadcast", "text", {"step": "text"}),
         "person name": ("animator_proxy", "name", {}),
     }
-    compose: dict[str, Any] = {"text": "Ogłoszenie", "photo": None, "translations": {}, "urgent": False}
+    compose: dict[str, Any] = {"text": "Ogłoszenie", "photo": None, "translations": {},
+                               "urgent": False}
     planted_buttons: dict[str, tuple[str, tuple[str, str, dict[str, Any]]]] = {
         "send to B's activity": ("anb:send", ("animator_broadcast", "ready", {
             **compose, "audience": "places", "audience_activity": bi, "link": None})),
