@@ -15,6 +15,7 @@ from storage.access import (
     choose_working_programme,
     load_access,
     load_actor,
+    load_actor_by_person,
     may,
     programmes_for,
 )
@@ -130,7 +131,10 @@ def test_loading_grants_and_the_working_programme(engine: Engine) -> None:
         session.flush()
         assert load_access(session, 555).is_admin
         assert load_actor(session, 556) is None
+        # Jobs acting for a person load the same Actor from the person id.
         assert person.id is not None
+        by_id = load_actor_by_person(session, person.id)
+        assert by_id is not None and by_id.is_admin and by_id.home_programme_id == home.id
 
 
 def test_statements_per_update(engine: Engine) -> None:
