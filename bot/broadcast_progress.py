@@ -37,7 +37,8 @@ class ChatProgressView:
             if "not modified" not in str(exc).lower():
                 raise
         except Forbidden:
-            log.info("animator chat %s blocked the bot; progress not shown", chat_id)
+            # No chat id in the log: for a one-to-one chat it is the Telegram id.
+            log.info("an animator's chat blocked the bot; progress not shown")
 
 
 def progress_watcher(app: PalApplication) -> BroadcastProgress:

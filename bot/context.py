@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import Translator, translator
 from bot.settings import Settings
+from storage.access import NO_ACCESS, Access, Actor
 from storage.executor import Database
 from storage.models import Person, Role
 from storage.roles import has_role
@@ -41,6 +42,10 @@ class Viewer:
     person: Person | None
     roles: frozenset[Role]
     language: str
+    # Their grants (roles per programme) and, once they have a person record, the Actor
+    # the access rule (storage.access) judges.
+    access: Access = NO_ACCESS
+    actor: Actor | None = None
 
     @property
     def is_onboarded(self) -> bool:

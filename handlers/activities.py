@@ -288,8 +288,7 @@ async def on_sign_up(update: Update, context: PalContext) -> None:
     except ActivityNotFound:
         await answer(update, context, t._("This activity no longer exists."))
         return
-    log.info("sign-up user_id=%s activity_id=%s closed=%s", context.viewer.telegram_id,
-             activity_id, closed)
+    log.info("sign-up activity_id=%s closed=%s", activity_id, closed)
     toast = closed_text(t, view) if closed is not None else status_line(t, view)
     await show_screen(update, context, details_text(t, view), details_keyboard(t, view),
                       toast=toast)

@@ -3,14 +3,15 @@
 Callback data: `an:menu`, `an:list`, `an:pick:<att|ppl|code>` (choose an activity for
 attendance, participants or the check-in code), `an:a:<id>` (an activity's card),
 `an:x:<id>` / `an:xy:<id>` (call off: confirm, then do), `an:final` / `an:finaly`
-(open the final survey: confirm, then do). Everything re-checks the role and, for
-activities, who may manage them (storage.organising).
+(open the final survey: confirm, then do), `an:pg` / `an:pg:<programme>` (which of their
+granted programmes the screens are about). Everything re-checks the access rule
+(storage.access) for the programme, activity or person named.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -27,11 +28,14 @@ from handlers.animator_common import (
     animator_only,
     match_int,
     menu_button,
+    refuse_no_programme,
     refuse_stale,
     screen,
+    shorten,
 )
 from handlers.common import answer
 from schedules.survey_followups import FinalSurveyOpening, open_final_survey
+from storage.access import choose_working_programme, working_programmes
 from storage.activity_changes import call_off
 from storage.changes import ChangeProblem, InvalidChange
 from storage.models import (
@@ -74,9 +78,57 @@ def menu_rows(t: Translator) -> Rows:
 async def animator_command(update: Update, context: PalContext) -> None:
     """/animator, the menu button and `an:menu`: the animator's tools."""
     t = context.t
+    actor = actor_of(context)
     new = update.callback_query is None
-    await screen(update, context, t._("Animator menu. What would you like to do?"),
-                 inline(menu_rows(t)), new_message=new)
+    programmes = await context.db.read(working_programmes, actor)
+    if not programmes:
+        await screen(update, context, t._("No programme is assigned to you yet. Ask an "
+                                          "administrator to assign one."),
+                     inline([[back_to_menu_button(t)]]), new_message=new)
+        return
+    if actor.programme_id is None and not actor.is_admin:
+        await _programme_choice(update, context, programmes, new_message=new)
+        return
+    text, rows = t._("Animator menu. What would you like to do?"), menu_rows(t)
+    if len(programmes) > 1:
+        chosen = next((p.name for p in programmes if p.id == actor.programme_id),
+                      t._("all programmes"))
+        text += "\n" + t._("Programme: {programme}.").format(programme=chosen)
+        rows.insert(0, [(t._("🔁 Change programme"), "an:pg")])
+    await screen(update, context, text, inline(rows), new_message=new)
+
+
+async def _programme_choice(update: Update, context: PalContext, programmes: list[Programme],
+                            *, new_message: bool = False) -> None:
+    t = context.t
+    rows: Rows = [[(shorten(p.name, 40), f"an:pg:{p.id}")] for p in programmes]
+    rows.append([back_to_menu_button(t)])
+    await screen(update, context, t._("You work in several programmes. Which programme do you "
+                                      "want to work on now?"), inline(rows),
+                 new_message=new_message)
+
+
+@animator_only
+async def on_programme_choice(update: Update, context: PalContext) -> None:
+    """`an:pg`: the programmes this animator was granted, to choose one for the screens."""
+    programmes = await context.db.read(working_programmes, actor_of(context))
+    await _programme_choice(update, context, programmes)
+
+
+@animator_only
+async def on_programme(update: Update, context: PalContext) -> None:
+    """`an:pg:<id>`: make a granted programme the one the animator's screens are about."""
+    programme_id = match_int(context)
+    actor = actor_of(context)
+    if not await context.db.write(choose_working_programme, actor=actor,
+                                  programme_id=programme_id):
+        await answer(update, context, context.t._(
+            "You are not assigned to this programme. Ask an administrator if you should be."),
+            alert=True)
+        return
+    # The viewer was loaded before the choice: show the menu for the new programme.
+    context.viewer_ = replace(context.viewer, actor=replace(actor, programme_id=programme_id))
+    await animator_command(update, context)
 
 
 # ---------------------------------------------------------------- lists
@@ -277,7 +329,7 @@ async def on_final_ask(update: Update, context: PalContext) -> None:
     t = context.t
     actor = actor_of(context)
     if actor.programme_id is None:
-        await answer(update, context, t._("Join a programme first: send /activities."))
+        await refuse_no_programme(update, context)
         return
     programme = await context.db.read(_programme, programme_id=actor.programme_id)
     if programme is None:
@@ -340,6 +392,8 @@ def register(app: PalApplication) -> None:
     add_command("checkin", lambda t: t._("Confirm you are here, with the animator's code"))
     app.add_handler(CommandHandler("animator", animator_command))
     app.add_handler(CallbackQueryHandler(animator_command, pattern=r"^an:menu$"))
+    app.add_handler(CallbackQueryHandler(on_programme_choice, pattern=r"^an:pg$"))
+    app.add_handler(CallbackQueryHandler(on_programme, pattern=r"^an:pg:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_list, pattern=r"^an:(?:list|pick:(att|ppl|code))$"))
     app.add_handler(CallbackQueryHandler(on_card, pattern=r"^an:a:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_call_off_ask, pattern=r"^an:x:(\d{1,12})$"))

@@ -34,6 +34,7 @@ from handlers.animator_common import (
     actor_of,
     animator_only,
     menu_button,
+    refuse_no_programme,
     refuse_stale,
     screen,
 )
@@ -68,6 +69,7 @@ from storage.broadcasts import (
 from storage.dialogs import close_dialog
 from storage.models import Dialog, Role
 from storage.organising import NotYourActivity, managed_activities
+from storage.text_rule import forbidden_character
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +142,7 @@ async def on_new(update: Update, context: PalContext) -> None:
     t = context.t
     actor = actor_of(context)
     if actor.programme_id is None:
-        await answer(update, context, t._("Join a programme first: send /activities."))
+        await refuse_no_programme(update, context)
         return
     assert context.matches is not None
     raw = context.matches[0].group(1)
@@ -159,6 +161,11 @@ async def _take_text(update: Update, context: PalContext, compose: Compose, text
                      photo: str | None) -> None:
     t = context.t
     actor = actor_of(context)
+    if forbidden_character(text, multiline=True) is not None:
+        await answer(update, context, t._(
+            "The announcement has invisible or special control characters (often from "
+            "copying). Please type or paste it again without them."))
+        return
     if compose.step in TRANSLATION_STEPS:
         language = TRANSLATION_STEPS[compose.step]
         try:
@@ -195,14 +202,11 @@ async def _take_text(update: Update, context: PalContext, compose: Compose, text
     await _after_text(update, context, changed)
 
 
-@on_text(KIND)
+@on_text(KIND, role=Role.ANIMATOR)
 async def on_typed(update: Update, context: PalContext, dialog: Dialog) -> None:
     """The announcement's text (or a translation of it)."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    if not context.viewer.can(Role.ANIMATOR):
-        await answer(update, context, context.t._("This is only for the programme team."))
-        return
     await _take_text(update, context, Compose.of(dialog), message.text, None)
 
 
@@ -211,7 +215,7 @@ async def on_photo(update: Update, context: PalContext) -> None:
     message = update.effective_message
     person = context.viewer.person
     if (message is None or not message.photo or person is None or person.id is None
-            or not context.viewer.can(Role.ANIMATOR)):
+            or not context.viewer.access.acts_anywhere(Role.ANIMATOR)):
         await on_other_message(update, context)
         return
     compose = await context.db.read(current_compose, person_id=person.id)
@@ -385,7 +389,11 @@ async def on_send(update: Update, context: PalContext) -> None:
         broadcast_id, count = await context.db.write(
             send_compose, actor=actor, chat_id=chat.id, message_id=query.message.message_id,
             now=context.services.clock.now())
-    except (LookupError, NotYourActivity):
+    except (NotYourActivity, BroadcastNotFound):
+        # Its audience or its button names an activity this animator may not use.
+        await refuse_stale(update, context)
+        return
+    except LookupError:
         await answer(update, context, t._("This announcement was already sent or cancelled."),
                      alert=True)
         return

@@ -3,7 +3,8 @@
 Callback data of the animator area starts with `an` (`an:` menu and activity cards,
 `anw:` wizard, `ane:` changes, `ana:` attendance, `anp:` participants, `anb:`
 announcements, `anx:` people without Telegram), so it never collides with residents'
-buttons. Every press is re-checked server-side (storage.organising).
+buttons. Every press is re-checked server-side against the access rule (storage.access):
+the actor comes from the grants, loaded once per update, never from where they live.
 """
 
 from __future__ import annotations
@@ -43,20 +44,21 @@ def animator_only(handler: H) -> H:
         if person is None or person.id is None or not person.is_onboarded:
             await answer(update, context, context.t._("First, let's get you set up: send /start."))
             return
+        if not context.viewer.access.acts_anywhere(Role.ANIMATOR):
+            # Held without a programme (an old grant): no tool reaches anything.
+            await answer(update, context, context.t._(
+                "No programme is assigned to you yet. Ask an administrator to assign one."))
+            return
         await handler(update, context)
 
     return requires_role(Role.ANIMATOR)(guarded)  # type: ignore[return-value]
 
 
 def actor_of(context: PalContext) -> Actor:
-    """The animator or admin pressing the button, as storage rules see them."""
-    person = context.viewer.person
-    assert person is not None and person.id is not None
-    return Actor(
-        person_id=person.id,
-        programme_id=person.programme_id,
-        is_admin=Role.ADMIN in context.viewer.roles,
-    )
+    """The animator or admin pressing the button, as the access rule sees them."""
+    actor = context.viewer.actor
+    assert actor is not None
+    return actor
 
 
 def shorten(text: str, limit: int = TITLE_IN_BUTTON) -> str:
@@ -102,6 +104,12 @@ async def screen(
 ) -> None:
     """Edit the pressed message (or send a new one) — the residents' screen helper."""
     await show_screen(update, context, text, markup, toast=toast, new_message=new_message)
+
+
+async def refuse_no_programme(update: Update, context: PalContext) -> None:
+    """A programme-wide tool pressed before choosing which programme it is for."""
+    await answer(update, context, context.t._(
+        "Choose the programme first: “🔁 Change programme” in the animator menu."), alert=True)
 
 
 async def refuse_stale(update: Update, context: PalContext) -> None:

@@ -224,15 +224,12 @@ async def on_button_answer(update: Update, context: PalContext) -> None:
     await _take(update, context, step, context.matches[0].group(2))
 
 
-@on_text(KIND)
+@on_text(KIND, role=Role.ANIMATOR)
 async def on_typed(update: Update, context: PalContext, dialog: Dialog) -> None:
     """A typed answer to the open change question."""
     message = update.effective_message
     assert message is not None and message.text is not None
     t = context.t
-    if not context.viewer.can(Role.ANIMATOR):
-        await answer(update, context, t._("This is only for the programme team."))
-        return
     if too_long(message.text):
         await answer(update, context, t._(
             "That is too long: {length} characters, at most {limit}. Please shorten it."

@@ -28,6 +28,7 @@ from handlers.animator_common import (
     actor_of,
     animator_only,
     menu_button,
+    refuse_no_programme,
     screen,
     shorten,
 )
@@ -152,7 +153,7 @@ async def on_add(update: Update, context: PalContext) -> None:
     actor = actor_of(context)
     t = context.t
     if actor.programme_id is None:
-        await answer(update, context, t._("Join a programme first: send /activities."))
+        await refuse_no_programme(update, context)
         return
     await context.db.write(save_dialog, person_id=actor.person_id, kind=KIND, step="name",
                            data={}, awaits_text=True)
@@ -167,15 +168,12 @@ def _phone_question(t: Translator) -> tuple[str, Rows]:
                 "Or press “⏭ Skip”."), [[(t._("⏭ Skip"), "anx:ph:-")]])
 
 
-@on_text(KIND)
+@on_text(KIND, role=Role.ANIMATOR)
 async def on_typed(update: Update, context: PalContext, dialog: Dialog) -> None:
     """The name, then the phone number."""
     message = update.effective_message
     assert message is not None and message.text is not None
     t = context.t
-    if not context.viewer.can(Role.ANIMATOR):
-        await answer(update, context, t._("This is only for the programme team."))
-        return
     if dialog.step == "name":
         try:
             name = validate_display_name(message.text[:200])

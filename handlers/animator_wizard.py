@@ -29,6 +29,7 @@ from handlers.animator_common import (
     animator_only,
     match_step,
     menu_button,
+    refuse_no_programme,
     screen,
 )
 from handlers.animator_questions import (
@@ -150,7 +151,7 @@ async def on_new(update: Update, context: PalContext) -> None:
     person_id, programme_id = _ids(context)
     t = context.t
     if programme_id is None:
-        await answer(update, context, t._("Join a programme first: send /activities."))
+        await refuse_no_programme(update, context)
         return
     wizard, existed = await context.db.write(begin_wizard, person_id=person_id,
                                              programme_id=programme_id, restart=False)
@@ -229,15 +230,11 @@ def _pressed_label(update: Update) -> str | None:
     return None
 
 
-@on_text(DIALOG_KIND)
+@on_text(DIALOG_KIND, role=Role.ANIMATOR)
 async def on_typed_answer(update: Update, context: PalContext, dialog: Dialog) -> None:
     """Free text typed while the wizard waits for an answer."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    if not context.viewer.can(Role.ANIMATOR):
-        # The role was taken away mid-wizard: the draft stays, nothing is published.
-        await answer(update, context, context.t._("This is only for the programme team."))
-        return
     if too_long(message.text):
         t = context.t
         wizard = Wizard.of(dialog)

@@ -15,9 +15,9 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import PalContext, Viewer
 from bot.i18n import normalise_language
 from bot.keyboards import main_menu
+from storage.access import actor_of_person, load_access
 from storage.db import DatabaseUnavailable
 from storage.models import Person, Role
-from storage.roles import roles_for
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]
@@ -32,7 +32,9 @@ def _load_viewer(
 ) -> Viewer:
     person = session.exec(select(Person).where(Person.telegram_id == telegram_id)).first()
     language = person.language if person else fallback_language
-    return Viewer(telegram_id, person, roles_for(session, telegram_id, admin_ids), language)
+    access = load_access(session, telegram_id, admin_ids)
+    actor = actor_of_person(session, person, access) if person and person.id else None
+    return Viewer(telegram_id, person, access.roles, language, access, actor)
 
 
 async def identify(update: Update, context: PalContext) -> None:
@@ -72,9 +74,8 @@ def requires_role(role: Role) -> Callable[[H], H]:
         @functools.wraps(handler)
         async def guarded(update: Update, context: PalContext) -> None:
             if not context.viewer.can(role):
-                log.info(
-                    "role refused: needed=%s user_id=%s", role.value, context.viewer.telegram_id
-                )
+                # No Telegram id in logs: they would outlive the person's erasure.
+                log.info("role refused: needed=%s", role.value)
                 await answer(update, context, context.t._("This is only for the programme team."))
                 return
             await handler(update, context)

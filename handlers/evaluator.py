@@ -21,8 +21,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.context import PalApplication, PalContext
 from bot.keyboards import back_to_menu_button, inline
 from handlers.common import answer, requires_role
+from storage.access import Access, Action, may, programmes_for
 from storage.models import Programme, Role
-from storage.roles import evaluator_programmes
 
 if TYPE_CHECKING:
     from evaluation.export import ReportFiles
@@ -34,11 +34,9 @@ CONCURRENT_REPORTS = 2
 ALL_YEARS = 0
 
 
-def visible_programmes(
-    session: Session, telegram_id: int, is_admin: bool
-) -> list[tuple[int, str]]:
+def visible_programmes(session: Session, access: Access) -> list[tuple[int, str]]:
     """(id, name) of the programmes this person may read reports of, by name."""
-    allowed = None if is_admin else evaluator_programmes(session, telegram_id)
+    allowed = programmes_for(access, Action.READ_REPORTS)
     stmt = select(Programme.id, Programme.name).order_by(Programme.name)
     if allowed is not None:
         stmt = stmt.where(col(Programme.id).in_(sorted(allowed)))
@@ -46,11 +44,10 @@ def visible_programmes(
 
 
 def readable_programme(
-    session: Session, telegram_id: int, is_admin: bool, programme_id: int, zone: str
+    session: Session, access: Access, programme_id: int, zone: str
 ) -> tuple[str, list[int]] | None:
     """Name and report years of a programme this person may read; None if they may not."""
-    allowed = None if is_admin else evaluator_programmes(session, telegram_id)
-    if allowed is not None and programme_id not in allowed:
+    if not may(access, Action.READ_REPORTS, programme_id=programme_id):
         return None
     programme = session.get(Programme, programme_id)
     if programme is None:
@@ -62,16 +59,12 @@ def readable_programme(
     return programme.name, [int(y) for y in periods.labels] if periods else []
 
 
-def _is_admin(context: PalContext) -> bool:
-    return Role.ADMIN in context.viewer.roles
-
-
 @requires_role(Role.EVALUATOR)
 async def evaluator_command(update: Update, context: PalContext) -> None:
     """/evaluator and the Evaluator menu button: the list of programmes."""
     t = context.t
     programmes = await context.db.read(
-        visible_programmes, context.viewer.telegram_id, _is_admin(context))
+        visible_programmes, context.viewer.access)
     chat = update.effective_chat
     if chat is None:
         return
@@ -97,10 +90,10 @@ async def _checked(
 ) -> tuple[str, list[int]] | None:
     """The programme's name and years if the viewer may read it; else refuse and None."""
     found = await context.db.read(
-        readable_programme, context.viewer.telegram_id, _is_admin(context), programme_id,
+        readable_programme, context.viewer.access, programme_id,
         context.settings.timezone)
     if found is None:
-        log.info("evaluator refused programme: user_id=%s", context.viewer.telegram_id)
+        log.info("evaluator refused programme_id=%s", programme_id)
         await answer(update, context, context.t._(
             "You are not assigned to this programme, so its report is not available to you."),
             alert=True)
@@ -169,8 +162,7 @@ async def on_year(update: Update, context: PalContext) -> None:
     options = ReportOptions(
         language=t.language, year=None if year == ALL_YEARS else year,
         timezone=context.settings.timezone, surveys_dir=context.settings.surveys_dir)
-    log.info("evaluation report: user_id=%s programme_id=%s year=%s",
-             context.viewer.telegram_id, programme_id, year)
+    log.info("evaluation report: programme_id=%s year=%s", programme_id, year)
     async with _slots(context):
         files = await asyncio.to_thread(
             report_files, context.db.engine, programme_id=programme_id,

@@ -128,8 +128,7 @@ async def on_cancel(update: Update, context: PalContext) -> None:
         await answer(update, context, t._(
             "This activity has already started, so the place can no longer be cancelled."))
         return
-    log.info("cancel user_id=%s activity_id=%s promoted_registration=%s",
-             context.viewer.telegram_id, activity_id,
+    log.info("cancel activity_id=%s promoted_registration=%s", activity_id,
              result.promoted.id if result.promoted else None)
     title = view.activity.title
     text = (t._("Done. You no longer have a place in: {title}") if result.was_confirmed

@@ -171,8 +171,7 @@ async def start(update: Update, context: PalContext) -> None:
         start_person, telegram_id=viewer.telegram_id, language=viewer.language,
         start_payload=payload,
     )
-    log.info("start user_id=%s new=%s step=%s", viewer.telegram_id, created,
-             person.onboarding_step)
+    log.info("start person_id=%s new=%s step=%s", person.id, created, person.onboarding_step)
     await show_step(update, context, person, new_message=True)
 
 
@@ -266,8 +265,7 @@ async def on_text_before_done(update: Update, context: PalContext) -> None:
             _name_and_payload, person_id=person.id, raw=message.text,
             now=context.services.clock.now())
     except InvalidDisplayName as exc:
-        log.info("display name refused user_id=%s problem=%s", context.viewer.telegram_id,
-                 exc.problem.value)
+        log.info("display name refused problem=%s", exc.problem.value)
         await message.reply_text(name_problem_text(t, exc.problem) + "\n\n" + t._(
             "What name should the animators see? Type your first name or a "
             "nickname (up to 60 characters)."))

@@ -26,6 +26,7 @@ from handlers.common import answer, requires_onboarding, requires_role
 from handlers.dialogs import on_text
 from handlers.survey_form import LETTER_PHASE, PHASE_LETTER, form_screen, phase_title, shorten
 from handlers.survey_steps import Actor, Step, actor_of, keep_dialog, refusal_text, show
+from storage.access import Action, may, programmes_for
 from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.models import Dialog, Person, Programme, Role
 from storage.people import InvalidDisplayName, NameProblem, validate_display_name
@@ -36,7 +37,6 @@ from storage.proxy import (
     proxy_participants,
 )
 from storage.questionnaires import SurveyPhase
-from storage.roles import animator_programmes
 from storage.surveys import Channel, SurveyError, find_response, start_or_resume, view
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,10 @@ KIND_NEW = "paper_new"
 
 
 def _allowed(session: Session, actor: Actor) -> list[Programme]:
-    scope = animator_programmes(session, actor.telegram_id, actor.admin_ids)
+    scope = programmes_for(actor.access, Action.WORK_IN_PROGRAMME)
     query = select(Programme).order_by(col(Programme.name))
     if scope is not None:
-        query = query.where(col(Programme.id).in_(scope))
+        query = query.where(col(Programme.id).in_(sorted(scope)))
     return list(session.exec(query))
 
 
@@ -214,8 +214,8 @@ async def on_start(update: Update, context: PalContext) -> None:
         error = exc if isinstance(exc, SurveyError) else SurveyError(str(exc))
         await answer(update, context, refusal_text(context, error), alert=True)
         return
-    log.info("paper survey opened response_id=%s by user_id=%s", step.view.response.id,
-             context.viewer.telegram_id)
+    log.info("paper survey opened response_id=%s by person_id=%s", step.view.response.id,
+             step_actor_id(context))
     await show(update, context, *form_screen(context.t, step.view, proxy_name=step.proxy_name))
 
 
@@ -248,12 +248,18 @@ async def on_new(update: Update, context: PalContext) -> None:
         "“Pani Zofia”. Only the team sees it; reports use a code."), None)
 
 
-@on_text(KIND_NEW)
+@on_text(KIND_NEW, role=Role.ANIMATOR)
 async def on_new_name(update: Update, context: PalContext, dialog: Dialog) -> None:
     """The typed name: checked, then the question about the paper notice."""
     message = update.effective_message
     assert message is not None and message.text is not None
     t = context.t
+    programme_id = dialog.data.get("programme_id")
+    if not isinstance(programme_id, int) or not may(
+            context.viewer.access, Action.WORK_IN_PROGRAMME, programme_id=programme_id):
+        # Re-checked on every step: a grant taken away mid-dialog stops it here.
+        await answer(update, context, refusal_text(context, SurveyError("programme")))
+        return
     try:
         name = validate_display_name(message.text[:200])
     except InvalidDisplayName as exc:
@@ -299,8 +305,8 @@ async def on_notice(update: Update, context: PalContext) -> None:
     if person is None:
         await answer(update, context, refusal_text(context, SurveyError("stale")))
         return
-    log.info("proxy participant created person_id=%s by user_id=%s", person.id,
-             context.viewer.telegram_id)
+    log.info("proxy participant created person_id=%s by person_id=%s", person.id,
+             step_actor_id(context))
     text = t._("Added: {name}.").format(name=person.display_name)
     if not person.paper_notice_signed:
         text += "\n\n" + t._("Please give them the paper notice “About your personal data”.")
@@ -308,6 +314,12 @@ async def on_notice(update: Update, context: PalContext) -> None:
             [(phase_title(t, SurveyPhase.FINAL), f"pp:go:{person.id}:f")],
             [(t._("↩️ Back to the list"), f"pp:prog:{person.programme_id}")]]
     await show(update, context, text, inline(rows))
+
+
+def step_actor_id(context: PalContext) -> int | None:
+    """The acting person's internal id for logs (never the Telegram id)."""
+    person = context.viewer.person
+    return person.id if person is not None else None
 
 
 def register(app: PalApplication) -> None:

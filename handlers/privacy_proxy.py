@@ -33,18 +33,12 @@ from storage.privacy import (
     scrub_freed_space,
 )
 from storage.proxy import ProxyNotFound, proxy_participant
+from storage.proxy_actions import proxy_scope
 
 log = logging.getLogger(__name__)
 
 _ASK = re.compile(r"^pv:ax:(\d{1,12})$")
 _ERASE = re.compile(r"^pv:ay:(\d{1,12}):(\d{1,12})$")
-
-
-def _scope(actor: Actor) -> set[int] | None:
-    # The same reach as the animator's list of people without Telegram.
-    if actor.is_admin:
-        return None
-    return {actor.programme_id} if actor.programme_id is not None else set()
 
 
 @dataclass(frozen=True)
@@ -54,7 +48,7 @@ class _Ask:
 
 
 def _ask(session: Session, *, actor: Actor, person_id: int, now: datetime) -> _Ask:
-    person = proxy_participant(session, person_id=person_id, programme_ids=_scope(actor))
+    person = proxy_participant(session, person_id=person_id, programme_ids=proxy_scope(actor))
     return _Ask(person.display_name or "—",
                 erasure_preview(session, person_id=person_id, now=now))
 
@@ -155,7 +149,7 @@ async def on_erase(update: Update, context: PalContext) -> None:
     try:
         report = await context.db.write(
             erase_proxy_participant, person_id=person_id, animator_id=actor.person_id,
-            programme_ids=_scope(actor), now=now)
+            programme_ids=proxy_scope(actor), now=now)
     except ProxyNotFound:
         await answer(update, context, _not_yours(t), alert=True)
         return

@@ -74,6 +74,9 @@ def problem_text(t: Translator, problem: Problem) -> str:
         ProblemKind.DUPLICATE: lambda: t._("the same activity as line {n}").format(n=number),
         ProblemKind.FORMULA: lambda: t._(
             "{column} holds a formula: type the value itself").format(column=column),
+        ProblemKind.HIDDEN_CHARACTER: lambda: t._(
+            "{column} contains a control or invisible character ({code}): remove it").format(
+            column=column, code=value),
         ProblemKind.EMPTY_FILE: lambda: t._("the file is empty"),
         ProblemKind.NO_ROWS: lambda: t._("the file has a header but no activities"),
         ProblemKind.MISSING_COLUMNS: lambda: t._(

@@ -22,14 +22,15 @@ from bot.context import PalApplication, PalContext
 from handlers.common import MAX_TEXT_INPUT, answer
 from handlers.dialogs import on_text
 from handlers.survey_form import change_screen, form_screen, paused_screen, submitted_screen
+from storage.access import Access, Action, may
 from storage.audit import record
 from storage.dialogs import close_dialog, save_dialog
 from storage.models import Dialog, Person, Role, SurveyResponse
 from storage.questionnaires import ItemType
-from storage.roles import animator_programmes
 from storage.survey_versions import SurveyUnavailable
 from storage.surveys import (
     AlreadySubmitted,
+    AnswerNotPlainText,
     AnswerTooLong,
     Channel,
     InvalidAnswer,
@@ -55,12 +56,10 @@ KIND_PROXY = "paper_survey"
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is pressing: their person id, and whether they may enter paper surveys."""
+    """Who is pressing: their person id, and their grants (for paper surveys)."""
 
     person_id: int
-    telegram_id: int
-    is_animator: bool
-    admin_ids: frozenset[int]
+    access: Access
 
 
 @dataclass(frozen=True)
@@ -76,8 +75,7 @@ def actor_of(context: PalContext) -> Actor:
     """The pressing person as the form's rules need them."""
     person = context.viewer.person
     assert person is not None and person.id is not None
-    return Actor(person.id, context.viewer.telegram_id, context.viewer.can(Role.ANIMATOR),
-                 context.settings.admin_ids)
+    return Actor(person.id, context.viewer.access)
 
 
 def _kind(proxy_name: str | None) -> str:
@@ -94,12 +92,11 @@ def authorise(session: Session, response: SurveyResponse, actor: Actor) -> str |
         if owner_id != actor.person_id:
             raise ResponseNotFound(response.id)
         return None
-    if not actor.is_animator:
-        raise ResponseNotFound(response.id)
-    programmes = animator_programmes(session, actor.telegram_id, actor.admin_ids)
+    # Paper surveys: the access rule for acting for this person, in the response's programme.
     owner = session.get(Person, owner_id) if owner_id is not None else None
-    if (owner is None or not owner.is_proxy or owner.erased_at is not None
-            or (programmes is not None and response.programme_id not in programmes)):
+    if (owner is None or not may(actor.access, Action.ACT_FOR_PERSON, person=owner)
+            or not may(actor.access, Action.WORK_IN_PROGRAMME,
+                       programme_id=response.programme_id)):
         raise ResponseNotFound(response.id)
     return owner.display_name or "?"
 
@@ -224,8 +221,8 @@ async def on_form_button(update: Update, context: PalContext) -> None:
             _form_step, action=action, response_id=response_id, index=index, choice=choice,
             actor=actor, now=context.services.clock.now(), message_id=message_id)
     except SurveyError as exc:
-        log.info("survey step refused: %s user_id=%s response_id=%s", type(exc).__name__,
-                 actor.telegram_id, response_id)
+        log.info("survey step refused: %s person_id=%s response_id=%s", type(exc).__name__,
+                 actor.person_id, response_id)
         await answer(update, context, refusal_text(context, exc))
         return
     t = context.t
@@ -271,6 +268,8 @@ def _text_step(
                               value=text, now=now)
     except AnswerTooLong:
         return Step(current, proxy_name, hint="too_long")
+    except AnswerNotPlainText:
+        return Step(current, proxy_name, hint="control")
     except InvalidAnswer:
         return Step(current, proxy_name, hint="buttons")
     return Step(result, proxy_name)
@@ -282,6 +281,9 @@ def _hint(context: PalContext, step: Step) -> str | None:
         return t._("👉 Please choose an answer with the buttons below, or press “⏭ Skip”.")
     if step.hint == "summary":
         return t._("👉 Please use the buttons below: “📨 Submit” or “✏️ Change an answer”.")
+    if step.hint == "control":
+        return t._("👉 Your answer has invisible or special control characters (often from "
+                   "copying). Please type it again.")
     if step.hint == "too_long":
         item = step.view.current
         limit = item.max_length if item is not None and item.max_length else 0
@@ -335,7 +337,7 @@ async def on_form_text(update: Update, context: PalContext, dialog: Dialog) -> N
 
 
 on_text(KIND_SELF)(on_form_text)
-on_text(KIND_PROXY)(on_form_text)
+on_text(KIND_PROXY, role=Role.ANIMATOR)(on_form_text)
 
 
 def register(app: PalApplication) -> None:

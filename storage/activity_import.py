@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from storage.activities import programme_by_name
 from storage.models import Activity, Programme
+from storage.text_rule import InvalidText, check_text, forbidden_character
 
 REQUIRED = ("title", "category", "starts_at", "ends_at", "venue", "places")
 OPTIONAL = ("registration_deadline", "description")
@@ -42,6 +43,7 @@ class ProblemKind(StrEnum):
     DEADLINE_AFTER_START = "deadline_after_start"
     DUPLICATE = "duplicate"
     FORMULA = "formula"
+    HIDDEN_CHARACTER = "hidden_character"
     EMPTY_FILE = "empty_file"
     NO_ROWS = "no_rows"
     MISSING_COLUMNS = "missing_columns"
@@ -72,6 +74,8 @@ class Problem:
             ProblemKind.DEADLINE_AFTER_START: "registration_deadline must not be after starts_at",
             ProblemKind.DUPLICATE: f"the same activity as line {number}",
             ProblemKind.FORMULA: f"{column} holds a formula; type the value itself",
+            ProblemKind.HIDDEN_CHARACTER: f"{column} contains a control or invisible "
+                                          f"formatting character ({value}); remove it",
             ProblemKind.EMPTY_FILE: "the file is empty",
             ProblemKind.NO_ROWS: "the file has a header but no activities",
             ProblemKind.MISSING_COLUMNS: f"missing column(s): {column} (header: {value})",
@@ -254,8 +258,17 @@ def _check_row(
     for name in ("title", "category", "venue", "starts_at", "ends_at", "places"):
         if not cells.get(name):
             problems.append(Problem(ProblemKind.EMPTY, name))
+    for name, value in list(cells.items()):
+        # The text rule every stored text follows (and PostgreSQL cannot store NUL).
+        char = forbidden_character(value, multiline=True)
+        if char is not None:
+            problems.append(Problem(ProblemKind.HIDDEN_CHARACTER, name, f"U+{ord(char):04X}"))
+            cells[name] = ""
     for name, limit in _LIMITS.items():
-        if len(cells.get(name, "")) > limit:
+        try:
+            cells[name] = check_text(cells.get(name, ""), limit=limit,
+                                     multiline=name == "description", required=False)
+        except InvalidText:
             problems.append(Problem(ProblemKind.TOO_LONG, name, number=limit))
     times: dict[str, datetime | None] = {}
     for name in ("starts_at", "ends_at", "registration_deadline"):
@@ -301,9 +314,11 @@ def import_activities(
 
     The programme stays open for sign-ups until the start of its last activity.
     """
-    name = programme_name.strip()
-    if not name or len(name) > 200:
-        raise ValueError("the programme name must have 1 to 200 characters")
+    try:
+        name = check_text(programme_name, limit=200)
+    except InvalidText as exc:
+        raise ValueError("the programme name must have 1 to 200 characters, without control "
+                         "or invisible formatting characters") from exc
     programme = programme_by_name(session, name)
     created = programme is None
     if programme is None:

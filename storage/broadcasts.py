@@ -35,6 +35,7 @@ from storage.models.people import OnboardingStep
 from storage.organising import Actor, detached, managed_activity
 from storage.outbox import UNREACHABLE, NewSend, cancel_pending, enqueue_many
 from storage.questionnaires import SurveyPhase
+from storage.text_rule import InvalidText, TextProblem, forbidden_character
 
 # Telegram's limits: a message text, and a photo caption.
 TEXT_LIMIT = 4096
@@ -79,10 +80,13 @@ def text_limit(*, with_photo: bool) -> int:
 
 
 def check_length(text: str, *, with_photo: bool, language: str | None = None) -> None:
-    """Refuse a text over Telegram's limit before anything is sent.
+    """Refuse a text over Telegram's limit (or breaking the text rule) before sending.
 
     Telegram counts UTF-16 code units, so an emoji counts as two.
     """
+    if (char := forbidden_character(text, multiline=True)) is not None:
+        # The text rule (storage.text_rule) holds for announcements too.
+        raise InvalidText(TextProblem.CONTROL, char=char)
     length = utf16_length(text)
     limit = text_limit(with_photo=with_photo)
     if length > limit:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from storage.models import (
     Activity,
@@ -84,28 +84,27 @@ def call_list_recipients(session: Session, *, activity: Activity) -> list[int]:
     """Animators of the activity's programme who may manage it and can be messaged.
 
     The organiser if there is one, else the programme's animators; each must still hold
-    the animator role for that programme (or for every programme). Admins are not
+    the animator role for that programme (the access rule decides). Admins are not
     included: they are not the programme's staff.
     """
+    if activity.programme_id is None:
+        return []
     query = (
         select(Person)
         .join(RoleGrant, col(RoleGrant.telegram_id) == col(Person.telegram_id))
         .where(
             RoleGrant.role == Role.ANIMATOR.value,
-            or_(col(RoleGrant.programme_id).is_(None),
-                col(RoleGrant.programme_id) == activity.programme_id),
+            RoleGrant.programme_id == activity.programme_id,
             col(Person.erased_at).is_(None),
             col(Person.unreachable_at).is_(None),
         )
     )
     if activity.organiser_id is not None:
         query = query.where(Person.id == activity.organiser_id)
-    else:
-        query = query.where(Person.programme_id == activity.programme_id)
     found: list[int] = []
     for person in session.exec(query.order_by(col(Person.id))):
         assert person.id is not None
-        staff = Actor(person_id=person.id, programme_id=person.programme_id, is_admin=False)
+        staff = Actor.animator(person.id, activity.programme_id)
         if person.id not in found and may_manage(activity, staff):
             found.append(person.id)
     return found

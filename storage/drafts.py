@@ -11,7 +11,6 @@ leaves the draft exactly as it was.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -19,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from storage.date_input import NotUnderstood, parse_date, parse_end, parse_time
+from storage.text_rule import InvalidText, TextProblem, check_text
 
 TITLE_MAX = 100
 CATEGORY_MAX = 60
@@ -108,37 +108,23 @@ _DEADLINE_OFFSETS = {
     DeadlineChoice.TWO_DAYS_BEFORE: timedelta(days=2),
 }
 
-# Joiners are format characters, but emoji sequences and some scripts need them.
-_ALLOWED_FORMAT = {"\u200c", "\u200d"}
-
 # Typical answers offered as buttons.
 TYPICAL_STARTS: tuple[str, ...] = ("10:00", "12:00", "15:00", "16:00", "17:00", "18:00")
 TYPICAL_LENGTHS: tuple[int, ...] = (60, 90, 120, 180)  # minutes
 
 
 def clean_text(raw: str, *, limit: int, multiline: bool = False) -> str:
-    """Trim free text and refuse empty, over-long or control-character answers.
+    """Trim free text by the text rule (storage.text_rule), as a DraftInvalid if refused.
 
     Line breaks are kept in a description; in a title, category or venue they become
     spaces, since those end up on one-line buttons.
     """
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    if not multiline:
-        text = re.sub(r"[\n\t]+", " ", text)
-    for char in text:
-        if char in "\n\t":
-            continue
-        category = unicodedata.category(char)
-        if category in {"Cc", "Cs", "Co", "Cn", "Zl", "Zp"} or (
-            category == "Cf" and char not in _ALLOWED_FORMAT
-        ):
-            raise DraftInvalid(Problem.CONTROL)
-    text = text.strip() if multiline else re.sub(r" {2,}", " ", text).strip()
-    if not text:
-        raise DraftInvalid(Problem.EMPTY)
-    if len(text) > limit:
-        raise DraftInvalid(Problem.TOO_LONG, limit=limit, length=len(text))
-    return text
+    try:
+        return check_text(raw, limit=limit, multiline=multiline)
+    except InvalidText as exc:
+        if exc.problem == TextProblem.TOO_LONG:
+            raise DraftInvalid(Problem.TOO_LONG, limit=limit, length=exc.length) from None
+        raise DraftInvalid(Problem(exc.problem.value)) from None
 
 
 @dataclass(frozen=True)

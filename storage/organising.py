@@ -1,8 +1,8 @@
-"""Which activities an animator may run: the one place that decides ownership.
+"""The activities an animator may run, loaded with the access rule (storage.access).
 
-Animators manage the activities they organise, and the programme's activities nobody
-organises (those imported from a spreadsheet); admins manage every activity. Every
-animator action re-checks this server-side, whatever the button said.
+Animators manage the activities they organise, and the activities nobody organises
+(those imported from a spreadsheet), in the programmes they were granted; admins manage
+every activity. Every animator action re-checks this server-side, whatever the button said.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from typing import TypeVar
 from sqlalchemy import func, or_
 from sqlmodel import Session, SQLModel, col, select
 
-from storage.models import Activity, ActivityStatus, Person, Registration, RegistrationStatus
+from storage.access import Action, Actor, may, programmes_for
+from storage.models import Activity, ActivityStatus, Registration, RegistrationStatus
+
+__all__ = ["Actor", "ManagedActivity", "NotYourActivity", "detached", "lock_managed_activity",
+           "managed_activities", "managed_activity", "may_manage"]
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -32,22 +36,9 @@ class NotYourActivity(PermissionError):
     """The activity exists but this animator may not manage it (or it does not exist)."""
 
 
-@dataclass(frozen=True)
-class Actor:
-    """An animator or admin acting in the chat."""
-
-    person_id: int
-    programme_id: int | None
-    is_admin: bool
-
-
 def may_manage(activity: Activity, actor: Actor) -> bool:
     """Whether the actor may change, take attendance for and message this activity."""
-    if actor.is_admin:
-        return True
-    if activity.organiser_id == actor.person_id:
-        return True
-    return activity.organiser_id is None and activity.programme_id == actor.programme_id
+    return may(actor, Action.MANAGE_ACTIVITY, activity=activity)
 
 
 def managed_activity(session: Session, *, activity_id: int, actor: Actor) -> Activity:
@@ -95,15 +86,16 @@ def managed_activities(
         Activity.status == ActivityStatus.PUBLISHED,
         col(Activity.ends_at) > now - RECENTLY_FINISHED,
     )
-    if not actor.is_admin:
+    scope = programmes_for(actor, Action.MANAGE_ACTIVITY)
+    if scope is not None:
+        # The same rule as may_manage, as a query: granted programmes, own or unowned.
         query = query.where(
-            or_(
-                col(Activity.organiser_id) == actor.person_id,
-                (col(Activity.organiser_id).is_(None))
-                & (col(Activity.programme_id) == actor.programme_id),
-            )
+            col(Activity.programme_id).in_(sorted(scope)),
+            or_(col(Activity.organiser_id) == actor.person_id,
+                col(Activity.organiser_id).is_(None)),
         )
-    elif actor.programme_id is not None:
+    if actor.programme_id is not None:
+        # The programme the animator chose for their screens.
         query = query.where(Activity.programme_id == actor.programme_id)
     activities = list(
         session.exec(query.order_by(col(Activity.starts_at), col(Activity.id)).limit(limit))
@@ -125,13 +117,3 @@ def managed_activities(
         )
         for a in activities
     ]
-
-
-def actor_for(session: Session, *, person_id: int, is_admin: bool) -> Actor:
-    """The Actor for a person (their programme decides imported activities' ownership)."""
-    person = session.get(Person, person_id)
-    return Actor(
-        person_id=person_id,
-        programme_id=person.programme_id if person is not None else None,
-        is_admin=is_admin,
-    )

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, or_, select
 
 from storage.models import Person, Programme
 from storage.models.people import OnboardingStep
+from storage.text_rule import forbidden_character
 
 DISPLAY_NAME_MAX = 60
 SUPPORTED = ("pl", "uk", "en")
@@ -28,8 +29,6 @@ _LINK = re.compile(
     re.IGNORECASE,
 )
 _MENTION = re.compile(r"@\w")
-# Joiners are format characters too, but emoji sequences and some scripts need them.
-_ALLOWED_FORMAT = {"\u200c", "\u200d"}
 
 
 class NameProblem(StrEnum):
@@ -69,14 +68,9 @@ class WrongStep(RuntimeError):
 
 def validate_display_name(raw: str) -> str:
     """Trim and check a display name; raise InvalidDisplayName with the reason."""
-    for char in raw:
-        category = unicodedata.category(char)
-        if char in "\n\r\t":
-            continue  # trimmed below or refused as control if inside the name
-        if category in {"Cc", "Cs", "Co", "Cn", "Zl", "Zp"} or (
-            category == "Cf" and char not in _ALLOWED_FORMAT
-        ):
-            raise InvalidDisplayName(NameProblem.CONTROL)
+    # The text rule (storage.text_rule); line breaks are trimmed below or refused inside.
+    if forbidden_character(raw, multiline=True) is not None:
+        raise InvalidDisplayName(NameProblem.CONTROL)
     name = raw.strip()
     if not name:
         raise InvalidDisplayName(NameProblem.EMPTY)

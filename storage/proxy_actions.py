@@ -2,7 +2,7 @@
 
 Every action goes through the shared rules (storage.proxy for the record, the seat rule
 with `proxy_by_id`, storage.attendance) after checking that the person belongs to the
-animator's programme (admins: any programme).
+animator's granted programmes (storage.access; admins: any programme).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from storage.access import Action, programmes_for
 from storage.activities import ActivityNotFound, upcoming_activities
 from storage.attendance import NotOnTheList, set_attendance
 from storage.dialogs import close_dialog, get_dialog
@@ -28,9 +29,8 @@ RECENT = timedelta(days=7)
 
 def proxy_scope(actor: Actor) -> set[int] | None:
     """Programmes whose people the actor may act for (None: every programme, admins)."""
-    if actor.is_admin:
-        return None
-    return {actor.programme_id} if actor.programme_id is not None else set()
+    scope = programmes_for(actor, Action.ACT_FOR_PERSON)
+    return None if scope is None else set(scope)
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,14 @@
-"""Who may do what: the single place that decides a person's roles."""
+"""Giving and taking roles; what a grant allows is decided in storage.access."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from sqlmodel import Session, col, delete, select
 
 from storage.models import Role, RoleGrant
 
 
-def roles_for(session: Session, telegram_id: int, admin_ids: Iterable[int] = ()) -> frozenset[Role]:
-    """Roles held by a Telegram id, including admin from the settings."""
-    rows = session.exec(select(RoleGrant.role).where(RoleGrant.telegram_id == telegram_id)).all()
-    roles = {Role(r) for r in rows if r in Role.__members__.values()}
-    if telegram_id in set(admin_ids):
-        roles.add(Role.ADMIN)
-    return frozenset(roles)
+class ProgrammeNeeded(ValueError):
+    """An animator or evaluator grant must name a programme; only admins have them all."""
 
 
 def has_role(roles: frozenset[Role], needed: Role) -> bool:
@@ -26,7 +19,15 @@ def has_role(roles: frozenset[Role], needed: Role) -> bool:
 def grant(
     session: Session, *, role: Role, telegram_id: int, programme_id: int | None = None
 ) -> bool:
-    """Give a role; returns False if it was already held."""
+    """Give a role; returns False if it was already held.
+
+    Animators and evaluators are granted one programme at a time (ProgrammeNeeded
+    otherwise); "all programmes" is the admin role, which takes no programme.
+    """
+    if role == Role.ADMIN:
+        programme_id = None
+    elif programme_id is None:
+        raise ProgrammeNeeded(role.value)
     exists = session.exec(
         select(RoleGrant).where(
             RoleGrant.telegram_id == telegram_id,
@@ -42,39 +43,14 @@ def grant(
     return True
 
 
-def revoke(session: Session, *, role: Role, telegram_id: int) -> int:
-    """Take a role away (in every programme); returns how many grants were removed."""
-    result = session.exec(
-        delete(RoleGrant).where(
-            col(RoleGrant.telegram_id) == telegram_id, col(RoleGrant.role) == role.value
-        )
+def revoke(
+    session: Session, *, role: Role, telegram_id: int, programme_id: int | None = None
+) -> int:
+    """Take a role away (in one programme, or in every one); how many grants were removed."""
+    query = delete(RoleGrant).where(
+        col(RoleGrant.telegram_id) == telegram_id, col(RoleGrant.role) == role.value
     )
+    if programme_id is not None:
+        query = query.where(col(RoleGrant.programme_id) == programme_id)
+    result = session.exec(query)
     return int(result.rowcount or 0)
-
-
-def evaluator_programmes(session: Session, telegram_id: int) -> frozenset[int] | None:
-    """Programmes an evaluator is limited to; None means all programmes."""
-    rows = session.exec(
-        select(RoleGrant.programme_id).where(
-            RoleGrant.telegram_id == telegram_id, RoleGrant.role == Role.EVALUATOR.value
-        )
-    ).all()
-    if not rows or any(r is None for r in rows):
-        return None
-    return frozenset(r for r in rows if r is not None)
-
-
-def animator_programmes(session: Session, telegram_id: int, admin_ids: Iterable[int] = ()) -> (
-    frozenset[int] | None
-):
-    """Programmes an animator works in; None means all (admins, or a grant without one)."""
-    if telegram_id in set(admin_ids):
-        return None
-    rows = session.exec(
-        select(RoleGrant.programme_id).where(
-            RoleGrant.telegram_id == telegram_id, RoleGrant.role == Role.ANIMATOR.value
-        )
-    ).all()
-    if not rows or any(r is None for r in rows):
-        return None
-    return frozenset(r for r in rows if r is not None)

@@ -1,8 +1,8 @@
-"""Who may run staff screens (invitations, staff lists, spreadsheet imports): one check.
+"""Staff screens (invitations, staff lists, spreadsheet imports) asking the access rule.
 
 Every staff screen and every button press calls `may_act` inside the transaction that
-acts, so a role taken away a second ago is already refused. When the project's central
-access rule lands, `may_act` is the only function to point at it.
+acts, so a role taken away a second ago is already refused. `may_act` only translates
+the screen's action into the project's one access rule (storage.access.may).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from enum import StrEnum
 
 from sqlmodel import Session, select
 
-from storage.models import Programme, Role
-from storage.roles import animator_programmes, roles_for
+from storage.access import Action, load_access, may
+from storage.models import Programme
 
 
 class StaffAction(StrEnum):
@@ -37,15 +37,12 @@ def may_act(
     programme_id: int | None,
 ) -> bool:
     """Whether this person may do `action` in `programme_id` (None: across programmes)."""
-    roles = roles_for(session, telegram_id, admin_ids)
-    if Role.ADMIN in roles:
-        return True
-    if action is StaffAction.IMPORT_ACTIVITIES and Role.ANIMATOR in roles:
-        scope = animator_programmes(session, telegram_id)
-        return programme_id is not None and (scope is None or programme_id in scope)
-    # Coordinators (per programme) come with the central access rule, e.g.:
-    # if action is StaffAction.MANAGE_STAFF and holds(Role.COORDINATOR, programme_id): ...
-    return False
+    access = load_access(session, telegram_id, admin_ids)
+    if action is StaffAction.MANAGE_ADMINS or programme_id is None:
+        return access.is_admin
+    needed = (Action.WORK_IN_PROGRAMME if action is StaffAction.IMPORT_ACTIVITIES
+              else Action.MANAGE_STAFF)
+    return may(access, needed, programme_id=programme_id)
 
 
 def programmes_for(

@@ -39,6 +39,7 @@ from storage.questionnaires import Item, ItemType, Questionnaire, SurveyPhase, i
 from storage.survey_versions import SurveyError as SurveyError
 from storage.survey_versions import SurveyUnavailable as SurveyUnavailable
 from storage.survey_versions import current_questionnaire, questionnaire_of, register_version
+from storage.text_rule import forbidden_character
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,10 @@ class AnswerTooLong(SurveyError):
     def __init__(self, max_length: int) -> None:
         super().__init__(max_length)
         self.max_length = max_length
+
+
+class AnswerNotPlainText(SurveyError):
+    """A text answer with control or invisible formatting characters (storage.text_rule)."""
 
 
 class NotFinished(SurveyError):
@@ -293,6 +298,8 @@ def answer(
     if value is not None:
         if item.type == ItemType.TEXT:
             value = value.strip()
+            if forbidden_character(value, multiline=True) is not None:
+                raise AnswerNotPlainText(item.id)
             limit = item.max_length or 0
             if len(value) > limit:
                 raise AnswerTooLong(limit)

@@ -70,12 +70,13 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def engine(db_url: str, migrated_sqlite_template: Path) -> Iterator[Engine]:
     """A migrated database engine (a copy of the session's migrated template)."""
-    target = Path(make_url(db_url).database or "")
-    fresh = not target.exists()
-    if fresh:
+    url = make_url(db_url)
+    target = Path(url.database or "")
+    copied = url.get_backend_name() == "sqlite" and not target.exists()
+    if copied:
         shutil.copyfile(migrated_sqlite_template, target)
     eng = make_engine(db_url)
-    if not fresh:  # a file the test made itself is migrated in place
+    if not copied:  # another backend, or a file the test made itself: migrate in place
         upgrade_to_latest(eng)
     yield eng
     eng.dispose()

@@ -11,6 +11,7 @@ from bot.cli.common import settings_and_engine
 from storage.activity_import import ImportRejected, import_activities, parse_activities_csv
 from storage.activity_sheets import SheetRefused, read_activity_sheet
 from storage.db import transaction
+from storage.text_rule import InvalidText, check_text
 from storage.types import utcnow
 
 DESCRIPTION = """\
@@ -77,9 +78,11 @@ def import_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"palbot: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
-    name = str(args.programme).strip()
-    if not name or len(name) > 200:
-        print("palbot: --programme must have 1 to 200 characters", file=sys.stderr)
+    try:
+        name = check_text(str(args.programme), limit=200)
+    except InvalidText:
+        print("palbot: --programme must have 1 to 200 characters, without control or "
+              "invisible formatting characters", file=sys.stderr)
         return 2
     settings, engine = settings_and_engine()
     try:

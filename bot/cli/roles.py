@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from sqlmodel import Session
+
 from bot.cli.common import settings_and_engine
 from storage.activities import programme_by_name
 from storage.db import transaction
@@ -21,30 +23,51 @@ def add_commands(sub: Any) -> None:
         parser = sub.add_parser(
             name,
             help=f"{verb.lower()} a role (animator, evaluator, admin)",
-            description=f"{verb} a role for a Telegram user id. Animators run activities, "
-            "evaluators read pseudonymised reports, admins do everything.",
+            description=f"{verb} a role for a Telegram user id. Animators run activities and "
+            "evaluators read pseudonymised reports, each in the programmes they are granted "
+            "(one --programme per grant); admins do everything in every programme.",
         )
         parser.add_argument("role", choices=ROLE_NAMES)
         parser.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
-        if name == "grant":
-            parser.add_argument("--programme", metavar="NAME",
-                                help="limit the role to one programme (e.g. an evaluator who "
-                                "may read only that programme's reports); default: all")
+        parser.add_argument(
+            "--programme", metavar="NAME",
+            help="the programme the role is for (required for animator and evaluator)"
+            if name == "grant" else "take the role away in this programme only")
         parser.set_defaults(handler=fn)
 
 
+class _NoSuchProgramme(LookupError):
+    pass
+
+
+def _programme_id(session: Session, name: str | None) -> int | None:
+    """The named programme's id (None if no name given)."""
+    if name is None:
+        return None
+    programme = programme_by_name(session, name)
+    if programme is None or programme.id is None:
+        raise _NoSuchProgramme(name)
+    return programme.id
+
+
 def _grant(args: argparse.Namespace) -> int:
+    role = Role(args.role)
+    if role == Role.ADMIN and args.programme is not None:
+        print("palbot grant: admin is for every programme; grant animator or evaluator "
+              "to limit someone to one programme", file=sys.stderr)
+        return 2
+    if role != Role.ADMIN and args.programme is None:
+        print(f"palbot grant: name the programme the {role.value} works in: --programme NAME "
+              "(repeat the command for each programme)", file=sys.stderr)
+        return 2
     _, engine = settings_and_engine()
-    with transaction(engine) as session:
-        programme_id = None
-        if args.programme is not None:
-            programme = programme_by_name(session, args.programme)
-            if programme is None:
-                print(f"palbot grant: no programme named {args.programme!r}", file=sys.stderr)
-                return 2
-            programme_id = programme.id
-        added = grant(session, role=Role(args.role), telegram_id=args.telegram_id,
-                      programme_id=programme_id)
+    try:
+        with transaction(engine) as session:
+            added = grant(session, role=role, telegram_id=args.telegram_id,
+                          programme_id=_programme_id(session, args.programme))
+    except _NoSuchProgramme:
+        print(f"palbot grant: no programme named {args.programme!r}", file=sys.stderr)
+        return 2
     scope = f" for {args.programme}" if args.programme else ""
     print(f"{args.role} granted to {args.telegram_id}{scope}" if added else
           f"{args.telegram_id} already is {args.role}{scope}")
@@ -53,8 +76,14 @@ def _grant(args: argparse.Namespace) -> int:
 
 def _revoke(args: argparse.Namespace) -> int:
     _, engine = settings_and_engine()
-    with transaction(engine) as session:
-        removed = revoke(session, role=Role(args.role), telegram_id=args.telegram_id)
-    print(f"{args.role} revoked from {args.telegram_id}" if removed else f"{args.telegram_id} "
-          f"did not have {args.role}")
+    try:
+        with transaction(engine) as session:
+            removed = revoke(session, role=Role(args.role), telegram_id=args.telegram_id,
+                             programme_id=_programme_id(session, args.programme))
+    except _NoSuchProgramme:
+        print(f"palbot revoke: no programme named {args.programme!r}", file=sys.stderr)
+        return 2
+    scope = f" for {args.programme}" if args.programme else ""
+    print(f"{args.role}{scope} revoked from {args.telegram_id}" if removed else
+          f"{args.telegram_id} did not have {args.role}{scope}")
     return 0

@@ -1,8 +1,10 @@
-"""The bot's log never holds names, message texts or survey answers — even at DEBUG.
+"""The bot's log never holds names, Telegram ids, message texts or survey answers — even at
+DEBUG.
 
 One `palbot run` at log level DEBUG goes through onboarding, a sign-up, a survey with a
 free-text answer, an announcement, stray chat, /mydata and /forgetme; then its whole
-output is searched for every name and text the people typed.
+output is searched for every name and text the people typed, and for their Telegram ids
+(a logged id would tie a person to an activity after /forgetme erased them).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ ANIMATOR = "Animatorka Genowefa"
 SURVEY_TEXT = "Sąsiadka Halina Przybyszewska pomaga mi z zakupami"
 ANNOUNCEMENT = "Piknik u Pani Leokadii Zawistowskiej w sobotę o 15"
 CHATTER = "Dzień dobry, tu Bożydar z parteru, mieszkanie 7"
+# Telegram ids distinctive enough that no timestamp, port or counter matches them.
+RESIDENT_ID = 730461295
+ANIMATOR_ID = 618027453
 
 
 @pytest.fixture
@@ -52,8 +57,8 @@ def _seed(store: Engine, survey: Path) -> int:
         session.add(programme)
         activity = make_activity(session, programme=programme,
                                  starts_at=datetime.now(UTC) + timedelta(days=3))
-        make_person(session, telegram_id=6100, name=ANIMATOR, programme=programme)
-        grant(session, role=Role.ANIMATOR, telegram_id=6100)
+        make_person(session, telegram_id=ANIMATOR_ID, name=ANIMATOR, programme=programme)
+        grant(session, role=Role.ANIMATOR, telegram_id=ANIMATOR_ID, programme_id=programme.id)
         assert activity.id is not None
         return activity.id
 
@@ -69,7 +74,7 @@ async def test_logs_hold_no_names_texts_or_answers(
     bot = BotProcess(env, tmp_path, ["run"], log_path=tmp_path / "bot.log").start()
     try:
         await bot.wait_ready(api, timeout=30)
-        me = api.user(6200)
+        me = api.user(RESIDENT_ID)
         await me.ask("/start", "Wybierz język")
         await me.tap("Polski", "Informacja o danych osobowych")
         await me.tap("Dalej", "Jak mają Cię widzieć animatorzy")
@@ -84,7 +89,7 @@ async def test_logs_hold_no_names_texts_or_answers(
         await me.ask(SURVEY_TEXT, "Sprawdź odpowiedzi")
         await me.tap("Wyślij", "Dziękujemy")
 
-        ewa = api.user(6100)
+        ewa = api.user(ANIMATOR_ID)
         await ewa.ask("/animator", "Panel animatora")
         await ewa.tap("📣", "Nowe ogłoszenie")
         await ewa.ask(ANNOUNCEMENT, "Kto ma dostać ogłoszenie")
@@ -106,6 +111,9 @@ async def test_logs_hold_no_names_texts_or_answers(
     for needle in (RESIDENT, "Bożydar", "Wąchocki", ANIMATOR, "Genowefa", SURVEY_TEXT,
                    "Przybyszewska", ANNOUNCEMENT, "Zawistowskiej", CHATTER, "parteru"):
         assert needle not in log, f"{needle!r} is in the bot's log"
+    for telegram_id in (RESIDENT_ID, ANIMATOR_ID):
+        lines = [line for line in log.splitlines() if str(telegram_id) in line]
+        assert not lines, f"Telegram id {telegram_id} is in the bot's log: {lines[:3]}"
     ours = "\n".join(line for line in log.splitlines() if "httpcore" not in line)
     assert "Traceback" not in ours, ours[ours.find("Traceback") - 300:][:4000]
     with transaction(store) as session:

@@ -17,8 +17,7 @@ from bot.i18n import translator
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
 from storage.models import AuditEntry, Broadcast, PendingSend, Person, Role
-from storage.roles import grant
-from tests.support.animator import Scene, make_scene
+from tests.support.animator import Scene, grant_where_they_live, make_scene
 from tests.support.chat import ChatUser
 
 EWA = 900
@@ -34,7 +33,7 @@ def scene(engine: Engine, clock: FrozenClock) -> Scene:
         assert olena is not None
         olena.language = "uk"
         session.add(olena)
-        grant(session, role=Role.ANIMATOR, telegram_id=EWA)
+        grant_where_they_live(session, role=Role.ANIMATOR, telegram_id=EWA)
     return found
 
 

@@ -24,7 +24,7 @@ from storage.models import (
     Role,
 )
 from storage.roles import grant
-from tests.support.animator import Scene, make_scene
+from tests.support.animator import Scene, grant_where_they_live, make_scene
 from tests.support.chat import ChatUser
 
 EWA = 900
@@ -32,7 +32,7 @@ EWA = 900
 
 async def _ewa(engine: Engine, chat_user: Callable[..., ChatUser]) -> ChatUser:
     with transaction(engine) as session:
-        grant(session, role=Role.ANIMATOR, telegram_id=EWA)
+        grant_where_they_live(session, role=Role.ANIMATOR, telegram_id=EWA)
     ewa = chat_user(EWA)
     # Buttons are pressed on a message the bot sent, as in a real chat.
     await ewa.send("/animator")

@@ -24,8 +24,7 @@ from bot.context import PalApplication
 from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.models import Role
-from storage.roles import grant
-from tests.support.animator import make_scene
+from tests.support.animator import grant_where_they_live, make_scene
 from tests.support.chat import ChatUser
 from tests.support.privacy import all_rows_text
 from tests.support.recording import RecordingRequest
@@ -113,7 +112,7 @@ def world(engine: Engine, clock: FrozenClock) -> tuple[int, int]:
     scene = make_scene(engine, clock.now(), places=2, people=3, starts_in=timedelta(days=2),
                        animator_telegram_id=900)
     with transaction(engine) as session:
-        grant(session, role=Role.ANIMATOR, telegram_id=900)
+        grant_where_they_live(session, role=Role.ANIMATOR, telegram_id=900)
     return scene.programme_id, scene.activity_id
 
 

@@ -12,7 +12,7 @@ from handlers.menu import set_command_lists
 from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.models import Person, Role
-from storage.roles import grant
+from tests.support.animator import grant_where_they_live
 from tests.support.chat import ChatUser
 from tests.support.recording import RecordingRequest
 from tests.support.signup import onboard, seed_programme
@@ -47,7 +47,7 @@ async def test_help_for_the_team_adds_their_section(
         await jan.send("/help")
         assert "zz_team_test" not in jan.last.text
         with transaction(engine) as session:
-            grant(session, role=Role.ANIMATOR, telegram_id=902)
+            grant_where_they_live(session, role=Role.ANIMATOR, telegram_id=902)
         await jan.send("/help")
         assert "Dla zespołu programu:" in jan.last.text
         assert "/zz_team_test — team only" in jan.last.text

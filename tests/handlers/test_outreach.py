@@ -66,7 +66,7 @@ def paper(engine: Engine, clock: FrozenClock, scene: Scene) -> Paper:
 @pytest.fixture
 async def ewa(engine: Engine, chat_user: Callable[..., ChatUser], scene: Scene) -> ChatUser:
     with transaction(engine) as session:
-        grant(session, role=Role.ANIMATOR, telegram_id=EWA)
+        grant(session, role=Role.ANIMATOR, telegram_id=EWA, programme_id=scene.programme_id)
     ewa = chat_user(EWA)
     await ewa.send("/animator")
     return ewa

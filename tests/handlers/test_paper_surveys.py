@@ -14,6 +14,7 @@ from storage.models import ParticipantCode, Person, Programme, Role, SurveyRespo
 from storage.proxy import create_proxy_participant
 from storage.questionnaires import questionnaire_cache
 from storage.roles import grant, revoke
+from tests.support.animator import grant_where_they_live
 from tests.support.chat import ChatUser
 from tests.support.signup import make_programme, onboard, seed_programme
 
@@ -28,7 +29,10 @@ async def animator(chat_user: Callable[..., ChatUser], engine: Engine, user_id: 
     anna = chat_user(user_id)
     await onboard(anna, "Anna")
     with transaction(engine) as session:
-        grant(session, role=Role.ANIMATOR, telegram_id=user_id, programme_id=programme_id)
+        if programme_id is None:
+            grant_where_they_live(session, role=Role.ANIMATOR, telegram_id=user_id)
+        else:
+            grant(session, role=Role.ANIMATOR, telegram_id=user_id, programme_id=programme_id)
     return anna
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from storage.db import transaction
 from storage.models import Activity, Person, Programme, Role
@@ -29,8 +29,8 @@ class Scene:
 
     @property
     def actor(self) -> Actor:
-        """The animator as an Actor."""
-        return Actor(person_id=self.animator_id, programme_id=self.programme_id, is_admin=False)
+        """The animator as an Actor, granted for this programme."""
+        return Actor.animator(self.animator_id, self.programme_id)
 
 
 def make_animator(
@@ -85,9 +85,17 @@ def seat_animator(engine: Engine, *, telegram_id: int, name: str = "Ewa",
     with transaction(engine) as session:
         programme = make_programme(session, name=programme_name)
         person = make_animator(session, programme, telegram_id=telegram_id, name=name)
-        grant(session, role=role, telegram_id=telegram_id)
+        grant(session, role=role, telegram_id=telegram_id,
+              programme_id=None if role == Role.ADMIN else programme.id)
         assert person.id is not None and programme.id is not None
         return person.id, programme.id
+
+
+def grant_where_they_live(session: Session, *, role: Role, telegram_id: int) -> None:
+    """Grant `role` for the programme the person takes part in (the usual set-up)."""
+    person = session.exec(select(Person).where(Person.telegram_id == telegram_id)).one()
+    grant(session, role=role, telegram_id=telegram_id,
+          programme_id=None if role == Role.ADMIN else person.programme_id)
 
 
 def seat_resident(engine: Engine, *, telegram_id: int, programme_id: int, name: str = "Krystyna",

@@ -138,10 +138,10 @@ def test_others_activities_and_started_ones_are_refused(
     engine: Engine, clock: FrozenClock
 ) -> None:
     scene = make_scene(engine, clock.now(), starts_in=timedelta(hours=2))
-    stranger = Actor(person_id=scene.placed[0], programme_id=scene.programme_id, is_admin=False)
+    stranger = Actor.animator(scene.placed[0], scene.programme_id)
     with pytest.raises(NotYourActivity):
         _edit(engine, scene, Step.TITLE, "Moje", clock, actor=stranger)
-    admin = Actor(person_id=scene.placed[0], programme_id=None, is_admin=True)
+    admin = Actor.admin(scene.placed[0])
     _edit(engine, scene, Step.TITLE, "Admin zmienia", clock, actor=admin)
     clock.advance(timedelta(hours=2))
     with pytest.raises(InvalidChange) as started:

@@ -70,7 +70,7 @@ def test_two_animators_marking_different_people_both_count(
     engine: Engine, clock: FrozenClock
 ) -> None:
     scene = make_scene(engine, clock.now(), starts_in=timedelta(minutes=10))
-    admin = Actor(person_id=scene.placed[2], programme_id=None, is_admin=True)
+    admin = Actor.admin(scene.placed[2])
     regs = [_registration(engine, scene.activity_id, pid) for pid in scene.placed[:2]]
     # Both looked at the same list (nobody present) and each taps a different person.
     with transaction(engine) as session:
@@ -99,7 +99,7 @@ def test_forged_taps_change_nothing(engine: Engine, clock: FrozenClock) -> None:
                        first_telegram_id=6000, animator_telegram_id=901)
     reserve = _registration(engine, scene.activity_id, scene.reserve[0])
     foreign = _registration(engine, other.activity_id, other.placed[0])
-    resident = Actor(person_id=scene.placed[0], programme_id=scene.programme_id, is_admin=False)
+    resident = Actor.animator(scene.placed[0], scene.programme_id)
     with transaction(engine) as session:
         with pytest.raises(NotOnTheList):  # a reserve-list person holds no place
             set_attendance(session, activity_id=scene.activity_id,

@@ -227,7 +227,7 @@ def test_cancel_withdraws_what_is_not_sent_yet(engine: Engine, clock: FrozenCloc
         assert first is not None
         first.state = SendState.SENT
         session.add(first)
-    stranger = Actor(person_id=scene.placed[0], programme_id=scene.programme_id, is_admin=False)
+    stranger = Actor.animator(scene.placed[0], scene.programme_id)
     with transaction(engine) as session, pytest.raises(BroadcastNotFound):
         cancel_broadcast(session, broadcast_id=broadcast_id, actor=stranger, now=clock.now())
     with transaction(engine) as session:

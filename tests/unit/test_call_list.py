@@ -111,8 +111,9 @@ def _story(engine: Engine, now: datetime, *, starts_at: datetime | None = None,
                                      ("Pan Marek", "+48 601 000 111"))]
         ids = [p.id for p in paper]
         assert all(ids)
-        ewa_actor = Actor(person_id=ewa.id, programme_id=programme.id, is_admin=False)
-        adam_actor = Actor(person_id=adam.id, programme_id=other.id, is_admin=False)
+        ewa_actor = Actor.animator(ewa.id, programme.id)
+        assert other.id
+        adam_actor = Actor.animator(adam.id, other.id)
         story = Story(programme.id, activity.id, starts_at, ewa_actor, adam_actor,
                       int(ids[0] or 0), int(ids[1] or 0), int(ids[2] or 0))
         sign_up(session, person_id=jan.id, activity_id=activity.id, now=now)
@@ -328,7 +329,7 @@ def test_the_call_list_is_due_with_the_programmes_first_reminder(
         programme = make_programme(session)
         programme.reminder_offsets = "48h,3h"
         ewa = make_person(session, telegram_id=EWA, programme=programme)
-        grant(session, role=Role.ANIMATOR, telegram_id=EWA)
+        grant(session, role=Role.ANIMATOR, telegram_id=EWA, programme_id=programme.id)
         start = clock.now() + timedelta(days=5)
         activity = make_activity(session, programme=programme, starts_at=start)
         assert programme.id and ewa.id and activity.id

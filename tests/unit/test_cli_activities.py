@@ -64,3 +64,45 @@ def test_help_explains_columns(capsys: pytest.CaptureFixture[str]) -> None:
         main(["import-activities", "--help"])
     out = capsys.readouterr().out
     assert "registration_deadline" in out and "nothing is imported" in out
+
+
+HOSTILE = ("Warsztaty\u202e;warsztaty;2026-12-01 17:00;2026-12-01 19:00;Klub;10\n"
+           "Piknik\x07;festyn;2026-12-02 17:00;2026-12-02 19:00;Park;10\n"
+           "Kino;film;2026-12-03 17:00;2026-12-03 19:00;Sala\x00 1;10\n")
+
+
+def _import_hostile(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PALBOT_DATABASE_URL", url)
+    path = tmp_path / "zajecia.csv"
+    path.write_text(HEADER + GOOD + HOSTILE, encoding="utf-8")
+    assert main(["import-activities", str(path), "--programme", "PAL Barwinek"]) == 1
+    err = capsys.readouterr().err
+    assert "line 3: title contains a control or invisible formatting character (U+202E)" in err
+    assert "line 4: title contains a control or invisible formatting character (U+0007)" in err
+    assert "line 5: venue contains a control or invisible formatting character (U+0000)" in err
+    assert "Traceback" not in err
+    assert _activities(url) == 0
+
+
+def test_control_characters_are_reported_by_line_on_sqlite(
+    db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _import_hostile(db, monkeypatch, tmp_path, capsys)
+
+
+def test_control_characters_are_reported_by_line_on_postgres(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _import_hostile(postgres_url, monkeypatch, tmp_path, capsys)
+
+
+def test_a_programme_name_with_a_bidi_override_is_refused(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "zajecia.csv"
+    path.write_text(HEADER + GOOD, encoding="utf-8")
+    assert main(["import-activities", str(path), "--programme", "PAL \u202eBarwinek"]) == 2
+    assert "invisible formatting characters" in capsys.readouterr().err

@@ -105,8 +105,7 @@ def test_no_output_names_an_erased_person(
         others = person_data(session, person_id=wieslawa.person_id + 1, now=clock.now())
         everyone = participant_list(
             session, activity_id=wieslawa.past_activity_id,
-            actor=Actor(person_id=animator_id, programme_id=wieslawa.programme_id,
-                        is_admin=True), now=clock.now())
+            actor=Actor.admin(animator_id, wieslawa.programme_id), now=clock.now())
         mine = person_data(session, person_id=wieslawa.person_id, now=clock.now())
     _assert_clean("another person's /mydata", render_html(others, translator("pl"))
                   + render_json(others), wieslawa)

@@ -11,9 +11,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.cli import main
+from storage.access import Action, load_access, programmes_for
 from storage.db import transaction
 from storage.models import RoleGrant
-from storage.roles import evaluator_programmes
 from tests.support.evaluation import Story
 
 
@@ -100,7 +100,7 @@ def test_grant_evaluator_for_one_programme(story_db: str, engine: Engine,
     with transaction(engine) as session:
         grants = session.exec(select(RoleGrant).where(RoleGrant.telegram_id == 555)).all()
         assert [g.programme_id is not None for g in grants] == [True]
-        allowed = evaluator_programmes(session, 555)
+        allowed = programmes_for(load_access(session, 555), Action.READ_REPORTS)
     assert allowed is not None and len(allowed) == 1
     assert main(["grant", "evaluator", "555", "--programme", "PAL Nieznany"]) == 2
     assert "no programme named 'PAL Nieznany'" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from schedules.clock import FrozenClock
+from storage.access import load_access
 from storage.db import read_only, transaction
 from storage.invitations import (
     InvitationProblem,
@@ -25,7 +26,6 @@ from storage.invitations import (
     revoke_invitation,
 )
 from storage.models import AuditEntry, Invitation, Role, RoleGrant
-from storage.roles import roles_for
 from storage.staff import CannotRemoveYourself, remove_staff, staff_of
 from storage.staff_access import NotAllowed, StaffActor
 from tests.support.signup import make_person, make_programme
@@ -71,7 +71,7 @@ def _refusal(fn: object, *args: object) -> InvitationProblem:
 
 def _roles(engine: Engine, telegram_id: int) -> frozenset[Role]:
     with read_only(engine) as session:
-        return roles_for(session, telegram_id)
+        return load_access(session, telegram_id).roles
 
 
 def test_only_the_hash_is_stored_and_the_link_is_accepted_once(

@@ -51,7 +51,7 @@ def zofia(engine: Engine, clock: FrozenClock) -> tuple[int, int, str, int]:
         assert isinstance(registration, Registration) and registration.id
         set_attendance(session, activity_id=activity.id, registration_id=registration.id,
                        attended=True, now=past + timedelta(minutes=5),
-                       actor=Actor(person_id=ewa.id, programme_id=programme.id, is_admin=True))
+                       actor=Actor.admin(ewa.id, programme.id))
         return person.id, ewa.id, programme.name, programme.id
 
 

@@ -1,7 +1,7 @@
 """invitations
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-03
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import storage.types
 
 
 revision: str = '0007'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
