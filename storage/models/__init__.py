@@ -8,6 +8,7 @@ from storage.models.activities import (
     RegistrationStatus,
 )
 from storage.models.audit import AuditEntry
+from storage.models.offers import OfferKind, OfferState, PlaceOffer
 from storage.models.outbox import Broadcast, BroadcastState, PendingSend, SendKind, SendState
 from storage.models.people import Dialog, Person, Role, RoleGrant
 from storage.models.surveys import ParticipantCode, SurveyAnswer, SurveyResponse, SurveyVersion
@@ -19,9 +20,12 @@ __all__ = [
     "Broadcast",
     "BroadcastState",
     "Dialog",
+    "OfferKind",
+    "OfferState",
     "ParticipantCode",
     "PendingSend",
     "Person",
+    "PlaceOffer",
     "Programme",
     "Registration",
     "RegistrationStatus",

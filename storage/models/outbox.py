@@ -21,6 +21,9 @@ class SendKind(StrEnum):
     SURVEY_INVITE = "survey_invite"
     SURVEY_FOLLOWUP = "survey_followup"
     BROADCAST = "broadcast"
+    PLACE_OFFER = "place_offer"
+    OFFER_EXPIRED = "offer_expired"
+    PAPER_PROMOTION = "paper_promotion"
 
 
 class SendState(StrEnum):
