@@ -44,6 +44,10 @@ def register(app: PalApplication) -> None:
     from handlers import reminders
 
     reminders.register(app)
+    # Offers of a freed place: "Take the place" / "Pass" (of:t / of:p), and their expiry.
+    from handlers import offers
+
+    offers.register(app)
     # (features register here)
     # Catch-alls: unknown text, commands and buttons. Always last.
     fallback.register(app)

@@ -24,8 +24,8 @@ from storage.changes import ChangeProblem, InvalidChange, announce_activity_chan
 from storage.changes import cancel_activity as cancel_and_announce
 from storage.drafts import DraftInvalid, Problem, Step, answer, moments
 from storage.models import Activity, ActivityStatus
-from storage.organising import Actor, detached, lock_managed_activity
 from storage.offers import void_offers
+from storage.organising import Actor, detached, lock_managed_activity
 from storage.seats import fill_free_places
 
 

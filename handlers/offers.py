@@ -1,0 +1,151 @@
+"""Answers to the offer of a freed place, and the schedule that expires offers.
+
+Callback data: `of:t:<offer id>` ("Take the place") and `of:p:<offer id>` ("Pass and
+leave the reserve list"). The offer must be the presser's own: the person comes from
+the update, never from the button.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler
+
+import schedules.offer_notices  # noqa: F401  (registers the offer renderers)
+from bot.context import PalApplication, PalContext
+from bot.i18n import Translator
+from handlers.common import answer, requires_onboarding
+from schedules.offer_notices import PASS_PREFIX, TAKE_PREFIX
+from schedules.offers import expire_due_offers
+from storage.db import DatabaseUnavailable
+from storage.models import OfferKind
+from storage.offers import (
+    OfferAnswer,
+    OfferRefusal,
+    pass_offer,
+    set_default_windows,
+    take_offer,
+)
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB = "offers:expire"
+SWEEP_SECONDS = 5.0
+
+
+def _offer_id(data: str | None, prefix: str) -> int | None:
+    raw = (data or "").removeprefix(prefix)
+    return int(raw) if raw.isdigit() and len(raw) <= 12 else None
+
+
+def _refusal(t: Translator, reason: OfferRefusal) -> str:
+    texts = {
+        OfferRefusal.NOT_YOURS: t._("This offer is not active any more. Open the menu again."),
+        OfferRefusal.GONE: t._("Sorry, someone else was quicker and the place is already "
+                               "taken. You are still on the reserve list."),
+        OfferRefusal.EXPIRED: t._("Sorry, the time to take this place has run out and it "
+                                  "went to the next person. You are still on the reserve "
+                                  "list."),
+        OfferRefusal.PASSED: t._("You passed on this place and left the reserve list."),
+        OfferRefusal.VOID: t._("This offer is no longer valid: the activity was changed or "
+                               "called off, or you left the reserve list."),
+        OfferRefusal.STARTED: t._("This activity has already started."),
+        OfferRefusal.TAKEN: t._("The place is already yours. To give it up, use "
+                                "\"Cancel my place\" in My activities."),
+    }
+    return texts[reason]
+
+
+async def _close_offer(update: Update, line: str) -> None:
+    """Take the buttons off the offer and add what happened, in one edit."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if not isinstance(message, Message) or message.text is None:
+        return
+    try:
+        await message.edit_text(f"{message.text}\n\n{line}", reply_markup=None)
+    except BadRequest:
+        # Unchanged (a second tap) or too old to edit: the answer already said it.
+        log.debug("offer message not edited", exc_info=True)
+
+
+async def _answer_offer(update: Update, context: PalContext, *, take: bool) -> None:
+    t = context.t
+    query = update.callback_query
+    assert query is not None
+    person = context.viewer.person
+    assert person is not None and person.id is not None
+    offer_id = _offer_id(query.data, TAKE_PREFIX if take else PASS_PREFIX)
+    if offer_id is None:
+        await answer(update, context, _refusal(t, OfferRefusal.NOT_YOURS), alert=True)
+        return
+    now = context.services.clock.now()
+    use_case = take_offer if take else pass_offer
+    result: OfferAnswer = await context.db.write(use_case, offer_id=offer_id,
+                                                 person_id=person.id, now=now)
+    if result.refusal is not None:
+        log.info("offer answer refused: %s offer_id=%s person_id=%s",
+                 result.refusal.value, offer_id, person.id)
+        await answer(update, context, _refusal(t, result.refusal), alert=True)
+        if result.refusal != OfferRefusal.NOT_YOURS:
+            await _close_offer(update, _refusal(t, result.refusal))
+        return
+    activity = result.activity
+    assert activity is not None
+    if take and result.already:
+        await answer(update, context, t._("The place is already yours."))
+        return
+    log.info("offer %s: offer_id=%s person_id=%s", "taken" if take else "passed",
+             offer_id, person.id)
+    if take:
+        await answer(update, context, t._("The place is yours!"))
+        await _close_offer(update, t._(
+            "✅ The place is yours. See you on {date}! You will get a reminder before it "
+            "starts.").format(date=t.date_time(activity.starts_at)))
+        return
+    await answer(update, context, t._("Thank you for letting us know."))
+    await _close_offer(update, t._(
+        "You passed: you are no longer on the reserve list for this activity.")
+        if result.kind == OfferKind.FIRST_COME else t._(
+        "You passed: the place goes to the next person, and you are no longer on the "
+        "reserve list for this activity."))
+
+
+@requires_onboarding
+async def on_take(update: Update, context: PalContext) -> None:
+    """"Take the place": the place becomes theirs unless somebody was quicker."""
+    await _answer_offer(update, context, take=True)
+
+
+@requires_onboarding
+async def on_pass(update: Update, context: PalContext) -> None:
+    """"Pass": they leave the reserve list and the place goes to the next person."""
+    await _answer_offer(update, context, take=False)
+
+
+async def expiry_job(context: PalContext) -> None:
+    """The JobQueue's run of the expiry schedule."""
+    try:
+        await expire_due_offers(context.db, now=context.services.clock.now())
+    except DatabaseUnavailable:
+        log.warning("offers: database unavailable; the next run will catch up")
+
+
+async def schedule_expiry(app: PalApplication) -> None:
+    """Rebuild the expiry job on start: once at once (offers due while down), then often."""
+    jobs = app.job_queue
+    if jobs is None:
+        log.warning("no job queue: offers will expire only when someone taps them")
+        return
+    jobs.run_repeating(expiry_job, interval=SWEEP_SECONDS, first=0, name=SWEEP_JOB)
+
+
+def register(app: PalApplication) -> None:
+    """Add the offer buttons; take the offer windows from the settings; schedule expiry."""
+    settings = app.bot_data["services"].settings
+    set_default_windows(settings.offer_time, settings.offer_first_come)
+    app.bot_data["services"].on_start.append(schedule_expiry)
+    app.add_handler(CallbackQueryHandler(on_take, pattern=r"^of:t:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(on_pass, pattern=r"^of:p:\d{1,12}$"))
