@@ -52,8 +52,8 @@ def _refusal(t: Translator, reason: OfferRefusal) -> str:
         OfferRefusal.VOID: t._("This offer is no longer valid: the activity was changed or "
                                "called off, or you left the reserve list."),
         OfferRefusal.STARTED: t._("This activity has already started."),
-        OfferRefusal.TAKEN: t._("The place is already yours. To give it up, use "
-                                "\"Cancel my place\" in My activities."),
+        OfferRefusal.TAKEN: t._("The place is already yours. To give it up, tap "
+                                "\"Cancel\" in My activities."),
     }
     return texts[reason]
 
@@ -102,8 +102,7 @@ async def _answer_offer(update: Update, context: PalContext, *, take: bool) -> N
     if take:
         await answer(update, context, t._("The place is yours!"))
         await _close_offer(update, t._(
-            "✅ The place is yours. See you on {date}! You will get a reminder before it "
-            "starts.").format(date=t.date_time(activity.starts_at)))
+            "✅ The place is yours. See you on {date}!").format(date=t.date_time(activity.starts_at)))
         return
     await answer(update, context, t._("Thank you for letting us know."))
     await _close_offer(update, t._(
