@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-import schedules.notices  # noqa: F401  (the promotion notice's renderer, as the bot loads it)
-import schedules.offer_notices  # noqa: F401  (the offer's renderer, as the bot loads it)
+# The promotion notice's and the offer's renderers, as the bot loads them.
+import schedules.notices
+import schedules.offer_notices  # noqa: F401
 from schedules.clock import FrozenClock
 from schedules.dispatcher import Dispatcher, DispatchSettings
 from schedules.messages import OutgoingMessage, SendOutcome, SendResult
