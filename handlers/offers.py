@@ -101,8 +101,8 @@ async def _answer_offer(update: Update, context: PalContext, *, take: bool) -> N
              offer_id, person.id)
     if take:
         await answer(update, context, t._("The place is yours!"))
-        await _close_offer(update, t._(
-            "✅ The place is yours. See you on {date}!").format(date=t.date_time(activity.starts_at)))
+        await _close_offer(update, t._("✅ The place is yours. See you on {date}!").format(
+            date=t.date_time(activity.starts_at)))
         return
     await answer(update, context, t._("Thank you for letting us know."))
     await _close_offer(update, t._(
