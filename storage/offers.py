@@ -30,7 +30,7 @@ from enum import StrEnum
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
-from bot.settings import parse_duration
+from bot.settings import SettingsError, cached_settings, parse_duration
 from storage.audit import record
 from storage.models import (
     Activity,
@@ -75,7 +75,7 @@ class OfferWindows:
         return self.offer_time <= timedelta(0)
 
 
-_defaults = OfferWindows()
+_defaults: OfferWindows | None = None
 
 
 def set_default_windows(offer_time: timedelta, first_come: timedelta) -> None:
@@ -87,17 +87,30 @@ def set_default_windows(offer_time: timedelta, first_come: timedelta) -> None:
 
 
 def default_windows() -> OfferWindows:
-    """The deployment-wide windows."""
+    """The deployment-wide windows: as set at start-up, else from this process's settings.
+
+    A command-line run frees places too (changing or cancelling for someone), so it
+    must offer them with the same windows as the bot without being told.
+    """
+    global _defaults
+    if _defaults is None:
+        try:
+            settings = cached_settings()
+            _defaults = OfferWindows(settings.offer_time, settings.offer_first_come)
+        except SettingsError:
+            log.warning("offer windows: settings unreadable; using the built-in ones")
+            _defaults = OfferWindows()
     return _defaults
 
 
 def windows_for(programme: Programme | None) -> OfferWindows:
     """A programme's own windows where set, else the deployment defaults."""
+    defaults = default_windows()
     if programme is None:
-        return _defaults
+        return defaults
     return OfferWindows(
-        _override(programme.offer_time, _defaults.offer_time, programme.id),
-        _override(programme.offer_first_come, _defaults.first_come, programme.id),
+        _override(programme.offer_time, defaults.offer_time, programme.id),
+        _override(programme.offer_first_come, defaults.first_come, programme.id),
     )
 
 
