@@ -59,9 +59,9 @@ async def test_sigkill_between_offer_and_deadline_then_it_expires_to_the_next_pe
         people = make_people(store, 3, programme_id=programme, first_telegram_id=3600)
         with transaction(store) as session:
             # The programme's own window: it holds in every process that frees a place.
-            row = session.get(Programme, programme)
-            assert row is not None
-            row.offer_time = f"{OFFER_SECONDS}s"
+            settings_row = session.get(Programme, programme)
+            assert settings_row is not None
+            settings_row.offer_time = f"{OFFER_SECONDS}s"
         jan, krystyna, marek = api.user(3600), api.user(3601), api.user(3602)
         await _sign_up(jan, activity, "Zapisz się", "Masz miejsce na")
         await _sign_up(krystyna, activity, "Dopisz mnie do listy rezerwowej", "(miejsce 1)")
