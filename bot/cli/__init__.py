@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _optional_modules() -> list[ModuleType]:
     # Feature areas add their commands here as they land.
     found = []
-    for name in ("activities", "changes", "surveys", "reports", "audit", "privacy", "webhook"):
+    for name in ("activities", "changes", "surveys", "reports", "audit", "privacy", "webhook",
+                 "offers"):
         try:
             found.append(importlib.import_module(f"bot.cli.{name}"))
         except ModuleNotFoundError as exc:
