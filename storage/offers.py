@@ -229,14 +229,14 @@ def offer_free_places(
     deadline = min(now + windows.offer_time, first_come_at)
     last_minute = round_open or deadline < now + min(MIN_OFFER_TIME, windows.offer_time)
     waiting = session.exec(
-        select(Registration, Person.telegram_id)
+        select(Registration, Person.telegram_id, Person.unreachable_at)
         .join(Person, col(Person.id) == col(Registration.person_id))
         .where(Registration.activity_id == activity.id,
                Registration.status == RegistrationStatus.RESERVE)
         .order_by(col(Registration.id))
     ).all()
     reached: list[Registration] = []
-    for registration, telegram_id in waiting:
+    for registration, telegram_id, unreachable_at in waiting:
         if free <= 0:
             break
         if windows.immediate or telegram_id is None:
@@ -249,12 +249,15 @@ def offer_free_places(
             break  # the rest of the line is served by the round below
         if registration.id in offered or registration.id in expired:
             continue
+        if unreachable_at is not None:
+            continue  # blocked the bot: an offer could not reach them, so it would only wait
         _make_offer(session, registration, activity, OfferKind.DEADLINE, deadline, now)
         free -= 1
         reached.append(registration)
     if last_minute and free > 0 and not windows.immediate:
-        for registration, telegram_id in waiting:
-            if (telegram_id is not None and registration.status == RegistrationStatus.RESERVE
+        for registration, telegram_id, unreachable_at in waiting:
+            if (telegram_id is not None and unreachable_at is None
+                    and registration.status == RegistrationStatus.RESERVE
                     and registration.id not in offered):
                 _make_offer(session, registration, activity, OfferKind.FIRST_COME,
                             activity.starts_at, now)

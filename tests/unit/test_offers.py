@@ -433,3 +433,16 @@ def test_programme_windows_override_the_default(db: Engine, clock: FrozenClock) 
     _free_place(db, clock, scene)
     [offer] = _open(db)
     assert offer.kind == OfferKind.DEADLINE and offer.deadline == clock.now() + 3 * H
+
+
+def test_someone_who_blocked_the_bot_is_skipped(db: Engine, clock: FrozenClock) -> None:
+    scene = _scene(db, clock, waiting=2)
+    a, b = scene.waiting
+    with transaction(db) as session:
+        person = session.get(Person, a)
+        assert person is not None
+        person.unreachable_at = clock.now()
+        session.add(person)
+    _free_place(db, clock, scene)
+    assert [o.person_id for o in _open(db)] == [b]
+    assert _status(db, a, scene.activity_id) == RegistrationStatus.RESERVE
