@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -446,3 +447,29 @@ def test_someone_who_blocked_the_bot_is_skipped(db: Engine, clock: FrozenClock) 
     _free_place(db, clock, scene)
     assert [o.person_id for o in _open(db)] == [b]
     assert _status(db, a, scene.activity_id) == RegistrationStatus.RESERVE
+
+
+def test_statements_per_tap(engine: Engine, clock: FrozenClock) -> None:
+    """SQL statements per tap on SQLite: a take, and a double tap that changes nothing."""
+    scene = _scene(engine, clock, waiting=2)
+    _free_place(engine, clock, scene)
+    [offer] = _open(engine)
+    assert offer.id is not None
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, sql: str, *_rest: object) -> None:
+        statements.append(sql)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with transaction(engine) as session:
+            take_offer(session, offer_id=offer.id, person_id=offer.person_id, now=clock.now())
+        taken = len(statements)
+        statements.clear()
+        with transaction(engine) as session:
+            take_offer(session, offer_id=offer.id, person_id=offer.person_id, now=clock.now())
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # Lock, offer, registration, open offers, the place, two reminders, the audit row.
+    assert taken == 17
+    assert len(statements) == 4  # BEGIN, the offer, the lock, the offer again: done
