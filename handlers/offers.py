@@ -1,15 +1,16 @@
 """Answers to the offer of a freed place, and the schedule that expires offers.
 
-Callback data: `of:t:<offer id>` ("Take the place") and `of:p:<offer id>` ("Pass and
-leave the reserve list"). The offer must be the presser's own: the person comes from
-the update, never from the button.
+Callback data: `of:t:<offer id>` ("Take the place"), `of:p:<offer id>` ("Pass and leave
+the reserve list", which asks first), `of:px:<offer id>` (yes, pass) and `of:b:<offer id>`
+(no, go back). The offer must be the presser's own: the person comes from the update,
+never from the button.
 """
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
@@ -17,7 +18,15 @@ import schedules.offer_notices  # noqa: F401  (registers the offer renderers)
 from bot.context import PalApplication, PalContext
 from bot.i18n import Translator
 from handlers.common import answer, requires_onboarding
-from schedules.offer_notices import PASS_PREFIX, TAKE_PREFIX
+from schedules.messages import Button
+from schedules.offer_notices import (
+    BACK_PREFIX,
+    PASS_CONFIRMED_PREFIX,
+    PASS_PREFIX,
+    TAKE_PREFIX,
+    offer_buttons,
+    pass_question_buttons,
+)
 from schedules.offers import expire_due_offers
 from storage.db import DatabaseUnavailable
 from storage.models import OfferKind
@@ -77,7 +86,7 @@ async def _answer_offer(update: Update, context: PalContext, *, take: bool) -> N
     assert query is not None
     person = context.viewer.person
     assert person is not None and person.id is not None
-    offer_id = _offer_id(query.data, TAKE_PREFIX if take else PASS_PREFIX)
+    offer_id = _offer_id(query.data, TAKE_PREFIX if take else PASS_CONFIRMED_PREFIX)
     if offer_id is None:
         await answer(update, context, _refusal(t, OfferRefusal.NOT_YOURS), alert=True)
         return
@@ -118,10 +127,53 @@ async def on_take(update: Update, context: PalContext) -> None:
     await _answer_offer(update, context, take=True)
 
 
+def _markup(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.callback_data)
+                                  for b in row] for row in rows])
+
+
+async def _swap_buttons(update: Update, rows: tuple[tuple[Button, ...], ...]) -> None:
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if not isinstance(message, Message):
+        return
+    try:
+        await message.edit_reply_markup(reply_markup=_markup(rows))
+    except BadRequest:
+        log.debug("offer buttons not swapped", exc_info=True)
+
+
 @requires_onboarding
 async def on_pass(update: Update, context: PalContext) -> None:
-    """"Pass": they leave the reserve list and the place goes to the next person."""
+    """"Pass": ask first, since it also takes them off the reserve list."""
+    t = context.t
+    query = update.callback_query
+    assert query is not None
+    offer_id = _offer_id(query.data, PASS_PREFIX)
+    if offer_id is None:
+        await answer(update, context, _refusal(t, OfferRefusal.NOT_YOURS), alert=True)
+        return
+    await answer(update, context, t._(
+        "If you pass, the place goes to the next person and you leave the reserve list for "
+        "this activity. Are you sure?"), alert=True)
+    await _swap_buttons(update, pass_question_buttons(t, offer_id))
+
+
+@requires_onboarding
+async def on_pass_confirmed(update: Update, context: PalContext) -> None:
+    """"Yes, pass": they leave the reserve list and the place goes to the next person."""
     await _answer_offer(update, context, take=False)
+
+
+@requires_onboarding
+async def on_back(update: Update, context: PalContext) -> None:
+    """"No, go back": the offer's own buttons again; nothing changed."""
+    query = update.callback_query
+    assert query is not None
+    offer_id = _offer_id(query.data, BACK_PREFIX)
+    await answer(update, context, context.t._("Nothing changed: the offer still stands."))
+    if offer_id is not None:
+        await _swap_buttons(update, offer_buttons(context.t, offer_id))
 
 
 async def expiry_job(context: PalContext) -> None:
@@ -148,3 +200,5 @@ def register(app: PalApplication) -> None:
     app.bot_data["services"].on_start.append(schedule_expiry)
     app.add_handler(CallbackQueryHandler(on_take, pattern=r"^of:t:\d{1,12}$"))
     app.add_handler(CallbackQueryHandler(on_pass, pattern=r"^of:p:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(on_pass_confirmed, pattern=r"^of:px:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(on_back, pattern=r"^of:b:\d{1,12}$"))

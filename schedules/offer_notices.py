@@ -1,7 +1,8 @@
 """Notices the promotion rule leaves in the outbox: an offer of a freed place, its
 expiry, and the animator's call for a person without Telegram whose turn came.
 
-Callback data: `of:t:<offer id>` ("Take the place") and `of:p:<offer id>` ("Pass").
+Callback data: `of:t:<offer id>` ("Take the place") and `of:p:<offer id>` ("Pass"), which
+asks first: `of:px:<offer id>` confirms, `of:b:<offer id>` brings the offer's buttons back.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from storage.models import (
 
 TAKE_PREFIX = "of:t:"
 PASS_PREFIX = "of:p:"
+PASS_CONFIRMED_PREFIX = "of:px:"
+BACK_PREFIX = "of:b:"
 # An animator's call about a place within this time of the start ignores quiet hours.
 _URGENT = timedelta(hours=12)
 
@@ -42,6 +45,15 @@ def offer_buttons(t: Translator, offer_id: int) -> tuple[tuple[Button, ...], ...
         (Button(t._("✅ Take the place"), callback_data=f"{TAKE_PREFIX}{offer_id}"),),
         (Button(t._("Pass and leave the reserve list"),
                 callback_data=f"{PASS_PREFIX}{offer_id}"),),
+    )
+
+
+def pass_question_buttons(t: Translator, offer_id: int) -> tuple[tuple[Button, ...], ...]:
+    """The question before passing: leaving the reserve list cannot be undone by a tap."""
+    return (
+        (Button(t._("Yes, pass and leave the list"),
+                callback_data=f"{PASS_CONFIRMED_PREFIX}{offer_id}"),),
+        (Button(t._("No, go back"), callback_data=f"{BACK_PREFIX}{offer_id}"),),
     )
 
 

@@ -78,7 +78,7 @@ async def test_the_offer_spells_out_its_deadline_and_take_gives_the_place(
     [row] = _offers(engine)
     await krystyna.press_data(f"of:t:{row.id}")
     assert krystyna.alerts()[-1] == "To miejsce już jest Twoje."
-    await krystyna.press_data(f"of:p:{row.id}")
+    await krystyna.press_data(f"of:px:{row.id}")
     assert krystyna.alerts()[-1].startswith("To miejsce już jest Twoje. Aby z niego zrezygnować")
     assert registration(engine, scene.people["Krystyna"].registration_id).status == (
         RegistrationStatus.CONFIRMED)
@@ -94,7 +94,17 @@ async def test_pass_leaves_the_reserve_list_and_the_next_person_is_asked(
     _jan_cancels(engine, clock, scene)
     await _dispatcher(app).drain()
     offer = krystyna.last
+    # Passing asks first; "No, go back" brings the offer back unchanged.
     await krystyna.press("Rezygnuję")
+    assert krystyna.alerts()[-1].startswith("Jeśli zrezygnujesz, miejsce dostanie następna osoba")
+    assert [b[0] for b in offer.buttons()] == ["Tak, rezygnuję i wypisuję się", "Nie, wróć"]
+    await krystyna.press("Nie, wróć")
+    assert [b[0] for b in offer.buttons()] == [
+        "✅ Biorę to miejsce", "Rezygnuję – wypisz mnie z listy rezerwowej"]
+    assert registration(engine, scene.people["Krystyna"].registration_id).status == (
+        RegistrationStatus.RESERVE)
+    await krystyna.press("Rezygnuję")
+    await krystyna.press("Tak, rezygnuję")
     assert offer.text.endswith("\n\nGotowe: miejsce przechodzi na następną osobę, a Ciebie nie "
                                "ma już na liście rezerwowej na to wydarzenie.")
     assert offer.buttons() == []
@@ -119,7 +129,7 @@ async def test_someone_elses_unknown_or_forged_offers_change_nothing(
     _jan_cancels(engine, clock, scene)
     [row] = _offers(engine)  # Krystyna's
     await olena.press_data(f"of:t:{row.id}")
-    await olena.press_data(f"of:p:{row.id}")
+    await olena.press_data(f"of:px:{row.id}")
     await olena.press_data("of:t:99999999")
     assert olena.alerts() == ["Ця пропозиція вже неактуальна. Відкрийте меню ще раз."] * 3
     await olena.press_data("of:t:1;DROP TABLE")  # not even an offer button: the catch-all
