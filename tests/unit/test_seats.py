@@ -47,7 +47,7 @@ def workshop(engine: Engine, clock: FrozenClock) -> int:
 
 def _people(engine: Engine, *names: str, telegram: bool = False) -> list[int]:
     with transaction(engine) as session:
-        ids = []
+        ids: list[int] = []
         for name in names:
             # Without Telegram (signed up on paper) unless asked: their turn gives them
             # the place outright (storage.offers).

@@ -6,8 +6,8 @@ Revises: 0001
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
+from sqlmodel.sql.sqltypes import AutoString
 
 import storage.types
 
@@ -19,17 +19,17 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table('programme') as batch:
-        batch.add_column(sa.Column('offer_time', sqlmodel.sql.sqltypes.AutoString(length=20),
+        batch.add_column(sa.Column('offer_time', AutoString(length=20),
                                    nullable=True))
         batch.add_column(sa.Column('offer_first_come',
-                                   sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
+                                   AutoString(length=20), nullable=True))
     op.create_table('placeoffer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('activity_id', sa.Integer(), nullable=False),
     sa.Column('registration_id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('kind', AutoString(length=16), nullable=False),
+    sa.Column('state', AutoString(length=16), nullable=False),
     sa.Column('deadline', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('answered_at', storage.types.UTCDateTime(timezone=True), nullable=True),
