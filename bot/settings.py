@@ -33,6 +33,16 @@ def parse_offsets(raw: str) -> tuple[timedelta, ...]:
     return tuple(sorted(set(offsets), reverse=True))
 
 
+def parse_duration(raw: str) -> timedelta:
+    """Parse one duration like `12h`, `90m` or `0` (none); raise ValueError otherwise."""
+    if raw.strip() in {"0", "off"}:
+        return timedelta(0)
+    match = _DURATION.match(raw)
+    if not match:
+        raise ValueError(f"'{raw.strip()}' is not a duration like 12h, 90m, 2d or 0")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
 QuietHours = tuple[time, time] | None
 
 
@@ -71,6 +81,11 @@ class Settings(BaseSettings):
         timedelta(hours=2),
     )
     quiet_hours: Annotated[QuietHours, NoDecode] = (time(21, 0), time(8, 0))
+    # Promotion from the reserve list (a programme may set its own): how long the first
+    # person in line has to take a freed place (`0`: the place is given at once), and how
+    # long before the start a freed place goes to whoever on the list taps first.
+    offer_time: Annotated[timedelta, NoDecode] = timedelta(hours=12)
+    offer_first_come: Annotated[timedelta, NoDecode] = timedelta(hours=2)
     surveys_dir: str | None = None
     log_level: str = "INFO"
     # Interactive replies get what bulk sends leave; bulk never takes the last few per second.
@@ -106,6 +121,11 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_offsets(cls, value: object) -> object:
         return parse_offsets(value) if isinstance(value, str) else value
+
+    @field_validator("offer_time", "offer_first_come", mode="before")
+    @classmethod
+    def _parse_duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("quiet_hours", mode="before")
     @classmethod

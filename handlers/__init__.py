@@ -51,6 +51,11 @@ def register(app: PalApplication) -> None:
     invitations.register(app)
     admin.register(app)
     spreadsheets.register(app)
+
+    # Offers of a freed place: "Take the place" / "Pass" (of:t / of:p), and their expiry.
+    from handlers import offers
+
+    offers.register(app)
     # (features register here)
     # Catch-alls: unknown text, commands and buttons. Always last.
     fallback.register(app)

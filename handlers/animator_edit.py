@@ -125,8 +125,12 @@ def _saved_note(t: Translator, result: EditResult) -> str:
                                 "{n} people signed up will be told about the change.",
                                 result.notices).format(n=result.notices))
     if result.promoted:
-        lines.append(t.ngettext("{n} person moved up from the reserve list.",
-                                "{n} people moved up from the reserve list.",
+        # Offered with a deadline, or given at once (no Telegram, or a programme that
+        # gives places at once): storage.offers.
+        lines.append(t.ngettext("The free places were offered to {n} person from the "
+                                "reserve list.",
+                                "The free places were offered to {n} people from the "
+                                "reserve list.",
                                 result.promoted).format(n=result.promoted))
     return "\n".join(lines)
 

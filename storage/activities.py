@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.models import Activity, ActivityStatus, Programme, Registration, RegistrationStatus
+from storage.offers import held_places
 
 PAGE_SIZE = 8
 
@@ -63,7 +64,9 @@ def confirmed_count(session: Session, activity_id: int) -> int:
 def free_places(session: Session, activity: Activity) -> int:
     """Places still free (never negative, even if an animator lowered the number)."""
     assert activity.id is not None
-    return max(0, activity.places - confirmed_count(session, activity.id))
+    free = max(0, activity.places - confirmed_count(session, activity.id))
+    # A place offered to someone on the reserve list is not free for anyone else.
+    return free - held_places(session, [activity.id], {activity.id: free}).get(activity.id, 0)
 
 
 def _confirmed_counts(session: Session, activity_ids: list[int]) -> dict[int, int]:
@@ -120,8 +123,10 @@ def upcoming_activities(
         )
     )
     counts = _confirmed_counts(session, [a.id for a in activities if a.id is not None])
+    free = {a.id: max(0, a.places - counts.get(a.id, 0)) for a in activities if a.id is not None}
+    held = held_places(session, free, free)
     items = [
-        ListedActivity(a, max(0, a.places - counts.get(a.id or 0, 0))) for a in activities
+        ListedActivity(a, free.get(a.id or 0, 0) - held.get(a.id or 0, 0)) for a in activities
     ]
     return ActivityPage(items=items, page=page, pages=pages, total=total)
 
@@ -160,10 +165,11 @@ def activity_view(
         else None
     )
     confirmed, reserve_length = counts(session, activity_id)
+    free = max(0, activity.places - confirmed)
     return ActivityView(
         activity=activity,
         programme=programme,
-        free=max(0, activity.places - confirmed),
+        free=free - held_places(session, [activity_id], {activity_id: free}).get(activity_id, 0),
         closed=closed_reason(activity, programme, now),
         registration=registration,
         reserve_position=position,

@@ -24,6 +24,7 @@ from storage.changes import ChangeProblem, InvalidChange, announce_activity_chan
 from storage.changes import cancel_activity as cancel_and_announce
 from storage.drafts import DraftInvalid, Problem, Step, answer, moments
 from storage.models import Activity, ActivityStatus
+from storage.offers import void_offers
 from storage.organising import Actor, detached, lock_managed_activity
 from storage.seats import fill_free_places
 
@@ -137,8 +138,13 @@ def edit_activity(
     activity.updated_at = now
     session.add(activity)
     session.flush()
+    # An open offer named the old time or held a place counted from the old number:
+    # void it, and offer the free places afresh with deadlines from the new details.
+    voided = (void_offers(session, activity_id=activity_id, now=now)
+              if {"starts_at", "places"} & set(fields) else 0)
     promoted = (
-        len(fill_free_places(session, activity=activity, now=now)) if places > old_places else 0
+        len(fill_free_places(session, activity=activity, now=now))
+        if places > old_places or voided else 0
     )
     details: dict[str, Any] = {"fields": fields}
     if promoted:

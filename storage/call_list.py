@@ -130,35 +130,36 @@ def schedule_call_list(
 ) -> int:
     """Make sure the activity's animators get the call list; returns how many are pending.
 
-    Called when someone without Telegram gets a place. Once the call list's time has
-    passed, an animator giving such a place is acting now and needs no message; but a
-    place from the reserve list (`promoted_registration_id`) reaches the person only
-    through a phone call, so the animators are told at once (quiet hours still apply).
+    Called when someone without Telegram gets a place. A place from the reserve list
+    (`promoted_registration_id`) reaches the person only through a phone call, so the
+    animators are also told at once (quiet hours still apply), whether or not the call
+    list's own time has passed. Once that time has passed, an animator giving a place
+    themselves is acting now and needs no message.
     """
     if activity.id is None or activity.status == ActivityStatus.CANCELLED:
         return 0
+    starts_at = int(activity.starts_at.timestamp())
     due = call_list_due(activity.starts_at, offsets)
-    payload: dict[str, int] = {"starts_at": int(activity.starts_at.timestamp())}
-    key_suffix = ""
-    if due <= now:
-        if promoted_registration_id is None or now >= activity.starts_at:
-            return 0
-        due = now
-        payload["promoted"] = promoted_registration_id
-        key_suffix = f":p{promoted_registration_id}"
+    messages: list[tuple[datetime, dict[str, int], str]] = []
+    if due > now:
+        messages.append((due, {"starts_at": starts_at}, ""))
+    if promoted_registration_id is not None and now < activity.starts_at:
+        messages.append((now, {"starts_at": starts_at, "promoted": promoted_registration_id},
+                         f":p{promoted_registration_id}"))
     pending = 0
-    for recipient_id in call_list_recipients(session, activity=activity):
-        send = enqueue(
-            session,
-            kind=SendKind.CALL_LIST,
-            person_id=recipient_id,
-            due_at=due,
-            activity_id=activity.id,
-            programme_id=activity.programme_id,
-            payload=payload,
-            dedupe_key=call_list_key(activity, recipient_id) + key_suffix,
-        )
-        pending += send is not None
+    for recipient_id in call_list_recipients(session, activity=activity) if messages else []:
+        for due_at, payload, key_suffix in messages:
+            send = enqueue(
+                session,
+                kind=SendKind.CALL_LIST,
+                person_id=recipient_id,
+                due_at=due_at,
+                activity_id=activity.id,
+                programme_id=activity.programme_id,
+                payload=payload,
+                dedupe_key=call_list_key(activity, recipient_id) + key_suffix,
+            )
+            pending += send is not None
     return pending
 
 

@@ -28,6 +28,7 @@ from storage.models import (
     SendState,
 )
 from storage.models.activities import ACTIVE_STATUSES
+from storage.offers import offer_free_places, void_offers
 from storage.outbox import cancel_pending, enqueue
 from storage.reminders import cancel_activity_reminders, move_reminders
 
@@ -235,6 +236,9 @@ def change_activity(
     activity.updated_at = now
     session.add(activity)
     session.flush()
+    if "starts_at" in changed and void_offers(session, activity_id=activity_id, now=now):
+        # The offers named the old time and their deadlines followed from it.
+        offer_free_places(session, activity=activity, now=now)
     record(session, actor_id=actor_id, action=AuditAction.ACTIVITY_CHANGED,
            subject_type="activity", subject_id=activity_id, details={"fields": changed}, at=now)
     return announce_activity_change(session, activity_id=activity_id, now=now,
@@ -255,6 +259,8 @@ def cancel_activity(
     activity.updated_at = now
     session.add(activity)
     session.flush()
+    # Offers of a place in it mean nothing now: "Take the place" answers that it is off.
+    void_offers(session, activity_id=activity_id, now=now)
     record(session, actor_id=actor_id, action=AuditAction.ACTIVITY_CANCELLED,
            subject_type="activity", subject_id=activity_id, at=now)
     return announce_activity_change(session, activity_id=activity_id, now=now, cancelled=True)

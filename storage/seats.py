@@ -29,10 +29,9 @@ from storage.models import (
     Programme,
     Registration,
     RegistrationStatus,
-    SendKind,
 )
 from storage.models.activities import ACTIVE_STATUSES
-from storage.outbox import enqueue
+from storage.offers import held_places, offer_free_places, void_offers
 from storage.reminders import cancel_reminders, schedule_reminders
 
 __all__ = [
@@ -213,7 +212,10 @@ def sign_up(
         # Someone already waiting goes first if a place appeared (e.g. places were raised).
         fill_free_places(session, activity=activity, now=now)
         confirmed, waiting = counts(session, activity_id)
-    has_place = confirmed < activity.places
+    # Places offered to the reserve list are not free for newcomers.
+    free = activity.places - confirmed
+    has_place = free - held_places(session, [activity_id], {activity_id: free}).get(
+        activity_id, 0) > 0
     registration = Registration(
         activity_id=activity_id,
         person_id=person_id,
@@ -226,6 +228,9 @@ def sign_up(
     session.flush()
     if has_place:
         _on_place_confirmed(session, registration, now)
+    elif free > 0:
+        # A last-minute round is open: the newcomer may tap for the place like the others.
+        fill_free_places(session, activity=activity, now=now)
     if proxy_by_id is not None and proxy_by_id != person_id:
         _audit(session, actor_id=proxy_by_id, action="registration.sign_up",
                registration=registration)
@@ -250,10 +255,12 @@ def sign_up_and_view(
                              now=now), exc.reason
     activity = result.activity
     programme = result.programme or session.get(Programme, activity.programme_id)
+    free = max(0, activity.places - result.confirmed_count)
+    held = held_places(session, [activity_id], {activity_id: free}).get(activity_id, 0)
     view = ActivityView(
         activity=activity,
         programme=programme,
-        free=max(0, activity.places - result.confirmed_count),
+        free=free - held,
         closed=closed_reason(activity, programme, now),
         registration=result.registration,
         reserve_position=result.position,
@@ -288,53 +295,25 @@ def cancel(
     session.flush()
     if was_confirmed:
         _on_place_released(session, registration, now)
+    # Someone on the reserve list leaving with an open offer frees the place it held.
+    held_one = not was_confirmed and void_offers(
+        session, activity_id=activity_id, now=now, registration_id=registration.id) > 0
     if by_id is not None and by_id != person_id:
         _audit(session, actor_id=by_id, action="registration.cancel", registration=registration)
-    promoted = fill_free_places(session, activity=activity, now=now) if was_confirmed else []
+    promoted = (fill_free_places(session, activity=activity, now=now)
+                if was_confirmed or held_one else [])
     return CancelResult(registration, activity, was_confirmed, promoted[0] if promoted else None)
 
 
 def fill_free_places(session: Session, *, activity: Activity, now: datetime) -> list[Registration]:
-    """Move people from the reserve list into free places, first come first served.
+    """Offer free places to the reserve list in arrival order (storage.offers decides how).
 
     Call with the activity locked (sign_up and cancel do; so must anyone who raises the
-    number of places). Each promoted person gets a durable notice through the outbox.
-    Nobody is promoted into an activity that has started or was cancelled.
+    number of places). Returns the registrations the places went or were offered to;
+    each gets a durable notice through the outbox. Nothing happens once the activity has
+    started or was cancelled.
     """
-    assert activity.id is not None
-    if activity.status == ActivityStatus.CANCELLED or now >= activity.starts_at:
-        return []
-    free = activity.places - _confirmed(session, activity.id)
-    if free <= 0:
-        return []
-    waiting = session.exec(
-        select(Registration)
-        .where(
-            Registration.activity_id == activity.id,
-            Registration.status == RegistrationStatus.RESERVE,
-        )
-        .order_by(col(Registration.id))
-        .limit(free)
-    ).all()
-    promoted = []
-    for registration in waiting:
-        assert registration.id is not None
-        registration.status = RegistrationStatus.CONFIRMED
-        registration.promoted_at = now
-        session.add(registration)
-        session.flush()
-        _on_place_confirmed(session, registration, now)
-        enqueue(
-            session,
-            kind=SendKind.PROMOTION,
-            person_id=registration.person_id,
-            registration_id=registration.id,
-            activity_id=activity.id,
-            due_at=now,
-            dedupe_key=f"promotion:{registration.id}",
-        )
-        promoted.append(registration)
-    return promoted
+    return offer_free_places(session, activity=activity, now=now)
 
 
 def _on_place_confirmed(session: Session, registration: Registration, now: datetime) -> None:

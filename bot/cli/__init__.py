@@ -35,7 +35,7 @@ def _optional_modules() -> list[ModuleType]:
     # Feature areas add their commands here as they land.
     found = []
     for name in ("activities", "changes", "surveys", "reports", "audit", "privacy", "webhook",
-                 "invitations"):
+                 "invitations", "offers"):
         try:
             found.append(importlib.import_module(f"bot.cli.{name}"))
         except ModuleNotFoundError as exc:

@@ -9,6 +9,7 @@ from storage.models.activities import (
 )
 from storage.models.audit import AuditEntry
 from storage.models.invitations import Invitation
+from storage.models.offers import OfferKind, OfferState, PlaceOffer
 from storage.models.outbox import Broadcast, BroadcastState, PendingSend, SendKind, SendState
 from storage.models.people import Dialog, Person, Role, RoleGrant
 from storage.models.surveys import ParticipantCode, SurveyAnswer, SurveyResponse, SurveyVersion
@@ -21,9 +22,12 @@ __all__ = [
     "BroadcastState",
     "Dialog",
     "Invitation",
+    "OfferKind",
+    "OfferState",
     "ParticipantCode",
     "PendingSend",
     "Person",
+    "PlaceOffer",
     "Programme",
     "Registration",
     "RegistrationStatus",

@@ -28,6 +28,11 @@ class Programme(SQLModel, table=True):
     survey_followups: bool = True
     retention_months: int | None = None
     keep_answers_on_erasure: bool = True
+    # Promotion from the reserve list: how long one person has to take a freed place
+    # (`12h`; `0` gives it at once), and how long before the start it goes to whoever
+    # taps first (`2h`). None means the deployment default.
+    offer_time: str | None = Field(default=None, max_length=20)
+    offer_first_come: str | None = Field(default=None, max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -23,6 +23,8 @@ class SendKind(StrEnum):
     BROADCAST = "broadcast"
     # To animators: people without Telegram holding a place, to phone (storage.call_list).
     CALL_LIST = "call_list"
+    PLACE_OFFER = "place_offer"
+    OFFER_EXPIRED = "offer_expired"
 
 
 class SendState(StrEnum):

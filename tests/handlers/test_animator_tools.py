@@ -101,11 +101,12 @@ async def test_lowering_places_below_those_taken_is_refused_with_numbers(
     assert "3 miejsca są już zajęte" in ewa.last.text and "wpisano 2" in ewa.last.text
     assert _activity(engine, scene.activity_id).places == 3
     await ewa.send("4")
-    assert "1 osoba dostała miejsce z listy rezerwowej." in ewa.last.text
+    assert "Wolne miejsca zaproponowano 1 osobie z listy rezerwowej." in ewa.last.text
     with read_only(engine) as session:
         taken = session.exec(select(Registration).where(
             Registration.status == RegistrationStatus.CONFIRMED)).all()
-    assert len(taken) == 4
+    # The new place is offered to the first in line, who holds it until answering.
+    assert len(taken) == 3
 
 
 async def test_a_bad_date_in_a_change_gets_a_hint(ewa: ChatUser, scene: Scene,

@@ -38,7 +38,7 @@ async def test_my_lists_status_and_position(
     assert jan.last.buttons()[0][0] == "Rezygnuję z miejsca: Warsztaty rękodzieła"
 
 
-async def test_cancel_asks_first_then_promotes_the_first_in_line(
+async def test_cancel_asks_first_then_offers_the_place_to_the_first_in_line(
     chat_user: Callable[..., ChatUser], engine: Engine, clock: FrozenClock
 ) -> None:
     olena, jan, activity = await _two_people_one_place(chat_user, engine, clock)
@@ -53,10 +53,12 @@ async def test_cancel_asks_first_then_promotes_the_first_in_line(
     with Session(engine) as session:
         statuses = {r.person_id: r.status for r in session.exec(select(Registration))}
         assert sorted(statuses.values()) == [RegistrationStatus.CANCELLED,
-                                             RegistrationStatus.CONFIRMED]
+                                             RegistrationStatus.RESERVE]
         (notice,) = session.exec(select(PendingSend).where(
-            PendingSend.kind == SendKind.PROMOTION.value)).all()
-        assert notice.kind == SendKind.PROMOTION and notice.activity_id == activity
+            PendingSend.kind == SendKind.PLACE_OFFER.value)).all()
+        assert notice.activity_id == activity
+    # Jan takes the offered place (the offer's own tests are in test_offer_buttons.py).
+    await jan.press_data(f"of:t:{notice.payload['offer_id']}")
     await jan.send("/my")
     assert "✅ Masz miejsce" in jan.last.text
     # Pressing "Tak, rezygnuję" again on the old message changes nothing.
@@ -64,7 +66,7 @@ async def test_cancel_asks_first_then_promotes_the_first_in_line(
     assert olena.alerts()[-1] == "Nie masz zapisu na to wydarzenie."
     with Session(engine) as session:
         assert len(session.exec(select(PendingSend).where(
-            PendingSend.kind == SendKind.PROMOTION.value)).all()) == 1
+            PendingSend.kind == SendKind.PLACE_OFFER.value)).all()) == 1
 
 
 async def test_leaving_the_reserve_list(

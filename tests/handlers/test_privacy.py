@@ -14,7 +14,7 @@ from bot.context import PalApplication
 from bot.settings import Settings, load_settings
 from schedules.clock import FrozenClock
 from storage.db import transaction
-from storage.models import Person, Registration
+from storage.models import Person, PlaceOffer, Registration
 from tests.conftest import TEST_TOKEN
 from tests.support.chat import ChatUser
 from tests.support.privacy import Resident, person_row, resident_with_history
@@ -120,7 +120,10 @@ async def test_forget_me_asks_then_erases_and_promotes(
         assert person.erased_at is not None and person.display_name is None
         marianna = session.exec(select(Registration).where(
             Registration.person_id == wieslawa.waiting_person_id)).one()
-        assert marianna.status == "confirmed"
+        # Marianna is offered the freed place (storage.offers) and holds it until she answers.
+        assert marianna.status == "reserve"
+        assert session.exec(select(PlaceOffer.state).where(
+            PlaceOffer.registration_id == marianna.id)).one() == "offered"
     await me.send("/mydata")
     assert me.last_answer() == "Nie przechowujemy żadnych Twoich danych."
 

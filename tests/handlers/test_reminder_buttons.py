@@ -89,13 +89,16 @@ async def test_i_cant_come_frees_the_place_for_the_reserve_list(
     assert registration(engine, scene.people["Jan"].registration_id).status == (
         RegistrationStatus.CANCELLED)
     assert registration(engine, scene.people["Krystyna"].registration_id).status == (
-        RegistrationStatus.CONFIRMED)
-    # Jan's last reminder is withdrawn; Krystyna has hers and hears about the place now.
+        RegistrationStatus.RESERVE)
+    # Jan's last reminder is withdrawn; Krystyna is offered the place now and takes it.
     jans = [s.state for s in sends(engine, SendKind.REMINDER)
             if s.person_id == scene.people["Jan"].person_id]
     assert jans == [SendState.SENT, SendState.CANCELLED]
     await _dispatcher(app).drain()
     assert "Warsztaty rękodzieła" in krystyna.last.text
+    await krystyna.press("Biorę to miejsce")
+    assert registration(engine, scene.people["Krystyna"].registration_id).status == (
+        RegistrationStatus.CONFIRMED)
     # Pressing again: the place is gone, so it is refused kindly.
     await jan.press_data(f"rem:n:{scene.people['Jan'].registration_id}")
     assert jan.alerts()[-1] == "Nie masz zapisu na to wydarzenie."

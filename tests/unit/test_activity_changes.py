@@ -24,6 +24,7 @@ from storage.models import (
     Activity,
     AuditEntry,
     PendingSend,
+    Programme,
     Registration,
     RegistrationStatus,
     SendKind,
@@ -94,10 +95,32 @@ def test_places_cannot_go_below_those_taken(engine: Engine, clock: FrozenClock) 
         assert activity is not None and activity.places == 3
 
 
-def test_raising_places_promotes_the_reserve_list_in_order(
+def test_raising_places_offers_the_new_place_to_the_first_in_line(
     engine: Engine, clock: FrozenClock
 ) -> None:
     scene = make_scene(engine, clock.now(), places=3, people=6)
+    result = _edit(engine, scene, Step.PLACES, "4", clock)
+    assert result.promoted == 1
+    with read_only(engine) as session:
+        confirmed = session.exec(select(Registration.person_id).where(
+            Registration.activity_id == scene.activity_id,
+            Registration.status == RegistrationStatus.CONFIRMED)).all()
+    # The new place is offered (storage.offers), held for the first in line until taken.
+    assert sorted(confirmed) == sorted(scene.placed)
+    assert [s.person_id for s in _sends(engine, SendKind.PLACE_OFFER)] == [scene.reserve[0]]
+
+
+def test_raising_places_gives_them_at_once_where_the_programme_asks(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    scene = make_scene(engine, clock.now(), places=3, people=6)
+    with transaction(engine) as session:
+        activity = session.get(Activity, scene.activity_id)
+        assert activity is not None
+        programme = session.get(Programme, activity.programme_id)
+        assert programme is not None
+        programme.offer_time = "0"
+        session.add(programme)
     result = _edit(engine, scene, Step.PLACES, "4", clock)
     assert result.promoted == 1
     with read_only(engine) as session:

@@ -199,7 +199,9 @@ async def test_the_list_is_the_one_true_when_it_is_sent(
     chats = Chats()
     clock.set(story.starts_at - timedelta(hours=24))
     await _dispatcher(database, chats, clock).drain()
-    [text] = chats.to(EWA)
+    # First "phone Marek now" (his place came from the reserve list), then the list.
+    phone_now, text = chats.to(EWA)
+    assert "Pan Marek" in phone_now and "Zadzwoń" in phone_now
     assert "1 osoba bez Telegramu ma miejsce" in text
     assert "1. Pan Marek — +48 601 000 111" in text
     assert "Henryka" not in text and "Zofia" not in text
@@ -221,7 +223,9 @@ async def test_nothing_is_sent_when_nobody_is_left(
     clock.set(story.starts_at - timedelta(hours=24))
     await _dispatcher(database, chats, clock).drain()
     assert chats.to(EWA) == []
-    assert [s.last_error for s in sends(engine, SendKind.CALL_LIST)] == ["no longer relevant"]
+    # The list, and "phone them now" for Henryka and Marek: none is still true.
+    assert [s.last_error for s in sends(engine, SendKind.CALL_LIST)] == [
+        "no longer relevant"] * 3
 
 
 async def test_nothing_is_sent_for_an_activity_called_off(

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-import schedules.notices  # noqa: F401  (the promotion notice's renderer, as the bot loads it)
+# The promotion notice's and the offer's renderers, as the bot loads them.
+import schedules.notices
+import schedules.offer_notices  # noqa: F401
 from schedules.clock import FrozenClock
 from schedules.dispatcher import Dispatcher, DispatchSettings
 from schedules.messages import OutgoingMessage, SendOutcome, SendResult
@@ -302,7 +304,7 @@ async def test_an_enqueued_send_for_now_wakes_the_dispatcher(
     await dispatcher.start()
     await dispatcher.wait_idle()
     assert wakes[-1] == first_reminder_due(scene)  # nothing due: sleep until the reminder
-    # Jan gives up his place: Olena is promoted and her notice goes out at once.
+    # Jan gives up his place: Olena is offered it and the offer goes out at once.
     await database.write(cancel, person_id=scene.people["Jan"].person_id,
                          activity_id=scene.activity_id, now=clock.now())
     for _ in range(100):

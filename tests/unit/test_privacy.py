@@ -17,6 +17,7 @@ from storage.models import (
     Dialog,
     ParticipantCode,
     PendingSend,
+    PlaceOffer,
     Registration,
     RoleGrant,
     SurveyAnswer,
@@ -97,10 +98,12 @@ def test_erasure_gives_up_places_promotes_and_keeps_answers_under_the_code(
         person = person_row(session, wieslawa.person_id)
         assert (person.display_name, person.telegram_id, person.phone) == (None, None, None)
         assert person.erased_at == now
-        # Marianna, first on the reserve list, has the freed place.
+        # Marianna, first on the reserve list, is offered the freed place.
         marianna = session.exec(select(Registration).where(
             Registration.person_id == wieslawa.waiting_person_id)).one()
-        assert marianna.status == "confirmed"
+        offer = session.exec(select(PlaceOffer).where(
+            PlaceOffer.registration_id == marianna.id)).one()
+        assert (marianna.status, offer.state) == ("reserve", "offered")
         assert len(report.promoted_registration_ids) == 1
         # The past attendance stays for the indicators, on the nameless stub.
         past = session.exec(select(Registration).where(

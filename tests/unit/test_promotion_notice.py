@@ -1,4 +1,5 @@
-"""The "a place became free and it is yours" notice, rendered from the outbox row."""
+"""The "a place became free and it is yours" notice of programmes that give freed
+places at once (`offer_time` 0), rendered from the outbox row."""
 
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ def _promote(engine: Engine, clock: FrozenClock) -> tuple[int, int]:
     """Olena holds the one place, Jan waits; Olena cancels. Returns (send id, activity id)."""
     with transaction(engine) as session:
         programme = make_programme(session)
+        programme.offer_time = "0"  # this programme gives a freed place at once
         activity = make_activity(session, programme=programme, places=1,
                                  starts_at=clock.now() + timedelta(days=2))
         olena, jan = make_person(session, name="Olena"), make_person(session, name="Jan",
-                                                                     language="uk")
+                                                                     language="uk",
+                                                                     telegram_id=2)
         assert activity.id and olena.id and jan.id
         sign_up(session, person_id=olena.id, activity_id=activity.id, now=clock.now())
         sign_up(session, person_id=jan.id, activity_id=activity.id, now=clock.now())

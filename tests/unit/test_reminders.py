@@ -14,7 +14,8 @@ from bot.i18n import translator
 from schedules.clock import FrozenClock
 from schedules.reminder_notices import render_reminder
 from storage.db import transaction
-from storage.models import Activity, PendingSend, Person, SendKind, SendState
+from storage.models import Activity, PendingSend, Person, PlaceOffer, SendKind, SendState
+from storage.offers import take_offer
 from storage.reminders import (
     default_offsets,
     move_reminders,
@@ -85,6 +86,12 @@ def test_cancelling_moves_the_reminders_to_the_promoted_person(
     clock.advance(timedelta(days=2, hours=12))  # 12 h before: the 24 h reminder is past
     with transaction(engine) as session:
         cancel(session, person_id=olena, activity_id=activity, now=clock.now())
+    # Jan is offered the place; its reminders come once he takes it.
+    assert _reminders(engine) == []
+    with transaction(engine) as session:
+        offer = session.exec(select(PlaceOffer).where(PlaceOffer.person_id == jan)).one()
+        assert offer.id is not None
+        take_offer(session, offer_id=offer.id, person_id=jan, now=clock.now())
     assert [(r.person_id, r.due_at) for r in _reminders(engine)] == [(jan, start - 2 * H)]
     cancelled = _reminders(engine, state=SendState.CANCELLED)
     assert {r.person_id for r in cancelled} == {olena} and len(cancelled) == 2

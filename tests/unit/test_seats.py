@@ -15,7 +15,10 @@ from storage.models import (
     Activity,
     ActivityStatus,
     AuditEntry,
+    OfferKind,
+    OfferState,
     PendingSend,
+    PlaceOffer,
     Registration,
     RegistrationStatus,
     SendKind,
@@ -42,11 +45,14 @@ def workshop(engine: Engine, clock: FrozenClock) -> int:
         return activity.id
 
 
-def _people(engine: Engine, *names: str) -> list[int]:
+def _people(engine: Engine, *names: str, telegram: bool = False) -> list[int]:
     with transaction(engine) as session:
-        ids = []
+        ids: list[int] = []
         for name in names:
-            person = make_person(session, name=name)
+            # Without Telegram (signed up on paper) unless asked: their turn gives them
+            # the place outright (storage.offers).
+            person = make_person(session, name=name,
+                                 telegram_id=7000 + len(ids) if telegram else None)
             assert person.id is not None
             ids.append(person.id)
         return ids
@@ -91,10 +97,11 @@ def test_reserve_person_signing_up_again_keeps_position(
     assert again.position == 1 and not again.created
 
 
-def test_cancelling_a_place_promotes_first_in_line_and_enqueues_notice(
+def test_cancelling_a_place_offers_it_to_the_first_in_line_and_enqueues_the_offer(
     engine: Engine, clock: FrozenClock, workshop: int
 ) -> None:
-    olena, jan, krystyna, marek = _people(engine, "Olena", "Jan", "Krystyna", "Marek")
+    olena, jan, krystyna, marek = _people(engine, "Olena", "Jan", "Krystyna", "Marek",
+                                          telegram=True)
     with transaction(engine) as session:
         for p in (olena, jan, krystyna, marek):
             sign_up(session, person_id=p, activity_id=workshop, now=clock.now())
@@ -104,18 +111,21 @@ def test_cancelling_a_place_promotes_first_in_line_and_enqueues_notice(
     assert result.was_confirmed
     assert result.promoted is not None and result.promoted.person_id == krystyna
     with Session(engine) as session:
-        # Reminders for the places are pending too (storage.reminders); this is the notice.
+        offer = session.exec(select(PlaceOffer)).one()
+        assert (offer.person_id, offer.registration_id, offer.state, offer.kind) == (
+            krystyna, result.promoted.id, OfferState.OFFERED, OfferKind.DEADLINE)
+        assert offer.deadline == clock.now() + timedelta(hours=12)
         sends = session.exec(
-            select(PendingSend).where(PendingSend.kind == SendKind.PROMOTION.value)
+            select(PendingSend).where(PendingSend.kind == SendKind.PLACE_OFFER.value)
         ).all()
-        assert [(s.kind, s.person_id, s.registration_id, s.dedupe_key) for s in sends] == [
-            (SendKind.PROMOTION, krystyna, result.promoted.id,
-             f"promotion:{result.promoted.id}")]
+        assert [(s.person_id, s.registration_id, s.dedupe_key, s.payload) for s in sends] == [
+            (krystyna, result.promoted.id, f"offer:{offer.id}", {"offer_id": offer.id})]
         assert sends[0].due_at == clock.now()
-        mine = my_registrations(session, person_id=marek, now=clock.now())
+        # Krystyna is still on the reserve list until she takes it, and the place is held.
+        mine = my_registrations(session, person_id=krystyna, now=clock.now())
         assert [m.position for m in mine] == [1]
-        promoted = session.get(Registration, result.promoted.id)
-        assert promoted is not None and promoted.promoted_at == clock.now()
+        view = activity_view(session, activity_id=workshop, person_id=marek, now=clock.now())
+        assert view.free == 0 and view.reserve_position == 2
 
 
 def test_cancelling_a_reserve_position_promotes_nobody(

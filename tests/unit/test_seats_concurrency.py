@@ -13,7 +13,14 @@ from sqlmodel import Session, col, select
 
 from schedules.clock import FrozenClock
 from storage.db import transaction
-from storage.models import PendingSend, Registration, RegistrationStatus, SendKind
+from storage.models import (
+    OfferState,
+    PendingSend,
+    PlaceOffer,
+    Registration,
+    RegistrationStatus,
+    SendKind,
+)
 from storage.seats import cancel, reserve_position, sign_up
 from tests.support.signup import make_activity, make_people, make_programme
 
@@ -73,7 +80,8 @@ def _race(engine: Engine, clock: FrozenClock) -> None:
     _all_at_once(PEOPLE, one)
     _check_allocation(engine, activity_id)
 
-    # Five people with places cancel at once: exactly the first five waiting move up.
+    # Five people with places cancel at once: exactly the first five waiting are offered
+    # the places (storage.offers), which they hold until they answer.
     with Session(engine) as session:
         confirmed = session.exec(select(Registration.person_id).where(
             Registration.activity_id == activity_id,
@@ -93,9 +101,11 @@ def _race(engine: Engine, clock: FrozenClock) -> None:
             Registration.activity_id == activity_id,
             Registration.status == RegistrationStatus.CONFIRMED)).all())
         notices = [p for p in session.exec(select(PendingSend.person_id).where(
-            PendingSend.kind == SendKind.PROMOTION.value)).all() if p]
-    assert now_confirmed == (set(confirmed) - set(leaving)) | set(waiting[:5])
-    assert sorted(notices) == sorted(waiting[:5])
+            PendingSend.kind == SendKind.PLACE_OFFER.value)).all() if p]
+        offered = session.exec(select(PlaceOffer.person_id).where(
+            PlaceOffer.state == OfferState.OFFERED)).all()
+    assert now_confirmed == set(confirmed) - set(leaving)
+    assert sorted(notices) == sorted(offered) == sorted(waiting[:5])
 
 
 def test_forty_people_ten_places_sqlite(engine: Engine, clock: FrozenClock) -> None:
