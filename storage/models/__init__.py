@@ -8,6 +8,13 @@ from storage.models.activities import (
     RegistrationStatus,
 )
 from storage.models.audit import AuditEntry
+from storage.models.consultations import (
+    AnswerChannel,
+    Consultation,
+    ConsultationAudience,
+    ConsultationResponse,
+    ConsultationState,
+)
 from storage.models.outbox import Broadcast, BroadcastState, PendingSend, SendKind, SendState
 from storage.models.people import Dialog, Person, Role, RoleGrant
 from storage.models.surveys import ParticipantCode, SurveyAnswer, SurveyResponse, SurveyVersion
@@ -15,9 +22,14 @@ from storage.models.surveys import ParticipantCode, SurveyAnswer, SurveyResponse
 __all__ = [
     "Activity",
     "ActivityStatus",
+    "AnswerChannel",
     "AuditEntry",
     "Broadcast",
     "BroadcastState",
+    "Consultation",
+    "ConsultationAudience",
+    "ConsultationResponse",
+    "ConsultationState",
     "Dialog",
     "ParticipantCode",
     "PendingSend",

@@ -21,6 +21,8 @@ class SendKind(StrEnum):
     SURVEY_INVITE = "survey_invite"
     SURVEY_FOLLOWUP = "survey_followup"
     BROADCAST = "broadcast"
+    CONSULTATION = "consultation"  # a consultation has opened: the first question
+    CONSULTATION_RESULTS = "consultation_results"  # it has closed: the results
 
 
 class SendState(StrEnum):
