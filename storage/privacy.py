@@ -25,6 +25,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from storage.consultation_answers import erase_consultation_answers
 from storage.db import is_sqlite
 from storage.models import (
     Activity,
@@ -221,6 +222,10 @@ def _erase_answers(session: Session, person_id: int, report: ErasureReport) -> N
         unsubmitted = [r.id for r in responses if r.submitted_at is None and r.id is not None]
         submitted = [r for r in responses if r.submitted_at is not None]
         _delete_responses(session, unsubmitted)
+        assert code.id is not None
+        # Consultation answers share the code's fate; their free text always goes.
+        erase_consultation_answers(session, code_id=code.id,
+                                   keep=programme.keep_answers_on_erasure)
         if programme.keep_answers_on_erasure:
             free_text: list[int] = []
             for response in submitted:

@@ -1,0 +1,435 @@
+"""Consultations: who may run them, who is asked, opening and closing, and the counts.
+
+Telegram-free. A consultation is `scheduled` until its opening instant, `open` while
+answers are taken, then `closed`. Opening and closing are claimed by a state change
+(`UPDATE … WHERE state = 'scheduled'`), so of several processes exactly one enqueues the
+invitations (or the results) — one pending send per person, delivered by the outbox
+dispatcher at the announcement pace and held during quiet hours. Answers are kept under
+the participant's pseudonymous code (storage.consultation_answers).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, exists, func, update
+from sqlmodel import Session, col, select
+
+from storage.audit import record
+from storage.consultation_drafts import (
+    closes_at,
+    opens_at,
+    title_of,
+    validate_complete,
+)
+from storage.models import (
+    AnswerChannel,
+    Consultation,
+    ConsultationAudience,
+    ConsultationResponse,
+    ConsultationState,
+    ParticipantCode,
+    Person,
+    Registration,
+    RegistrationStatus,
+    SendKind,
+)
+from storage.models.people import OnboardingStep
+from storage.organising import Actor, detached, managed_activity
+from storage.outbox import NewSend, enqueue_many
+
+
+class NotYourConsultation(PermissionError):
+    """No such consultation, or not one this person may run (forged ids reveal nothing)."""
+
+
+class ConsultationNotOpen(Exception):
+    """Answers are taken only while a consultation is open; `state` says why not."""
+
+    def __init__(self, state: str, closes_at: datetime | None = None) -> None:
+        super().__init__(state)
+        self.state = state
+        self.closes_at = closes_at
+
+
+class NotInAudience(PermissionError):
+    """The consultation does not ask this person."""
+
+
+# ---------------------------------------------------------------- access
+
+
+def may_run(actor: Actor, programme_id: int) -> bool:
+    """THE check of who may run a programme's consultations: its staff, and admins.
+
+    Kept in one function so it can follow a central access rule when there is one.
+    """
+    return actor.is_admin or actor.programme_id == programme_id
+
+
+def staff_consultation(session: Session, *, consultation_id: int, actor: Actor) -> Consultation:
+    """The consultation if the actor may run it; NotYourConsultation otherwise."""
+    found = session.get(Consultation, consultation_id)
+    if found is None or not may_run(actor, found.programme_id):
+        raise NotYourConsultation(consultation_id)
+    return found
+
+
+# ---------------------------------------------------------------- audience
+
+
+def _audience_conditions(consultation: Consultation) -> list[ColumnElement[bool]]:
+    """Who a consultation asks, as conditions on Person (erased people never)."""
+    conditions: list[ColumnElement[bool]] = [
+        col(Person.erased_at).is_(None),
+        col(Person.onboarding_step) == OnboardingStep.DONE.value,
+    ]
+    if consultation.audience == ConsultationAudience.PROGRAMME:
+        conditions.append(col(Person.programme_id) == consultation.programme_id)
+    elif consultation.audience == ConsultationAudience.ACTIVITY:
+        conditions.append(exists().where(
+            col(Registration.person_id) == col(Person.id),
+            col(Registration.activity_id) == consultation.audience_activity_id,
+            col(Registration.status) == RegistrationStatus.CONFIRMED.value,
+        ))
+    return conditions
+
+
+def audience_ids(session: Session, consultation: Consultation, *, reachable: bool) -> list[int]:
+    """Person ids the consultation asks; `reachable`: only those the chat can reach."""
+    query = select(Person.id).where(*_audience_conditions(consultation))
+    if reachable:
+        query = query.where(col(Person.telegram_id).is_not(None),
+                            col(Person.unreachable_at).is_(None))
+    return [int(pid) for pid in session.exec(query.order_by(col(Person.id))).all() if pid]
+
+
+def in_audience(session: Session, consultation: Consultation, person_id: int) -> bool:
+    """Whether the consultation asks this person (checked on every answer)."""
+    found = session.exec(
+        select(Person.id).where(col(Person.id) == person_id, *_audience_conditions(consultation))
+    ).first()
+    return found is not None
+
+
+def audience_size(session: Session, *, draft: dict[str, Any], programme_id: int) -> int:
+    """How many people a draft would reach in the chat now (for the preview)."""
+    probe = Consultation(programme_id=programme_id, author_id=0, title="", audience=draft.get(
+        "audience", ConsultationAudience.PROGRAMME), audience_activity_id=draft.get("activity_id"),
+        opens_at=datetime.min, closes_at=datetime.min)
+    return len(audience_ids(session, probe, reachable=True))
+
+
+# ---------------------------------------------------------------- creating
+
+
+def create_consultation(
+    session: Session, *, draft: dict[str, Any], programme_id: int, actor: Actor, now: datetime,
+    zone: ZoneInfo,
+) -> Consultation:
+    """Create the consultation from a complete draft; it opens at once if due today."""
+    if not may_run(actor, programme_id):
+        raise NotYourConsultation(programme_id)
+    validate_complete(draft, now=now, zone=zone)
+    audience = ConsultationAudience(draft["audience"])
+    if audience == ConsultationAudience.EVERYONE and not actor.is_admin:
+        raise NotYourConsultation(programme_id)
+    activity_id = draft.get("activity_id") if audience == ConsultationAudience.ACTIVITY else None
+    if activity_id is not None:
+        # Raises NotYourActivity for an activity this person may not manage.
+        managed_activity(session, activity_id=int(activity_id), actor=actor)
+    consultation = Consultation(
+        programme_id=programme_id, author_id=actor.person_id, title=title_of(draft),
+        questions=[dict(q) for q in draft["questions"]], free_question=draft.get("free"),
+        audience=audience.value, audience_activity_id=activity_id,
+        opens_at=opens_at(draft, now=now, zone=zone), closes_at=closes_at(draft, zone),
+        show_results=bool(draft["show_results"]), created_at=now,
+    )
+    session.add(consultation)
+    session.flush()
+    assert consultation.id is not None
+    record(session, actor_id=actor.person_id, action="consultation.created",
+           subject_type="consultation", subject_id=consultation.id,
+           details={"programme_id": programme_id, "audience": audience.value,
+                    "activity_id": activity_id, "questions": len(consultation.questions),
+                    "free_question": consultation.free_question is not None}, at=now)
+    if consultation.opens_at <= now:
+        _open(session, consultation.id, now)
+    session.refresh(consultation)
+    return consultation
+
+
+# ---------------------------------------------------------------- opening and closing
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What one pass of the schedule did: consultations opened and closed, sends queued."""
+
+    opened: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+    queued: int = 0
+
+
+def _claim(session: Session, consultation_id: int, before: ConsultationState,
+           after: ConsultationState, now: datetime) -> bool:
+    stamp = {"opened_at": now} if after == ConsultationState.OPEN else {"closed_at": now}
+    result = session.exec(
+        update(Consultation)
+        .where(col(Consultation.id) == consultation_id, col(Consultation.state) == before.value)
+        .values(state=after.value, **stamp)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
+
+
+def _open(session: Session, consultation_id: int, now: datetime) -> int:
+    if not _claim(session, consultation_id, ConsultationState.SCHEDULED, ConsultationState.OPEN,
+                  now):
+        return 0
+    consultation = session.get(Consultation, consultation_id, populate_existing=True)
+    assert consultation is not None
+    # The author wrote it: their copy was the preview.
+    people = [pid for pid in audience_ids(session, consultation, reachable=True)
+              if pid != consultation.author_id]
+    return enqueue_many(session, [
+        NewSend(kind=SendKind.CONSULTATION, person_id=pid, due_at=now,
+                programme_id=consultation.programme_id,
+                payload={"consultation_id": consultation_id},
+                dedupe_key=f"consultation:{consultation_id}:{pid}")
+        for pid in people
+    ])
+
+
+def _close(session: Session, consultation_id: int, now: datetime, actor_id: int | None) -> int:
+    if not _claim(session, consultation_id, ConsultationState.OPEN, ConsultationState.CLOSED, now):
+        return 0
+    consultation = session.get(Consultation, consultation_id, populate_existing=True)
+    assert consultation is not None
+    record(session, actor_id=actor_id, action="consultation.closed",
+           subject_type="consultation", subject_id=consultation_id,
+           details={"early": consultation.closes_at > now}, at=now)
+    if not consultation.show_results:
+        return 0
+    # The results go to everyone who answered in the chat and can still be reached.
+    respondents = session.exec(
+        select(Person.id)
+        .join(ParticipantCode, col(ParticipantCode.person_id) == col(Person.id))
+        .join(ConsultationResponse,
+              col(ConsultationResponse.participant_code_id) == col(ParticipantCode.id))
+        .where(col(ConsultationResponse.consultation_id) == consultation_id,
+               col(ConsultationResponse.channel) == AnswerChannel.CHAT.value,
+               col(Person.telegram_id).is_not(None), col(Person.erased_at).is_(None),
+               col(Person.unreachable_at).is_(None))
+        .order_by(col(Person.id))
+    ).all()
+    return enqueue_many(session, [
+        NewSend(kind=SendKind.CONSULTATION_RESULTS, person_id=int(pid), due_at=now,
+                programme_id=consultation.programme_id,
+                payload={"consultation_id": consultation_id},
+                dedupe_key=f"consultation_results:{consultation_id}:{pid}")
+        for pid in respondents if pid is not None
+    ])
+
+
+def advance_consultations(session: Session, *, now: datetime) -> Advanced:
+    """Open every consultation whose time has come and close every one that has ended."""
+    opened: list[int] = []
+    closed: list[int] = []
+    queued = 0
+    due_open = session.exec(
+        select(Consultation.id).where(col(Consultation.state) == ConsultationState.SCHEDULED.value,
+                                      col(Consultation.opens_at) <= now)
+    ).all()
+    for cid in due_open:
+        if cid is not None:
+            queued += _open(session, cid, now)
+            opened.append(cid)
+    due_close = session.exec(
+        select(Consultation.id).where(col(Consultation.state) == ConsultationState.OPEN.value,
+                                      col(Consultation.closes_at) <= now)
+    ).all()
+    for cid in due_close:
+        if cid is not None:
+            queued += _close(session, cid, now, None)
+            closed.append(cid)
+    return Advanced(opened, closed, queued)
+
+
+def next_change_at(session: Session) -> datetime | None:
+    """The next instant a consultation opens or closes, if any."""
+    first_open = session.exec(
+        select(func.min(Consultation.opens_at))
+        .where(col(Consultation.state) == ConsultationState.SCHEDULED.value)
+    ).one()
+    first_close = session.exec(
+        select(func.min(Consultation.closes_at))
+        .where(col(Consultation.state) == ConsultationState.OPEN.value)
+    ).one()
+    found = [moment for moment in (first_open, first_close) if moment is not None]
+    return min(found) if found else None
+
+
+def close_now(session: Session, *, consultation_id: int, actor: Actor, now: datetime) -> int:
+    """Close an open consultation before its date; returns how many results were queued."""
+    consultation = staff_consultation(session, consultation_id=consultation_id, actor=actor)
+    if consultation.state != ConsultationState.OPEN:
+        raise ConsultationNotOpen(consultation.state, consultation.closes_at)
+    return _close(session, consultation_id, now, actor.person_id)
+
+
+# ---------------------------------------------------------------- counts
+
+
+@dataclass(frozen=True)
+class QuestionCounts:
+    """How often each option of one question was chosen, by how many who answered it."""
+
+    text: str
+    multiple: bool
+    options: tuple[str, ...]
+    counts: tuple[int, ...]
+    answered: int
+
+
+@dataclass(frozen=True)
+class Results:
+    """A consultation's counts: live for staff, final once closed."""
+
+    consultation: Consultation
+    respondents: int
+    on_paper: int
+    questions: tuple[QuestionCounts, ...]
+    free_texts: int
+
+
+def count_answers(consultation: Consultation,
+                  responses: list[tuple[str, dict[str, list[int]], str | None]]) -> Results:
+    """Count (channel, choices, free text) rows; a respondent answered at least one thing."""
+    questions = []
+    for index, question in enumerate(consultation.questions):
+        options = tuple(str(o) for o in question["options"])
+        tally: Counter[int] = Counter()
+        answered = 0
+        for _, choices, _ in responses:
+            chosen = [o for o in choices.get(str(index), []) if 0 <= o < len(options)]
+            if chosen:
+                answered += 1
+                tally.update(set(chosen))
+        questions.append(QuestionCounts(str(question["text"]), bool(question["multiple"]),
+                                        options, tuple(tally[i] for i in range(len(options))),
+                                        answered))
+    counted = [r for r in responses if any(r[1].values()) or r[2]]
+    return Results(
+        consultation=consultation, respondents=len(counted),
+        on_paper=sum(1 for r in counted if r[0] == AnswerChannel.PAPER),
+        questions=tuple(questions), free_texts=sum(1 for r in counted if r[2]),
+    )
+
+
+def _responses(session: Session, consultation_id: int) -> list[
+        tuple[str, dict[str, list[int]], str | None]]:
+    rows = session.exec(
+        select(ConsultationResponse.channel, ConsultationResponse.choices,
+               ConsultationResponse.free_text)
+        .where(col(ConsultationResponse.consultation_id) == consultation_id)
+    ).all()
+    return [(str(ch), dict(choices or {}), text) for ch, choices, text in rows]
+
+
+def results(session: Session, *, consultation_id: int) -> Results:
+    """The counts of one consultation (no access check: callers check or are residents)."""
+    consultation = session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise NotYourConsultation(consultation_id)
+    return count_answers(detached(consultation), _responses(session, consultation_id))
+
+
+def staff_results(session: Session, *, consultation_id: int, actor: Actor) -> Results:
+    """The live counts for the programme's staff."""
+    staff_consultation(session, consultation_id=consultation_id, actor=actor)
+    return results(session, consultation_id=consultation_id)
+
+
+def free_text_answers(session: Session, *, consultation_id: int, actor: Actor) -> list[str]:
+    """The open question's answers: only for staff of that programme, never exported."""
+    staff_consultation(session, consultation_id=consultation_id, actor=actor)
+    rows = session.exec(
+        select(ConsultationResponse.free_text)
+        .where(col(ConsultationResponse.consultation_id) == consultation_id,
+               col(ConsultationResponse.free_text).is_not(None))
+        .order_by(col(ConsultationResponse.updated_at))
+    ).all()
+    return [str(text) for text in rows if text]
+
+
+@dataclass(frozen=True)
+class ConsultationLine:
+    """One consultation in the staff list."""
+
+    consultation: Consultation
+    respondents: int
+
+
+def staff_consultations(session: Session, *, actor: Actor, limit: int = 20) -> list[
+        ConsultationLine]:
+    """The programme's consultations (admins without a programme: all), newest first."""
+    query = select(Consultation)
+    if actor.programme_id is not None:
+        query = query.where(col(Consultation.programme_id) == actor.programme_id)
+    elif not actor.is_admin:
+        return []
+    rows = list(session.exec(query.order_by(col(Consultation.id).desc()).limit(limit)))
+    ids = [c.id for c in rows if c.id is not None]
+    counts: dict[int, int] = {}
+    if ids:
+        counts = {int(cid): int(n) for cid, n in session.exec(
+            select(ConsultationResponse.consultation_id, func.count())
+            .where(col(ConsultationResponse.consultation_id).in_(ids))
+            .group_by(col(ConsultationResponse.consultation_id))
+        ).all()}
+    return [ConsultationLine(detached(c), counts.get(c.id or 0, 0)) for c in rows]
+
+
+def consultations_between(session: Session, *, programme_id: int, start: datetime | None,
+                          end: datetime | None) -> list[tuple[Consultation, Results]]:
+    """Opened consultations of a programme (opening instant in [start, end)), with counts."""
+    query = select(Consultation).where(
+        col(Consultation.programme_id) == programme_id,
+        col(Consultation.state) != ConsultationState.SCHEDULED.value,
+    )
+    if start is not None:
+        query = query.where(col(Consultation.opens_at) >= start)
+    if end is not None:
+        query = query.where(col(Consultation.opens_at) < end)
+    found = []
+    for consultation in session.exec(query.order_by(col(Consultation.opens_at),
+                                                    col(Consultation.id))):
+        assert consultation.id is not None
+        found.append((detached(consultation), results(session, consultation_id=consultation.id)))
+    return found
+
+
+def participant_codes_between(session: Session, *, programme_id: int, start: datetime | None,
+                              end: datetime | None) -> dict[str, set[int]]:
+    """Per channel, the participant codes that answered any of those consultations."""
+    query = (
+        select(ConsultationResponse.channel, ConsultationResponse.participant_code_id,
+               ConsultationResponse.choices, ConsultationResponse.free_text)
+        .join(Consultation, col(Consultation.id) == col(ConsultationResponse.consultation_id))
+        .where(col(Consultation.programme_id) == programme_id,
+               col(Consultation.state) != ConsultationState.SCHEDULED.value)
+    )
+    if start is not None:
+        query = query.where(col(Consultation.opens_at) >= start)
+    if end is not None:
+        query = query.where(col(Consultation.opens_at) < end)
+    found: dict[str, set[int]] = {AnswerChannel.CHAT.value: set(), AnswerChannel.PAPER.value: set()}
+    for channel, code_id, choices, text in session.exec(query).all():
+        if any((choices or {}).values()) or text:
+            found.setdefault(str(channel), set()).add(int(code_id))
+    return found
