@@ -64,6 +64,7 @@ def menu_rows(t: Translator) -> Rows:
         [(t._("📣 Announcement"), "anb:new")],
         [(t._("✅ Attendance"), "an:pick:att"), (t._("👥 Participants"), "an:pick:ppl")],
         [(t._("🧾 People without Telegram"), "anx:list")],
+        [(t._("🗳 Consultations"), "anc:list")],
         [(t._("📝 Open the final survey"), "an:final")],
         [back_to_menu_button(t)],
     ]

@@ -26,6 +26,7 @@ from storage.consultations import (
     in_audience,
     may_run,
 )
+from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.models import (
     AnswerChannel,
     Consultation,
@@ -117,6 +118,26 @@ def _save(session: Session, consultation_id: int, code_id: int, row: dict[str, A
                     channel=channel.value, entered_by_id=entered_by_id))
 
 
+# The open question's answer is typed: the dialog waiting for that text, per answerer.
+TEXT_DIALOG = "consultation_text"
+PAPER_TEXT_DIALOG = "consultation_paper_text"
+
+
+def _follow(session: Session, who: Answerer, sheet: AnswerSheet) -> None:
+    """Wait for typed text exactly while the answerer is at the open question."""
+    typist = who.person_id if who.paper_by is None else who.paper_by.person_id
+    kind = TEXT_DIALOG if who.paper_by is None else PAPER_TEXT_DIALOG
+    cid = sheet.consultation.id
+    if sheet.at_free_question:
+        save_dialog(session, person_id=typist, kind=kind, step=str(cid),
+                    data={"consultation_id": cid, "person_id": who.person_id}, awaits_text=True)
+        return
+    waiting = get_dialog(session, person_id=typist, kind=kind)
+    if waiting is not None and waiting.data.get("consultation_id") == cid and (
+            waiting.data.get("person_id") == who.person_id):
+        close_dialog(session, person_id=typist, kind=kind)
+
+
 def _code_id(session: Session, person_id: int, programme_id: int) -> int:
     code = participant_code(session, person_id=person_id, programme_id=programme_id)
     assert code.id is not None
@@ -180,7 +201,9 @@ def choose(session: Session, *, consultation_id: int, who: Answerer, question: i
     channel, by = _channel(who)
     _save(session, consultation_id, code_id, row, choices=choices, position=position,
           free_text=sheet.free_text, channel=channel, entered_by_id=by, now=now)
-    return AnswerSheet(sheet.consultation, choices, position, sheet.free_text, channel.value)
+    moved = AnswerSheet(sheet.consultation, choices, position, sheet.free_text, channel.value)
+    _follow(session, who, moved)
+    return moved
 
 
 def move_to(session: Session, *, consultation_id: int, who: Answerer, position: int,
@@ -193,8 +216,10 @@ def move_to(session: Session, *, consultation_id: int, who: Answerer, position: 
     channel, by = _channel(who)
     _save(session, consultation_id, code_id, row, choices=dict(sheet.choices), position=position,
           free_text=sheet.free_text, channel=channel, entered_by_id=by, now=now)
-    return AnswerSheet(sheet.consultation, dict(sheet.choices), position, sheet.free_text,
-                       channel.value)
+    moved = AnswerSheet(sheet.consultation, dict(sheet.choices), position, sheet.free_text,
+                        channel.value)
+    _follow(session, who, moved)
+    return moved
 
 
 def write_free_text(session: Session, *, consultation_id: int, who: Answerer, text: str,
@@ -208,8 +233,21 @@ def write_free_text(session: Session, *, consultation_id: int, who: Answerer, te
     channel, by = _channel(who)
     _save(session, consultation_id, code_id, row, choices=dict(sheet.choices),
           position=sheet.steps, free_text=cleaned, channel=channel, entered_by_id=by, now=now)
-    return AnswerSheet(sheet.consultation, dict(sheet.choices), sheet.steps, cleaned,
+    done = AnswerSheet(sheet.consultation, dict(sheet.choices), sheet.steps, cleaned,
                        channel.value)
+    _follow(session, who, done)
+    return done
+
+
+def current_sheet(session: Session, *, consultation: Consultation, person_id: int) -> AnswerSheet:
+    """What a person has answered so far, read only (nothing is created)."""
+    code_id = session.exec(
+        select(ParticipantCode.id).where(col(ParticipantCode.person_id) == person_id,
+                                         col(ParticipantCode.programme_id) ==
+                                         consultation.programme_id)
+    ).first()
+    row = _row(session, consultation.id or 0, code_id) if code_id is not None else None
+    return _sheet(consultation, row)
 
 
 def open_for(session: Session, *, person_id: int, now: datetime) -> list[Consultation]:

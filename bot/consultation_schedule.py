@@ -1,0 +1,45 @@
+"""Wiring the consultation schedule into the Application: a tick on start and every 30 s.
+
+The job carries no data: each tick reloads from the database what is due, and opening or
+closing is claimed by a state change, so several processes may tick at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.context import PalApplication, PalContext, Services
+from schedules.consultations import ConsultationSchedule
+
+log = logging.getLogger(__name__)
+
+TICK_JOB = "consultations:tick"
+TICK_SECONDS = 30.0
+SCHEDULE = "consultations"
+
+
+def schedule_of(services: Services) -> ConsultationSchedule:
+    """The application's consultation schedule."""
+    schedule = services.extras[SCHEDULE]
+    assert isinstance(schedule, ConsultationSchedule)
+    return schedule
+
+
+async def _tick(context: PalContext) -> None:
+    await schedule_of(context.services).tick()
+
+
+def install(application: PalApplication) -> ConsultationSchedule:
+    """Create the schedule; it catches up on start, then ticks with the JobQueue."""
+    services: Services = application.bot_data["services"]
+    schedule = ConsultationSchedule(services.db, services.clock)
+    services.extras[SCHEDULE] = schedule
+
+    async def start(app: PalApplication) -> None:
+        await schedule.tick()
+        if app.job_queue is not None:
+            app.job_queue.run_repeating(_tick, interval=TICK_SECONDS, first=TICK_SECONDS,
+                                        name=TICK_JOB)
+
+    services.on_start.append(start)
+    return schedule
