@@ -322,3 +322,37 @@ def test_erasure_keeps_choices_under_the_code_or_deletes_them(engine: Engine, sc
         assert rows == [] and codes == []
     with read_only(engine) as session:
         assert consultation_answers_of(session, person_id=who.person_id) == []
+
+
+# ---------------------------------------------------------------- the evaluator's sheet
+
+
+def test_the_workbook_sheet_counts_people_and_hides_small_options(engine: Engine) -> None:
+    from evaluation.report import ReportOptions, build_report
+    from storage.consultation_answers import write_free_text as write
+    from tests.support.signup import make_people
+
+    scene = make_scene(engine, NOW, places=3, people=3)
+    others = make_people(engine, 9, programme_id=scene.programme_id, first_telegram_id=20_000)
+    cid = _create(engine, scene, kind="survey", title="Potrzeby", free="Coś jeszcze?")
+    with transaction(engine) as session:
+        for n, person_id in enumerate(scene.placed + others):
+            # 9 say "Rano", 2 "Po południu", 1 "Wieczorem".
+            option = 0 if n < 9 else (1 if n < 11 else 2)
+            choose(session, consultation_id=cid, who=Answerer(person_id), question=0,
+                   option=option, now=NOW)
+        write(session, consultation_id=cid, who=Answerer(others[0]), text="Sekretny tekst",
+              now=NOW)
+        close_now(session, consultation_id=cid, actor=scene.actor, now=NOW + timedelta(days=1))
+    with read_only(engine) as session:
+        programme = session.get(Programme, scene.programme_id)
+        assert programme is not None
+        report = build_report(session, programme=programme, now=NOW + timedelta(days=2),
+                              options=ReportOptions(year=2026))
+    sheet = next(s for s in report.sheets if s.key == "consultations")
+    rows = [[c.value for c in row] for row in sheet.rows]
+    assert ["2026", 1, 12, 0] in [r[:4] for r in rows]
+    options = {r[0]: r[1] for r in rows if r and r[0] in ("Rano", "Po południu", "Wieczorem")}
+    assert options["Rano"] == 9
+    assert str(options["Po południu"]) == "<5" and str(options["Wieczorem"]) == "<5"
+    assert "Sekretny tekst" not in str(rows)
