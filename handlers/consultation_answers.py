@@ -21,7 +21,7 @@ from bot.sending import inline_markup
 from handlers.activities import show_screen
 from handlers.common import MAX_TEXT_INPUT, answer, requires_onboarding, too_long
 from handlers.dialogs import on_text
-from schedules.consultations import answer_screen, results_lines
+from schedules.consultations import answer_screen, last_minute, results_lines
 from storage.consultation_answers import (
     TEXT_DIALOG,
     Answerer,
@@ -77,7 +77,9 @@ async def _refused(update: Update, context: PalContext, error: Exception,
             return
         found = await context.db.read(results, consultation_id=consultation_id)
         closed = t._("This consultation closed on {date}. Answers can no longer be "
-                     "changed.").format(date=t.date_time(found.consultation.closes_at))
+                     "changed.").format(date=t.date_time(min(last_minute(found.consultation),
+                                                   found.consultation.closed_at or
+                                                   found.consultation.closes_at)))
         if found.consultation.show_results:
             text = "\n".join([closed, "", t._("🗳 Results of the consultation: {title}").format(
                 title=found.consultation.title), *results_lines(t, found, exact=False)])

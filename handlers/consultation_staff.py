@@ -23,7 +23,7 @@ from handlers.animator_common import Rows, actor_of, animator_only, menu_button,
 from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.consultation_answers import text_hint
 from handlers.dialogs import on_text
-from schedules.consultations import answer_screen, results_lines
+from schedules.consultations import answer_screen, last_minute, results_lines
 from storage.consultation_answers import (
     PAPER_TEXT_DIALOG,
     Answerer,
@@ -91,7 +91,7 @@ def card_text(t: Translator, found: Results) -> str:
     c = found.consultation
     lines = [f"🗳 {c.title}", t._("State: {state}").format(state=_state(t, c.state)),
              t._("Open from {opens} to {closes}.").format(opens=t.date_time(c.opens_at),
-                                                         closes=t.date_time(c.closes_at))]
+                                                         closes=t.date_time(last_minute(c)))]
     lines += ["", *results_lines(t, found, exact=True)]
     if found.on_paper:
         lines.append(t.ngettext("Of them {n} on paper.", "Of them {n} on paper.",

@@ -180,7 +180,8 @@ async def _step_screen(update: Update, context: PalContext, found: ConsultationD
     else:
         actor = actor_of(context)
         assert actor.programme_id is not None
-        reach = await context.db.read(audience_size, draft=d, programme_id=actor.programme_id)
+        reach = await context.db.read(audience_size, draft=d, programme_id=actor.programme_id,
+                                      author_id=actor.person_id)
         text = "\n".join([t._("Check the consultation:"), "", *summary_lines(t, d), "",
                           t.ngettext("It goes to {n} person in the chat when it opens.",
                                      "It goes to {n} people in the chat when it opens.",

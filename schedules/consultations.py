@@ -10,7 +10,7 @@ tick, so after a restart it simply opens and closes whatever is due.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 RESIDENT_RULES = DisclosureRules()
 
 
+def last_minute(consultation: Consultation) -> datetime:
+    """The last minute answers are taken (23:59 of the closing day), for people to read."""
+    return consultation.closes_at - timedelta(minutes=1)
+
+
 def answer_screen(t: Translator, sheet: AnswerSheet, *, prefix: str = "cr") -> OutgoingMessage:
     """The screen for where the person is: a question, the open question, or thanks.
 
@@ -42,12 +47,12 @@ def answer_screen(t: Translator, sheet: AnswerSheet, *, prefix: str = "cr") -> O
     def data(value: str) -> str:
         return f"{prefix}:{cid}:{value}"
 
-    until = t._("Open until {date}.").format(date=t.date_time(c.closes_at))
+    until = t._("Open until {date}.").format(date=t.date_time(last_minute(c)))
     lines = [t._("🗳 Consultation: {title}").format(title=c.title)]
     buttons: list[tuple[Button, ...]] = []
     if sheet.finished:
         lines += ["", t._("Thank you! Your answers are saved."),
-                  t._("You can change them until {date}.").format(date=t.date_time(c.closes_at))]
+                  t._("You can change them until {date}.").format(date=t.date_time(last_minute(c)))]
         if c.show_results:
             lines.append(t._("You will get the results when the consultation closes."))
         buttons.append((Button(t._("✏️ Change my answers"), callback_data=data("go:0")),))

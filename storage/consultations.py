@@ -116,12 +116,13 @@ def in_audience(session: Session, consultation: Consultation, person_id: int) ->
     return found is not None
 
 
-def audience_size(session: Session, *, draft: dict[str, Any], programme_id: int) -> int:
-    """How many people a draft would reach in the chat now (for the preview)."""
+def audience_size(session: Session, *, draft: dict[str, Any], programme_id: int,
+                  author_id: int) -> int:
+    """How many people a draft would reach in the chat now, its author left out."""
     probe = Consultation(programme_id=programme_id, author_id=0, title="", audience=draft.get(
         "audience", ConsultationAudience.PROGRAMME), audience_activity_id=draft.get("activity_id"),
         opens_at=datetime.min, closes_at=datetime.min)
-    return len(audience_ids(session, probe, reachable=True))
+    return len([pid for pid in audience_ids(session, probe, reachable=True) if pid != author_id])
 
 
 # ---------------------------------------------------------------- creating
