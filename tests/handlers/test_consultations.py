@@ -213,7 +213,8 @@ async def test_paper_answers_are_entered_by_the_team(
     ewa: ChatUser, engine: Engine, scene: Scene,
 ) -> None:
     with transaction(engine) as session:
-        create_proxy_participant(session, display_name="Pani Halina", created_by_id=scene.animator_id,
+        create_proxy_participant(session, display_name="Pani Halina",
+                                 created_by_id=scene.animator_id,
                                  programme_id=scene.programme_id)
     await create_poll(ewa, results="Nie, wyniki widzi tylko zespół")
     await ewa.press("Opublikuj")
