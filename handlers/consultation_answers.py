@@ -40,6 +40,7 @@ from storage.consultations import (
     NotYourConsultation,
     results,
 )
+from storage.dialogs import close_dialog
 from storage.models import ConsultationState, Dialog
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,8 @@ async def on_free_text(update: Update, context: PalContext, dialog: Dialog) -> N
         await answer(update, context, text_hint(t, exc))
         return
     except (ConsultationNotOpen, NotInAudience, NotYourConsultation, BadAnswer) as exc:
+        # Nothing more to write there: the person's next messages go elsewhere again.
+        await context.db.write(close_dialog, person_id=_person_id(context), kind=TEXT_DIALOG)
         await _refused(update, context, exc, cid)
         return
     await _show(update, context, sheet, new_message=True)

@@ -46,6 +46,7 @@ from storage.consultations import (
     staff_consultations,
     staff_results,
 )
+from storage.dialogs import close_dialog
 from storage.models import ConsultationState, Dialog, Person, Role
 from storage.organising import Actor, detached
 from storage.proxy import ProxyNotFound, proxy_participants
@@ -275,6 +276,8 @@ async def on_paper_text(update: Update, context: PalContext, dialog: Dialog) -> 
         await answer(update, context, text_hint(t, exc))
         return
     except PAPER_ERRORS as exc:
+        await context.db.write(close_dialog, person_id=actor_of(context).person_id,
+                               kind=PAPER_TEXT_DIALOG)
         await _paper_refused(update, context, exc)
         return
     await _paper_screen(update, context, sheet, person_id, new_message=True)

@@ -82,26 +82,37 @@ def staff_consultation(session: Session, *, consultation_id: int, actor: Actor) 
 # ---------------------------------------------------------------- audience
 
 
-def _audience_conditions(consultation: Consultation) -> list[ColumnElement[bool]]:
+def _audience_conditions(audience: str, programme_id: int,
+                         activity_id: int | None) -> list[ColumnElement[bool]]:
     """Who a consultation asks, as conditions on Person (erased people never)."""
     conditions: list[ColumnElement[bool]] = [
         col(Person.erased_at).is_(None),
         col(Person.onboarding_step) == OnboardingStep.DONE.value,
     ]
-    if consultation.audience == ConsultationAudience.PROGRAMME:
-        conditions.append(col(Person.programme_id) == consultation.programme_id)
-    elif consultation.audience == ConsultationAudience.ACTIVITY:
+    if audience == ConsultationAudience.PROGRAMME:
+        conditions.append(col(Person.programme_id) == programme_id)
+    elif audience == ConsultationAudience.ACTIVITY:
         conditions.append(exists().where(
             col(Registration.person_id) == col(Person.id),
-            col(Registration.activity_id) == consultation.audience_activity_id,
+            col(Registration.activity_id) == activity_id,
             col(Registration.status) == RegistrationStatus.CONFIRMED.value,
         ))
     return conditions
 
 
+def _of(consultation: Consultation) -> list[ColumnElement[bool]]:
+    return _audience_conditions(consultation.audience, consultation.programme_id,
+                                consultation.audience_activity_id)
+
+
 def audience_ids(session: Session, consultation: Consultation, *, reachable: bool) -> list[int]:
     """Person ids the consultation asks; `reachable`: only those the chat can reach."""
-    query = select(Person.id).where(*_audience_conditions(consultation))
+    return _ids(session, _of(consultation), reachable=reachable)
+
+
+def _ids(session: Session, conditions: list[ColumnElement[bool]], *, reachable: bool) -> list[
+        int]:
+    query = select(Person.id).where(*conditions)
     if reachable:
         query = query.where(col(Person.telegram_id).is_not(None),
                             col(Person.unreachable_at).is_(None))
@@ -111,7 +122,7 @@ def audience_ids(session: Session, consultation: Consultation, *, reachable: boo
 def in_audience(session: Session, consultation: Consultation, person_id: int) -> bool:
     """Whether the consultation asks this person (checked on every answer)."""
     found = session.exec(
-        select(Person.id).where(col(Person.id) == person_id, *_audience_conditions(consultation))
+        select(Person.id).where(col(Person.id) == person_id, *_of(consultation))
     ).first()
     return found is not None
 
@@ -119,10 +130,10 @@ def in_audience(session: Session, consultation: Consultation, person_id: int) ->
 def audience_size(session: Session, *, draft: dict[str, Any], programme_id: int,
                   author_id: int) -> int:
     """How many people a draft would reach in the chat now, its author left out."""
-    probe = Consultation(programme_id=programme_id, author_id=0, title="", audience=draft.get(
-        "audience", ConsultationAudience.PROGRAMME), audience_activity_id=draft.get("activity_id"),
-        opens_at=datetime.min, closes_at=datetime.min)
-    return len([pid for pid in audience_ids(session, probe, reachable=True) if pid != author_id])
+    conditions = _audience_conditions(
+        str(draft.get("audience", ConsultationAudience.PROGRAMME)), programme_id,
+        draft.get("activity_id"))
+    return len([pid for pid in _ids(session, conditions, reachable=True) if pid != author_id])
 
 
 # ---------------------------------------------------------------- creating

@@ -117,6 +117,7 @@ async def test_ewa_creates_a_poll_and_residents_answer_in_their_languages(
 
 async def test_a_needs_survey_with_multiple_choice_and_an_open_question(
     ewa: ChatUser, chat_user: Callable[..., ChatUser], engine: Engine, rec: RecordingRequest,
+    clock: FrozenClock,
 ) -> None:
     await ewa.press("Konsultacje")
     await ewa.press("Nowe konsultacje")
@@ -157,6 +158,19 @@ async def test_a_needs_survey_with_multiple_choice_and_an_open_question(
     await ewa.press("Dotychczasowe odpowiedzi")
     await ewa.press("Odpowiedzi pisemne")
     assert "Лавок біля дому" in ewa.last.text
+
+    # Olena goes back to the open question, and it closes while she thinks.
+    await olena.press("Змінити мої відповіді")
+    await olena.press("Готово")
+    assert "Czego brakuje na osiedlu?" in olena.last.text
+    clock.advance(timedelta(days=20))
+    await olena.send("Ще й світла")
+    assert "завершилася" in olena.last_answer()
+    await olena.send("Привіт")  # her messages are no longer taken as an answer
+    assert "завершилася" not in olena.last_answer()
+    with read_only(engine) as session:
+        row = session.exec(select(ConsultationResponse)).one()
+    assert row.free_text == "Лавок біля дому"
 
 
 async def test_bad_input_gets_short_polite_answers(
@@ -247,3 +261,20 @@ async def test_another_programmes_animator_sees_nothing(
         await adam.press_data(data)
         assert "nie są dla Ciebie dostępne" in adam.last_answer()
     assert _consultation(engine).state == "open"
+
+
+async def test_residents_find_open_consultations_with_a_command(
+    ewa: ChatUser, chat_user: Callable[..., ChatUser], rec: RecordingRequest,
+) -> None:
+    john = chat_user(JOHN, "en")
+    await john.send("/consultations")
+    assert john.last_answer() == "No consultation is open for you now."
+    await create_poll(ewa)
+    await ewa.press("Opublikuj")
+    await john.send("/consultations")
+    await john.press("Kiedy mają być spotkania?")
+    assert "Choose one answer." in john.last.text
+    await john.press("Rano")
+    await john.send("/consultations")
+    await john.press("Kiedy mają być spotkania?")
+    assert "Thank you! Your answers are saved." in john.last.text
