@@ -138,6 +138,8 @@ PAPER_TEXT_DIALOG = "consultation_paper_text"
 
 def _follow(session: Session, who: Answerer, sheet: AnswerSheet) -> None:
     """Wait for typed text exactly while the answerer is at the open question."""
+    if sheet.consultation.free_question is None:
+        return  # nothing is ever typed: no dialog to look at
     typist = who.person_id if who.paper_by is None else who.paper_by.person_id
     kind = TEXT_DIALOG if who.paper_by is None else PAPER_TEXT_DIALOG
     cid = sheet.consultation.id

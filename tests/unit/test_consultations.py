@@ -356,3 +356,31 @@ def test_the_workbook_sheet_counts_people_and_hides_small_options(engine: Engine
     assert options["Rano"] == 9
     assert str(options["Po południu"]) == "<5" and str(options["Wieczorem"]) == "<5"
     assert "Sekretny tekst" not in str(rows)
+
+
+def test_an_answer_tap_takes_few_statements(engine: Engine, scene: Scene) -> None:
+    from sqlalchemy import event
+
+    cid = _create(engine, scene)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(" ".join(str(args[2]).split()[:4]))
+
+    who = Answerer(scene.placed[0])
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with transaction(engine) as session:
+            choose(session, consultation_id=cid, who=who, question=0, option=0, now=NOW)
+        first = len(statements)
+        statements.clear()
+        with transaction(engine) as session:
+            choose(session, consultation_id=cid, who=who, question=0, option=1, now=NOW)
+        again = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # BEGIN, the consultation, the audience, the code (created on the first tap, in a
+    # savepoint), the person's row (locked), its insert or update.
+    assert first <= 12, statements
+    assert again <= 6, statements
+    print(f"statements per tap: first {first}, later {again}")
