@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.data_export import render_html
+from bot.i18n import translator
 from storage.consultation_answers import (
     Answerer,
     BadAnswer,
@@ -310,6 +312,8 @@ def test_erasure_keeps_choices_under_the_code_or_deletes_them(engine: Engine, sc
         assert record.answers == (("Kiedy spotkania?", ("Po południu",)),)
         assert record.free_text == "Mieszkam pod 7"
         assert "Po południu" in str(mine.to_json())
+        page = render_html(mine, translator("uk"))
+        assert "Ваші відповіді в консультаціях" in page and "Mieszkam pod 7" in page
     with transaction(engine) as session:
         erase_person(session, person_id=who.person_id, now=NOW)
     with read_only(engine) as session:
