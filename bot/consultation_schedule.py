@@ -29,17 +29,19 @@ async def _tick(context: PalContext) -> None:
     await schedule_of(context.services).tick()
 
 
+async def start_schedule(app: PalApplication) -> None:
+    """Catch up with whatever became due while the bot was down, then tick every 30 s."""
+    services: Services = app.bot_data["services"]
+    await schedule_of(services).tick()
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_tick, interval=TICK_SECONDS, first=TICK_SECONDS,
+                                    name=TICK_JOB)
+
+
 def install(application: PalApplication) -> ConsultationSchedule:
     """Create the schedule; it catches up on start, then ticks with the JobQueue."""
     services: Services = application.bot_data["services"]
     schedule = ConsultationSchedule(services.db, services.clock)
     services.extras[SCHEDULE] = schedule
-
-    async def start(app: PalApplication) -> None:
-        await schedule.tick()
-        if app.job_queue is not None:
-            app.job_queue.run_repeating(_tick, interval=TICK_SECONDS, first=TICK_SECONDS,
-                                        name=TICK_JOB)
-
-    services.on_start.append(start)
+    services.on_start.append(start_schedule)
     return schedule

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.context import Services
+from bot.consultation_schedule import TICK_JOB, start_schedule
+from bot.context import PalApplication, Services
 from bot.dispatch import dispatcher_of
 from schedules.clock import FrozenClock
+from storage.consultations import create_consultation
 from storage.db import read_only, transaction
 from storage.models import Consultation, ConsultationResponse, Person, Role
 from storage.proxy import create_proxy_participant
@@ -19,6 +22,7 @@ from storage.roles import grant
 from tests.support.animator import Scene, make_scene
 from tests.support.chat import ChatUser
 from tests.support.recording import RecordingRequest
+from tests.support.signup import make_person, make_programme
 
 EWA = 900
 KRYSTYNA, JAN, OLENA, ZOFIA, JOHN = 5000, 5001, 5002, 5003, 5004
@@ -251,8 +255,6 @@ async def test_another_programmes_animator_sees_nothing(
     await create_poll(ewa)
     await ewa.press("Opublikuj")
     cid = _consultation(engine).id
-    from tests.support.signup import make_person, make_programme
-
     with transaction(engine) as session:
         make_person(session, telegram_id=901, name="Adam", programme=make_programme(session))
         grant(session, role=Role.ANIMATOR, telegram_id=901)
@@ -278,3 +280,19 @@ async def test_residents_find_open_consultations_with_a_command(
     await john.send("/consultations")
     await john.press("Kiedy mają być spotkania?")
     assert "Thank you! Your answers are saved." in john.last.text
+
+
+async def test_the_schedule_catches_up_on_start(
+    app: PalApplication, engine: Engine, scene: Scene, clock: FrozenClock,
+) -> None:
+    draft = {"kind": "poll", "audience": "programme", "show_results": False,
+             "opens": "2026-11-24", "closes": "2026-11-30",
+             "questions": [{"text": "Kiedy?", "multiple": False, "options": ["Rano", "Wieczór"]}]}
+    with transaction(engine) as session:
+        create_consultation(session, draft=draft, programme_id=scene.programme_id,
+                            actor=scene.actor, now=clock.now(), zone=ZoneInfo("Europe/Warsaw"))
+    # The bot was down when it was due to open.
+    clock.set(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    await start_schedule(app)
+    assert _consultation(engine).state == "open"
+    assert app.job_queue is not None and app.job_queue.get_jobs_by_name(TICK_JOB)
