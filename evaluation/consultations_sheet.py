@@ -19,7 +19,7 @@ from bot.i18n import Translator
 from evaluation.disclosure import Disclosed, SuppressionGrid
 from evaluation.sheets import legend
 from evaluation.tables import Sheet, Style, count, number, text
-from storage.consultations import Results, consultations_between, participant_codes_between
+from storage.consultation_results import Results, consultations_between, participant_codes_between
 from storage.models import Consultation
 
 if TYPE_CHECKING:

@@ -34,12 +34,8 @@ from storage.consultation_answers import (
     write_free_text,
 )
 from storage.consultation_drafts import ConsultationInvalid, Fault
-from storage.consultations import (
-    ConsultationNotOpen,
-    NotInAudience,
-    NotYourConsultation,
-    results,
-)
+from storage.consultation_results import results
+from storage.consultations import ConsultationNotOpen, NotInAudience, NotYourConsultation
 from storage.dialogs import close_dialog
 from storage.models import ConsultationState, Dialog
 

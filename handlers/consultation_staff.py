@@ -35,16 +35,18 @@ from storage.consultation_answers import (
     write_free_text,
 )
 from storage.consultation_drafts import ConsultationInvalid
+from storage.consultation_results import (
+    Results,
+    free_text_answers,
+    staff_consultations,
+    staff_results,
+)
 from storage.consultations import (
     ConsultationNotOpen,
     NotInAudience,
     NotYourConsultation,
-    Results,
     close_now,
-    free_text_answers,
     staff_consultation,
-    staff_consultations,
-    staff_results,
 )
 from storage.dialogs import close_dialog
 from storage.models import ConsultationState, Dialog, Person, Role

@@ -19,7 +19,8 @@ from evaluation.disclosure import DisclosureRules, mask_count
 from schedules.clock import Clock
 from schedules.messages import Button, OutgoingMessage, renderer
 from storage.consultation_answers import AnswerSheet, current_sheet
-from storage.consultations import Advanced, Results, advance_consultations, next_change_at, results
+from storage.consultation_results import Results, results
+from storage.consultations import Advanced, advance_consultations, next_change_at
 from storage.executor import Database
 from storage.models import Consultation, ConsultationState, PendingSend, Person, SendKind
 

@@ -21,6 +21,7 @@ from storage.consultation_answers import (
     write_free_text,
 )
 from storage.consultation_drafts import ConsultationInvalid, Fault, Step, answer, parse_options
+from storage.consultation_results import free_text_answers, results
 from storage.consultations import (
     ConsultationNotOpen,
     NotInAudience,
@@ -29,9 +30,7 @@ from storage.consultations import (
     audience_ids,
     close_now,
     create_consultation,
-    free_text_answers,
     next_change_at,
-    results,
 )
 from storage.db import read_only, transaction
 from storage.models import (
