@@ -3,8 +3,8 @@
 Thin: the draft and its checks are in storage.consultation_drafts, the position in the
 author's `Dialog` (kind `consultation_draft`), written with each answer. Callback data:
 `anc:new`, `anc:a:<step>:<answer>` (a button answer; typed answers take the same path),
-`anc:pub`, `anc:cancel`. The list, the card with live counts and paper entry are in
-handlers.consultation_staff.
+`anc:back:<step>` (the previous question, its answer undone), `anc:pub`, `anc:cancel`.
+The list, the card with live counts and paper entry are in handlers.consultation_staff.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from storage.consultation_wizard import (
     NoDraft,
     StaleStep,
     answer_draft,
+    back_draft,
     begin_draft,
     current_draft,
     discard_draft,
@@ -187,6 +188,8 @@ async def _step_screen(update: Update, context: PalContext, found: ConsultationD
                                      "It goes to {n} people in the chat when it opens.",
                                      reach).format(n=reach)])
         rows = [[(t._("✅ Publish"), "anc:pub")]]
+    if found.history:
+        rows.append([(t._("⬅️ Back"), f"anc:back:{step.value}")])
     rows.append([(t._("✖ Cancel"), "anc:cancel")])
     if note:
         text = f"⚠️ {note}\n\n{text}"
@@ -255,6 +258,20 @@ async def on_typed(update: Update, context: PalContext, dialog: Dialog) -> None:
 
 
 @animator_only
+async def on_back(update: Update, context: PalContext) -> None:
+    """`anc:back:<step>`: the previous question again, its answer undone."""
+    assert context.matches is not None
+    try:
+        step = Step(context.matches[0].group(1))
+        found = await context.db.write(back_draft, actor=actor_of(context), from_step=step)
+    except (ValueError, NoDraft, StaleStep):
+        await answer(update, context,
+                     context.t._("This button is no longer active. Open the menu again."))
+        return
+    await _step_screen(update, context, found)
+
+
+@animator_only
 async def on_publish(update: Update, context: PalContext) -> None:
     """`anc:pub`: create the consultation; it opens now or on its date."""
     t = context.t
@@ -295,5 +312,6 @@ def register(app: PalApplication) -> None:
     """Add the new-consultation buttons (typed answers arrive through @on_text)."""
     app.add_handler(CallbackQueryHandler(on_new, pattern=r"^anc:new$"))
     app.add_handler(CallbackQueryHandler(on_button, pattern=r"^anc:a:([a-z]{1,2}):([\w-]{1,40})$"))
+    app.add_handler(CallbackQueryHandler(on_back, pattern=r"^anc:back:([a-z]{1,2})$"))
     app.add_handler(CallbackQueryHandler(on_publish, pattern=r"^anc:pub$"))
     app.add_handler(CallbackQueryHandler(on_cancel, pattern=r"^anc:cancel$"))

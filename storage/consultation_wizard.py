@@ -29,12 +29,17 @@ class NoDraft(LookupError):
     """The author has no draft (published, cancelled, or never started)."""
 
 
+# Every earlier question, for Back: a survey of 8 questions has about 35 steps.
+HISTORY_LIMIT = 60
+
+
 @dataclass
 class ConsultationDraft:
-    """The dialog's data in typed form."""
+    """The dialog's data in typed form; `history` holds the earlier steps for Back."""
 
     step: Step
     draft: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 def current_draft(session: Session, *, person_id: int) -> ConsultationDraft | None:
@@ -42,12 +47,14 @@ def current_draft(session: Session, *, person_id: int) -> ConsultationDraft | No
     dialog = get_dialog(session, person_id=person_id, kind=DIALOG_KIND)
     if dialog is None:
         return None
-    return ConsultationDraft(Step(dialog.step), dict(dialog.data.get("draft", {})))
+    return ConsultationDraft(Step(dialog.step), dict(dialog.data.get("draft", {})),
+                             list(dialog.data.get("history", [])))
 
 
 def _save(session: Session, person_id: int, found: ConsultationDraft) -> ConsultationDraft:
     save_dialog(session, person_id=person_id, kind=DIALOG_KIND, step=found.step.value,
-                data={"draft": found.draft}, awaits_text=found.step in TEXT_STEPS)
+                data={"draft": found.draft, "history": found.history[-HISTORY_LIMIT:]},
+                awaits_text=found.step in TEXT_STEPS)
     return found
 
 
@@ -68,7 +75,20 @@ def answer_draft(session: Session, *, actor: Actor, step: Step, text: str, now: 
         raise StaleStep(found.step)
     draft, following = answer(found.draft, step, text, now=now, zone=zone,
                               is_admin=actor.is_admin)
-    return _save(session, actor.person_id, ConsultationDraft(following, draft))
+    earlier = [*found.history, {"step": found.step.value, "draft": found.draft}]
+    return _save(session, actor.person_id, ConsultationDraft(following, draft, earlier))
+
+
+def back_draft(session: Session, *, actor: Actor, from_step: Step) -> ConsultationDraft:
+    """Back to the previous question, with the draft as it was before answering it."""
+    found = current_draft(session, person_id=actor.person_id)
+    if found is None:
+        raise NoDraft(actor.person_id)
+    if found.step != from_step or not found.history:
+        raise StaleStep(found.step)
+    previous = found.history[-1]
+    return _save(session, actor.person_id, ConsultationDraft(
+        Step(previous["step"]), dict(previous["draft"]), found.history[:-1]))
 
 
 def publish_draft(session: Session, *, actor: Actor, now: datetime,

@@ -59,6 +59,8 @@ async def create_poll(ewa: ChatUser, *, results: str = "Tak, wyślij im wyniki")
     await ewa.press("Nowe konsultacje")
     await ewa.press("Jedno pytanie")
     await ewa.send("Kiedy mają być spotkania?")
+    await ewa.press("Kilka odpowiedzi")
+    await ewa.press("Wstecz")  # one answer, after all
     await ewa.press("Jedna odpowiedź")
     await ewa.send("Rano\nPo południu\nWieczorem")
     await ewa.press("Dziś")
