@@ -279,6 +279,14 @@ def open_for(session: Session, *, person_id: int, now: datetime) -> list[Consult
 # ---------------------------------------------------------------- erasure and access
 
 
+def consultation_responses(session: Session, *, code_id: int) -> int:
+    """How many consultations were answered under a code (for the erasure preview)."""
+    return len(session.exec(
+        select(ConsultationResponse.id)
+        .where(col(ConsultationResponse.participant_code_id) == code_id)
+    ).all())
+
+
 def erase_consultation_answers(session: Session, *, code_id: int, keep: bool) -> tuple[int, int]:
     """On erasure: keep answers under the code alone (free text deleted) or delete them.
 

@@ -43,7 +43,7 @@ from storage.models import (
 )
 from storage.organising import Actor
 from storage.person_data import person_data
-from storage.privacy import erase_person
+from storage.privacy import erase_person, erasure_preview
 from storage.proxy import create_proxy_participant
 from tests.support.animator import Scene, make_scene
 from tests.support.signup import make_person, make_programme
@@ -313,8 +313,13 @@ def test_erasure_keeps_choices_under_the_code_or_deletes_them(engine: Engine, sc
         assert "Po południu" in str(mine.to_json())
         page = render_html(mine, translator("uk"))
         assert "Ваші відповіді в консультаціях" in page and "Mieszkam pod 7" in page
+    with read_only(engine) as session:
+        preview = erasure_preview(session, person_id=who.person_id, now=NOW)
+    assert preview.answers == ("kept" if keep else "deleted")
     with transaction(engine) as session:
-        erase_person(session, person_id=who.person_id, now=NOW)
+        report = erase_person(session, person_id=who.person_id, now=NOW)
+    assert (report.consultation_answers_kept, report.consultation_answers_deleted) == (
+        (1, 0) if keep else (0, 1))
     with read_only(engine) as session:
         rows = list(session.exec(select(ConsultationResponse)))
         codes = list(session.exec(select(ParticipantCode)))
