@@ -198,10 +198,11 @@ def _claim(session: Session, consultation_id: int, before: ConsultationState,
     return bool(result.rowcount)
 
 
-def _open(session: Session, consultation_id: int, now: datetime) -> int:
+def _open(session: Session, consultation_id: int, now: datetime) -> int | None:
+    """Open it and queue the invitations; None if another process opened it first."""
     if not _claim(session, consultation_id, ConsultationState.SCHEDULED, ConsultationState.OPEN,
                   now):
-        return 0
+        return None
     consultation = session.get(Consultation, consultation_id, populate_existing=True)
     assert consultation is not None
     # The author wrote it: their copy was the preview.
@@ -216,9 +217,11 @@ def _open(session: Session, consultation_id: int, now: datetime) -> int:
     ])
 
 
-def _close(session: Session, consultation_id: int, now: datetime, actor_id: int | None) -> int:
+def _close(session: Session, consultation_id: int, now: datetime,
+           actor_id: int | None) -> int | None:
+    """Close it and queue the results; None if another process closed it first."""
     if not _claim(session, consultation_id, ConsultationState.OPEN, ConsultationState.CLOSED, now):
-        return 0
+        return None
     consultation = session.get(Consultation, consultation_id, populate_existing=True)
     assert consultation is not None
     record(session, actor_id=actor_id, action="consultation.closed",
@@ -257,16 +260,18 @@ def advance_consultations(session: Session, *, now: datetime) -> Advanced:
                                       col(Consultation.opens_at) <= now)
     ).all()
     for cid in due_open:
-        if cid is not None:
-            queued += _open(session, cid, now)
+        sent = _open(session, cid, now) if cid is not None else None
+        if cid is not None and sent is not None:
+            queued += sent
             opened.append(cid)
     due_close = session.exec(
         select(Consultation.id).where(col(Consultation.state) == ConsultationState.OPEN.value,
                                       col(Consultation.closes_at) <= now)
     ).all()
     for cid in due_close:
-        if cid is not None:
-            queued += _close(session, cid, now, None)
+        sent = _close(session, cid, now, None) if cid is not None else None
+        if cid is not None and sent is not None:
+            queued += sent
             closed.append(cid)
     return Advanced(opened, closed, queued)
 
@@ -288,6 +293,9 @@ def next_change_at(session: Session) -> datetime | None:
 def close_now(session: Session, *, consultation_id: int, actor: Actor, now: datetime) -> int:
     """Close an open consultation before its date; returns how many results were queued."""
     consultation = staff_consultation(session, consultation_id=consultation_id, actor=actor)
-    if consultation.state != ConsultationState.OPEN:
+    queued = None
+    if consultation.state == ConsultationState.OPEN:
+        queued = _close(session, consultation_id, now, actor.person_id)
+    if queued is None:
         raise ConsultationNotOpen(consultation.state, consultation.closes_at)
-    return _close(session, consultation_id, now, actor.person_id)
+    return queued
