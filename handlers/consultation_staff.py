@@ -24,6 +24,7 @@ from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.consultation_answers import text_hint
 from handlers.dialogs import on_text
 from schedules.consultations import answer_screen, last_minute, results_lines
+from storage.broadcasts import utf16_length
 from storage.consultation_answers import (
     PAPER_TEXT_DIALOG,
     Answerer,
@@ -54,7 +55,8 @@ from storage.organising import Actor, detached
 from storage.proxy import ProxyNotFound, proxy_participants
 
 log = logging.getLogger(__name__)
-SHOWN_TEXTS = 30
+# Room left in a 4,096-unit message for the buttons' screen to stay readable.
+MESSAGE_BUDGET = 3900
 
 
 def _state(t: Translator, state: str) -> str:
@@ -141,11 +143,17 @@ async def on_free_texts(update: Update, context: PalContext) -> None:
     except NotYourConsultation:
         await _stale(update, context)
         return
-    shown = texts[-SHOWN_TEXTS:]
-    body = "\n\n".join(f"— {shorten(text, 600)}" for text in shown) or t._("No written "
-                                                                          "answers yet.")
     head = t._("Written answers (shown to the team only, never in reports):")
-    await screen(update, context, f"{head}\n\n{body}"[:4000],
+    parts = [head]
+    # The newest first, as many as fit in one message (Telegram counts UTF-16 units).
+    for text in reversed(texts):
+        line = f"— {shorten(text, 600)}"
+        if utf16_length("\n\n".join([*parts, line])) > MESSAGE_BUDGET:
+            break
+        parts.append(line)
+    if len(parts) == 1:
+        parts.append(t._("No written answers yet."))
+    await screen(update, context, "\n\n".join(parts),
                  inline([[(t._("◀ Back"), f"anc:c:{cid}")]]))
 
 
