@@ -45,10 +45,9 @@ def register(app: PalApplication) -> None:
 
     reminders.register(app)
     # Consultations: staff create and follow them (anc:), residents answer (cr:, /consultations).
-    from handlers import consultation_answers, consultation_staff, consultations
+    from handlers import consultations
 
-    for consultation_module in (consultations, consultation_staff, consultation_answers):
-        consultation_module.register(app)
+    consultations.register(app)
     # (features register here)
     # Catch-alls: unknown text, commands and buttons. Always last.
     fallback.register(app)

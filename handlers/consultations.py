@@ -18,6 +18,7 @@ from telegram.ext import CallbackQueryHandler
 from bot.context import PalApplication, PalContext
 from bot.i18n import Translator
 from bot.keyboards import inline
+from handlers import consultation_answers, consultation_staff
 from handlers.animator_common import (
     Rows,
     actor_of,
@@ -309,9 +310,11 @@ async def on_cancel(update: Update, context: PalContext) -> None:
 
 
 def register(app: PalApplication) -> None:
-    """Add the new-consultation buttons (typed answers arrive through @on_text)."""
+    """Add the staff dialog, the list, cards and paper entry, and residents' answers."""
     app.add_handler(CallbackQueryHandler(on_new, pattern=r"^anc:new$"))
     app.add_handler(CallbackQueryHandler(on_button, pattern=r"^anc:a:([a-z]{1,2}):([\w-]{1,40})$"))
     app.add_handler(CallbackQueryHandler(on_back, pattern=r"^anc:back:([a-z]{1,2})$"))
     app.add_handler(CallbackQueryHandler(on_publish, pattern=r"^anc:pub$"))
     app.add_handler(CallbackQueryHandler(on_cancel, pattern=r"^anc:cancel$"))
+    consultation_staff.register(app)
+    consultation_answers.register(app)
