@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.audit import record
@@ -82,15 +81,12 @@ def _open_consultation(session: Session, consultation_id: int, now: datetime) ->
 
 
 def _row(session: Session, consultation_id: int, code_id: int) -> dict[str, Any] | None:
-    # Locked on PostgreSQL, so two quick taps of one person toggle in turn instead of one
-    # overwriting the other (SQLite runs writes one at a time anyway).
     found = session.connection().execute(
         select(ConsultationResponse.id, ConsultationResponse.choices,  # type: ignore[call-overload]
                ConsultationResponse.position, ConsultationResponse.free_text,
                ConsultationResponse.channel)
         .where(col(ConsultationResponse.consultation_id) == consultation_id,
                col(ConsultationResponse.participant_code_id) == code_id)
-        .with_for_update()
     ).first()
     return dict(found._mapping) if found is not None else None
 
@@ -108,19 +104,10 @@ def _save(session: Session, consultation_id: int, code_id: int, row: dict[str, A
           channel: AnswerChannel, entered_by_id: int | None, now: datetime) -> None:
     stored = {str(k): list(v) for k, v in sorted(choices.items()) if v}
     if row is None:
-        try:
-            with session.begin_nested():
-                session.connection().execute(insert(ConsultationResponse).values(
-                    consultation_id=consultation_id, participant_code_id=code_id,
-                    channel=channel.value, entered_by_id=entered_by_id, position=position,
-                    choices=stored, free_text=free_text, answered_at=now, updated_at=now))
-        except IntegrityError:
-            # A second tap of the same person inserted the row first: this answer wins.
-            row = _row(session, consultation_id, code_id)
-            assert row is not None
-            _save(session, consultation_id, code_id, row, choices=choices, position=position,
-                  free_text=free_text, channel=channel, entered_by_id=entered_by_id, now=now)
-            return
+        session.connection().execute(insert(ConsultationResponse).values(
+            consultation_id=consultation_id, participant_code_id=code_id,
+            channel=channel.value, entered_by_id=entered_by_id, position=position,
+            choices=stored, free_text=free_text, answered_at=now, updated_at=now))
         if channel == AnswerChannel.PAPER:
             record(session, actor_id=entered_by_id, action="consultation.paper_answer",
                    subject_type="consultation", subject_id=consultation_id, at=now)
@@ -154,8 +141,15 @@ def _follow(session: Session, who: Answerer, sheet: AnswerSheet) -> None:
 
 
 def _code_id(session: Session, person_id: int, programme_id: int) -> int:
+    """The person's code, locked: one person's taps take turns (PostgreSQL row lock; SQLite
+    runs writes one at a time anyway), so a quick second tap reads the first one's answer
+    instead of overwriting it, and the first answer's row is inserted once."""
     code = participant_code(session, person_id=person_id, programme_id=programme_id)
     assert code.id is not None
+    session.connection().execute(
+        select(ParticipantCode.id).where(col(ParticipantCode.id) == code.id)
+        .with_for_update()
+    )
     return code.id
 
 

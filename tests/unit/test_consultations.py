@@ -388,7 +388,7 @@ def test_an_answer_tap_takes_few_statements(engine: Engine, scene: Scene) -> Non
     finally:
         event.remove(engine, "before_cursor_execute", count)
     # BEGIN, the consultation, the audience, the code (created on the first tap, in a
-    # savepoint), the person's row (locked), its insert or update.
-    assert first <= 12, statements
-    assert again <= 6, statements
+    # savepoint), its lock, the person's row, its insert or update.
+    assert first <= 11, statements
+    assert again <= 7, statements
     print(f"statements per tap: first {first}, later {again}")
