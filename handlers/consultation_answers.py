@@ -33,7 +33,7 @@ from storage.consultation_answers import (
     open_for,
     write_free_text,
 )
-from storage.consultation_drafts import ConsultationInvalid, Fault
+from storage.consultation_drafts import ConsultationInvalid, Fault, localized
 from storage.consultation_results import results
 from storage.consultations import ConsultationNotOpen, NotInAudience, NotYourConsultation
 from storage.dialogs import close_dialog
@@ -78,8 +78,11 @@ async def _refused(update: Update, context: PalContext, error: Exception,
                                                    found.consultation.closed_at or
                                                    found.consultation.closes_at)))
         if found.consultation.show_results:
+            c = found.consultation
+            title = localized(c.title, c.questions, c.free_question, c.translations,
+                              t.language)[0]
             text = "\n".join([closed, "", t._("🗳 Results of the consultation: {title}").format(
-                title=found.consultation.title), *results_lines(t, found, exact=False)])
+                title=title), *results_lines(t, found, exact=False)])
             await show_screen(update, context, text, None)
             return
         await answer(update, context, closed, alert=True)
@@ -148,7 +151,8 @@ async def consultations_command(update: Update, context: PalContext) -> None:
     if not found:
         await answer(update, context, t._("No consultation is open for you now."))
         return
-    rows = [[(f"🗳 {c.title[:50]}", f"cr:{c.id}:open")] for c in found]
+    rows = [[(f"🗳 {localized(c.title, c.questions, None, c.translations, t.language)[0][:50]}",
+              f"cr:{c.id}:open")] for c in found]
     await show_screen(update, context, t._("Open consultations. Choose one to answer or to "
                                            "change your answers:"), inline(rows),
                       new_message=True)

@@ -3,7 +3,8 @@
 Thin: the draft and its checks are in storage.consultation_drafts, the position in the
 author's `Dialog` (kind `consultation_draft`), written with each answer. Callback data:
 `anc:new`, `anc:a:<step>:<answer>` (a button answer; typed answers take the same path),
-`anc:back:<step>` (the previous question, its answer undone), `anc:pub`, `anc:cancel`.
+`anc:back:<step>` (the previous question, its answer undone), `anc:tr:<language>` (the
+staff's own version of the texts in another language), `anc:pub`, `anc:cancel`.
 The list, the card with live counts and paper entry are in handlers.consultation_staff.
 """
 
@@ -16,7 +17,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
+from bot.i18n import LANGUAGE_NAMES, Translator
 from bot.keyboards import inline
 from handlers import consultation_answers, consultation_staff
 from handlers.animator_common import (
@@ -39,10 +40,12 @@ from storage.consultation_drafts import (
     QUESTION_MAX,
     QUESTIONS_MAX,
     TITLE_MAX,
+    TRANSLATION_LANGUAGES,
     ConsultationInvalid,
     Fault,
     Kind,
     Step,
+    layout,
     title_of,
 )
 from storage.consultation_wizard import (
@@ -55,6 +58,7 @@ from storage.consultation_wizard import (
     current_draft,
     discard_draft,
     publish_draft,
+    translate_draft,
 )
 from storage.consultations import NotYourConsultation, audience_size
 from storage.models import ConsultationAudience, Dialog, Role
@@ -84,6 +88,8 @@ def _hint(t: Translator, error: ConsultationInvalid) -> str:
             days=p.get("days", "")),
         Fault.NOT_A_CHOICE: t._("Please use the buttons below."),
         Fault.INCOMPLETE: t._("Something is missing. Please start again."),
+        Fault.TRANSLATION_SHAPE: t._("The layout does not match: keep the same blocks and "
+                                     "the same number of answers in each."),
     }
     return hints.get(f) or text_hint(t, error)
 
@@ -112,6 +118,11 @@ def summary_lines(t: Translator, draft: dict[str, object]) -> list[str]:
         lines += [f"   • {option}" for option in question["options"]]
     if draft.get("free"):
         lines += ["", t._("Open question: {text}").format(text=draft["free"])]
+    translations = draft.get("translations")
+    if isinstance(translations, dict) and translations:
+        lines += ["", t._("Also written in: {languages}. Everyone else gets the text above.")
+                  .format(languages=", ".join(LANGUAGE_NAMES.get(code, code)
+                                              for code in sorted(translations)))]
     lines += ["", t._("Open from {opens} to {closes} (until the end of that day).").format(
         opens=_day(t, draft.get("opens")), closes=_day(t, draft.get("closes"))),
         t._("Who is asked: {audience}").format(audience=_audience_label(
@@ -179,6 +190,12 @@ async def _step_screen(update: Update, context: PalContext, found: ConsultationD
         text = t._("Should residents see the results after it closes?")
         rows = [[(t._("Yes, send them the results"), "anc:a:r:y")],
                 [(t._("No, only the team sees them"), "anc:a:r:n")]]
+    elif step == Step.TRANSLATION:
+        name = LANGUAGE_NAMES.get(str(d.get("translating")), "")
+        text = "\n\n".join([
+            t._("Send the text in {language} in one message, laid out like this (blank lines "
+                "between the blocks, each answer on its own line):").format(language=name),
+            layout(d)])
     else:
         actor = actor_of(context)
         assert actor.programme_id is not None
@@ -189,6 +206,10 @@ async def _step_screen(update: Update, context: PalContext, found: ConsultationD
                                      "It goes to {n} people in the chat when it opens.",
                                      reach).format(n=reach)])
         rows = [[(t._("✅ Publish"), "anc:pub")]]
+        rows += [[(t._("🌐 Add the text in {language}").format(language=name),
+                   f"anc:tr:{code}")]
+                 for code, name in LANGUAGE_NAMES.items()
+                 if code != t.language and code in TRANSLATION_LANGUAGES]
     if found.history:
         rows.append([(t._("⬅️ Back"), f"anc:back:{step.value}")])
     rows.append([(t._("✖ Cancel"), "anc:cancel")])
@@ -259,6 +280,20 @@ async def on_typed(update: Update, context: PalContext, dialog: Dialog) -> None:
 
 
 @animator_only
+async def on_translate(update: Update, context: PalContext) -> None:
+    """`anc:tr:<language>`: from the preview, add the texts in another language."""
+    assert context.matches is not None
+    try:
+        found = await context.db.write(translate_draft, actor=actor_of(context),
+                                       language=context.matches[0].group(1))
+    except (NoDraft, StaleStep, ConsultationInvalid):
+        await answer(update, context,
+                     context.t._("This button is no longer active. Open the menu again."))
+        return
+    await _step_screen(update, context, found)
+
+
+@animator_only
 async def on_back(update: Update, context: PalContext) -> None:
     """`anc:back:<step>`: the previous question again, its answer undone."""
     assert context.matches is not None
@@ -314,6 +349,7 @@ def register(app: PalApplication) -> None:
     app.add_handler(CallbackQueryHandler(on_new, pattern=r"^anc:new$"))
     app.add_handler(CallbackQueryHandler(on_button, pattern=r"^anc:a:([a-z]{1,2}):([\w-]{1,40})$"))
     app.add_handler(CallbackQueryHandler(on_back, pattern=r"^anc:back:([a-z]{1,2})$"))
+    app.add_handler(CallbackQueryHandler(on_translate, pattern=r"^anc:tr:([a-z]{2})$"))
     app.add_handler(CallbackQueryHandler(on_publish, pattern=r"^anc:pub$"))
     app.add_handler(CallbackQueryHandler(on_cancel, pattern=r"^anc:cancel$"))
     consultation_staff.register(app)

@@ -19,6 +19,7 @@ from evaluation.disclosure import DisclosureRules, mask_count
 from schedules.clock import Clock
 from schedules.messages import Button, OutgoingMessage, renderer
 from storage.consultation_answers import AnswerSheet, current_sheet
+from storage.consultation_drafts import localized
 from storage.consultation_results import Results, results
 from storage.consultations import Advanced, advance_consultations, next_change_at
 from storage.executor import Database
@@ -48,8 +49,10 @@ def answer_screen(t: Translator, sheet: AnswerSheet, *, prefix: str = "cr") -> O
     def data(value: str) -> str:
         return f"{prefix}:{cid}:{value}"
 
+    title, questions, free = localized(c.title, c.questions, c.free_question, c.translations,
+                                       t.language)
     until = t._("Open until {date}.").format(date=t.date_time(last_minute(c)))
-    lines = [t._("🗳 Consultation: {title}").format(title=c.title)]
+    lines = [t._("🗳 Consultation: {title}").format(title=title)]
     buttons: list[tuple[Button, ...]] = []
     if sheet.finished:
         lines += ["", t._("Thank you! Your answers are saved."),
@@ -62,13 +65,13 @@ def answer_screen(t: Translator, sheet: AnswerSheet, *, prefix: str = "cr") -> O
         lines.append(t._("Question {n} of {total}").format(n=sheet.position + 1,
                                                             total=sheet.steps))
     if sheet.at_free_question:
-        lines += ["", str(c.free_question), "",
+        lines += ["", str(free), "",
                   t._("Write your answer in a message, or press “Skip”.")]
         if sheet.free_text:
             lines.append(t._("Your answer so far: {text}").format(text=sheet.free_text))
         buttons.append((Button(t._("Skip ▶"), callback_data=data(f"go:{sheet.steps}")),))
     else:
-        question = c.questions[sheet.position]
+        question = questions[sheet.position]
         chosen = set(sheet.choices.get(sheet.position, ()))
         lines += ["", str(question["text"]), ""]
         lines.append(t._("Choose any answers, then press “Done”.") if question["multiple"]
@@ -86,14 +89,19 @@ def answer_screen(t: Translator, sheet: AnswerSheet, *, prefix: str = "cr") -> O
 
 
 def results_lines(t: Translator, found: Results, *, exact: bool) -> list[str]:
-    """Each question with its options' counts; residents' small counts show as `<5`."""
+    """Each question with its options' counts. Residents (`exact` False) read the texts in
+    their language where the staff gave them, and small counts as `<5`; staff the original
+    texts and exact counts."""
     lines = [t.ngettext("{n} person answered.", "{n} people answered.",
                         found.respondents).format(n=t.number(found.respondents))]
-    for question in found.questions:
-        lines += ["", f"❓ {question.text}"]
+    c = found.consultation
+    texts = c.questions if exact else localized(c.title, c.questions, c.free_question,
+                                                c.translations, t.language)[1]
+    for question, shown_as in zip(found.questions, texts, strict=True):
+        lines += ["", f"❓ {shown_as['text']}"]
         if question.multiple:
             lines.append(t._("(more than one answer could be chosen)"))
-        for option, n in zip(question.options, question.counts, strict=True):
+        for option, n in zip(shown_as["options"], question.counts, strict=True):
             shown = n if exact else mask_count(RESIDENT_RULES, n)
             lines.append(f"• {option}: {shown}")
     return lines
@@ -120,7 +128,9 @@ def render_results(session: Session, send: PendingSend, person: Person,
     if consultation is None or consultation.id is None or not consultation.show_results:
         return None
     found = results(session, consultation_id=consultation.id)
-    head = t._("🗳 Results of the consultation: {title}").format(title=consultation.title)
+    title = localized(consultation.title, consultation.questions, consultation.free_question,
+                      consultation.translations, t.language)[0]
+    head = t._("🗳 Results of the consultation: {title}").format(title=title)
     lines = [head, *results_lines(t, found, exact=False), "", t._("Thank you for taking part!")]
     return OutgoingMessage("\n".join(lines))
 

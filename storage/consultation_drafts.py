@@ -47,10 +47,13 @@ class Step(StrEnum):
     ACTIVITY = "v"
     RESULTS = "r"
     PREVIEW = "pv"
+    TRANSLATION = "l"
 
 
 TEXT_STEPS = frozenset({Step.TITLE, Step.QUESTION, Step.OPTIONS, Step.FREE, Step.OPENS,
-                        Step.CLOSES})
+                        Step.CLOSES, Step.TRANSLATION})
+# Languages the staff may add their own version in (the residents' chat languages).
+TRANSLATION_LANGUAGES = ("pl", "uk", "en")
 
 
 class Kind(StrEnum):
@@ -85,6 +88,7 @@ class Fault(StrEnum):
     OPEN_TOO_LONG = "open_too_long"
     NOT_A_CHOICE = "not_a_choice"
     INCOMPLETE = "incomplete"
+    TRANSLATION_SHAPE = "translation_shape"
 
 
 class ConsultationInvalid(ValueError):
@@ -190,7 +194,7 @@ def answer(
     if step == Step.QUESTION:
         if len(questions) >= QUESTIONS_MAX:
             raise ConsultationInvalid(Fault.TOO_MANY_QUESTIONS, high=QUESTIONS_MAX)
-        d["pending"] = {"text": checked_text(text, limit=QUESTION_MAX, multiline=True)}
+        d["pending"] = {"text": checked_text(text, limit=QUESTION_MAX)}
         return d, Step.MODE
     if step == Step.MODE:
         pending = dict(d.get("pending") or {})
@@ -216,7 +220,7 @@ def answer(
             return d, Step.QUESTION
         return d, Step.FREE if choice == More.FREE else Step.OPENS
     if step == Step.FREE:
-        d["free"] = checked_text(text, limit=QUESTION_MAX, multiline=True)
+        d["free"] = checked_text(text, limit=QUESTION_MAX)
         return d, Step.OPENS
     if step == Step.OPENS:
         d["opens"] = _day(text, now=now, zone=zone).isoformat()
@@ -243,7 +247,72 @@ def answer(
     if step == Step.RESULTS:
         d["show_results"] = _choice(text, {"y", "n"}) == "y"
         return d, Step.PREVIEW
+    if step == Step.TRANSLATION:
+        language = str(d.get("translating", ""))
+        if language not in TRANSLATION_LANGUAGES:
+            raise ConsultationInvalid(Fault.INCOMPLETE)
+        translations = dict(d.get("translations") or {})
+        translations[language] = parse_translation(d, text)
+        d["translations"] = translations
+        d.pop("translating", None)
+        return d, Step.PREVIEW
     raise ValueError(f"step {step} takes no answer")
+
+
+def layout(draft: dict[str, Any]) -> str:
+    """The texts in the layout a translation is sent in: blocks separated by a blank line
+    (the survey's title; each question with its answers below it; the open question)."""
+    blocks = [str(draft["title"])] if draft.get("title") else []
+    blocks += ["\n".join([str(q["text"]), *map(str, q["options"])])
+               for q in draft.get("questions", [])]
+    if draft.get("free"):
+        blocks.append(str(draft["free"]))
+    return "\n\n".join(blocks)
+
+
+def parse_translation(draft: dict[str, Any], text: str) -> dict[str, Any]:
+    """The staff's version of every text, in `layout`'s shape, each line checked."""
+    raw = [b for b in text.replace("\r", "\n").split("\n\n") if b.strip()]
+    blocks = [[line.strip() for line in b.split("\n") if line.strip()] for b in raw]
+    questions: list[dict[str, Any]] = list(draft.get("questions", []))
+    expected = ([1] if draft.get("title") else []) + [1 + len(q["options"]) for q in questions]
+    expected += [1] if draft.get("free") else []
+    if [len(b) for b in blocks] != expected:
+        raise ConsultationInvalid(Fault.TRANSLATION_SHAPE, layout=expected)
+    found: dict[str, Any] = {}
+    if draft.get("title"):
+        found["title"] = checked_text(blocks.pop(0)[0], limit=TITLE_MAX)
+    found["questions"] = [
+        {"text": checked_text(block[0], limit=QUESTION_MAX),
+         "options": [checked_text(o, limit=OPTION_MAX) for o in block[1:]]}
+        for block in blocks[:len(questions)]
+    ]
+    if draft.get("free"):
+        found["free"] = checked_text(blocks[-1][0], limit=QUESTION_MAX)
+    if "title" not in found:
+        found["title"] = title_of({"questions": found["questions"]})  # a poll: its question
+    return found
+
+
+def begin_translation(draft: dict[str, Any], language: str) -> dict[str, Any]:
+    """The draft waiting for the staff's version in `language`."""
+    if language not in TRANSLATION_LANGUAGES:
+        raise ConsultationInvalid(Fault.NOT_A_CHOICE)
+    return {**draft, "translating": language}
+
+
+def localized(title: str, questions: list[dict[str, Any]], free: str | None,
+              translations: dict[str, Any], language: str) -> tuple[
+        str, list[dict[str, Any]], str | None]:
+    """Title, questions and open question in `language` where the staff gave them."""
+    version = translations.get(language)
+    if not version:
+        return title, questions, free
+    merged = [{**q, "text": v["text"], "options": list(v["options"])}
+              for q, v in zip(questions, version.get("questions", []), strict=False)]
+    merged += questions[len(merged):]
+    return (str(version.get("title") or title), merged,
+            str(version["free"]) if free is not None and version.get("free") else free)
 
 
 def title_of(draft: dict[str, Any]) -> str:

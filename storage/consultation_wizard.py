@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from storage.consultation_drafts import DIALOG_KIND, TEXT_STEPS, Step, answer
+from storage.consultation_drafts import DIALOG_KIND, TEXT_STEPS, Step, answer, begin_translation
 from storage.consultations import NotYourConsultation, create_consultation, may_run
 from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.models import Consultation
@@ -77,6 +77,18 @@ def answer_draft(session: Session, *, actor: Actor, step: Step, text: str, now: 
                               is_admin=actor.is_admin)
     earlier = [*found.history, {"step": found.step.value, "draft": found.draft}]
     return _save(session, actor.person_id, ConsultationDraft(following, draft, earlier))
+
+
+def translate_draft(session: Session, *, actor: Actor, language: str) -> ConsultationDraft:
+    """From the preview: wait for the staff's own version of every text in `language`."""
+    found = current_draft(session, person_id=actor.person_id)
+    if found is None:
+        raise NoDraft(actor.person_id)
+    if found.step != Step.PREVIEW:
+        raise StaleStep(found.step)
+    earlier = [*found.history, {"step": found.step.value, "draft": found.draft}]
+    return _save(session, actor.person_id, ConsultationDraft(
+        Step.TRANSLATION, begin_translation(found.draft, language), earlier))
 
 
 def back_draft(session: Session, *, actor: Actor, from_step: Step) -> ConsultationDraft:

@@ -156,6 +156,7 @@ def create_consultation(
     consultation = Consultation(
         programme_id=programme_id, author_id=actor.person_id, title=title_of(draft),
         questions=[dict(q) for q in draft["questions"]], free_question=draft.get("free"),
+        translations=dict(draft.get("translations") or {}),
         audience=audience.value, audience_activity_id=activity_id,
         opens_at=opens_at(draft, now=now, zone=zone), closes_at=closes_at(draft, zone),
         show_results=bool(draft["show_results"]), created_at=now,

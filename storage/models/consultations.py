@@ -43,6 +43,11 @@ class Consultation(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     free_question: str | None = Field(default=None, max_length=300)
+    # The staff's own versions in other languages: {"uk": {"title", "questions": [{"text",
+    # "options"}], "free"}}; residents whose language has none see the original.
+    translations: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
     audience: str = Field(max_length=16)
     audience_activity_id: int | None = Field(default=None, foreign_key="activity.id")
     opens_at: datetime = Field(sa_type=UTCDateTime)

@@ -298,3 +298,32 @@ async def test_the_schedule_catches_up_on_start(
     await start_schedule(app)
     assert _consultation(engine).state == "open"
     assert app.job_queue is not None and app.job_queue.get_jobs_by_name(TICK_JOB)
+
+
+async def test_ewa_adds_the_texts_in_ukrainian(
+    ewa: ChatUser, chat_user: Callable[..., ChatUser], engine: Engine, rec: RecordingRequest,
+) -> None:
+    await create_poll(ewa)
+    await ewa.press("Dodaj tekst: Українська")
+    assert "Kiedy mają być spotkania?\nRano\nPo południu\nWieczorem" in ewa.last.text
+    await ewa.send("Коли проводити зустрічі?\nЗранку\nПісля обіду")  # one answer missing
+    assert "Układ się nie zgadza" in ewa.last.text
+    await ewa.send("Коли проводити зустрічі?\nЗранку\nПісля обіду\nУвечері")
+    assert "Wersje w innych językach: Українська." in ewa.last.text
+    await ewa.press("Opublikuj")
+    await deliver(ewa)
+    assert "Коли проводити зустрічі?" in rec.chats[OLENA][-1].text
+    assert "Kiedy mają być spotkania?" in rec.chats[KRYSTYNA][-1].text
+    olena = chat_user(OLENA, "uk")
+    assert [text for text, _ in olena.last.buttons()] == ["Зранку", "Після обіду", "Увечері"]
+    await olena.press("Увечері")
+    with read_only(engine) as session:
+        assert session.exec(select(ConsultationResponse)).one().choices == {"0": [2]}
+    await ewa.press("Dotychczasowe odpowiedzi")
+    assert "• Wieczorem: 1" in ewa.last.text  # the team reads the original
+    await ewa.press("Zakończ teraz")
+    await ewa.press("Tak, zakończ")
+    await deliver(ewa)
+    result = rec.chats[OLENA][-1].text
+    assert "Результати консультації: Коли проводити зустрічі?" in result
+    assert "• Увечері: <5" in result

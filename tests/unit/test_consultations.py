@@ -392,3 +392,23 @@ def test_an_answer_tap_takes_few_statements(engine: Engine, scene: Scene) -> Non
     assert first <= 11, statements
     assert again <= 7, statements
     print(f"statements per tap: first {first}, later {again}")
+
+
+def test_a_translation_keeps_the_layout_of_the_original() -> None:
+    from storage.consultation_drafts import layout, localized, parse_translation
+
+    d = draft(kind="survey", title="Potrzeby", free="Coś jeszcze?")
+    assert layout(d) == "Potrzeby\n\nKiedy spotkania?\nRano\nPo południu\nWieczorem\n\nCoś jeszcze?"
+    with pytest.raises(ConsultationInvalid) as shape:
+        parse_translation(d, "Needs\n\nWhen?\nMorning\nAfternoon")
+    assert shape.value.fault == Fault.TRANSLATION_SHAPE
+    with pytest.raises(ConsultationInvalid) as control:
+        parse_translation(d, "Needs\n\nWhen?\nMorning\nAfter\u202enoon\nEvening\n\nMore?")
+    assert control.value.fault == Fault.CONTROL
+    english = parse_translation(d, "Needs\r\n\r\nWhen?\nMorning\n Afternoon \nEvening\n\n\nMore?")
+    title, questions, free = localized("Potrzeby", d["questions"], "Coś jeszcze?",
+                                       {"en": english}, "en")
+    assert (title, free) == ("Needs", "More?")
+    assert questions[0]["options"] == ["Morning", "Afternoon", "Evening"]
+    assert questions[0]["multiple"] is False
+    assert localized("Potrzeby", d["questions"], None, {"en": english}, "uk")[0] == "Potrzeby"

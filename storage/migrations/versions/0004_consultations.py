@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('questions', sa.JSON(), nullable=False),
     sa.Column('free_question', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+    sa.Column('translations', sa.JSON(), nullable=False),
     sa.Column('audience', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('audience_activity_id', sa.Integer(), nullable=True),
     sa.Column('opens_at', storage.types.UTCDateTime(timezone=True), nullable=False),
