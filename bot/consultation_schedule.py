@@ -25,14 +25,25 @@ def schedule_of(services: Services) -> ConsultationSchedule:
     return schedule
 
 
+async def _tick_or_wait(services: Services) -> None:
+    try:
+        await schedule_of(services).tick()
+    except Exception as exc:  # the database may be down for a moment: the next tick retries
+        log.warning("consultation schedule could not tick: %s", type(exc).__name__)
+
+
 async def _tick(context: PalContext) -> None:
-    await schedule_of(context.services).tick()
+    await _tick_or_wait(context.services)
 
 
 async def start_schedule(app: PalApplication) -> None:
-    """Catch up with whatever became due while the bot was down, then tick every 30 s."""
+    """Catch up with whatever became due while the bot was down, then tick every 30 s.
+
+    An unreachable database does not stop the bot from starting (its health check says
+    so); the ticks go on trying.
+    """
     services: Services = app.bot_data["services"]
-    await schedule_of(services).tick()
+    await _tick_or_wait(services)
     if app.job_queue is not None:
         app.job_queue.run_repeating(_tick, interval=TICK_SECONDS, first=TICK_SECONDS,
                                     name=TICK_JOB)
