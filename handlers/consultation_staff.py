@@ -127,6 +127,7 @@ async def _card(update: Update, context: PalContext, cid: int) -> None:
         rows.append([(t._("✍ Written answers"), f"anc:ft:{cid}")])
     if found.consultation.state == ConsultationState.OPEN:
         rows.append([(t._("🧾 Enter a paper answer"), f"anc:pp:{cid}")])
+    if found.consultation.state != ConsultationState.CLOSED:
         rows.append([(t._("⏹ Close now"), f"anc:x:{cid}")])
     rows.append([(t._("◀ Consultations"), "anc:list"), menu_button(t)])
     await screen(update, context, card_text(t, found), inline(rows))

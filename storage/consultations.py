@@ -292,11 +292,17 @@ def next_change_at(session: Session) -> datetime | None:
 
 
 def close_now(session: Session, *, consultation_id: int, actor: Actor, now: datetime) -> int:
-    """Close an open consultation before its date; returns how many results were queued."""
+    """Close an open consultation before its date (or withdraw one not open yet: nobody
+    is asked); returns how many results were queued."""
     consultation = staff_consultation(session, consultation_id=consultation_id, actor=actor)
     queued = None
     if consultation.state == ConsultationState.OPEN:
         queued = _close(session, consultation_id, now, actor.person_id)
+    elif consultation.state == ConsultationState.SCHEDULED and _claim(
+            session, consultation_id, ConsultationState.SCHEDULED, ConsultationState.CLOSED, now):
+        record(session, actor_id=actor.person_id, action="consultation.withdrawn",
+               subject_type="consultation", subject_id=consultation_id, at=now)
+        queued = 0
     if queued is None:
         raise ConsultationNotOpen(consultation.state, consultation.closes_at)
     return queued

@@ -222,6 +222,16 @@ def test_answer_change_and_close(engine: Engine, scene: Scene) -> None:
                now=NOW + timedelta(hours=2))
 
 
+def test_a_consultation_not_open_yet_can_be_withdrawn(engine: Engine, scene: Scene) -> None:
+    cid = _create(engine, scene, opens="2026-11-25")
+    with transaction(engine) as session:
+        assert close_now(session, consultation_id=cid, actor=scene.actor, now=NOW) == 0
+        assert advance_consultations(session, now=NOW + timedelta(days=3)).opened == []
+        with pytest.raises(ConsultationNotOpen):
+            close_now(session, consultation_id=cid, actor=scene.actor, now=NOW)
+    assert _sends(engine, "consultation") == []
+
+
 def test_closing_at_the_date_and_not_twice(engine: Engine, scene: Scene) -> None:
     cid = _create(engine, scene, show_results=False)
     end = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)  # Friday ends at midnight in Warsaw
