@@ -78,6 +78,10 @@ def build_application(
     from bot.dispatch import install as install_dispatcher
 
     install_dispatcher(application)
+    # Consultations open and close on their dates (issue 15).
+    from bot.consultation_schedule import install as install_consultations
+
+    install_consultations(application)
 
     from handlers import register
 

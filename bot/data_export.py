@@ -31,6 +31,8 @@ def _send_kind(t: Translator, kind: str) -> str:
         "survey_invite": t._("Invitation to a survey"),
         "survey_followup": t._("Reminder to answer a survey"),
         "broadcast": t._("Announcement from the animators"),
+        "consultation": t._("Consultation question"),
+        "consultation_results": t._("Consultation results"),
     }
     return names.get(kind, kind)
 
@@ -116,6 +118,7 @@ def render_html(data: PersonData, t: Translator) -> str:
             [[a.question.get(lang) or a.item_id,
               a.label.get(lang) or a.value or t._("(question skipped)")] for a in response.answers],
         ))
+    sections += _consultations(t, data, none)
     columns = [t._("Kind of message"), t._("Date and time"), t._("Activity title")]
     sections.append(_tag("h2", t._("Messages waiting to be sent")))
     sections.append(_table(columns, _sends(t, data.pending_messages))
@@ -137,6 +140,24 @@ def render_html(data: PersonData, t: Translator) -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title><style>{style}</style>"
             f"</head><body>{''.join(sections)}</body></html>")
+
+
+def _consultations(t: Translator, data: PersonData, none: str) -> list[str]:
+    """Consultations the person answered (or staff entered from their paper form)."""
+    out = [_tag("h2", t._("Your consultation answers"))]
+    if not data.consultations:
+        return [*out, _tag("p", none)]
+    for found in data.consultations:
+        paper = t._(" (entered from your paper form)") if found.channel == "paper" else ""
+        out.append(_tag("h3", f"{found.title} — {found.programme}{paper}"))
+        out.append(_tag("p", t._("Your code in reports: {code}").format(
+            code=found.participant_code)))
+        rows = [[question, ", ".join(chosen) or t._("(question skipped)")]
+                for question, chosen in found.answers]
+        if found.free_question is not None:
+            rows.append([found.free_question, found.free_text or t._("(question skipped)")])
+        out.append(_table([t._("Question asked"), t._("What you answered")], rows))
+    return out
 
 
 def _tag(name: str, content: str) -> str:

@@ -17,6 +17,11 @@ from babel.dates import format_date
 from sqlmodel import Session
 
 from bot.i18n import Translator, translator
+from evaluation.consultations_sheet import (
+    consultation_years,
+    consultations_sheet,
+    register_consultations,
+)
 from evaluation.disclosure import Disclosed, DisclosureRules, Shown, SuppressionGrid
 from evaluation.indicator_table import (
     IndicatorTable,
@@ -111,9 +116,12 @@ def build_report(
                       year_bounds=year_bounds, surveys_dir=options.surveys_dir,
                       zero_method=options.zero_method)
     step("prepost")
+    consultations = consultation_years(session, programme_id=programme.id, zone=zone,
+                                       year=options.year)
     grid = SuppressionGrid(options.rules)
     table.register(grid)
     register_prepost(grid, prepost)
+    register_consultations(grid, consultations)
     disclosed = grid.solve()
     step("disclosure")
     summary = _summary(t, table, prepost, options)
@@ -121,6 +129,7 @@ def build_report(
         indicators_sheet(t, programme.name, table, disclosed, now, options),
         prepost_sheet(t, programme.name, table, prepost, disclosed, options),
         items_sheet(t, prepost, disclosed, options),
+        consultations_sheet(t, programme.name, consultations, disclosed, options),
         definitions_sheet(t, options.rules, options.zero_method),
     ]
     if options.row_level:

@@ -56,6 +56,11 @@ def register(app: PalApplication) -> None:
     from handlers import offers
 
     offers.register(app)
+
+    # Consultations: staff create and follow them (anc:), residents answer (cr:, /consultations).
+    from handlers import consultations
+
+    consultations.register(app)
     # (features register here)
     # Catch-alls: unknown text, commands and buttons. Always last.
     fallback.register(app)

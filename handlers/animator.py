@@ -68,6 +68,7 @@ def menu_rows(t: Translator) -> Rows:
         [(t._("📣 Announcement"), "anb:new")],
         [(t._("✅ Attendance"), "an:pick:att"), (t._("👥 Participants"), "an:pick:ppl")],
         [(t._("🧾 People without Telegram"), "anx:list")],
+        [(t._("🗳 Consultations"), "anc:list")],
         [(t._("📝 Open the final survey"), "an:final")],
         [(t._("🖨 Poster of upcoming activities"), "ano:prog")],  # handlers/animator_outreach
         [back_to_menu_button(t)],

@@ -53,6 +53,9 @@ from storage.outbox import UNREACHABLE, add_enqueue_listener
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+# Sends to many people at once keep to the announcement rate (schedules.pacing).
+PACED_AS_ANNOUNCEMENTS = frozenset({SendKind.BROADCAST, SendKind.CONSULTATION,
+                                    SendKind.CONSULTATION_RESULTS})
 # Sends due within this margin are "now": they are sent at once, not at a timer.
 NOW_MARGIN = timedelta(seconds=1)
 
@@ -275,7 +278,8 @@ class Dispatcher:
     async def _deliver(self, item: Ready) -> None:
         try:
             result = await self._sender.send(
-                item.chat_id, item.message, bulk=True, broadcast=item.kind == SendKind.BROADCAST
+                item.chat_id, item.message, bulk=True,
+                broadcast=item.kind in PACED_AS_ANNOUNCEMENTS,
             )
         except asyncio.CancelledError:
             # Stopping: give the claim back now rather than after the lease. If the request

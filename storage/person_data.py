@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from storage.consultation_answers import ConsultationAnswerRecord, consultation_answers_of
 from storage.models import (
     Activity,
     ActivityStatus,
@@ -120,6 +121,8 @@ class PersonData:
     sent_messages: tuple[SendRecord, ...]
     open_dialogs: tuple[dict[str, Any], ...]
     generated_at: datetime
+    # Consultations answered (in the chat or entered from paper), under the person's codes.
+    consultations: tuple[ConsultationAnswerRecord, ...] = ()
 
     @property
     def attendance(self) -> tuple[RegistrationRecord, ...]:
@@ -281,4 +284,5 @@ def person_data(session: Session, *, person_id: int, now: datetime) -> PersonDat
         unreachable_since=person.unreachable_at, created_at=person.created_at, roles=roles,
         registrations=registrations, responses=tuple(responses), pending_messages=tuple(pending),
         sent_messages=tuple(sent), open_dialogs=dialogs, generated_at=now,
+        consultations=tuple(consultation_answers_of(session, person_id=person_id)),
     )

@@ -25,6 +25,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from storage.consultation_answers import consultation_responses, erase_consultation_answers
 from storage.db import is_sqlite
 from storage.models import (
     Activity,
@@ -100,6 +101,8 @@ class ErasureReport:
     responses_kept: int = 0
     responses_deleted: int = 0
     free_text_answers_deleted: int = 0
+    consultation_answers_kept: int = 0
+    consultation_answers_deleted: int = 0
 
 
 def _answers_fate(kept: int, deleted: int) -> AnswersFate:
@@ -167,7 +170,8 @@ def erasure_preview(session: Session, *, person_id: int, now: datetime) -> Erasu
     kept = deleted = 0
     for code, programme in _codes_with_programmes(session, person_id):
         assert code.id is not None
-        submitted = _submitted_responses(session, code.id)
+        submitted = _submitted_responses(session, code.id) + consultation_responses(
+            session, code_id=code.id)
         if programme.keep_answers_on_erasure:
             kept += submitted
         else:
@@ -221,6 +225,12 @@ def _erase_answers(session: Session, person_id: int, report: ErasureReport) -> N
         unsubmitted = [r.id for r in responses if r.submitted_at is None and r.id is not None]
         submitted = [r for r in responses if r.submitted_at is not None]
         _delete_responses(session, unsubmitted)
+        assert code.id is not None
+        # Consultation answers share the code's fate; their free text always goes.
+        kept, deleted = erase_consultation_answers(session, code_id=code.id,
+                                                   keep=programme.keep_answers_on_erasure)
+        report.consultation_answers_kept += kept
+        report.consultation_answers_deleted += deleted
         if programme.keep_answers_on_erasure:
             free_text: list[int] = []
             for response in submitted:
@@ -237,7 +247,8 @@ def _erase_answers(session: Session, person_id: int, report: ErasureReport) -> N
             report.responses_deleted += len(submitted)
             session.delete(code)
     session.flush()
-    report.answers = _answers_fate(report.responses_kept, report.responses_deleted)
+    report.answers = _answers_fate(report.responses_kept + report.consultation_answers_kept,
+                                   report.responses_deleted + report.consultation_answers_deleted)
 
 
 def _lock_person(session: Session, person_id: int) -> Person | None:
@@ -315,7 +326,9 @@ def erase_person(
                  "reserve_left": report.reserve_positions_left,
                  "sends_cancelled": report.sends_cancelled, "answers": report.answers.value,
                  "responses_kept": report.responses_kept,
-                 "responses_deleted": report.responses_deleted},
+                 "responses_deleted": report.responses_deleted,
+                 "consultations_kept": report.consultation_answers_kept,
+                 "consultations_deleted": report.consultation_answers_deleted},
     ))
     session.flush()
     log.info("person erased: person_id=%s reason=%s places=%s reserve=%s sends=%s answers=%s",

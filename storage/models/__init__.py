@@ -8,6 +8,13 @@ from storage.models.activities import (
     RegistrationStatus,
 )
 from storage.models.audit import AuditEntry
+from storage.models.consultations import (
+    AnswerChannel,
+    Consultation,
+    ConsultationAudience,
+    ConsultationResponse,
+    ConsultationState,
+)
 from storage.models.invitations import Invitation
 from storage.models.offers import OfferKind, OfferState, PlaceOffer
 from storage.models.outbox import Broadcast, BroadcastState, PendingSend, SendKind, SendState
@@ -17,9 +24,14 @@ from storage.models.surveys import ParticipantCode, SurveyAnswer, SurveyResponse
 __all__ = [
     "Activity",
     "ActivityStatus",
+    "AnswerChannel",
     "AuditEntry",
     "Broadcast",
     "BroadcastState",
+    "Consultation",
+    "ConsultationAudience",
+    "ConsultationResponse",
+    "ConsultationState",
     "Dialog",
     "Invitation",
     "OfferKind",

@@ -25,6 +25,8 @@ class SendKind(StrEnum):
     CALL_LIST = "call_list"
     PLACE_OFFER = "place_offer"
     OFFER_EXPIRED = "offer_expired"
+    CONSULTATION = "consultation"  # a consultation has opened: the first question
+    CONSULTATION_RESULTS = "consultation_results"  # it has closed: the results
 
 
 class SendState(StrEnum):

@@ -58,7 +58,8 @@ async def test_an_evaluator_receives_the_workbook_in_the_chat(api: FakeBotApi,
         assert ewa.file_bytes(chart)[:4] == b"\x89PNG"
         await ewa.expect_document("participation_by_month.png", timeout=15)
         book = load_workbook(io.BytesIO(ewa.file_bytes(workbook)))
-        assert book.sheetnames == ["Wskaźniki", "Przed i po", "Stwierdzenia", "Definicje"]
+        assert book.sheetnames == ["Wskaźniki", "Przed i po", "Stwierdzenia",
+                                   "Konsultacje", "Definicje"]
         assert [c.value for c in book["Wskaźniki"][3]] == [
             "Rodzaj wydarzeń", "Wskaźnik", "2025", "2026", "Wszystkie lata"]
         cells = " ".join(str(c.value) for ws in book for row in ws.iter_rows() for c in row

@@ -70,7 +70,8 @@ async def test_ewa_receives_the_workbook_and_charts_of_her_programme(
     caption = next(m.text for m in ewa.messages if m.file_name and m.file_name.endswith("xlsx"))
     assert caption.startswith("Raport: PAL Osiedle Słoneczne (2026). Liczby poniżej 5 osób")
     book = load_workbook(io.BytesIO(documents[0][1]))
-    assert book.sheetnames == ["Wskaźniki", "Przed i po", "Stwierdzenia", "Definicje"]
+    assert book.sheetnames == ["Wskaźniki", "Przed i po", "Stwierdzenia",
+                               "Konsultacje", "Definicje"]
     assert [c.value for c in book["Wskaźniki"][3]] == ["Rodzaj wydarzeń", "Wskaźnik", "2026"]
     status = [m.text for m in ewa.messages if m.text.startswith("Przygotowuję raport")]
     assert status == [] and any(m.text == "Raport jest gotowy." for m in ewa.messages)

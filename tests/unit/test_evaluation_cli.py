@@ -36,9 +36,9 @@ def test_report_writes_workbook_csv_and_charts(story_db: str, tmp_path: Path,
     printed = capsys.readouterr().out
     assert f"wrote {out / 'r.xlsx'}" in printed and "done in" in printed
     book = load_workbook(out / "r.xlsx")
-    assert book.sheetnames == ["Indicators", "Pre-post", "Items", "Definitions"]
+    assert book.sheetnames == ["Indicators", "Pre-post", "Items", "Consultations", "Definitions"]
     assert sorted(p.name for p in (out / "csv").iterdir()) == [
-        "definitions.csv", "indicators.csv", "items.csv", "prepost.csv"]
+        "consultations.csv", "definitions.csv", "indicators.csv", "items.csv", "prepost.csv"]
     assert sorted(p.name for p in (out / "charts").iterdir()) == [
         "participation_by_month.png", "prepost.png"]
     assert (out / "charts" / "prepost.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -49,8 +49,8 @@ def test_row_level_and_one_year(story_db: str, tmp_path: Path) -> None:
     assert main(["report", "--programme", "PAL Osiedle Słoneczne", "--year", "2025",
                  "--out", str(path), "--row-level"]) == 0
     book = load_workbook(path)
-    assert book.sheetnames == ["Wskaźniki", "Przed i po", "Stwierdzenia", "Definicje",
-                               "Odpowiedzi", "Słownik kodów"]
+    assert book.sheetnames == ["Wskaźniki", "Przed i po", "Stwierdzenia", "Konsultacje",
+                               "Definicje", "Odpowiedzi", "Słownik kodów"]
     header = [c.value for c in book["Wskaźniki"][3]]
     assert header == ["Rodzaj wydarzeń", "Wskaźnik", "2025"]
     texts = [c.value for r in book["Przed i po"].iter_rows() for c in r]

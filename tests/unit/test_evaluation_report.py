@@ -232,7 +232,7 @@ def test_no_output_contains_a_name_a_telegram_id_or_free_text(
     save_charts(report, out / "charts", formats=("png", "svg"))
     chart_texts = [t.get_text() for fig in figures(report).values() for t in fig.findobj(Text)]
     outputs = _output_texts(out)
-    assert len(outputs) == 1 + 4 + 4  # workbook, four CSV files, two charts × two formats
+    assert len(outputs) == 1 + 5 + 4  # workbook, five CSV files, two charts × two formats
     outputs["figure texts"] = "\n".join(chart_texts)
     secrets = _secrets(engine)
     assert any(s.startswith("Mieszkaniec") for s in secrets) and len(secrets) > 20
@@ -272,7 +272,8 @@ def test_workbook_formatting(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "r.xlsx"
     write_workbook(report.sheets, path)
     book = load_workbook(path)
-    assert book.sheetnames == ["Wskaźniki", "Przed i po", "Stwierdzenia", "Definicje"]
+    assert book.sheetnames == ["Wskaźniki", "Przed i po", "Stwierdzenia",
+                               "Konsultacje", "Definicje"]
     ws = book["Wskaźniki"]
     assert ws.freeze_panes == "C4"
     assert ws["A3"].font.bold and ws["C3"].value == "2025"
@@ -294,7 +295,7 @@ def test_csv_writes_one_file_per_sheet_with_plain_numbers(engine: Engine, tmp_pa
     report = _report(engine, _story(engine), language="en")
     written = write_csv(report.sheets, tmp_path)
     assert [p.name for p in written] == ["indicators.csv", "prepost.csv", "items.csv",
-                                         "definitions.csv"]
+                                         "consultations.csv", "definitions.csv"]
     content = (tmp_path / "indicators.csv").read_text(encoding="utf-8-sig")
     assert ",Places offered,30,5,35" in content
     assert "Initial survey response rate (%),x,x,85.7" in content
@@ -308,7 +309,7 @@ def test_a_programme_with_nothing_gets_a_workbook_that_says_so(engine: Engine,
     report = _report(engine, pid, language="en")
     write_workbook(report.sheets, tmp_path / "r.xlsx")
     book = load_workbook(tmp_path / "r.xlsx")
-    assert book.sheetnames == ["Indicators", "Pre-post", "Items", "Definitions"]
+    assert book.sheetnames == ["Indicators", "Pre-post", "Items", "Consultations", "Definitions"]
     assert book["Indicators"]["A3"].value == \
         "This programme has no activities and no surveys yet."
     texts = [c.value for r in book["Pre-post"].iter_rows() for c in r]
