@@ -11,15 +11,12 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.context import PalApplication, PalContext, Services
 from bot.settings import Settings
+from bot.update_order import PerPersonUpdateProcessor
 from schedules.clock import Clock, SystemClock
 from storage.db import make_engine
 from storage.executor import Database
 
 log = logging.getLogger(__name__)
-
-# How many updates are handled at once. Database work is queued in arrival order by
-# storage.executor, so concurrency here only overlaps network waits.
-CONCURRENT_UPDATES = 256
 
 
 def build_application(
@@ -50,7 +47,8 @@ def build_application(
         .context_types(ContextTypes(context=PalContext))
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True),
                            tzinfo=settings.zone))
-        .concurrent_updates(CONCURRENT_UPDATES)
+        # Each person's updates in arrival order, different people in parallel.
+        .concurrent_updates(PerPersonUpdateProcessor())
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
