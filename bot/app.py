@@ -9,6 +9,7 @@ from telegram import LinkPreviewOptions
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.context import PalApplication, PalContext, Services
 from bot.settings import Settings
 from bot.update_order import PerPersonUpdateProcessor
@@ -53,15 +54,9 @@ def build_application(
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request)
-    else:
-        # A burst (a webhook delivers up to 40 updates at once) queues for the 16
-        # connections instead of failing after PTB's default 1 s pool timeout.
-        builder = builder.request(HTTPXRequest(connection_pool_size=16, read_timeout=15,
-                                               pool_timeout=30))
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
+    builder = builder.request(request or bot_api_request(settings))
+    builder = builder.get_updates_request(
+        get_updates_request or bot_api_request(settings, for_updates=True))
     if not with_updater:
         builder = builder.updater(None)
     if rate_limiter is None and settings.rate_limit:
@@ -81,6 +76,22 @@ def build_application(
 
     register(application)
     return application
+
+
+def bot_api_request(settings: Settings, *, for_updates: bool = False) -> BaseRequest:
+    """The HTTP client for Bot API calls chosen by PALBOT_HTTP_CLIENT (aiohttp by default)."""
+    if for_updates:
+        # One long poll at a time; its read timeout is extended by the poll's own timeout.
+        size, read_timeout, pool_timeout = 1, 5.0, 1.0
+    else:
+        # A burst (a webhook delivers up to 40 updates at once) queues for the 16
+        # connections instead of failing after PTB's default 1 s pool timeout.
+        size, read_timeout, pool_timeout = 16, 15.0, 30.0
+    if settings.http_client == "httpx":
+        return HTTPXRequest(connection_pool_size=size, read_timeout=read_timeout,
+                            pool_timeout=pool_timeout)
+    return AiohttpRequest(connection_pool_size=size, read_timeout=read_timeout,
+                          pool_timeout=pool_timeout)
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -104,4 +115,4 @@ async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any])
     services.db.close()
 
 
-__all__ = ["build_application"]
+__all__ = ["bot_api_request", "build_application"]
