@@ -7,11 +7,11 @@ from typing import Any
 
 from telegram import LinkPreviewOptions
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
-from bot.aiohttp_request import AiohttpRequest
 from bot.context import PalApplication, PalContext, Services
 from bot.settings import Settings
+from bot.transport import bot_api_request
 from bot.update_order import PerPersonUpdateProcessor
 from schedules.clock import Clock, SystemClock
 from storage.db import make_engine
@@ -78,22 +78,6 @@ def build_application(
     return application
 
 
-def bot_api_request(settings: Settings, *, for_updates: bool = False) -> BaseRequest:
-    """The HTTP client for Bot API calls chosen by PALBOT_HTTP_CLIENT (aiohttp by default)."""
-    if for_updates:
-        # One long poll at a time; its read timeout is extended by the poll's own timeout.
-        size, read_timeout, pool_timeout = 1, 5.0, 1.0
-    else:
-        # A burst (a webhook delivers up to 40 updates at once) queues for the 16
-        # connections instead of failing after PTB's default 1 s pool timeout.
-        size, read_timeout, pool_timeout = 16, 15.0, 30.0
-    if settings.http_client == "httpx":
-        return HTTPXRequest(connection_pool_size=size, read_timeout=read_timeout,
-                            pool_timeout=pool_timeout)
-    return AiohttpRequest(connection_pool_size=size, read_timeout=read_timeout,
-                          pool_timeout=pool_timeout)
-
-
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services: Services = application.bot_data["services"]
     for start in services.on_start:
@@ -115,4 +99,4 @@ async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any])
     services.db.close()
 
 
-__all__ = ["bot_api_request", "build_application"]
+__all__ = ["build_application"]

@@ -21,8 +21,8 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.aiohttp_request import AiohttpRequest
-from bot.app import bot_api_request
 from bot.settings import load_settings
+from bot.transport import bot_api_request
 from tests.e2e.botapi import FakeBotApi
 from tests.e2e.botapi.models import BotMessage
 from tests.e2e.conftest import E2E_TOKEN
