@@ -76,8 +76,7 @@ class AiohttpRequest(BaseRequest):
             return
         # The connector allows as many connections as the pool admits requests, so a
         # request that got a pool slot never waits inside aiohttp (pool timeout is ours).
-        connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0,
-                                         enable_cleanup_closed=True)
+        connector = aiohttp.TCPConnector(limit=self._pool_size)
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers={"User-Agent": self.USER_AGENT},
