@@ -198,6 +198,27 @@ async def test_many_concurrent_calls_share_a_small_pool(api: FakeBotApi) -> None
     assert sum(len(api.messages(CHAT + k)) for k in range(5)) == 60
 
 
+class _CountingProxy(TcpProxy):
+    """A TCP proxy that counts the connections opened through it."""
+
+    accepted = 0
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        await super()._accept(reader, writer)
+
+
+async def test_connections_are_reused_up_to_the_pool_size(api: FakeBotApi) -> None:
+    with _CountingProxy("127.0.0.1", api.port) as proxy:
+        async with _bot(f"http://127.0.0.1:{proxy.port}",
+                        AiohttpRequest(connection_pool_size=3, pool_timeout=10)) as bot:
+            for n in range(20):
+                await bot.send_message(CHAT, f"one by one {n}")
+            await asyncio.gather(*(bot.send_message(CHAT, f"at once {n}") for n in range(40)))
+    assert 1 <= proxy.accepted <= 3
+    assert len(api.messages(CHAT)) == 60
+
+
 async def test_shutdown_closes_and_initialize_reopens(api: FakeBotApi) -> None:
     request = AiohttpRequest()
     await request.initialize()
