@@ -71,3 +71,15 @@ async def test_a_healthy_start_still_serves(api: FakeBotApi, db_file: str, store
         await api.user(4242).ask("/start", "Wybierz język")
         assert await proc.terminate() == 0, proc.log_tail()
     assert "Traceback" not in proc.log_text() and "Unclosed" not in proc.log_text()
+
+
+async def test_a_bot_api_that_never_answers(api: FakeBotApi, db_file: str, store: Engine,
+                                            tmp_path: Path) -> None:
+    api.pause()  # accepts connections, answers nothing
+    try:
+        code, lines = await _run_until_exit(bot_env(api, PALBOT_DATABASE_URL=db_file), tmp_path)
+    finally:
+        api.resume()
+    assert code == ExitCode.BOT_API_UNREACHABLE, lines
+    assert lines == [f"palbot: no answer from the Bot API at {api.base_url} within 10 s; check "
+                     "PALBOT_API_URL and the network route to it"]
