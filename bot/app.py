@@ -7,19 +7,17 @@ from typing import Any
 
 from telegram import LinkPreviewOptions
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot.context import PalApplication, PalContext, Services
 from bot.settings import Settings
+from bot.transport import bot_api_request
+from bot.update_order import PerPersonUpdateProcessor
 from schedules.clock import Clock, SystemClock
 from storage.db import make_engine
 from storage.executor import Database
 
 log = logging.getLogger(__name__)
-
-# How many updates are handled at once. Database work is queued in arrival order by
-# storage.executor, so concurrency here only overlaps network waits.
-CONCURRENT_UPDATES = 256
 
 
 def build_application(
@@ -50,20 +48,15 @@ def build_application(
         .context_types(ContextTypes(context=PalContext))
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True),
                            tzinfo=settings.zone))
-        .concurrent_updates(CONCURRENT_UPDATES)
+        # Each person's updates in arrival order, different people in parallel.
+        .concurrent_updates(PerPersonUpdateProcessor())
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request)
-    else:
-        # A burst (a webhook delivers up to 40 updates at once) queues for the 16
-        # connections instead of failing after PTB's default 1 s pool timeout.
-        builder = builder.request(HTTPXRequest(connection_pool_size=16, read_timeout=15,
-                                               pool_timeout=30))
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
+    builder = builder.request(request or bot_api_request(settings))
+    builder = builder.get_updates_request(
+        get_updates_request or bot_api_request(settings, for_updates=True))
     if not with_updater:
         builder = builder.updater(None)
     if rate_limiter is None and settings.rate_limit:

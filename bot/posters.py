@@ -14,8 +14,6 @@ import importlib.util
 import io
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from bot.i18n import Translator
+from bot.poster_content import PosterActivity
 
 REGULAR = "DejaVuSans"
 BOLD = "DejaVuSans-Bold"
@@ -53,35 +52,6 @@ def register_fonts() -> None:
     folder = Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf"
     pdfmetrics.registerFont(TTFont(REGULAR, str(folder / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(BOLD, str(folder / "DejaVuSans-Bold.ttf")))
-
-
-@dataclass(frozen=True)
-class PosterActivity:
-    """What a poster says about one activity."""
-
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    venue: str
-    places: int
-    taken: int
-    link: str
-    cancelled: bool = False
-
-    @property
-    def free(self) -> int:
-        """Places still free (never below zero)."""
-        return max(self.places - self.taken, 0)
-
-
-def activity_link(bot_username: str, activity_id: int) -> str:
-    """The sign-up deep link: opens the activity in the bot (after first steps if new)."""
-    return f"https://t.me/{bot_username}?start=act_{activity_id}"
-
-
-def bot_link(bot_username: str) -> str:
-    """The link that opens the bot itself."""
-    return f"https://t.me/{bot_username}"
 
 
 # ---------------------------------------------------------------- drawing helpers

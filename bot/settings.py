@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     broadcast_rate_per_second: float = Field(default=25.0, gt=0, le=30)
     # Pace every Bot API call (bot/sending.py); off only against a server that never limits.
     rate_limit: bool = True
+    # The Bot API transport: aiohttp (default, the faster) or httpx (python-telegram-bot's own).
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     db_workers: int = Field(default=0, ge=0, le=64)
     dpo_contact: str = ""
     # How people without Telegram sign up (a phone number, an office), printed on posters

@@ -24,7 +24,13 @@ from telegram.ext import CallbackQueryHandler
 from bot.context import PalApplication, PalContext
 from bot.i18n import Translator, translator
 from bot.keyboards import inline
-from bot.posters import PosterActivity, activity_link, activity_poster, bot_link, programme_poster
+from bot.poster_content import (
+    PosterActivity,
+    activity_link,
+    activity_poster,
+    bot_link,
+    programme_poster,
+)
 from handlers.animator_common import (
     Rows,
     actor_of,

@@ -20,6 +20,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import PalApplication, PalContext
 from bot.keyboards import back_to_menu_button, inline
+from evaluation import on_demand  # the report code (numpy, scipy…) loads on first use
 from handlers.common import answer, requires_role
 from storage.access import Access, Action, may, programmes_for
 from storage.models import Programme, Role
@@ -52,10 +53,7 @@ def readable_programme(
     programme = session.get(Programme, programme_id)
     if programme is None:
         return None
-    # The evaluation package (numpy, scipy, matplotlib) loads on first use, not at start-up.
-    from evaluation.indicator_table import programme_years
-
-    periods = programme_years(session, programme_id, ZoneInfo(zone))
+    periods = on_demand.programme_years(session, programme_id, ZoneInfo(zone))
     return programme.name, [int(y) for y in periods.labels] if periods else []
 
 
@@ -156,16 +154,13 @@ async def on_year(update: Update, context: PalContext) -> None:
     status = await context.bot.send_message(chat.id, t._(
         "Preparing the report for {programme} ({period}). This can take a moment.").format(
         programme=name, period=period))
-    from evaluation.export import report_files
-    from evaluation.report import ReportOptions
-
-    options = ReportOptions(
+    options = on_demand.report_options(
         language=t.language, year=None if year == ALL_YEARS else year,
         timezone=context.settings.timezone, surveys_dir=context.settings.surveys_dir)
     log.info("evaluation report: programme_id=%s year=%s", programme_id, year)
     async with _slots(context):
         files = await asyncio.to_thread(
-            report_files, context.db.engine, programme_id=programme_id,
+            on_demand.report_files, context.db.engine, programme_id=programme_id,
             now=context.services.clock.now(), options=options)
     await _send(context, chat.id, files, name, period)
     await status.edit_text(t._("The report is ready."))

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.i18n import Translator
-from evaluation.disclosure import DisclosureRules, mask_count
+from evaluation.disclosure_rules import DisclosureRules, mask_count
 from schedules.clock import Clock
 from schedules.messages import Button, OutgoingMessage, renderer
 from storage.consultation_answers import AnswerSheet, current_sheet

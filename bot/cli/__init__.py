@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from bot.settings import SettingsError
+from bot.startup import ExitCode, StartupError
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -53,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(args)
     except SettingsError as exc:
         print(f"palbot: setting problem: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.SETTING
+    except StartupError as exc:
+        print(f"palbot: {exc}", file=sys.stderr)
+        return exc.code
     except KeyboardInterrupt:
         return 130

@@ -14,10 +14,15 @@ from storage.migrate import upgrade_to_latest
 def settings_and_engine(*, migrate: bool = True) -> tuple[Settings, Engine]:
     """Load settings and open the database at the latest schema."""
     settings = load_settings()
+    return settings, open_database(settings, migrate=migrate)
+
+
+def open_database(settings: Settings, *, migrate: bool = True) -> Engine:
+    """Open the database in the settings, migrated to the latest schema unless told not to."""
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade_to_latest(engine)
-    return settings, engine
+    return engine
 
 
 def configure_logging(level: str) -> None:

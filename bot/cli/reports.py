@@ -12,19 +12,21 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, select
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from bot.settings import SUPPORTED_LANGUAGES, load_settings
-from evaluation.disclosure import DisclosureRules, ThresholdTooLow
-from evaluation.report import Report, ReportOptions, build_report
+from evaluation import on_demand
 from evaluation.source import read_only_engine, report_session
 from schedules.clock import SystemClock
 from storage.activities import programme_by_name
 from storage.models import Programme
+
+if TYPE_CHECKING:
+    from evaluation.report import Report
 
 
 def add_commands(sub: Any) -> None:
@@ -71,12 +73,13 @@ def report(args: argparse.Namespace) -> int:
         print("palbot report: --out must end in .xlsx", file=sys.stderr)
         return 2
     try:
-        rules = DisclosureRules(min_count=args.min_count, min_n_for_statistics=args.min_pairs)
-    except ThresholdTooLow as exc:
+        rules = on_demand.disclosure_rules(min_count=args.min_count,
+                                           min_n_for_statistics=args.min_pairs)
+    except ValueError as exc:  # ThresholdTooLow
         print(f"palbot report: {exc}", file=sys.stderr)
         return 2
     settings = load_settings()
-    options = ReportOptions(
+    options = on_demand.report_options(
         language=args.language or settings.default_language, year=args.year, rules=rules,
         row_level=args.row_level, timezone=settings.timezone, surveys_dir=settings.surveys_dir,
         zero_method=args.zero_method,
@@ -97,8 +100,8 @@ def report(args: argparse.Namespace) -> int:
                     if programme is None:
                         return _unknown_programme(session, args.programme)
                     advance("snapshot")
-                    built = build_report(session, programme=programme,
-                                         now=_now(), options=options, progress=advance)
+                    built = on_demand.build_report(session, programme=programme, now=_now(),
+                                                   options=options, progress=advance)
             except (OperationalError, ProgrammingError) as exc:
                 print(f"palbot report: cannot read the database ({type(exc.orig).__name__}); "
                       "check PALBOT_DATABASE_URL and that `palbot run` has created it",
@@ -121,19 +124,15 @@ def _now() -> datetime:
 
 
 def _write(built: Report, args: argparse.Namespace, advance: Callable[[str], None]) -> list[Path]:
-    from evaluation.workbook import write_csv, write_workbook
-
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_workbook(built.sheets, args.out)
+    on_demand.write_workbook(built, args.out)
     written = [args.out]
     advance("workbook")
     if args.csv:
-        written += write_csv(built.sheets, args.csv)
+        written += on_demand.write_csv(built, args.csv)
         advance("csv")
     if args.charts:
-        from evaluation.charts import save_charts
-
-        written += save_charts(built, args.charts)
+        written += on_demand.save_charts(built, args.charts)
         advance("charts")
     return written
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from telegram import Update
 
-from bot.cli.common import configure_logging, settings_and_engine
-from bot.settings import Settings, SettingsError
+from bot.cli.common import configure_logging, open_database
+from bot.settings import Settings, SettingsError, load_settings
+from bot.startup import check_bot_api, database_error
 
 if TYPE_CHECKING:
     from bot.webhook import WebhookConfig
@@ -51,15 +54,23 @@ def add_commands(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve the bot with long polling, or behind a webhook with --webhook."""
-    settings, engine = settings_and_engine()
+    settings = load_settings()
     if settings.token is None:
         raise SettingsError("PALBOT_TOKEN: required to run the bot (get one from @BotFather)")
     configure_logging(settings.log_level)
+    # Settings first, then the database, then Telegram: each fault ends with one line.
+    config = _webhook_config(args, settings) if args.webhook else None
     from bot.cli.surveys import refuse_bad_surveys  # a broken questionnaire stops start-up
 
-    if (refused := refuse_bad_surveys(settings, engine)) is not None:
+    try:
+        engine = open_database(settings)
+        refused = refuse_bad_surveys(settings, engine)
+        engine.dispose()
+    except (DBAPIError, ArgumentError) as exc:
+        raise database_error(settings, exc) from None
+    if refused is not None:
         return refused
-    engine.dispose()
+    asyncio.run(check_bot_api(settings))
 
     from bot.app import build_application
 
@@ -71,10 +82,9 @@ def run(args: argparse.Namespace) -> int:
         serve_background_only(application)
         log.info("stopped")
         return 0
-    if args.webhook:
+    if config is not None:
         from bot.webhook import run_webhook
 
-        config = _webhook_config(args, settings)
         application = build_application(settings, with_updater=False)
         log.info("starting webhook mode against %s", settings.api_url)
         run_webhook(application, config)

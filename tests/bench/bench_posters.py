@@ -18,7 +18,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.i18n import translator
-from bot.posters import PosterActivity, activity_link, activity_poster, bot_link, programme_poster
+from bot.poster_content import (
+    PosterActivity,
+    activity_link,
+    activity_poster,
+    bot_link,
+    programme_poster,
+)
 
 
 def _items(count: int) -> list[PosterActivity]:

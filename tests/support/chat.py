@@ -42,6 +42,10 @@ class ChatUser:
 
     async def send(self, text: str) -> list[SentMessage]:
         """Type a message; returns the bot messages this update created or edited."""
+        return await self._process(self.message_payload(text))
+
+    def message_payload(self, text: str) -> dict[str, Any]:
+        """The update a typed message arrives as (to queue it without waiting for the bot)."""
         message: dict[str, Any] = {
             "message_id": next(_update_ids),
             "date": 1_780_000_000,
@@ -52,7 +56,11 @@ class ChatUser:
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        return await self._process({"update_id": next(_update_ids), "message": message})
+        return {"update_id": next(_update_ids), "message": message}
+
+    def update(self, payload: dict[str, Any]) -> Update:
+        """A payload as the Update python-telegram-bot hands to the application."""
+        return Update.de_json(payload, self.app.bot)
 
     async def send_sticker(self) -> list[SentMessage]:
         """Send something that is not text."""
@@ -110,8 +118,7 @@ class ChatUser:
 
     async def _process(self, payload: dict[str, Any]) -> list[SentMessage]:
         before = len(self.rec.calls)
-        update = Update.de_json(payload, self.app.bot)
-        await self.app.process_update(update)
+        await self.app.process_update(self.update(payload))
         touched: list[SentMessage] = []
         for call in self.rec.calls[before:]:
             if (

@@ -12,14 +12,14 @@ import pytest
 from reportlab.lib.pagesizes import A4
 
 from bot.i18n import translator
-from bot.posters import (
-    ROWS_PER_PAGE,
+from bot.poster_content import (
     PosterActivity,
     activity_link,
     activity_poster,
     bot_link,
     programme_poster,
 )
+from bot.posters import ROWS_PER_PAGE
 from tests.support.pdf import page_qr_codes, page_sizes, page_texts
 
 # Tuesday 1 December 2026, 17:00 in Warsaw.

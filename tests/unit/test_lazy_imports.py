@@ -1,0 +1,42 @@
+"""`palbot run` does not import the report libraries; building a report does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("numpy", "scipy", "matplotlib", "openpyxl", "reportlab")
+
+# Everything `palbot run` loads before serving, in a fresh interpreter.
+_RUN_PATH = """
+import json, sys
+from bot.cli import build_parser
+build_parser().parse_args(["run"])
+import bot.background, bot.cli.run, bot.cli.surveys, bot.startup, bot.webhook
+from bot.app import build_application
+from bot.settings import load_settings
+settings = load_settings(_env_file=None, token="123456:lazy", database_url=sys.argv[1])
+build_application(settings)
+loaded = lambda: sorted(m for m in {HEAVY} if m in sys.modules)
+at_start = loaded()
+from evaluation import on_demand
+on_demand.disclosure_rules(min_count=5, min_n_for_statistics=10)
+print(json.dumps({{"at_start": at_start, "after_report_code": loaded()}}))
+"""
+
+
+def test_palbot_run_leaves_the_report_libraries_unloaded(tmp_path: Path) -> None:
+    code = _RUN_PATH.format(HEAVY=repr(HEAVY))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code, f"sqlite:///{tmp_path / 'db.sqlite3'}"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["at_start"] == []
+    # The check would see them: the report code does load them when used.
+    assert {"numpy", "scipy"} <= set(result["after_report_code"])
