@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import Programme, Role
 from storage.roles import animator_programmes, roles_for
@@ -26,6 +26,11 @@ class StaffAction(StrEnum):
     MANAGE_ADMINS = "manage_admins"
     # Send a spreadsheet of activities into a programme.
     IMPORT_ACTIVITIES = "import_activities"
+    # Programmes and editions themselves: new, rename, archive, copy an edition.
+    EDIT_PROGRAMMES = "edit_programmes"
+    # Run one programme: dates, questionnaire, final survey, reminders, quiet hours,
+    # follow-ups, retention, its audit trail and the data of people without Telegram.
+    RUN_PROGRAMME = "run_programme"
 
 
 def may_act(
@@ -44,16 +49,19 @@ def may_act(
         scope = animator_programmes(session, telegram_id)
         return programme_id is not None and (scope is None or programme_id in scope)
     # Coordinators (per programme) come with the central access rule, e.g.:
-    # if action is StaffAction.MANAGE_STAFF and holds(Role.COORDINATOR, programme_id): ...
+    # if action in (StaffAction.MANAGE_STAFF, StaffAction.RUN_PROGRAMME)
+    #         and holds(Role.COORDINATOR, programme_id): ...
     return False
 
 
 def programmes_for(
     session: Session, *, telegram_id: int, admin_ids: Iterable[int], action: StaffAction
 ) -> list[tuple[int, str]]:
-    """(id, name) of the programmes where `may_act` allows `action`, by name."""
+    """(id, name) of the programmes (not archived) where `may_act` allows `action`, by name."""
     admin_ids = frozenset(admin_ids)
-    rows = session.exec(select(Programme.id, Programme.name).order_by(Programme.name)).all()
+    rows = session.exec(select(Programme.id, Programme.name)
+                        .where(col(Programme.archived_at).is_(None))
+                        .order_by(Programme.name)).all()
     return [
         (int(pid), name) for pid, name in rows
         if pid is not None and may_act(session, telegram_id=telegram_id, admin_ids=admin_ids,
