@@ -36,7 +36,7 @@ class SettingRefused(ValueError):
 
 def _unit(offset: timedelta) -> str:
     seconds = int(offset.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    for unit, size in (("h", 3600), ("m", 60)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
