@@ -50,6 +50,13 @@ def register(app: PalApplication) -> None:
 
     invitations.register(app)
     admin.register(app)
+    # Programmes from /admin (prg: buttons): dates, settings, archive, editions; the
+    # questionnaire (its YAML reader goes before the spreadsheets'), surveys and records.
+    from handlers import admin_programmes, admin_records, admin_surveys
+
+    admin_programmes.register(app)
+    admin_surveys.register(app)
+    admin_records.register(app)
     spreadsheets.register(app)
     # (features register here)
     # Catch-alls: unknown text, commands and buttons. Always last.

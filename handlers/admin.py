@@ -102,6 +102,7 @@ async def admin_menu(update: Update, context: PalContext) -> None:
                   programmes[:MAX_PROGRAMMES_SHOWN]]
     rows += [[(t._("👑 Administrators"), "adm:a")],
              [(t._("➕ New programme"), "adm:new")],
+             [(t._("🗄 Archived programmes"), "prg:arch"), (t._("📜 Audit trail"), "prg:au:0:0")],
              [(t._("📥 Activities from a spreadsheet"), "ss:help")],
              [back_to_menu_button(t)]]
     text = (t._("Administration. Choose a programme to see its team and to invite or "
@@ -177,6 +178,7 @@ async def render_team(update: Update, context: PalContext, team: Team, *,
     else:
         rows.append([(t._("➕ Invite an animator"), f"adm:i:{programme_id}:animator")])
         rows.append([(t._("➕ Invite an evaluator"), f"adm:i:{programme_id}:evaluator")])
+        rows.append([(t._("⚙️ Programme: dates, settings, surveys"), f"prg:o:{programme_id}")])
     rows.append([(t._("↩️ Administration"), "adm:menu")])
     await show_screen(update, context, "\n".join(lines), inline(rows), toast=toast,
                       new_message=new_message)

@@ -42,6 +42,11 @@ def _unit(offset: timedelta) -> str:
     return f"{seconds}s"
 
 
+def offsets_label(offsets: tuple[timedelta, ...]) -> str:
+    """`24h,2h` for offsets (largest first), as stored and typed."""
+    return ",".join(_unit(o) for o in offsets)
+
+
 def canonical_offsets(raw: str) -> str:
     """`2h, 24h` -> `24h,2h`; 1 to 4 offsets, each from 15 minutes to 14 days."""
     try:
@@ -52,7 +57,7 @@ def canonical_offsets(raw: str) -> str:
         raise SettingRefused("offsets_count")
     if any(not MIN_OFFSET <= o <= MAX_OFFSET for o in offsets):
         raise SettingRefused("offsets_range")
-    return ",".join(_unit(o) for o in offsets)
+    return offsets_label(offsets)
 
 
 def canonical_quiet_hours(raw: str) -> str:
