@@ -394,6 +394,8 @@ def _name_of(session: Session, *, actor: StaffActor, programme_id: int) -> str:
 
 def _apply(session: Session, *, actor: StaffActor, person_id: int, programme_id: int,
            nonce: str, zone: ZoneInfo, now: datetime) -> ProgrammeSettings:
+    programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
+                  programme_id=programme_id)
     dialog = get_dialog(session, person_id=person_id, kind=EDIT)
     if (dialog is None or dialog.step != "confirm" or dialog.data.get("nonce") != nonce
             or dialog.data.get("pid") != programme_id):

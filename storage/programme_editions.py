@@ -153,6 +153,8 @@ def set_archived(session: Session, *, actor: StaffActor, programme_id: int, arch
 
 def archived_programmes(session: Session, *, actor: StaffActor) -> list[tuple[int, str]]:
     """(id, name) of archived programmes this person may bring back, by name."""
+    if not actor.may(session, StaffAction.EDIT_PROGRAMMES, None):
+        raise NotAllowed(None)
     rows = session.exec(select(Programme.id, Programme.name)
                         .where(col(Programme.archived_at).is_not(None))
                         .order_by(col(Programme.name))).all()
