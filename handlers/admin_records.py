@@ -19,7 +19,8 @@ from bot.i18n import translator
 from bot.keyboards import inline
 from handlers.activities import show_screen
 from handlers.admin import staff_actor
-from handlers.admin_programmes import Rows, arg, staff_screen
+from handlers.admin_programme_texts import Rows
+from handlers.admin_programmes import arg, staff_screen
 from storage.programme_records import (
     PEOPLE_SHOWN,
     audit_page,

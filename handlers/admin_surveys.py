@@ -24,7 +24,8 @@ from bot.i18n import Translator
 from bot.keyboards import inline
 from handlers.activities import show_screen
 from handlers.admin import not_allowed_text, staff_actor
-from handlers.admin_programmes import Rows, Stale, arg, day_text, staff_screen, stale
+from handlers.admin_programme_texts import Rows, day_text
+from handlers.admin_programmes import Stale, arg, staff_screen, stale
 from handlers.common import answer
 from handlers.dialogs import on_text
 from schedules.survey_followups import FinalSurveyOpening, open_final_survey
