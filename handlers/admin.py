@@ -48,7 +48,7 @@ from storage.staff import (
     staff_of,
     staff_programmes,
 )
-from storage.staff_access import NotAllowed, StaffActor
+from storage.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]
@@ -93,13 +93,40 @@ def _arg(context: PalContext, group: int = 1) -> int:
     return int(context.matches[0].group(group))
 
 
-@admin_only
+def _menu(session: Session, *, actor: StaffActor) -> tuple[bool, list[tuple[int, str]]]:
+    """Whether the person administers everything, and the programmes they see here."""
+    if actor.may(session, StaffAction.MANAGE_ADMINS, None):
+        return True, staff_programmes(session, actor=actor)
+    return False, programmes_for(session, telegram_id=actor.telegram_id,
+                                 admin_ids=actor.admin_ids, action=StaffAction.RUN_PROGRAMME)
+
+
 async def admin_menu(update: Update, context: PalContext) -> None:
-    """/admin and `adm:menu`: the programmes, administrators, a new programme, import."""
+    """/admin and `adm:menu`: the programmes, administrators, a new programme, import.
+
+    Administrators see everything; anyone `may_act` lets run a programme (the programme
+    coordinator, once that role exists) sees just their programmes' screens.
+    """
     t = context.t
-    programmes = await context.db.read(staff_programmes, actor=staff_actor(context))
-    rows: Rows = [[(name[:60], f"adm:p:{pid}")] for pid, name in
-                  programmes[:MAX_PROGRAMMES_SHOWN]]
+    if context.viewer.is_onboarded and context.viewer.person is not None:
+        is_admin, programmes = await context.db.read(_menu, actor=staff_actor(context))
+    else:
+        is_admin, programmes = Role.ADMIN in context.viewer.roles, []
+    if not is_admin and not programmes:
+        log.info("admin screen refused user_id=%s", context.viewer.telegram_id)
+        await answer(update, context, not_allowed_text(t), alert=True)
+        return
+    if not context.viewer.is_onboarded:
+        await answer(update, context, t._("First, let's get you set up: send /start."))
+        return
+    if not is_admin:
+        rows: Rows = [[(name[:60], f"prg:o:{pid}")] for pid, name in
+                      programmes[:MAX_PROGRAMMES_SHOWN]]
+        await show_screen(update, context, t._(
+            "Your programmes. Choose one to see its dates, settings and surveys:"),
+            inline([*rows, [back_to_menu_button(t)]]))
+        return
+    rows = [[(name[:60], f"adm:p:{pid}")] for pid, name in programmes[:MAX_PROGRAMMES_SHOWN]]
     rows += [[(t._("👑 Administrators"), "adm:a")],
              [(t._("➕ New programme"), "adm:new")],
              [(t._("🗄 Archived programmes"), "prg:arch"), (t._("📜 Audit trail"), "prg:au:0:0")],

@@ -6,7 +6,7 @@ get polite refusals and change nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.settings import Settings, load_settings
 from storage.db import read_only, transaction
@@ -305,3 +305,40 @@ async def test_a_resident_and_an_animator_are_refused(
         from storage.models import Dialog
 
         assert session.exec(select(Dialog)).all() == []
+
+
+async def test_one_line_in_may_act_gives_a_coordinator_the_programme_screens(
+    chat_user: Callable[..., ChatUser], engine: Engine, programme_id: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ewa stands in for the coming coordinator role: may_act allows her to run this
+    programme (and nothing else); /admin and the programme screens follow by themselves."""
+    import storage.staff_access as access
+
+    original = access.may_act
+
+    def with_coordinator(session: Session, *, telegram_id: int, admin_ids: Iterable[int],
+                         action: access.StaffAction, programme_id: int | None) -> bool:
+        if (telegram_id == EWA and action is access.StaffAction.RUN_PROGRAMME
+                and programme_id == coordinated):
+            return True
+        return original(session, telegram_id=telegram_id, admin_ids=admin_ids, action=action,
+                        programme_id=programme_id)
+
+    coordinated = programme_id
+    monkeypatch.setattr(access, "may_act", with_coordinator)
+    ewa = chat_user(EWA, language_code="pl")
+    await ewa.send("/admin")
+    assert ewa.last.text.startswith("Twoje programy.")
+    assert [label for label, _ in ewa.last.buttons()] == ["PAL Barwinek 2026", "↩️ Menu"]
+    await ewa.press("PAL Barwinek 2026")
+    await ewa.press("Czas przypomnień")
+    await ewa.send("48h")
+    await ewa.press("Tak, zmień")
+    assert _programme(engine, programme_id).reminder_offsets == "48h"
+    # Renaming, archiving and copying stay with administrators.
+    for forged in (f"prg:e:{programme_id}:name", f"prg:bc:{programme_id}:ar:on",
+                   f"prg:e:{programme_id}:copy", "prg:au:0:0"):
+        await ewa.press_data(forged)
+        assert ewa.last_answer() == "To jest tylko dla administratorów.", forged
+    assert _actions(engine) == ["programme.setting_set"]
