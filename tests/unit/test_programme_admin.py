@@ -39,11 +39,12 @@ from storage.programme_settings import (
 )
 from storage.programme_surveys import (
     InvalidQuestionnaire,
+    OtherQuestionnaireAnswered,
     choose_questionnaire,
     response_counts,
     shipped_questionnaires,
 )
-from storage.questionnaires import SurveyPhase, default_questionnaire_path
+from storage.questionnaires import SurveyPhase, default_questionnaire_path, load_questionnaire
 from storage.reminders import offsets_for
 from storage.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
 from tests.support.signup import make_activity, make_person, make_programme
@@ -164,7 +165,11 @@ def test_shift_keeps_weekday_and_wall_clock_across_dst() -> None:
     assert moved == datetime(2026, 4, 7, 15, 0, tzinfo=UTC)
 
 
-def test_copy_edition_shifts_by_whole_weeks_and_copies_no_sign_ups(engine: Engine) -> None:
+@pytest.mark.parametrize("database", ["engine", "postgres_engine"])
+def test_copy_edition_shifts_by_whole_weeks_and_copies_no_sign_ups(
+    database: str, request: pytest.FixtureRequest
+) -> None:
+    engine: Engine = request.getfixturevalue(database)
     admin, resident, pid = _setup(engine)
     with transaction(engine) as session:
         source = session.get(Programme, pid)
@@ -236,7 +241,9 @@ def test_copy_edition_shifts_by_whole_weeks_and_copies_no_sign_ups(engine: Engin
     assert refused.value.reason is EditionRefusal.NOT_AFTER_SOURCE
 
 
-def test_setters_validate_and_audit(engine: Engine) -> None:
+@pytest.mark.parametrize("database", ["engine", "postgres_engine"])
+def test_setters_validate_and_audit(database: str, request: pytest.FixtureRequest) -> None:
+    engine: Engine = request.getfixturevalue(database)
     admin, resident, pid = _setup(engine)
     assert canonical_offsets("2h, 24h") == "24h,2h"
     assert canonical_offsets("90m") == "90m"
@@ -320,6 +327,12 @@ def test_questionnaire_choice_counts_and_refusals(engine: Engine, tmp_path: Path
     assert (counts.initial, counts.final, counts.pairs) == (3, 1, 1)
     with pytest.raises(NotAllowed), read_only(engine) as session:
         response_counts(session, actor=resident, programme_id=pid)
+    # Answered with the default questionnaire: another one would break the comparison.
+    other = next(path for path in shipped[1:]
+                 if load_questionnaire(path).id != load_questionnaire(shipped[0]).id)
+    with pytest.raises(OtherQuestionnaireAnswered), transaction(engine) as session:
+        choose_questionnaire(session, actor=admin, programme_id=pid, path=other, now=NOW)
+    assert _programme(engine, pid).survey_path is None
     assert _actions(engine)[:2] == ["survey.questionnaire_chosen", "survey.questionnaire_chosen"]
 
 
