@@ -52,8 +52,9 @@ def register(app: PalApplication) -> None:
     admin.register(app)
     # Programmes from /admin (prg: buttons): dates, settings, archive, editions; the
     # questionnaire (its YAML reader goes before the spreadsheets'), surveys and records.
-    from handlers import admin_programmes, admin_records, admin_surveys
+    from handlers import admin_new_programme, admin_programmes, admin_records, admin_surveys
 
+    admin_new_programme.register(app)
     admin_programmes.register(app)
     admin_surveys.register(app)
     admin_records.register(app)
