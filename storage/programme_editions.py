@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
 from storage.audit import AuditAction, record
@@ -242,16 +243,17 @@ def copy_edition(session: Session, *, actor: StaffActor, programme_id: int, star
     session.add(edition)
     session.flush()
     assert edition.id is not None
-    for activity in _template(session, programme_id):
-        session.add(Activity(
-            programme_id=edition.id, title=activity.title, category=activity.category,
-            description=activity.description, venue=activity.venue,
-            starts_at=shift_by_weeks(activity.starts_at, plan.weeks, zone),
-            ends_at=shift_by_weeks(activity.ends_at, plan.weeks, zone),
-            places=activity.places, registration_deadline=shifted(activity.registration_deadline),
-            organiser_id=activity.organiser_id, contact=activity.contact,
-            created_at=now, updated_at=now))
-    session.flush()
+    # One executemany for the whole template (a year of weekly activities is hundreds).
+    rows = [dict(
+        programme_id=edition.id, title=a.title, category=a.category,
+        description=a.description, venue=a.venue,
+        starts_at=shift_by_weeks(a.starts_at, plan.weeks, zone),
+        ends_at=shift_by_weeks(a.ends_at, plan.weeks, zone), places=a.places,
+        registration_deadline=shifted(a.registration_deadline), organiser_id=a.organiser_id,
+        contact=a.contact, status=ActivityStatus.PUBLISHED.value, created_at=now,
+        updated_at=now) for a in _template(session, programme_id)]
+    if rows:
+        session.execute(insert(Activity), rows)
     record(session, actor_id=actor.person_id, action=AuditAction.PROGRAMME_COPIED,
            subject_type="programme", subject_id=edition.id,
            details={"source_id": programme_id, "activities": plan.activities,

@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -373,3 +374,35 @@ def test_audit_pages_and_data_files(engine: Engine) -> None:
                               now=NOW)
     assert data.display_name == "Helena"
     assert _actions(engine)[-1] == "person.data_exported"
+
+
+def _statements(engine: Engine) -> list[int]:
+    counter = [0]
+
+    def count(*_: object) -> None:
+        counter[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    return counter
+
+
+@pytest.mark.parametrize("activities", [3, 60])
+def test_statements_per_copy_and_screen_do_not_grow_with_the_template(
+    engine: Engine, activities: int
+) -> None:
+    admin, _, pid = _setup(engine)
+    with transaction(engine) as session:
+        programme = session.get(Programme, pid)
+        assert programme is not None
+        for i in range(activities):
+            make_activity(session, programme=programme,
+                          starts_at=NOW + timedelta(days=1 + i, hours=i % 4))
+    counter = _statements(engine)
+    with read_only(engine) as session:
+        programme_settings(session, actor=admin, programme_id=pid)
+    assert counter[0] <= 6  # begin, the programme, the access check, the count
+    counter[0] = 0
+    with transaction(engine) as session:
+        copy_edition(session, actor=admin, programme_id=pid, starts_on=date(2027, 11, 23),
+                     name=None, zone=WARSAW, now=NOW)
+    assert counter[0] <= 16  # the same for 3 and for 60 activities: one executemany
