@@ -33,8 +33,8 @@ class AuditPage:
 
 def audit_page(session: Session, *, actor: StaffActor, programme_id: int | None, page: int,
                per_page: int = AUDIT_PAGE) -> AuditPage:
-    """Audit rows, newest first, `per_page` at a time; a programme's own rows (about it or
-    its activities) for those who run it, every row for administrators (None)."""
+    """Audit rows, newest first, `per_page` at a time; a programme's own rows (about it, its
+    activities, or naming it) for those who run it, every row for administrators (None)."""
     query = select(AuditEntry)
     if programme_id is None:
         if not actor.may(session, StaffAction.MANAGE_ADMINS, None):
@@ -43,11 +43,15 @@ def audit_page(session: Session, *, actor: StaffActor, programme_id: int | None,
         programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
                       programme_id=programme_id)
         activities = select(Activity.id).where(Activity.programme_id == programme_id)
+        # About the programme, one of its activities, or naming it (invitations, staff,
+        # people without Telegram, imports record `programme_id` in their details).
+        named = col(AuditEntry.details)["programme_id"].as_integer()
         query = query.where(or_(
             and_(col(AuditEntry.subject_type) == "programme",
                  col(AuditEntry.subject_id) == programme_id),
             and_(col(AuditEntry.subject_type) == "activity",
-                 col(AuditEntry.subject_id).in_(activities))))
+                 col(AuditEntry.subject_id).in_(activities)),
+            named == programme_id))
     rows = list(session.exec(query.order_by(col(AuditEntry.at).desc(),
                                             col(AuditEntry.id).desc())
                              .offset(max(page, 0) * per_page).limit(per_page + 1)))

@@ -337,7 +337,9 @@ def test_questionnaire_choice_counts_and_refusals(engine: Engine, tmp_path: Path
     assert _actions(engine)[:2] == ["survey.questionnaire_chosen", "survey.questionnaire_chosen"]
 
 
-def test_audit_pages_and_data_files(engine: Engine) -> None:
+@pytest.mark.parametrize("database", ["engine", "postgres_engine"])
+def test_audit_pages_and_data_files(database: str, request: pytest.FixtureRequest) -> None:
+    engine: Engine = request.getfixturevalue(database)
     admin, resident, pid = _setup(engine)
     with transaction(engine) as session:
         programme = session.get(Programme, pid)
@@ -351,6 +353,12 @@ def test_audit_pages_and_data_files(engine: Engine) -> None:
                    at=NOW + timedelta(minutes=n))
         record(session, actor_id=None, action="programme.created", subject_type="programme",
                subject_id=pid + 1000, at=NOW)
+        record(session, actor_id=None, action="staff.removed", subject_type="person",
+               subject_id=1, details={"programme_id": pid + 1000, "role": "animator"},
+               at=NOW - timedelta(minutes=2))
+        record(session, actor_id=None, action="invitation.created", subject_type="invitation",
+               subject_id=1, details={"programme_id": pid, "role": "animator"},
+               at=NOW - timedelta(minutes=1))
         paper_id = paper.id
     assert paper_id is not None
     with read_only(engine) as session:
@@ -359,8 +367,9 @@ def test_audit_pages_and_data_files(engine: Engine) -> None:
         everything = audit_page(session, actor=admin, programme_id=None, page=1)
         assert [e.details["n"] for e in first.entries] == list(range(11, 1, -1))
         assert first.has_older and not second.has_older
-        assert [e.details["n"] for e in second.entries] == [1, 0]
-        assert len(everything.entries) == 3
+        assert [e.details.get("n") for e in second.entries] == [1, 0, None]
+        assert second.entries[-1].action == "invitation.created"
+        assert len(everything.entries) == 5
         assert people_without_telegram(session, actor=admin, programme_id=pid) == [
             (paper_id, "Helena")]
     for who, programme_id in ((resident, pid), (admin, pid + 1)):
