@@ -17,14 +17,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.settings import Settings, load_settings
+from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
 from storage.models import Activity, AuditEntry, Person, Programme, RoleGrant
+from storage.questionnaires import SurveyPhase
 from tests.conftest import TEST_TOKEN
 from tests.support.chat import ChatUser
 from tests.support.documents import FileRecordingRequest, send_document
 from tests.support.recording import RecordingRequest
 from tests.support.signup import make_activity, make_person, make_programme
-from tests.support.surveys import default_data
+from tests.support.surveys import answered_survey, default_data
 
 ANNA, EWA, KRYSTYNA = 7001, 7002, 7004
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -342,3 +344,27 @@ async def test_one_line_in_may_act_gives_a_coordinator_the_programme_screens(
         await ewa.press_data(forged)
         assert ewa.last_answer() == "To jest tylko dla administratorów.", forged
     assert _actions(engine) == ["programme.setting_set"]
+
+
+async def test_a_questionnaire_change_after_answers_and_an_oversized_file_are_refused(
+    chat_user: Callable[..., ChatUser], engine: Engine, programme_id: int, clock: FrozenClock
+) -> None:
+    with transaction(engine) as session:
+        programme = session.get(Programme, programme_id)
+        krystyna = session.exec(select(Person).where(Person.telegram_id == KRYSTYNA)).one()
+        assert programme is not None
+        answered_survey(session, person=krystyna, programme=programme,
+                        phase=SurveyPhase.INITIAL, values={}, now=clock.now())
+    anna = chat_user(ANNA, language_code="en")
+    await _open(anna)
+    await anna.press("Questionnaire and surveys")
+    assert "Initial surveys sent: 1" in anna.last.text
+    await anna.press("📋 dejong")
+    await anna.press("Yes, use it")
+    assert anna.alerts()[-1].startswith("Surveys of this programme were already answered")
+    assert _programme(engine, programme_id).survey_path is None
+    await anna.press("Cancel")
+    await anna.press("Send my own questionnaire")
+    await send_document(anna, b"id: x\n", "big.yaml", declared_size=5_000_000)
+    assert anna.last.text == "This file is too large for a questionnaire (at most 256 kB)."
+    assert _actions(engine) == []
