@@ -46,7 +46,7 @@ from storage.programme_surveys import (
     summary,
 )
 from storage.questionnaire_checks import MAX_FILE_BYTES
-from storage.questionnaires import Problem, QuestionnaireError, load_questionnaire
+from storage.questionnaires import Problem, QuestionnaireError, questionnaire_cache
 from storage.staff_access import NotAllowed, StaffAction, StaffActor
 from storage.survey_versions import questionnaire_path
 
@@ -63,7 +63,7 @@ def _screen(session: Session, *, actor: StaffActor, programme_id: int, person_id
     close_dialog(session, person_id=person_id, kind=SURVEY_FILE)
     path = questionnaire_path(programme, surveys_dir)
     try:
-        current: QuestionnaireSummary | None = summary(load_questionnaire(path))
+        current: QuestionnaireSummary | None = summary(questionnaire_cache.get(path))
     except QuestionnaireError:
         current = None
     counts = response_counts(session, actor=actor, programme_id=programme_id)
@@ -134,7 +134,7 @@ async def on_shipped(update: Update, context: PalContext) -> None:
         await stale(update, context)
         return
     name = await context.db.read(_name, actor=staff_actor(context), programme_id=programme_id)
-    found = summary(load_questionnaire(path))
+    found = summary(questionnaire_cache.get(path))
     await show_screen(update, context, t._("Use {what} for “{name}”?").format(
         what=summary_text(t, found), name=name), inline([
             [(t._("✅ Yes, use it"), f"prg:sqy:{programme_id}:{index}")],
