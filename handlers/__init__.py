@@ -50,6 +50,14 @@ def register(app: PalApplication) -> None:
 
     invitations.register(app)
     admin.register(app)
+    # Programmes from /admin (prg: buttons): dates, settings, archive, editions; the
+    # questionnaire (its YAML reader goes before the spreadsheets'), surveys and records.
+    from handlers import admin_new_programme, admin_programmes, admin_records, admin_surveys
+
+    admin_new_programme.register(app)
+    admin_programmes.register(app)
+    admin_surveys.register(app)
+    admin_records.register(app)
     spreadsheets.register(app)
 
     # Offers of a freed place: "Take the place" / "Pass" (of:t / of:p), and their expiry.

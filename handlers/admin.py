@@ -2,8 +2,8 @@
 
 Callback data starts with `adm:` — `adm:menu`, `adm:p:<programme>` (a team), `adm:a`
 (administrators), `adm:i:<programme|0>:<role>` (new invitation link), `adm:ir:<id>`
-(withdraw it), `adm:s:<grant>` then `adm:sr:<grant>` (remove in two taps), `adm:new` /
-`adm:newx` (new programme, its name typed). Every press is re-checked in the
+(withdraw it), `adm:s:<grant>` then `adm:sr:<grant>` (remove in two taps); a new
+programme (`adm:new`) is in handlers.admin_new_programme. Every press is re-checked in the
 transaction that acts (storage.staff_access), so forged or stale buttons change nothing.
 """
 
@@ -24,10 +24,8 @@ from bot.context import PalApplication, PalContext
 from bot.i18n import Translator
 from bot.keyboards import back_to_menu_button, inline
 from handlers.activities import show_screen
-from handlers.common import answer, too_long
-from handlers.dialogs import on_text
+from handlers.common import answer
 from handlers.invitations import role_name
-from storage.dialogs import close_dialog, save_dialog
 from storage.invitations import (
     InvitationRefused,
     NewInvitation,
@@ -37,23 +35,20 @@ from storage.invitations import (
     pending_invitations,
     revoke_invitation,
 )
-from storage.models import Dialog, Programme, Role
+from storage.models import Programme, Role
 from storage.staff import (
     CannotRemoveYourself,
-    ProgrammeNameRefused,
     StaffMember,
-    create_programme,
     remove_staff,
     staff_member,
     staff_of,
     staff_programmes,
 )
-from storage.staff_access import NotAllowed, StaffActor
+from storage.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]
 H = TypeVar("H", bound=Handler)
-NEW_PROGRAMME = "admin_programme"
 MAX_PROGRAMMES_SHOWN = 40
 NAME_IN_BUTTON = 40
 Rows = list[list[tuple[str, str]]]
@@ -93,15 +88,43 @@ def _arg(context: PalContext, group: int = 1) -> int:
     return int(context.matches[0].group(group))
 
 
-@admin_only
+def _menu(session: Session, *, actor: StaffActor) -> tuple[bool, list[tuple[int, str]]]:
+    """Whether the person administers everything, and the programmes they see here."""
+    if actor.may(session, StaffAction.MANAGE_ADMINS, None):
+        return True, staff_programmes(session, actor=actor)
+    return False, programmes_for(session, telegram_id=actor.telegram_id,
+                                 admin_ids=actor.admin_ids, action=StaffAction.RUN_PROGRAMME)
+
+
 async def admin_menu(update: Update, context: PalContext) -> None:
-    """/admin and `adm:menu`: the programmes, administrators, a new programme, import."""
+    """/admin and `adm:menu`: the programmes, administrators, a new programme, import.
+
+    Administrators see everything; anyone `may_act` lets run a programme (the programme
+    coordinator, once that role exists) sees just their programmes' screens.
+    """
     t = context.t
-    programmes = await context.db.read(staff_programmes, actor=staff_actor(context))
-    rows: Rows = [[(name[:60], f"adm:p:{pid}")] for pid, name in
-                  programmes[:MAX_PROGRAMMES_SHOWN]]
+    if context.viewer.is_onboarded and context.viewer.person is not None:
+        is_admin, programmes = await context.db.read(_menu, actor=staff_actor(context))
+    else:
+        is_admin, programmes = Role.ADMIN in context.viewer.roles, []
+    if not is_admin and not programmes:
+        log.info("admin screen refused user_id=%s", context.viewer.telegram_id)
+        await answer(update, context, not_allowed_text(t), alert=True)
+        return
+    if not context.viewer.is_onboarded:
+        await answer(update, context, t._("First, let's get you set up: send /start."))
+        return
+    if not is_admin:
+        rows: Rows = [[(name[:60], f"prg:o:{pid}")] for pid, name in
+                      programmes[:MAX_PROGRAMMES_SHOWN]]
+        await show_screen(update, context, t._(
+            "Your programmes. Choose one to see its dates, settings and surveys:"),
+            inline([*rows, [back_to_menu_button(t)]]))
+        return
+    rows = [[(name[:60], f"adm:p:{pid}")] for pid, name in programmes[:MAX_PROGRAMMES_SHOWN]]
     rows += [[(t._("👑 Administrators"), "adm:a")],
              [(t._("➕ New programme"), "adm:new")],
+             [(t._("🗄 Archived programmes"), "prg:arch"), (t._("📜 Audit trail"), "prg:au:0:0")],
              [(t._("📥 Activities from a spreadsheet"), "ss:help")],
              [back_to_menu_button(t)]]
     text = (t._("Administration. Choose a programme to see its team and to invite or "
@@ -120,8 +143,9 @@ class Team:
     pending: list[PendingInvitation]
 
 
-def _team(session: Session, *, actor: StaffActor, programme_id: int | None,
+def team_of(session: Session, *, actor: StaffActor, programme_id: int | None,
           now: datetime) -> Team:
+    """A programme's (None: the administrators') team, for those who may manage it."""
     programme = session.get(Programme, programme_id) if programme_id is not None else None
     if programme_id is not None and programme is None:
         raise NotAllowed(programme_id)
@@ -137,7 +161,7 @@ def _name(t: Translator, member: StaffMember) -> str:
 async def show_team(update: Update, context: PalContext, programme_id: int | None) -> None:
     """Read and show the team of a programme (None: administrators)."""
     try:
-        team = await context.db.read(_team, actor=staff_actor(context),
+        team = await context.db.read(team_of, actor=staff_actor(context),
                                      programme_id=programme_id,
                                      now=context.services.clock.now())
     except NotAllowed:
@@ -177,6 +201,7 @@ async def render_team(update: Update, context: PalContext, team: Team, *,
     else:
         rows.append([(t._("➕ Invite an animator"), f"adm:i:{programme_id}:animator")])
         rows.append([(t._("➕ Invite an evaluator"), f"adm:i:{programme_id}:evaluator")])
+        rows.append([(t._("⚙️ Programme: dates, settings, surveys"), f"prg:o:{programme_id}")])
     rows.append([(t._("↩️ Administration"), "adm:menu")])
     await show_screen(update, context, "\n".join(lines), inline(rows), toast=toast,
                       new_message=new_message)
@@ -262,7 +287,7 @@ async def on_withdraw(update: Update, context: PalContext) -> None:
 def _withdraw_and_team(session: Session, *, actor: StaffActor, invitation_id: int,
                        now: datetime) -> Team:
     invitation = revoke_invitation(session, actor=actor, invitation_id=invitation_id, now=now)
-    return _team(session, actor=actor, programme_id=invitation.programme_id, now=now)
+    return team_of(session, actor=actor, programme_id=invitation.programme_id, now=now)
 
 
 def _member_and_place(session: Session, *, actor: StaffActor,
@@ -317,66 +342,7 @@ async def on_remove(update: Update, context: PalContext) -> None:
 def _remove_and_team(session: Session, *, actor: StaffActor, grant_id: int,
                      now: datetime) -> tuple[StaffMember, Team]:
     member = remove_staff(session, actor=actor, grant_id=grant_id, now=now)
-    return member, _team(session, actor=actor, programme_id=member.programme_id, now=now)
-
-
-@admin_only
-async def on_new_programme(update: Update, context: PalContext) -> None:
-    """`adm:new`: ask for the new programme's name (the next text message)."""
-    t = context.t
-    person = context.viewer.person
-    assert person is not None and person.id is not None
-    await context.db.write(save_dialog, person_id=person.id, kind=NEW_PROGRAMME, step="name",
-                           awaits_text=True)
-    await show_screen(update, context, t._(
-        "Type the name of the new programme as residents should see it, for example "
-        "“PAL Osiedle Barwinek 2026” (up to 200 characters):"),
-        inline([[(t._("✖️ Cancel"), "adm:newx")]]))
-
-
-@admin_only
-async def on_new_programme_cancel(update: Update, context: PalContext) -> None:
-    """`adm:newx`: no new programme after all."""
-    person = context.viewer.person
-    assert person is not None and person.id is not None
-    await context.db.write(close_dialog, person_id=person.id, kind=NEW_PROGRAMME)
-    await admin_menu(update, context)
-
-
-def _create_and_close(session: Session, *, actor: StaffActor, name: str,
-                      now: datetime) -> Team:
-    programme = create_programme(session, actor=actor, name=name, now=now)
-    assert actor.person_id is not None and programme.id is not None
-    close_dialog(session, person_id=actor.person_id, kind=NEW_PROGRAMME)
-    return _team(session, actor=actor, programme_id=programme.id, now=now)
-
-
-@on_text(NEW_PROGRAMME)
-async def on_programme_name(update: Update, context: PalContext, dialog: Dialog) -> None:
-    """The new programme's name, typed."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    t = context.t
-    if Role.ADMIN not in context.viewer.roles:
-        await context.db.write(close_dialog, person_id=dialog.person_id, kind=NEW_PROGRAMME)
-        await answer(update, context, not_allowed_text(t))
-        return
-    try:
-        if too_long(message.text):
-            raise ProgrammeNameRefused(taken=False)
-        team = await context.db.write(
-            _create_and_close, actor=staff_actor(context), name=message.text,
-            now=context.services.clock.now())
-    except ProgrammeNameRefused as refused:
-        await message.reply_text(
-            t._("A programme with this name already exists. Type another name:")
-            if refused.taken else t._("The name must have 1 to 200 characters. Type it again:"))
-        return
-    except NotAllowed:
-        await answer(update, context, not_allowed_text(t))
-        return
-    await message.reply_text(t._("The programme is created. Now invite its team:"))
-    await render_team(update, context, team, new_message=True)
+    return member, team_of(session, actor=actor, programme_id=member.programme_id, now=now)
 
 
 def register(app: PalApplication) -> None:
@@ -394,5 +360,3 @@ def register(app: PalApplication) -> None:
     app.add_handler(CallbackQueryHandler(on_withdraw, pattern=r"^adm:ir:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_member, pattern=r"^adm:s:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_remove, pattern=r"^adm:sr:(\d{1,12})$"))
-    app.add_handler(CallbackQueryHandler(on_new_programme, pattern=r"^adm:new$"))
-    app.add_handler(CallbackQueryHandler(on_new_programme_cancel, pattern=r"^adm:newx$"))

@@ -45,7 +45,8 @@ KIND_NEW = "paper_new"
 
 def _allowed(session: Session, actor: Actor) -> list[Programme]:
     scope = programmes_for(actor.access, Action.WORK_IN_PROGRAMME)
-    query = select(Programme).order_by(col(Programme.name))
+    query = (select(Programme).where(col(Programme.archived_at).is_(None))
+             .order_by(col(Programme.name)))
     if scope is not None:
         query = query.where(col(Programme.id).in_(sorted(scope)))
     return list(session.exec(query))

@@ -42,6 +42,15 @@ class AuditAction(StrEnum):
     STAFF_REMOVED = "staff.removed"
     PROGRAMME_CREATED = "programme.created"
     ACTIVITIES_IMPORTED = "activities.imported"
+    # Programmes and their settings from /admin (field names only in details).
+    PROGRAMME_RENAMED = "programme.renamed"
+    PROGRAMME_DATES_SET = "programme.dates_set"
+    PROGRAMME_ARCHIVED = "programme.archived"
+    PROGRAMME_RESTORED = "programme.restored"
+    PROGRAMME_COPIED = "programme.copied"
+    PROGRAMME_SETTING_SET = "programme.setting_set"
+    QUESTIONNAIRE_CHOSEN = "survey.questionnaire_chosen"
+    PERSON_DATA_EXPORTED = "person.data_exported"
 
 
 def record(

@@ -148,11 +148,12 @@ def accept_notice(session: Session, *, person_id: int) -> Person:
 
 
 def open_programmes(session: Session, *, now: datetime) -> list[Programme]:
-    """Programmes still taking sign-ups, by name."""
+    """Programmes still taking sign-ups (not archived), by name."""
     return list(
         session.exec(
             select(Programme)
             .where(
+                col(Programme.archived_at).is_(None),
                 or_(
                     col(Programme.signup_open_until).is_(None),
                     col(Programme.signup_open_until) > now,

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.access import Action, load_access, may
 from storage.models import Programme
@@ -26,6 +26,11 @@ class StaffAction(StrEnum):
     MANAGE_ADMINS = "manage_admins"
     # Send a spreadsheet of activities into a programme.
     IMPORT_ACTIVITIES = "import_activities"
+    # Programmes and editions themselves: new, rename, archive, copy an edition.
+    EDIT_PROGRAMMES = "edit_programmes"
+    # Run one programme: dates, questionnaire, final survey, reminders, quiet hours,
+    # follow-ups, retention, its audit trail and the data of people without Telegram.
+    RUN_PROGRAMME = "run_programme"
 
 
 def may_act(
@@ -38,19 +43,26 @@ def may_act(
 ) -> bool:
     """Whether this person may do `action` in `programme_id` (None: across programmes)."""
     access = load_access(session, telegram_id, admin_ids)
-    if action is StaffAction.MANAGE_ADMINS or programme_id is None:
+    if action in (StaffAction.MANAGE_ADMINS, StaffAction.EDIT_PROGRAMMES) or programme_id is None:
         return access.is_admin
-    needed = (Action.WORK_IN_PROGRAMME if action is StaffAction.IMPORT_ACTIVITIES
-              else Action.MANAGE_STAFF)
+    needed = {
+        StaffAction.IMPORT_ACTIVITIES: Action.WORK_IN_PROGRAMME,
+        StaffAction.MANAGE_STAFF: Action.MANAGE_STAFF,
+        # Running a programme (dates, settings, questionnaire, records) is administrators'
+        # until programmes have coordinators: the access rule's MANAGE_STAFF scope.
+        StaffAction.RUN_PROGRAMME: Action.MANAGE_STAFF,
+    }[action]
     return may(access, needed, programme_id=programme_id)
 
 
 def programmes_for(
     session: Session, *, telegram_id: int, admin_ids: Iterable[int], action: StaffAction
 ) -> list[tuple[int, str]]:
-    """(id, name) of the programmes where `may_act` allows `action`, by name."""
+    """(id, name) of the programmes (not archived) where `may_act` allows `action`, by name."""
     admin_ids = frozenset(admin_ids)
-    rows = session.exec(select(Programme.id, Programme.name).order_by(Programme.name)).all()
+    rows = session.exec(select(Programme.id, Programme.name)
+                        .where(col(Programme.archived_at).is_(None))
+                        .order_by(Programme.name)).all()
     return [
         (int(pid), name) for pid, name in rows
         if pid is not None and may_act(session, telegram_id=telegram_id, admin_ids=admin_ids,

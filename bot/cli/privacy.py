@@ -158,11 +158,12 @@ def _erase(args: argparse.Namespace) -> int:
 
 def _set_retention(args: argparse.Namespace) -> int:
     from storage.activities import programme_by_name
+    from storage.programme_settings import MAX_RETENTION_MONTHS, apply_retention
     from storage.retention import add_months, programme_end
 
     months: int | None = None
     if args.months is not None and args.months != "off":
-        if not args.months.isdigit() or not 1 <= int(args.months) <= 120:
+        if not args.months.isdigit() or not 1 <= int(args.months) <= MAX_RETENTION_MONTHS:
             print("palbot: --months must be a number of months from 1 to 120, or off")
             return 2
         months = int(args.months)
@@ -172,10 +173,8 @@ def _set_retention(args: argparse.Namespace) -> int:
         if programme is None:
             print(f"palbot: no programme named {args.programme!r}")
             return 1
-        if args.months is not None:
-            programme.retention_months = months
-        if args.answers is not None:
-            programme.keep_answers_on_erasure = args.answers == "keep"
+        apply_retention(programme, months=months if args.months is not None else "unchanged",
+                        keep_answers=None if args.answers is None else args.answers == "keep")
         session.add(programme)
         session.flush()
         end = programme_end(session, programme)

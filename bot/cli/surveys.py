@@ -26,7 +26,12 @@ from schedules.survey_followups import open_final_survey
 from storage.activities import programme_by_name
 from storage.db import make_engine, read_only, transaction
 from storage.migrate import is_up_to_date
-from storage.models import Programme, SurveyResponse
+from storage.models import Programme
+from storage.programme_surveys import (
+    OtherQuestionnaireAnswered,
+    questionnaire_problems,
+    use_questionnaire,
+)
 from storage.questionnaire_checks import translation_gaps
 from storage.questionnaires import (
     Problem,
@@ -35,14 +40,12 @@ from storage.questionnaires import (
     items_for_phase,
     load_questionnaire,
     questionnaire_cache,
-    validate_file,
 )
 from storage.survey_export import submitted_responses, write_csv
 from storage.survey_versions import (
     SurveyError,
     current_questionnaire,
     questionnaire_path,
-    version_conflict,
 )
 
 
@@ -112,16 +115,10 @@ def _describe(q: Questionnaire) -> str:
 
 def file_problems(path: Path, engine: Engine | None) -> tuple[Questionnaire | None, list[Problem]]:
     """A file's problems, including a content change under a version that has responses."""
-    problems = validate_file(path)
-    if problems:
-        return None, problems
-    q = load_questionnaire(path)
-    if engine is not None:
-        with read_only(engine) as session:
-            conflict = version_conflict(session, q)
-        if conflict:
-            return q, [Problem(str(path), "version", conflict)]
-    return q, []
+    if engine is None:
+        return questionnaire_problems(None, path)
+    with read_only(engine) as session:
+        return questionnaire_problems(session, path)
 
 
 def _programme_files(engine: Engine, settings: Settings) -> list[Path]:
@@ -222,20 +219,16 @@ def _set_survey(args: argparse.Namespace) -> int:
         programme = _programme(session, args.programme)
         if programme is None:
             return 1
-        other = session.exec(
-            select(SurveyResponse.questionnaire_id).where(
-                SurveyResponse.programme_id == programme.id,
-                col(SurveyResponse.submitted_at).is_not(None),
-                SurveyResponse.questionnaire_id != q.id,
-            )
-        ).first()
-        if other is not None and not args.force:
+        try:
+            use_questionnaire(session, programme=programme,
+                              path=None if args.default else path, questionnaire=q,
+                              force=args.force)
+        except OtherQuestionnaireAnswered as other:
             print(f'palbot: "{programme.name}" already has surveys answered with the '
-                  f'questionnaire "{other}"; a different one makes start and end '
-                  "incomparable. Use --force if that is really intended.", file=sys.stderr)
+                  f'questionnaire "{other.questionnaire_id}"; a different one makes start '
+                  "and end incomparable. Use --force if that is really intended.",
+                  file=sys.stderr)
             return 1
-        programme.survey_path = None if args.default else str(path)
-        session.add(programme)
     print(f'"{args.programme}" now uses {path}\n  {_describe(q)}')
     engine.dispose()
     return 0

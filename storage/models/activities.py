@@ -20,6 +20,10 @@ class Programme(SQLModel, table=True):
     # Sign-ups are open until this instant (the start of the last activity by default).
     signup_open_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The first day of this edition (local midnight), set by staff; None: not planned yet.
+    starts_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Archived editions leave residents' choices and staff screens; data and reports stay.
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     survey_path: str | None = Field(default=None, max_length=500)
     final_survey_opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Per-programme overrides of the global settings; None means "use the default".
