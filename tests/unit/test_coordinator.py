@@ -129,6 +129,7 @@ def test_a_coordinator_removes_animators_but_not_coordinators(
     with transaction(engine) as session:
         remove_staff(session, actor=celina, grant_id=removed, now=clock.now())
     with transaction(engine) as session:
+        assert refused[0] is not None
         remove_staff(session, actor=admin, grant_id=refused[0], now=clock.now())
     with read_only(engine) as session:
         left = sorted((g.telegram_id, g.role) for g in session.exec(select(RoleGrant)))
