@@ -3,10 +3,11 @@
 Six people try programme B's activities, people, reports, team and settings: an animator
 granted for A only who lives in B, a coordinator of A who lives in B, an old grant
 without a programme (as migration 0002 leaves one it cannot place), an animator whose
-role was taken away in the middle of dialogs, an evaluator of A, and a resident of B. Each probe — a command, a forged button of every
-staff callback prefix, a typed answer to each staff dialog holding a B target, a deep
-link — must get a short polite refusal, show nothing of B (names, documents) and leave
-the database exactly as it was (every table dumped before and after).
+role was taken away in the middle of dialogs, an evaluator of A, and a resident of B.
+Each probe — a command, a forged button of every staff callback prefix, a typed answer
+to each staff dialog holding a B target, a deep link — must get a short polite refusal,
+show nothing of B (names, documents) and leave the database exactly as it was (every
+table dumped before and after).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from bot.i18n import translator
 from schedules.clock import FrozenClock
@@ -32,6 +33,7 @@ from storage.roles import grant, revoke
 from storage.seats import sign_up
 from storage.surveys import Channel, start_or_resume
 from tests.support.chat import ChatUser
+from tests.support.dbdump import dump
 from tests.support.recording import RecordingRequest
 from tests.support.signup import make_activity, make_person, make_programme
 
@@ -218,16 +220,6 @@ def probes(w: World, now_ts: int) -> list[Probe]:
         *(Probe(name, text="Tekst od Hani", dialog=d, wide=True)
           for name, d in wide_texts.items()),
     ]
-
-
-def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, in primary-key order."""
-    with Session(engine) as session:
-        return {
-            table.name: [tuple(row) for row in session.execute(
-                table.select().order_by(*table.primary_key.columns)).all()]
-            for table in SQLModel.metadata.sorted_tables
-        }
 
 
 def _only_closed(before: dict[str, list[tuple[Any, ...]]],
