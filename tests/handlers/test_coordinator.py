@@ -1,8 +1,8 @@
 """Programme coordinators through the real Application: Anna (administrator) appoints
 Celina coordinator of "PAL Alfa" by link; Celina finds /admin in her menu and /help,
 invites an animator to Alfa, changes Alfa's reminder times, opens the card and the
-attendance list of an activity another animator organises; every one of these aimed at
-"PAL Beta" gets a polite refusal and leaves the database as it was."""
+attendance list of an activity another animator organises and reads Alfa's report; each
+of these aimed at "PAL Beta" gets a polite refusal and leaves the database as it was."""
 
 from __future__ import annotations
 
@@ -187,3 +187,17 @@ async def test_a_coordinator_opens_any_activity_of_her_programme_not_anothers(
         assert celina.last_answer() == refused, forged
         assert "Warsztaty Beta" not in celina.last.text
     assert dump(engine) == before
+
+
+async def test_a_coordinator_reads_her_programmes_report_only(
+    chat_user: Callable[..., ChatUser], engine: Engine, world: dict[str, int]
+) -> None:
+    _coordinate(engine, world["alfa"])
+    celina = chat_user(CELINA)
+    await celina.send("/evaluator")
+    assert celina.last.text.startswith("Panel ewaluacji.")
+    assert [label for label, _ in celina.last.buttons()] == ["PAL Alfa", "↩️ Menu"]
+    await celina.press_data(f"ev:p:{world['beta']}")
+    t = translator("pl")
+    assert celina.last_answer() == t._(
+        "You are not assigned to this programme, so its report is not available to you.")
