@@ -19,6 +19,13 @@ limits and decides who goes first:
 
 `PacingState` is the pure decision logic, driven by explicit instants so it is tested
 without sleeping; `Pacer` adds the waiting and retrying on top of it.
+
+Several processes on one PostgreSQL database share one budget (`SharedSlots`, made in
+schedules.pacing_shared): bulk sends then take their slot from the deployment's budget
+instead of this process's own rate, a 429 pauses every process, and a chat held by a
+bulk send in any process is waited for. Replies still never wait for the budget: they
+go at once (under this process's own cap of 30 a second) and are charged to it
+afterwards. With SQLite (one process) the pacer keeps everything in memory.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -102,6 +109,30 @@ def never_retry(_exc: BaseException) -> Failure:
     return Failure(FailureKind.FATAL)
 
 
+class SharedSlots(Protocol):
+    """The deployment-wide half of pacing (schedules.pacing_shared implements it)."""
+
+    def note_waiting(self, lane: Lane, change: int) -> None:
+        """Count sends of `lane` waiting in this process (how many slots to ask for)."""
+        ...
+
+    async def slot(self, lane: Lane) -> float:
+        """The instant (this process's clock) of a slot taken for one send of `lane`."""
+        ...
+
+    async def hold_chat(self, chat_id: int | None, *, bulk: bool) -> float:
+        """Hold the chat for a send; 0 when held now, else seconds until it is free."""
+        ...
+
+    def charge(self) -> None:
+        """Count a reply that went without a slot against the budget."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Pause every process's bulk sends (Telegram answered 429)."""
+        ...
+
+
 class PacingState:
     """Rate bookkeeping and the decision "may this send go at `now`?".
 
@@ -113,9 +144,11 @@ class PacingState:
     second of arrivals under the limit even when a busy machine delays some requests.
     """
 
-    def __init__(self, limits: PacingLimits) -> None:
+    def __init__(self, limits: PacingLimits, *, shared_rate: bool = False) -> None:
         self.limits = limits
         self.cap = limits.telegram_per_second
+        # The rate of bulk sends is kept by the shared budget's slots, not here.
+        self.shared_rate = shared_rate
         self._interval = {
             Lane.BULK: 1.0 / limits.global_per_second,
             Lane.BROADCAST: 1.0 / min(limits.broadcast_per_second, limits.global_per_second),
@@ -154,9 +187,10 @@ class PacingState:
         if self.in_flight + len(self._released) >= self.cap:
             waits.append(self._released[0] - now if self._released else IN_FLIGHT_POLL)
         if lane is not Lane.INTERACTIVE:
-            waits.append(self._rate_delay(Lane.BULK, now))
             waits.append(self.bulk_paused_until - now)
-        if lane is Lane.BROADCAST:
+            if not self.shared_rate:
+                waits.append(self._rate_delay(Lane.BULK, now))
+        if lane is Lane.BROADCAST and not self.shared_rate:
             waits.append(self._rate_delay(Lane.BROADCAST, now))
         return max(waits)
 
@@ -229,9 +263,11 @@ class Pacer:
         classify: Classifier = never_retry,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: SharedSlots | None = None,
     ) -> None:
         self.limits = limits or PacingLimits()
-        self.state = PacingState(self.limits)
+        self.state = PacingState(self.limits, shared_rate=shared is not None)
+        self.shared = shared
         self._classify = classify
         self._clock = clock
         self._sleep = sleep
@@ -271,6 +307,13 @@ class Pacer:
         try:
             while (delay := state.delay(Lane.INTERACTIVE, chat_id, self._clock())) > 0:
                 await self._sleep(delay)
+            if self.shared is not None:
+                # Only a bulk send to this very chat from another process holds a reply.
+                for _ in range(2):
+                    if (held := await self.shared.hold_chat(chat_id, bulk=False)) <= 0:
+                        break
+                    await self._sleep(held)
+                self.shared.charge()
             state.record(Lane.INTERACTIVE, chat_id, self._clock())
         finally:
             state.interactive_waiting -= 1
@@ -278,6 +321,16 @@ class Pacer:
                 idle.set()
 
     async def _acquire_bulk(self, lane: Lane, chat_id: int | None) -> None:
+        if self.shared is None:
+            await self._acquire_bulk_slot(lane, chat_id)
+            return
+        self.shared.note_waiting(lane, 1)
+        try:
+            await self._acquire_bulk_slot(lane, chat_id)
+        finally:
+            self.shared.note_waiting(lane, -1)
+
+    async def _acquire_bulk_slot(self, lane: Lane, chat_id: int | None) -> None:
         state = self.state
         queue = self._queues.setdefault(lane, asyncio.Lock())
         while True:
@@ -294,10 +347,26 @@ class Pacer:
                     if state.chat_delay(chat_id, now) > 0:
                         break  # a reply reached this chat meanwhile: back to the chat wait
                     delay = state.slot_delay(lane, now)
-                    if delay <= 0:
-                        state.record(lane, chat_id, now)
-                        return
-                    await self._sleep(delay)
+                    if delay > 0:
+                        await self._sleep(delay)
+                        continue
+                    if self.shared is not None and not await self._shared_turn(lane, chat_id):
+                        break  # another process is sending to this chat: back to the chat wait
+                    state.record(lane, chat_id, self._clock())
+                    return
+
+    async def _shared_turn(self, lane: Lane, chat_id: int | None) -> bool:
+        """Wait for a slot of the shared budget and hold the chat; False if it is busy."""
+        assert self.shared is not None
+        slot = await self.shared.slot(lane)
+        if (wait := slot - self._clock()) > 0:
+            await self._sleep(wait)
+        held = await self.shared.hold_chat(chat_id, bulk=True)
+        if held > 0:
+            # The slot is lost (it expires unused); the send waits for the chat instead.
+            self.state.pause_chat(chat_id, held, self._clock())
+            return False
+        return True
 
     async def call(
         self,
@@ -364,5 +433,7 @@ class Pacer:
             self.state.pause_chat(chat_id, wait, now)
         else:
             self.state.pause_bulk(wait, now)
+            if self.shared is not None:
+                self.shared.pause(wait)
         log.warning("Telegram asked to slow down: lane=%s chat_id=%s retry_after=%.1f",
                     lane.value, chat_id, wait)

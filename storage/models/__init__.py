@@ -8,6 +8,7 @@ from storage.models.activities import (
     RegistrationStatus,
 )
 from storage.models.audit import AuditEntry
+from storage.models.budget import SendBudget, SendChatHold
 from storage.models.outbox import Broadcast, BroadcastState, PendingSend, SendKind, SendState
 from storage.models.people import Dialog, Person, Role, RoleGrant
 from storage.models.surveys import ParticipantCode, SurveyAnswer, SurveyResponse, SurveyVersion
@@ -27,6 +28,8 @@ __all__ = [
     "RegistrationStatus",
     "Role",
     "RoleGrant",
+    "SendBudget",
+    "SendChatHold",
     "SendKind",
     "SendState",
     "SurveyAnswer",

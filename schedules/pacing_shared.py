@@ -1,0 +1,232 @@
+"""The deployment-wide send budget as the pacer sees it: slots, charges, pauses, chats.
+
+schedules.pacing decides who goes first; this gives its bulk sends their slots from the
+budget every process shares (storage.send_budget) and tells the other processes what
+this one did:
+
+- slots are reserved a few at a time (as many as sends wait here, at most
+  `SLOT_BATCH`), never more than `HORIZON` s ahead, so a process that dies wastes at
+  most that much of the budget and the others carry on at the full rate at once;
+- replies never wait for a round trip to the budget: they are counted and charged with
+  the next reservation (or within `CHARGE_DELAY` s);
+- while bulk sends are going on anywhere, a reply holds its chat (one short statement,
+  given up after `HOLD_TIMEOUT` s) so no process sends a bulk message there within a
+  second, and waits if a bulk send holds it;
+- a 429 pauses every process until its `retry_after` has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+
+from schedules.pacing import Classifier, Lane, Pacer, PacingLimits, never_retry
+from storage.send_budget import (
+    BudgetStore,
+    Grant,
+    ensure_budget,
+    forget_old_holds,
+    hold_chat,
+    pause_all,
+    take_slots,
+)
+
+log = logging.getLogger(__name__)
+
+# Slots are never reserved further ahead than this: what a dead process can waste.
+HORIZON = 0.5
+# At most this many slots per reservation (about a third of a second of sending).
+SLOT_BATCH = 8
+# A slot this late (a busy event loop) is not used: sending it now would bunch up
+# with the next process's slots.
+LATE_SLOT = 0.25
+# Replies are charged to the budget at the latest this long after they went.
+CHARGE_DELAY = 0.1
+# A reply gives up holding its chat after this long and goes anyway.
+HOLD_TIMEOUT = 0.05
+# Bulk sending counts as going on this long after its last slot.
+BUSY_SECONDS = 2.0
+# A chat a bulk send holds stays held this much beyond the per-chat interval, for the
+# time the request takes to reach Telegram.
+ANSWER_ALLOWANCE = 0.25
+# After the database failed, try again this soon.
+RETRY_SECONDS = 1.0
+HOLD_CLEANUP_EVERY = 10.0
+
+
+class SharedBudget:
+    """The pacer's `SharedSlots` on the PostgreSQL budget row."""
+
+    def __init__(
+        self,
+        store: BudgetStore,
+        limits: PacingLimits,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.store = store
+        self.limits = limits
+        self._clock = clock
+        self._sleep = sleep
+        self._interval = 1.0 / limits.global_per_second
+        self._broadcast_interval = 1.0 / min(limits.broadcast_per_second,
+                                             limits.global_per_second)
+        self._slots: dict[Lane, deque[float]] = {Lane.BULK: deque(), Lane.BROADCAST: deque()}
+        self._waiting: Counter[Lane] = Counter()
+        self._debt = 0
+        self._charging: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._busy_until = -math.inf
+        self._last_cleanup = -math.inf
+        # Called with the seconds a pause announced by another process has left.
+        self.on_pause: Callable[[float], None] | None = None
+        # Running figures for logs and benchmarks.
+        self.reservations = 0
+        self.slots_taken = 0
+        self.slots_lost = 0
+        self.holds_waited = 0
+
+    def summary(self) -> str:
+        """One line of running figures."""
+        return (f"shared budget: {self.reservations} reservations, {self.slots_taken} slots, "
+                f"{self.slots_lost} lost, {self.holds_waited} chat waits")
+
+    async def start(self) -> None:
+        """Make sure the budget row exists."""
+        await self.store.run(ensure_budget)
+
+    async def stop(self) -> None:
+        """Charge what is owed, then let go of the database."""
+        for task in [self._charging, *self._tasks]:
+            if task is not None and not task.done():
+                task.cancel()
+        if self._debt:
+            with contextlib.suppress(Exception):
+                await self._take(Lane.BULK, 0)
+        self.store.close()
+
+    # --- the SharedSlots protocol
+
+    def note_waiting(self, lane: Lane, change: int) -> None:
+        """Count sends of `lane` waiting here, so a reservation asks for enough slots."""
+        self._waiting[lane] += change
+
+    async def slot(self, lane: Lane) -> float:
+        """A slot for one send of `lane`: its instant on this process's clock."""
+        queue = self._slots[lane]
+        while True:
+            now = self._clock()
+            while queue and queue[0] < now - LATE_SLOT:
+                queue.popleft()
+                self.slots_lost += 1
+            if queue:
+                return queue.popleft()
+            try:
+                wanted = min(SLOT_BATCH, max(self._waiting[lane], 1))
+                next_free = await self._take(lane, wanted)
+            except Exception as exc:  # the database is away for a moment: wait, ask again
+                log.warning("could not reserve send slots: %s", type(exc).__name__)
+                await self._sleep(RETRY_SECONDS)
+                continue
+            if not queue:
+                # Every slot up to the horizon is taken: ask again when there is room.
+                await self._sleep(max(next_free - HORIZON - self._clock(), 0.0) + 0.005)
+
+    async def hold_chat(self, chat_id: int | None, *, bulk: bool) -> float:
+        """Hold the chat for a send; 0 when held, else seconds until it is free."""
+        if chat_id is None:
+            return 0.0
+        if not bulk and self._clock() >= self._busy_until:
+            return 0.0  # no bulk send anywhere: nothing a reply could collide with
+        seconds = self.limits.per_chat_interval + (ANSWER_ALLOWANCE if bulk else 0.0)
+        call = self.store.run(hold_chat, chat_id=chat_id, seconds=seconds, bulk=bulk)
+        try:
+            held = await (call if bulk else asyncio.wait_for(call, HOLD_TIMEOUT))
+        except Exception as exc:
+            if bulk:
+                log.warning("could not hold a chat: %s", type(exc).__name__)
+                return RETRY_SECONDS
+            return 0.0  # a reply does not wait for a slow database
+        if held > 0:
+            self.holds_waited += 1
+        return held
+
+    def charge(self) -> None:
+        """Count a reply against the budget (charged with the next reservation)."""
+        self._debt += 1
+        if self._charging is None or self._charging.done():
+            self._charging = asyncio.get_running_loop().create_task(self._charge_soon())
+
+    def pause(self, seconds: float) -> None:
+        """Pause every process's bulk sends for `seconds`."""
+        task = asyncio.get_running_loop().create_task(self._pause(seconds))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- talking to the budget
+
+    async def _charge_soon(self) -> None:
+        await self._sleep(CHARGE_DELAY)
+        if self._debt:
+            try:
+                await self._take(Lane.BULK, 0)
+            except Exception as exc:
+                log.warning("could not charge replies to the budget: %s", type(exc).__name__)
+
+    async def _pause(self, seconds: float) -> None:
+        try:
+            await self.store.run(pause_all, seconds=seconds)
+        except Exception as exc:
+            log.warning("could not share a pause: %s", type(exc).__name__)
+
+    async def _take(self, lane: Lane, count: int) -> float:
+        """Reserve up to `count` slots of `lane` (charging the debt); the next free instant."""
+        debt, self._debt = self._debt, 0
+        try:
+            grant = await self.store.run(
+                take_slots, count=count, interval=self._interval,
+                broadcast_interval=self._broadcast_interval if lane is Lane.BROADCAST else None,
+                horizon=HORIZON, debt=debt)
+        except BaseException:
+            self._debt += debt
+            raise
+        received = self._clock()
+        self.reservations += 1
+        self.slots_taken += len(grant.slots)
+        self._slots[lane].extend(self._local(grant, slot, received) for slot in grant.slots)
+        self._learn(grant, received)
+        if received - self._last_cleanup > HOLD_CLEANUP_EVERY:
+            self._last_cleanup = received
+            await self.store.run(forget_old_holds)
+        return self._local(grant, grant.next_free, received)
+
+    @staticmethod
+    def _local(grant: Grant, instant: float, received: float) -> float:
+        """An instant of the database's clock on this process's clock."""
+        return received + (instant - grant.now)
+
+    def _learn(self, grant: Grant, received: float) -> None:
+        self._busy_until = max(self._busy_until,
+                               self._local(grant, grant.last_bulk_slot, received) + BUSY_SECONDS)
+        paused = self._local(grant, grant.paused_until, received) - received
+        if paused > 0 and self.on_pause is not None:
+            self.on_pause(paused)
+
+
+def shared_pacer(limits: PacingLimits, store: BudgetStore, *,
+                 classify: Classifier = never_retry) -> Pacer:
+    """A pacer whose bulk sends take their slots from the deployment's shared budget."""
+    shared = SharedBudget(store, limits)
+    pacer = Pacer(limits, classify=classify, shared=shared)
+
+    def paused_elsewhere(seconds: float) -> None:
+        pacer.state.pause_bulk(seconds, time.monotonic())
+
+    shared.on_pause = paused_elsewhere
+    return pacer

@@ -1,0 +1,179 @@
+"""The shared send budget on PostgreSQL: slots in order, one budget for all processes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.sending import build_pacer
+from bot.settings import load_settings
+from schedules.pacing import Lane, PacingLimits
+from schedules.pacing_shared import HORIZON, SharedBudget, shared_pacer
+from storage.db import make_engine, transaction
+from storage.send_budget import (
+    BudgetStore,
+    Grant,
+    ensure_budget,
+    forget_old_holds,
+    hold_chat,
+    pause_all,
+    take_slots,
+)
+from tests.conftest import TEST_TOKEN
+
+IV = 1 / 29
+BIV = 1 / 25
+
+
+@pytest.fixture
+def budget(postgres_engine: Engine) -> Iterator[Engine]:
+    with transaction(postgres_engine) as session:
+        ensure_budget(session)
+        ensure_budget(session)  # a second process starting: harmless
+    yield postgres_engine
+
+
+def take(engine: Engine, count: int, *, broadcast: bool = False, debt: int = 0,
+         horizon: float = HORIZON) -> Grant:
+    with transaction(engine) as session:
+        return take_slots(session, count=count, interval=IV,
+                          broadcast_interval=BIV if broadcast else None, horizon=horizon,
+                          debt=debt)
+
+
+def test_slots_are_spaced_by_the_rate_and_stop_at_the_horizon(budget: Engine) -> None:
+    first = take(budget, 8)
+    assert len(first.slots) == 8
+    assert first.slots[0] == pytest.approx(first.now, abs=0.05)
+    gaps = [b - a for a, b in zip(first.slots, first.slots[1:], strict=False)]
+    assert gaps == pytest.approx([IV] * 7, abs=1e-6)
+    # Another process asks next: its slots follow on, up to half a second ahead.
+    second = take(budget, 100)
+    assert second.slots[0] == pytest.approx(first.slots[-1] + IV, abs=1e-6)
+    assert second.slots[-1] <= second.now + HORIZON
+    assert len(first.slots) + len(second.slots) <= HORIZON * 29 + 2
+    # The budget is taken up to the horizon: nothing more now, and it says when.
+    third = take(budget, 5)
+    assert third.slots == ()
+    assert third.next_free == pytest.approx(second.slots[-1] + IV, abs=1e-6)
+
+
+def test_broadcasts_keep_their_own_lower_rate(budget: Engine) -> None:
+    grant = take(budget, 6, broadcast=True)
+    gaps = [b - a for a, b in zip(grant.slots, grant.slots[1:], strict=False)]
+    assert gaps == pytest.approx([BIV] * 5, abs=1e-6)
+    # A reminder may go one global interval after the last announcement slot.
+    after = take(budget, 1)
+    assert after.slots[0] == pytest.approx(grant.slots[-1] + IV, abs=1e-6)
+
+
+def test_replies_charged_afterwards_push_bulk_slots_back(budget: Engine) -> None:
+    first = take(budget, 1)
+    charged = take(budget, 0, debt=5)
+    assert charged.slots == ()
+    after = take(budget, 1)
+    assert after.slots[0] == pytest.approx(first.slots[0] + IV * 6, abs=1e-6)
+
+
+def test_a_pause_holds_every_process(budget: Engine) -> None:
+    with transaction(budget) as session:
+        until = pause_all(session, seconds=0.3)
+        # A shorter pause announced later does not shorten it.
+        pause_all(session, seconds=0.1)
+    grant = take(budget, 3)
+    assert grant.paused_until == pytest.approx(until, abs=1e-6)
+    assert grant.slots[0] >= until
+
+
+def test_many_processes_at_once_never_share_a_slot(budget: Engine, postgres_url: str) -> None:
+    """Eight threads on their own connections take slots: all distinct, all spaced."""
+    engines = [make_engine(postgres_url) for _ in range(8)]
+    slots: list[float] = []
+    lock = threading.Lock()
+
+    def worker(engine: Engine) -> None:
+        for _ in range(10):
+            grant = take(engine, 3, horizon=60.0)
+            with lock:
+                slots.extend(grant.slots)
+
+    threads = [threading.Thread(target=worker, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    ordered = sorted(slots)
+    assert len(ordered) == 240
+    gaps = [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
+    assert min(gaps) >= IV - 1e-6
+
+
+def test_chat_holds_keep_bulk_sends_apart_but_not_replies(budget: Engine) -> None:
+    with transaction(budget) as session:
+        assert hold_chat(session, chat_id=7_900_000_123, seconds=1.0, bulk=True) == 0.0
+        # Another process's bulk send to that chat waits about a second…
+        assert hold_chat(session, chat_id=7_900_000_123, seconds=1.0, bulk=True) > 0.8
+        # …and so does a reply there.
+        assert hold_chat(session, chat_id=7_900_000_123, seconds=1.0, bulk=False) > 0.8
+        # Replies to one chat never wait for each other; a bulk send waits for them.
+        assert hold_chat(session, chat_id=5, seconds=1.0, bulk=False) == 0.0
+        assert hold_chat(session, chat_id=5, seconds=1.0, bulk=False) == 0.0
+        assert hold_chat(session, chat_id=5, seconds=1.0, bulk=True) > 0.8
+        # A lapsed hold is taken over at once.
+        assert hold_chat(session, chat_id=6, seconds=-1.0, bulk=True) == 0.0
+        assert hold_chat(session, chat_id=6, seconds=1.0, bulk=True) == 0.0
+        assert hold_chat(session, chat_id=8, seconds=-60.0, bulk=True) == 0.0
+        assert forget_old_holds(session) == 1
+
+
+def test_sqlite_keeps_the_in_process_pacer(db_url: str) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("runs with the SQLite test database")
+    settings = load_settings(_env_file=None, token=TEST_TOKEN, database_url=db_url)
+    pacer = build_pacer(settings)
+    assert pacer.shared is None and not pacer.state.shared_rate
+
+
+def test_postgresql_shares_the_budget(postgres_url: str) -> None:
+    settings = load_settings(_env_file=None, token=TEST_TOKEN, database_url=postgres_url)
+    pacer = build_pacer(settings)
+    assert isinstance(pacer.shared, SharedBudget) and pacer.state.shared_rate
+    pacer.shared.store.close()
+
+
+async def test_three_pacers_together_keep_the_global_rate(budget: Engine,
+                                                          postgres_url: str) -> None:
+    """Three processes' pacers sending bulk at once: together at the rate, never above."""
+    limits = PacingLimits(global_per_second=29, broadcast_per_second=25)
+    pacers = [shared_pacer(limits, BudgetStore(make_engine(postgres_url))) for _ in range(3)]
+    for pacer in pacers:
+        assert isinstance(pacer.shared, SharedBudget)
+        await pacer.shared.start()
+    loop = asyncio.get_running_loop()
+    sent: list[float] = []
+
+    async def send_one() -> None:
+        sent.append(loop.time())
+
+    async def sender(pacer_index: int, chat_base: int) -> None:
+        pacer = pacers[pacer_index]
+        await asyncio.gather(*(pacer.call(send_one, lane=Lane.BROADCAST, chat_id=chat_base + n)
+                               for n in range(25)))
+
+    started = loop.time()
+    await asyncio.gather(*(sender(i, 1000 * (i + 1)) for i in range(3)))
+    elapsed = loop.time() - started
+    for pacer in pacers:
+        assert isinstance(pacer.shared, SharedBudget)
+        await pacer.shared.stop()
+    assert len(sent) == 75
+    # 75 broadcast copies at 25/s: about three seconds, never 30 within one second.
+    assert elapsed > 2.5
+    ordered = sorted(sent)
+    assert max(sum(1 for t in ordered if s <= t < s + 1.0) for s in ordered) <= 27
