@@ -15,6 +15,7 @@ import schedules.broadcast
 from bot.context import PalApplication
 from bot.keyboards import inline
 from schedules.broadcast import BroadcastProgress
+from schedules.workers import is_dead_worker
 
 log = logging.getLogger(__name__)
 PROGRESS = "broadcast_progress"
@@ -48,7 +49,8 @@ def progress_watcher(app: PalApplication) -> BroadcastProgress:
         settings = services.settings
         watcher = BroadcastProgress(db=services.db, view=ChatProgressView(app),
                                     clock=services.clock, zone_name=settings.timezone,
-                                    quiet_hours=settings.quiet_hours)
+                                    quiet_hours=settings.quiet_hours,
+                                    is_dead=is_dead_worker)
         services.extras[PROGRESS] = watcher
     assert isinstance(watcher, BroadcastProgress)
     return watcher
