@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from itertools import pairwise
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -49,7 +50,7 @@ def test_slots_are_spaced_by_the_rate_and_stop_at_the_horizon(budget: Engine) ->
     first = take(budget, 8)
     assert len(first.slots) == 8
     assert first.slots[0] == pytest.approx(first.now, abs=0.05)
-    gaps = [b - a for a, b in zip(first.slots, first.slots[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(first.slots)]
     assert gaps == pytest.approx([IV] * 7, abs=1e-6)
     # Another process asks next: its slots follow on, up to half a second ahead.
     second = take(budget, 100)
@@ -64,7 +65,7 @@ def test_slots_are_spaced_by_the_rate_and_stop_at_the_horizon(budget: Engine) ->
 
 def test_broadcasts_keep_their_own_lower_rate(budget: Engine) -> None:
     grant = take(budget, 6, broadcast=True)
-    gaps = [b - a for a, b in zip(grant.slots, grant.slots[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(grant.slots)]
     assert gaps == pytest.approx([BIV] * 5, abs=1e-6)
     # A reminder may go one global interval after the last announcement slot.
     after = take(budget, 1)
@@ -110,7 +111,7 @@ def test_many_processes_at_once_never_share_a_slot(budget: Engine, postgres_url:
         engine.dispose()
     ordered = sorted(slots)
     assert len(ordered) == 240
-    gaps = [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(ordered)]
     assert min(gaps) >= IV - 1e-6
 
 
