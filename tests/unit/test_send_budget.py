@@ -47,20 +47,22 @@ def take(engine: Engine, count: int, *, broadcast: bool = False, debt: int = 0,
 
 
 def test_slots_are_spaced_by_the_rate_and_stop_at_the_horizon(budget: Engine) -> None:
-    first = take(budget, 8)
+    horizon = 2.0  # long enough that a busy test machine does not lapse it between calls
+    first = take(budget, 8, horizon=horizon)
     assert len(first.slots) == 8
     assert first.slots[0] == pytest.approx(first.now, abs=0.05)
     gaps = [b - a for a, b in pairwise(first.slots)]
     assert gaps == pytest.approx([IV] * 7, abs=1e-6)
-    # Another process asks next: its slots follow on, up to half a second ahead.
-    second = take(budget, 100)
+    # Another process asks next: its slots follow on, up to the horizon ahead.
+    second = take(budget, 1000, horizon=horizon)
     assert second.slots[0] == pytest.approx(first.slots[-1] + IV, abs=1e-6)
-    assert second.slots[-1] <= second.now + HORIZON
-    assert len(first.slots) + len(second.slots) <= HORIZON * 29 + 2
-    # The budget is taken up to the horizon: nothing more now, and it says when.
-    third = take(budget, 5)
-    assert third.slots == ()
-    assert third.next_free == pytest.approx(second.slots[-1] + IV, abs=1e-6)
+    assert second.now + horizon - IV <= second.slots[-1] <= second.now + horizon
+    # The budget is taken up to the horizon: only what time freed since, and it says when.
+    third = take(budget, 1000, horizon=horizon)
+    assert len(third.slots) <= (third.now - second.now) * 29 + 1
+    if third.slots:
+        assert third.slots[0] == pytest.approx(second.slots[-1] + IV, abs=1e-6)
+    assert third.next_free == pytest.approx((third.slots or second.slots)[-1] + IV, abs=1e-6)
 
 
 def test_broadcasts_keep_their_own_lower_rate(budget: Engine) -> None:
