@@ -48,6 +48,9 @@ REPORT_GIVE_UP = timedelta(days=1)
 # The process editing a progress message renews this lease every tick; when it stops
 # or dies another process takes over after at most this long.
 PROGRESS_LEASE = timedelta(seconds=3 * 4.0)
+# The handler that started a broadcast shows its first progress itself; nobody edits the
+# message again this soon, whichever process (Telegram allows one message a second there).
+FIRST_EDIT_AFTER = timedelta(seconds=2)
 # Each edit of the progress message takes a slot of Telegram's 30 messages a second.
 TICK_SECONDS = 4.0
 
@@ -159,6 +162,8 @@ class BroadcastProgress:
         updates = []
         for broadcast in watched_broadcasts(session, now=now):
             assert broadcast.id is not None
+            if broadcast.started_at is not None and broadcast.started_at > now - FIRST_EDIT_AFTER:
+                continue
             if broadcast.reported_at is not None and broadcast.progress_owner != self.worker:
                 continue  # its report is shown; only stragglers of the owner's could change it
             if not claim_progress(session, broadcast_id=broadcast.id, worker=self.worker,

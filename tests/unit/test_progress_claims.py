@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select, update
 
-from schedules.broadcast import PROGRESS_LEASE, BroadcastProgress
+from schedules.broadcast import FIRST_EDIT_AFTER, PROGRESS_LEASE, BroadcastProgress
 from schedules.clock import FrozenClock
 from storage.broadcasts import Audience, BroadcastDraft, start_broadcast
 from storage.db import read_only, transaction
@@ -41,7 +41,9 @@ def _start(engine: Engine, clock: FrozenClock) -> int:
             programme_id=scene.programme_id, actor=scene.actor, progress_chat_id=900,
             now=clock.now(), progress_message_id=55)
         assert broadcast.id is not None
-        return broadcast.id
+    # The handler shows the first progress itself; watchers edit from a moment later.
+    clock.advance(FIRST_EDIT_AFTER + timedelta(seconds=1))
+    return broadcast.id
 
 
 def _send_all(engine: Engine, broadcast_id: int) -> None:
