@@ -120,8 +120,8 @@ class SharedSlots(Protocol):
         """The instant (this process's clock) of a slot taken for one send of `lane`."""
         ...
 
-    async def hold_chat(self, chat_id: int | None, *, bulk: bool) -> float:
-        """Hold the chat for a send; 0 when held now, else seconds until it is free."""
+    async def hold_chat(self, chat_id: int | None, *, bulk: bool, ahead: float = 0.0) -> float:
+        """Hold the chat for a send `ahead` s from now; 0 when held, else seconds to wait."""
         ...
 
     def charge(self) -> None:
@@ -356,16 +356,20 @@ class Pacer:
                     return
 
     async def _shared_turn(self, lane: Lane, chat_id: int | None) -> bool:
-        """Wait for a slot of the shared budget and hold the chat; False if it is busy."""
+        """Take a slot of the shared budget, hold the chat, wait for the slot's instant.
+
+        False (the slot is lost) if another process holds the chat. The chat is held
+        before the wait, so the database's answer time never delays the send itself.
+        """
         assert self.shared is not None
         slot = await self.shared.slot(lane)
-        if (wait := slot - self._clock()) > 0:
-            await self._sleep(wait)
-        held = await self.shared.hold_chat(chat_id, bulk=True)
+        held = await self.shared.hold_chat(chat_id, bulk=True,
+                                           ahead=max(slot - self._clock(), 0.0))
         if held > 0:
-            # The slot is lost (it expires unused); the send waits for the chat instead.
             self.state.pause_chat(chat_id, held, self._clock())
             return False
+        if (wait := slot - self._clock()) > 0:
+            await self._sleep(wait)
         return True
 
     async def call(

@@ -44,7 +44,7 @@ HORIZON = 0.5
 SLOT_BATCH = 8
 # A slot this late (a busy event loop) is not used: sending it now would bunch up
 # with the next process's slots.
-LATE_SLOT = 0.25
+LATE_SLOT = 0.1
 # Replies are charged to the budget at the latest this long after they went.
 CHARGE_DELAY = 0.1
 # A reply gives up holding its chat after this long and goes anyway.
@@ -138,13 +138,13 @@ class SharedBudget:
                 # Every slot up to the horizon is taken: ask again when there is room.
                 await self._sleep(max(next_free - HORIZON - self._clock(), 0.0) + 0.005)
 
-    async def hold_chat(self, chat_id: int | None, *, bulk: bool) -> float:
-        """Hold the chat for a send; 0 when held, else seconds until it is free."""
+    async def hold_chat(self, chat_id: int | None, *, bulk: bool, ahead: float = 0.0) -> float:
+        """Hold the chat for a send `ahead` s from now; 0 when held, else seconds to wait."""
         if chat_id is None:
             return 0.0
         if not bulk and self._clock() >= self._busy_until:
             return 0.0  # no bulk send anywhere: nothing a reply could collide with
-        seconds = self.limits.per_chat_interval + (ANSWER_ALLOWANCE if bulk else 0.0)
+        seconds = ahead + self.limits.per_chat_interval + (ANSWER_ALLOWANCE if bulk else 0.0)
         call = self.store.run(hold_chat, chat_id=chat_id, seconds=seconds, bulk=bulk)
         try:
             held = await (call if bulk else asyncio.wait_for(call, HOLD_TIMEOUT))
@@ -192,7 +192,7 @@ class SharedBudget:
             grant = await self.store.run(
                 take_slots, count=count, interval=self._interval,
                 broadcast_interval=self._broadcast_interval if lane is Lane.BROADCAST else None,
-                horizon=HORIZON, debt=debt)
+                horizon=HORIZON, debt=debt, tolerance=self._interval)
         except BaseException:
             self._debt += debt
             raise

@@ -19,7 +19,6 @@ and passes the numbers in.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,12 +73,14 @@ def take_slots(
     broadcast_interval: float | None = None,
     horizon: float,
     debt: int = 0,
+    tolerance: float = 0.0,
 ) -> Grant:
     """Take up to `count` slots no further than `horizon` s ahead; charge `debt` replies.
 
     Every message uses up `interval` of the budget; announcements
     (`broadcast_interval` given) are also spaced by their own, longer interval. Slots
-    never start before a pause ends. Fewer (or no) slots come back when the budget is
+    never start before a pause ends; one may start up to `tolerance` s before its turn
+    (the burst a slower lane leaves room for). Fewer (or no) slots come back when the budget is
     taken up to the horizon by other processes.
     """
     conn = session.connection()
@@ -90,31 +91,34 @@ def take_slots(
         .where(b.id == BUDGET_ROW)
         .with_for_update()
     ).one()
-    next_slot, next_broadcast, paused_until, last_bulk, now_value = row
-    now = float(now_value)
+    next_slot, next_broadcast, paused_until, last_bulk, now = (float(value) for value in row)
     # Replies already sent used up slots: the next bulk send moves back by as many.
     charged = max(next_slot, now) + debt * interval if debt else next_slot
-    start = max(charged, now, paused_until)
-    spacing = interval
-    if broadcast_interval is not None:
-        start = max(start, next_broadcast)
-        spacing = max(interval, broadcast_interval)
-    room = math.floor((now + horizon - start) / spacing) + 1 if start <= now + horizon else 0
-    taken = max(0, min(count, room))
-    slots = tuple(start + n * spacing for n in range(taken))
-    values: dict[str, float] = {"next_slot": charged}
-    if slots:
-        values["next_slot"] = max(charged, slots[-1] + interval)
-        values["last_bulk_slot"] = slots[-1]
-        last_bulk = slots[-1]
+    broadcast = broadcast_interval is not None
+    tat, tat_broadcast = charged, next_broadcast
+
+    def earliest() -> float:
+        # GCRA: a slot conforms from `tolerance` before the theoretical time, so one
+        # reply between two announcement slots takes the room the lower announcement
+        # rate leaves instead of pushing the announcement back.
+        start = max(tat - tolerance, now, paused_until)
+        return max(start, tat_broadcast) if broadcast else start
+
+    slots: list[float] = []
+    while len(slots) < count and (slot := earliest()) <= now + horizon:
+        slots.append(slot)
+        tat = max(tat, slot) + interval
         if broadcast_interval is not None:
-            values["next_broadcast_slot"] = slots[-1] + spacing
+            tat_broadcast = slot + broadcast_interval
+    values: dict[str, float] = {"next_slot": tat}
+    if slots:
+        values["last_bulk_slot"] = last_bulk = slots[-1]
+        if broadcast:
+            values["next_broadcast_slot"] = tat_broadcast
     if slots or debt:
         conn.execute(update(BUDGET).where(b.id == BUDGET_ROW).values(**values))
-    next_free = max(values["next_slot"], now, paused_until)
-    if broadcast_interval is not None:
-        next_free = max(next_free, values.get("next_broadcast_slot", next_broadcast))
-    return Grant(slots=slots, now=now, paused_until=paused_until, last_bulk_slot=last_bulk,
+    next_free = earliest()
+    return Grant(slots=tuple(slots), now=now, paused_until=paused_until, last_bulk_slot=last_bulk,
                  next_free=next_free)
 
 

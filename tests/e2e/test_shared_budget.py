@@ -38,13 +38,14 @@ async def test_three_processes_share_one_budget_and_survive_a_kill(
     store: Engine, postgres_url: str, tmp_path: Path
 ) -> None:
     figures = await run_load(store, postgres_url, tmp_path, residents=RESIDENTS, tappers=30,
-                             tap_interval=12.0, processes=3, kill_half_way=True)
+                             tap_interval=12.0, processes=3, kill_half_way=True,
+                             extra_env={"PALBOT_LOG_LEVEL": "INFO"})
     summary = (f"{figures.messages_per_s:.1f} msg/s, copies {figures.copies_per_s:.1f}/s, "
                f"429s {figures.rate_limited}, dup {figures.duplicates}, "
                f"lost {figures.losses}, p99 {figures.p99 * 1000:.0f} ms, unanswered "
                f"{figures.unanswered}, takeover {figures.takeover_s} s "
                f"({figures.rate_before_kill:.1f}/s before, {figures.rate_after_kill:.1f}/s "
-               f"after), report {figures.report_seen}")
+               f"after), report {figures.report_seen}, 429s by chat {figures.limited_chats}")
     print(summary)
     assert figures.killed_at is not None, summary
     assert figures.rate_limited == 0, summary

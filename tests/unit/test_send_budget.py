@@ -82,6 +82,22 @@ def test_replies_charged_afterwards_push_bulk_slots_back(budget: Engine) -> None
     assert after.slots[0] == pytest.approx(first.slots[0] + IV * 6, abs=1e-6)
 
 
+def test_one_reply_between_announcement_slots_does_not_delay_them(budget: Engine) -> None:
+    """The global rate (29/s) leaves room beside announcements (25/s) for the odd reply."""
+    with transaction(budget) as session:
+        first = take_slots(session, count=2, interval=IV, broadcast_interval=BIV,
+                           horizon=HORIZON, tolerance=IV)
+        take_slots(session, count=0, interval=IV, horizon=HORIZON, debt=1, tolerance=IV)
+        after_one = take_slots(session, count=1, interval=IV, broadcast_interval=BIV,
+                               horizon=HORIZON, tolerance=IV)
+        take_slots(session, count=0, interval=IV, horizon=HORIZON, debt=3, tolerance=IV)
+        after_three = take_slots(session, count=1, interval=IV, broadcast_interval=BIV,
+                                 horizon=HORIZON, tolerance=IV)
+    assert after_one.slots[0] == pytest.approx(first.slots[-1] + BIV, abs=1e-6)
+    # Several replies at once do take announcement time.
+    assert after_three.slots[0] > after_one.slots[0] + BIV + IV
+
+
 def test_a_pause_holds_every_process(budget: Engine) -> None:
     with transaction(budget) as session:
         until = pause_all(session, seconds=0.3)
