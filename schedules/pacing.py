@@ -23,9 +23,10 @@ without sleeping; `Pacer` adds the waiting and retrying on top of it.
 Several processes on one PostgreSQL database share one budget (`SharedSlots`, made in
 schedules.pacing_shared): bulk sends then take their slot from the deployment's budget
 instead of this process's own rate, a 429 pauses every process, and a chat held by a
-bulk send in any process is waited for. Replies still never wait for the budget: they
-go at once (under this process's own cap of 30 a second) and are charged to it
-afterwards. With SQLite (one process) the pacer keeps everything in memory.
+bulk send in any process is waited for. Replies never wait for the database: they take
+the next slot this process already holds (ahead of its bulk sends), or go at once and
+are charged to the budget afterwards. With SQLite (one process) the pacer keeps
+everything in memory.
 """
 
 from __future__ import annotations
@@ -122,6 +123,10 @@ class SharedSlots(Protocol):
 
     async def hold_chat(self, chat_id: int | None, *, bulk: bool, ahead: float = 0.0) -> float:
         """Hold the chat for a send `ahead` s from now; 0 when held, else seconds to wait."""
+        ...
+
+    def reply_slot(self) -> float | None:
+        """The instant of a slot this process holds, given to a reply; None if none is near."""
         ...
 
     def charge(self) -> None:
@@ -313,7 +318,11 @@ class Pacer:
                     if (held := await self.shared.hold_chat(chat_id, bulk=False)) <= 0:
                         break
                     await self._sleep(held)
-                self.shared.charge()
+                slot = self.shared.reply_slot()
+                if slot is None:
+                    self.shared.charge()
+                elif (wait := slot - self._clock()) > 0:
+                    await self._sleep(wait)
             state.record(Lane.INTERACTIVE, chat_id, self._clock())
         finally:
             state.interactive_waiting -= 1

@@ -7,8 +7,10 @@ this one did:
 - slots are reserved a few at a time (as many as sends wait here, at most
   `SLOT_BATCH`), never more than `HORIZON` s ahead, so a process that dies wastes at
   most that much of the budget and the others carry on at the full rate at once;
-- replies never wait for a round trip to the budget: they are counted and charged with
-  the next reservation (or within `CHARGE_DELAY` s);
+- replies never wait for a round trip to the budget: a reply takes the earliest slot
+  this process holds if it is due within `REPLY_SLOT_WAIT` s (so bursts of replies are
+  smoothed into the budget like everything else), otherwise it goes at once and is
+  charged with the next reservation (or within `CHARGE_DELAY` s);
 - while bulk sends are going on anywhere, a reply holds its chat (one short statement,
   given up after `HOLD_TIMEOUT` s) so no process sends a bulk message there within a
   second, and waits if a bulk send holds it;
@@ -45,6 +47,9 @@ SLOT_BATCH = 8
 # A slot this late (a busy event loop) is not used: sending it now would bunch up
 # with the next process's slots.
 LATE_SLOT = 0.1
+# A reply waits this long at most for a slot this process holds; with none that near
+# it goes at once and is charged.
+REPLY_SLOT_WAIT = 0.25
 # Replies are charged to the budget at the latest this long after they went.
 CHARGE_DELAY = 0.1
 # A reply gives up holding its chat after this long and goes anyway.
@@ -80,6 +85,7 @@ class SharedBudget:
         self._slots: dict[Lane, deque[float]] = {Lane.BULK: deque(), Lane.BROADCAST: deque()}
         self._waiting: Counter[Lane] = Counter()
         self._debt = 0
+        self._credit = 0
         self._charging: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy_until = -math.inf
@@ -91,11 +97,13 @@ class SharedBudget:
         self.slots_taken = 0
         self.slots_lost = 0
         self.holds_waited = 0
+        self.replies_on_slots = 0
 
     def summary(self) -> str:
         """One line of running figures."""
         return (f"shared budget: {self.reservations} reservations, {self.slots_taken} slots, "
-                f"{self.slots_lost} lost, {self.holds_waited} chat waits")
+                f"{self.slots_lost} lost, {self.replies_on_slots} given to replies, "
+                f"{self.holds_waited} chat waits")
 
     async def start(self) -> None:
         """Make sure the budget row exists."""
@@ -157,6 +165,30 @@ class SharedBudget:
             self.holds_waited += 1
         return held
 
+    def reply_slot(self) -> float | None:
+        """A slot this process holds, due within `REPLY_SLOT_WAIT` s, given to a reply.
+
+        Replies go first: the earliest slot reserved for bulk sends is theirs, and the
+        bulk send reserves another. An announcement's slot is credited back to the
+        announcements' own rate. None when no slot is near: the reply goes at once and
+        is charged instead.
+        """
+        now = self._clock()
+        best: Lane | None = None
+        for lane, queue in self._slots.items():
+            while queue and queue[0] < now - LATE_SLOT:
+                queue.popleft()
+                self.slots_lost += 1
+            if queue and queue[0] <= now + REPLY_SLOT_WAIT and (
+                    best is None or queue[0] < self._slots[best][0]):
+                best = lane
+        if best is None:
+            return None
+        if best is Lane.BROADCAST:
+            self._credit += 1
+        self.replies_on_slots += 1
+        return self._slots[best].popleft()
+
     def charge(self) -> None:
         """Count a reply against the budget (charged with the next reservation)."""
         self._debt += 1
@@ -188,13 +220,17 @@ class SharedBudget:
     async def _take(self, lane: Lane, count: int) -> float:
         """Reserve up to `count` slots of `lane` (charging the debt); the next free instant."""
         debt, self._debt = self._debt, 0
+        credit = 0
+        if lane is Lane.BROADCAST:
+            credit, self._credit = self._credit, 0
         try:
             grant = await self.store.run(
                 take_slots, count=count, interval=self._interval,
                 broadcast_interval=self._broadcast_interval if lane is Lane.BROADCAST else None,
-                horizon=HORIZON, debt=debt, tolerance=self._interval)
+                horizon=HORIZON, debt=debt, credit=credit)
         except BaseException:
             self._debt += debt
+            self._credit += credit
             raise
         received = self._clock()
         self.reservations += 1

@@ -74,14 +74,16 @@ def take_slots(
     horizon: float,
     debt: int = 0,
     tolerance: float = 0.0,
+    credit: int = 0,
 ) -> Grant:
     """Take up to `count` slots no further than `horizon` s ahead; charge `debt` replies.
 
     Every message uses up `interval` of the budget; announcements
     (`broadcast_interval` given) are also spaced by their own, longer interval. Slots
     never start before a pause ends; one may start up to `tolerance` s before its turn
-    (the burst a slower lane leaves room for). Fewer (or no) slots come back when the budget is
-    taken up to the horizon by other processes.
+    (the burst a slower lane leaves room for). `credit` announcement slots this process
+    gave to replies are handed back to the announcements' own rate. Fewer (or no) slots
+    come back when the budget is taken up to the horizon by other processes.
     """
     conn = session.connection()
     b = BUDGET.c
@@ -95,7 +97,9 @@ def take_slots(
     # Replies already sent used up slots: the next bulk send moves back by as many.
     charged = max(next_slot, now) + debt * interval if debt else next_slot
     broadcast = broadcast_interval is not None
-    tat, tat_broadcast = charged, next_broadcast
+    # Announcement slots a process gave to replies are given back to the announcements'
+    # own rate (the replies used up the overall slots, as they should).
+    tat, tat_broadcast = charged, next_broadcast - credit * (broadcast_interval or 0.0)
 
     def earliest() -> float:
         # GCRA: a slot conforms from `tolerance` before the theoretical time, so one
@@ -115,7 +119,8 @@ def take_slots(
         values["last_bulk_slot"] = last_bulk = slots[-1]
         if broadcast:
             values["next_broadcast_slot"] = tat_broadcast
-    if slots or debt:
+    if slots or debt or credit:
+        values.setdefault("next_broadcast_slot", tat_broadcast)
         conn.execute(update(BUDGET).where(b.id == BUDGET_ROW).values(**values))
     next_free = earliest()
     return Grant(slots=tuple(slots), now=now, paused_until=paused_until, last_bulk_slot=last_bulk,
