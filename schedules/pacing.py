@@ -129,6 +129,10 @@ class SharedSlots(Protocol):
         """The instant of a slot this process holds, given to a reply; None if none is near."""
         ...
 
+    def reply_delay(self) -> float:
+        """Seconds a reply without a slot waits to keep within this process's share."""
+        ...
+
     def charge(self) -> None:
         """Count a reply that went without a slot against the budget."""
         ...
@@ -320,6 +324,8 @@ class Pacer:
                     await self._sleep(held)
                 slot = self.shared.reply_slot()
                 if slot is None:
+                    while (wait := self.shared.reply_delay()) > 0:
+                        await self._sleep(wait)
                     self.shared.charge()
                 elif (wait := slot - self._clock()) > 0:
                     await self._sleep(wait)

@@ -14,6 +14,9 @@ this one did:
 - while bulk sends are going on anywhere, a reply holds its chat (one short statement,
   given up after `HOLD_TIMEOUT` s) so no process sends a bulk message there within a
   second, and waits if a bulk send holds it;
+- replies without a slot keep, per process, to Telegram's limit divided among the
+  live processes (a heartbeat a second; a process silent for `ALIVE_WITHIN` s is gone
+  and its share goes to the others);
 - a 429 pauses every process until its `retry_after` has passed.
 """
 
@@ -28,12 +31,15 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 
 from schedules.pacing import Classifier, Lane, Pacer, PacingLimits, never_retry
+from schedules.workers import worker_identity
 from storage.send_budget import (
     BudgetStore,
     Grant,
     ensure_budget,
     forget_old_holds,
+    heartbeat,
     hold_chat,
+    leave,
     pause_all,
     take_slots,
 )
@@ -59,6 +65,12 @@ BUSY_SECONDS = 2.0
 # A chat a bulk send holds stays held this much beyond the per-chat interval, for the
 # time the request takes to reach Telegram.
 ANSWER_ALLOWANCE = 0.25
+# Every process says it is alive this often; one silent for ALIVE_WITHIN s is gone
+# and its share of the replies' limit goes to the others.
+HEARTBEAT_SECONDS = 1.0
+ALIVE_WITHIN = 3.0
+# Replies without a slot are counted this long (a second, and the time to arrive).
+REPLY_WINDOW = 1.1
 # After the database failed, try again this soon.
 RETRY_SECONDS = 1.0
 HOLD_CLEANUP_EVERY = 10.0
@@ -74,8 +86,14 @@ class SharedBudget:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        worker: str | None = None,
     ) -> None:
         self.store = store
+        self.worker = worker or worker_identity()
+        # Live processes sharing the budget (this one included), from the heartbeats.
+        self.live = 1
+        self._unslotted: deque[float] = deque()
+        self._heartbeat: asyncio.Task[None] | None = None
         self.limits = limits
         self._clock = clock
         self._sleep = sleep
@@ -106,18 +124,47 @@ class SharedBudget:
                 f"{self.holds_waited} chat waits")
 
     async def start(self) -> None:
-        """Make sure the budget row exists."""
+        """Make sure the budget row exists, join the live processes, keep saying so."""
         await self.store.run(ensure_budget)
+        await self._beat()
+        self._heartbeat = asyncio.get_running_loop().create_task(self._heartbeats())
 
     async def stop(self) -> None:
-        """Charge what is owed, then let go of the database."""
-        for task in [self._charging, *self._tasks]:
+        """Charge what is owed, hand this process's share to the others, let go."""
+        for task in [self._charging, self._heartbeat, *self._tasks]:
             if task is not None and not task.done():
                 task.cancel()
-        if self._debt:
-            with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):
+            if self._debt:
                 await self._take(Lane.BULK, 0)
+            await self.store.run(leave, worker=self.worker)
         self.store.close()
+
+    async def _beat(self) -> None:
+        self.live = await self.store.run(heartbeat, worker=self.worker,
+                                         alive_within=ALIVE_WITHIN)
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await self._sleep(HEARTBEAT_SECONDS)
+            try:
+                await self._beat()
+            except Exception as exc:  # keep the last count; the next beat tries again
+                log.warning("send budget heartbeat failed: %s", type(exc).__name__)
+
+    def reply_delay(self) -> float:
+        """Seconds a reply without a slot waits: this process keeps to its share.
+
+        Replies with no slot at hand go at once, in every process; each keeps them under
+        Telegram's limit divided among the live processes, so together they stay under it.
+        """
+        now = self._clock()
+        while self._unslotted and self._unslotted[0] <= now - REPLY_WINDOW:
+            self._unslotted.popleft()
+        share = max(1, (self.limits.telegram_per_second - 1) // self.live)
+        if len(self._unslotted) < share:
+            return 0.0
+        return self._unslotted[len(self._unslotted) - share] + REPLY_WINDOW - now
 
     # --- the SharedSlots protocol
 
@@ -191,6 +238,7 @@ class SharedBudget:
 
     def charge(self) -> None:
         """Count a reply against the budget (charged with the next reservation)."""
+        self._unslotted.append(self._clock())
         self._debt += 1
         if self._charging is None or self._charging.done():
             self._charging = asyncio.get_running_loop().create_task(self._charge_soon())

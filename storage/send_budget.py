@@ -8,6 +8,11 @@ seconds ahead, and sends each at its instant; a process that dies loses only tho
 reserved slots, so there is no share to hand back. Replies are charged afterwards as
 `debt` (they never wait for this row). A 429 stores `paused_until` for every process.
 
+Replies that find no slot at hand go at once; each process keeps those under its share
+of Telegram's limit, split among the live processes (`SendBudgetMember`, a heartbeat a
+second), so a burst of replies spread over all processes stays within it too, and a
+process that dies hands its share to the others within a few seconds.
+
 Per-chat spacing across processes: before a bulk send, its chat is held in
 `SendChatHold` (an atomic test-and-set); replies hold the chat for bulk sends and wait
 for a bulk send's hold. Instants are seconds since the epoch on the database's clock.
@@ -30,13 +35,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel
 
 from storage.db import transaction
-from storage.models.budget import BUDGET_ROW, SendBudget, SendChatHold
+from storage.models.budget import BUDGET_ROW, SendBudget, SendBudgetMember, SendChatHold
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 BUDGET: Table = SQLModel.metadata.tables[SendBudget.__tablename__]  # type: ignore[index]
 HOLDS: Table = SQLModel.metadata.tables[SendChatHold.__tablename__]  # type: ignore[index]
+MEMBERS: Table = SQLModel.metadata.tables[SendBudgetMember.__tablename__]  # type: ignore[index]
 # Chat holds older than this are deleted (they hold nothing any more).
 HOLD_CLEANUP_SECONDS = 30.0
 
@@ -163,6 +169,23 @@ def hold_chat(session: Session, *, chat_id: int, seconds: float, bulk: bool) -> 
         return 0.0
     until = conn.execute(select(HOLDS.c.until).where(HOLDS.c.chat_id == chat_id)).scalar()
     return max(float(until) - now, 0.0) if until is not None else 0.0
+
+
+def heartbeat(session: Session, *, worker: str, alive_within: float) -> int:
+    """Say this process is alive; returns how many processes were alive lately (with it)."""
+    conn = session.connection()
+    now = _db_now(conn)
+    conn.execute(insert(MEMBERS).values(worker=worker, seen_at=now).on_conflict_do_update(
+        index_elements=[MEMBERS.c.worker], set_={"seen_at": now}))
+    conn.execute(delete(MEMBERS).where(MEMBERS.c.seen_at < now - 60 * alive_within))
+    live = conn.execute(select(func.count()).select_from(MEMBERS)
+                        .where(MEMBERS.c.seen_at >= now - alive_within)).scalar_one()
+    return max(int(live), 1)
+
+
+def leave(session: Session, *, worker: str) -> None:
+    """This process stops: its share goes to the others at once."""
+    session.connection().execute(delete(MEMBERS).where(MEMBERS.c.worker == worker))
 
 
 def forget_old_holds(session: Session) -> int:

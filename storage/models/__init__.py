@@ -8,7 +8,7 @@ from storage.models.activities import (
     RegistrationStatus,
 )
 from storage.models.audit import AuditEntry
-from storage.models.budget import SendBudget, SendChatHold
+from storage.models.budget import SendBudget, SendBudgetMember, SendChatHold
 from storage.models.outbox import Broadcast, BroadcastState, PendingSend, SendKind, SendState
 from storage.models.people import Dialog, Person, Role, RoleGrant
 from storage.models.surveys import ParticipantCode, SurveyAnswer, SurveyResponse, SurveyVersion
@@ -29,6 +29,7 @@ __all__ = [
     "Role",
     "RoleGrant",
     "SendBudget",
+    "SendBudgetMember",
     "SendChatHold",
     "SendKind",
     "SendState",

@@ -34,3 +34,10 @@ class SendChatHold(SQLModel, table=True):
     until: float = Field(index=True)
     # Held by a bulk send (replies wait for it) or by a reply (only bulk sends wait).
     bulk: bool = False
+
+
+class SendBudgetMember(SQLModel, table=True):
+    """A live process sharing the budget: it says so every second."""
+
+    worker: str = Field(primary_key=True, max_length=64)
+    seen_at: float

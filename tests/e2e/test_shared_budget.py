@@ -37,8 +37,8 @@ def store(postgres_url: str) -> Iterator[Engine]:
 async def test_three_processes_share_one_budget_and_survive_a_kill(
     store: Engine, postgres_url: str, tmp_path: Path
 ) -> None:
-    figures = await run_load(store, postgres_url, tmp_path, residents=RESIDENTS, tappers=30,
-                             tap_interval=12.0, processes=3, kill_half_way=True,
+    figures = await run_load(store, postgres_url, tmp_path, residents=RESIDENTS, tappers=40,
+                             tap_interval=8.0, processes=3, kill_half_way=True,
                              extra_env={"PALBOT_LOG_LEVEL": "INFO"})
     summary = (f"{figures.messages_per_s:.1f} msg/s, copies {figures.copies_per_s:.1f}/s, "
                f"429s {figures.rate_limited}, dup {figures.duplicates}, "

@@ -20,7 +20,9 @@ from storage.send_budget import (
     Grant,
     ensure_budget,
     forget_old_holds,
+    heartbeat,
     hold_chat,
+    leave,
     pause_all,
     take_slots,
 )
@@ -196,3 +198,31 @@ async def test_three_pacers_together_keep_the_global_rate(budget: Engine,
     assert elapsed > 2.5
     ordered = sorted(sent)
     assert max(sum(1 for t in ordered if s <= t < s + 1.0) for s in ordered) <= 27
+
+
+def test_live_processes_are_counted_by_heartbeat_and_leave_at_once(budget: Engine) -> None:
+    with transaction(budget) as session:
+        assert heartbeat(session, worker="a", alive_within=3.0) == 1
+        assert heartbeat(session, worker="b", alive_within=3.0) == 2
+        assert heartbeat(session, worker="a", alive_within=3.0) == 2
+        leave(session, worker="b")
+        assert heartbeat(session, worker="a", alive_within=3.0) == 1
+        # A process silent for longer than `alive_within` no longer counts.
+        heartbeat(session, worker="c", alive_within=3.0)
+        assert heartbeat(session, worker="a", alive_within=0.0) == 1
+
+
+async def test_replies_without_a_slot_keep_to_the_process_share(postgres_url: str) -> None:
+    """With three live processes each sends at most 9 slotless replies in a second."""
+    now = [100.0]
+    shared = SharedBudget(BudgetStore(make_engine(postgres_url)), PacingLimits(),
+                          clock=lambda: now[0])
+    shared.live = 3
+    for _ in range(9):
+        assert shared.reply_delay() == 0.0
+        shared._unslotted.append(now[0])
+    assert shared.reply_delay() == pytest.approx(1.1)
+    # One process left: the share grows at once.
+    shared.live = 2
+    assert shared.reply_delay() == 0.0
+    shared.store.close()

@@ -27,6 +27,11 @@ def upgrade() -> None:
     sa.Column('last_bulk_slot', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('sendbudgetmember',
+    sa.Column('worker', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('seen_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('worker')
+    )
     op.create_table('sendchathold',
     sa.Column('chat_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('until', sa.Float(), nullable=False),
@@ -53,4 +58,5 @@ def downgrade() -> None:
     with op.batch_alter_table('sendchathold', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sendchathold_until'))
     op.drop_table('sendchathold')
+    op.drop_table('sendbudgetmember')
     op.drop_table('sendbudget')
