@@ -114,6 +114,8 @@ class LoadFigures:
     # 429s per chat over the whole run, setting up included (the animator's chat is 900).
     limited_chats: dict[int, int] = field(default_factory=dict)
     duplicates: int = 0
+    # Of those, copies the killed process had handed to the server as it died.
+    duplicates_at_kill: int = 0
     losses: int = 0
     latencies: list[float] = field(default_factory=list)
     unanswered: int = 0
@@ -308,6 +310,15 @@ async def _announce_while_tapping(
                              in api.stats(include_chats=True)["chats"].items()
                              if data["rate_limited"]}
     figures.duplicates = sum(1 for c in copies if c > 1)
+    if killed is not None:
+        # The one repeat a crash can cause (see schedules/dispatcher.py): a copy Telegram
+        # accepted from the killed process before it could record that. Its first copy
+        # reached the server in the moment before the kill.
+        doubled = [FIRST_RESIDENT + i for i, c in enumerate(copies) if c > 1]
+        figures.duplicates_at_kill = sum(
+            1 for chat in doubled
+            if killed - 1.0 <= min(m.sent_at for m in api.messages(chat) if m.body == TEXT)
+            <= killed + 0.5)
     figures.losses = sum(1 for c in copies if c == 0)
     for tapper in taps:
         found, missing = tapper.latencies()
