@@ -23,10 +23,11 @@ without sleeping; `Pacer` adds the waiting and retrying on top of it.
 Several processes on one PostgreSQL database share one budget (`SharedSlots`, made in
 schedules.pacing_shared): bulk sends then take their slot from the deployment's budget
 instead of this process's own rate, a 429 pauses every process, and a chat held by a
-bulk send in any process is waited for. Replies never wait for the database: they take
-the next slot this process already holds (ahead of its bulk sends), or go at once and
-are charged to the budget afterwards. With SQLite (one process) the pacer keeps
-everything in memory.
+bulk send in any process is waited for, and Telegram's 30 a second is split among the
+live processes (`PacingState.cap` becomes this process's share). Replies never wait for
+the database: they take the next slot this process already holds (ahead of its bulk
+sends), or go at once and are charged to the budget afterwards. With SQLite (one
+process) the pacer keeps everything in memory.
 """
 
 from __future__ import annotations
@@ -127,10 +128,6 @@ class SharedSlots(Protocol):
 
     def reply_slot(self) -> float | None:
         """The instant of a slot this process holds, given to a reply; None if none is near."""
-        ...
-
-    def reply_delay(self) -> float:
-        """Seconds a reply without a slot waits to keep within this process's share."""
         ...
 
     def charge(self) -> None:
@@ -324,8 +321,6 @@ class Pacer:
                     await self._sleep(held)
                 slot = self.shared.reply_slot()
                 if slot is None:
-                    while (wait := self.shared.reply_delay()) > 0:
-                        await self._sleep(wait)
                     self.shared.charge()
                 elif (wait := slot - self._clock()) > 0:
                     await self._sleep(wait)

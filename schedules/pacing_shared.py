@@ -14,9 +14,11 @@ this one did:
 - while bulk sends are going on anywhere, a reply holds its chat (one short statement,
   given up after `HOLD_TIMEOUT` s) so no process sends a bulk message there within a
   second, and waits if a bulk send holds it;
-- replies without a slot keep, per process, to Telegram's limit divided among the
-  live processes (a heartbeat a second; a process silent for `ALIVE_WITHIN` s is gone
-  and its share goes to the others);
+- each process keeps its own sends, replies included, to its share of Telegram's limit
+  (30 divided among the live processes, counted from each send's start until a second
+  after its answer, see PacingState): together they never exceed it, even when the
+  server is slow to answer. A heartbeat a second counts the live processes; one silent
+  for `ALIVE_WITHIN` s is gone and its share goes to the others;
 - a 429 pauses every process until its `retry_after` has passed.
 """
 
@@ -73,8 +75,6 @@ ANSWER_ALLOWANCE = 0.25
 # and its share of the replies' limit goes to the others.
 HEARTBEAT_SECONDS = 1.0
 ALIVE_WITHIN = 3.0
-# Replies without a slot are counted this long (a second, and the time to arrive).
-REPLY_WINDOW = 1.1
 # After the database failed, try again this soon.
 RETRY_SECONDS = 1.0
 HOLD_CLEANUP_EVERY = 10.0
@@ -96,7 +96,6 @@ class SharedBudget:
         self.worker = worker or worker_identity()
         # Live processes sharing the budget (this one included), from the heartbeats.
         self.live = 1
-        self._unslotted: deque[float] = deque()
         self._heartbeat: asyncio.Task[None] | None = None
         self.limits = limits
         self._clock = clock
@@ -115,6 +114,10 @@ class SharedBudget:
         self._last_cleanup = -math.inf
         # Called with the seconds a pause announced by another process has left.
         self.on_pause: Callable[[float], None] | None = None
+        # Called with the number of live processes after every heartbeat.
+        self.on_live: Callable[[int], None] | None = None
+        # How many more sends this process's share of Telegram's limit has room for now.
+        self.room: Callable[[], int] = lambda: SLOT_BATCH
         # Running figures for logs and benchmarks.
         self.reservations = 0
         self.slots_taken = 0
@@ -148,6 +151,8 @@ class SharedBudget:
     async def _beat(self) -> None:
         self.live = await self.store.run(heartbeat, worker=self.worker,
                                          alive_within=ALIVE_WITHIN)
+        if self.on_live is not None:
+            self.on_live(self.live)
 
     async def _heartbeats(self) -> None:
         while True:
@@ -156,20 +161,6 @@ class SharedBudget:
                 await self._beat()
             except Exception as exc:  # keep the last count; the next beat tries again
                 log.warning("send budget heartbeat failed: %s", type(exc).__name__)
-
-    def reply_delay(self) -> float:
-        """Seconds a reply without a slot waits: this process keeps to its share.
-
-        Replies with no slot at hand go at once, in every process; each keeps them under
-        Telegram's limit divided among the live processes, so together they stay under it.
-        """
-        now = self._clock()
-        while self._unslotted and self._unslotted[0] <= now - REPLY_WINDOW:
-            self._unslotted.popleft()
-        share = max(1, (self.limits.telegram_per_second - 1) // self.live)
-        if len(self._unslotted) < share:
-            return 0.0
-        return self._unslotted[len(self._unslotted) - share] + REPLY_WINDOW - now
 
     # --- the SharedSlots protocol
 
@@ -188,7 +179,8 @@ class SharedBudget:
             if queue:
                 return queue.popleft()
             try:
-                wanted = min(SLOT_BATCH, max(self._waiting[lane], 1))
+                # No more than this process's share lets it send: the rest would be lost.
+                wanted = min(SLOT_BATCH, max(self._waiting[lane], 1), max(self.room(), 1))
                 next_free = await self._take(lane, wanted)
             except Exception as exc:  # the database is away for a moment: wait, ask again
                 log.warning("could not reserve send slots: %s", type(exc).__name__)
@@ -243,7 +235,6 @@ class SharedBudget:
 
     def charge(self) -> None:
         """Count a reply against the budget (charged with the next reservation)."""
-        self._unslotted.append(self._clock())
         self._debt += 1
         if self._charging is None or self._charging.done():
             self._charging = asyncio.get_running_loop().create_task(self._charge_soon())
@@ -317,5 +308,18 @@ def shared_pacer(limits: PacingLimits, store: BudgetStore, *,
     def paused_elsewhere(seconds: float) -> None:
         pacer.state.pause_bulk(seconds, time.monotonic())
 
+    def processes_alive(live: int) -> None:
+        pacer.state.cap = process_share(limits, live)
+
+    def room() -> int:
+        return pacer.state.cap - pacer.state.in_window(time.monotonic())
+
     shared.on_pause = paused_elsewhere
+    shared.on_live = processes_alive
+    shared.room = room
     return pacer
+
+
+def process_share(limits: PacingLimits, live: int) -> int:
+    """How many of Telegram's messages a second one of `live` processes may have under way."""
+    return max(1, limits.telegram_per_second // max(live, 1))

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from bot.sending import build_pacer
 from bot.settings import load_settings
 from schedules.pacing import Lane, PacingLimits
-from schedules.pacing_shared import HORIZON, SharedBudget, shared_pacer
+from schedules.pacing_shared import HORIZON, SharedBudget, process_share, shared_pacer
 from storage.db import make_engine, transaction
 from storage.send_budget import (
     BudgetStore,
@@ -212,17 +212,18 @@ def test_live_processes_are_counted_by_heartbeat_and_leave_at_once(budget: Engin
         assert heartbeat(session, worker="a", alive_within=0.0) == 1
 
 
-async def test_replies_without_a_slot_keep_to_the_process_share(postgres_url: str) -> None:
-    """With three live processes each sends at most 9 slotless replies in a second."""
-    now = [100.0]
-    shared = SharedBudget(BudgetStore(make_engine(postgres_url)), PacingLimits(),
-                          clock=lambda: now[0])
-    shared.live = 3
-    for _ in range(9):
-        assert shared.reply_delay() == 0.0
-        shared._unslotted.append(now[0])
-    assert shared.reply_delay() == pytest.approx(1.1)
-    # One process left: the share grows at once.
-    shared.live = 2
-    assert shared.reply_delay() == 0.0
-    shared.store.close()
+async def test_each_process_keeps_to_its_share_of_telegrams_limit(budget: Engine,
+                                                                 postgres_url: str) -> None:
+    """The live processes split the 30 a second; one leaving hands its share over."""
+    pacer = shared_pacer(PacingLimits(), BudgetStore(make_engine(postgres_url)))
+    shared = pacer.shared
+    assert isinstance(shared, SharedBudget)
+    await shared.start()
+    assert pacer.state.cap == 30  # alone
+    with transaction(budget) as session:
+        for other in ("host:1:1", "host:2:1"):
+            heartbeat(session, worker=other, alive_within=3.0)
+    await shared._beat()
+    assert shared.live == 3 and pacer.state.cap == 10
+    assert process_share(PacingLimits(), 2) == 15
+    await shared.stop()
