@@ -324,6 +324,9 @@ class Pacer:
                     self.shared.charge()
                 elif (wait := slot - self._clock()) > 0:
                     await self._sleep(wait)
+                # This process's share of Telegram's limit may have filled meanwhile.
+                while (delay := state.slot_delay(Lane.INTERACTIVE, self._clock())) > 0:
+                    await self._sleep(delay)
             state.record(Lane.INTERACTIVE, chat_id, self._clock())
         finally:
             state.interactive_waiting -= 1
@@ -380,6 +383,10 @@ class Pacer:
             return False
         if (wait := slot - self._clock()) > 0:
             await self._sleep(wait)
+        # Replies may have filled this process's share of Telegram's limit meanwhile: that
+        # limit is never exceeded, even at the cost of a late slot.
+        while (delay := self.state.slot_delay(lane, self._clock())) > 0:
+            await self._sleep(delay)
         return True
 
     async def call(

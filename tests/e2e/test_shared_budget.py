@@ -46,7 +46,8 @@ async def test_three_processes_share_one_budget_and_survive_a_kill(
                f"lost {figures.losses}, p99 {figures.p99 * 1000:.0f} ms, unanswered "
                f"{figures.unanswered}, takeover {figures.takeover_s} s "
                f"({figures.rate_before_kill:.1f}/s before, {figures.rate_after_kill:.1f}/s "
-               f"after), report {figures.report_seen}, 429s by chat {figures.limited_chats}")
+               f"after), report {figures.report_seen}, 429s by chat {figures.limited_chats}, "
+               f"busiest second {figures.busiest_second}")
     print(summary)
     assert figures.killed_at is not None, summary
     assert figures.rate_limited == 0, summary

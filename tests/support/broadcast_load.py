@@ -12,6 +12,7 @@ Everything is measured from the server's own records, so measuring adds no load.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import random
 import time
@@ -113,6 +114,8 @@ class LoadFigures:
     rate_limited: int = 0
     # 429s per chat over the whole run, setting up included (the animator's chat is 900).
     limited_chats: dict[int, int] = field(default_factory=dict)
+    # Most messages the server accepted within any one second (its limit is 30).
+    busiest_second: int = 0
     duplicates: int = 0
     # Of those, copies the killed process had handed to the server as it died.
     duplicates_at_kill: int = 0
@@ -312,9 +315,14 @@ async def _announce_while_tapping(
     figures.messages_per_s = _overall_rate(samples, min(times, default=started), last_copy)
     figures.rate_limited = (api.stats(include_chats=False)["rate_limited"]
                             - before["rate_limited"])
-    figures.limited_chats = {int(chat): data["rate_limited"] for chat, data
-                             in api.stats(include_chats=True)["chats"].items()
+    chats = api.stats(include_chats=True)["chats"]
+    figures.limited_chats = {int(chat): data["rate_limited"] for chat, data in chats.items()
                              if data["rate_limited"]}
+    # The busiest second at the server, to tell Telegram's overall limit from a chat's.
+    arrivals = sorted(t for data in chats.values()
+                      for t in [*data["send_times"], *data["edit_times"]])
+    figures.busiest_second = max(
+        (bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals)), default=0)
     figures.duplicates = sum(1 for c in copies if c > 1)
     if killed is not None:
         # The one repeat a crash can cause (see schedules/dispatcher.py): a copy Telegram
