@@ -247,6 +247,10 @@ class PacingState:
         """Hold bulk sends to one chat for `seconds` (429 on a reply to that chat)."""
         self._hold_chat(chat_id, now + seconds)
 
+    def in_window_at(self, instant: float) -> int:
+        """How many sends made so far will still count against the second at `instant`."""
+        return self.in_flight + sum(1 for released in self._released if released > instant)
+
     def in_window(self, now: float) -> int:
         """How many paced sends count against the current second."""
         self._prune(now)

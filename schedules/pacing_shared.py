@@ -162,6 +162,10 @@ class SharedBudget:
             except Exception as exc:  # keep the last count; the next beat tries again
                 log.warning("send budget heartbeat failed: %s", type(exc).__name__)
 
+    def held(self) -> int:
+        """Slots reserved here and not used yet."""
+        return sum(len(queue) for queue in self._slots.values())
+
     # --- the SharedSlots protocol
 
     def note_waiting(self, lane: Lane, change: int) -> None:
@@ -312,7 +316,9 @@ def shared_pacer(limits: PacingLimits, store: BudgetStore, *,
         pacer.state.cap = process_share(limits, live)
 
     def room() -> int:
-        return pacer.state.cap - pacer.state.in_window(time.monotonic())
+        # Room by the end of the horizon, where the slots asked for now would fall.
+        later = time.monotonic() + HORIZON
+        return pacer.state.cap - pacer.state.in_window_at(later) - shared.held()
 
     shared.on_pause = paused_elsewhere
     shared.on_live = processes_alive
