@@ -52,12 +52,12 @@ log = logging.getLogger(__name__)
 HORIZON = 0.5
 # At most this many slots per reservation (about a third of a second of sending).
 SLOT_BATCH = 8
-# A slot this late (a busy event loop) is not used: sending it now would bunch up
-# with the next process's slots.
-LATE_SLOT = 0.05
-# No process counts what the others have in flight, so the shared grid stays this many
-# messages a second under Telegram's limit: a send up to LATE_SLOT late never makes 31
-# arrive within one second.
+# A slot this late (a busy event loop) is not used: it would bunch up with the next
+# process's slots. (Telegram's limit itself is kept by each process's share of it; a
+# late slot only costs evenness.)
+LATE_SLOT = 0.2
+# The shared grid stays this many messages a second under Telegram's limit, so sends
+# spread evenly seldom meet a process's share of that limit.
 SHARED_MARGIN = 2
 # A reply waits this long at most for a slot this process holds; with none that near
 # it goes at once and is charged.
