@@ -65,7 +65,7 @@ REPLY_SLOT_WAIT = 0.25
 # Replies are charged to the budget at the latest this long after they went.
 CHARGE_DELAY = 0.1
 # A reply gives up holding its chat after this long and goes anyway.
-HOLD_TIMEOUT = 0.05
+HOLD_TIMEOUT = 0.2
 # Bulk sending counts as going on this long after its last slot.
 BUSY_SECONDS = 2.0
 # A chat a bulk send holds stays held this much beyond the per-chat interval, for the
@@ -149,8 +149,13 @@ class SharedBudget:
         self.store.close()
 
     async def _beat(self) -> None:
-        self.live = await self.store.run(heartbeat, worker=self.worker,
-                                         alive_within=ALIVE_WITHIN)
+        members = await self.store.run(heartbeat, worker=self.worker,
+                                       alive_within=ALIVE_WITHIN)
+        received = self._clock()
+        self.live = members.live
+        # Even a process sending no bulk itself learns within a second that others do.
+        self._busy_until = max(self._busy_until,
+                               received + members.last_bulk_slot - members.now + BUSY_SECONDS)
         if self.on_live is not None:
             self.on_live(self.live)
 

@@ -171,8 +171,17 @@ def hold_chat(session: Session, *, chat_id: int, seconds: float, bulk: bool) -> 
     return max(float(until) - now, 0.0) if until is not None else 0.0
 
 
-def heartbeat(session: Session, *, worker: str, alive_within: float) -> int:
-    """Say this process is alive; returns how many processes were alive lately (with it)."""
+@dataclass(frozen=True)
+class Members:
+    """What a heartbeat learns."""
+
+    live: int  # processes alive lately, this one included
+    now: float  # the database's clock
+    last_bulk_slot: float  # bulk sending goes on while this is recent
+
+
+def heartbeat(session: Session, *, worker: str, alive_within: float) -> Members:
+    """Say this process is alive; learn how many are, and whether bulk sends are going."""
     conn = session.connection()
     now = _db_now(conn)
     conn.execute(insert(MEMBERS).values(worker=worker, seen_at=now).on_conflict_do_update(
@@ -180,7 +189,9 @@ def heartbeat(session: Session, *, worker: str, alive_within: float) -> int:
     conn.execute(delete(MEMBERS).where(MEMBERS.c.seen_at < now - 60 * alive_within))
     live = conn.execute(select(func.count()).select_from(MEMBERS)
                         .where(MEMBERS.c.seen_at >= now - alive_within)).scalar_one()
-    return max(int(live), 1)
+    last_bulk = conn.execute(select(BUDGET.c.last_bulk_slot)
+                             .where(BUDGET.c.id == BUDGET_ROW)).scalar()
+    return Members(live=max(int(live), 1), now=now, last_bulk_slot=float(last_bulk or 0.0))
 
 
 def leave(session: Session, *, worker: str) -> None:

@@ -203,14 +203,18 @@ async def test_three_pacers_together_keep_the_global_rate(budget: Engine,
 
 def test_live_processes_are_counted_by_heartbeat_and_leave_at_once(budget: Engine) -> None:
     with transaction(budget) as session:
-        assert heartbeat(session, worker="a", alive_within=3.0) == 1
-        assert heartbeat(session, worker="b", alive_within=3.0) == 2
-        assert heartbeat(session, worker="a", alive_within=3.0) == 2
+        assert heartbeat(session, worker="a", alive_within=3.0).live == 1
+        assert heartbeat(session, worker="b", alive_within=3.0).live == 2
+        assert heartbeat(session, worker="a", alive_within=3.0).live == 2
         leave(session, worker="b")
-        assert heartbeat(session, worker="a", alive_within=3.0) == 1
+        assert heartbeat(session, worker="a", alive_within=3.0).live == 1
         # A process silent for longer than `alive_within` no longer counts.
         heartbeat(session, worker="c", alive_within=3.0)
-        assert heartbeat(session, worker="a", alive_within=0.0) == 1
+        assert heartbeat(session, worker="a", alive_within=0.0).live == 1
+        # It also tells whether bulk sends are going on anywhere.
+        granted = take_slots(session, count=1, interval=IV, horizon=HORIZON)
+        assert heartbeat(session, worker="a", alive_within=3.0).last_bulk_slot == (
+            pytest.approx(granted.slots[0], abs=1e-6))
 
 
 async def test_each_process_keeps_to_its_share_of_telegrams_limit(budget: Engine,
