@@ -460,5 +460,7 @@ class Pacer:
             self.state.pause_bulk(wait, now)
             if self.shared is not None:
                 self.shared.pause(wait)
-        log.warning("Telegram asked to slow down: lane=%s chat_id=%s retry_after=%.1f",
-                    lane.value, chat_id, wait)
+        # Whether it was one chat, not which: a private chat's id is the person's Telegram id.
+        one_chat = chat_id is not None
+        log.warning("Telegram asked to slow down: lane=%s one_chat=%s retry_after=%.1f",
+                    lane.value, one_chat, wait)
