@@ -15,6 +15,8 @@ import schedules.broadcast
 from bot.context import PalApplication
 from bot.keyboards import inline
 from schedules.broadcast import BroadcastProgress
+from schedules.pacing import Lane
+from schedules.workers import is_dead_worker
 
 log = logging.getLogger(__name__)
 PROGRESS = "broadcast_progress"
@@ -30,9 +32,14 @@ class ChatProgressView:
                    stop_label: str | None, stop_data: str | None) -> None:
         """Edit the message; "not modified" and a vanished chat are not errors."""
         markup = inline([[(stop_label, stop_data)]]) if stop_label and stop_data else None
+        # A bulk send for the pacer: it waits for the chat's own spacing, also after a
+        # reply another process just sent there, instead of going ahead of it.
+        extra: dict[str, Any] = {}
+        if self._app.bot.rate_limiter is not None:
+            extra["rate_limit_args"] = {"lane": Lane.BULK.value}
         try:
             await self._app.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
-                                                  reply_markup=markup)
+                                                  reply_markup=markup, **extra)
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 raise
@@ -49,7 +56,8 @@ def progress_watcher(app: PalApplication) -> BroadcastProgress:
         settings = services.settings
         watcher = BroadcastProgress(db=services.db, view=ChatProgressView(app),
                                     clock=services.clock, zone_name=settings.timezone,
-                                    quiet_hours=settings.quiet_hours)
+                                    quiet_hours=settings.quiet_hours,
+                                    is_dead=is_dead_worker)
         services.extras[PROGRESS] = watcher
     assert isinstance(watcher, BroadcastProgress)
     return watcher

@@ -52,6 +52,12 @@ class Viewer:
         """Whether the person finished onboarding."""
         return self.person is not None and self.person.is_onboarded
 
+    @property
+    def person_id(self) -> int | None:
+        """The internal person id, what logs carry (erased with the person); never the
+        Telegram id, which would tie the log to a Telegram identity after erasure."""
+        return self.person.id if self.person is not None else None
+
     def can(self, role: Role) -> bool:
         """Whether the viewer holds `role` (admins hold every role)."""
         return has_role(self.roles, role)

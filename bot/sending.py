@@ -31,8 +31,11 @@ from bot.settings import Settings
 from schedules.clock import Clock
 from schedules.messages import OutgoingMessage, SendOutcome, SendResult
 from schedules.pacing import Failure, FailureKind, Lane, Pacer, PacingLimits
+from schedules.pacing_shared import SharedBudget, shared_pacer
+from storage.db import make_engine
 from storage.executor import Database
 from storage.outbox import UNREACHABLE, person_blocked_bot
+from storage.send_budget import BudgetStore
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +75,19 @@ def classify(exc: BaseException) -> Failure:
 
 
 def build_pacer(settings: Settings) -> Pacer:
-    """The process's pacer, with the rates from the settings."""
+    """The process's pacer, with the rates from the settings as the whole bot's budget.
+
+    On PostgreSQL every process takes its bulk sends' slots from the budget they share
+    (schedules.pacing_shared), so any number of processes keep to the rates together;
+    with SQLite (one process) the pacer keeps the budget in memory.
+    """
     limits = PacingLimits(
         global_per_second=settings.global_rate_per_second,
         broadcast_per_second=settings.broadcast_rate_per_second,
     )
+    if settings.database_url.startswith("postgresql"):
+        return shared_pacer(limits, BudgetStore(make_engine(settings.database_url)),
+                            classify=classify)
     return Pacer(limits, classify=classify)
 
 
@@ -105,11 +116,16 @@ class PacingRateLimiter(BaseRateLimiter[dict[str, Any]]):
         self.pacer = pacer
 
     async def initialize(self) -> None:
-        """Nothing to set up: the pacer is created ready."""
+        """Join the shared budget, if the pacer uses one."""
+        if isinstance(self.pacer.shared, SharedBudget):
+            await self.pacer.shared.start()
 
     async def shutdown(self) -> None:
-        """Log the pacer's figures; nothing to release."""
+        """Log the pacer's figures and leave the shared budget."""
         log.info("pacer: %s", self.pacer.summary())
+        if isinstance(self.pacer.shared, SharedBudget):
+            log.info("pacer: %s", self.pacer.shared.summary())
+            await self.pacer.shared.stop()
 
     async def process_request(
         self,

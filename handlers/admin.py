@@ -78,7 +78,7 @@ def admin_only(handler: H) -> H:
     @functools.wraps(handler)
     async def guarded(update: Update, context: PalContext) -> None:
         if not context.viewer.can(Role.COORDINATOR):
-            log.info("admin screen refused user_id=%s", context.viewer.telegram_id)
+            log.info("admin screen refused person_id=%s", context.viewer.person_id)
             await answer(update, context, not_allowed_text(context.t), alert=True)
             return
         if not context.viewer.is_onboarded:
@@ -114,7 +114,7 @@ async def admin_menu(update: Update, context: PalContext) -> None:
     else:
         is_admin, programmes = context.viewer.can(Role.ADMIN), []
     if not is_admin and not programmes:
-        log.info("admin screen refused user_id=%s", context.viewer.telegram_id)
+        log.info("admin screen refused person_id=%s", context.viewer.person_id)
         await answer(update, context, not_allowed_text(t), alert=True)
         return
     if not context.viewer.is_onboarded:
@@ -257,7 +257,7 @@ async def on_invite(update: Update, context: PalContext) -> None:
     except NotAllowed:
         await answer(update, context, not_allowed_text(t), alert=True)
         return
-    log.info("invitation created user_id=%s role=%s", context.viewer.telegram_id, role.value)
+    log.info("invitation created person_id=%s role=%s", context.viewer.person_id, role.value)
     link = link_for(context.bot.username, made)
     where = (t._("{role} in “{programme}”").format(role=role_name(t, role), programme=name)
              if name is not None else role_name(t, role))
@@ -354,7 +354,7 @@ async def on_remove(update: Update, context: PalContext) -> None:
         await answer(update, context, t._(
             "You cannot take the administrator role away from yourself."), alert=True)
         return
-    log.info("staff removed by user_id=%s role=%s", context.viewer.telegram_id, member.role.value)
+    log.info("staff removed by person_id=%s role=%s", context.viewer.person_id, member.role.value)
     await render_team(update, context, team, toast=t._("Removed: {name}.").format(
         name=_name(t, member)))
 

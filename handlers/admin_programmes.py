@@ -96,7 +96,7 @@ def staff_screen(handler: H) -> H:
         try:
             await handler(update, context)
         except NotAllowed:
-            log.info("programme screen refused user_id=%s", context.viewer.telegram_id)
+            log.info("programme screen refused person_id=%s", context.viewer.person_id)
             await answer(update, context, not_allowed_text(context.t), alert=True)
 
     return guarded  # type: ignore[return-value]
@@ -284,7 +284,7 @@ async def on_confirm(update: Update, context: PalContext) -> None:
         reason = refused.reason.value if isinstance(refused, EditionRefused) else refused.reason
         await answer(update, context, refusal_text(t, reason), alert=True)
         return
-    log.info("programme changed by user_id=%s", context.viewer.telegram_id)
+    log.info("programme changed by person_id=%s", context.viewer.person_id)
     await render_programme(update, context, view, toast=t._("Saved."))
 
 

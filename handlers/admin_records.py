@@ -87,7 +87,7 @@ async def on_person_file(update: Update, context: PalContext) -> None:
                                   programme_id=programme_id, person_id=person_id,
                                   now=context.services.clock.now())
     html = render_html(data, translator(data.language, context.settings.timezone))
-    log.info("person data file sent user_id=%s", context.viewer.telegram_id)
+    log.info("person data file sent person_id=%s", context.viewer.person_id)
     query = update.callback_query
     if query is not None:
         await query.answer()

@@ -162,7 +162,7 @@ async def _chosen(update: Update, context: PalContext, programme_id: int, path: 
     except InvalidQuestionnaire:
         await stale(update, context)
         return
-    log.info("questionnaire chosen by user_id=%s", context.viewer.telegram_id)
+    log.info("questionnaire chosen by person_id=%s", context.viewer.person_id)
     await show_screen(update, context, t._("Done: “{programme}” now uses {what}.").format(
         programme=found[0], what=summary_text(t, found[1])),
         inline([[(t._("📋 Questionnaire and surveys"), f"prg:s:{programme_id}")]]))
@@ -286,7 +286,7 @@ async def on_questionnaire_file(update: Update, context: PalContext) -> None:
         await context.db.write(close_dialog, person_id=dialog.person_id, kind=SURVEY_FILE)
         await answer(update, context, not_allowed_text(t))
         return
-    log.info("questionnaire file checked user_id=%s problems=%s", context.viewer.telegram_id,
+    log.info("questionnaire file checked person_id=%s problems=%s", context.viewer.person_id,
              len(problems))
     cancel = (t._("✖️ Cancel"), f"prg:s:{programme_id}")
     if found is None:
@@ -334,7 +334,7 @@ async def on_final_confirm(update: Update, context: PalContext) -> None:
     done = await context.db.write(_open, actor=staff_actor(context), programme_id=programme_id,
                                   person_id=context.viewer.person.id if context.viewer.person
                                   else None, now=context.services.clock.now())
-    log.info("final survey opened by user_id=%s invited=%s", context.viewer.telegram_id,
+    log.info("final survey opened by person_id=%s invited=%s", context.viewer.person_id,
              done.invited)
     lines = [t._("The final survey is open now.") if done.opened_now
              else t._("The final survey was already open."),

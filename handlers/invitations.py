@@ -72,7 +72,7 @@ async def open_link(update: Update, context: PalContext, payload: str) -> None:
             open_invitation, token=token, telegram_id=context.viewer.telegram_id,
             language=context.viewer.language, now=context.services.clock.now())
     except InvitationRefused as refused:
-        log.info("invitation refused user_id=%s problem=%s", context.viewer.telegram_id,
+        log.info("invitation refused person_id=%s problem=%s", context.viewer.person_id,
                  refused.problem.value)
         await answer(update, context, refusal_text(t, refused.problem))
         return
@@ -107,11 +107,11 @@ async def on_accept(update: Update, context: PalContext) -> None:
             accept_invitation, person_id=person.id,
             invitation_id=int(context.matches[0].group(1)), now=context.services.clock.now())
     except InvitationRefused as refused:
-        log.info("invitation not accepted user_id=%s problem=%s", context.viewer.telegram_id,
+        log.info("invitation not accepted person_id=%s problem=%s", context.viewer.person_id,
                  refused.problem.value)
         await answer(update, context, refusal_text(t, refused.problem), alert=True)
         return
-    log.info("invitation accepted user_id=%s role=%s", context.viewer.telegram_id,
+    log.info("invitation accepted person_id=%s role=%s", context.viewer.person_id,
              accepted.role.value)
     if accepted.programme_name is not None:
         text = t._("Done: you are now {role} in the programme “{programme}”.").format(

@@ -182,7 +182,7 @@ async def on_document(update: Update, context: PalContext) -> None:
     assert message is not None and message.document is not None
     t = context.t
     if not _is_staff(context):
-        log.info("spreadsheet refused (no role) user_id=%s", context.viewer.telegram_id)
+        log.info("spreadsheet refused (no role) person_id=%s", context.viewer.person_id)
         await answer(update, context, t._("This is only for the programme team."))
         return
     person = context.viewer.person
@@ -202,12 +202,12 @@ async def on_document(update: Update, context: PalContext) -> None:
         sheet = await asyncio.to_thread(read_activity_sheet, data, file_name=file_name,
                                         zone=context.settings.zone, max_bytes=max_bytes)
     except SheetRefused as refused:
-        log.info("spreadsheet refused user_id=%s problem=%s", context.viewer.telegram_id,
+        log.info("spreadsheet refused person_id=%s problem=%s", context.viewer.person_id,
                  refused.problem.value)
         await message.reply_text(refusal_text(t, refused.problem, max_bytes),
                                  reply_markup=template_buttons(t))
         return
-    log.info("spreadsheet checked user_id=%s rows=%s bad=%s", context.viewer.telegram_id,
+    log.info("spreadsheet checked person_id=%s rows=%s bad=%s", context.viewer.person_id,
              len(sheet.rows), len(sheet.errors))
     if sheet.errors:
         await message.reply_text(_errors_text(t, file_name, len(sheet.rows), sheet.errors),
@@ -276,7 +276,7 @@ async def on_import(update: Update, context: PalContext) -> None:
         await answer(update, context, t._(
             "You cannot add activities to this programme."), alert=True)
         return
-    log.info("spreadsheet imported user_id=%s added=%s", context.viewer.telegram_id, done.added)
+    log.info("spreadsheet imported person_id=%s added=%s", context.viewer.person_id, done.added)
     lines = [t.ngettext("Imported into “{programme}”: {n} new activity.",
                         "Imported into “{programme}”: {n} new activities.",
                         done.added).format(programme=done.programme_name, n=done.added)]

@@ -11,17 +11,19 @@ carries on with the broadcasts still sending.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, and_, col, or_, select
 
 from bot.i18n import Translator, translator
 from bot.settings import QuietHours
 from schedules.clock import Clock
 from schedules.messages import Button, OutgoingMessage, renderer
 from schedules.quiet_hours import is_quiet, quiet_end
+from schedules.workers import worker_identity
 from storage.broadcasts import Progress, finish_if_done, progress
 from storage.executor import Database
 from storage.models import (
@@ -34,12 +36,21 @@ from storage.models import (
     SendKind,
 )
 from storage.organising import detached
+from storage.progress_claims import claim_progress, mark_reported
 
 log = logging.getLogger(__name__)
 
 # Finished broadcasts stay watched this long, so the last copies in flight when it was
-# stopped, and a report lost to a crash, still reach the animator's message.
+# stopped still reach the animator's message…
 FOLLOW_AFTER_END = timedelta(minutes=2)
+# …and until the delivery report was shown, however long that takes, up to a day.
+REPORT_GIVE_UP = timedelta(days=1)
+# The process editing a progress message renews this lease every tick; when it stops
+# or dies another process takes over after at most this long.
+PROGRESS_LEASE = timedelta(seconds=3 * 4.0)
+# The handler that started a broadcast shows its first progress itself; nobody edits the
+# message again this soon, whichever process (Telegram allows one message a second there).
+FIRST_EDIT_AFTER = timedelta(seconds=2)
 # Each edit of the progress message takes a slot of Telegram's 30 messages a second.
 TICK_SECONDS = 4.0
 
@@ -110,6 +121,8 @@ def watched_broadcasts(session: Session, *, now: datetime) -> list[Broadcast]:
             or_(
                 col(Broadcast.state) == BroadcastState.SENDING.value,
                 col(Broadcast.finished_at) > now - FOLLOW_AFTER_END,
+                and_(col(Broadcast.reported_at).is_(None),
+                     col(Broadcast.finished_at) > now - REPORT_GIVE_UP),
             ),
         )
         .order_by(col(Broadcast.id))
@@ -125,24 +138,37 @@ class _Update:
     # The stop button's label in the author's language, while still sending.
     stop_label: str | None
     broadcast_id: int
+    # The delivery report: once shown, no process edits the message again.
+    final: bool
 
 
 class BroadcastProgress:
     """Keeps every running broadcast's progress message up to date."""
 
     def __init__(self, *, db: Database, view: ProgressView, clock: Clock, zone_name: str,
-                 quiet_hours: QuietHours) -> None:
+                 quiet_hours: QuietHours, worker: str | None = None,
+                 is_dead: Callable[[str], bool] = lambda _worker: False) -> None:
         self._db = db
+        self.worker = worker or worker_identity()
+        self._is_dead = is_dead
         self._view = view
         self._clock = clock
         self._zone_name = zone_name
         self._quiet_hours = quiet_hours
         self._shown: dict[int, str] = {}
+        self._reported_ids: set[int] = set()
 
     def _collect(self, session: Session, *, now: datetime) -> list[_Update]:
         updates = []
         for broadcast in watched_broadcasts(session, now=now):
             assert broadcast.id is not None
+            if broadcast.started_at is not None and broadcast.started_at > now - FIRST_EDIT_AFTER:
+                continue
+            if broadcast.reported_at is not None and broadcast.progress_owner != self.worker:
+                continue  # its report is shown; only stragglers of the owner's could change it
+            if not claim_progress(session, broadcast_id=broadcast.id, worker=self.worker,
+                                  now=now, lease=PROGRESS_LEASE, is_dead=self._is_dead):
+                continue  # another process shows this one
             finished = finish_if_done(session, broadcast_id=broadcast.id, now=now)
             found = finished or progress(session, broadcast_id=broadcast.id)
             author = session.get(Person, broadcast.author_id)
@@ -156,7 +182,8 @@ class BroadcastProgress:
                 continue
             updates.append(_Update(broadcast.progress_chat_id, broadcast.progress_message_id,
                                    progress_text(t, found, resumes_at=resumes_at),
-                                   t._("⏹ Stop sending") if sending else None, broadcast.id))
+                                   t._("⏹ Stop sending") if sending else None, broadcast.id,
+                                   final=not sending and found.finished))
         return updates
 
     async def tick(self) -> None:
@@ -165,6 +192,7 @@ class BroadcastProgress:
         updates = await self._db.write(self._collect, now=self._clock.now())
         for update in updates:
             if self._shown.get(update.broadcast_id) == update.text:
+                await self._reported(update)
                 continue
             stop_data = f"anb:stop:{update.broadcast_id}" if update.stop_label else None
             try:
@@ -176,4 +204,11 @@ class BroadcastProgress:
                             exc_info=True)
                 continue
             self._shown[update.broadcast_id] = update.text
+            await self._reported(update)
+
+    async def _reported(self, update: _Update) -> None:
+        if update.final and update.broadcast_id not in self._reported_ids:
+            await self._db.write(mark_reported, broadcast_id=update.broadcast_id,
+                                 worker=self.worker, now=self._clock.now())
+            self._reported_ids.add(update.broadcast_id)
 

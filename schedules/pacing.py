@@ -19,6 +19,15 @@ limits and decides who goes first:
 
 `PacingState` is the pure decision logic, driven by explicit instants so it is tested
 without sleeping; `Pacer` adds the waiting and retrying on top of it.
+
+Several processes on one PostgreSQL database share one budget (`SharedSlots`, made in
+schedules.pacing_shared): bulk sends then take their slot from the deployment's budget
+instead of this process's own rate, a 429 pauses every process, and a chat held by a
+bulk send in any process is waited for, and Telegram's 30 a second is split among the
+live processes (`PacingState.cap` becomes this process's share). Replies never wait for
+the database: they take the next slot this process already holds (ahead of its bulk
+sends), or go at once and are charged to the budget afterwards. With SQLite (one
+process) the pacer keeps everything in memory.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -102,6 +111,34 @@ def never_retry(_exc: BaseException) -> Failure:
     return Failure(FailureKind.FATAL)
 
 
+class SharedSlots(Protocol):
+    """The deployment-wide half of pacing (schedules.pacing_shared implements it)."""
+
+    def note_waiting(self, lane: Lane, change: int) -> None:
+        """Count sends of `lane` waiting in this process (how many slots to ask for)."""
+        ...
+
+    async def slot(self, lane: Lane) -> float:
+        """The instant (this process's clock) of a slot taken for one send of `lane`."""
+        ...
+
+    async def hold_chat(self, chat_id: int | None, *, bulk: bool, ahead: float = 0.0) -> float:
+        """Hold the chat for a send `ahead` s from now; 0 when held, else seconds to wait."""
+        ...
+
+    def reply_slot(self) -> float | None:
+        """The instant of a slot this process holds, given to a reply; None if none is near."""
+        ...
+
+    def charge(self) -> None:
+        """Count a reply that went without a slot against the budget."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Pause every process's bulk sends (Telegram answered 429)."""
+        ...
+
+
 class PacingState:
     """Rate bookkeeping and the decision "may this send go at `now`?".
 
@@ -113,9 +150,11 @@ class PacingState:
     second of arrivals under the limit even when a busy machine delays some requests.
     """
 
-    def __init__(self, limits: PacingLimits) -> None:
+    def __init__(self, limits: PacingLimits, *, shared_rate: bool = False) -> None:
         self.limits = limits
         self.cap = limits.telegram_per_second
+        # The rate of bulk sends is kept by the shared budget's slots, not here.
+        self.shared_rate = shared_rate
         self._interval = {
             Lane.BULK: 1.0 / limits.global_per_second,
             Lane.BROADCAST: 1.0 / min(limits.broadcast_per_second, limits.global_per_second),
@@ -154,9 +193,10 @@ class PacingState:
         if self.in_flight + len(self._released) >= self.cap:
             waits.append(self._released[0] - now if self._released else IN_FLIGHT_POLL)
         if lane is not Lane.INTERACTIVE:
-            waits.append(self._rate_delay(Lane.BULK, now))
             waits.append(self.bulk_paused_until - now)
-        if lane is Lane.BROADCAST:
+            if not self.shared_rate:
+                waits.append(self._rate_delay(Lane.BULK, now))
+        if lane is Lane.BROADCAST and not self.shared_rate:
             waits.append(self._rate_delay(Lane.BROADCAST, now))
         return max(waits)
 
@@ -207,6 +247,10 @@ class PacingState:
         """Hold bulk sends to one chat for `seconds` (429 on a reply to that chat)."""
         self._hold_chat(chat_id, now + seconds)
 
+    def in_window_at(self, instant: float) -> int:
+        """How many sends made so far will still count against the second at `instant`."""
+        return self.in_flight + sum(1 for released in self._released if released > instant)
+
     def in_window(self, now: float) -> int:
         """How many paced sends count against the current second."""
         self._prune(now)
@@ -229,9 +273,11 @@ class Pacer:
         classify: Classifier = never_retry,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: SharedSlots | None = None,
     ) -> None:
         self.limits = limits or PacingLimits()
-        self.state = PacingState(self.limits)
+        self.state = PacingState(self.limits, shared_rate=shared is not None)
+        self.shared = shared
         self._classify = classify
         self._clock = clock
         self._sleep = sleep
@@ -271,6 +317,20 @@ class Pacer:
         try:
             while (delay := state.delay(Lane.INTERACTIVE, chat_id, self._clock())) > 0:
                 await self._sleep(delay)
+            if self.shared is not None:
+                # Only a bulk send to this very chat from another process holds a reply.
+                for _ in range(2):
+                    if (held := await self.shared.hold_chat(chat_id, bulk=False)) <= 0:
+                        break
+                    await self._sleep(held)
+                slot = self.shared.reply_slot()
+                if slot is None:
+                    self.shared.charge()
+                elif (wait := slot - self._clock()) > 0:
+                    await self._sleep(wait)
+                # This process's share of Telegram's limit may have filled meanwhile.
+                while (delay := state.slot_delay(Lane.INTERACTIVE, self._clock())) > 0:
+                    await self._sleep(delay)
             state.record(Lane.INTERACTIVE, chat_id, self._clock())
         finally:
             state.interactive_waiting -= 1
@@ -278,6 +338,16 @@ class Pacer:
                 idle.set()
 
     async def _acquire_bulk(self, lane: Lane, chat_id: int | None) -> None:
+        if self.shared is None:
+            await self._acquire_bulk_slot(lane, chat_id)
+            return
+        self.shared.note_waiting(lane, 1)
+        try:
+            await self._acquire_bulk_slot(lane, chat_id)
+        finally:
+            self.shared.note_waiting(lane, -1)
+
+    async def _acquire_bulk_slot(self, lane: Lane, chat_id: int | None) -> None:
         state = self.state
         queue = self._queues.setdefault(lane, asyncio.Lock())
         while True:
@@ -294,10 +364,34 @@ class Pacer:
                     if state.chat_delay(chat_id, now) > 0:
                         break  # a reply reached this chat meanwhile: back to the chat wait
                     delay = state.slot_delay(lane, now)
-                    if delay <= 0:
-                        state.record(lane, chat_id, now)
-                        return
-                    await self._sleep(delay)
+                    if delay > 0:
+                        await self._sleep(delay)
+                        continue
+                    if self.shared is not None and not await self._shared_turn(lane, chat_id):
+                        break  # another process is sending to this chat: back to the chat wait
+                    state.record(lane, chat_id, self._clock())
+                    return
+
+    async def _shared_turn(self, lane: Lane, chat_id: int | None) -> bool:
+        """Take a slot of the shared budget, hold the chat, wait for the slot's instant.
+
+        False (the slot is lost) if another process holds the chat. The chat is held
+        before the wait, so the database's answer time never delays the send itself.
+        """
+        assert self.shared is not None
+        slot = await self.shared.slot(lane)
+        held = await self.shared.hold_chat(chat_id, bulk=True,
+                                           ahead=max(slot - self._clock(), 0.0))
+        if held > 0:
+            self.state.pause_chat(chat_id, held, self._clock())
+            return False
+        if (wait := slot - self._clock()) > 0:
+            await self._sleep(wait)
+        # Replies may have filled this process's share of Telegram's limit meanwhile: that
+        # limit is never exceeded, even at the cost of a late slot.
+        while (delay := self.state.slot_delay(lane, self._clock())) > 0:
+            await self._sleep(delay)
+        return True
 
     async def call(
         self,
@@ -364,5 +458,9 @@ class Pacer:
             self.state.pause_chat(chat_id, wait, now)
         else:
             self.state.pause_bulk(wait, now)
-        log.warning("Telegram asked to slow down: lane=%s chat_id=%s retry_after=%.1f",
-                    lane.value, chat_id, wait)
+            if self.shared is not None:
+                self.shared.pause(wait)
+        # Whether it was one chat, not which: a private chat's id is the person's Telegram id.
+        one_chat = chat_id is not None
+        log.warning("Telegram asked to slow down: lane=%s one_chat=%s retry_after=%.1f",
+                    lane.value, one_chat, wait)

@@ -8,6 +8,7 @@ from storage.models.activities import (
     RegistrationStatus,
 )
 from storage.models.audit import AuditEntry
+from storage.models.budget import SendBudget, SendBudgetMember, SendChatHold
 from storage.models.consultations import (
     AnswerChannel,
     Consultation,
@@ -45,6 +46,9 @@ __all__ = [
     "RegistrationStatus",
     "Role",
     "RoleGrant",
+    "SendBudget",
+    "SendBudgetMember",
+    "SendChatHold",
     "SendKind",
     "SendState",
     "SurveyAnswer",

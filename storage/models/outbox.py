@@ -101,3 +101,10 @@ class Broadcast(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The process that edits the progress message now; another takes over once the
+    # lease has lapsed (the owner stopped or died).
+    progress_owner: str | None = Field(default=None, max_length=64)
+    progress_lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the delivery report was shown in the author's chat; until then some process
+    # keeps trying.
+    reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

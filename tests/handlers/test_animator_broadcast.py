@@ -14,6 +14,7 @@ from bot.broadcast_progress import progress_watcher
 from bot.context import Services
 from bot.dispatch import dispatcher_of
 from bot.i18n import translator
+from schedules.broadcast import FIRST_EDIT_AFTER
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
 from storage.models import AuditEntry, Broadcast, PendingSend, Person, Role
@@ -117,6 +118,8 @@ async def test_compose_choose_audience_translate_send_and_report(
         texts = [m.text for m in rec.chats.get(telegram_id, [])]
         expected = "Завтра принесіть чашки." if telegram_id == 5002 else "Jutro przynieście kubki."
         assert texts == [expected], person_id
+    # The handler showed the first progress; the watcher edits from a moment later.
+    services.clock.advance(FIRST_EDIT_AFTER)  # type: ignore[attr-defined]
     await progress_watcher(ewa.app).tick()
     report = rec.find(EWA, progress.message_id)
     assert "Ogłoszenie zostało wysłane." in report.text
@@ -147,6 +150,7 @@ async def test_survey_audiences_and_blocked_people(
                                           "description": "Forbidden: bot was blocked by the user"})
     services: Services = ewa.app.bot_data["services"]
     await dispatcher_of(services).drain()
+    services.clock.advance(FIRST_EDIT_AFTER)  # type: ignore[attr-defined]
     await progress_watcher(ewa.app).tick()
     report = rec.find(EWA, progress.message_id).text
     assert "Dostarczono: 4" in report

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.access import Action, load_access, may, programmes_for
-from storage.db import make_engine, transaction
+from storage.db import make_engine
 from storage.migrate import alembic_config, upgrade_to_latest
-from storage.models import RoleGrant
-from tests.support.signup import make_activity, make_person, make_programme
+from storage.models import Activity, Person, Programme, RoleGrant
+from storage.models.people import OnboardingStep
 
 ORGANISER, EVALUATOR, NEWCOMER, SCOPED = 811, 812, 813, 814
 
@@ -32,21 +33,35 @@ def _at_0001(url: str) -> Engine:
 
 
 def _seed(engine: Engine, *, programmes: int) -> list[int]:
-    with transaction(engine) as session:
-        made = [make_programme(session) for _ in range(programmes)]
-        ids = [p.id for p in made if p.id is not None]
-        organiser = make_person(session, telegram_id=ORGANISER, name="Ewa", programme=made[-1])
-        activity = make_activity(session, programme=made[0],
-                                 starts_at=datetime(2026, 12, 10, 17, tzinfo=UTC))
-        activity.organiser_id = organiser.id
-        session.add(activity)
-        make_person(session, telegram_id=NEWCOMER, name="Jan", programme=made[0])
+    """Rows as revision 0001 stored them: only the columns that schema has (later
+    migrations add columns the models already know)."""
+    schema = MetaData()
+    schema.reflect(engine)
+
+    def add(conn: Connection, row: SQLModel) -> int:
+        table = schema.tables[str(type(row).__tablename__)]
+        values = {k: v for k, v in row.model_dump().items() if k in table.c and k != "id"}
+        key = conn.execute(table.insert().values(values)).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    with engine.begin() as conn:
+        ids = [add(conn, Programme(name=f"PAL Osiedle {i}")) for i in range(programmes)]
+        organiser = add(conn, Person(telegram_id=ORGANISER, display_name="Ewa", language="pl",
+                                     onboarding_step=OnboardingStep.DONE, programme_id=ids[-1]))
+        starts_at = datetime(2026, 12, 10, 17, tzinfo=UTC)
+        add(conn, Activity(programme_id=ids[0], title="Warsztaty", category="warsztaty",
+                           venue="Klub", starts_at=starts_at,
+                           ends_at=starts_at + timedelta(hours=2), places=10,
+                           description="", organiser_id=organiser))
+        add(conn, Person(telegram_id=NEWCOMER, display_name="Jan", language="pl",
+                         onboarding_step=OnboardingStep.DONE, programme_id=ids[0]))
         for telegram_id, role in ((ORGANISER, "animator"), (EVALUATOR, "evaluator"),
                                   (NEWCOMER, "animator")):
-            session.add(RoleGrant(telegram_id=telegram_id, role=role))
-        session.add(RoleGrant(telegram_id=SCOPED, role="animator", programme_id=ids[-1]))
-        session.add(RoleGrant(telegram_id=SCOPED, role="admin",
-                              granted_at=datetime.now(UTC) - timedelta(days=1)))
+            add(conn, RoleGrant(telegram_id=telegram_id, role=role))
+        add(conn, RoleGrant(telegram_id=SCOPED, role="animator", programme_id=ids[-1]))
+        add(conn, RoleGrant(telegram_id=SCOPED, role="admin",
+                            granted_at=datetime.now(UTC) - timedelta(days=1)))
     return ids
 
 
