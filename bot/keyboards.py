@@ -27,6 +27,7 @@ class MenuAction(StrEnum):
     LANGUAGE = "language"
     ANIMATOR = "animator"
     EVALUATOR = "evaluator"
+    ADMIN = "admin"
 
 
 def menu_label(t: Translator, action: MenuAction) -> str:
@@ -39,6 +40,7 @@ def menu_label(t: Translator, action: MenuAction) -> str:
         MenuAction.LANGUAGE: t._("🌐 Language"),
         MenuAction.ANIMATOR: t._("🧑‍🏫 Animator menu"),
         MenuAction.EVALUATOR: t._("📊 Evaluator menu"),
+        MenuAction.ADMIN: t._("🗂 Programme administration"),
     }
     return labels[action]
 
@@ -66,6 +68,9 @@ def main_menu(t: Translator, roles: frozenset[Role]) -> ReplyKeyboardMarkup:
         team.append(menu_label(t, MenuAction.EVALUATOR))
     if team:
         rows.append(team)
+    if has_role(roles, Role.COORDINATOR):
+        # Coordinators and administrators: their programmes' teams and settings (/admin).
+        rows.append([menu_label(t, MenuAction.ADMIN)])
     rows.append([menu_label(t, MenuAction.LANGUAGE)])
     return ReplyKeyboardMarkup(
         [[KeyboardButton(label) for label in row] for row in rows], resize_keyboard=True

@@ -44,7 +44,13 @@ from storage.staff import (
     staff_of,
     staff_programmes,
 )
-from storage.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
+from storage.staff_access import (
+    GIVEN_BY_ADMINS,
+    NotAllowed,
+    StaffAction,
+    StaffActor,
+    programmes_for,
+)
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]
@@ -67,11 +73,11 @@ def not_allowed_text(t: Translator) -> str:
 
 
 def admin_only(handler: H) -> H:
-    """Administrators who finished /start only; storage re-checks every action anyway."""
+    """Administrators and coordinators who finished /start; storage decides each action."""
 
     @functools.wraps(handler)
     async def guarded(update: Update, context: PalContext) -> None:
-        if Role.ADMIN not in context.viewer.roles:
+        if not context.viewer.can(Role.COORDINATOR):
             log.info("admin screen refused person_id=%s", context.viewer.person_id)
             await answer(update, context, not_allowed_text(context.t), alert=True)
             return
@@ -99,14 +105,14 @@ def _menu(session: Session, *, actor: StaffActor) -> tuple[bool, list[tuple[int,
 async def admin_menu(update: Update, context: PalContext) -> None:
     """/admin and `adm:menu`: the programmes, administrators, a new programme, import.
 
-    Administrators see everything; anyone `may_act` lets run a programme (the programme
-    coordinator, once that role exists) sees just their programmes' screens.
+    Administrators see everything; a coordinator (anyone `may_act` lets run a programme)
+    sees just their programmes, each opening its team and settings.
     """
     t = context.t
     if context.viewer.is_onboarded and context.viewer.person is not None:
         is_admin, programmes = await context.db.read(_menu, actor=staff_actor(context))
     else:
-        is_admin, programmes = Role.ADMIN in context.viewer.roles, []
+        is_admin, programmes = context.viewer.can(Role.ADMIN), []
     if not is_admin and not programmes:
         log.info("admin screen refused person_id=%s", context.viewer.person_id)
         await answer(update, context, not_allowed_text(t), alert=True)
@@ -115,10 +121,10 @@ async def admin_menu(update: Update, context: PalContext) -> None:
         await answer(update, context, t._("First, let's get you set up: send /start."))
         return
     if not is_admin:
-        rows: Rows = [[(name[:60], f"prg:o:{pid}")] for pid, name in
+        rows: Rows = [[(name[:60], f"adm:p:{pid}")] for pid, name in
                       programmes[:MAX_PROGRAMMES_SHOWN]]
         await show_screen(update, context, t._(
-            "Your programmes. Choose one to see its dates, settings and surveys:"),
+            "Your programmes. Choose one to see its team, dates, settings and surveys:"),
             inline([*rows, [back_to_menu_button(t)]]))
         return
     rows = [[(name[:60], f"adm:p:{pid}")] for pid, name in programmes[:MAX_PROGRAMMES_SHOWN]]
@@ -141,6 +147,15 @@ class Team:
     programme_name: str | None
     members: list[StaffMember]
     pending: list[PendingInvitation]
+    # Whether the viewer appoints coordinators here (administrators); coordinators
+    # manage animators and evaluators only.
+    appoints_coordinators: bool = False
+
+    def removable(self, member: StaffMember) -> bool:
+        """Whether the viewer gets a remove button for this member."""
+        if member.is_you and member.role is Role.ADMIN:
+            return False
+        return self.appoints_coordinators or member.role not in GIVEN_BY_ADMINS
 
 
 def team_of(session: Session, *, actor: StaffActor, programme_id: int | None,
@@ -151,7 +166,9 @@ def team_of(session: Session, *, actor: StaffActor, programme_id: int | None,
         raise NotAllowed(programme_id)
     return Team(programme_id, programme.name if programme else None,
                 staff_of(session, actor=actor, programme_id=programme_id),
-                pending_invitations(session, actor=actor, programme_id=programme_id, now=now))
+                pending_invitations(session, actor=actor, programme_id=programme_id, now=now),
+                appoints_coordinators=actor.may(session, StaffAction.MANAGE_ADMINS,
+                                                programme_id))
 
 
 def _name(t: Translator, member: StaffMember) -> str:
@@ -183,22 +200,25 @@ async def render_team(update: Update, context: PalContext, team: Team, *,
     if not team.members:
         lines.append(t._("Nobody yet."))
     rows: Rows = [[(f"✖️ {_name(t, m)[:NAME_IN_BUTTON]} — {role_name(t, m.role)}",
-                    f"adm:s:{m.grant_id}")] for m in team.members
-                  if not (m.is_you and m.role is Role.ADMIN)]
+                    f"adm:s:{m.grant_id}")] for m in team.members if team.removable(m)]
     if team.pending:
         lines += ["", t.ngettext("{n} invitation is waiting:", "{n} invitations are waiting:",
                                  len(team.pending)).format(n=len(team.pending))]
         for waiting in team.pending:
             lines.append(t._("• {role}, valid until {date}").format(
                 role=role_name(t, waiting.role), date=t.short_date_time(waiting.expires_at)))
-            rows.append([(t._("↩️ Withdraw: {role}, {date}").format(
-                role=role_name(t, waiting.role), date=t.short_date_time(waiting.expires_at)),
-                f"adm:ir:{waiting.invitation_id}")])
+            if team.appoints_coordinators or waiting.role not in GIVEN_BY_ADMINS:
+                rows.append([(t._("↩️ Withdraw: {role}, {date}").format(
+                    role=role_name(t, waiting.role),
+                    date=t.short_date_time(waiting.expires_at)),
+                    f"adm:ir:{waiting.invitation_id}")])
     if team.members:
         lines += ["", t._("To remove someone, tap their name.")]
     if programme_id is None:
         rows.append([(t._("➕ Invite an administrator"), "adm:i:0:admin")])
     else:
+        if team.appoints_coordinators:
+            rows.append([(t._("➕ Invite a coordinator"), f"adm:i:{programme_id}:coordinator")])
         rows.append([(t._("➕ Invite an animator"), f"adm:i:{programme_id}:animator")])
         rows.append([(t._("➕ Invite an evaluator"), f"adm:i:{programme_id}:evaluator")])
         rows.append([(t._("⚙️ Programme: dates, settings, surveys"), f"prg:o:{programme_id}")])
@@ -350,13 +370,13 @@ def register(app: PalApplication) -> None:
     from handlers.menu import add_command
 
     add_command("admin", lambda t: t._("Administration: programmes, teams, invitations"),
-                role=Role.ADMIN)
+                role=Role.COORDINATOR)
     app.add_handler(CommandHandler("admin", admin_menu))
     app.add_handler(CallbackQueryHandler(admin_menu, pattern=r"^adm:menu$"))
     app.add_handler(CallbackQueryHandler(on_programme, pattern=r"^adm:p:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_admins, pattern=r"^adm:a$"))
     app.add_handler(CallbackQueryHandler(
-        on_invite, pattern=r"^adm:i:(\d{1,12}):(animator|evaluator|admin)$"))
+        on_invite, pattern=r"^adm:i:(\d{1,12}):(coordinator|animator|evaluator|admin)$"))
     app.add_handler(CallbackQueryHandler(on_withdraw, pattern=r"^adm:ir:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_member, pattern=r"^adm:s:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_remove, pattern=r"^adm:sr:(\d{1,12})$"))

@@ -29,9 +29,13 @@ from handlers.dialogs import on_text
 from storage.dialogs import close_dialog, save_dialog
 from storage.models import Dialog, Role
 from storage.staff import ProgrammeNameRefused, create_programme
-from storage.staff_access import NotAllowed, StaffActor
+from storage.staff_access import NotAllowed, StaffAction, StaffActor
 
 NEW_PROGRAMME = "admin_programme"
+
+
+def _may_create(session: Session, *, actor: StaffActor) -> bool:
+    return actor.may(session, StaffAction.EDIT_PROGRAMMES, None)
 
 
 @admin_only
@@ -40,6 +44,10 @@ async def on_new_programme(update: Update, context: PalContext) -> None:
     t = context.t
     person = context.viewer.person
     assert person is not None and person.id is not None
+    # Coordinators pass admin_only (their programmes' screens) but create no programmes.
+    if not await context.db.read(_may_create, actor=staff_actor(context)):
+        await answer(update, context, not_allowed_text(t), alert=True)
+        return
     await context.db.write(save_dialog, person_id=person.id, kind=NEW_PROGRAMME, step="name",
                            awaits_text=True)
     await show_screen(update, context, t._(

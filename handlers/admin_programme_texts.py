@@ -77,9 +77,16 @@ def programme_buttons(t: Translator, view: ProgrammeSettings) -> Rows:
     p = view.programme_id
     follow = "off" if view.survey_followups else "on"
     keep = "delete" if view.keep_answers else "keep"
+    dates = [(t._("📅 Start"), f"prg:e:{p}:start"), (t._("📅 End"), f"prg:e:{p}:end")]
+    # Renaming, copying and archiving are administrators' (EDIT_PROGRAMMES); coordinators
+    # get no buttons that would only be refused.
+    edit: Rows = [
+        [(t._("📑 Copy as a new edition"), f"prg:e:{p}:copy")],
+        [(t._("🗄 Restore from the archive") if view.archived else t._("🗄 Archive"),
+          f"prg:b:{p}:ar:{'off' if view.archived else 'on'}")],
+    ] if view.editable else []
     return [
-        [(t._("✏️ Name"), f"prg:e:{p}:name"), (t._("📅 Start"), f"prg:e:{p}:start"),
-         (t._("📅 End"), f"prg:e:{p}:end")],
+        [(t._("✏️ Name"), f"prg:e:{p}:name"), *dates] if view.editable else dates,
         [(t._("⏰ Reminder times"), f"prg:e:{p}:rem"), (t._("🌙 Quiet hours"), f"prg:e:{p}:quiet")],
         [(t._("🔕 Survey reminders off") if view.survey_followups
           else t._("🔔 Survey reminders on"), f"prg:b:{p}:fu:{follow}")],
@@ -89,9 +96,7 @@ def programme_buttons(t: Translator, view: ProgrammeSettings) -> Rows:
         [(t._("📋 Questionnaire and surveys"), f"prg:s:{p}")],
         [(t._("📜 Audit trail"), f"prg:au:{p}:0"),
          (t._("📄 Data of a person without Telegram"), f"prg:pd:{p}")],
-        [(t._("📑 Copy as a new edition"), f"prg:e:{p}:copy")],
-        [(t._("🗄 Restore from the archive") if view.archived else t._("🗄 Archive"),
-          f"prg:b:{p}:ar:{'off' if view.archived else 'on'}")],
+        *edit,
         [(t._("👥 Team"), f"adm:p:{p}"), (t._("↩️ Administration"), "adm:menu")],
     ]
 

@@ -36,6 +36,7 @@ def role_name(t: Translator, role: Role) -> str:
     names = {
         Role.ANIMATOR: t._("animator"),
         Role.EVALUATOR: t._("evaluator (reports)"),
+        Role.COORDINATOR: t._("coordinator"),
         Role.ADMIN: t._("administrator"),
     }
     return names[role]
@@ -130,6 +131,9 @@ async def on_accept(update: Update, context: PalContext) -> None:
     hint = t._("Your tools are in the menu below and in /help.")
     if accepted.role is Role.ADMIN:
         hint = t._("Your tools are in the menu below and in /help. Administrators: /admin.")
+    elif accepted.role is Role.COORDINATOR:
+        hint = t._("Your tools are in the menu below and in /help. Your programme's team, "
+                   "settings and surveys: /admin.")
     await context.bot.send_message(chat.id, hint, reply_markup=main_menu(t, roles))
 
 

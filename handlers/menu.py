@@ -20,6 +20,7 @@ from bot.i18n import Translator, translator
 from bot.keyboards import MenuAction, menu_action_for
 from bot.settings import SUPPORTED_LANGUAGES
 from handlers.activities import activities_command
+from handlers.admin import admin_menu
 from handlers.animator import animator_command
 from handlers.common import answer, show_main_menu
 from handlers.evaluator import evaluator_command
@@ -113,6 +114,7 @@ MENU_ROUTES: dict[MenuAction, MenuHandler] = {
     MenuAction.EVALUATOR: evaluator_command,
     MenuAction.SURVEY: survey_command,
     MenuAction.ANIMATOR: animator_command,
+    MenuAction.ADMIN: admin_menu,
 }
 
 

@@ -7,6 +7,11 @@ the settings' admin ids). A grant without a programme (left from before grants n
 one, see migration 0002) grants nothing: the person keeps the role's menu, which tells
 them to ask an administrator for a programme.
 
+A coordinator runs one programme: in it they may do what its animators do (every
+activity, whoever organises it), read its reports, manage its animators and evaluators
+and run its settings and records. Creating, renaming and archiving programmes and
+appointing coordinators and administrators stay with administrators.
+
 Handlers, the CLI and the schedules build one `Actor` per update or job with
 `load_actor` and ask `may(actor, action, ...)`; list screens narrow their queries with
 `programmes_for`. Nothing else decides access.
@@ -41,20 +46,41 @@ class Action(StrEnum):
     READ_REPORTS = "read_reports"
     # A resident signs themself up for an activity: only in their own programme.
     SIGN_UP = "sign_up"
-    # Invite staff to a programme, list and remove them; import activities into it is
-    # WORK_IN_PROGRAMME. Administrators only until programmes have coordinators.
+    # Invite animators and evaluators to a programme, list and remove them; importing
+    # activities into it is WORK_IN_PROGRAMME.
     MANAGE_STAFF = "manage_staff"
+    # Run a programme: dates, settings, questionnaire, final survey, audit trail, records.
+    RUN_PROGRAMME = "run_programme"
 
 
-# Which role an action needs (admins hold every role, in every programme).
-NEEDED_ROLE: Mapping[Action, Role | None] = {
-    Action.MANAGE_ACTIVITY: Role.ANIMATOR,
-    Action.WORK_IN_PROGRAMME: Role.ANIMATOR,
-    Action.ACT_FOR_PERSON: Role.ANIMATOR,
-    Action.READ_REPORTS: Role.EVALUATOR,
+# Which roles grant an action in their programmes (admins may do everything everywhere);
+# None: the resident's own programme (SIGN_UP).
+NEEDED_ROLE: Mapping[Action, frozenset[Role] | None] = {
+    Action.MANAGE_ACTIVITY: frozenset({Role.ANIMATOR, Role.COORDINATOR}),
+    Action.WORK_IN_PROGRAMME: frozenset({Role.ANIMATOR, Role.COORDINATOR}),
+    Action.ACT_FOR_PERSON: frozenset({Role.ANIMATOR, Role.COORDINATOR}),
+    Action.READ_REPORTS: frozenset({Role.EVALUATOR, Role.COORDINATOR}),
     Action.SIGN_UP: None,
-    Action.MANAGE_STAFF: Role.ADMIN,
+    Action.MANAGE_STAFF: frozenset({Role.COORDINATOR}),
+    Action.RUN_PROGRAMME: frozenset({Role.COORDINATOR}),
 }
+
+# Roles that manage every activity of their programmes; animators only manage those
+# they organise and those nobody organises (imported).
+MANAGES_EVERY_ACTIVITY: frozenset[Role] = frozenset({Role.COORDINATOR})
+
+# The menus and panels a role opens besides its own (a coordinator works as an
+# animator and reads reports as an evaluator, in their programmes).
+INCLUDED_ROLES: Mapping[Role, frozenset[Role]] = {
+    Role.COORDINATOR: frozenset({Role.ANIMATOR, Role.EVALUATOR}),
+}
+
+
+def holds(roles: Iterable[Role], needed: Role) -> bool:
+    """Whether someone with `roles` opens `needed`'s menus; admins open every one."""
+    held = frozenset(roles)
+    return Role.ADMIN in held or needed in held or any(
+        needed in INCLUDED_ROLES.get(role, frozenset()) for role in held)
 
 
 @dataclass(frozen=True)
@@ -75,14 +101,21 @@ class Access:
         return frozenset(held)
 
     def acts_anywhere(self, role: Role) -> bool:
-        """Whether `role` reaches at least one programme (a grant without one reaches none)."""
-        return self.is_admin or bool(self.grants.get(role))
+        """Whether `role` (or a role including it) reaches at least one programme."""
+        including = {role} | {held for held, more in INCLUDED_ROLES.items() if role in more}
+        return self.is_admin or bool(self.scope(including))
 
     def programmes(self, role: Role) -> frozenset[int] | None:
         """Programmes `role` may act for; None means every programme (admins only)."""
         if self.is_admin:
             return None
         return self.grants.get(role, frozenset())
+
+    def scope(self, roles: Iterable[Role]) -> frozenset[int] | None:
+        """Programmes any of `roles` may act for; None means every programme (admins)."""
+        if self.is_admin:
+            return None
+        return frozenset().union(*(self.grants.get(role, frozenset()) for role in roles))
 
 
 NO_ACCESS = Access()
@@ -139,18 +172,19 @@ def may(
     if sum(x is not None for x in (programme_id, activity, person)) != 1:
         raise ValueError("may() needs exactly one of programme_id, activity, person")
     access = actor.access if isinstance(actor, Actor) else actor
-    role = NEEDED_ROLE[action]
-    if role is None:
+    roles = NEEDED_ROLE[action]
+    if roles is None:
         # SIGN_UP: a resident's own programme only.
         if not isinstance(actor, Actor) or activity is None:
             return False
         return activity.programme_id is not None and (
             activity.programme_id == actor.home_programme_id)
-    scope = access.programmes(role)
+    scope = access.scope(roles)
     if activity is not None:
         if not _in(scope, activity.programme_id):
             return False
-        if action != Action.MANAGE_ACTIVITY or access.is_admin:
+        if action != Action.MANAGE_ACTIVITY or _in(access.scope(MANAGES_EVERY_ACTIVITY),
+                                                   activity.programme_id):
             return True
         # Animators run what they organise and what nobody organises (imported).
         return activity.organiser_id is None or (
@@ -164,11 +198,11 @@ def may(
 def programmes_for(actor: Actor | Access, action: Action) -> frozenset[int] | None:
     """Programmes a list screen for `action` may show; None means all (admins)."""
     access = actor.access if isinstance(actor, Actor) else actor
-    role = NEEDED_ROLE[action]
-    if role is None:
+    roles = NEEDED_ROLE[action]
+    if roles is None:
         home = actor.home_programme_id if isinstance(actor, Actor) else None
         return frozenset() if home is None else frozenset({home})
-    return access.programmes(role)
+    return access.scope(roles)
 
 
 def load_access(session: Session, telegram_id: int, admin_ids: Iterable[int] = ()) -> Access:
@@ -194,9 +228,9 @@ def load_access(session: Session, telegram_id: int, admin_ids: Iterable[int] = (
 
 
 def _working_programme(session: Session, person_id: int, access: Access) -> int | None:
-    animates = access.programmes(Role.ANIMATOR)
+    animates = programmes_for(access, Action.WORK_IN_PROGRAMME)
     if animates is not None and len(animates) <= 1:
-        # Residents and one-programme animators: nothing to choose, no query.
+        # Residents and one-programme animators or coordinators: nothing to choose, no query.
         return next(iter(animates), None)
     dialog = get_dialog(session, person_id=person_id, kind=WORKING_PROGRAMME)
     chosen = dialog.data.get("programme_id") if dialog is not None else None

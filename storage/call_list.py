@@ -83,17 +83,20 @@ def call_list(session: Session, *, activity_id: int, actor: Actor) -> CallList:
 def call_list_recipients(session: Session, *, activity: Activity) -> list[int]:
     """Animators of the activity's programme who may manage it and can be messaged.
 
-    The organiser if there is one, else the programme's animators; each must still hold
-    the animator role for that programme (the access rule decides). Admins are not
-    included: they are not the programme's staff.
+    The organiser if there is one (an animator or a coordinator of the programme who
+    created it), else the programme's animators; each must still hold that role for the
+    programme (the access rule decides). Admins, and coordinators of activities they do
+    not organise, are not included: they oversee rather than run them.
     """
     if activity.programme_id is None:
         return []
+    roles = ([Role.ANIMATOR.value, Role.COORDINATOR.value] if activity.organiser_id is not None
+             else [Role.ANIMATOR.value])
     query = (
         select(Person)
         .join(RoleGrant, col(RoleGrant.telegram_id) == col(Person.telegram_id))
         .where(
-            RoleGrant.role == Role.ANIMATOR.value,
+            col(RoleGrant.role).in_(roles),
             RoleGrant.programme_id == activity.programme_id,
             col(Person.erased_at).is_(None),
             col(Person.unreachable_at).is_(None),

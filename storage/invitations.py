@@ -23,13 +23,13 @@ from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.models import Invitation, Person, Programme, Role
 from storage.people import start_person
 from storage.roles import grant
-from storage.staff_access import NotAllowed, StaffAction, StaffActor, scope_action
+from storage.staff_access import NotAllowed, StaffActor, role_named, scope_action
 
 START_PREFIX = "inv_"
 DIALOG_KIND = "invitation"
 TOKEN_BYTES = 24  # 32 characters: with the prefix well inside Telegram's 64 for /start
 DEFAULT_VALID_FOR = timedelta(days=7)
-INVITABLE = (Role.ANIMATOR, Role.EVALUATOR, Role.ADMIN)
+INVITABLE = (Role.COORDINATOR, Role.ANIMATOR, Role.EVALUATOR, Role.ADMIN)
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,60}$")
 
 
@@ -136,8 +136,7 @@ def create_invitation(
     now: datetime, valid_for: timedelta = DEFAULT_VALID_FOR,
 ) -> NewInvitation:
     """An invitation made in the chat; NotAllowed unless the actor may give this role."""
-    action = StaffAction.MANAGE_ADMINS if role is Role.ADMIN else StaffAction.MANAGE_STAFF
-    if not actor.may(session, action, programme_id):
+    if not actor.may(session, scope_action(programme_id, role), programme_id):
         raise NotAllowed(programme_id)
     return _issue(session, role=role, programme_id=programme_id, created_by_id=actor.person_id,
                   now=now, valid_for=valid_for, via="chat")
@@ -237,8 +236,9 @@ def revoke_invitation(
     invitation = session.exec(
         select(Invitation).where(Invitation.id == invitation_id).with_for_update()
         .execution_options(populate_existing=True)).first()
-    if invitation is None or not actor.may(session, scope_action(invitation.programme_id),
-                                           invitation.programme_id):
+    if invitation is None or not actor.may(
+            session, scope_action(invitation.programme_id, role_named(invitation.role)),
+            invitation.programme_id):
         raise NotAllowed(invitation_id)
     problem = _problem(invitation, now)
     if problem is not None:

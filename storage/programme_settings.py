@@ -159,6 +159,8 @@ class ProgrammeSettings:
     erase_on: datetime | None
     survey_path: str | None
     final_opened_at: datetime | None
+    # Whether the viewer may rename, copy and archive it (administrators, not coordinators).
+    editable: bool = False
 
 
 def programme_settings(session: Session, *, actor: StaffActor,
@@ -172,4 +174,5 @@ def programme_settings(session: Session, *, actor: StaffActor,
         programme.reminder_offsets, programme.quiet_hours, programme.survey_followups,
         programme.retention_months, programme.keep_answers_on_erasure,
         erasure_date(session, programme), programme.survey_path,
-        programme.final_survey_opened_at)
+        programme.final_survey_opened_at,
+        editable=actor.may(session, StaffAction.EDIT_PROGRAMMES, programme_id))

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, delete, select
 
+from storage.access import holds
 from storage.models import Role, RoleGrant
 
 
 class ProgrammeNeeded(ValueError):
-    """An animator or evaluator grant must name a programme; only admins have them all."""
+    """An animator, evaluator or coordinator grant names a programme; admins have all."""
 
 
 def has_role(roles: frozenset[Role], needed: Role) -> bool:
-    """Whether someone with `roles` may act as `needed`; admins may do everything."""
-    return needed in roles or Role.ADMIN in roles
+    """Whether someone with `roles` opens `needed`'s menus (storage.access.holds)."""
+    return holds(roles, needed)
 
 
 def grant(
@@ -21,7 +22,7 @@ def grant(
 ) -> bool:
     """Give a role; returns False if it was already held.
 
-    Animators and evaluators are granted one programme at a time (ProgrammeNeeded
+    Animators, evaluators and coordinators are granted one programme at a time (ProgrammeNeeded
     otherwise); "all programmes" is the admin role, which takes no programme.
     """
     if role == Role.ADMIN:

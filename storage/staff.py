@@ -19,6 +19,7 @@ from storage.staff_access import (
     StaffAction,
     StaffActor,
     programmes_for,
+    role_named,
     scope_action,
 )
 
@@ -58,8 +59,9 @@ def staff_of(
 def staff_member(session: Session, *, actor: StaffActor, grant_id: int) -> StaffMember:
     """One grant for the removal confirmation; NotAllowed outside the actor's scope."""
     found = session.get(RoleGrant, grant_id)
-    if found is None or not actor.may(session, scope_action(found.programme_id),
-                                      found.programme_id):
+    if found is None or not actor.may(
+            session, scope_action(found.programme_id, role_named(found.role)),
+            found.programme_id):
         raise NotAllowed(grant_id)
     person = session.exec(select(Person).where(Person.telegram_id == found.telegram_id)).first()
     return StaffMember(grant_id, Role(found.role), found.programme_id,
@@ -76,8 +78,9 @@ def remove_staff(session: Session, *, actor: StaffActor, grant_id: int,
     """Take one role grant away (the second tap of "remove"); audited."""
     found = session.exec(
         select(RoleGrant).where(RoleGrant.id == grant_id).with_for_update()).first()
-    if found is None or not actor.may(session, scope_action(found.programme_id),
-                                      found.programme_id):
+    if found is None or not actor.may(
+            session, scope_action(found.programme_id, role_named(found.role)),
+            found.programme_id):
         raise NotAllowed(grant_id)
     if found.telegram_id == actor.telegram_id and found.role == Role.ADMIN.value:
         raise CannotRemoveYourself(grant_id)

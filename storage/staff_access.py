@@ -14,15 +14,15 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from storage.access import Action, load_access, may
-from storage.models import Programme
+from storage.models import Programme, Role
 
 
 class StaffAction(StrEnum):
     """What a staff screen lets someone do."""
 
-    # Invite animators and evaluators to a programme, see and remove its staff.
+    # Invite animators and evaluators to a programme, see its staff, remove those two.
     MANAGE_STAFF = "manage_staff"
-    # Invite administrators (programme None) and list or remove them.
+    # Invite administrators (programme None) and coordinators, list or remove them.
     MANAGE_ADMINS = "manage_admins"
     # Send a spreadsheet of activities into a programme.
     IMPORT_ACTIVITIES = "import_activities"
@@ -48,9 +48,7 @@ def may_act(
     needed = {
         StaffAction.IMPORT_ACTIVITIES: Action.WORK_IN_PROGRAMME,
         StaffAction.MANAGE_STAFF: Action.MANAGE_STAFF,
-        # Running a programme (dates, settings, questionnaire, records) is administrators'
-        # until programmes have coordinators: the access rule's MANAGE_STAFF scope.
-        StaffAction.RUN_PROGRAMME: Action.MANAGE_STAFF,
+        StaffAction.RUN_PROGRAMME: Action.RUN_PROGRAMME,
     }[action]
     return may(access, needed, programme_id=programme_id)
 
@@ -88,6 +86,18 @@ class StaffActor:
                        action=action, programme_id=programme_id)
 
 
-def scope_action(programme_id: int | None) -> StaffAction:
-    """Staff of one programme, or administrators (programme None)."""
-    return StaffAction.MANAGE_ADMINS if programme_id is None else StaffAction.MANAGE_STAFF
+# Roles only administrators give and take away (a coordinator is appointed by the
+# centre, not by another coordinator); the rest a programme's staff managers give.
+GIVEN_BY_ADMINS: frozenset[Role] = frozenset({Role.ADMIN, Role.COORDINATOR})
+
+
+def role_named(value: str) -> Role | None:
+    """The Role a stored grant or invitation names (None for a role no longer known)."""
+    return Role(value) if value in Role.__members__.values() else None
+
+
+def scope_action(programme_id: int | None, role: Role | None = None) -> StaffAction:
+    """Seeing one programme's staff or giving/taking `role` there; administrators' own."""
+    if programme_id is None or role in GIVEN_BY_ADMINS:
+        return StaffAction.MANAGE_ADMINS
+    return StaffAction.MANAGE_STAFF

@@ -22,16 +22,17 @@ def add_commands(sub: Any) -> None:
     for name, fn, verb in (("grant", _grant, "Give"), ("revoke", _revoke, "Take away")):
         parser = sub.add_parser(
             name,
-            help=f"{verb.lower()} a role (animator, evaluator, admin)",
-            description=f"{verb} a role for a Telegram user id. Animators run activities and "
-            "evaluators read pseudonymised reports, each in the programmes they are granted "
-            "(one --programme per grant); admins do everything in every programme.",
+            help=f"{verb.lower()} a role (animator, evaluator, coordinator, admin)",
+            description=f"{verb} a role for a Telegram user id. Animators run activities, "
+            "evaluators read pseudonymised reports and coordinators run the whole programme "
+            "(its team, settings, surveys and activities), each in the programmes they are "
+            "granted (one --programme per grant); admins do everything in every programme.",
         )
         parser.add_argument("role", choices=ROLE_NAMES)
         parser.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
         parser.add_argument(
             "--programme", metavar="NAME",
-            help="the programme the role is for (required for animator and evaluator)"
+            help="the programme the role is for (required for all but admin)"
             if name == "grant" else "take the role away in this programme only")
         parser.set_defaults(handler=fn)
 
@@ -53,8 +54,8 @@ def _programme_id(session: Session, name: str | None) -> int | None:
 def _grant(args: argparse.Namespace) -> int:
     role = Role(args.role)
     if role == Role.ADMIN and args.programme is not None:
-        print("palbot grant: admin is for every programme; grant animator or evaluator "
-              "to limit someone to one programme", file=sys.stderr)
+        print("palbot grant: admin is for every programme; grant coordinator, animator or "
+              "evaluator to limit someone to one programme", file=sys.stderr)
         return 2
     if role != Role.ADMIN and args.programme is None:
         print(f"palbot grant: name the programme the {role.value} works in: --programme NAME "

@@ -17,6 +17,8 @@ class Role(StrEnum):
 
     ANIMATOR = "animator"
     EVALUATOR = "evaluator"
+    # Runs one programme: its team (animators, evaluators), settings, activities, records.
+    COORDINATOR = "coordinator"
     ADMIN = "admin"
 
 

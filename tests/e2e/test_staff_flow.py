@@ -1,7 +1,8 @@
 """A fresh install run from the chat, through `palbot run` and the local Bot API server:
 the first-admin link from the command line, an admin who invites an animator, the
 animator who sends an XLSX with a bad row, then a fixed one, and imports it; reused and
-expired invitations and a resident's attempts are refused."""
+expired invitations and a resident's attempts are refused; an admin appoints a
+programme coordinator, who invites the programme's animator."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from storage.models import Activity, AuditEntry, Invitation, RoleGrant
 from tests.e2e.botapi import BotProcess, FakeBotApi, TgUser, bot_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
-ANNA, EWA, JAN, KRYSTYNA = 6101, 6102, 6103, 6104
+ANNA, EWA, JAN, KRYSTYNA, CELINA = 6101, 6102, 6103, 6104, 6105
 LINK = re.compile(r"https://t\.me/pal_test_bot\?start=(inv_[A-Za-z0-9_-]+)")
 
 
@@ -154,3 +155,41 @@ async def test_a_fresh_install_is_run_from_the_chat(
     assert actions == ["invitation.created", "invitation.accepted", "programme.created",
                        "invitation.created", "invitation.accepted", "invitation.created",
                        "activities.imported"]
+
+
+async def test_an_administrator_appoints_a_coordinator_who_builds_her_team(
+    api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path, bot: BotProcess
+) -> None:
+    """Anna invites Celina as coordinator of a programme; Celina finds it in her menu and
+    invites Ewa as its animator; Celina cannot appoint another coordinator."""
+    first = await _first_admin_link(api, db_file, tmp_path)
+    anna, celina, ewa = api.user(ANNA), api.user(CELINA), api.user(EWA)
+    await anna.ask(f"/start {first}", "Zaproszenie do zespołu programu")
+    await anna.tap("Przyjmuję", "Jeszcze jeden krok")
+    await _onboard(anna, "Anna")
+    await anna.ask("/admin", "Nie ma jeszcze żadnego programu")
+    await anna.tap("Nowy program", "Wpisz nazwę nowego programu")
+    await anna.ask("PAL Alfa 2027", "Zespół programu „PAL Alfa 2027”")
+    invitation = await anna.tap("Zaproś koordynatora", "Wyślij ten link")
+    found = LINK.search(invitation.body)
+    assert found
+
+    offer = await celina.ask(f"/start {found.group(1)}", "Zaproszenie do zespołu programu")
+    assert "koordynator/koordynatorka w programie „PAL Alfa 2027”" in offer.body
+    await celina.tap("Przyjmuję", "Jeszcze jeden krok")
+    await _onboard(celina, "Celina")
+    await celina.ask("/admin", "Twoje programy.")
+    team = await celina.tap("PAL Alfa 2027", "Zespół programu „PAL Alfa 2027”")
+    assert "Celina — koordynator/koordynatorka" in team.body
+    invitation = await celina.tap("Zaproś animatora", "Wyślij ten link")
+    found = LINK.search(invitation.body)
+    assert found
+    await ewa.ask(f"/start {found.group(1)}", "Zaproszenie do zespołu programu")
+    await ewa.tap("Przyjmuję", "Jeszcze jeden krok")
+
+    with Session(store) as session:
+        grants = sorted((g.telegram_id, g.role) for g in session.exec(select(RoleGrant)))
+        inviters = sorted(i.role for i in session.exec(select(Invitation)))
+    assert grants == [(ANNA, "admin"), (EWA, "animator"), (CELINA, "coordinator")]
+    assert inviters == ["admin", "animator", "coordinator"]
+    assert "Celina" not in bot.log_text() and "PAL Alfa" not in bot.log_text()

@@ -1,12 +1,13 @@
 """Hostile probes of every staff entry point against programme B, on SQLite and PostgreSQL.
 
-Five people try programme B's activities, people and reports: an animator granted for A
-only who lives in B, an old grant without a programme (as migration 0002 leaves one it
-cannot place), an animator whose role was taken away in the middle of dialogs, an
-evaluator of A, and a resident of B. Each probe — a command, a forged button of every
-staff callback prefix, a typed answer to each staff dialog holding a B target, a deep
-link — must get a short polite refusal, show nothing of B (names, documents) and leave
-the database exactly as it was (every table dumped before and after).
+Six people try programme B's activities, people, reports, team and settings: an animator
+granted for A only who lives in B, a coordinator of A who lives in B, an old grant
+without a programme (as migration 0002 leaves one it cannot place), an animator whose
+role was taken away in the middle of dialogs, an evaluator of A, and a resident of B.
+Each probe — a command, a forged button of every staff callback prefix, a typed answer
+to each staff dialog holding a B target, a deep link — must get a short polite refusal,
+show nothing of B (names, documents) and leave the database exactly as it was (every
+table dumped before and after).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from bot.i18n import translator
 from schedules.clock import FrozenClock
@@ -32,10 +33,14 @@ from storage.roles import grant, revoke
 from storage.seats import sign_up
 from storage.surveys import Channel, start_or_resume
 from tests.support.chat import ChatUser
+from tests.support.dbdump import dump
 from tests.support.recording import RecordingRequest
 from tests.support.signup import make_activity, make_person, make_programme
 
 HANNA, OLD, REVOKED, EVALUATOR, RESIDENT, BEATA = 7101, 7102, 7103, 7104, 7105, 7106
+CELINA = 7107
+# Those whose own programme A is legitimately theirs: programme-wide probes skip them.
+WORK_IN_A = (HANNA, CELINA)
 # What programme B holds that nobody above may see.
 B_SECRETS = ("Bogumiła", "Zofia Tajna", "Beata", "Spotkanie Beta", "Warsztaty Beta")
 
@@ -63,6 +68,7 @@ class World:
     zofia: int = 0
     zofia_registration: int = 0
     zofia_response: int = 0
+    beata_grant: int = 0
     people: dict[int, int] = field(default_factory=dict)
 
 
@@ -76,11 +82,13 @@ def _build(engine: Engine, clock: FrozenClock) -> World:
         beata = make_person(session, telegram_id=BEATA, name="Beata", programme=b)
         grant(session, role=Role.ANIMATOR, telegram_id=BEATA, programme_id=b.id)
         for telegram_id, name in ((HANNA, "Hanna"), (OLD, "Olgierd"), (REVOKED, "Roman"),
-                                  (EVALUATOR, "Ewelina"), (RESIDENT, "Bogumiła")):
+                                  (EVALUATOR, "Ewelina"), (RESIDENT, "Bogumiła"),
+                                  (CELINA, "Celina")):
             person = make_person(session, telegram_id=telegram_id, name=name, programme=b)
             assert person.id is not None
             w.people[telegram_id] = person.id
         grant(session, role=Role.ANIMATOR, telegram_id=HANNA, programme_id=a.id)
+        grant(session, role=Role.COORDINATOR, telegram_id=CELINA, programme_id=a.id)
         # A grant from before grants named a programme, as migration 0002 leaves it.
         session.add(RoleGrant(telegram_id=OLD, role=Role.ANIMATOR.value))
         grant(session, role=Role.EVALUATOR, telegram_id=EVALUATOR, programme_id=a.id)
@@ -114,6 +122,8 @@ def _build(engine: Engine, clock: FrozenClock) -> World:
                 w.zofia_registration = registration.id or 0
             else:
                 w.b_registration = registration.id or 0
+        w.beata_grant = session.exec(select(RoleGrant.id).where(
+            RoleGrant.telegram_id == BEATA)).one() or 0
         # Roman's role is taken away after he began his dialogs (they are set per probe).
         revoke(session, role=Role.ANIMATOR, telegram_id=REVOKED)
     return w
@@ -161,11 +171,22 @@ def probes(w: World, now_ts: int) -> list[Probe]:
         "report programme": f"ev:p:{w.b}", "report year": f"ev:y:{w.b}:2026",
         # which programme the screens are about
         "choose programme": f"an:pg:{w.b}",
+        # B's team: its screen, inviting, removing Beata; appointing a coordinator of A
+        "team": f"adm:p:{w.b}", "invite to B": f"adm:i:{w.b}:animator",
+        "remove ask": f"adm:s:{w.beata_grant}", "remove": f"adm:sr:{w.beata_grant}",
+        "coordinator of A": f"adm:i:{w.a}:coordinator", "administrators": "adm:a",
+        "invite admin": "adm:i:0:admin",
+        # B's settings, surveys, records; renaming and archiving A (administrators')
+        "settings": f"prg:o:{w.b}", "reminder times": f"prg:e:{w.b}:rem",
+        "surveys screen": f"prg:s:{w.b}", "audit": f"prg:au:{w.b}:0",
+        "all audit": "prg:au:0:0", "people data": f"prg:pd:{w.b}",
+        "rename A": f"prg:e:{w.a}:name", "archive A": f"prg:bc:{w.a}:ar:on",
     }
     wide = {
         "final ask": "an:final", "final open": "an:finaly", "new activity": "anw:new",
         "new announcement": "anb:new", "add person": "anx:add", "people list": "anx:list",
         "paper notice": "pp:nt:1", "person notice": "anx:nt:1", "wizard publish": "anw:pub",
+        "admin menu": "adm:menu",
     }
     texts = {
         "paper name": ("paper_new", "name", {"programme_id": w.b}),
@@ -189,7 +210,8 @@ def probes(w: World, now_ts: int) -> list[Probe]:
                                            {"programme_id": w.b, "name": "Nowa"})),
     }
     return [
-        *(Probe(f"/{c}", command=f"/{c}", wide=True) for c in ("animator", "paper", "evaluator")),
+        *(Probe(f"/{c}", command=f"/{c}", wide=True)
+          for c in ("animator", "paper", "evaluator", "admin")),
         *(Probe(name, button=data, dialog=d) for name, (data, d) in planted_buttons.items()),
         Probe("check-in deep link", command=f"/start ci_{bi}_0000"),
         *(Probe(name, button=data) for name, data in buttons.items()),
@@ -198,16 +220,6 @@ def probes(w: World, now_ts: int) -> list[Probe]:
         *(Probe(name, text="Tekst od Hani", dialog=d, wide=True)
           for name, d in wide_texts.items()),
     ]
-
-
-def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, in primary-key order."""
-    with Session(engine) as session:
-        return {
-            table.name: [tuple(row) for row in session.execute(
-                table.select().order_by(*table.primary_key.columns)).all()]
-            for table in SQLModel.metadata.sorted_tables
-        }
 
 
 def _only_closed(before: dict[str, list[tuple[Any, ...]]],
@@ -225,6 +237,8 @@ def _only_closed(before: dict[str, list[tuple[Any, ...]]],
 
 REFUSALS_EN = (
     "This is only for the programme team.",
+    "This is only for administrators.",
+    "This person is no longer on the team.",
     "This activity is not available to you. Open the animator menu again.",
     "This button is no longer active. Open the menu again.",
     "This person is not on your list.",
@@ -260,6 +274,7 @@ ACTORS = {
     "old grant without a programme": OLD,
     "animator revoked mid-dialog": REVOKED,
     "evaluator of A": EVALUATOR,
+    "coordinator of A living in B": CELINA,
     "resident of B": RESIDENT,
 }
 
@@ -281,7 +296,7 @@ async def test_nobody_reaches_programme_b(
     crashed = t._("Something went wrong on our side. Please try again in a moment.")
     failures: list[str] = []
     for probe in probes(world, int(clock.now().timestamp())):
-        if probe.wide and telegram_id == HANNA:
+        if probe.wide and telegram_id in WORK_IN_A:
             continue
         if probe.dialog is not None:
             kind, step, data = probe.dialog

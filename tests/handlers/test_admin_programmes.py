@@ -6,7 +6,7 @@ get polite refusals and change nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.settings import Settings, load_settings
 from schedules.clock import FrozenClock
@@ -309,31 +309,22 @@ async def test_a_resident_and_an_animator_are_refused(
         assert session.exec(select(Dialog)).all() == []
 
 
-async def test_one_line_in_may_act_gives_a_coordinator_the_programme_screens(
+async def test_a_coordinator_gets_the_programme_screens_but_not_programme_edits(
     chat_user: Callable[..., ChatUser], engine: Engine, programme_id: int,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Ewa stands in for the coming coordinator role: may_act allows her to run this
-    programme (and nothing else); /admin and the programme screens follow by themselves."""
-    import storage.staff_access as access
-
-    original = access.may_act
-
-    def with_coordinator(session: Session, *, telegram_id: int, admin_ids: Iterable[int],
-                         action: access.StaffAction, programme_id: int | None) -> bool:
-        if (telegram_id == EWA and action is access.StaffAction.RUN_PROGRAMME
-                and programme_id == coordinated):
-            return True
-        return original(session, telegram_id=telegram_id, admin_ids=admin_ids, action=action,
-                        programme_id=programme_id)
-
-    coordinated = programme_id
-    monkeypatch.setattr(access, "may_act", with_coordinator)
+    """Ewa coordinates this programme: /admin lists it, its team screen leads to its
+    settings; renaming, archiving, copying and the all-programmes audit stay with admins."""
+    with transaction(engine) as session:
+        session.add(RoleGrant(telegram_id=EWA, role="coordinator", programme_id=programme_id))
     ewa = chat_user(EWA, language_code="pl")
     await ewa.send("/admin")
     assert ewa.last.text.startswith("Twoje programy.")
     assert [label for label, _ in ewa.last.buttons()] == ["PAL Barwinek 2026", "↩️ Menu"]
     await ewa.press("PAL Barwinek 2026")
+    await ewa.press("Program: daty, ustawienia, ankiety")
+    shown = [label for label, _ in ewa.last.buttons()]
+    assert not any(word in label for label in shown
+                   for word in ("Nazwa", "archiwum", "edycj")), shown
     await ewa.press("Czas przypomnień")
     await ewa.send("48h")
     await ewa.press("Tak, zmień")

@@ -13,6 +13,7 @@ from storage.access import (
     Action,
     Actor,
     choose_working_programme,
+    holds,
     load_access,
     load_actor,
     load_actor_by_person,
@@ -89,6 +90,66 @@ def test_the_rule(actor: Actor, action: Action, target: object, allowed: bool) -
         assert may(actor, action, programme_id=target) is allowed
 
 
+COORDINATOR_OF_A_LIVING_IN_B = Actor(ME, A, Access(grants={Role.COORDINATOR: frozenset({A})}),
+                                     home_programme_id=B)
+ANIMATOR_OF_A = Actor(ME, A, Access(grants={Role.ANIMATOR: frozenset({A})}))
+# Role x programme-wide action: what each role may do in its own programme (A); in
+# another programme (B) nobody but an administrator may do anything.
+PROGRAMME_ACTIONS = (Action.WORK_IN_PROGRAMME, Action.READ_REPORTS, Action.MANAGE_STAFF,
+                     Action.RUN_PROGRAMME)
+OWN_PROGRAMME: list[tuple[str, Actor, set[Action]]] = [
+    ("animator", ANIMATOR_OF_A, {Action.WORK_IN_PROGRAMME}),
+    ("evaluator", EVALUATOR_OF_A, {Action.READ_REPORTS}),
+    ("coordinator", COORDINATOR_OF_A_LIVING_IN_B, set(PROGRAMME_ACTIONS)),
+    ("admin", ADMIN, set(PROGRAMME_ACTIONS)),
+    ("resident", RESIDENT_OF_B, set()),
+]
+
+
+@pytest.mark.parametrize(("role", "actor", "allowed"), OWN_PROGRAMME,
+                         ids=[row[0] for row in OWN_PROGRAMME])
+@pytest.mark.parametrize("action", PROGRAMME_ACTIONS)
+def test_role_by_action_in_own_and_other_programme(
+    role: str, actor: Actor, allowed: set[Action], action: Action
+) -> None:
+    assert may(actor, action, programme_id=A) is (action in allowed), role
+    assert may(actor, action, programme_id=B) is actor.is_admin, role
+
+
+@pytest.mark.parametrize(("target", "allowed"), [
+    # Every activity of A, whoever organises it; nothing of B (where she lives).
+    (_activity(A, ME), True), (_activity(A, 11), True), (_activity(A), True),
+    (_activity(B), False), (_activity(B, ME), False),
+])
+def test_a_coordinator_manages_every_activity_of_her_programme(
+    target: Activity, allowed: bool
+) -> None:
+    assert may(COORDINATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, activity=target) is allowed
+    # She signs up as a resident only at home.
+    assert may(COORDINATOR_OF_A_LIVING_IN_B, Action.SIGN_UP, activity=target) is (
+        target.programme_id == B)
+
+
+def test_a_coordinator_acts_for_people_of_her_programme_only() -> None:
+    coordinator = COORDINATOR_OF_A_LIVING_IN_B
+    assert may(coordinator, Action.ACT_FOR_PERSON, person=_proxy(A))
+    assert not may(coordinator, Action.ACT_FOR_PERSON, person=_proxy(A, erased=True))
+    assert not may(coordinator, Action.ACT_FOR_PERSON, person=_proxy(B))
+    for action in (Action.MANAGE_ACTIVITY, Action.WORK_IN_PROGRAMME, Action.READ_REPORTS,
+                   Action.MANAGE_STAFF, Action.RUN_PROGRAMME):
+        assert programmes_for(coordinator, action) == frozenset({A}), action
+
+
+def test_a_coordinator_opens_the_animator_and_evaluator_menus_but_not_the_admin_one() -> None:
+    roles = frozenset({Role.COORDINATOR})
+    assert holds(roles, Role.ANIMATOR) and holds(roles, Role.EVALUATOR)
+    assert holds(roles, Role.COORDINATOR) and not holds(roles, Role.ADMIN)
+    assert not holds(frozenset({Role.ANIMATOR}), Role.COORDINATOR)
+    assert holds(frozenset({Role.ADMIN}), Role.COORDINATOR)
+    assert COORDINATOR_OF_A_LIVING_IN_B.access.acts_anywhere(Role.ANIMATOR)
+    assert not Access(grants={Role.COORDINATOR: frozenset()}).acts_anywhere(Role.ANIMATOR)
+
+
 def test_exactly_one_target() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         may(ADMIN, Action.MANAGE_ACTIVITY)
@@ -135,6 +196,13 @@ def test_loading_grants_and_the_working_programme(engine: Engine) -> None:
         assert person.id is not None
         by_id = load_actor_by_person(session, person.id)
         assert by_id is not None and by_id.is_admin and by_id.home_programme_id == home.id
+        # A coordinator of one programme works in it without choosing.
+        grant(session, role=Role.COORDINATOR, telegram_id=557, programme_id=beta.id)
+        make_person(session, telegram_id=557, programme=home)
+        coordinator = load_actor(session, 557)
+        assert coordinator is not None and coordinator.programme_id == beta.id
+        with pytest.raises(ProgrammeNeeded):
+            grant(session, role=Role.COORDINATOR, telegram_id=557)
 
 
 def test_statements_per_update(engine: Engine) -> None:

@@ -161,6 +161,15 @@ def test_only_the_programmes_animators_get_it_and_only_once(
         # An organiser owns the activity: only the organiser is its staff.
         activity.organiser_id = story.adam.person_id
         assert call_list_recipients(session, activity=activity) == []
+    # Adam coordinates the programme: he gets the list of what he organises only.
+    with transaction(engine) as session:
+        activity = session.get(Activity, story.activity_id)
+        assert activity is not None and activity.programme_id is not None
+        grant(session, role=Role.COORDINATOR, telegram_id=ADAM,
+              programme_id=activity.programme_id)
+        assert call_list_recipients(session, activity=activity) == [story.ewa.person_id]
+        activity.organiser_id = story.adam.person_id
+        assert call_list_recipients(session, activity=activity) == [story.adam.person_id]
 
 
 async def test_at_24_hours_the_animator_gets_names_and_phones(

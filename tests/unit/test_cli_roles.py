@@ -1,5 +1,5 @@
-"""`palbot grant` / `palbot revoke`: animators and evaluators are granted per programme;
-only admin covers every programme."""
+"""`palbot grant` / `palbot revoke`: animators, evaluators and coordinators are granted
+per programme; only admin covers every programme."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from bot.cli import main
 from storage.db import transaction
 from storage.models import RoleGrant
+from storage.staff_access import StaffAction, may_act
 from tests.support.signup import make_programme
 
 
@@ -51,3 +52,18 @@ def test_admin_is_for_every_programme(programmes: Engine,
     assert "admin is for every programme" in capsys.readouterr().err
     assert main(["grant", "admin", "4321"]) == 0
     assert _grants(programmes) == [("admin", None)]
+
+
+def test_a_coordinator_needs_a_programme(programmes: Engine,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grant", "coordinator", "4321"]) == 2
+    assert "--programme NAME" in capsys.readouterr().err
+    assert main(["grant", "coordinator", "4321", "--programme", "PAL Alfa"]) == 0
+    assert "coordinator granted to 4321 for PAL Alfa" in capsys.readouterr().out
+    with Session(programmes) as session:
+        assert may_act(session, telegram_id=4321, admin_ids=(),
+                       action=StaffAction.RUN_PROGRAMME, programme_id=1)
+        assert not may_act(session, telegram_id=4321, admin_ids=(),
+                           action=StaffAction.RUN_PROGRAMME, programme_id=2)
+    assert main(["revoke", "coordinator", "4321", "--programme", "PAL Alfa"]) == 0
+    assert _grants(programmes) == []
