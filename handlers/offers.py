@@ -67,14 +67,15 @@ def _refusal(t: Translator, reason: OfferRefusal) -> str:
     return texts[reason]
 
 
-async def _close_offer(update: Update, line: str) -> None:
-    """Take the buttons off the offer and add what happened, in one edit."""
+async def _close_offer(update: Update, line: str,
+                       keyboard: InlineKeyboardMarkup | None = None) -> None:
+    """Replace the offer's buttons (by `keyboard`, or none) and add what happened."""
     query = update.callback_query
     message = query.message if query is not None else None
     if not isinstance(message, Message) or message.text is None:
         return
     try:
-        await message.edit_text(f"{message.text}\n\n{line}", reply_markup=None)
+        await message.edit_text(f"{message.text}\n\n{line}", reply_markup=keyboard)
     except BadRequest:
         # Unchanged (a second tap) or too old to edit: the answer already said it.
         log.debug("offer message not edited", exc_info=True)
@@ -110,8 +111,11 @@ async def _answer_offer(update: Update, context: PalContext, *, take: bool) -> N
              offer_id, person.id)
     if take:
         await answer(update, context, t._("The place is yours!"))
+        # As with every confirmed place: a way out right there, for plans that change.
+        cancel = InlineKeyboardMarkup([[InlineKeyboardButton(
+            t._("Cancel my place"), callback_data=f"cx:{activity.id}")]])
         await _close_offer(update, t._("✅ The place is yours. See you on {date}!").format(
-            date=t.date_time(activity.starts_at)))
+            date=t.date_time(activity.starts_at)), cancel)
         return
     await answer(update, context, t._("Thank you for letting us know."))
     await _close_offer(update, t._(

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
 async def bot(api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
               ) -> AsyncIterator[BotProcess]:
     env = bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="WARNING")
-    async with BotProcess(env, tmp_path, ["run"]) as proc:
+    async with BotProcess(env, tmp_path, ["run"], log_path=tmp_path / "bot.log") as proc:
         await proc.wait_ready(api, timeout=30)
         yield proc
         assert await proc.terminate() == 0, proc.log_tail()
@@ -79,11 +79,15 @@ async def test_reserve_list_and_cancel_frees_the_place(
     await olena.ask("/my", "Twoje zapisy")
     await olena.tap("Rezygnuję z miejsca", "Czy na pewno rezygnujesz")
     await olena.tap("Tak, rezygnuję", "Gotowe. Nie masz już miejsca na: Warsztaty rękodzieła")
+    # The freed place is offered to Jan, first on the reserve list, in his language.
+    offer = await jan.expect_new("Місце чекає на вас до:", timeout=10)
+    jan.press("✅ Беру це місце", message=offer)
+    await jan.expect_edit("Місце ваше", message=offer)
     mine = await jan.ask("/my", "Ваші записи")
     assert "✅ Вас записано" in mine.body
 
 
-async def test_promoted_person_is_told_with_a_cancel_button(
+async def test_person_who_takes_an_offered_place_gets_a_cancel_button(
     api: FakeBotApi, bot: BotProcess, store: Engine
 ) -> None:
     _, (activity,) = seed_programme(store, datetime.now(UTC), places=1)
@@ -98,8 +102,10 @@ async def test_promoted_person_is_told_with_a_cancel_button(
     await olena.ask("/my", "Twoje zapisy")
     await olena.tap("Rezygnuję z miejsca", "Czy na pewno")
     await olena.tap("Tak, rezygnuję", "Gotowe.")
-    told = await jan.expect_new("zwolniło się miejsce i jest Twoje", timeout=5)
-    assert "Warsztaty rękodzieła" in told.body
+    offer = await jan.expect_new("Miejsce czeka na Ciebie do:", timeout=10)
+    assert "Warsztaty rękodzieła" in offer.body
+    jan.press("✅ Biorę to miejsce", message=offer)
+    told = await jan.expect_edit("Miejsce jest Twoje", message=offer)
     assert "Rezygnuję z miejsca" in told.button_texts
 
 

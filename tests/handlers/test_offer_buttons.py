@@ -71,7 +71,8 @@ async def test_the_offer_spells_out_its_deadline_and_take_gives_the_place(
     assert krystyna.alerts()[-1] == "Miejsce jest Twoje!"
     assert offer.text.endswith("\n\n✅ Miejsce jest Twoje. Do zobaczenia: środa, 25 listopada, "
                                "10:00!")
-    assert offer.buttons() == []
+    # The offer's buttons give way to the way out every confirmed place has.
+    assert [b[0] for b in offer.buttons()] == ["Rezygnuję z miejsca"]
     assert registration(engine, scene.people["Krystyna"].registration_id).status == (
         RegistrationStatus.CONFIRMED)
     # A double tap (an old copy of the button) is answered kindly and changes nothing.
