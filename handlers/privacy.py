@@ -256,8 +256,8 @@ def done_text(t: Translator, report: ErasureReport) -> str:
     lines = [t._("✅ Your data has been deleted.")]
     if report.places_released:
         lines.append(t.ngettext(
-            "{count} place was given to the next person on the reserve list.",
-            "{count} places were given to the next people on the reserve lists.",
+            "{count} place was offered to the next person on the reserve list.",
+            "{count} places were offered to the next people on the reserve lists.",
             report.places_released,
         ).format(count=report.places_released))
     answers = _answers_line(t, report.answers, done=True)

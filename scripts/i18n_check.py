@@ -16,7 +16,7 @@ from babel.messages.extract import extract_from_dir  # noqa: E402
 from bot.i18n import catalog_messages  # noqa: E402
 from bot.settings import SUPPORTED_LANGUAGES  # noqa: E402
 
-SOURCE_DIRS = ("bot", "handlers", "schedules", "storage", "evaluation")
+SOURCE_DIRS = ("bot", "handlers", "usecases", "schedules", "storage", "evaluation")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 
 

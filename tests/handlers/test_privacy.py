@@ -111,7 +111,7 @@ async def test_forget_me_asks_then_erases_and_promotes(
     await me.press("Tak, usuń moje dane")
     done = me.last.text
     assert done.startswith("✅ Twoje dane zostały usunięte.")
-    assert "1 miejsce dostała następna osoba z listy rezerwowej." in done
+    assert "1 miejsce zaproponowano następnej osobie z listy rezerwowej." in done
     assert "zachowane tylko pod kodem" in done
     assert me.last.reply_markup == {"remove_keyboard": True}
     assert question.buttons() == []  # the question lost its buttons

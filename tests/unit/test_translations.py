@@ -53,3 +53,10 @@ def test_no_message_is_defined_twice() -> None:
 
 def test_polish_is_the_fallback_for_unknown_languages() -> None:
     assert translator("de").language == "pl"
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_catalog_holds_no_message_the_code_no_longer_uses(language: str) -> None:
+    used = used_messages()
+    stale = sorted(key for key in catalog_messages(language) if key and key not in used)
+    assert not stale, f"{language} catalog keeps unused messages: {stale}"
