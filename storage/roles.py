@@ -12,7 +12,15 @@ from storage.models import Role, RoleGrant
 def roles_for(session: Session, telegram_id: int, admin_ids: Iterable[int] = ()) -> frozenset[Role]:
     """Roles held by a Telegram id, including admin from the settings."""
     rows = session.exec(select(RoleGrant.role).where(RoleGrant.telegram_id == telegram_id)).all()
-    roles = {Role(r) for r in rows if r in Role.__members__.values()}
+    return roles_from(rows, telegram_id, admin_ids)
+
+
+def roles_from(
+    granted: Iterable[str | None], telegram_id: int, admin_ids: Iterable[int] = ()
+) -> frozenset[Role]:
+    """Roles from the granted role names (unknown ones ignored) plus admin from the settings."""
+    known = {role.value for role in Role}
+    roles = {Role(r) for r in granted if r in known}
     if telegram_id in set(admin_ids):
         roles.add(Role.ADMIN)
     return frozenset(roles)

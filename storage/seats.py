@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import Integer, and_, bindparam, case, func, insert, update
 from sqlmodel import Session, col, select
 
 from storage.activities import (
     ActivityNotFound,
-    ActivityView,
     ClosedReason,
-    activity_view,
-    closed_reason,
 )
 from storage.models import (
     Activity,
@@ -32,8 +30,24 @@ from storage.models import (
     SendKind,
 )
 from storage.models.activities import ACTIVE_STATUSES
-from storage.outbox import enqueue
-from storage.reminders import cancel_reminders, schedule_reminders
+from storage.outbox import add_sends, enqueue
+from storage.reminders import cancel_reminders, offsets_from, reminder_sends, schedule_reminders
+from storage.resident_views import (
+    CANCELLED,
+    CARD_COLUMNS,
+    CONFIRMED,
+    RESERVE,
+    ActivityCard,
+    card_of,
+)
+from storage.tables import (
+    ACTIVITY,
+    PARTICIPANT_CODE,
+    PERSON,
+    PROGRAMME,
+    REGISTRATION,
+    SURVEY_RESPONSE,
+)
 
 __all__ = [
     "ActivityNotFound",
@@ -49,7 +63,6 @@ __all__ = [
     "my_registrations",
     "reserve_position",
     "sign_up",
-    "sign_up_and_view",
 ]
 
 
@@ -99,13 +112,6 @@ class CancelResult:
 
 # Built once: the seat rule runs on every press, and building these costs more than
 # running them on SQLite.
-_LOCK_ACTIVITY = (
-    select(Activity)
-    .where(Activity.id == bindparam("activity_id"))
-    .with_for_update()
-    # A row already in the session must be re-read under the lock.
-    .execution_options(populate_existing=True)
-)
 # "Not cancelled" rather than IN (…): the same predicate as the unique partial index, and
 # no expanding parameters to re-render on every run.
 _LIVE_REGISTRATION = select(Registration).where(
@@ -130,13 +136,6 @@ _AHEAD_IN_RESERVE = (
         col(Registration.id) < bindparam("registration_id"),
     )
 )
-
-
-def _lock_activity(session: Session, activity_id: int) -> Activity:
-    activity = session.exec(_LOCK_ACTIVITY, params={"activity_id": activity_id}).first()
-    if activity is None:
-        raise ActivityNotFound(activity_id)
-    return activity
 
 
 def live_registration(
@@ -172,17 +171,233 @@ def reserve_position(session: Session, registration: Registration) -> int | None
     return int(ahead) + 1
 
 
-def _audit(session: Session, *, actor_id: int, action: str, registration: Registration) -> None:
+def _audit(session: Session, *, actor_id: int, action: str, registration_id: int,
+           activity_id: int, person_id: int) -> None:
     # Only acts done for someone else are recorded; ids only, never names.
     session.add(
         AuditEntry(
             actor_id=actor_id,
             action=action,
             subject_type="registration",
-            subject_id=registration.id,
-            details={"activity_id": registration.activity_id, "person_id": registration.person_id},
+            subject_id=registration_id,
+            details={"activity_id": activity_id, "person_id": person_id},
         )
     )
+
+
+# ------------------------------------------------------------------ the rule, in Core
+
+
+@dataclass(frozen=True)
+class LockedActivity:
+    """An activity read under its lock, with what its programme sets for sign-ups."""
+
+    card: ActivityCard
+    reminder_offsets: str | None
+    survey_path: str | None
+    survey_followups: bool
+    final_survey_opened_at: datetime | None
+
+
+_LOCK_CARD = (
+    select(*CARD_COLUMNS, PROGRAMME.c.reminder_offsets, PROGRAMME.c.survey_path,
+           PROGRAMME.c.survey_followups, PROGRAMME.c.final_survey_opened_at)
+    .select_from(ACTIVITY.join(PROGRAMME, PROGRAMME.c.id == ACTIVITY.c.programme_id))
+    .where(ACTIVITY.c.id == bindparam("activity_id", type_=Integer))
+    .with_for_update(of=ACTIVITY)
+)
+
+
+def lock_activity(session: Session, activity_id: int) -> LockedActivity:
+    """Lock the activity row (the seat rule's mutex) and read it; ActivityNotFound if none."""
+    row = session.connection().execute(_LOCK_CARD, {"activity_id": activity_id}).first()
+    if row is None:
+        raise ActivityNotFound(activity_id)
+    return LockedActivity(card_of(row), row.reminder_offsets, row.survey_path,
+                          bool(row.survey_followups), row.final_survey_opened_at)
+
+
+_PERSON_ID = bindparam("person_id", type_=Integer)
+_ACTIVITY_ID = bindparam("activity_id", type_=Integer)
+_PROGRAMME_ID = bindparam("programme_id", type_=Integer)
+_R = REGISTRATION.alias("r")
+_MINE = REGISTRATION.alias("mine")
+_HERE = REGISTRATION.alias("here")
+_HERE_ACTIVITY = ACTIVITY.alias("here_activity")
+_MY_LIVE_ID = (
+    select(_MINE.c.id)
+    .where(_MINE.c.activity_id == _ACTIVITY_ID, _MINE.c.person_id == _PERSON_ID,
+           _MINE.c.status != CANCELLED)
+    .scalar_subquery()
+)
+# Every sign-up of the person in the programme (cancelled ones too): the survey is
+# offered at the first one only.
+_SIGN_UPS_HERE = (
+    select(func.count())
+    .select_from(_HERE.join(_HERE_ACTIVITY, _HERE_ACTIVITY.c.id == _HERE.c.activity_id))
+    .where(_HERE.c.person_id == _PERSON_ID, _HERE_ACTIVITY.c.programme_id == _PROGRAMME_ID)
+    .scalar_subquery()
+)
+_INITIAL_RESPONSES = (
+    select(func.count())
+    .select_from(SURVEY_RESPONSE.join(
+        PARTICIPANT_CODE, PARTICIPANT_CODE.c.id == SURVEY_RESPONSE.c.participant_code_id))
+    .where(PARTICIPANT_CODE.c.person_id == _PERSON_ID,
+           PARTICIPANT_CODE.c.programme_id == _PROGRAMME_ID,
+           SURVEY_RESPONSE.c.phase == "initial")
+    .scalar_subquery()
+)
+_TELEGRAM_ID = select(PERSON.c.telegram_id).where(PERSON.c.id == _PERSON_ID).scalar_subquery()
+# Read under the activity's lock: places taken, people waiting, the person's own
+# registration and reserve position, and what the survey offer needs, in one go.
+_STANDING = (
+    select(
+        func.count(case((_R.c.status == CONFIRMED, 1))).label("taken"),
+        func.count(case((_R.c.status == RESERVE, 1))).label("waiting"),
+        func.max(case((_R.c.person_id == _PERSON_ID, _R.c.id))).label("my_id"),
+        func.max(case((_R.c.person_id == _PERSON_ID, _R.c.status))).label("my_status"),
+        func.count(case((and_(_R.c.status == RESERVE, _R.c.id <= _MY_LIVE_ID), 1)))
+        .label("my_position"),
+        _SIGN_UPS_HERE.label("sign_ups_here"),
+        _INITIAL_RESPONSES.label("initial_responses"),
+        _TELEGRAM_ID.label("telegram_id"),
+    )
+    .select_from(_R)
+    .where(_R.c.activity_id == _ACTIVITY_ID, _R.c.status != CANCELLED)
+)
+_INSERT_REGISTRATION = insert(REGISTRATION).returning(REGISTRATION.c.id)
+_CANCEL_REGISTRATION = (
+    update(REGISTRATION)
+    .where(REGISTRATION.c.id == bindparam("registration_id", type_=Integer))
+    .values(status=CANCELLED, cancelled_at=bindparam("now"))
+)
+
+
+def _standing(session: Session, card: ActivityCard, person_id: int) -> Any:
+    return session.connection().execute(_STANDING, {
+        "activity_id": card.id, "person_id": person_id, "programme_id": card.programme_id,
+    }).one()
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where `take_place` put the person, and what the reply and the survey offer need."""
+
+    locked: LockedActivity
+    registration_id: int
+    status: str
+    # Reserve-list position (1 = next in line); None for a place.
+    position: int | None
+    # False when the person was already signed up and nothing changed.
+    created: bool
+    taken: int
+    waiting: int
+    # The person's sign-ups in this programme before this one (cancelled ones too).
+    earlier_sign_ups_here: int
+    has_initial_response: bool
+    reachable: bool
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the person holds a place."""
+        return self.status == CONFIRMED
+
+
+def take_place(
+    session: Session, *, locked: LockedActivity, person_id: int, now: datetime,
+    proxy_by_id: int | None = None,
+) -> Place:
+    """Give the person a place if one is free, else a reserve-list position.
+
+    Call with the activity locked (`lock_activity`). Signing up again returns the
+    existing registration unchanged; RegistrationClosed when the activity takes no
+    sign-ups. A new place gets its reminders in the same transaction.
+    """
+    card = locked.card
+    facts = _standing(session, card, person_id)
+    if facts.my_id is not None:
+        return Place(locked, facts.my_id, facts.my_status,
+                     facts.my_position if facts.my_status == RESERVE else None, False,
+                     facts.taken, facts.waiting, facts.sign_ups_here - 1,
+                     facts.initial_responses > 0, facts.telegram_id is not None)
+    reason = card.closed(now)
+    if reason is not None:
+        raise RegistrationClosed(reason)
+    if facts.waiting and facts.taken < card.places:
+        # Someone already waiting goes first if a place appeared (e.g. places were raised).
+        fill_free_places(session, activity=_orm_activity(session, card.id), now=now)
+        facts = _standing(session, card, person_id)
+    has_place = facts.taken < card.places
+    status = CONFIRMED if has_place else RESERVE
+    registration_id = session.connection().execute(_INSERT_REGISTRATION, {
+        "activity_id": card.id, "person_id": person_id, "status": status,
+        "joined_reserve": not has_place, "proxy_by_id": proxy_by_id, "created_at": now,
+        "attended": False,
+    }).scalar_one()
+    if has_place and facts.telegram_id is not None:
+        # Paper participants (no Telegram) are reminded by their animator.
+        add_sends(session, reminder_sends(
+            registration_id=registration_id, person_id=person_id, activity_id=card.id,
+            programme_id=card.programme_id, starts_at=card.starts_at, now=now,
+            offsets=offsets_from(locked.reminder_offsets, programme_id=card.programme_id),
+        ), revive=True)
+    if proxy_by_id is not None and proxy_by_id != person_id:
+        _audit(session, actor_id=proxy_by_id, action="registration.sign_up",
+               registration_id=registration_id, activity_id=card.id, person_id=person_id)
+    # Under the activity's lock ids only grow, so a newcomer is last on the list.
+    return Place(locked, registration_id, status, None if has_place else facts.waiting + 1,
+                 True, facts.taken + has_place, facts.waiting + (not has_place),
+                 facts.sign_ups_here, facts.initial_responses > 0,
+                 facts.telegram_id is not None)
+
+
+@dataclass(frozen=True)
+class Released:
+    """What `release` changed."""
+
+    locked: LockedActivity
+    registration_id: int
+    was_confirmed: bool
+    # Whoever got the freed place (by fill_free_places), first in line first.
+    promoted: list[Registration]
+
+
+def release(
+    session: Session, *, locked: LockedActivity, person_id: int, now: datetime,
+    by_id: int | None = None,
+) -> Released:
+    """Give up a place or a reserve position; a freed place goes to the first in line.
+
+    Call with the activity locked. Raises NotRegistered, or RegistrationClosed(STARTED)
+    once the activity has begun (attendance is then the animator's business).
+    """
+    card = locked.card
+    facts = _standing(session, card, person_id)
+    if facts.my_id is None:
+        raise NotRegistered(card.id)
+    if card.status != ActivityStatus.CANCELLED and now >= card.starts_at:
+        raise RegistrationClosed(ClosedReason.STARTED)
+    was_confirmed = facts.my_status == CONFIRMED
+    session.connection().execute(_CANCEL_REGISTRATION,
+                                 {"registration_id": facts.my_id, "now": now})
+    if was_confirmed:
+        _on_place_released(session, facts.my_id)
+    if by_id is not None and by_id != person_id:
+        _audit(session, actor_id=by_id, action="registration.cancel",
+               registration_id=facts.my_id, activity_id=card.id, person_id=person_id)
+    promoted = (fill_free_places(session, activity=_orm_activity(session, card.id), now=now)
+                if was_confirmed else [])
+    return Released(locked, facts.my_id, was_confirmed, promoted)
+
+
+def _orm_activity(session: Session, activity_id: int) -> Activity:
+    # Already locked; read again so an object in the session shows what is stored now.
+    activity = session.get(Activity, activity_id, populate_existing=True)
+    assert activity is not None
+    return activity
+
+
+# ------------------------------------------------------------------ the ORM-facing API
 
 
 def sign_up(
@@ -198,68 +413,15 @@ def sign_up(
     Signing up again returns the existing registration unchanged. Raises
     ActivityNotFound, or RegistrationClosed when the activity takes no sign-ups.
     """
-    activity = _lock_activity(session, activity_id)
-    existing = live_registration(session, person_id=person_id, activity_id=activity_id)
-    if existing is not None:
-        confirmed, waiting = counts(session, activity_id)
-        return SignUpResult(existing, activity, reserve_position(session, existing), False,
-                            confirmed, waiting)
-    programme = session.get(Programme, activity.programme_id)
-    reason = closed_reason(activity, programme, now)
-    if reason is not None:
-        raise RegistrationClosed(reason)
-    confirmed, waiting = counts(session, activity_id)
-    if waiting and confirmed < activity.places:
-        # Someone already waiting goes first if a place appeared (e.g. places were raised).
-        fill_free_places(session, activity=activity, now=now)
-        confirmed, waiting = counts(session, activity_id)
-    has_place = confirmed < activity.places
-    registration = Registration(
-        activity_id=activity_id,
-        person_id=person_id,
-        status=RegistrationStatus.CONFIRMED if has_place else RegistrationStatus.RESERVE,
-        joined_reserve=not has_place,
-        proxy_by_id=proxy_by_id,
-        created_at=now,
-    )
-    session.add(registration)
-    session.flush()
-    if has_place:
-        _on_place_confirmed(session, registration, now)
-    if proxy_by_id is not None and proxy_by_id != person_id:
-        _audit(session, actor_id=proxy_by_id, action="registration.sign_up",
-               registration=registration)
-    # Under the activity's lock ids only grow, so a newcomer is last on the list.
-    position = None if has_place else waiting + 1
-    return SignUpResult(registration, activity, position, True,
-                        confirmed + (1 if has_place else 0), waiting + (0 if has_place else 1),
-                        programme)
-
-
-def sign_up_and_view(
-    session: Session, *, person_id: int, activity_id: int, now: datetime
-) -> tuple[ActivityView, ClosedReason | None]:
-    """Sign up, then what the person sees now, with as few queries as the rule allows.
-
-    Returns the details view and, if sign-up was refused, why. Raises ActivityNotFound.
-    """
-    try:
-        result = sign_up(session, person_id=person_id, activity_id=activity_id, now=now)
-    except RegistrationClosed as exc:
-        return activity_view(session, activity_id=activity_id, person_id=person_id,
-                             now=now), exc.reason
-    activity = result.activity
-    programme = result.programme or session.get(Programme, activity.programme_id)
-    view = ActivityView(
-        activity=activity,
-        programme=programme,
-        free=max(0, activity.places - result.confirmed_count),
-        closed=closed_reason(activity, programme, now),
-        registration=result.registration,
-        reserve_position=result.position,
-        reserve_length=result.reserve_count,
-    )
-    return view, None
+    locked = lock_activity(session, activity_id)
+    place = take_place(session, locked=locked, person_id=person_id, now=now,
+                       proxy_by_id=proxy_by_id)
+    registration = session.get(Registration, place.registration_id, populate_existing=True)
+    activity = _orm_activity(session, activity_id)
+    assert registration is not None
+    programme = session.get(Programme, activity.programme_id) if place.created else None
+    return SignUpResult(registration, activity, place.position, place.created, place.taken,
+                        place.waiting, programme)
 
 
 def cancel(
@@ -275,23 +437,13 @@ def cancel(
     Raises ActivityNotFound, NotRegistered, or RegistrationClosed(STARTED) once the
     activity has begun (attendance is then the animator's business).
     """
-    activity = _lock_activity(session, activity_id)
-    registration = live_registration(session, person_id=person_id, activity_id=activity_id)
-    if registration is None:
-        raise NotRegistered(activity_id)
-    if activity.status != ActivityStatus.CANCELLED and now >= activity.starts_at:
-        raise RegistrationClosed(ClosedReason.STARTED)
-    was_confirmed = registration.status == RegistrationStatus.CONFIRMED
-    registration.status = RegistrationStatus.CANCELLED
-    registration.cancelled_at = now
-    session.add(registration)
-    session.flush()
-    if was_confirmed:
-        _on_place_released(session, registration, now)
-    if by_id is not None and by_id != person_id:
-        _audit(session, actor_id=by_id, action="registration.cancel", registration=registration)
-    promoted = fill_free_places(session, activity=activity, now=now) if was_confirmed else []
-    return CancelResult(registration, activity, was_confirmed, promoted[0] if promoted else None)
+    locked = lock_activity(session, activity_id)
+    released = release(session, locked=locked, person_id=person_id, now=now, by_id=by_id)
+    registration = session.get(Registration, released.registration_id, populate_existing=True)
+    assert registration is not None
+    return CancelResult(registration, _orm_activity(session, activity_id),
+                        released.was_confirmed,
+                        released.promoted[0] if released.promoted else None)
 
 
 def fill_free_places(session: Session, *, activity: Activity, now: datetime) -> list[Registration]:
@@ -342,10 +494,9 @@ def _on_place_confirmed(session: Session, registration: Registration, now: datet
     schedule_reminders(session, registration=registration, now=now)
 
 
-def _on_place_released(session: Session, registration: Registration, now: datetime) -> None:
+def _on_place_released(session: Session, registration_id: int) -> None:
     """Hook: a confirmed place stopped being confirmed (cancelled), inside the transaction."""
-    if registration.id is not None:
-        cancel_reminders(session, registration_id=registration.id)
+    cancel_reminders(session, registration_id=registration_id)
 
 
 @dataclass(frozen=True)
