@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -16,8 +17,10 @@ from bot.context import PalContext, Viewer
 from bot.i18n import normalise_language
 from bot.keyboards import main_menu
 from storage.db import DatabaseUnavailable
+from storage.identity import Resident
 from storage.models import Person, Role
 from storage.roles import roles_for
+from usecases.caller import Caller
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]
@@ -35,6 +38,25 @@ def _load_viewer(
     return Viewer(telegram_id, person, roles_for(session, telegram_id, admin_ids), language)
 
 
+# Residents' most frequent taps: their use case identifies the sender inside the tap's
+# own transaction, so identify() leaves the database alone for them (one thread hop
+# and one transaction per tap). Their handlers never read context.viewer.
+SELF_IDENTIFYING_BUTTONS = re.compile(
+    r"^(?:acts:\d{1,4}|act:\d{1,12}|su:\d{1,12}|cx:\d{1,12}|cxy:\d{1,12}|my|rem:[yn]:\d{1,12})$")
+SELF_IDENTIFYING_COMMANDS = re.compile(r"^/(?:activities|my)(?:@\w+)?$")
+
+
+def identifies_itself(update: Update) -> bool:
+    """Whether the update goes to a handler whose use case identifies the sender."""
+    query = update.callback_query
+    if query is not None:
+        return SELF_IDENTIFYING_BUTTONS.match(query.data or "") is not None
+    message = update.message
+    if message is not None and message.text is not None and not update.edited_message:
+        return SELF_IDENTIFYING_COMMANDS.match(message.text.strip()) is not None
+    return False
+
+
 async def identify(update: Update, context: PalContext) -> None:
     """Load the sender and their roles once per update (handler group -10)."""
     user = update.effective_user
@@ -45,9 +67,25 @@ async def identify(update: Update, context: PalContext) -> None:
         # The bot serves people one-to-one; group chats would leak names and answers.
         raise ApplicationHandlerStop
     fallback = normalise_language(user.language_code, context.settings.default_language)
+    if identifies_itself(update):
+        context.language_ = fallback
+        return
     context.viewer_ = await context.db.read(
         _load_viewer, user.id, context.settings.admin_ids, fallback
     )
+
+
+def caller_of(update: Update, context: PalContext) -> Caller:
+    """The sender as a use case takes them."""
+    user = update.effective_user
+    assert user is not None
+    return Caller(user.id, context.settings.admin_ids,
+                  normalise_language(user.language_code, context.settings.default_language))
+
+
+def speak_as(context: PalContext, resident: Resident) -> None:
+    """Answer the rest of this update in the resident's own language."""
+    context.language_ = resident.language
 
 
 async def answer(update: Update, context: PalContext, text: str, *, alert: bool = False) -> None:

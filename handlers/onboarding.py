@@ -36,17 +36,18 @@ from storage.models.people import OnboardingStep
 from storage.people import (
     InvalidDisplayName,
     NameProblem,
+    ProgrammeAlreadyChosen,
     ProgrammeNotOpen,
     WrongStep,
     accept_notice,
     choose_programme,
     finish_without_programme,
-    open_programmes,
     set_display_name,
     set_language,
     start_person,
     take_start_payload,
 )
+from storage.resident_views import open_programme_choices
 
 log = logging.getLogger(__name__)
 # Text typed before onboarding is done is read here, ahead of every feature's handlers.
@@ -111,7 +112,8 @@ async def show_step(
         text = t._("What name should the animators see? Type your first name or a "
                    "nickname (up to 60 characters).")
     elif step == OnboardingStep.PROGRAMME:
-        programmes = await context.db.read(open_programmes, now=context.services.clock.now())
+        programmes = await context.db.read(open_programme_choices,
+                                           now=context.services.clock.now())
         if not programmes:
             # Every programme closed while the person was typing: finish without one.
             assert person.id is not None
@@ -298,6 +300,12 @@ async def on_programme(update: Update, context: PalContext) -> None:
             programme_id=int(context.matches[0].group(1)), now=context.services.clock.now())
     except ProgrammeNotOpen:
         await answer(update, context, t._("This programme is no longer taking sign-ups."))
+        return
+    except ProgrammeAlreadyChosen as chosen:
+        log.info("programme choice refused: already in one person_id=%s", person.id)
+        await answer(update, context, t._(
+            "You already take part in {programme}. To change the programme, please ask "
+            "the animators.").format(programme=chosen.programme_name), alert=True)
         return
     except WrongStep:
         await show_step(update, context, person, new_message=True)

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -179,59 +179,6 @@ async def on_open_survey(update: Update, context: PalContext) -> None:
     await show(update, context, *form_screen(context.t, step.view))
 
 
-# ---------------------------------------------------------------- offer after sign-up
-
-
-def _offer_due(
-    session: Session, *, person_id: int, programme_id: int, now: datetime,
-    surveys_dir: str | None,
-) -> Questionnaire | None:
-    person = session.get(Person, person_id)
-    programme = session.get(Programme, programme_id)
-    if (person is None or person.telegram_id is None or person.erased_at is not None
-            or programme is None or not phase_open(programme, SurveyPhase.INITIAL)):
-        return None
-    if find_response(session, person_id=person_id, programme_id=programme_id,
-                     phase=SurveyPhase.INITIAL) is not None:
-        return None
-    sign_ups = session.exec(
-        select(func.count(col(Registration.id)))
-        .join(Activity, col(Activity.id) == col(Registration.activity_id))
-        .where(Registration.person_id == person_id, Activity.programme_id == programme_id)
-    ).one()
-    if sign_ups != 1:
-        return None  # offered at the first sign-up only; /survey is always there
-    try:
-        q = current_questionnaire(session, programme, surveys_dir)
-    except SurveyUnavailable:
-        return None
-    schedule_followups(session, person_id=person_id, programme=programme,
-                       phase=SurveyPhase.INITIAL, offered_at=now)
-    return q
-
-
-async def offer_initial_survey_if_due(
-    update: Update, context: PalContext, *, person_id: int, programme_id: int
-) -> None:
-    """After a sign-up: offer the initial survey if it is this person's first one here."""
-    try:
-        q = await context.db.write(_offer_due, person_id=person_id, programme_id=programme_id,
-                                   now=context.services.clock.now(),
-                                   surveys_dir=context.settings.surveys_dir)
-    except Exception:  # the offer must never spoil the sign-up that just succeeded
-        log.exception("could not offer the initial survey (person_id=%s)", person_id)
-        return
-    chat = update.effective_chat
-    if q is None or chat is None:
-        return
-    t = context.t
-    text, markup = intro_screen(
-        t, q, SurveyPhase.INITIAL, programme_id,
-        lead=t._("One more thing, if you have a few minutes: a short survey about how you are "
-                 "doing. It helps the programme see what works."))
-    await context.bot.send_message(chat.id, text, reply_markup=markup)
-
-
 def register(app: PalApplication) -> None:
     """Add /survey, the form's buttons and the survey-opening button."""
     from handlers.menu import add_command
@@ -242,4 +189,4 @@ def register(app: PalApplication) -> None:
     survey_steps.register(app)
 
 
-__all__ = ["offer_initial_survey_if_due", "register", "survey_command"]
+__all__ = ["register", "survey_command"]

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, case, func, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from storage.activities import (
@@ -200,7 +201,7 @@ class LockedActivity:
 
 
 _LOCK_CARD = (
-    select(*CARD_COLUMNS, PROGRAMME.c.reminder_offsets, PROGRAMME.c.survey_path,
+    core_select(*CARD_COLUMNS, PROGRAMME.c.reminder_offsets, PROGRAMME.c.survey_path,
            PROGRAMME.c.survey_followups, PROGRAMME.c.final_survey_opened_at)
     .select_from(ACTIVITY.join(PROGRAMME, PROGRAMME.c.id == ACTIVITY.c.programme_id))
     .where(ACTIVITY.c.id == bindparam("activity_id", type_=Integer))
@@ -251,7 +252,7 @@ _TELEGRAM_ID = select(PERSON.c.telegram_id).where(PERSON.c.id == _PERSON_ID).sca
 # Read under the activity's lock: places taken, people waiting, the person's own
 # registration and reserve position, and what the survey offer needs, in one go.
 _STANDING = (
-    select(
+    core_select(
         func.count(case((_R.c.status == CONFIRMED, 1))).label("taken"),
         func.count(case((_R.c.status == RESERVE, 1))).label("waiting"),
         func.max(case((_R.c.person_id == _PERSON_ID, _R.c.id))).label("my_id"),
