@@ -367,10 +367,15 @@ class QuestionnaireCache:
         self._lock = threading.Lock()
         self._entries: dict[Path, tuple[tuple[int, int], Questionnaire]] = {}
         self._failed: dict[Path, tuple[int, int]] = {}
+        self._resolved: dict[str | Path, Path] = {}
 
     def get(self, path: str | Path) -> Questionnaire:
         """The current valid questionnaire of a file (QuestionnaireError if never valid)."""
-        key = Path(path).resolve()
+        # Resolving walks every directory of the path; the answer is kept per spelling
+        # (a tap needs only the one stat below to notice an edited file).
+        key = self._resolved.get(path)
+        if key is None:
+            key = self._resolved.setdefault(path, Path(path).resolve())
         try:
             stat = key.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
@@ -416,6 +421,7 @@ class QuestionnaireCache:
         with self._lock:
             self._entries.clear()
             self._failed.clear()
+            self._resolved.clear()
 
 
 questionnaire_cache = QuestionnaireCache()

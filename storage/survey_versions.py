@@ -98,8 +98,9 @@ def current_questionnaire(
                                     survey_path=programme.survey_path, surveys_dir=surveys_dir)
 
 
-# Versions known to be stored with exactly the file's content. A stored version never
-# changes, so once it matches, later taps need no query (keyed by the fingerprint).
+# File versions known not to conflict with what the database stores: stored with exactly
+# this content, or not stored yet (it is then stored from this very content). A stored
+# version never changes, so later taps need no query (keyed by the fingerprint).
 _MATCHING: set[tuple[str, str, str, str]] = set()
 _FINGERPRINT = (
     select(SurveyVersion.fingerprint)
@@ -126,9 +127,7 @@ def current_questionnaire_of(
             return q
     fingerprint = session.exec(_FINGERPRINT,
                                params={"questionnaire_id": q.id, "version": q.version}).first()
-    if fingerprint is None:
-        return q
-    if fingerprint == q.fingerprint:
+    if fingerprint is None or fingerprint == q.fingerprint:
         with _DEFINITIONS_LOCK:
             _MATCHING.add(key)
         return q
