@@ -42,7 +42,8 @@ def _load_viewer(
 # own transaction, so identify() leaves the database alone for them (one thread hop
 # and one transaction per tap). Their handlers never read context.viewer.
 SELF_IDENTIFYING_BUTTONS = re.compile(
-    r"^(?:acts:\d{1,4}|act:\d{1,12}|su:\d{1,12}|cx:\d{1,12}|cxy:\d{1,12}|my|rem:[yn]:\d{1,12})$")
+    r"^(?:acts:\d{1,4}|act:\d{1,12}|su:\d{1,12}|cx:\d{1,12}|cxy:\d{1,12}|my|rem:[yn]:\d{1,12}"
+    r"|sv:[abkspcevw]:\d{1,12}(?::\d{1,3})?(?::\d{1,2})?)$")
 SELF_IDENTIFYING_COMMANDS = re.compile(r"^/(?:activities|my)(?:@\w+)?$")
 
 

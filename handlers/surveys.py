@@ -20,11 +20,7 @@ from handlers import survey_steps
 from handlers.common import answer, requires_onboarding
 from handlers.survey_form import LETTER_PHASE, form_screen, intro_screen
 from handlers.survey_steps import (
-    KIND_SELF,
-    Actor,
-    Step,
     actor_of,
-    keep_dialog,
     refusal_text,
     send_form,
     show,
@@ -46,6 +42,7 @@ from storage.surveys import (
     start_or_resume,
     view,
 )
+from usecases.survey_steps import KIND_SELF, Actor, Step, keep_dialog
 
 log = logging.getLogger(__name__)
 

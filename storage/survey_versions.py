@@ -159,7 +159,25 @@ def register_version(session: Session, q: Questionnaire) -> SurveyVersion:
 
 def questionnaire_of(session: Session, response: SurveyResponse) -> Questionnaire:
     """The exact questionnaire version a response was started with."""
-    stored = stored_version(session, response.questionnaire_id, response.questionnaire_version)
+    return questionnaire_version(session, response.questionnaire_id,
+                                 response.questionnaire_version)
+
+
+# Stored versions never change: once read, a version needs no query again (per database).
+_VERSIONS: dict[tuple[str, str, str], Questionnaire] = {}
+
+
+def questionnaire_version(session: Session, questionnaire_id: str, version: str) -> Questionnaire:
+    """A stored questionnaire version; SurveyUnavailable if it was never recorded."""
+    key = (str(session.get_bind().engine.url), questionnaire_id, version)
+    with _DEFINITIONS_LOCK:
+        found = _VERSIONS.get(key)
+    if found is not None:
+        return found
+    stored = stored_version(session, questionnaire_id, version)
     if stored is None:
-        raise SurveyUnavailable(f"{response.questionnaire_id} {response.questionnaire_version}")
-    return _stored(stored)
+        raise SurveyUnavailable(f"{questionnaire_id} {version}")
+    found = _stored(stored)
+    with _DEFINITIONS_LOCK:
+        _VERSIONS[key] = found
+    return found

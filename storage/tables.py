@@ -8,12 +8,14 @@ from sqlalchemy import Table
 
 from storage.models import (
     Activity,
+    Dialog,
     ParticipantCode,
     PendingSend,
     Person,
     Programme,
     Registration,
     RoleGrant,
+    SurveyAnswer,
     SurveyResponse,
 )
 
@@ -30,3 +32,5 @@ PROGRAMME = _table(Programme)
 REGISTRATION = _table(Registration)
 ROLE_GRANT = _table(RoleGrant)
 SURVEY_RESPONSE = _table(SurveyResponse)
+DIALOG = _table(Dialog)
+SURVEY_ANSWER = _table(SurveyAnswer)

@@ -2,7 +2,8 @@
 
 Counts, not times, so they are deterministic: a sign-up tap runs in one transaction of
 at most 8 statements (the sender's identification included), an activity list in at
-most 4, on SQLite and on PostgreSQL. Each tap makes one thread hop.
+most 4, a survey answer in at most 6, on SQLite and on PostgreSQL. Each tap makes one
+thread hop.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from bot.settings import load_settings
 from schedules.clock import FrozenClock
 from storage.db import make_engine, read_only
 from storage.migrate import upgrade_to_latest
-from storage.models import PendingSend, Registration, RegistrationStatus, SendKind
+from storage.models import (
+    PendingSend,
+    Registration,
+    RegistrationStatus,
+    SendKind,
+    SurveyAnswer,
+)
 from tests.conftest import TEST_TOKEN
 from tests.support.chat import ChatUser
 from tests.support.recording import RecordingRequest
@@ -30,6 +37,7 @@ from tests.support.taps import TapCost, measure
 SIGN_UP_STATEMENTS = 8
 LIST_STATEMENTS = 4
 DETAILS_STATEMENTS = 4
+SURVEY_ANSWER_STATEMENTS = 6
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -153,3 +161,23 @@ async def test_release_my_and_reminder_answers_make_one_hop_each(
     with measure(tap_app) as gave_up:
         await anna.press_data(f"rem:n:{anna_place}")
     assert gave_up.transactions == 1 and gave_up.hops == 1, _explain(gave_up)
+
+
+async def test_each_survey_answer_is_one_transaction_of_at_most_six_statements(
+    tap_app: PalApplication, tap_engine: Engine, rec: RecordingRequest, clock: FrozenClock
+) -> None:
+    _, (workshop,) = seed_programme(tap_engine, clock.now())
+    olena = ChatUser(tap_app, rec, 9301)
+    await onboard(olena, "Olena")
+    await olena.send(f"/start act_{workshop}")
+    await olena.press("Zapisz się")
+    await olena.press("Dalej")
+    for question in range(3):
+        with measure(tap_app) as answered:
+            await olena.press("Raczej się zgadzam")
+        assert f"{question + 2}/" in olena.last.text or "Pytanie" in olena.last.text
+        assert answered.transactions == 1 and answered.hops == 1, _explain(answered)
+        assert answered.statements <= SURVEY_ANSWER_STATEMENTS, _explain(answered)
+    with read_only(tap_engine) as session:
+        stored = session.exec(select(SurveyAnswer.value)).all()
+    assert len(stored) == 3
