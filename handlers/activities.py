@@ -26,6 +26,7 @@ from storage.models import RegistrationStatus
 from storage.questionnaires import SurveyPhase
 from storage.resident_views import CONFIRMED, CardView, ProgrammeChoice
 from usecases.activities import (
+    ActivityDetails,
     SignUpRefusal,
     activity_details,
     list_activities,
@@ -251,6 +252,13 @@ async def send_details(
     """Show one activity as the presser sees it."""
     details = await context.db.read(activity_details, caller=caller_of(update, context),
                                     activity_id=activity_id, now=context.services.clock.now())
+    await show_details(update, context, details, new_message=new_message)
+
+
+async def show_details(
+    update: Update, context: PalContext, details: ActivityDetails, *, new_message: bool = False
+) -> None:
+    """Render the details screen a use case read."""
     if await not_onboarded(update, context, details.resident):
         return
     t = context.t

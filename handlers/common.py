@@ -44,7 +44,8 @@ def _load_viewer(
 SELF_IDENTIFYING_BUTTONS = re.compile(
     r"^(?:acts:\d{1,4}|act:\d{1,12}|su:\d{1,12}|cx:\d{1,12}|cxy:\d{1,12}|my|rem:[yn]:\d{1,12}"
     r"|sv:[abkspcevw]:\d{1,12}(?::\d{1,3})?(?::\d{1,2})?)$")
-SELF_IDENTIFYING_COMMANDS = re.compile(r"^/(?:activities|my)(?:@\w+)?$")
+SELF_IDENTIFYING_COMMANDS = re.compile(
+    r"^/(?:activities|my|start)(?:@\w+)?$|^/start(?:@\w+)? act_\d{1,12}$")
 
 
 def identifies_itself(update: Update) -> bool:

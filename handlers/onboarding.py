@@ -26,11 +26,17 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import PalApplication, PalContext
+from bot.context import PalApplication, PalContext, Viewer
 from bot.i18n import LANGUAGE_NAMES, Translator, translator
 from bot.keyboards import inline, main_menu
-from handlers.activities import programme_choice, send_details, show_activities, show_screen
-from handlers.common import answer, show_main_menu, too_long
+from handlers.activities import (
+    programme_choice,
+    send_details,
+    show_activities,
+    show_details,
+    show_screen,
+)
+from handlers.common import answer, caller_of, show_main_menu, speak_as, too_long
 from storage.models import Person, Programme
 from storage.models.people import OnboardingStep
 from storage.people import (
@@ -48,6 +54,7 @@ from storage.people import (
     take_start_payload,
 )
 from storage.resident_views import open_programme_choices
+from usecases.onboarding import start as start_onboarding
 
 log = logging.getLogger(__name__)
 # Text typed before onboarding is done is read here, ahead of every feature's handlers.
@@ -156,19 +163,26 @@ async def start(update: Update, context: PalContext) -> None:
     """/start [act_<id>]: begin (or resume) onboarding, or show the main menu."""
     raw = context.args[0] if context.args else None
     payload = raw if raw and _DEEP_LINK.match(raw) else None
-    viewer = context.viewer
-    if viewer.is_onboarded:
-        match = _DEEP_LINK.match(payload or "")
-        if match:
-            await send_details(update, context, int(match.group(1)), new_message=True)
-        else:
-            await show_main_menu(update, context)
+    match = _DEEP_LINK.match(payload or "")
+    outcome = await context.db.write(
+        start_onboarding, caller=caller_of(update, context), payload=payload,
+        activity_id=int(match.group(1)) if match else None, now=context.services.clock.now())
+    resident = outcome.resident
+    speak_as(context, resident)
+    if outcome.details is not None:
+        await show_details(update, context, outcome.details, new_message=True)
         return
-    person, created = await context.db.write(
-        start_person, telegram_id=viewer.telegram_id, language=viewer.language,
-        start_payload=payload,
-    )
-    log.info("start user_id=%s new=%s step=%s", viewer.telegram_id, created,
+    chat = update.effective_chat
+    if resident.is_onboarded and chat is not None:
+        t = context.t
+        await context.bot.send_message(chat.id, t._("What would you like to do? Choose below."),
+                                       reply_markup=main_menu(t, resident.roles))
+        return
+    person = outcome.person
+    assert person is not None
+    # Later steps of this update (a programme closing meanwhile) read the viewer.
+    context.viewer_ = Viewer(resident.telegram_id, person, resident.roles, person.language)
+    log.info("start person_id=%s new=%s step=%s", person.id, outcome.created,
              person.onboarding_step)
     await show_step(update, context, person, new_message=True)
 

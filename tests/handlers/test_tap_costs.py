@@ -181,3 +181,25 @@ async def test_each_survey_answer_is_one_transaction_of_at_most_six_statements(
     with read_only(tap_engine) as session:
         stored = session.exec(select(SurveyAnswer.value)).all()
     assert len(stored) == 3
+
+
+async def test_start_identifies_the_sender_inside_its_one_transaction(
+    tap_app: PalApplication, tap_engine: Engine, rec: RecordingRequest, clock: FrozenClock
+) -> None:
+    _, (workshop,) = seed_programme(tap_engine, clock.now())
+    newcomer = ChatUser(tap_app, rec, 9401)
+    with measure(tap_app) as first:
+        await newcomer.send("/start")
+    assert first.transactions == 1 and first.hops == 1, _explain(first)
+    await newcomer.press("Polski")
+    await newcomer.press("➡️")
+    await newcomer.send("Ola")
+    with measure(tap_app) as menu:
+        await newcomer.send("/start")
+    assert menu.transactions == 1 and menu.hops == 1, _explain(menu)
+    assert menu.statements <= 3, _explain(menu)
+    with measure(tap_app) as linked:
+        await newcomer.send(f"/start act_{workshop}")
+    assert "📌 Warsztaty rękodzieła" in newcomer.last.text
+    assert linked.transactions == 1 and linked.hops == 1, _explain(linked)
+    assert linked.statements <= DETAILS_STATEMENTS, _explain(linked)
