@@ -13,9 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from datetime import datetime
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -37,7 +35,7 @@ from handlers.activities import (
     show_screen,
 )
 from handlers.common import answer, caller_of, show_main_menu, speak_as, too_long
-from storage.models import Person, Programme
+from storage.models import Person
 from storage.models.people import OnboardingStep
 from storage.people import (
     InvalidDisplayName,
@@ -46,14 +44,14 @@ from storage.people import (
     ProgrammeNotOpen,
     WrongStep,
     accept_notice,
-    choose_programme,
     finish_without_programme,
-    set_display_name,
-    set_language,
-    start_person,
-    take_start_payload,
 )
 from storage.resident_views import open_programme_choices
+from usecases.onboarding import (
+    choose_language,
+    name_and_payload,
+    programme_and_payload,
+)
 from usecases.onboarding import start as start_onboarding
 
 log = logging.getLogger(__name__)
@@ -187,17 +185,11 @@ async def start(update: Update, context: PalContext) -> None:
     await show_step(update, context, person, new_message=True)
 
 
-def _choose_language(session: Session, *, telegram_id: int, language: str) -> Person:
-    person, _ = start_person(session, telegram_id=telegram_id, language=language)
-    assert person.id is not None
-    return set_language(session, person_id=person.id, language=language)
-
-
 async def on_language(update: Update, context: PalContext) -> None:
     """`lang:<code>`: the first step, or /language at any later time."""
     assert context.matches is not None
     code = context.matches[0].group(1)
-    person = await context.db.write(_choose_language, telegram_id=context.viewer.telegram_id,
+    person = await context.db.write(choose_language, telegram_id=context.viewer.telegram_id,
                                     language=code)
     _remember(context, person)
     if not person.is_onboarded:
@@ -236,14 +228,6 @@ async def on_notice_read(update: Update, context: PalContext) -> None:
     await show_step(update, context, person, new_message=True)
 
 
-def _name_and_payload(
-    session: Session, *, person_id: int, raw: str, now: datetime
-) -> tuple[Person, str | None]:
-    person = set_display_name(session, person_id=person_id, raw=raw, now=now)
-    payload = take_start_payload(session, person_id=person_id) if person.is_onboarded else None
-    return person, payload
-
-
 def name_problem_text(t: Translator, problem: NameProblem) -> str:
     """Why the name was refused and what to type instead."""
     texts = {
@@ -274,7 +258,7 @@ async def on_text_before_done(update: Update, context: PalContext) -> None:
         if too_long(message.text):
             raise InvalidDisplayName(NameProblem.TOO_LONG)
         named, payload = await context.db.write(
-            _name_and_payload, person_id=person.id, raw=message.text,
+            name_and_payload, person_id=person.id, raw=message.text,
             now=context.services.clock.now())
     except InvalidDisplayName as exc:
         log.info("display name refused user_id=%s problem=%s", context.viewer.telegram_id,
@@ -290,14 +274,6 @@ async def on_text_before_done(update: Update, context: PalContext) -> None:
     raise ApplicationHandlerStop
 
 
-def _programme_and_payload(
-    session: Session, *, person_id: int, programme_id: int, now: datetime
-) -> tuple[Person, str | None, Programme | None]:
-    person = choose_programme(session, person_id=person_id, programme_id=programme_id, now=now)
-    return person, take_start_payload(session, person_id=person_id), session.get(
-        Programme, programme_id)
-
-
 async def on_programme(update: Update, context: PalContext) -> None:
     """`prog:<id>`: join a programme (last onboarding step, or later if none was open)."""
     assert context.matches is not None
@@ -310,7 +286,7 @@ async def on_programme(update: Update, context: PalContext) -> None:
     was_onboarded = person.is_onboarded
     try:
         joined, payload, programme = await context.db.write(
-            _programme_and_payload, person_id=person.id,
+            programme_and_payload, person_id=person.id,
             programme_id=int(context.matches[0].group(1)), now=context.services.clock.now())
     except ProgrammeNotOpen:
         await answer(update, context, t._("This programme is no longer taking sign-ups."))

@@ -8,8 +8,14 @@ from datetime import datetime
 from sqlmodel import Session
 
 from storage.identity import Resident
-from storage.models import Person
-from storage.people import start_person
+from storage.models import Person, Programme
+from storage.people import (
+    choose_programme,
+    set_display_name,
+    set_language,
+    start_person,
+    take_start_payload,
+)
 from storage.resident_views import card_view
 from usecases.activities import ActivityDetails
 from usecases.caller import Caller, resident_of
@@ -45,3 +51,28 @@ def start(
     person, created = start_person(session, telegram_id=caller.telegram_id,
                                    language=resident.language, start_payload=payload)
     return StartOutcome(resident, person, created)
+
+
+def choose_language(session: Session, *, telegram_id: int, language: str) -> Person:
+    """`lang:<code>`: the first step, or a later change of language."""
+    person, _ = start_person(session, telegram_id=telegram_id, language=language)
+    assert person.id is not None
+    return set_language(session, person_id=person.id, language=language)
+
+
+def name_and_payload(
+    session: Session, *, person_id: int, raw: str, now: datetime
+) -> tuple[Person, str | None]:
+    """The display name typed; when that finishes onboarding, the remembered deep link."""
+    person = set_display_name(session, person_id=person_id, raw=raw, now=now)
+    payload = take_start_payload(session, person_id=person_id) if person.is_onboarded else None
+    return person, payload
+
+
+def programme_and_payload(
+    session: Session, *, person_id: int, programme_id: int, now: datetime
+) -> tuple[Person, str | None, Programme | None]:
+    """`prog:<id>`: join a programme; the remembered deep link and the programme."""
+    person = choose_programme(session, person_id=person_id, programme_id=programme_id, now=now)
+    return person, take_start_payload(session, person_id=person_id), session.get(
+        Programme, programme_id)
