@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import datetime
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
@@ -22,30 +20,24 @@ from handlers.common import MAX_TEXT_INPUT, answer, caller_of, speak_as
 from handlers.dialogs import on_text
 from handlers.survey_form import change_screen, form_screen, paused_screen, submitted_screen
 from storage.dialogs import close_dialog
-from storage.models import Dialog, Role, SurveyResponse
-from storage.questionnaires import ItemType
+from storage.models import Dialog, Role
 from storage.survey_versions import SurveyUnavailable
 from storage.surveys import (
     AlreadySubmitted,
-    AnswerTooLong,
-    InvalidAnswer,
     NotFinished,
     ResponseNotFound,
     StaleStep,
     SurveyError,
-    view,
 )
-from storage.surveys import answer as store_answer
 from usecases.survey_steps import (
     KIND_PROXY,
     KIND_SELF,
     Actor,
     FormRefused,
     Step,
-    authorise,
     keep_dialog,
-    kind_of,
     press_form_button,
+    text_step,
 )
 
 log = logging.getLogger(__name__)
@@ -149,34 +141,6 @@ async def on_form_button(update: Update, context: PalContext) -> None:
 # ---------------------------------------------------------------- typed answers
 
 
-def _text_step(
-    session: Session, *, response_id: int, text: str, actor: Actor, now: datetime
-) -> Step:
-    response = session.get(SurveyResponse, response_id)
-    if response is None:
-        raise ResponseNotFound(response_id)
-    proxy_name = authorise(session, response, actor)
-    if response.submitted_at is not None:
-        close_dialog(session, person_id=actor.person_id, kind=kind_of(proxy_name))
-        raise AlreadySubmitted(response.submitted_at)
-    current = view(session, response)
-    item = current.current
-    if item is None:
-        return Step(current, proxy_name, hint="summary")
-    if item.type != ItemType.TEXT:
-        return Step(current, proxy_name, hint="buttons")
-    if len(text) > MAX_TEXT_INPUT:
-        return Step(current, proxy_name, hint="too_long")
-    try:
-        result = store_answer(session, response_id=response_id, index=response.position,
-                              value=text, now=now)
-    except AnswerTooLong:
-        return Step(current, proxy_name, hint="too_long")
-    except InvalidAnswer:
-        return Step(current, proxy_name, hint="buttons")
-    return Step(result, proxy_name)
-
-
 def _hint(context: PalContext, step: Step) -> str | None:
     t = context.t
     if step.hint == "buttons":
@@ -224,8 +188,9 @@ async def on_form_text(update: Update, context: PalContext, dialog: Dialog) -> N
                                                   "menu again."))
         return
     try:
-        step = await context.db.write(_text_step, response_id=response_id, text=message.text,
-                                      actor=actor_of(context), now=context.services.clock.now())
+        step = await context.db.write(
+            text_step, max_text=MAX_TEXT_INPUT, response_id=response_id, text=message.text,
+            actor=actor_of(context), now=context.services.clock.now())
     except SurveyError as exc:
         if isinstance(exc, ResponseNotFound):
             await context.db.write(close_dialog, person_id=dialog.person_id, kind=dialog.kind)

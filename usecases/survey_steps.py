@@ -17,11 +17,14 @@ from storage.audit import record
 from storage.dialogs import close_dialog, save_dialog
 from storage.identity import Resident
 from storage.models import Person, Role, SurveyResponse
+from storage.questionnaires import ItemType
 from storage.roles import animator_programmes, has_role
 from storage.survey_answers import FORM_DIALOG, answer_own
 from storage.surveys import (
     AlreadySubmitted,
+    AnswerTooLong,
     Channel,
+    InvalidAnswer,
     ResponseNotFound,
     ResponseView,
     StaleStep,
@@ -186,3 +189,33 @@ def press_form_button(
     except SurveyError as error:
         raise FormRefused(resident, error) from error
     return FormPress(resident, actor, step)
+
+
+def text_step(
+    session: Session, *, response_id: int, text: str, actor: Actor, now: datetime,
+    max_text: int,
+) -> Step:
+    """Typed text while the form is open: a text answer, or why the buttons are needed."""
+    response = session.get(SurveyResponse, response_id)
+    if response is None:
+        raise ResponseNotFound(response_id)
+    proxy_name = authorise(session, response, actor)
+    if response.submitted_at is not None:
+        close_dialog(session, person_id=actor.person_id, kind=kind_of(proxy_name))
+        raise AlreadySubmitted(response.submitted_at)
+    current = view(session, response)
+    item = current.current
+    if item is None:
+        return Step(current, proxy_name, hint="summary")
+    if item.type != ItemType.TEXT:
+        return Step(current, proxy_name, hint="buttons")
+    if len(text) > max_text:
+        return Step(current, proxy_name, hint="too_long")
+    try:
+        result = store_answer(session, response_id=response_id, index=response.position,
+                              value=text, now=now)
+    except AnswerTooLong:
+        return Step(current, proxy_name, hint="too_long")
+    except InvalidAnswer:
+        return Step(current, proxy_name, hint="buttons")
+    return Step(result, proxy_name)
