@@ -8,7 +8,6 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlmodel import Session, select
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ApplicationHandlerStop
@@ -18,9 +17,8 @@ from bot.i18n import normalise_language
 from bot.keyboards import main_menu
 from storage.db import DatabaseUnavailable
 from storage.identity import Resident
-from storage.models import Person, Role
-from storage.roles import roles_for
-from usecases.caller import Caller
+from storage.models import Role
+from usecases.caller import Caller, person_and_roles
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]
@@ -30,12 +28,6 @@ H = TypeVar("H", bound=Handler)
 MAX_TEXT_INPUT = 2000
 
 
-def _load_viewer(
-    session: Session, telegram_id: int, admin_ids: frozenset[int], fallback_language: str
-) -> Viewer:
-    person = session.exec(select(Person).where(Person.telegram_id == telegram_id)).first()
-    language = person.language if person else fallback_language
-    return Viewer(telegram_id, person, roles_for(session, telegram_id, admin_ids), language)
 
 
 # Residents' most frequent taps: their use case identifies the sender inside the tap's
@@ -72,9 +64,9 @@ async def identify(update: Update, context: PalContext) -> None:
     if identifies_itself(update):
         context.language_ = fallback
         return
-    context.viewer_ = await context.db.read(
-        _load_viewer, user.id, context.settings.admin_ids, fallback
-    )
+    person, roles = await context.db.read(
+        person_and_roles, telegram_id=user.id, admin_ids=context.settings.admin_ids)
+    context.viewer_ = Viewer(user.id, person, roles, person.language if person else fallback)
 
 
 def caller_of(update: Update, context: PalContext) -> Caller:
