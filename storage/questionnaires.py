@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
+from functools import cache, cached_property
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -287,8 +287,10 @@ class QuestionnaireError(Exception):
         super().__init__("; ".join(str(p) for p in problems[:5]))
 
 
+@cache
 def default_questionnaire_path() -> Path:
     """The questionnaire shipped with the bot, used when a programme names none."""
+    # Cached: importlib.resources looks the package up again on every call.
     return Path(str(files("bot").joinpath("surveys", "default.yaml")))
 
 
