@@ -14,7 +14,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import PalContext, Viewer
 from bot.i18n import normalise_language
-from bot.keyboards import main_menu
+from bot.keyboards import MenuAction, main_menu, menu_action_for
 from storage.db import DatabaseUnavailable
 from storage.identity import Resident
 from storage.models import Role
@@ -40,6 +40,10 @@ SELF_IDENTIFYING_COMMANDS = re.compile(
     r"^/(?:activities|my|start)(?:@\w+)?$|^/start(?:@\w+)? act_\d{1,12}$")
 
 
+# The main-menu buttons (they arrive as text) that open those same screens.
+SELF_IDENTIFYING_MENU = frozenset({MenuAction.ACTIVITIES, MenuAction.MY})
+
+
 def identifies_itself(update: Update) -> bool:
     """Whether the update goes to a handler whose use case identifies the sender."""
     query = update.callback_query
@@ -47,7 +51,9 @@ def identifies_itself(update: Update) -> bool:
         return SELF_IDENTIFYING_BUTTONS.match(query.data or "") is not None
     message = update.message
     if message is not None and message.text is not None and not update.edited_message:
-        return SELF_IDENTIFYING_COMMANDS.match(message.text.strip()) is not None
+        text = message.text.strip()
+        return (SELF_IDENTIFYING_COMMANDS.match(text) is not None
+                or menu_action_for(text) in SELF_IDENTIFYING_MENU)
     return False
 
 

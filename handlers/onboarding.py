@@ -244,6 +244,10 @@ def name_problem_text(t: Translator, problem: NameProblem) -> str:
 
 async def on_text_before_done(update: Update, context: PalContext) -> None:
     """Text from someone still onboarding: the display name, or a hint to use buttons."""
+    if context.viewer_ is None:
+        # A main-menu button: its use case identifies the sender (and asks anyone not set
+        # up yet to send /start).
+        return
     person = context.viewer.person
     message = update.effective_message
     if person is None or person.is_onboarded or message is None or message.text is None:

@@ -85,6 +85,12 @@ async def test_sign_up_list_and_details_stay_within_their_budget(
     assert listing.transactions == 1 and listing.hops == 1, _explain(listing)
     assert listing.statements <= LIST_STATEMENTS, _explain(listing)
 
+    with measure(tap_app) as menu_button:
+        await anna.send("📅 Zajęcia i spotkania")
+    assert "Warsztaty 1" in anna.last.buttons()[0][0]
+    assert menu_button.transactions == 1 and menu_button.hops == 1, _explain(menu_button)
+    assert menu_button.statements <= LIST_STATEMENTS, _explain(menu_button)
+
     with measure(tap_app) as details:
         await anna.press("Warsztaty 1")
     assert details.transactions == 1 and details.hops == 1, _explain(details)
