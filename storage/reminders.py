@@ -286,17 +286,18 @@ def give_up_place(
 ) -> GaveUp:
     """Free the place at once through the seat rule, which promotes the reserve list."""
     # The seat rule imports this module for its hooks, so it is imported here.
-    from storage.seats import NotRegistered, RegistrationClosed, cancel
+    from storage.seats import NotRegistered, RegistrationClosed, lock_activity, release
 
     _registration, activity = _answerable(
         session, registration_id=registration_id, person_id=person_id, now=now
     )
     assert activity.id is not None
     try:
-        # cancel() locks the activity and checks the place again under the lock.
-        result = cancel(session, person_id=person_id, activity_id=activity.id, now=now)
+        # The seat rule locks the activity and checks the place again under the lock.
+        released = release(session, locked=lock_activity(session, activity.id),
+                           person_id=person_id, now=now)
     except NotRegistered:
         raise ReminderAnswerRefused(AnswerRefused.NO_PLACE) from None
     except RegistrationClosed:
         raise ReminderAnswerRefused(AnswerRefused.STARTED) from None
-    return GaveUp(result.activity, result.promoted is not None)
+    return GaveUp(activity, bool(released.promoted))
