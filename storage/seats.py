@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, case, func, insert, update
-from sqlalchemy import select as core_select
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from storage.activities import (
@@ -34,36 +32,37 @@ from storage.models.activities import ACTIVE_STATUSES
 from storage.outbox import add_sends, enqueue
 from storage.reminders import cancel_reminders, offsets_from, reminder_sends, schedule_reminders
 from storage.resident_views import (
-    CANCELLED,
-    CARD_COLUMNS,
     CONFIRMED,
     RESERVE,
-    ActivityCard,
-    card_of,
 )
-from storage.tables import (
-    ACTIVITY,
-    PARTICIPANT_CODE,
-    PERSON,
-    PROGRAMME,
-    REGISTRATION,
-    SURVEY_RESPONSE,
+from storage.seat_statements import (
+    CANCEL_REGISTRATION,
+    INSERT_REGISTRATION,
+    LockedActivity,
+    lock_activity,
+    standing,
 )
 
 __all__ = [
     "ActivityNotFound",
     "CancelResult",
+    "LockedActivity",
     "MyRegistration",
     "NotRegistered",
+    "Place",
     "RegistrationClosed",
+    "Released",
     "SignUpResult",
     "cancel",
     "counts",
     "fill_free_places",
     "live_registration",
+    "lock_activity",
     "my_registrations",
+    "release",
     "reserve_position",
     "sign_up",
+    "take_place",
 ]
 
 
@@ -190,97 +189,6 @@ def _audit(session: Session, *, actor_id: int, action: str, registration_id: int
 
 
 @dataclass(frozen=True)
-class LockedActivity:
-    """An activity read under its lock, with what its programme sets for sign-ups."""
-
-    card: ActivityCard
-    reminder_offsets: str | None
-    survey_path: str | None
-    survey_followups: bool
-    final_survey_opened_at: datetime | None
-
-
-_LOCK_CARD = (
-    core_select(*CARD_COLUMNS, PROGRAMME.c.reminder_offsets, PROGRAMME.c.survey_path,
-           PROGRAMME.c.survey_followups, PROGRAMME.c.final_survey_opened_at)
-    .select_from(ACTIVITY.join(PROGRAMME, PROGRAMME.c.id == ACTIVITY.c.programme_id))
-    .where(ACTIVITY.c.id == bindparam("activity_id", type_=Integer))
-    .with_for_update(of=ACTIVITY)
-)
-
-
-def lock_activity(session: Session, activity_id: int) -> LockedActivity:
-    """Lock the activity row (the seat rule's mutex) and read it; ActivityNotFound if none."""
-    row = session.connection().execute(_LOCK_CARD, {"activity_id": activity_id}).first()
-    if row is None:
-        raise ActivityNotFound(activity_id)
-    return LockedActivity(card_of(row), row.reminder_offsets, row.survey_path,
-                          bool(row.survey_followups), row.final_survey_opened_at)
-
-
-_PERSON_ID = bindparam("person_id", type_=Integer)
-_ACTIVITY_ID = bindparam("activity_id", type_=Integer)
-_PROGRAMME_ID = bindparam("programme_id", type_=Integer)
-_R = REGISTRATION.alias("r")
-_MINE = REGISTRATION.alias("mine")
-_HERE = REGISTRATION.alias("here")
-_HERE_ACTIVITY = ACTIVITY.alias("here_activity")
-_MY_LIVE_ID = (
-    select(_MINE.c.id)
-    .where(_MINE.c.activity_id == _ACTIVITY_ID, _MINE.c.person_id == _PERSON_ID,
-           _MINE.c.status != CANCELLED)
-    .scalar_subquery()
-)
-# Every sign-up of the person in the programme (cancelled ones too): the survey is
-# offered at the first one only.
-_SIGN_UPS_HERE = (
-    select(func.count())
-    .select_from(_HERE.join(_HERE_ACTIVITY, _HERE_ACTIVITY.c.id == _HERE.c.activity_id))
-    .where(_HERE.c.person_id == _PERSON_ID, _HERE_ACTIVITY.c.programme_id == _PROGRAMME_ID)
-    .scalar_subquery()
-)
-_INITIAL_RESPONSES = (
-    select(func.count())
-    .select_from(SURVEY_RESPONSE.join(
-        PARTICIPANT_CODE, PARTICIPANT_CODE.c.id == SURVEY_RESPONSE.c.participant_code_id))
-    .where(PARTICIPANT_CODE.c.person_id == _PERSON_ID,
-           PARTICIPANT_CODE.c.programme_id == _PROGRAMME_ID,
-           SURVEY_RESPONSE.c.phase == "initial")
-    .scalar_subquery()
-)
-_TELEGRAM_ID = select(PERSON.c.telegram_id).where(PERSON.c.id == _PERSON_ID).scalar_subquery()
-# Read under the activity's lock: places taken, people waiting, the person's own
-# registration and reserve position, and what the survey offer needs, in one go.
-_STANDING = (
-    core_select(
-        func.count(case((_R.c.status == CONFIRMED, 1))).label("taken"),
-        func.count(case((_R.c.status == RESERVE, 1))).label("waiting"),
-        func.max(case((_R.c.person_id == _PERSON_ID, _R.c.id))).label("my_id"),
-        func.max(case((_R.c.person_id == _PERSON_ID, _R.c.status))).label("my_status"),
-        func.count(case((and_(_R.c.status == RESERVE, _R.c.id <= _MY_LIVE_ID), 1)))
-        .label("my_position"),
-        _SIGN_UPS_HERE.label("sign_ups_here"),
-        _INITIAL_RESPONSES.label("initial_responses"),
-        _TELEGRAM_ID.label("telegram_id"),
-    )
-    .select_from(_R)
-    .where(_R.c.activity_id == _ACTIVITY_ID, _R.c.status != CANCELLED)
-)
-_INSERT_REGISTRATION = insert(REGISTRATION).returning(REGISTRATION.c.id)
-_CANCEL_REGISTRATION = (
-    update(REGISTRATION)
-    .where(REGISTRATION.c.id == bindparam("registration_id", type_=Integer))
-    .values(status=CANCELLED, cancelled_at=bindparam("now"))
-)
-
-
-def _standing(session: Session, card: ActivityCard, person_id: int) -> Any:
-    return session.connection().execute(_STANDING, {
-        "activity_id": card.id, "person_id": person_id, "programme_id": card.programme_id,
-    }).one()
-
-
-@dataclass(frozen=True)
 class Place:
     """Where `take_place` put the person, and what the reply and the survey offer need."""
 
@@ -315,7 +223,7 @@ def take_place(
     sign-ups. A new place gets its reminders in the same transaction.
     """
     card = locked.card
-    facts = _standing(session, card, person_id)
+    facts = standing(session, card, person_id)
     if facts.my_id is not None:
         return Place(locked, facts.my_id, facts.my_status,
                      facts.my_position if facts.my_status == RESERVE else None, False,
@@ -327,10 +235,10 @@ def take_place(
     if facts.waiting and facts.taken < card.places:
         # Someone already waiting goes first if a place appeared (e.g. places were raised).
         fill_free_places(session, activity=_orm_activity(session, card.id), now=now)
-        facts = _standing(session, card, person_id)
+        facts = standing(session, card, person_id)
     has_place = facts.taken < card.places
     status = CONFIRMED if has_place else RESERVE
-    registration_id = session.connection().execute(_INSERT_REGISTRATION, {
+    registration_id = session.connection().execute(INSERT_REGISTRATION, {
         "activity_id": card.id, "person_id": person_id, "status": status,
         "joined_reserve": not has_place, "proxy_by_id": proxy_by_id, "created_at": now,
         "attended": False,
@@ -373,13 +281,13 @@ def release(
     once the activity has begun (attendance is then the animator's business).
     """
     card = locked.card
-    facts = _standing(session, card, person_id)
+    facts = standing(session, card, person_id)
     if facts.my_id is None:
         raise NotRegistered(card.id)
     if card.status != ActivityStatus.CANCELLED and now >= card.starts_at:
         raise RegistrationClosed(ClosedReason.STARTED)
     was_confirmed = facts.my_status == CONFIRMED
-    session.connection().execute(_CANCEL_REGISTRATION,
+    session.connection().execute(CANCEL_REGISTRATION,
                                  {"registration_id": facts.my_id, "now": now})
     if was_confirmed:
         _on_place_released(session, facts.my_id)
