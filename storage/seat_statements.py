@@ -58,6 +58,10 @@ _LOCK_CARD = (
 
 def lock_activity(session: Session, activity_id: int) -> LockedActivity:
     """Lock the activity row (the seat rule's mutex) and read it; ActivityNotFound if none."""
+    # Core statements do not autoflush: changes made through the ORM earlier in this
+    # transaction (e.g. a programme's reminder offsets) must be in the database first.
+    # With nothing pending this sends nothing.
+    session.flush()
     row = session.connection().execute(_LOCK_CARD, {"activity_id": activity_id}).first()
     if row is None:
         raise ActivityNotFound(activity_id)
