@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.models import Person, Registration, RegistrationStatus
+from storage.db import transaction
+from storage.models import Person, Programme, Registration, RegistrationStatus
 from tests.e2e.botapi import BotProcess, FakeBotApi, TgUser, bot_env
 from tests.support.signup import make_people, seed_programme
 
@@ -79,6 +80,10 @@ async def test_reserve_list_and_cancel_frees_the_place(
     await olena.ask("/my", "Twoje zapisy")
     await olena.tap("Rezygnuję z miejsca", "Czy na pewno rezygnujesz")
     await olena.tap("Tak, rezygnuję", "Gotowe. Nie masz już miejsca na: Warsztaty rękodzieła")
+    # The freed place is offered to Jan, first in line, and kept for him until he takes it.
+    offer = await jan.expect_new("Місце чекає на вас до:", timeout=10)
+    jan.press("Беру це місце", message=offer)
+    await jan.expect_edit("Місце ваше", message=offer)
     mine = await jan.ask("/my", "Ваші записи")
     assert "✅ Вас записано" in mine.body
 
@@ -86,7 +91,12 @@ async def test_reserve_list_and_cancel_frees_the_place(
 async def test_promoted_person_is_told_with_a_cancel_button(
     api: FakeBotApi, bot: BotProcess, store: Engine
 ) -> None:
-    _, (activity,) = seed_programme(store, datetime.now(UTC), places=1)
+    programme, (activity,) = seed_programme(store, datetime.now(UTC), places=1)
+    with transaction(store) as session:
+        # A programme that gives freed places at once instead of offering them.
+        row = session.get(Programme, programme)
+        assert row is not None
+        row.offer_time = "0s"
     olena, jan = api.user(1201), api.user(1202)
     await _onboard(olena, "Olena")
     await _onboard(jan, "Jan")
