@@ -67,6 +67,8 @@ class PalContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     """CallbackContext with typed access to our services and the current viewer."""
 
     viewer_: Viewer | None = None
+    # The sender's language on taps whose use case identifies them (no viewer loaded).
+    language_: str | None = None
 
     @property
     def services(self) -> Services:
@@ -95,7 +97,10 @@ class PalContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def t(self) -> Translator:
         """Texts in the viewer's language."""
-        language = self.viewer_.language if self.viewer_ else self.settings.default_language
+        if self.viewer_ is not None:
+            language = self.viewer_.language
+        else:
+            language = self.language_ or self.settings.default_language
         return translator(language, self.settings.timezone)
 
 

@@ -55,6 +55,12 @@ def _catalog(language: str) -> Translations:
     return merged if merged is not None else Translations()
 
 
+@cache
+def _locale(code: str) -> Locale:
+    # One object per language: a fresh Locale loads its data again on every format.
+    return Locale.parse(code)
+
+
 @dataclass(frozen=True)
 class Translator:
     """Texts and formats for one language."""
@@ -81,7 +87,7 @@ class Translator:
     @property
     def locale(self) -> Locale:
         """The Babel locale for formatting."""
-        return Locale.parse(_BABEL_LOCALE[self.language])
+        return _locale(_BABEL_LOCALE[self.language])
 
     def local(self, moment: datetime) -> datetime:
         """An aware instant in the programme's local time."""

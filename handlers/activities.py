@@ -8,10 +8,8 @@ hints: every press re-reads the activity and the person's standing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
@@ -20,19 +18,20 @@ from bot.calendar import activity_ics
 from bot.context import PalApplication, PalContext
 from bot.i18n import Translator
 from bot.keyboards import back_to_menu_button, inline
-from handlers.common import answer, requires_onboarding
-from handlers.surveys import offer_initial_survey_if_due
-from storage.activities import (
-    ActivityNotFound,
-    ActivityPage,
-    ActivityView,
-    ClosedReason,
-    activity_view,
-    upcoming_activities,
+from handlers.common import answer, caller_of, requires_onboarding, speak_as
+from handlers.survey_form import intro_screen
+from storage.activities import ActivityNotFound, ClosedReason, activity_view
+from storage.identity import Resident
+from storage.models import RegistrationStatus
+from storage.questionnaires import SurveyPhase
+from storage.resident_views import CONFIRMED, CardView, ProgrammeChoice
+from usecases.activities import (
+    ActivityDetails,
+    SignUpRefusal,
+    activity_details,
+    list_activities,
+    sign_up,
 )
-from storage.models import Programme, RegistrationStatus
-from storage.people import open_programmes
-from storage.seats import sign_up_and_view
 
 log = logging.getLogger(__name__)
 TITLE_IN_BUTTON = 32
@@ -82,6 +81,21 @@ def pressed_activity(context: PalContext) -> tuple[int, int]:
     return person.id, int(context.matches[0].group(1))
 
 
+def pressed_id(context: PalContext) -> int:
+    """The id a button's pattern captured (an activity, a page, a registration)."""
+    assert context.matches is not None
+    return int(context.matches[0].group(1))
+
+
+async def not_onboarded(update: Update, context: PalContext, resident: Resident) -> bool:
+    """Ask someone who has not finished the first steps to do that; True if asked."""
+    speak_as(context, resident)
+    if resident.is_onboarded:
+        return False
+    await answer(update, context, context.t._("First, let's get you set up: send /start."))
+    return True
+
+
 def places_text(t: Translator, free: int) -> str:
     """`3 wolne miejsca` with the right plural form."""
     return t.ngettext("{n} free place", "{n} free places", free).format(n=free)
@@ -90,46 +104,28 @@ def places_text(t: Translator, free: int) -> str:
 # ---------------------------------------------------------------- the list
 
 
-@dataclass(frozen=True)
-class _ListData:
-    programme: Programme | None
-    page: ActivityPage | None
-    open_programmes: list[Programme]
-
-
-def _read_list(session: Session, *, programme_id: int | None, page: int, now: datetime
-               ) -> _ListData:
-    if programme_id is None:
-        return _ListData(None, None, open_programmes(session, now=now))
-    programme = session.get(Programme, programme_id)
-    listed = upcoming_activities(session, programme_id=programme_id, now=now, page=page)
-    return _ListData(programme, listed, [])
-
-
-def programme_choice(t: Translator, programmes: list[Programme]) -> InlineKeyboardMarkup:
+def programme_choice(t: Translator, programmes: list[ProgrammeChoice]) -> InlineKeyboardMarkup:
     """One button per open programme (`prog:<id>`)."""
     return inline([[(_shorten(p.name, 60), f"prog:{p.id}")] for p in programmes])
 
 
 async def show_activities(update: Update, context: PalContext, page: int = 0) -> None:
     """The list of upcoming activities, 8 per page, as buttons."""
+    data = await context.db.read(list_activities, caller=caller_of(update, context),
+                                 page=page, now=context.services.clock.now())
+    if await not_onboarded(update, context, data.resident):
+        return
     t = context.t
-    person = context.viewer.person
-    assert person is not None
-    data = await context.db.read(
-        _read_list, programme_id=person.programme_id, page=page,
-        now=context.services.clock.now(),
-    )
     if data.page is None:
-        if data.open_programmes:
+        if data.programmes:
             await show_screen(update, context, t._("Which programme do you take part in? "
                                                     "Choose one:"),
-                              programme_choice(t, data.open_programmes))
+                              programme_choice(t, list(data.programmes)))
         else:
             await show_screen(update, context, t._(
                 "No programme is taking sign-ups right now. Please check again later."), None)
         return
-    name = data.programme.name if data.programme else ""
+    name = data.resident.programme_name or ""
     listed = data.page
     if not listed.items:
         await show_screen(update, context, t._(
@@ -144,10 +140,10 @@ async def show_activities(update: Update, context: PalContext, page: int = 0) ->
                                                           pages=listed.pages))
     rows: list[list[tuple[str, str]]] = []
     for item in listed.items:
-        a = item.activity
         free = places_text(t, item.free) if item.free else t._("reserve list")
-        label = f"{_shorten(a.title, TITLE_IN_BUTTON)} · {t.short_date_time(a.starts_at)} · {free}"
-        rows.append([(label, f"act:{a.id}")])
+        label = (f"{_shorten(item.title, TITLE_IN_BUTTON)} · "
+                 f"{t.short_date_time(item.starts_at)} · {free}")
+        rows.append([(label, f"act:{item.id}")])
     nav: list[tuple[str, str]] = []
     if listed.page > 0:
         nav.append((t._("◀ Previous"), f"acts:{listed.page - 1}"))
@@ -159,49 +155,50 @@ async def show_activities(update: Update, context: PalContext, page: int = 0) ->
     await show_screen(update, context, "\n".join(lines), inline(rows))
 
 
-@requires_onboarding
 async def activities_command(update: Update, context: PalContext) -> None:
     """/activities and the menu button."""
     await show_activities(update, context)
 
 
-@requires_onboarding
 async def on_page(update: Update, context: PalContext) -> None:
     """`acts:<page>`: another page of the list."""
-    assert context.matches is not None
-    await show_activities(update, context, int(context.matches[0].group(1)))
+    await show_activities(update, context, pressed_id(context))
 
 
 # ---------------------------------------------------------------- details
 
 
-def status_line(t: Translator, view: ActivityView) -> str | None:
+def status_line(t: Translator, view: CardView) -> str | None:
     """`Masz miejsce na: …` or `Jesteś na liście rezerwowej (miejsce 3).`"""
-    registration = view.registration
-    if registration is None:
+    status = view.standing.status
+    if status is None:
         return None
-    if registration.status == RegistrationStatus.CONFIRMED:
-        return t._("✅ You have a place in: {title}").format(title=view.activity.title)
+    if status == CONFIRMED:
+        return t._("✅ You have a place in: {title}").format(title=view.card.title)
     return t._("⏳ You are on the reserve list (position {position}).").format(
-        position=view.reserve_position)
+        position=view.standing.position)
 
 
-def closed_text(t: Translator, view: ActivityView) -> str:
+def closed_text(t: Translator, reason: ClosedReason | None, deadline: datetime | None) -> str:
     """Why sign-up is closed, in plain words."""
-    reason = view.closed
     if reason == ClosedReason.CANCELLED:
         return t._("❌ This activity has been called off.")
     if reason == ClosedReason.STARTED:
         return t._("This activity has already started, so sign-up is closed.")
-    if reason == ClosedReason.DEADLINE and view.activity.registration_deadline is not None:
-        return t._("Sign-up closed on {date}.").format(
-            date=t.date_time(view.activity.registration_deadline))
+    if reason == ClosedReason.DEADLINE and deadline is not None:
+        return t._("Sign-up closed on {date}.").format(date=t.date_time(deadline))
     return t._("Sign-up for this programme has closed.")
 
 
-def details_text(t: Translator, view: ActivityView) -> str:
+def other_programme_text(t: Translator) -> str:
+    """Why a resident cannot sign up for another programme's activity."""
+    return t._("This activity belongs to another programme, so you cannot sign up for it "
+               "here. Your programme's activities are under /activities.")
+
+
+def details_text(t: Translator, view: CardView, *, note: str | None = None) -> str:
     """Title, category, date with weekday, time, venue, description, places."""
-    a = view.activity
+    a = view.card
     lines = [f"📌 {a.title}", t._("Category: {category}").format(category=a.category),
              t._("When: {date}, {start}–{end}").format(
                  date=t.date(a.starts_at), start=t.time(a.starts_at), end=t.time(a.ends_at)),
@@ -209,36 +206,39 @@ def details_text(t: Translator, view: ActivityView) -> str:
     if a.description:
         lines += ["", a.description]
     lines.append("")
-    if view.closed is None or view.registration is not None:
+    standing = view.standing
+    if view.closed is None or standing.status is not None:
         if view.free:
             lines.append("🪑 " + places_text(t, view.free))
         else:
             lines.append(t._("No free places."))
-            if view.reserve_length:
+            if standing.waiting:
                 lines.append(t.ngettext("{n} person is on the reserve list.",
                                         "{n} people are on the reserve list.",
-                                        view.reserve_length).format(n=view.reserve_length))
-    if view.activity.registration_deadline is not None and view.closed is None:
-        lines.append(t._("Sign up by {date}.").format(
-            date=t.date_time(view.activity.registration_deadline)))
+                                        standing.waiting).format(n=standing.waiting))
+    if a.registration_deadline is not None and view.closed is None and note is None:
+        lines.append(t._("Sign up by {date}.").format(date=t.date_time(a.registration_deadline)))
     status = status_line(t, view)
     if status:
         lines += ["", status]
+    elif note is not None:
+        lines += ["", note]
     elif view.closed is not None:
-        lines += ["", closed_text(t, view)]
+        lines += ["", closed_text(t, view.closed, a.registration_deadline)]
     return "\n".join(lines)
 
 
-def details_keyboard(t: Translator, view: ActivityView) -> InlineKeyboardMarkup:
+def details_keyboard(t: Translator, view: CardView, *, may_sign_up: bool = True
+                     ) -> InlineKeyboardMarkup:
     """Sign up / reserve list / calendar / cancel, then the way back."""
-    a_id = view.activity.id
+    a_id = view.card.id
     rows: list[list[tuple[str, str]]] = []
-    registration = view.registration
-    if registration is None and view.closed is None:
+    status = view.standing.status
+    if status is None and view.closed is None and may_sign_up:
         label = t._("Sign up") if view.free else t._("Join the reserve list")
         rows.append([(label, f"su:{a_id}")])
-    if registration is not None:
-        if registration.status == RegistrationStatus.CONFIRMED:
+    if status is not None:
+        if status == CONFIRMED:
             rows.append([(t._("📅 Add to calendar"), f"ics:{a_id}")])
         if view.closed not in (ClosedReason.STARTED,):
             rows.append([(t._("Cancel my place"), f"cx:{a_id}")])
@@ -249,52 +249,69 @@ def details_keyboard(t: Translator, view: ActivityView) -> InlineKeyboardMarkup:
 async def send_details(
     update: Update, context: PalContext, activity_id: int, *, new_message: bool = False
 ) -> None:
-    """Show one activity as the viewer sees it."""
+    """Show one activity as the presser sees it."""
+    details = await context.db.read(activity_details, caller=caller_of(update, context),
+                                    activity_id=activity_id, now=context.services.clock.now())
+    await show_details(update, context, details, new_message=new_message)
+
+
+async def show_details(
+    update: Update, context: PalContext, details: ActivityDetails, *, new_message: bool = False
+) -> None:
+    """Render the details screen a use case read."""
+    if await not_onboarded(update, context, details.resident):
+        return
     t = context.t
-    person = context.viewer.person
-    assert person is not None
-    try:
-        view = await context.db.read(
-            activity_view, activity_id=activity_id, person_id=person.id,
-            now=context.services.clock.now(),
-        )
-    except ActivityNotFound:
+    view = details.view
+    if view is None:
         await answer(update, context, t._("This activity no longer exists."))
         return
-    await show_screen(update, context, details_text(t, view), details_keyboard(t, view),
+    # A deep link may point at another programme's activity: shown, with why not.
+    note = other_programme_text(t) if details.other_programme else None
+    await show_screen(update, context, details_text(t, view, note=note),
+                      details_keyboard(t, view, may_sign_up=note is None),
                       new_message=new_message)
 
 
-@requires_onboarding
 async def on_details(update: Update, context: PalContext) -> None:
     """`act:<id>`: the details of one activity."""
-    assert context.matches is not None
-    await send_details(update, context, int(context.matches[0].group(1)))
+    await send_details(update, context, pressed_id(context))
 
 
 # ---------------------------------------------------------------- sign up
 
 
-@requires_onboarding
 async def on_sign_up(update: Update, context: PalContext) -> None:
     """`su:<id>`: take a place or join the reserve list (pressing twice changes nothing)."""
+    activity_id = pressed_id(context)
+    outcome = await context.db.write(
+        sign_up, caller=caller_of(update, context), activity_id=activity_id,
+        now=context.services.clock.now(), surveys_dir=context.settings.surveys_dir)
+    if await not_onboarded(update, context, outcome.resident):
+        return
     t = context.t
-    person_id, activity_id = pressed_activity(context)
-    try:
-        view, closed = await context.db.write(
-            sign_up_and_view, person_id=person_id, activity_id=activity_id,
-            now=context.services.clock.now(),
-        )
-    except ActivityNotFound:
+    view = outcome.view
+    if outcome.refused == SignUpRefusal.NOT_FOUND or view is None:
         await answer(update, context, t._("This activity no longer exists."))
         return
-    log.info("sign-up activity_id=%s closed=%s", activity_id, closed)
-    toast = closed_text(t, view) if closed is not None else status_line(t, view)
+    if outcome.refused == SignUpRefusal.OTHER_PROGRAMME:
+        log.info("sign-up refused: other programme activity_id=%s", activity_id)
+        await answer(update, context, other_programme_text(t), alert=True)
+        return
+    log.info("sign-up person_id=%s activity_id=%s created=%s closed=%s",
+             outcome.resident.person_id, activity_id, outcome.created,
+             view.closed if outcome.refused else None)
+    toast = (closed_text(t, view.closed, view.card.registration_deadline)
+             if outcome.refused == SignUpRefusal.CLOSED else status_line(t, view))
     await show_screen(update, context, details_text(t, view), details_keyboard(t, view),
                       toast=toast)
-    if closed is None:
-        await offer_initial_survey_if_due(update, context, person_id=person_id,
-                                          programme_id=view.activity.programme_id)
+    chat = update.effective_chat
+    if outcome.survey_offer is not None and outcome.survey_programme_id is not None and chat:
+        text, markup = intro_screen(
+            t, outcome.survey_offer, SurveyPhase.INITIAL, outcome.survey_programme_id,
+            lead=t._("One more thing, if you have a few minutes: a short survey about how "
+                     "you are doing. It helps the programme see what works."))
+        await context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
 # ---------------------------------------------------------------- calendar file

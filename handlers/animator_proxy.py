@@ -288,7 +288,9 @@ async def on_sign_up(update: Update, context: PalContext) -> None:
     except RegistrationClosed:
         view = await context.db.read(activity_view, activity_id=activity_id, person_id=None,
                                      now=now)
-        await answer(update, context, closed_text(t, view), alert=True)
+        await answer(update, context,
+                     closed_text(t, view.closed, view.activity.registration_deadline),
+                     alert=True)
         return
     log.info("proxy sign-up person_id=%s activity_id=%s by person_id=%s", person_id,
              activity_id, actor_of(context).person_id)

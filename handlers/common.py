@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlmodel import Session, select
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import PalContext, Viewer
 from bot.i18n import normalise_language
-from bot.keyboards import main_menu
-from storage.access import actor_of_person, load_access
+from bot.keyboards import MenuAction, main_menu, menu_action_for
 from storage.db import DatabaseUnavailable
-from storage.models import Person, Role
+from storage.identity import Resident
+from storage.models import Role
+from usecases.caller import Caller, sender_of
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]
@@ -27,14 +28,31 @@ H = TypeVar("H", bound=Handler)
 MAX_TEXT_INPUT = 2000
 
 
-def _load_viewer(
-    session: Session, telegram_id: int, admin_ids: frozenset[int], fallback_language: str
-) -> Viewer:
-    person = session.exec(select(Person).where(Person.telegram_id == telegram_id)).first()
-    language = person.language if person else fallback_language
-    access = load_access(session, telegram_id, admin_ids)
-    actor = actor_of_person(session, person, access) if person and person.id else None
-    return Viewer(telegram_id, person, access.roles, language, access, actor)
+# Residents' most frequent taps: their use case identifies the sender inside the tap's
+# own transaction, so identify() leaves the database alone for them (one thread hop
+# and one transaction per tap). Their handlers never read context.viewer.
+SELF_IDENTIFYING_BUTTONS = re.compile(
+    r"^(?:acts:\d{1,4}|act:\d{1,12}|su:\d{1,12}|cx:\d{1,12}|cxy:\d{1,12}|my|rem:[yn]:\d{1,12}"
+    r"|sv:[abkspcevw]:\d{1,12}(?::\d{1,3})?(?::\d{1,2})?)$")
+SELF_IDENTIFYING_COMMANDS = re.compile(
+    r"^/(?:activities|my|start)(?:@\w+)?$|^/start(?:@\w+)? act_\d{1,12}$")
+
+
+# The main-menu buttons (they arrive as text) that open those same screens.
+SELF_IDENTIFYING_MENU = frozenset({MenuAction.ACTIVITIES, MenuAction.MY})
+
+
+def identifies_itself(update: Update) -> bool:
+    """Whether the update goes to a handler whose use case identifies the sender."""
+    query = update.callback_query
+    if query is not None:
+        return SELF_IDENTIFYING_BUTTONS.match(query.data or "") is not None
+    message = update.message
+    if message is not None and message.text is not None and not update.edited_message:
+        text = message.text.strip()
+        return (SELF_IDENTIFYING_COMMANDS.match(text) is not None
+                or menu_action_for(text) in SELF_IDENTIFYING_MENU)
+    return False
 
 
 async def identify(update: Update, context: PalContext) -> None:
@@ -47,9 +65,28 @@ async def identify(update: Update, context: PalContext) -> None:
         # The bot serves people one-to-one; group chats would leak names and answers.
         raise ApplicationHandlerStop
     fallback = normalise_language(user.language_code, context.settings.default_language)
-    context.viewer_ = await context.db.read(
-        _load_viewer, user.id, context.settings.admin_ids, fallback
-    )
+    if identifies_itself(update):
+        context.language_ = fallback
+        return
+    sender = await context.db.read(
+        sender_of, telegram_id=user.id, admin_ids=context.settings.admin_ids)
+    person = sender.person
+    context.viewer_ = Viewer(user.id, person, sender.access.roles,
+                             person.language if person else fallback, sender.access,
+                             sender.actor)
+
+
+def caller_of(update: Update, context: PalContext) -> Caller:
+    """The sender as a use case takes them."""
+    user = update.effective_user
+    assert user is not None
+    return Caller(user.id, context.settings.admin_ids,
+                  normalise_language(user.language_code, context.settings.default_language))
+
+
+def speak_as(context: PalContext, resident: Resident) -> None:
+    """Answer the rest of this update in the resident's own language."""
+    context.language_ = resident.language
 
 
 async def answer(update: Update, context: PalContext, text: str, *, alert: bool = False) -> None:

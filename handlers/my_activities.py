@@ -8,9 +8,7 @@ the update, never from the button.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -18,122 +16,111 @@ import schedules.notices  # noqa: F401  (registers the promotion notice's render
 from bot.context import PalApplication, PalContext
 from bot.i18n import Translator
 from bot.keyboards import back_to_menu_button, inline
-from handlers.activities import pressed_activity, show_screen
-from handlers.common import answer, requires_onboarding
-from storage.activities import ActivityNotFound, ActivityView, activity_view
-from storage.models import ActivityStatus, RegistrationStatus
-from storage.seats import (
-    CancelResult,
-    MyRegistration,
-    NotRegistered,
-    RegistrationClosed,
-    cancel,
-    my_registrations,
+from handlers.activities import not_onboarded, pressed_id, show_screen
+from handlers.common import answer, caller_of
+from storage.models import ActivityStatus
+from storage.resident_views import CONFIRMED, MyPlace
+from usecases.registrations import (
+    ReleaseRefusal,
+    ask_release,
+    my_activities,
+    release_place,
 )
 
 log = logging.getLogger(__name__)
 
 
-def _entry(t: Translator, item: MyRegistration) -> str:
-    a = item.activity
-    if a.status == ActivityStatus.CANCELLED:
+def _entry(t: Translator, item: MyPlace) -> str:
+    if item.activity_status == ActivityStatus.CANCELLED:
         status = t._("❌ Called off by the organisers")
-    elif item.registration.status == RegistrationStatus.CONFIRMED:
+    elif item.status == CONFIRMED:
         status = t._("✅ You have a place")
     else:
         status = t._("⏳ Reserve list, position {position}").format(position=item.position)
-    return f"📌 {a.title}\n{t.date_time(a.starts_at)}\n📍 {a.venue}\n{status}"
+    return f"📌 {item.title}\n{t.date_time(item.starts_at)}\n📍 {item.venue}\n{status}"
 
 
 async def show_my(update: Update, context: PalContext) -> None:
     """Upcoming places and reserve positions, each with a cancel button."""
+    mine = await context.db.read(my_activities, caller=caller_of(update, context),
+                                 now=context.services.clock.now())
+    if await not_onboarded(update, context, mine.resident):
+        return
     t = context.t
-    person = context.viewer.person
-    assert person is not None and person.id is not None
-    items = await context.db.read(my_registrations, person_id=person.id,
-                                  now=context.services.clock.now())
-    if not items:
+    if not mine.places:
         await show_screen(update, context, t._(
             "You have no upcoming activities. Choose “📅 Activities” to find one."),
             inline([[(t._("📅 Browse activities"), "acts:0")], [back_to_menu_button(t)]]))
         return
-    text = t._("Your activities:") + "\n\n" + "\n\n".join(_entry(t, item) for item in items)
+    text = t._("Your activities:") + "\n\n" + "\n\n".join(_entry(t, item)
+                                                         for item in mine.places)
     rows: list[list[tuple[str, str]]] = []
-    for item in items:
-        a = item.activity
-        rows.append([(t._("Cancel my place: {title}").format(title=a.title[:40]),
-                      f"cx:{a.id}")])
+    for item in mine.places:
+        rows.append([(t._("Cancel my place: {title}").format(title=item.title[:40]),
+                      f"cx:{item.activity_id}")])
     rows.append([back_to_menu_button(t)])
     await show_screen(update, context, text, inline(rows))
 
 
-@requires_onboarding
 async def my_command(update: Update, context: PalContext) -> None:
     """/my and the menu button."""
     await show_my(update, context)
 
 
-@requires_onboarding
 async def on_my(update: Update, context: PalContext) -> None:
     """`my`: back to the list."""
     await show_my(update, context)
 
 
-@requires_onboarding
 async def on_cancel_ask(update: Update, context: PalContext) -> None:
     """`cx:<id>`: ask before giving up a place (old people press by accident)."""
+    activity_id = pressed_id(context)
+    question = await context.db.read(ask_release, caller=caller_of(update, context),
+                                     activity_id=activity_id,
+                                     now=context.services.clock.now())
+    if await not_onboarded(update, context, question.resident):
+        return
     t = context.t
-    person_id, activity_id = pressed_activity(context)
-    try:
-        view = await context.db.read(activity_view, activity_id=activity_id,
-                                     person_id=person_id, now=context.services.clock.now())
-    except ActivityNotFound:
+    view = question.view
+    if view is None:
         await answer(update, context, t._("This activity no longer exists."))
         return
-    if view.registration is None:
+    if view.standing.status is None:
         await answer(update, context, t._("You are not signed up for this activity."))
         return
-    a = view.activity
-    question = t._("Do you want to give up your place in: {title} ({date})?").format(
+    a = view.card
+    text = t._("Do you want to give up your place in: {title} ({date})?").format(
         title=a.title, date=t.date_time(a.starts_at))
-    await show_screen(update, context, question, inline([
+    await show_screen(update, context, text, inline([
         [(t._("Yes, cancel"), f"cxy:{activity_id}")],
         [(t._("No, keep it"), "my")],
     ]), new_message=update.callback_query is None)
 
 
-def _cancel_and_view(
-    session: Session, *, person_id: int, activity_id: int, now: datetime
-) -> tuple[CancelResult, ActivityView]:
-    result = cancel(session, person_id=person_id, activity_id=activity_id, now=now)
-    return result, activity_view(session, activity_id=activity_id, person_id=person_id, now=now)
-
-
-@requires_onboarding
 async def on_cancel(update: Update, context: PalContext) -> None:
     """`cxy:<id>`: give up the place; the first person waiting gets it and is told."""
+    activity_id = pressed_id(context)
+    outcome = await context.db.write(release_place, caller=caller_of(update, context),
+                                     activity_id=activity_id,
+                                     now=context.services.clock.now())
+    if await not_onboarded(update, context, outcome.resident):
+        return
     t = context.t
-    person_id, activity_id = pressed_activity(context)
-    try:
-        result, view = await context.db.write(
-            _cancel_and_view, person_id=person_id, activity_id=activity_id,
-            now=context.services.clock.now())
-    except ActivityNotFound:
+    if outcome.refused == ReleaseRefusal.NOT_FOUND:
         await answer(update, context, t._("This activity no longer exists."))
         return
-    except NotRegistered:
+    if outcome.refused == ReleaseRefusal.NOT_REGISTERED:
         await answer(update, context, t._("You are not signed up for this activity."))
         return
-    except RegistrationClosed:
+    if outcome.refused == ReleaseRefusal.STARTED:
         await answer(update, context, t._(
             "This activity has already started, so the place can no longer be cancelled."))
         return
-    log.info("cancel activity_id=%s promoted_registration=%s", activity_id,
-             result.promoted.id if result.promoted else None)
-    title = view.activity.title
-    text = (t._("Done. You no longer have a place in: {title}") if result.was_confirmed
+    log.info("cancel person_id=%s activity_id=%s promoted=%s", outcome.resident.person_id,
+             activity_id, outcome.promoted)
+    text = (t._("Done. You no longer have a place in: {title}") if outcome.was_confirmed
             else t._("Done. You are no longer on the reserve list for: {title}")).format(
-        title=title)
+        title=outcome.title)
     await show_screen(update, context, text, inline([
         [(t._("🎟 My activities"), "my")],
         [(t._("◀ Back to activities"), "acts:0"), back_to_menu_button(t)],

@@ -13,9 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from datetime import datetime
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -26,28 +24,37 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import PalApplication, PalContext
+from bot.context import PalApplication, PalContext, Viewer
 from bot.i18n import LANGUAGE_NAMES, Translator, translator
 from bot.keyboards import inline, main_menu
-from handlers.activities import programme_choice, send_details, show_activities, show_screen
-from handlers.common import answer, show_main_menu, too_long
+from handlers.activities import (
+    programme_choice,
+    send_details,
+    show_activities,
+    show_details,
+    show_screen,
+)
+from handlers.common import answer, caller_of, show_main_menu, speak_as, too_long
 from handlers.invitations import is_invitation, open_link
-from storage.models import Person, Programme
+from storage.access import Actor
+from storage.models import Person
 from storage.models.people import OnboardingStep
 from storage.people import (
     InvalidDisplayName,
     NameProblem,
+    ProgrammeAlreadyChosen,
     ProgrammeNotOpen,
     WrongStep,
     accept_notice,
-    choose_programme,
     finish_without_programme,
-    open_programmes,
-    set_display_name,
-    set_language,
-    start_person,
-    take_start_payload,
 )
+from storage.resident_views import open_programme_choices
+from usecases.onboarding import (
+    choose_language,
+    name_and_payload,
+    programme_and_payload,
+)
+from usecases.onboarding import start as start_onboarding
 
 log = logging.getLogger(__name__)
 # Text typed before onboarding is done is read here, ahead of every feature's handlers.
@@ -112,7 +119,8 @@ async def show_step(
         text = t._("What name should the animators see? Type your first name or a "
                    "nickname (up to 60 characters).")
     elif step == OnboardingStep.PROGRAMME:
-        programmes = await context.db.read(open_programmes, now=context.services.clock.now())
+        programmes = await context.db.read(open_programme_choices,
+                                           now=context.services.clock.now())
         if not programmes:
             # Every programme closed while the person was typing: finish without one.
             assert person.id is not None
@@ -159,33 +167,38 @@ async def start(update: Update, context: PalContext) -> None:
         await open_link(update, context, str(raw))
         return
     payload = raw if raw and _DEEP_LINK.match(raw) else None
-    viewer = context.viewer
-    if viewer.is_onboarded:
-        match = _DEEP_LINK.match(payload or "")
-        if match:
-            await send_details(update, context, int(match.group(1)), new_message=True)
-        else:
-            await show_main_menu(update, context)
+    match = _DEEP_LINK.match(payload or "")
+    outcome = await context.db.write(
+        start_onboarding, caller=caller_of(update, context), payload=payload,
+        activity_id=int(match.group(1)) if match else None, now=context.services.clock.now())
+    resident = outcome.resident
+    speak_as(context, resident)
+    if outcome.details is not None:
+        await show_details(update, context, outcome.details, new_message=True)
         return
-    person, created = await context.db.write(
-        start_person, telegram_id=viewer.telegram_id, language=viewer.language,
-        start_payload=payload,
-    )
-    log.info("start person_id=%s new=%s step=%s", person.id, created, person.onboarding_step)
+    chat = update.effective_chat
+    if resident.is_onboarded and chat is not None:
+        t = context.t
+        await context.bot.send_message(chat.id, t._("What would you like to do? Choose below."),
+                                       reply_markup=main_menu(t, resident.roles))
+        return
+    person = outcome.person
+    assert person is not None and person.id is not None
+    # Later steps of this update (a programme closing meanwhile) read the viewer.
+    context.viewer_ = Viewer(
+        resident.telegram_id, person, resident.roles, person.language, resident.access,
+        Actor(person_id=person.id, access=resident.access,
+              home_programme_id=person.programme_id))
+    log.info("start person_id=%s new=%s step=%s", person.id, outcome.created,
+             person.onboarding_step)
     await show_step(update, context, person, new_message=True)
-
-
-def _choose_language(session: Session, *, telegram_id: int, language: str) -> Person:
-    person, _ = start_person(session, telegram_id=telegram_id, language=language)
-    assert person.id is not None
-    return set_language(session, person_id=person.id, language=language)
 
 
 async def on_language(update: Update, context: PalContext) -> None:
     """`lang:<code>`: the first step, or /language at any later time."""
     assert context.matches is not None
     code = context.matches[0].group(1)
-    person = await context.db.write(_choose_language, telegram_id=context.viewer.telegram_id,
+    person = await context.db.write(choose_language, telegram_id=context.viewer.telegram_id,
                                     language=code)
     _remember(context, person)
     if not person.is_onboarded:
@@ -224,14 +237,6 @@ async def on_notice_read(update: Update, context: PalContext) -> None:
     await show_step(update, context, person, new_message=True)
 
 
-def _name_and_payload(
-    session: Session, *, person_id: int, raw: str, now: datetime
-) -> tuple[Person, str | None]:
-    person = set_display_name(session, person_id=person_id, raw=raw, now=now)
-    payload = take_start_payload(session, person_id=person_id) if person.is_onboarded else None
-    return person, payload
-
-
 def name_problem_text(t: Translator, problem: NameProblem) -> str:
     """Why the name was refused and what to type instead."""
     texts = {
@@ -248,6 +253,10 @@ def name_problem_text(t: Translator, problem: NameProblem) -> str:
 
 async def on_text_before_done(update: Update, context: PalContext) -> None:
     """Text from someone still onboarding: the display name, or a hint to use buttons."""
+    if context.viewer_ is None:
+        # A main-menu button: its use case identifies the sender (and asks anyone not set
+        # up yet to send /start).
+        return
     person = context.viewer.person
     message = update.effective_message
     if person is None or person.is_onboarded or message is None or message.text is None:
@@ -262,7 +271,7 @@ async def on_text_before_done(update: Update, context: PalContext) -> None:
         if too_long(message.text):
             raise InvalidDisplayName(NameProblem.TOO_LONG)
         named, payload = await context.db.write(
-            _name_and_payload, person_id=person.id, raw=message.text,
+            name_and_payload, person_id=person.id, raw=message.text,
             now=context.services.clock.now())
     except InvalidDisplayName as exc:
         log.info("display name refused problem=%s", exc.problem.value)
@@ -277,14 +286,6 @@ async def on_text_before_done(update: Update, context: PalContext) -> None:
     raise ApplicationHandlerStop
 
 
-def _programme_and_payload(
-    session: Session, *, person_id: int, programme_id: int, now: datetime
-) -> tuple[Person, str | None, Programme | None]:
-    person = choose_programme(session, person_id=person_id, programme_id=programme_id, now=now)
-    return person, take_start_payload(session, person_id=person_id), session.get(
-        Programme, programme_id)
-
-
 async def on_programme(update: Update, context: PalContext) -> None:
     """`prog:<id>`: join a programme (last onboarding step, or later if none was open)."""
     assert context.matches is not None
@@ -297,10 +298,16 @@ async def on_programme(update: Update, context: PalContext) -> None:
     was_onboarded = person.is_onboarded
     try:
         joined, payload, programme = await context.db.write(
-            _programme_and_payload, person_id=person.id,
+            programme_and_payload, person_id=person.id,
             programme_id=int(context.matches[0].group(1)), now=context.services.clock.now())
     except ProgrammeNotOpen:
         await answer(update, context, t._("This programme is no longer taking sign-ups."))
+        return
+    except ProgrammeAlreadyChosen as chosen:
+        log.info("programme choice refused: already in one person_id=%s", person.id)
+        await answer(update, context, t._(
+            "You already take part in {programme}. To change the programme, please ask "
+            "the animators.").format(programme=chosen.programme_name), alert=True)
         return
     except WrongStep:
         await show_step(update, context, person, new_message=True)

@@ -25,7 +25,7 @@ from bot.keyboards import inline
 from handlers.common import answer, requires_onboarding, requires_role
 from handlers.dialogs import on_text
 from handlers.survey_form import LETTER_PHASE, PHASE_LETTER, form_screen, phase_title, shorten
-from handlers.survey_steps import Actor, Step, actor_of, keep_dialog, refusal_text, show
+from handlers.survey_steps import actor_of, refusal_text, show
 from storage.access import Action, may, programmes_for
 from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.models import Dialog, Person, Programme, Role
@@ -38,6 +38,7 @@ from storage.proxy import (
 )
 from storage.questionnaires import SurveyPhase
 from storage.surveys import Channel, SurveyError, find_response, start_or_resume, view
+from usecases.survey_steps import Actor, Step, keep_dialog
 
 log = logging.getLogger(__name__)
 KIND_NEW = "paper_new"

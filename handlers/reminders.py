@@ -16,15 +16,12 @@ from telegram.ext import CallbackQueryHandler, ChatMemberHandler, TypeHandler
 
 from bot.context import PalApplication, PalContext
 from bot.i18n import Translator
-from handlers.common import answer, requires_onboarding
+from handlers.activities import not_onboarded
+from handlers.common import answer, caller_of
 from schedules.reminder_notices import COMING_PREFIX, NOT_COMING_PREFIX
 from storage.outbox import person_blocked_bot, person_is_back
-from storage.reminders import (
-    AnswerRefused,
-    ReminderAnswerRefused,
-    confirm_coming,
-    give_up_place,
-)
+from storage.reminders import AnswerRefused
+from usecases.registrations import answer_reminder
 
 log = logging.getLogger(__name__)
 
@@ -63,49 +60,40 @@ async def _close_reminder(update: Update, line: str) -> None:
 
 
 async def _answer_reminder(update: Update, context: PalContext, *, coming: bool) -> None:
-    t = context.t
     query = update.callback_query
     assert query is not None
-    person = context.viewer.person
-    assert person is not None and person.id is not None
     prefix = COMING_PREFIX if coming else NOT_COMING_PREFIX
     registration_id = _registration_id(query.data, prefix)
-    if registration_id is None:
-        await answer(update, context, _refusal(t, AnswerRefused.NOT_YOURS))
+    assert registration_id is not None  # the handler's pattern guarantees the digits
+    outcome = await context.db.write(
+        answer_reminder, caller=caller_of(update, context), registration_id=registration_id,
+        coming=coming, now=context.services.clock.now())
+    if await not_onboarded(update, context, outcome.resident):
         return
-    now = context.services.clock.now()
-    try:
-        if coming:
-            await context.db.write(confirm_coming, registration_id=registration_id,
-                                   person_id=person.id, now=now)
-        else:
-            gave_up = await context.db.write(give_up_place, registration_id=registration_id,
-                                             person_id=person.id, now=now)
-    except ReminderAnswerRefused as refused:
+    t = context.t
+    if outcome.refused is not None:
         log.info("reminder answer refused: %s registration_id=%s person_id=%s",
-                 refused.reason.value, registration_id, person.id)
-        await answer(update, context, _refusal(t, refused.reason), alert=True)
+                 outcome.refused.value, registration_id, outcome.resident.person_id)
+        await answer(update, context, _refusal(t, outcome.refused), alert=True)
         return
     if coming:
         await answer(update, context, t._("Thank you! See you there."))
         await _close_reminder(update, t._("✅ You are coming. See you there!"))
         return
     log.info("place given up from a reminder: registration_id=%s promoted=%s",
-             registration_id, gave_up.promoted)
+             registration_id, outcome.promoted)
     await answer(update, context, t._("Thank you for letting us know."))
     await _close_reminder(update, t._(
         "🙏 Thank you for letting us know. Your place now goes to the next person on the "
-        "reserve list.") if gave_up.promoted else t._(
+        "reserve list.") if outcome.promoted else t._(
         "🙏 Thank you for letting us know. Your place is now free for someone else."))
 
 
-@requires_onboarding
 async def on_coming(update: Update, context: PalContext) -> None:
     """"I'm coming": note it and thank the resident."""
     await _answer_reminder(update, context, coming=True)
 
 
-@requires_onboarding
 async def on_not_coming(update: Update, context: PalContext) -> None:
     """"I can't come": free the place now (the reserve list moves up) and thank them."""
     await _answer_reminder(update, context, coming=False)

@@ -10,65 +10,37 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
-from handlers.common import MAX_TEXT_INPUT, answer
+from handlers.common import MAX_TEXT_INPUT, answer, caller_of, speak_as
 from handlers.dialogs import on_text
 from handlers.survey_form import change_screen, form_screen, paused_screen, submitted_screen
-from storage.access import Access, Action, may
-from storage.audit import record
-from storage.dialogs import close_dialog, save_dialog
-from storage.models import Dialog, Person, Role, SurveyResponse
-from storage.questionnaires import ItemType
+from storage.dialogs import close_dialog
+from storage.models import Dialog, Role
 from storage.survey_versions import SurveyUnavailable
 from storage.surveys import (
     AlreadySubmitted,
-    AnswerNotPlainText,
-    AnswerTooLong,
-    Channel,
-    InvalidAnswer,
     NotFinished,
     ResponseNotFound,
-    ResponseView,
     StaleStep,
     SurveyError,
-    back,
-    choice_value,
-    go_to,
-    response_owner,
-    submit,
-    to_summary,
-    view,
 )
-from storage.surveys import answer as store_answer
+from usecases.survey_steps import (
+    KIND_PROXY,
+    KIND_SELF,
+    Actor,
+    FormRefused,
+    Step,
+    keep_dialog,
+    press_form_button,
+    text_step,
+)
 
 log = logging.getLogger(__name__)
-KIND_SELF = "survey"
-KIND_PROXY = "paper_survey"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is pressing: their person id, and their grants (for paper surveys)."""
-
-    person_id: int
-    access: Access
-
-
-@dataclass(frozen=True)
-class Step:
-    """What a form step left: the response as it is now, and whose paper survey it is."""
-
-    view: ResponseView
-    proxy_name: str | None
-    hint: str | None = None
 
 
 def actor_of(context: PalContext) -> Actor:
@@ -76,87 +48,6 @@ def actor_of(context: PalContext) -> Actor:
     person = context.viewer.person
     assert person is not None and person.id is not None
     return Actor(person.id, context.viewer.access)
-
-
-def _kind(proxy_name: str | None) -> str:
-    return KIND_SELF if proxy_name is None else KIND_PROXY
-
-
-def authorise(session: Session, response: SurveyResponse, actor: Actor) -> str | None:
-    """Check the actor may work on this response; the paper participant's name, if any.
-
-    Raises ResponseNotFound for someone else's survey, so forged buttons learn nothing.
-    """
-    owner_id = response_owner(session, response)
-    if response.channel == Channel.CHAT.value:
-        if owner_id != actor.person_id:
-            raise ResponseNotFound(response.id)
-        return None
-    # Paper surveys: the access rule for acting for this person, in the response's programme.
-    owner = session.get(Person, owner_id) if owner_id is not None else None
-    if (owner is None or not may(actor.access, Action.ACT_FOR_PERSON, person=owner)
-            or not may(actor.access, Action.WORK_IN_PROGRAMME,
-                       programme_id=response.programme_id)):
-        raise ResponseNotFound(response.id)
-    return owner.display_name or "?"
-
-
-def keep_dialog(session: Session, actor: Actor, step: Step, message_id: int | None) -> None:
-    """Remember which response the actor's chat is on and the message that shows it."""
-    assert step.view.response.id is not None
-    # The person may already have pressed Submit on the message just sent (in another
-    # process): under the response's lock, a submitted survey keeps no open form.
-    response = session.get(SurveyResponse, step.view.response.id, with_for_update=True)
-    if response is None or response.submitted_at is not None:
-        return
-    save_dialog(session, person_id=actor.person_id, kind=_kind(step.proxy_name), step="form",
-                data={"response_id": step.view.response.id}, awaits_text=True,
-                message_id=message_id)
-
-
-def _form_step(
-    session: Session, *, action: str, response_id: int, index: int, choice: int,
-    actor: Actor, now: datetime, message_id: int | None,
-) -> Step:
-    response = session.get(SurveyResponse, response_id)
-    if response is None:
-        raise ResponseNotFound(response_id)
-    proxy_name = authorise(session, response, actor)
-    if action == "a":
-        current = view(session, response)
-        if not 0 <= index < current.total:
-            raise StaleStep(response.position)
-        # Text questions have no choices, so a forged button for one is refused here too.
-        value = choice_value(current.items[index], choice)
-        result = store_answer(session, response_id=response_id, index=index, value=value,
-                              now=now)
-    elif action == "k":
-        result = store_answer(session, response_id=response_id, index=index, value=None,
-                              now=now)
-    elif action == "b":
-        result = back(session, response_id=response_id, index=index)
-    elif action == "s":
-        result = to_summary(session, response_id=response_id, index=index)
-    elif action == "e":
-        result = go_to(session, response_id=response_id, index=index)
-    elif action == "w":
-        result = submit(session, response_id=response_id, now=now)
-        close_dialog(session, person_id=actor.person_id, kind=_kind(proxy_name))
-        if proxy_name is not None:
-            record(session, actor_id=actor.person_id, action="survey.paper_submitted",
-                   subject_type="survey_response", subject_id=response_id,
-                   details={"phase": response.phase, "programme_id": response.programme_id})
-        return Step(result, proxy_name)
-    else:  # p, c, v: nothing changes, but only on a response still open
-        if response.submitted_at is not None:
-            raise AlreadySubmitted(response.submitted_at)
-        result = view(session, response)
-    step = Step(result, proxy_name)
-    keep_dialog(session, actor, step, message_id)
-    if action == "p":
-        save_dialog(session, person_id=actor.person_id, kind=_kind(proxy_name), step="paused",
-                    awaits_text=False)
-    return step
 
 
 async def show(
@@ -204,9 +95,6 @@ async def on_form_button(update: Update, context: PalContext) -> None:
     """Every `sv:<action>:<response>…` press of the form."""
     query = update.callback_query
     assert query is not None and context.matches is not None
-    if context.viewer.person is None or context.viewer.person.id is None:
-        await answer(update, context, context.t._("First, let's get you set up: send /start."))
-        return
     match = context.matches[0]
     action, response_id = match.group(1), int(match.group(2))
     if (action in "akbse" and match.group(3) is None) or (action == "a") != bool(match.group(4)):
@@ -214,17 +102,24 @@ async def on_form_button(update: Update, context: PalContext) -> None:
         return
     index = int(match.group(3)) if match.group(3) else 0
     choice = int(match.group(4)) if match.group(4) else 0
-    actor = actor_of(context)
     message_id = query.message.message_id if query.message is not None else None
     try:
-        step = await context.db.write(
-            _form_step, action=action, response_id=response_id, index=index, choice=choice,
-            actor=actor, now=context.services.clock.now(), message_id=message_id)
-    except SurveyError as exc:
-        log.info("survey step refused: %s person_id=%s response_id=%s", type(exc).__name__,
-                 actor.person_id, response_id)
-        await answer(update, context, refusal_text(context, exc))
+        press = await context.db.write(
+            press_form_button, caller=caller_of(update, context), action=action,
+            response_id=response_id, index=index, choice=choice,
+            now=context.services.clock.now(), message_id=message_id)
+    except FormRefused as refused:
+        speak_as(context, refused.resident)
+        if refused.error is None:
+            await answer(update, context,
+                         context.t._("First, let's get you set up: send /start."))
+            return
+        log.info("survey step refused: %s person_id=%s response_id=%s",
+                 type(refused.error).__name__, refused.resident.person_id, response_id)
+        await answer(update, context, refusal_text(context, refused.error))
         return
+    speak_as(context, press.resident)
+    step = press.step
     t = context.t
     if action == "w":
         await show(update, context, *submitted_screen(t, step.view, proxy_name=step.proxy_name))
@@ -239,40 +134,10 @@ async def on_form_button(update: Update, context: PalContext) -> None:
     shown = await show(update, context, *screen)
     if shown is not None and shown != message_id:
         # The old message could not be edited, so a new one carries the form now.
-        await context.db.write(keep_dialog, actor, step, shown)
+        await context.db.write(keep_dialog, press.actor, step, shown)
 
 
 # ---------------------------------------------------------------- typed answers
-
-
-def _text_step(
-    session: Session, *, response_id: int, text: str, actor: Actor, now: datetime
-) -> Step:
-    response = session.get(SurveyResponse, response_id)
-    if response is None:
-        raise ResponseNotFound(response_id)
-    proxy_name = authorise(session, response, actor)
-    if response.submitted_at is not None:
-        close_dialog(session, person_id=actor.person_id, kind=_kind(proxy_name))
-        raise AlreadySubmitted(response.submitted_at)
-    current = view(session, response)
-    item = current.current
-    if item is None:
-        return Step(current, proxy_name, hint="summary")
-    if item.type != ItemType.TEXT:
-        return Step(current, proxy_name, hint="buttons")
-    if len(text) > MAX_TEXT_INPUT:
-        return Step(current, proxy_name, hint="too_long")
-    try:
-        result = store_answer(session, response_id=response_id, index=response.position,
-                              value=text, now=now)
-    except AnswerTooLong:
-        return Step(current, proxy_name, hint="too_long")
-    except AnswerNotPlainText:
-        return Step(current, proxy_name, hint="control")
-    except InvalidAnswer:
-        return Step(current, proxy_name, hint="buttons")
-    return Step(result, proxy_name)
 
 
 def _hint(context: PalContext, step: Step) -> str | None:
@@ -325,8 +190,9 @@ async def on_form_text(update: Update, context: PalContext, dialog: Dialog) -> N
                                                   "menu again."))
         return
     try:
-        step = await context.db.write(_text_step, response_id=response_id, text=message.text,
-                                      actor=actor_of(context), now=context.services.clock.now())
+        step = await context.db.write(
+            text_step, max_text=MAX_TEXT_INPUT, response_id=response_id, text=message.text,
+            actor=actor_of(context), now=context.services.clock.now())
     except SurveyError as exc:
         if isinstance(exc, ResponseNotFound):
             await context.db.write(close_dialog, person_id=dialog.person_id, kind=dialog.kind)

@@ -7,10 +7,7 @@ the paper entry of handlers/paper.py.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 
-from sqlmodel import Session, col, func, select
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -20,32 +17,19 @@ from handlers import survey_steps
 from handlers.common import answer, requires_onboarding
 from handlers.survey_form import LETTER_PHASE, form_screen, intro_screen
 from handlers.survey_steps import (
-    KIND_SELF,
-    Actor,
-    Step,
     actor_of,
-    keep_dialog,
     refusal_text,
     send_form,
     show,
     strip_buttons,
 )
-from schedules.survey_followups import schedule_followups
-from storage.dialogs import get_dialog
-from storage.models import Activity, ParticipantCode, Person, Programme, Registration
-from storage.questionnaires import Questionnaire, SurveyPhase
-from storage.survey_versions import SurveyUnavailable, current_questionnaire
+from storage.questionnaires import SurveyPhase
+from storage.survey_versions import SurveyUnavailable
 from storage.surveys import (
-    Channel,
     ResponseNotFound,
     SurveyError,
-    find_response,
-    phase_due,
-    phase_open,
-    resident_programme_id,
-    start_or_resume,
-    view,
 )
+from usecases.surveys import open_own, own_survey
 
 log = logging.getLogger(__name__)
 
@@ -53,58 +37,12 @@ log = logging.getLogger(__name__)
 # ---------------------------------------------------------------- a resident's own survey
 
 
-def _belongs(session: Session, person: Person, programme_id: int) -> bool:
-    if resident_programme_id(session, person) == programme_id:
-        return True
-    signed_up = session.exec(
-        select(Registration.id)
-        .join(Activity, col(Activity.id) == col(Registration.activity_id))
-        .where(Registration.person_id == person.id, Activity.programme_id == programme_id)
-    ).first()
-    has_code = session.exec(select(ParticipantCode.id).where(
-        ParticipantCode.person_id == person.id, ParticipantCode.programme_id == programme_id
-    )).first()
-    return signed_up is not None or has_code is not None
-
-
-@dataclass(frozen=True)
-class OwnSurvey:
-    """Where a resident stands with the survey due now in their programme."""
-
-    programme: Programme | None
-    phase: SurveyPhase = SurveyPhase.INITIAL
-    questionnaire: Questionnaire | None = None
-    in_progress: Step | None = None
-    submitted_at: datetime | None = None
-    old_message_id: int | None = None
-
-
-def _own_survey(session: Session, *, actor: Actor, surveys_dir: str | None) -> OwnSurvey:
-    person = session.get(Person, actor.person_id)
-    programme_id = resident_programme_id(session, person) if person is not None else None
-    programme = session.get(Programme, programme_id) if programme_id is not None else None
-    if programme is None or programme.id is None:
-        return OwnSurvey(None)
-    phase = phase_due(programme)
-    dialog = get_dialog(session, person_id=actor.person_id, kind=KIND_SELF)
-    old_message = dialog.message_id if dialog is not None else None
-    response = find_response(session, person_id=actor.person_id, programme_id=programme.id,
-                             phase=phase)
-    if response is not None and response.submitted_at is not None:
-        return OwnSurvey(programme, phase, submitted_at=response.submitted_at)
-    if response is not None:
-        return OwnSurvey(programme, phase, in_progress=Step(view(session, response), None),
-                         old_message_id=old_message)
-    q = current_questionnaire(session, programme, surveys_dir)
-    return OwnSurvey(programme, phase, questionnaire=q, old_message_id=old_message)
-
-
 @requires_onboarding
 async def survey_command(update: Update, context: PalContext) -> None:
     """/survey and the 📝 Survey button: start, resume, or say it is done."""
     t = context.t
     try:
-        own = await context.db.read(_own_survey, actor=actor_of(context),
+        own = await context.db.read(own_survey, actor=actor_of(context),
                                     surveys_dir=context.settings.surveys_dir)
     except SurveyUnavailable as exc:
         await answer(update, context, refusal_text(context, exc))
@@ -133,26 +71,6 @@ async def survey_command(update: Update, context: PalContext) -> None:
     await context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
-def _open_own(
-    session: Session, *, actor: Actor, programme_id: int, phase: SurveyPhase, now: datetime,
-    message_id: int | None, surveys_dir: str | None,
-) -> Step:
-    person = session.get(Person, actor.person_id)
-    programme = session.get(Programme, programme_id)
-    if (person is None or programme is None or not phase_open(programme, phase)
-            or not _belongs(session, person, programme_id)):
-        raise ResponseNotFound(programme_id)
-    response = start_or_resume(session, person_id=actor.person_id, programme=programme,
-                               phase=phase, channel=Channel.CHAT, now=now,
-                               surveys_dir=surveys_dir)
-    # Started here without an invitation: the same gentle reminder if left unfinished.
-    schedule_followups(session, person_id=actor.person_id, programme=programme, phase=phase,
-                       offered_at=now)
-    step = Step(view(session, response), None)
-    keep_dialog(session, actor, step, message_id)
-    return step
-
-
 async def on_open_survey(update: Update, context: PalContext) -> None:
     """`sv:go:<programme>:<i|f>`: the intro's Continue, or an invitation's button."""
     assert context.matches is not None and update.callback_query is not None
@@ -164,7 +82,7 @@ async def on_open_survey(update: Update, context: PalContext) -> None:
     message = update.callback_query.message
     try:
         step = await context.db.write(
-            _open_own, actor=actor_of(context), programme_id=programme_id, phase=phase,
+            open_own, actor=actor_of(context), programme_id=programme_id, phase=phase,
             now=context.services.clock.now(),
             message_id=message.message_id if message is not None else None,
             surveys_dir=context.settings.surveys_dir)
@@ -179,59 +97,6 @@ async def on_open_survey(update: Update, context: PalContext) -> None:
     await show(update, context, *form_screen(context.t, step.view))
 
 
-# ---------------------------------------------------------------- offer after sign-up
-
-
-def _offer_due(
-    session: Session, *, person_id: int, programme_id: int, now: datetime,
-    surveys_dir: str | None,
-) -> Questionnaire | None:
-    person = session.get(Person, person_id)
-    programme = session.get(Programme, programme_id)
-    if (person is None or person.telegram_id is None or person.erased_at is not None
-            or programme is None or not phase_open(programme, SurveyPhase.INITIAL)):
-        return None
-    if find_response(session, person_id=person_id, programme_id=programme_id,
-                     phase=SurveyPhase.INITIAL) is not None:
-        return None
-    sign_ups = session.exec(
-        select(func.count(col(Registration.id)))
-        .join(Activity, col(Activity.id) == col(Registration.activity_id))
-        .where(Registration.person_id == person_id, Activity.programme_id == programme_id)
-    ).one()
-    if sign_ups != 1:
-        return None  # offered at the first sign-up only; /survey is always there
-    try:
-        q = current_questionnaire(session, programme, surveys_dir)
-    except SurveyUnavailable:
-        return None
-    schedule_followups(session, person_id=person_id, programme=programme,
-                       phase=SurveyPhase.INITIAL, offered_at=now)
-    return q
-
-
-async def offer_initial_survey_if_due(
-    update: Update, context: PalContext, *, person_id: int, programme_id: int
-) -> None:
-    """After a sign-up: offer the initial survey if it is this person's first one here."""
-    try:
-        q = await context.db.write(_offer_due, person_id=person_id, programme_id=programme_id,
-                                   now=context.services.clock.now(),
-                                   surveys_dir=context.settings.surveys_dir)
-    except Exception:  # the offer must never spoil the sign-up that just succeeded
-        log.exception("could not offer the initial survey (person_id=%s)", person_id)
-        return
-    chat = update.effective_chat
-    if q is None or chat is None:
-        return
-    t = context.t
-    text, markup = intro_screen(
-        t, q, SurveyPhase.INITIAL, programme_id,
-        lead=t._("One more thing, if you have a few minutes: a short survey about how you are "
-                 "doing. It helps the programme see what works."))
-    await context.bot.send_message(chat.id, text, reply_markup=markup)
-
-
 def register(app: PalApplication) -> None:
     """Add /survey, the form's buttons and the survey-opening button."""
     from handlers.menu import add_command
@@ -242,4 +107,4 @@ def register(app: PalApplication) -> None:
     survey_steps.register(app)
 
 
-__all__ = ["offer_initial_survey_if_due", "register", "survey_command"]
+__all__ = ["register", "survey_command"]

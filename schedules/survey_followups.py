@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
@@ -36,10 +36,9 @@ from storage.outbox import enqueue
 from storage.questionnaires import SurveyPhase
 from storage.survey_versions import SurveyError, current_questionnaire, questionnaire_of
 from storage.surveys import (
-    FOLLOWUP_DAYS,
     cancel_survey_sends,
     find_response,
-    followup_key,
+    followup_sends,
     invite_key,
     phase_open,
     view,
@@ -71,13 +70,14 @@ def schedule_followups(
     if not programme.survey_followups or programme.id is None:
         return 0
     added = 0
-    for days in FOLLOWUP_DAYS[phase]:
-        key = followup_key(person_id, programme.id, phase, days)
-        if _key_exists(session, key):
+    for send in followup_sends(person_id=person_id, programme_id=programme.id, phase=phase,
+                               offered_at=offered_at):
+        assert send.dedupe_key is not None
+        if _key_exists(session, send.dedupe_key):
             continue
-        enqueue(session, kind=SendKind.SURVEY_FOLLOWUP, person_id=person_id,
-                due_at=offered_at + timedelta(days=days), programme_id=programme.id,
-                payload={"phase": phase.value, "days": days}, dedupe_key=key)
+        enqueue(session, kind=send.kind, person_id=send.person_id, due_at=send.due_at,
+                programme_id=send.programme_id, payload=send.payload,
+                dedupe_key=send.dedupe_key)
         added += 1
     return added
 

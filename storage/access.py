@@ -174,11 +174,12 @@ def may(
     access = actor.access if isinstance(actor, Actor) else actor
     roles = NEEDED_ROLE[action]
     if roles is None:
-        # SIGN_UP: a resident's own programme only.
-        if not isinstance(actor, Actor) or activity is None:
+        # SIGN_UP: a resident's own programme only (the activity's, or one named by id
+        # where the caller read the activity without the ORM).
+        if not isinstance(actor, Actor) or person is not None:
             return False
-        return activity.programme_id is not None and (
-            activity.programme_id == actor.home_programme_id)
+        target = activity.programme_id if activity is not None else programme_id
+        return target is not None and target == actor.home_programme_id
     scope = access.scope(roles)
     if activity is not None:
         if not _in(scope, activity.programme_id):
@@ -211,10 +212,18 @@ def load_access(session: Session, telegram_id: int, admin_ids: Iterable[int] = (
         select(RoleGrant.role, RoleGrant.programme_id).where(
             RoleGrant.telegram_id == telegram_id)
     ).all()
+    return access_from(rows, telegram_id, admin_ids)
+
+
+def access_from(
+    granted: Iterable[tuple[str | None, int | None]], telegram_id: int,
+    admin_ids: Iterable[int] = (),
+) -> Access:
+    """Access from (role, programme) grant rows already read (unknown roles ignored)."""
     grants: dict[Role, set[int]] = {}
     is_admin = telegram_id in set(admin_ids)
-    for role_name, programme_id in rows:
-        if role_name not in Role.__members__.values():
+    for role_name, programme_id in granted:
+        if role_name is None or role_name not in Role.__members__.values():
             continue
         role = Role(role_name)
         if role == Role.ADMIN:

@@ -32,17 +32,26 @@ def closed_reason(
     activity: Activity, programme: Programme | None, now: datetime
 ) -> ClosedReason | None:
     """Why sign-ups are closed, or None if a person may sign up now."""
-    if activity.status == ActivityStatus.CANCELLED:
+    return closed_reason_of(
+        status=activity.status, starts_at=activity.starts_at,
+        deadline=activity.registration_deadline,
+        signup_open_until=programme.signup_open_until if programme is not None else None,
+        now=now,
+    )
+
+
+def closed_reason_of(
+    *, status: str, starts_at: datetime, deadline: datetime | None,
+    signup_open_until: datetime | None, now: datetime,
+) -> ClosedReason | None:
+    """`closed_reason` from the columns it reads (the one place the rule lives)."""
+    if status == ActivityStatus.CANCELLED:
         return ClosedReason.CANCELLED
-    if now >= activity.starts_at:
+    if now >= starts_at:
         return ClosedReason.STARTED
-    if activity.registration_deadline is not None and now > activity.registration_deadline:
+    if deadline is not None and now > deadline:
         return ClosedReason.DEADLINE
-    if (
-        programme is not None
-        and programme.signup_open_until is not None
-        and now > programme.signup_open_until
-    ):
+    if signup_open_until is not None and now > signup_open_until:
         return ClosedReason.PROGRAMME_CLOSED
     return None
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from storage.models import PendingSend, SendKind, SendState
@@ -146,6 +147,54 @@ def enqueue_many(session: Session, sends: Sequence[NewSend]) -> int:
         session.connection().execute(insert(PendingSend), rows)
         _note_enqueued(session, min(row["due_at"] for row in rows))
     return added + len(rows)
+
+
+def add_sends(session: Session, sends: Sequence[NewSend], *, revive: bool) -> int:
+    """Add keyed sends with one statement; returns how many were handed to the database.
+
+    The lean twin of `enqueue` for taps: a key that already exists is revived and moved
+    (`revive=True`, as `enqueue` does, unless it was sent or is being sent) or left alone
+    (`revive=False`). Every send must carry a dedupe key.
+    """
+    if not sends:
+        return 0
+    now = utcnow()
+    rows = [{
+        "kind": s.kind.value, "person_id": s.person_id, "due_at": s.due_at,
+        "activity_id": s.activity_id, "registration_id": s.registration_id,
+        "broadcast_id": s.broadcast_id, "programme_id": s.programme_id,
+        "state": SendState.PENDING.value, "attempts": 0, "payload": dict(s.payload or {}),
+        "dedupe_key": s.dedupe_key, "created_at": now,
+    } for s in sends]
+    if any(row["dedupe_key"] is None for row in rows):
+        raise ValueError("add_sends needs a dedupe key on every send")
+    connection = session.connection()
+    statement = _UPSERT[connection.dialect.name][revive]
+    connection.execute(statement, rows)
+    _note_enqueued(session, min(s.due_at for s in sends))
+    return len(rows)
+
+
+def _upserts(
+    insert_of: Callable[[Any], Any],
+) -> dict[bool, Any]:
+    table = PendingSend.__table__  # type: ignore[attr-defined]
+    revive = insert_of(table)
+    return {
+        True: revive.on_conflict_do_update(
+            index_elements=[table.c.dedupe_key],
+            set_={"state": SendState.PENDING.value, "due_at": revive.excluded.due_at,
+                  "payload": revive.excluded.payload, "attempts": 0, "last_error": None,
+                  "claimed_by": None, "claimed_at": None},
+            where=(table.c.state != SendState.SENT.value)
+            & (table.c.state != SendState.CLAIMED.value),
+        ),
+        False: insert_of(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]),
+    }
+
+
+# Built once per dialect: compiled once, then reused from SQLAlchemy's statement cache.
+_UPSERT = {"sqlite": _upserts(sqlite.insert), "postgresql": _upserts(postgresql.insert)}
 
 
 def cancel_pending(

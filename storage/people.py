@@ -58,6 +58,14 @@ class ProgrammeNotOpen(LookupError):
     """The programme does not exist or no longer takes sign-ups."""
 
 
+class ProgrammeAlreadyChosen(RuntimeError):
+    """The person already belongs to a programme; only the programme team may move them."""
+
+    def __init__(self, programme_name: str) -> None:
+        super().__init__("programme already chosen")
+        self.programme_name = programme_name
+
+
 class WrongStep(RuntimeError):
     """The person is not at the onboarding step this action belongs to (stale button)."""
 
@@ -189,10 +197,17 @@ def set_display_name(session: Session, *, person_id: int, raw: str, now: datetim
 def choose_programme(
     session: Session, *, person_id: int, programme_id: int, now: datetime
 ) -> Person:
-    """Join an open programme; at the programme step this finishes onboarding."""
+    """Join an open programme; at the programme step this finishes onboarding.
+
+    After onboarding only someone without a programme (none was open then) may choose
+    one; a replayed or forged choice from anyone else changes nothing.
+    """
     person = _get(session, person_id)
     if person.onboarding_step not in (OnboardingStep.PROGRAMME, OnboardingStep.DONE):
         raise WrongStep(person.onboarding_step)
+    if person.onboarding_step == OnboardingStep.DONE and person.programme_id is not None:
+        current = session.get(Programme, person.programme_id)
+        raise ProgrammeAlreadyChosen(current.name if current is not None else "")
     if programme_id not in {p.id for p in open_programmes(session, now=now)}:
         raise ProgrammeNotOpen(programme_id)
     person.programme_id = programme_id

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
+from functools import cache, cached_property
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -287,8 +287,10 @@ class QuestionnaireError(Exception):
         super().__init__("; ".join(str(p) for p in problems[:5]))
 
 
+@cache
 def default_questionnaire_path() -> Path:
     """The questionnaire shipped with the bot, used when a programme names none."""
+    # Cached: importlib.resources looks the package up again on every call.
     return Path(str(files("bot").joinpath("surveys", "default.yaml")))
 
 
@@ -367,10 +369,15 @@ class QuestionnaireCache:
         self._lock = threading.Lock()
         self._entries: dict[Path, tuple[tuple[int, int], Questionnaire]] = {}
         self._failed: dict[Path, tuple[int, int]] = {}
+        self._resolved: dict[str | Path, Path] = {}
 
     def get(self, path: str | Path) -> Questionnaire:
         """The current valid questionnaire of a file (QuestionnaireError if never valid)."""
-        key = Path(path).resolve()
+        # Resolving walks every directory of the path; the answer is kept per spelling
+        # (a tap needs only the one stat below to notice an edited file).
+        key = self._resolved.get(path)
+        if key is None:
+            key = self._resolved.setdefault(path, Path(path).resolve())
         try:
             stat = key.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
@@ -416,6 +423,7 @@ class QuestionnaireCache:
         with self._lock:
             self._entries.clear()
             self._failed.clear()
+            self._resolved.clear()
 
 
 questionnaire_cache = QuestionnaireCache()

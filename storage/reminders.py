@@ -30,7 +30,7 @@ from storage.models import (
     SendKind,
     SendState,
 )
-from storage.outbox import cancel_pending, enqueue
+from storage.outbox import NewSend, cancel_pending, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,20 @@ def default_offsets() -> tuple[timedelta, ...]:
 
 def offsets_for(programme: Programme | None) -> tuple[timedelta, ...]:
     """A programme's own offsets, largest first, else the default."""
-    raw = programme.reminder_offsets if programme is not None else None
+    if programme is None:
+        return _default_offsets
+    return offsets_from(programme.reminder_offsets, programme_id=programme.id)
+
+
+def offsets_from(raw: str | None, *, programme_id: int | None) -> tuple[timedelta, ...]:
+    """A programme's `reminder_offsets` text as offsets, largest first, else the default."""
     if raw is None or not raw.strip():
         return _default_offsets
     try:
         return parse_offsets(raw)
     except ValueError:
         log.warning("programme %s has malformed reminder offsets; using the default",
-                    programme.id if programme else None)
+                    programme_id)
         return _default_offsets
 
 
@@ -119,21 +125,33 @@ def schedule_reminders(
         schedule_call_list(session, activity=activity, offsets=offsets, now=now,
                            promoted_registration_id=promoted)
         return 0
+    assert activity.id is not None
     count = 0
-    for item in plan(activity.starts_at, offsets, now):
-        send = enqueue(
-            session,
-            kind=SendKind.REMINDER,
-            person_id=registration.person_id,
-            due_at=item.due_at,
-            activity_id=activity.id,
-            registration_id=registration.id,
-            programme_id=activity.programme_id,
-            payload={"offset": int(item.offset.total_seconds()), "last": item.last},
-            dedupe_key=reminder_key(registration.id, item.offset),
-        )
-        count += send is not None
+    for send in reminder_sends(registration_id=registration.id,
+                               person_id=registration.person_id, activity_id=activity.id,
+                               programme_id=activity.programme_id,
+                               starts_at=activity.starts_at, offsets=offsets, now=now):
+        count += enqueue(
+            session, kind=send.kind, person_id=send.person_id, due_at=send.due_at,
+            activity_id=send.activity_id, registration_id=send.registration_id,
+            programme_id=send.programme_id, payload=send.payload, dedupe_key=send.dedupe_key,
+        ) is not None
     return count
+
+
+def reminder_sends(
+    *, registration_id: int, person_id: int, activity_id: int, programme_id: int,
+    starts_at: datetime, offsets: Sequence[timedelta], now: datetime,
+) -> list[NewSend]:
+    """The reminders of one confirmed place, as outbox rows (the one place they are shaped)."""
+    return [
+        NewSend(kind=SendKind.REMINDER, person_id=person_id, due_at=item.due_at,
+                activity_id=activity_id, registration_id=registration_id,
+                programme_id=programme_id,
+                payload={"offset": int(item.offset.total_seconds()), "last": item.last},
+                dedupe_key=reminder_key(registration_id, item.offset))
+        for item in plan(starts_at, offsets, now)
+    ]
 
 
 def cancel_reminders(session: Session, *, registration_id: int) -> int:
@@ -276,17 +294,18 @@ def give_up_place(
 ) -> GaveUp:
     """Free the place at once through the seat rule, which promotes the reserve list."""
     # The seat rule imports this module for its hooks, so it is imported here.
-    from storage.seats import NotRegistered, RegistrationClosed, cancel
+    from storage.seats import NotRegistered, RegistrationClosed, lock_activity, release
 
     _registration, activity = _answerable(
         session, registration_id=registration_id, person_id=person_id, now=now
     )
     assert activity.id is not None
     try:
-        # cancel() locks the activity and checks the place again under the lock.
-        result = cancel(session, person_id=person_id, activity_id=activity.id, now=now)
+        # The seat rule locks the activity and checks the place again under the lock.
+        released = release(session, locked=lock_activity(session, activity.id),
+                           person_id=person_id, now=now)
     except NotRegistered:
         raise ReminderAnswerRefused(AnswerRefused.NO_PLACE) from None
     except RegistrationClosed:
         raise ReminderAnswerRefused(AnswerRefused.STARTED) from None
-    return GaveUp(result.activity, result.promoted is not None)
+    return GaveUp(activity, bool(released.promoted))

@@ -17,10 +17,7 @@ from sqlmodel import Session, col, select
 
 from storage.activities import (
     ActivityNotFound,
-    ActivityView,
     ClosedReason,
-    activity_view,
-    closed_reason,
 )
 from storage.models import (
     Activity,
@@ -31,24 +28,46 @@ from storage.models import (
     RegistrationStatus,
 )
 from storage.models.activities import ACTIVE_STATUSES
-from storage.offers import held_places, offer_free_places, void_offers
-from storage.reminders import cancel_reminders, schedule_reminders
+from storage.offers import held, offer_free_places, void_offers
+from storage.outbox import add_sends
+from storage.reminders import (
+    cancel_reminders,
+    offsets_from,
+    reminder_sends,
+    schedule_reminders,
+)
+from storage.resident_views import (
+    CONFIRMED,
+    RESERVE,
+)
+from storage.seat_statements import (
+    CANCEL_REGISTRATION,
+    INSERT_REGISTRATION,
+    LockedActivity,
+    lock_activity,
+    standing,
+)
 
 __all__ = [
     "ActivityNotFound",
     "CancelResult",
+    "LockedActivity",
     "MyRegistration",
     "NotRegistered",
+    "Place",
     "RegistrationClosed",
+    "Released",
     "SignUpResult",
     "cancel",
     "counts",
     "fill_free_places",
     "live_registration",
+    "lock_activity",
     "my_registrations",
+    "release",
     "reserve_position",
     "sign_up",
-    "sign_up_and_view",
+    "take_place",
 ]
 
 
@@ -98,13 +117,6 @@ class CancelResult:
 
 # Built once: the seat rule runs on every press, and building these costs more than
 # running them on SQLite.
-_LOCK_ACTIVITY = (
-    select(Activity)
-    .where(Activity.id == bindparam("activity_id"))
-    .with_for_update()
-    # A row already in the session must be re-read under the lock.
-    .execution_options(populate_existing=True)
-)
 # "Not cancelled" rather than IN (…): the same predicate as the unique partial index, and
 # no expanding parameters to re-render on every run.
 _LIVE_REGISTRATION = select(Registration).where(
@@ -129,13 +141,6 @@ _AHEAD_IN_RESERVE = (
         col(Registration.id) < bindparam("registration_id"),
     )
 )
-
-
-def _lock_activity(session: Session, activity_id: int) -> Activity:
-    activity = session.exec(_LOCK_ACTIVITY, params={"activity_id": activity_id}).first()
-    if activity is None:
-        raise ActivityNotFound(activity_id)
-    return activity
 
 
 def live_registration(
@@ -171,17 +176,162 @@ def reserve_position(session: Session, registration: Registration) -> int | None
     return int(ahead) + 1
 
 
-def _audit(session: Session, *, actor_id: int, action: str, registration: Registration) -> None:
+def _audit(session: Session, *, actor_id: int, action: str, registration_id: int,
+           activity_id: int, person_id: int) -> None:
     # Only acts done for someone else are recorded; ids only, never names.
     session.add(
         AuditEntry(
             actor_id=actor_id,
             action=action,
             subject_type="registration",
-            subject_id=registration.id,
-            details={"activity_id": registration.activity_id, "person_id": registration.person_id},
+            subject_id=registration_id,
+            details={"activity_id": activity_id, "person_id": person_id},
         )
     )
+
+
+# ------------------------------------------------------------------ the rule, in Core
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where `take_place` put the person, and what the reply and the survey offer need."""
+
+    locked: LockedActivity
+    registration_id: int
+    status: str
+    # Reserve-list position (1 = next in line); None for a place.
+    position: int | None
+    # False when the person was already signed up and nothing changed.
+    created: bool
+    taken: int
+    waiting: int
+    # The person's sign-ups in this programme before this one (cancelled ones too).
+    earlier_sign_ups_here: int
+    has_initial_response: bool
+    reachable: bool
+    # Open offers to the reserve list once this sign-up is in: they hold places.
+    deadline_offers: int = 0
+    first_come_open: bool = False
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the person holds a place."""
+        return self.status == CONFIRMED
+
+
+def take_place(
+    session: Session, *, locked: LockedActivity, person_id: int, now: datetime,
+    proxy_by_id: int | None = None,
+) -> Place:
+    """Give the person a place if one is free, else a reserve-list position.
+
+    Call with the activity locked (`lock_activity`). Signing up again returns the
+    existing registration unchanged; RegistrationClosed when the activity takes no
+    sign-ups. A new place gets its reminders in the same transaction.
+    """
+    card = locked.card
+    facts = standing(session, card, person_id)
+    if facts.my_id is not None:
+        return Place(locked, facts.my_id, facts.my_status,
+                     facts.my_position if facts.my_status == RESERVE else None, False,
+                     facts.taken, facts.waiting, facts.sign_ups_here - 1,
+                     facts.initial_responses > 0, facts.telegram_id is not None,
+                     facts.deadline_offers, facts.first_come_offers > 0)
+    reason = card.closed(now)
+    if reason is not None:
+        raise RegistrationClosed(reason)
+    if facts.waiting and facts.taken < card.places:
+        # Someone already waiting goes first if a place appeared (e.g. places were raised).
+        fill_free_places(session, activity=_orm_activity(session, card.id), now=now)
+        facts = standing(session, card, person_id)
+    # Places offered to the reserve list are not free for newcomers.
+    free = card.places - facts.taken
+    has_place = free - held(free, facts.deadline_offers, facts.first_come_offers > 0) > 0
+    status = CONFIRMED if has_place else RESERVE
+    registration_id = session.connection().execute(INSERT_REGISTRATION, {
+        "activity_id": card.id, "person_id": person_id, "status": status,
+        "joined_reserve": not has_place, "proxy_by_id": proxy_by_id, "created_at": now,
+        "attended": False,
+    }).scalar_one()
+    deadline_offers, first_come_open = facts.deadline_offers, facts.first_come_offers > 0
+    if has_place and facts.telegram_id is not None:
+        add_sends(session, reminder_sends(
+            registration_id=registration_id, person_id=person_id, activity_id=card.id,
+            programme_id=card.programme_id, starts_at=card.starts_at, now=now,
+            offsets=offsets_from(locked.reminder_offsets, programme_id=card.programme_id),
+        ), revive=True)
+    elif has_place:
+        # Paper participants (no Telegram): their animators get the call list instead.
+        registration = session.get(Registration, registration_id)
+        assert registration is not None
+        _on_place_confirmed(session, registration, now)
+    elif free > 0:
+        # A last-minute round is open: the newcomer may tap for the place like the others.
+        fill_free_places(session, activity=_orm_activity(session, card.id), now=now)
+    if proxy_by_id is not None and proxy_by_id != person_id:
+        _audit(session, actor_id=proxy_by_id, action="registration.sign_up",
+               registration_id=registration_id, activity_id=card.id, person_id=person_id)
+    # Under the activity's lock ids only grow, so a newcomer is last on the list.
+    return Place(locked, registration_id, status, None if has_place else facts.waiting + 1,
+                 True, facts.taken + has_place, facts.waiting + (not has_place),
+                 facts.sign_ups_here, facts.initial_responses > 0,
+                 facts.telegram_id is not None, deadline_offers, first_come_open)
+
+
+@dataclass(frozen=True)
+class Released:
+    """What `release` changed."""
+
+    locked: LockedActivity
+    registration_id: int
+    was_confirmed: bool
+    # Whoever got the freed place (by fill_free_places), first in line first.
+    promoted: list[Registration]
+
+
+def release(
+    session: Session, *, locked: LockedActivity, person_id: int, now: datetime,
+    by_id: int | None = None,
+) -> Released:
+    """Give up a place or a reserve position; a freed place goes to the first in line.
+
+    Call with the activity locked. Raises NotRegistered, or RegistrationClosed(STARTED)
+    once the activity has begun (attendance is then the animator's business).
+    """
+    card = locked.card
+    facts = standing(session, card, person_id)
+    if facts.my_id is None:
+        raise NotRegistered(card.id)
+    if card.status != ActivityStatus.CANCELLED and now >= card.starts_at:
+        raise RegistrationClosed(ClosedReason.STARTED)
+    was_confirmed = facts.my_status == CONFIRMED
+    session.connection().execute(CANCEL_REGISTRATION,
+                                 {"registration_id": facts.my_id, "now": now})
+    if was_confirmed:
+        _on_place_released(session, facts.my_id)
+    # Someone on the reserve list leaving with an open offer frees the place it held
+    # (only then is it worth asking for their offers).
+    held_one = (not was_confirmed
+                and facts.deadline_offers + facts.first_come_offers > 0
+                and void_offers(session, activity_id=card.id, now=now,
+                                registration_id=facts.my_id) > 0)
+    if by_id is not None and by_id != person_id:
+        _audit(session, actor_id=by_id, action="registration.cancel",
+               registration_id=facts.my_id, activity_id=card.id, person_id=person_id)
+    promoted = (fill_free_places(session, activity=_orm_activity(session, card.id), now=now)
+                if was_confirmed or held_one else [])
+    return Released(locked, facts.my_id, was_confirmed, promoted)
+
+
+def _orm_activity(session: Session, activity_id: int) -> Activity:
+    # Already locked; read again so an object in the session shows what is stored now.
+    activity = session.get(Activity, activity_id, populate_existing=True)
+    assert activity is not None
+    return activity
+
+
+# ------------------------------------------------------------------ the ORM-facing API
 
 
 def sign_up(
@@ -197,76 +347,15 @@ def sign_up(
     Signing up again returns the existing registration unchanged. Raises
     ActivityNotFound, or RegistrationClosed when the activity takes no sign-ups.
     """
-    activity = _lock_activity(session, activity_id)
-    existing = live_registration(session, person_id=person_id, activity_id=activity_id)
-    if existing is not None:
-        confirmed, waiting = counts(session, activity_id)
-        return SignUpResult(existing, activity, reserve_position(session, existing), False,
-                            confirmed, waiting)
-    programme = session.get(Programme, activity.programme_id)
-    reason = closed_reason(activity, programme, now)
-    if reason is not None:
-        raise RegistrationClosed(reason)
-    confirmed, waiting = counts(session, activity_id)
-    if waiting and confirmed < activity.places:
-        # Someone already waiting goes first if a place appeared (e.g. places were raised).
-        fill_free_places(session, activity=activity, now=now)
-        confirmed, waiting = counts(session, activity_id)
-    # Places offered to the reserve list are not free for newcomers.
-    free = activity.places - confirmed
-    has_place = free - held_places(session, [activity_id], {activity_id: free}).get(
-        activity_id, 0) > 0
-    registration = Registration(
-        activity_id=activity_id,
-        person_id=person_id,
-        status=RegistrationStatus.CONFIRMED if has_place else RegistrationStatus.RESERVE,
-        joined_reserve=not has_place,
-        proxy_by_id=proxy_by_id,
-        created_at=now,
-    )
-    session.add(registration)
-    session.flush()
-    if has_place:
-        _on_place_confirmed(session, registration, now)
-    elif free > 0:
-        # A last-minute round is open: the newcomer may tap for the place like the others.
-        fill_free_places(session, activity=activity, now=now)
-    if proxy_by_id is not None and proxy_by_id != person_id:
-        _audit(session, actor_id=proxy_by_id, action="registration.sign_up",
-               registration=registration)
-    # Under the activity's lock ids only grow, so a newcomer is last on the list.
-    position = None if has_place else waiting + 1
-    return SignUpResult(registration, activity, position, True,
-                        confirmed + (1 if has_place else 0), waiting + (0 if has_place else 1),
-                        programme)
-
-
-def sign_up_and_view(
-    session: Session, *, person_id: int, activity_id: int, now: datetime
-) -> tuple[ActivityView, ClosedReason | None]:
-    """Sign up, then what the person sees now, with as few queries as the rule allows.
-
-    Returns the details view and, if sign-up was refused, why. Raises ActivityNotFound.
-    """
-    try:
-        result = sign_up(session, person_id=person_id, activity_id=activity_id, now=now)
-    except RegistrationClosed as exc:
-        return activity_view(session, activity_id=activity_id, person_id=person_id,
-                             now=now), exc.reason
-    activity = result.activity
-    programme = result.programme or session.get(Programme, activity.programme_id)
-    free = max(0, activity.places - result.confirmed_count)
-    held = held_places(session, [activity_id], {activity_id: free}).get(activity_id, 0)
-    view = ActivityView(
-        activity=activity,
-        programme=programme,
-        free=free - held,
-        closed=closed_reason(activity, programme, now),
-        registration=result.registration,
-        reserve_position=result.position,
-        reserve_length=result.reserve_count,
-    )
-    return view, None
+    locked = lock_activity(session, activity_id)
+    place = take_place(session, locked=locked, person_id=person_id, now=now,
+                       proxy_by_id=proxy_by_id)
+    registration = session.get(Registration, place.registration_id, populate_existing=True)
+    activity = _orm_activity(session, activity_id)
+    assert registration is not None
+    programme = session.get(Programme, activity.programme_id) if place.created else None
+    return SignUpResult(registration, activity, place.position, place.created, place.taken,
+                        place.waiting, programme)
 
 
 def cancel(
@@ -282,27 +371,13 @@ def cancel(
     Raises ActivityNotFound, NotRegistered, or RegistrationClosed(STARTED) once the
     activity has begun (attendance is then the animator's business).
     """
-    activity = _lock_activity(session, activity_id)
-    registration = live_registration(session, person_id=person_id, activity_id=activity_id)
-    if registration is None:
-        raise NotRegistered(activity_id)
-    if activity.status != ActivityStatus.CANCELLED and now >= activity.starts_at:
-        raise RegistrationClosed(ClosedReason.STARTED)
-    was_confirmed = registration.status == RegistrationStatus.CONFIRMED
-    registration.status = RegistrationStatus.CANCELLED
-    registration.cancelled_at = now
-    session.add(registration)
-    session.flush()
-    if was_confirmed:
-        _on_place_released(session, registration, now)
-    # Someone on the reserve list leaving with an open offer frees the place it held.
-    held_one = not was_confirmed and void_offers(
-        session, activity_id=activity_id, now=now, registration_id=registration.id) > 0
-    if by_id is not None and by_id != person_id:
-        _audit(session, actor_id=by_id, action="registration.cancel", registration=registration)
-    promoted = (fill_free_places(session, activity=activity, now=now)
-                if was_confirmed or held_one else [])
-    return CancelResult(registration, activity, was_confirmed, promoted[0] if promoted else None)
+    locked = lock_activity(session, activity_id)
+    released = release(session, locked=locked, person_id=person_id, now=now, by_id=by_id)
+    registration = session.get(Registration, released.registration_id, populate_existing=True)
+    assert registration is not None
+    return CancelResult(registration, _orm_activity(session, activity_id),
+                        released.was_confirmed,
+                        released.promoted[0] if released.promoted else None)
 
 
 def fill_free_places(session: Session, *, activity: Activity, now: datetime) -> list[Registration]:
@@ -321,10 +396,9 @@ def _on_place_confirmed(session: Session, registration: Registration, now: datet
     schedule_reminders(session, registration=registration, now=now)
 
 
-def _on_place_released(session: Session, registration: Registration, now: datetime) -> None:
+def _on_place_released(session: Session, registration_id: int) -> None:
     """Hook: a confirmed place stopped being confirmed (cancelled), inside the transaction."""
-    if registration.id is not None:
-        cancel_reminders(session, registration_id=registration.id)
+    cancel_reminders(session, registration_id=registration_id)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,7 @@ from storage.models import (
     SurveyAnswer,
     SurveyResponse,
 )
+from storage.outbox import NewSend
 from storage.participant_codes import participant_code
 from storage.questionnaires import Item, ItemType, Questionnaire, SurveyPhase, items_for_phase
 from storage.survey_versions import SurveyError as SurveyError
@@ -389,6 +390,19 @@ def followup_key(person_id: int, programme_id: int, phase: SurveyPhase, days: in
 
 
 FOLLOWUP_DAYS = {SurveyPhase.INITIAL: (3,), SurveyPhase.FINAL: (3, 7)}
+
+
+def followup_sends(
+    *, person_id: int, programme_id: int, phase: SurveyPhase, offered_at: datetime
+) -> list[NewSend]:
+    """A phase's follow-ups after an offer at `offered_at`, as outbox rows."""
+    return [
+        NewSend(kind=SendKind.SURVEY_FOLLOWUP, person_id=person_id,
+                due_at=offered_at + timedelta(days=days), programme_id=programme_id,
+                payload={"phase": phase.value, "days": days},
+                dedupe_key=followup_key(person_id, programme_id, phase, days))
+        for days in FOLLOWUP_DAYS[phase]
+    ]
 
 
 def survey_send_keys(person_id: int, programme_id: int, phase: SurveyPhase) -> list[str]:

@@ -128,14 +128,13 @@ def postgres_server_url() -> str:
     return url
 
 
-def _temporary_postgres_database(server_url: str, template: str | None = None) -> Iterator[str]:
-    """Create a database (empty, or a copy of `template`), yield its URL, drop it."""
+def _temporary_postgres_database(server_url: str) -> Iterator[str]:
+    """Create an empty database, yield its URL, drop it."""
     server = make_url(server_url)
     name = f"palbot_t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    copy_of = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield server.set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -159,9 +158,17 @@ def migrated_postgres_template(postgres_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def postgres_engine(postgres_server_url: str, migrated_postgres_template: str) -> Iterator[Engine]:
-    """A migrated engine on a fresh PostgreSQL database (a copy of the migrated template)."""
-    for url in _temporary_postgres_database(postgres_server_url, migrated_postgres_template):
-        eng = make_engine(url)
-        yield eng
-        eng.dispose()
+def postgres_engine(
+    postgres_server_url: str, postgres_url: str, migrated_postgres_template: str
+) -> Iterator[Engine]:
+    """A migrated engine on the test's database (`postgres_url`), remade as a copy of the
+    migrated template: other engines a test opens on `postgres_url` see the same data."""
+    name = make_url(postgres_url).database
+    admin = create_engine(make_url(postgres_server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_postgres_template}"'))
+    admin.dispose()
+    eng = make_engine(postgres_url)
+    yield eng
+    eng.dispose()

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.models import Person, Registration, RegistrationStatus
+from storage.db import transaction
+from storage.models import Person, Programme, Registration, RegistrationStatus
 from tests.e2e.botapi import BotProcess, FakeBotApi, TgUser, bot_env
 from tests.support.signup import make_people, seed_programme
 
@@ -106,6 +107,31 @@ async def test_person_who_takes_an_offered_place_gets_a_cancel_button(
     assert "Warsztaty rękodzieła" in offer.body
     jan.press("✅ Biorę to miejsce", message=offer)
     told = await jan.expect_edit("Miejsce jest Twoje", message=offer)
+    assert "Rezygnuję z miejsca" in told.button_texts
+
+
+async def test_where_places_are_given_at_once_the_promoted_person_is_told(
+    api: FakeBotApi, bot: BotProcess, store: Engine
+) -> None:
+    programme, (activity,) = seed_programme(store, datetime.now(UTC), places=1)
+    with transaction(store) as session:
+        # A programme that gives freed places at once instead of offering them.
+        row = session.get(Programme, programme)
+        assert row is not None
+        row.offer_time = "0s"
+    olena, jan = api.user(1301), api.user(1302)
+    await _onboard(olena, "Olena")
+    await _onboard(jan, "Jan")
+    await olena.ask(f"/start act_{activity}", "Warsztaty")
+    await olena.tap("Zapisz się", "Masz miejsce na")
+    await jan.ask(f"/start act_{activity}", "Warsztaty")
+    await jan.tap("Dopisz mnie do listy rezerwowej", "(miejsce 1)")
+    jan.skip()
+    await olena.ask("/my", "Twoje zapisy")
+    await olena.tap("Rezygnuję z miejsca", "Czy na pewno")
+    await olena.tap("Tak, rezygnuję", "Gotowe.")
+    told = await jan.expect_new("zwolniło się miejsce i jest Twoje", timeout=10)
+    assert "Warsztaty rękodzieła" in told.body
     assert "Rezygnuję z miejsca" in told.button_texts
 
 

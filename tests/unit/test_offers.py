@@ -19,6 +19,7 @@ from bot.i18n import translator
 from schedules.clock import FrozenClock
 from schedules.messages import OutgoingMessage, renderer_for
 from schedules.offers import expire_due_offers
+from storage.activities import activity_view
 from storage.changes import cancel_activity, change_activity
 from storage.db import transaction
 from storage.executor import Database
@@ -38,8 +39,9 @@ from storage.models import (
     SendState,
 )
 from storage.offers import OfferRefusal, pass_offer, take_offer
+from storage.resident_views import card_page, card_view
 from storage.roles import grant
-from storage.seats import cancel, sign_up, sign_up_and_view
+from storage.seats import cancel, sign_up
 from tests.support.signup import make_activity, make_person, make_programme
 
 H = timedelta(hours=1)
@@ -221,11 +223,19 @@ def test_an_open_offer_holds_the_place_against_newcomers(db: Engine, clock: Froz
     with transaction(db) as session:
         newcomer = make_person(session, telegram_id=4242, name="Nowa")
         assert newcomer.id is not None
-        view, refused = sign_up_and_view(session, person_id=newcomer.id,
-                                         activity_id=scene.activity_id, now=clock.now())
-    assert refused is None and view.free == 0 and view.reserve_position == 2
-    assert view.registration is not None
-    assert view.registration.status == RegistrationStatus.RESERVE
+        result = sign_up(session, person_id=newcomer.id, activity_id=scene.activity_id,
+                         now=clock.now())
+        view = activity_view(session, activity_id=scene.activity_id, person_id=newcomer.id,
+                             now=clock.now())
+        # The residents' lean screens read the same rule in Core.
+        card = card_view(session, activity_id=scene.activity_id, person_id=newcomer.id,
+                         now=clock.now())
+        programme_id = result.activity.programme_id
+        listed = card_page(session, programme_id=programme_id, now=clock.now()).items
+    assert result.position == 2 and result.registration.status == RegistrationStatus.RESERVE
+    assert view.free == 0 and view.reserve_position == 2
+    assert card is not None and card.free == 0 and card.standing.position == 2
+    assert [i.free for i in listed if i.id == scene.activity_id] == [0]
 
 
 def test_tapping_after_the_deadline_expires_and_moves_on(db: Engine, clock: FrozenClock) -> None:

@@ -1,0 +1,38 @@
+"""The models' tables, for the lean SQLAlchemy Core statements of the residents' taps."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import Table
+
+from storage.models import (
+    Activity,
+    Dialog,
+    ParticipantCode,
+    PendingSend,
+    Person,
+    PlaceOffer,
+    Programme,
+    Registration,
+    RoleGrant,
+    SurveyAnswer,
+    SurveyResponse,
+)
+
+
+def _table(model: object) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+ACTIVITY = _table(Activity)
+PARTICIPANT_CODE = _table(ParticipantCode)
+PENDING_SEND = _table(PendingSend)
+PERSON = _table(Person)
+PLACE_OFFER = _table(PlaceOffer)
+PROGRAMME = _table(Programme)
+REGISTRATION = _table(Registration)
+ROLE_GRANT = _table(RoleGrant)
+SURVEY_RESPONSE = _table(SurveyResponse)
+DIALOG = _table(Dialog)
+SURVEY_ANSWER = _table(SurveyAnswer)
