@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from icalendar import Calendar, Event
-
 from storage.models import Activity
 
 PRODID = "-//PAL Bot//Local Activity Programme//PL"
@@ -13,6 +11,10 @@ PRODID = "-//PAL Bot//Local Activity Programme//PL"
 
 def activity_ics(activity: Activity, *, now: datetime, description: str = "") -> bytes:
     """One VEVENT with UTC start and end, title and venue; same UID on every download."""
+    # Loaded on the first download: icalendar brings dateutil's rrule and about 8 MB that
+    # `palbot run` does not need until someone asks for a calendar file.
+    from icalendar import Calendar, Event
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

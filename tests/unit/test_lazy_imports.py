@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("numpy", "scipy", "matplotlib", "openpyxl", "reportlab")
+HEAVY = ("numpy", "scipy", "matplotlib", "openpyxl", "reportlab", "icalendar")
 
 # Everything `palbot run` loads before serving, in a fresh interpreter.
 _RUN_PATH = """
