@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from evaluation.tables import Cell, Sheet, Style
+from storage.text_rule import spreadsheet_cell
 
 NUMBER_FORMATS = {
     Style.COUNT: "#,##0",
@@ -37,15 +38,6 @@ _FONTS = {
 }
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _ALIGN = {Style.HEADER: _WRAP, Style.HIDDEN: Alignment(horizontal="right")}
-# Characters a spreadsheet would run as a formula if a text cell started with them.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe_text(value: str) -> str:
-    # Category names are typed by animators: never let one become a formula.
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def write_workbook(sheets: Iterable[Sheet], path: Path | io.BytesIO) -> None:
     """Write the sheets into one XLSX file (or buffer), streaming rows (write-only mode)."""
     # Write-only mode keeps memory flat and is several times faster for the row-level
@@ -72,7 +64,7 @@ def _cell(ws: Any, cell: Cell) -> Any:
     if cell.style is Style.PERCENT and isinstance(value, int | float):
         value = value / 100
     if isinstance(value, str):
-        value = _safe_text(value)
+        value = spreadsheet_cell(value)
     fmt = NUMBER_FORMATS.get(cell.style) if isinstance(value, int | float) else None
     font = _FONTS.get(cell.style)
     alignment = _ALIGN.get(cell.style)
@@ -98,7 +90,7 @@ def csv_value(cell: Cell) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return _safe_text(value)
+        return spreadsheet_cell(value)
     if isinstance(value, int):
         return str(value)
     if cell.style is Style.PVALUE:

@@ -57,6 +57,7 @@ from storage.outreach import (
     programme_poster_facts,
 )
 from storage.proxy import InvalidPhone, ProxyNotFound
+from storage.text_rule import spreadsheet_cell
 
 log = logging.getLogger(__name__)
 # Longer typed texts cannot be a phone number; they are cut before checking.
@@ -198,12 +199,6 @@ def call_list_text(t: Translator, found: CallList) -> str:
     return "\n".join(lines)
 
 
-def _cell(value: str) -> str:
-    # A value starting with = + - @ would be run as a formula by spreadsheet programs;
-    # phone numbers start with + and stay readable with the quote.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def call_list_csv(t: Translator, found: CallList) -> bytes:
     """The call list for Excel (UTF-8 with BOM, `;`-separated)."""
     buffer = io.StringIO()
@@ -212,8 +207,9 @@ def call_list_csv(t: Translator, found: CallList) -> bytes:
                      t._("Starts at")])
     starts = t.local(found.activity.starts_at).strftime("%Y-%m-%d %H:%M")
     for number, entry in enumerate(found.entries, 1):
-        writer.writerow([number, _cell(entry.display_name), _cell(entry.phone or ""),
-                         _cell(found.activity.title), starts])
+        writer.writerow([number, spreadsheet_cell(entry.display_name),
+                         spreadsheet_cell(entry.phone or ""),
+                         spreadsheet_cell(found.activity.title), starts])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

@@ -27,6 +27,7 @@ from handlers.animator_common import (
 from handlers.common import answer
 from storage.organising import NotYourActivity
 from storage.participants import ParticipantList, ParticipantRow, participant_list
+from storage.text_rule import spreadsheet_cell
 
 log = logging.getLogger(__name__)
 # A chat message holds 4096 characters; longer lists are in the CSV file.
@@ -82,11 +83,6 @@ def list_text(t: Translator, found: ParticipantList) -> str:
     return "\n".join(lines)
 
 
-def _cell(value: str) -> str:
-    # A name starting with = + - @ would be run as a formula by spreadsheet programs.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def participants_csv(t: Translator, found: ParticipantList) -> bytes:
     """The same list as a CSV file for Excel (UTF-8 with BOM, `;`-separated)."""
     buffer = io.StringIO()
@@ -98,7 +94,7 @@ def participants_csv(t: Translator, found: ParticipantList) -> bytes:
     for number, row in enumerate(found.rows, 1):
         writer.writerow([
             number,
-            _cell(row.display_name),
+            spreadsheet_cell(row.display_name),
             t._("place") if row.has_place else t._("reserve list"),
             "" if row.position is None else row.position,
             (yes if row.attended else no) if row.has_place else "",

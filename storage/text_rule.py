@@ -80,3 +80,13 @@ def check_text(raw: str, *, limit: int, multiline: bool = False, required: bool 
     if len(text) > limit:
         raise InvalidText(TextProblem.TOO_LONG, limit=limit, length=len(text))
     return text
+
+
+# Characters a spreadsheet program would run as a formula if a text cell started with them.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: str) -> str:
+    """A typed text made safe for a CSV or XLSX cell: a leading `'` keeps `=…`, `+48…` or
+    `@…` from being run as a formula, and keeps a phone number readable."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
