@@ -109,6 +109,7 @@ class Dispatcher:
         self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy: set[int] = set()
+        self._finished = 0  # deliveries completed, to notice one that ends during a claim
         self._next_wake: datetime | None = None
         self._settled = 0
         self._started_at: float | None = None
@@ -231,6 +232,9 @@ class Dispatcher:
         while not self._stopping:
             free = self.settings.in_flight - len(self._tasks)
             progressed = False
+            # A send that finishes while the claim below runs frees its person, whose next
+            # send the claim skipped as busy: claim again rather than stop.
+            finished_before = self._finished
             # Claim in handfuls, not after every answer: fewer, fuller transactions.
             if free >= max(self.settings.batch // 2, 1) or (free > 0 and not self._tasks):
                 batch: Batch = await self._db.write(
@@ -244,7 +248,7 @@ class Dispatcher:
                 self.stats.update(batch.retired)
                 for item in batch.ready:
                     self._launch(item)
-                progressed = bool(batch.ready or batch.retired)
+                progressed = bool(batch.ready or batch.retired) or self._finished != finished_before
             if not self._tasks:
                 if not progressed:
                     break
@@ -270,6 +274,7 @@ class Dispatcher:
         def finished(done: asyncio.Task[None]) -> None:
             self._tasks.discard(done)
             self._settled += 1
+            self._finished += 1
             if item.person_id is not None:
                 self._busy.discard(item.person_id)
 

@@ -17,7 +17,7 @@ import schedules.notices
 import schedules.offer_notices  # noqa: F401
 from schedules.clock import FrozenClock
 from schedules.dispatcher import Dispatcher, DispatchSettings
-from schedules.messages import OutgoingMessage, SendOutcome, SendResult
+from schedules.messages import _RENDERERS, OutgoingMessage, SendOutcome, SendResult
 from schedules.workers import is_dead_worker, worker_identity
 from storage.claims import MAX_ATTEMPTS, claim_due
 from storage.db import transaction
@@ -234,7 +234,6 @@ async def test_two_dispatchers_on_one_database_send_each_message_once(
             session.flush()
             enqueue(session, kind=SendKind.CHANGE, person_id=person.id, due_at=clock.now(),
                     payload={"cancelled": True})
-    from schedules.messages import _RENDERERS
 
     def render(*_args: object) -> OutgoingMessage:
         return OutgoingMessage("x")
@@ -366,3 +365,40 @@ async def test_stopping_gives_back_claims_whose_sends_never_finished(
     await dispatcher.stop(grace=0.1)
     first = sends(engine, SendKind.REMINDER)[0]
     assert (first.state, first.claimed_by, first.attempts) == (SendState.PENDING, None, 0)
+
+
+class SlowClaims(Database):
+    """A database whose second claim takes long enough for the sends in flight to finish."""
+
+    claims = 0
+
+    async def write(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if getattr(fn, "__name__", "") == "claim":
+            self.claims += 1
+            if self.claims == 2:
+                await asyncio.sleep(0.05)
+        return await super().write(fn, *args, **kwargs)
+
+
+async def test_a_send_finishing_during_a_claim_does_not_end_the_drain(
+    engine: Engine, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One person, two messages due: the second waits while the first is in flight, and
+    # the first finishes while the dispatcher is claiming again (it skipped her as busy).
+    # The drain must claim once more, not stop with her second message left behind.
+    with transaction(engine) as session:
+        person = Person(telegram_id=9100, display_name="Ewa", onboarding_step="done")
+        session.add(person)
+        session.flush()
+        for _ in range(2):
+            enqueue(session, kind=SendKind.CHANGE, person_id=person.id, due_at=clock.now(),
+                    payload={"cancelled": True})
+    monkeypatch.setitem(_RENDERERS, SendKind.CHANGE.value, lambda *_: OutgoingMessage("x"))
+    database = SlowClaims(engine)
+    try:
+        outbox = Outbox()
+        assert await _dispatcher(database, outbox, clock).drain() == 2
+    finally:
+        database.close()
+    assert [chat for chat, *_ in outbox.sent] == [9100, 9100]
+    assert database.claims >= 3
