@@ -5,17 +5,53 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import LinkPreviewOptions
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram import LinkPreviewOptions, Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 from telegram.request import BaseRequest
 
+from bot.consultation_schedule import install as install_consultations
 from bot.context import PalApplication, PalContext, Services
+from bot.dispatch import install as install_dispatcher
+from bot.sending import PacingRateLimiter, build_pacer
 from bot.settings import Settings
 from bot.transport import bot_api_request
 from bot.update_order import PerPersonUpdateProcessor
+from handlers import (
+    activities,
+    admin,
+    admin_new_programme,
+    admin_programmes,
+    admin_records,
+    admin_surveys,
+    animator,
+    animator_attendance,
+    animator_broadcast,
+    animator_edit,
+    animator_outreach,
+    animator_participants,
+    animator_proxy,
+    animator_wizard,
+    common,
+    consultations,
+    evaluator,
+    fallback,
+    invitations,
+    menu,
+    my_activities,
+    offers,
+    onboarding,
+    paper,
+    privacy,
+    privacy_proxy,
+    reminders,
+    spreadsheets,
+    surveys,
+)
 from schedules.clock import Clock, SystemClock
 from storage.db import make_engine
 from storage.executor import Database
+from storage.offers import set_default_windows
+from storage.reminders import set_default_offsets
 
 log = logging.getLogger(__name__)
 
@@ -60,26 +96,73 @@ def build_application(
     if not with_updater:
         builder = builder.updater(None)
     if rate_limiter is None and settings.rate_limit:
-        from bot.sending import PacingRateLimiter, build_pacer
-
         rate_limiter = PacingRateLimiter(build_pacer(settings))
     if rate_limiter:
         builder = builder.rate_limiter(rate_limiter)
     application: PalApplication = builder.build()
     application.bot_data["services"] = services
 
-    from bot.dispatch import install as install_dispatcher
-
+    # The rules' deployment-wide defaults, where a programme sets none of its own.
+    set_default_offsets(settings.reminder_offsets)
+    set_default_windows(settings.offer_time, settings.offer_first_come)
     install_dispatcher(application)
-    # Consultations open and close on their dates (issue 15).
-    from bot.consultation_schedule import install as install_consultations
-
+    # Consultations open and close on their dates.
     install_consultations(application)
-
-    from handlers import register
-
-    register(application)
+    _add_handlers(application)
     return application
+
+
+# Group -10 runs first for every update: it loads who is speaking and their roles.
+IDENTIFY_GROUP = -10
+
+
+def _add_handlers(app: PalApplication) -> None:
+    """Add every handler, in the order they must be tried."""
+    app.add_handler(TypeHandler(Update, common.identify), group=IDENTIFY_GROUP)
+    # Feature modules, most specific first. Each adds its commands, its callback-data
+    # prefixes and the dialog kinds whose free text it consumes.
+    # Residents' sign-up: /start and onboarding (its text reader runs in group -1, ahead
+    # of everything, only for people still onboarding), activities, /my, menu and /help.
+    onboarding.register(app)
+    activities.register(app)
+    my_activities.register(app)
+    menu.register(app)
+    # Data rights: /privacy, /mydata, /forgetme (for anyone, onboarded or not), retention.
+    privacy.register(app)
+    # Erasure by an animator, for people without Telegram (from the person's card).
+    privacy_proxy.register(app)
+    # Animators: /animator and its tools (wizard, changes, attendance and /checkin,
+    # participants, announcements, people without Telegram).
+    animator.register(app)
+    for tool in (animator_wizard, animator_edit, animator_attendance, animator_participants,
+                 animator_broadcast, animator_proxy, animator_outreach):
+        tool.register(app)
+    # Surveys: /survey and the form residents and animators' paper entry share, /paper.
+    surveys.register(app)
+    paper.register(app)
+    # Evaluators: /evaluator — indicators and the before/after comparison as files.
+    evaluator.register(app)
+    # Reminders: "I'm coming" / "I can't come" (rem:y / rem:n), and noticing when a
+    # person blocks or unblocks the bot (groups -9 and -8, after identify).
+    reminders.register(app)
+    # Staff from the chat: invitation links (opened by /start inv_…, accepted with inv:
+    # buttons), /admin (programmes, teams, invitations) and spreadsheets sent as documents.
+    invitations.register(app)
+    admin.register(app)
+    # Programmes from /admin (prg: buttons): dates, settings, archive, editions; the
+    # questionnaire (its YAML reader goes before the spreadsheets'), surveys and records.
+    admin_new_programme.register(app)
+    admin_programmes.register(app)
+    admin_surveys.register(app)
+    admin_records.register(app)
+    spreadsheets.register(app)
+    # Offers of a freed place: "Take the place" / "Pass" (of:t / of:p), and their expiry.
+    offers.register(app)
+    # Consultations: staff create and follow them (anc:), residents answer (cr:, /consultations).
+    consultations.register(app)
+    # Catch-alls: unknown text, commands and buttons. Always last.
+    fallback.register(app)
+    app.add_error_handler(common.on_error)
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

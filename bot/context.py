@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.i18n import Translator, translator
 from bot.settings import Settings
+from schedules.clock import Clock
 from storage.access import NO_ACCESS, Access, Actor
 from storage.executor import Database
 from storage.models import Person, Role
 from storage.roles import has_role
-
-if TYPE_CHECKING:
-    from schedules.clock import Clock
+from translations import Translator, translator
 
 
 @dataclass

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from html import escape
 
-from bot.i18n import Translator
 from storage.person_data import PersonData, RegistrationRecord, SendRecord
+from translations import Translator
 
 
 def _status(t: Translator, record: RegistrationRecord) -> str:

@@ -16,9 +16,10 @@ from typing import Any
 from telegram.ext import JobQueue
 
 from bot.context import PalApplication, PalContext, Services
+from bot.sending import TelegramSender
 from schedules.clock import Clock
 from schedules.dispatcher import Dispatcher, DispatchSettings
-from storage.reminders import set_default_offsets
+from schedules.renderers import RENDERERS
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,8 @@ async def _sweep(context: PalContext) -> None:
 
 def install(application: PalApplication) -> Dispatcher:
     """Create the dispatcher and have it start and stop with the application."""
-    from bot.sending import TelegramSender
-
     services: Services = application.bot_data["services"]
     settings = services.settings
-    set_default_offsets(settings.reminder_offsets)
     job_queue = application.job_queue
     sender = TelegramSender(application.bot, services.db, services.clock)
     dispatcher = Dispatcher(
@@ -76,6 +74,8 @@ def install(application: PalApplication) -> Dispatcher:
         clock=services.clock,
         settings=DispatchSettings(timezone=settings.timezone, quiet_hours=settings.quiet_hours),
         alarm=JobQueueAlarm(job_queue, services.clock) if job_queue is not None else None,
+        # Which function writes each kind of message: the one table in schedules/renderers.py.
+        renderers=RENDERERS,
     )
     services.extras[DISPATCHER] = dispatcher
     services.extras[SENDER] = sender

@@ -6,15 +6,15 @@ language with an old keyboard on screen still gets what they pressed.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
-from bot.i18n import Translator, translator
-from bot.settings import SUPPORTED_LANGUAGES
 from storage.models import Role
 from storage.roles import has_role
+from translations import SUPPORTED_LANGUAGES, Translator, translator
 
 
 class MenuAction(StrEnum):
@@ -75,6 +75,20 @@ def main_menu(t: Translator, roles: frozenset[Role]) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         [[KeyboardButton(label) for label in row] for row in rows], resize_keyboard=True
     )
+
+
+# Telegram shows about this many characters of a button on a phone before it cuts.
+TITLE_IN_BUTTON = 34
+
+
+def shorten(text: str, limit: int = TITLE_IN_BUTTON) -> str:
+    """Fit a text into `limit` characters, cut at a word where possible and marked with …."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = textwrap.shorten(text, width=limit, placeholder="…")
+    # textwrap keeps only the mark when the first word alone is too long: cut inside it.
+    return cut if cut != "…" else text[: limit - 1] + "…"
 
 
 def inline(rows: Iterable[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:

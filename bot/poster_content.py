@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.i18n import Translator
+from translations import Translator
 
 
 @dataclass(frozen=True)

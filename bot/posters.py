@@ -26,8 +26,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from bot.i18n import Translator
 from bot.poster_content import PosterActivity
+from translations import Translator
 
 REGULAR = "DejaVuSans"
 BOLD = "DejaVuSans-Bold"

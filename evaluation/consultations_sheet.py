@@ -10,20 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.i18n import Translator
 from evaluation.disclosure import Disclosed, SuppressionGrid
+from evaluation.options import ReportOptions
 from evaluation.sheets import legend
 from evaluation.tables import Sheet, Style, count, number, text
 from storage.consultation_results import Results, consultations_between, participant_codes_between
 from storage.models import Consultation
-
-if TYPE_CHECKING:
-    from evaluation.report import ReportOptions
+from translations import Translator
 
 
 @dataclass(frozen=True)

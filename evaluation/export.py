@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from evaluation.charts import figures
-from evaluation.report import Progress, Report, ReportOptions, build_report
+from evaluation.options import ReportOptions
+from evaluation.report import Progress, Report, build_report
 from evaluation.source import report_session
 from evaluation.workbook import write_workbook
 from storage.models import Programme

@@ -20,7 +20,8 @@ from sqlmodel import Session
 if TYPE_CHECKING:
     from evaluation.disclosure import DisclosureRules
     from evaluation.export import ReportFiles
-    from evaluation.report import Progress, Report, ReportOptions
+    from evaluation.options import ReportOptions
+    from evaluation.report import Progress, Report
     from evaluation.source import Periods
     from evaluation.stats import ZeroMethod
     from storage.models import Programme
@@ -39,7 +40,7 @@ def report_options(
     zero_method: ZeroMethod = "wilcox",
 ) -> ReportOptions:
     """What to report and how (default disclosure rules unless given)."""
-    from evaluation.report import ReportOptions  # heavy: numpy, scipy
+    from evaluation.options import ReportOptions  # heavy: numpy, scipy
 
     if rules is None:
         return ReportOptions(language=language, year=year, timezone=timezone,

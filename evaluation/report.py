@@ -9,14 +9,13 @@ on two sheets (or in a chart) is hidden the same way everywhere.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from sqlmodel import Session
 
-from bot.i18n import Translator, translator
 from evaluation.consultations_sheet import (
     consultation_years,
     consultations_sheet,
@@ -30,7 +29,9 @@ from evaluation.indicator_table import (
     indicator_rows,
 )
 from evaluation.indicators import ALL, INDICATOR_BY_KEY, Kind
+from evaluation.options import ReportOptions
 from evaluation.prepost import PrePost, compare
+from evaluation.rowlevel import codebook_sheet, responses_sheet
 from evaluation.sheets import (
     definitions_sheet,
     items_sheet,
@@ -39,24 +40,12 @@ from evaluation.sheets import (
     register_prepost,
 )
 from evaluation.source import years_between
-from evaluation.stats import ZeroMethod, mean_interval
+from evaluation.stats import mean_interval
 from evaluation.tables import Cell, Sheet, Style, count, number, text
 from storage.models import Programme
+from translations import Translator, translator
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    """What to report and how; the disclosure rules refuse thresholds below 3."""
-
-    language: str = "pl"
-    year: int | None = None
-    rules: DisclosureRules = field(default_factory=DisclosureRules)
-    row_level: bool = False
-    timezone: str = "Europe/Warsaw"
-    surveys_dir: str | None = None
-    zero_method: ZeroMethod = "wilcox"
 
 
 @dataclass
@@ -133,8 +122,6 @@ def build_report(
         definitions_sheet(t, options.rules, options.zero_method),
     ]
     if options.row_level:
-        from evaluation.rowlevel import codebook_sheet, responses_sheet
-
         sheets.append(responses_sheet(session, t, programme, prepost, year_bounds))
         sheets.append(codebook_sheet(t, prepost))
         step("row-level")

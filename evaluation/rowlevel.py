@@ -13,7 +13,6 @@ import numpy as np
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from bot.i18n import Translator
 from evaluation.prepost import PrePost
 from evaluation.scoring import Scorers, fill_row, in_period, subscale_matrix
 from evaluation.source import fetch
@@ -21,6 +20,7 @@ from evaluation.tables import Cell, Sheet, Style, number, text
 from storage.models import ParticipantCode, Programme, SurveyAnswer, SurveyResponse
 from storage.questionnaires import Item, ItemType, Questionnaire
 from storage.surveys import Channel
+from translations import Translator
 
 
 def _closed_items(prepost: PrePost, scorers: Scorers) -> list[Item]:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from bot.i18n import Translator
 from evaluation.disclosure import Disclosed, DisclosureRules, Hidden, SuppressionGrid
 from evaluation.indicator_table import IndicatorTable
 from evaluation.indicators import ALL, INDICATOR_BY_KEY, INDICATORS
+from evaluation.options import ReportOptions
 from evaluation.prepost import Comparison, Distribution, PrePost
 from evaluation.stats import EXACT_MAX_N, PMethod, ZeroMethod, wilson
 from evaluation.tables import Cell, Sheet, Style, count, number, text
 from evaluation.texts import N_
-
-if TYPE_CHECKING:
-    from evaluation.report import ReportOptions
+from translations import Translator
 
 FLOW = ("people_signed_up", "initial_surveys", "final_surveys", "matched_pairs")
 SHARES = ("improved", "unchanged", "worse")

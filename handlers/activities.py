@@ -16,8 +16,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.calendar import activity_ics
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
-from bot.keyboards import back_to_menu_button, inline
+from bot.keyboards import back_to_menu_button, inline, shorten
 from handlers.common import answer, caller_of, requires_onboarding, speak_as
 from handlers.survey_form import intro_screen
 from storage.activities import ActivityNotFound, ClosedReason, activity_view
@@ -25,6 +24,7 @@ from storage.identity import Resident
 from storage.models import RegistrationStatus
 from storage.questionnaires import SurveyPhase
 from storage.resident_views import CONFIRMED, CardView, ProgrammeChoice
+from translations import Translator
 from usecases.activities import (
     ActivityDetails,
     SignUpRefusal,
@@ -34,11 +34,7 @@ from usecases.activities import (
 )
 
 log = logging.getLogger(__name__)
-TITLE_IN_BUTTON = 32
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+TITLE_IN_LIST = 32  # leaves room for the date and the places after the title
 
 
 async def show_screen(
@@ -106,7 +102,7 @@ def places_text(t: Translator, free: int) -> str:
 
 def programme_choice(t: Translator, programmes: list[ProgrammeChoice]) -> InlineKeyboardMarkup:
     """One button per open programme (`prog:<id>`)."""
-    return inline([[(_shorten(p.name, 60), f"prog:{p.id}")] for p in programmes])
+    return inline([[(shorten(p.name, 60), f"prog:{p.id}")] for p in programmes])
 
 
 async def show_activities(update: Update, context: PalContext, page: int = 0) -> None:
@@ -141,7 +137,7 @@ async def show_activities(update: Update, context: PalContext, page: int = 0) ->
     rows: list[list[tuple[str, str]]] = []
     for item in listed.items:
         free = places_text(t, item.free) if item.free else t._("reserve list")
-        label = (f"{_shorten(item.title, TITLE_IN_BUTTON)} · "
+        label = (f"{shorten(item.title, TITLE_IN_LIST)} · "
                  f"{t.short_date_time(item.starts_at)} · {free}")
         rows.append([(label, f"act:{item.id}")])
     nav: list[tuple[str, str]] = []

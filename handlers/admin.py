@@ -21,7 +21,6 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from bot.keyboards import back_to_menu_button, inline
 from handlers.activities import show_screen
 from handlers.common import answer
@@ -51,6 +50,7 @@ from storage.staff_access import (
     StaffActor,
     programmes_for,
 )
+from translations import Translator
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]
@@ -367,10 +367,6 @@ def _remove_and_team(session: Session, *, actor: StaffActor, grant_id: int,
 
 def register(app: PalApplication) -> None:
     """Add /admin and its buttons (`adm:` callback data)."""
-    from handlers.menu import add_command
-
-    add_command("admin", lambda t: t._("Administration: programmes, teams, invitations"),
-                role=Role.COORDINATOR)
     app.add_handler(CommandHandler("admin", admin_menu))
     app.add_handler(CallbackQueryHandler(admin_menu, pattern=r"^adm:menu$"))
     app.add_handler(CallbackQueryHandler(on_programme, pattern=r"^adm:p:(\d{1,12})$"))

@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 from babel.dates import format_date
 
-from bot.i18n import Translator
 from storage.programme_editions import EditionPlan, EditionRefusal
 from storage.programme_settings import ProgrammeSettings, offsets_label
 from storage.reminders import default_offsets
+from translations import Translator
 
 Rows = list[list[tuple[str, str]]]
 

@@ -15,7 +15,6 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
 from bot.data_export import render_html
-from bot.i18n import translator
 from bot.keyboards import inline
 from handlers.activities import show_screen
 from handlers.admin import staff_actor
@@ -27,6 +26,7 @@ from storage.programme_records import (
     data_for_staff,
     people_without_telegram,
 )
+from translations import translator
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 9999

@@ -20,7 +20,6 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from bot.keyboards import inline
 from handlers.activities import show_screen
 from handlers.admin import not_allowed_text, staff_actor
@@ -45,10 +44,11 @@ from storage.programme_surveys import (
     shipped_questionnaires,
     summary,
 )
-from storage.questionnaire_checks import MAX_FILE_BYTES
-from storage.questionnaires import Problem, QuestionnaireError, questionnaire_cache
+from storage.questionnaire_checks import MAX_FILE_BYTES, questionnaire_cache
+from storage.questionnaires import Problem, QuestionnaireError
 from storage.staff_access import NotAllowed, StaffAction, StaffActor
 from storage.survey_versions import questionnaire_path
+from translations import Translator
 
 log = logging.getLogger(__name__)
 SURVEY_FILE = "programme_survey_file"

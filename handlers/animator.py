@@ -19,8 +19,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
-from bot.keyboards import back_to_menu_button, inline
+from bot.keyboards import back_to_menu_button, inline, shorten
 from handlers.animator_common import (
     Rows,
     activity_label,
@@ -31,7 +30,6 @@ from handlers.animator_common import (
     refuse_no_programme,
     refuse_stale,
     screen,
-    shorten,
 )
 from handlers.common import answer
 from schedules.survey_followups import FinalSurveyOpening, open_final_survey
@@ -44,7 +42,6 @@ from storage.models import (
     Programme,
     Registration,
     RegistrationStatus,
-    Role,
 )
 from storage.organising import (
     Actor,
@@ -54,6 +51,7 @@ from storage.organising import (
     managed_activities,
     managed_activity,
 )
+from translations import Translator
 
 log = logging.getLogger(__name__)
 
@@ -376,21 +374,7 @@ async def on_final(update: Update, context: PalContext) -> None:
 
 
 def register(app: PalApplication) -> None:
-    """Add /animator, its menu, and every animator tool (each module adds its buttons)."""
-    from handlers import (
-        animator_attendance,
-        animator_broadcast,
-        animator_edit,
-        animator_outreach,
-        animator_participants,
-        animator_proxy,
-        animator_wizard,
-    )
-    from handlers.menu import add_command
-
-    add_command("animator", lambda t: t._("Animator menu: activities, attendance, "
-                                          "announcements"), role=Role.ANIMATOR)
-    add_command("checkin", lambda t: t._("Confirm you are here, with the animator's code"))
+    """Add /animator and its menu (bot/app.py adds each tool's own buttons)."""
     app.add_handler(CommandHandler("animator", animator_command))
     app.add_handler(CallbackQueryHandler(animator_command, pattern=r"^an:menu$"))
     app.add_handler(CallbackQueryHandler(on_programme_choice, pattern=r"^an:pg$"))
@@ -401,6 +385,3 @@ def register(app: PalApplication) -> None:
     app.add_handler(CallbackQueryHandler(on_call_off, pattern=r"^an:xy:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_final_ask, pattern=r"^an:final$"))
     app.add_handler(CallbackQueryHandler(on_final, pattern=r"^an:finaly$"))
-    for module in (animator_wizard, animator_edit, animator_attendance, animator_participants,
-                   animator_broadcast, animator_proxy, animator_outreach):
-        module.register(app)

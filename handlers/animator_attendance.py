@@ -20,8 +20,7 @@ from telegram import InputFile, Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
-from bot.keyboards import inline
+from bot.keyboards import inline, shorten
 from handlers.animator_common import (
     Rows,
     actor_of,
@@ -29,7 +28,6 @@ from handlers.animator_common import (
     menu_button,
     refuse_stale,
     screen,
-    shorten,
 )
 from handlers.common import answer, requires_onboarding
 from storage.attendance import (
@@ -47,6 +45,7 @@ from storage.attendance import (
     set_attendance,
 )
 from storage.organising import NotYourActivity
+from translations import Translator
 
 log = logging.getLogger(__name__)
 PAGE = 24

@@ -21,7 +21,6 @@ from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.broadcast_progress import start_progress
 from bot.context import PalApplication, PalContext
-from bot.i18n import LANGUAGE_NAMES
 from bot.keyboards import inline
 from handlers.animator_broadcast_texts import (
     ask_text,
@@ -70,6 +69,7 @@ from storage.dialogs import close_dialog
 from storage.models import Dialog, Role
 from storage.organising import NotYourActivity, managed_activities
 from storage.text_rule import forbidden_character
+from translations import LANGUAGE_NAMES
 
 log = logging.getLogger(__name__)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup
 
-from bot.i18n import LANGUAGE_NAMES, Translator
 from bot.keyboards import inline
 from handlers.animator_common import Rows
 from storage.broadcast_compose import Compose, Overview
 from storage.broadcasts import Audience, BroadcastTooLong, text_limit
+from translations import LANGUAGE_NAMES, Translator
 
 
 def audience_text(t: Translator, audience: str | None, activity_title: str | None) -> str:

@@ -17,17 +17,17 @@ from typing import TypeVar
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import PalContext
-from bot.i18n import Translator
+from bot.keyboards import shorten
 from handlers.activities import show_screen
 from handlers.common import answer, requires_role
 from storage.drafts import Step
 from storage.models import Activity, ActivityStatus, Role
 from storage.organising import Actor
+from translations import Translator
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]
 H = TypeVar("H", bound=Handler)
-TITLE_IN_BUTTON = 34
 Rows = list[list[tuple[str, str]]]
 
 
@@ -59,11 +59,6 @@ def actor_of(context: PalContext) -> Actor:
     actor = context.viewer.actor
     assert actor is not None
     return actor
-
-
-def shorten(text: str, limit: int = TITLE_IN_BUTTON) -> str:
-    """Cut a text for a button, marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def activity_label(t: Translator, activity: Activity) -> str:

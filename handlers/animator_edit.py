@@ -20,7 +20,6 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from bot.keyboards import inline
 from handlers.animator import change_refusal, show_card
 from handlers.animator_common import (
@@ -48,6 +47,7 @@ from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.drafts import QUESTIONS, DraftInvalid, Step
 from storage.models import Dialog, Role
 from storage.organising import Actor, NotYourActivity, managed_activity
+from translations import Translator
 
 log = logging.getLogger(__name__)
 KIND = "animator_edit"

@@ -22,7 +22,6 @@ from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator, translator
 from bot.keyboards import inline
 from bot.poster_content import (
     PosterActivity,
@@ -58,6 +57,7 @@ from storage.outreach import (
 )
 from storage.proxy import InvalidPhone, ProxyNotFound
 from storage.text_rule import spreadsheet_cell
+from translations import Translator, translator
 
 log = logging.getLogger(__name__)
 # Longer typed texts cannot be a phone number; they are cut before checking.

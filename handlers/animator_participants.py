@@ -14,7 +14,6 @@ from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from bot.keyboards import inline
 from handlers.animator_common import (
     actor_of,
@@ -28,6 +27,7 @@ from handlers.common import answer
 from storage.organising import NotYourActivity
 from storage.participants import ParticipantList, ParticipantRow, participant_list
 from storage.text_rule import spreadsheet_cell
+from translations import Translator
 
 log = logging.getLogger(__name__)
 # A chat message holds 4096 characters; longer lists are in the CSV file.

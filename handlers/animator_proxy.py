@@ -19,8 +19,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
-from bot.keyboards import inline
+from bot.keyboards import inline, shorten
 from handlers.activities import closed_text
 from handlers.animator_common import (
     Rows,
@@ -30,7 +29,6 @@ from handlers.animator_common import (
     menu_button,
     refuse_no_programme,
     screen,
-    shorten,
 )
 from handlers.common import answer
 from handlers.dialogs import on_text
@@ -61,6 +59,7 @@ from storage.seats import (
     NotRegistered,
     RegistrationClosed,
 )
+from translations import Translator
 
 log = logging.getLogger(__name__)
 # ---------------------------------------------------------------- screens

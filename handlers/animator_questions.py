@@ -11,7 +11,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Translator
 from storage.activity_wizard import OPTION_PREFIX
 from storage.drafts import (
     DESCRIPTION_MAX,
@@ -28,6 +27,7 @@ from storage.drafts import (
     ends_at,
     starts_at,
 )
+from translations import Translator
 
 TYPICAL_PLACES = (8, 10, 12, 15, 20, 30)
 

@@ -21,7 +21,6 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from bot.keyboards import inline
 from handlers.animator_common import (
     Rows,
@@ -55,6 +54,7 @@ from storage.activity_wizard import (
 )
 from storage.drafts import DIALOG_KIND, QUESTIONS, DraftInvalid, Step, next_step, previous_step
 from storage.models import Dialog, Role
+from translations import Translator
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import PalContext, Viewer
-from bot.i18n import normalise_language
 from bot.keyboards import MenuAction, main_menu, menu_action_for
 from storage.db import DatabaseUnavailable
 from storage.identity import Resident
 from storage.models import Role
+from translations import normalise_language
 from usecases.caller import Caller, sender_of
 
 log = logging.getLogger(__name__)

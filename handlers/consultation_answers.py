@@ -15,7 +15,6 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from bot.keyboards import inline
 from bot.sending import inline_markup
 from handlers.activities import show_screen
@@ -38,6 +37,7 @@ from storage.consultation_results import results
 from storage.consultations import ConsultationNotOpen, NotInAudience, NotYourConsultation
 from storage.dialogs import close_dialog
 from storage.models import ConsultationState, Dialog
+from translations import Translator
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +187,6 @@ async def on_free_text(update: Update, context: PalContext, dialog: Dialog) -> N
 
 def register(app: PalApplication) -> None:
     """Add /consultations and the answer buttons (typed answers arrive via @on_text)."""
-    from handlers.menu import add_command
-
-    add_command("consultations", lambda t: t._("Consultations: give your opinion"))
     app.add_handler(CommandHandler("consultations", consultations_command))
     app.add_handler(CallbackQueryHandler(on_choose, pattern=r"^cr:(\d{1,9}):(\d{1,2}):(\d{1,2})$"))
     app.add_handler(CallbackQueryHandler(on_move, pattern=r"^cr:(\d{1,9}):go:(\d{1,2})$"))

@@ -17,9 +17,8 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
-from bot.keyboards import inline
-from handlers.animator_common import Rows, actor_of, animator_only, menu_button, screen, shorten
+from bot.keyboards import inline, shorten
+from handlers.animator_common import Rows, actor_of, animator_only, menu_button, screen
 from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.consultation_answers import text_hint
 from handlers.dialogs import on_text
@@ -53,6 +52,7 @@ from storage.dialogs import close_dialog
 from storage.models import ConsultationState, Dialog, Person, Role
 from storage.organising import Actor, detached
 from storage.proxy import ProxyNotFound, proxy_participants
+from translations import Translator
 
 log = logging.getLogger(__name__)
 # Room left in a 4,096-unit message for the buttons' screen to stay readable.

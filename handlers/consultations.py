@@ -17,8 +17,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import LANGUAGE_NAMES, Translator
-from bot.keyboards import inline
+from bot.keyboards import inline, shorten
 from handlers import consultation_answers, consultation_staff
 from handlers.animator_common import (
     Rows,
@@ -27,7 +26,6 @@ from handlers.animator_common import (
     menu_button,
     refuse_stale,
     screen,
-    shorten,
 )
 from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.consultation_answers import text_hint
@@ -63,6 +61,7 @@ from storage.consultation_wizard import (
 from storage.consultations import NotYourConsultation, audience_size
 from storage.models import ConsultationAudience, Dialog, Role
 from storage.organising import NotYourActivity, managed_activities
+from translations import LANGUAGE_NAMES, Translator
 
 log = logging.getLogger(__name__)
 

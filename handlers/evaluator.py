@@ -183,10 +183,6 @@ async def _send(context: PalContext, chat_id: int, files: ReportFiles, name: str
 
 def register(app: PalApplication) -> None:
     """Add /evaluator and its buttons (`ev:` callback data)."""
-    from handlers.menu import add_command
-
-    add_command("evaluator", lambda t: t._("Evaluator menu: indicators and before/after "
-                                           "reports"), role=Role.EVALUATOR)
     app.add_handler(CommandHandler("evaluator", evaluator_command))
     app.add_handler(CallbackQueryHandler(evaluator_command, pattern=r"^ev:menu$"))
     app.add_handler(CallbackQueryHandler(on_programme, pattern=r"^ev:p:\d{1,12}$"))

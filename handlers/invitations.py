@@ -13,7 +13,6 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from bot.keyboards import inline, main_menu
 from handlers.activities import show_screen
 from handlers.common import answer
@@ -27,6 +26,7 @@ from storage.invitations import (
     open_invitation,
 )
 from storage.models import Role
+from translations import Translator
 
 log = logging.getLogger(__name__)
 

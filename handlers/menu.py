@@ -1,64 +1,33 @@
 """The main menu, /help per role, /language, and the command lists Telegram shows.
 
-Other features add their commands with `add_command(...)` in their `register(app)`, so
-/help and Telegram's command list stay complete, and route their main-menu button by
-adding one line to `MENU_ROUTES` below.
+The commands themselves are listed once, in handlers/commands.py; a feature routes its
+main-menu button by adding one line to `MENU_ROUTES` below.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from telegram import BotCommand, BotCommandScopeDefault, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator, translator
 from bot.keyboards import MenuAction, menu_action_for
-from bot.settings import SUPPORTED_LANGUAGES
 from handlers.activities import activities_command
 from handlers.admin import admin_menu
 from handlers.animator import animator_command
+from handlers.commands import COMMANDS, commands_for
 from handlers.common import answer, show_main_menu
 from handlers.evaluator import evaluator_command
 from handlers.my_activities import my_command
 from handlers.onboarding import language_keyboard
 from handlers.surveys import survey_command
 from storage.models import Role
+from translations import SUPPORTED_LANGUAGES, Translator, translator
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CommandInfo:
-    """A command for /help and Telegram's list; `role` None means every resident."""
-
-    command: str
-    describe: Callable[[Translator], str]
-    role: Role | None = None
-
-
-_COMMANDS: list[CommandInfo] = []
-
-
-def add_command(command: str, describe: Callable[[Translator], str],
-                role: Role | None = None) -> None:
-    """Make a command known to /help (and, for residents' commands, Telegram's list)."""
-    if any(c.command == command for c in _COMMANDS):
-        return  # registering the application twice (tests) must not list it twice
-    _COMMANDS.append(CommandInfo(command, describe, role))
-
-
-def commands_for(roles: frozenset[Role]) -> list[CommandInfo]:
-    """The commands someone with `roles` may use, residents' first."""
-    from storage.roles import has_role
-
-    mine = [c for c in _COMMANDS if c.role is None]
-    team = [c for c in _COMMANDS if c.role is not None and has_role(roles, c.role)]
-    return mine + team
 
 
 def help_text(t: Translator, roles: frozenset[Role]) -> str:
@@ -139,7 +108,7 @@ async def set_command_lists(app: PalApplication) -> None:
     for language in (None, *SUPPORTED_LANGUAGES):
         t = translator(language or app.bot_data["services"].settings.default_language)
         commands = [BotCommand(c.command, c.describe(t)[:256])
-                    for c in _COMMANDS if c.role is None]
+                    for c in COMMANDS if c.role is None]
         try:
             await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
                                           language_code=language)
@@ -148,17 +117,8 @@ async def set_command_lists(app: PalApplication) -> None:
             log.warning("setMyCommands failed for %s: %s", language or "default", exc)
 
 
-def _resident_commands() -> None:
-    add_command("start", lambda t: t._("Start, or show the main menu"))
-    add_command("activities", lambda t: t._("Browse activities and sign up"))
-    add_command("my", lambda t: t._("Your places and reserve-list positions"))
-    add_command("language", lambda t: t._("Change the language"))
-    add_command("help", lambda t: t._("What this chat can do"))
-
-
 def register(app: PalApplication) -> None:
     """Add /help, /language, the menu buttons and the command-list start hook."""
-    _resident_commands()
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler("language", language_command))
     app.add_handler(CallbackQueryHandler(on_menu_callback, pattern=r"^menu$"))

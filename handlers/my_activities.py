@@ -12,14 +12,13 @@ import logging
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-import schedules.notices  # noqa: F401  (registers the promotion notice's renderer)
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from bot.keyboards import back_to_menu_button, inline
 from handlers.activities import not_onboarded, pressed_id, show_screen
 from handlers.common import answer, caller_of
 from storage.models import ActivityStatus
 from storage.resident_views import CONFIRMED, MyPlace
+from translations import Translator
 from usecases.registrations import (
     ReleaseRefusal,
     ask_release,

@@ -14,9 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
-import schedules.offer_notices  # noqa: F401  (registers the offer renderers)
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from handlers.common import answer, requires_onboarding
 from schedules.messages import Button
 from schedules.offer_notices import (
@@ -34,9 +32,9 @@ from storage.offers import (
     OfferAnswer,
     OfferRefusal,
     pass_offer,
-    set_default_windows,
     take_offer,
 )
+from translations import Translator
 
 log = logging.getLogger(__name__)
 
@@ -198,9 +196,7 @@ async def schedule_expiry(app: PalApplication) -> None:
 
 
 def register(app: PalApplication) -> None:
-    """Add the offer buttons; take the offer windows from the settings; schedule expiry."""
-    settings = app.bot_data["services"].settings
-    set_default_windows(settings.offer_time, settings.offer_first_come)
+    """Add the offer buttons and schedule the expiry of offers."""
     app.bot_data["services"].on_start.append(schedule_expiry)
     app.add_handler(CallbackQueryHandler(on_take, pattern=r"^of:t:\d{1,12}$"))
     app.add_handler(CallbackQueryHandler(on_pass, pattern=r"^of:p:\d{1,12}$"))

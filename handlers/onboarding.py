@@ -25,7 +25,6 @@ from telegram.ext import (
 )
 
 from bot.context import PalApplication, PalContext, Viewer
-from bot.i18n import LANGUAGE_NAMES, Translator, translator
 from bot.keyboards import inline, main_menu
 from handlers.activities import (
     programme_choice,
@@ -49,6 +48,7 @@ from storage.people import (
     finish_without_programme,
 )
 from storage.resident_views import open_programme_choices
+from translations import LANGUAGE_NAMES, Translator, translator
 from usecases.onboarding import (
     choose_language,
     name_and_payload,

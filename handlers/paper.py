@@ -20,11 +20,10 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
-from bot.keyboards import inline
+from bot.keyboards import inline, shorten
 from handlers.common import answer, requires_onboarding, requires_role
 from handlers.dialogs import on_text
-from handlers.survey_form import LETTER_PHASE, PHASE_LETTER, form_screen, phase_title, shorten
+from handlers.survey_form import LETTER_PHASE, PHASE_LETTER, form_screen, phase_title
 from handlers.survey_steps import actor_of, refusal_text, show
 from storage.access import Action, may, programmes_for
 from storage.dialogs import close_dialog, get_dialog, save_dialog
@@ -38,6 +37,7 @@ from storage.proxy import (
 )
 from storage.questionnaires import SurveyPhase
 from storage.surveys import Channel, SurveyError, find_response, start_or_resume, view
+from translations import Translator
 from usecases.survey_steps import Actor, Step, keep_dialog
 
 log = logging.getLogger(__name__)
@@ -326,10 +326,6 @@ def step_actor_id(context: PalContext) -> int | None:
 
 def register(app: PalApplication) -> None:
     """Add /paper and its buttons (the form's own buttons are in handlers/surveys.py)."""
-    from handlers.menu import add_command
-
-    add_command("paper", lambda t: t._("Enter a paper survey of a person without Telegram"),
-                Role.ANIMATOR)
     app.add_handler(CommandHandler("paper", paper_command))
     app.add_handler(CallbackQueryHandler(paper_command, pattern=r"^pp:list$"))
     app.add_handler(CallbackQueryHandler(on_programme, pattern=r"^pp:prog:(\d{1,12})$"))

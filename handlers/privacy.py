@@ -20,7 +20,6 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import PalApplication, PalContext
 from bot.data_export import render_html, render_json
-from bot.i18n import Translator
 from bot.keyboards import inline
 from handlers.common import answer
 from schedules.retention import run_retention
@@ -36,6 +35,7 @@ from storage.privacy import (
     scrub_freed_space,
 )
 from storage.retention import programme_end
+from translations import Translator
 
 log = logging.getLogger(__name__)
 
@@ -334,18 +334,6 @@ async def on_keep(update: Update, context: PalContext) -> None:
     await _drop_buttons(update)
 
 
-def _describe_privacy(t: Translator) -> str:
-    return t._("how we use your personal data")
-
-
-def _describe_mydata(t: Translator) -> str:
-    return t._("get everything we store about you")
-
-
-def _describe_forgetme(t: Translator) -> str:
-    return t._("delete your data from the chat")
-
-
 async def retention_job(context: PalContext) -> None:
     """The JobQueue's daily retention run (ids only in the logs)."""
     try:
@@ -368,13 +356,8 @@ async def schedule_retention(app: PalApplication) -> None:
 
 def register(app: PalApplication) -> None:
     """Add /privacy, /mydata, /forgetme and their buttons; schedule retention."""
-    from handlers.menu import add_command
-
     app.bot_data["services"].on_start.append(schedule_retention)
 
-    add_command("privacy", _describe_privacy)
-    add_command("mydata", _describe_mydata)
-    add_command("forgetme", _describe_forgetme)
     app.add_handler(CommandHandler("privacy", privacy_command))
     app.add_handler(CommandHandler("mydata", send_my_data))
     app.add_handler(CommandHandler("forgetme", forget_me))
@@ -382,7 +365,3 @@ def register(app: PalApplication) -> None:
     app.add_handler(CallbackQueryHandler(forget_me, pattern=r"^pv:forget$"))
     app.add_handler(CallbackQueryHandler(on_confirm, pattern=r"^pv:fy:"))
     app.add_handler(CallbackQueryHandler(on_keep, pattern=r"^pv:fn$"))
-    # Animators, for people without Telegram (from the person's card).
-    from handlers import privacy_proxy
-
-    privacy_proxy.register(app)

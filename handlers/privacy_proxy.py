@@ -18,7 +18,6 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from bot.keyboards import inline
 from handlers.animator_common import actor_of, animator_only, screen
 from handlers.common import answer
@@ -34,6 +33,7 @@ from storage.privacy import (
 )
 from storage.proxy import ProxyNotFound, proxy_participant
 from storage.proxy_actions import proxy_scope
+from translations import Translator
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, TypeHandler
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from handlers.activities import not_onboarded
 from handlers.common import answer, caller_of
 from schedules.reminder_notices import COMING_PREFIX, NOT_COMING_PREFIX
 from storage.outbox import person_blocked_bot, person_is_back
-from storage.reminders import AnswerRefused
+from storage.reminder_answers import AnswerRefused
+from translations import Translator
 from usecases.registrations import answer_reminder
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,6 @@ from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import PalApplication, PalContext
-from bot.i18n import Translator
 from bot.keyboards import inline
 from handlers.activities import show_screen
 from handlers.admin import staff_actor
@@ -43,6 +42,7 @@ from storage.sheet_imports import (
     save_preview,
 )
 from storage.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
+from translations import Translator
 
 log = logging.getLogger(__name__)
 ERRORS_SHOWN = 25
@@ -346,10 +346,6 @@ async def on_template(update: Update, context: PalContext) -> None:
 
 def register(app: PalApplication) -> None:
     """Add /import, the document reader and its buttons (`ss:` callback data)."""
-    from handlers.menu import add_command
-
-    add_command("import", lambda t: t._("Add activities from a spreadsheet (XLSX or CSV)"),
-                role=Role.ANIMATOR)
     app.add_handler(CommandHandler("import", import_help))
     app.add_handler(MessageHandler(filters.Document.ALL, on_document))
     app.add_handler(CallbackQueryHandler(import_help, pattern=r"^ss:help$"))

@@ -22,22 +22,16 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup
 
-from bot.i18n import Translator
-from bot.keyboards import inline
+from bot.keyboards import inline, shorten
 from storage.questionnaires import Item, ItemType, Questionnaire, SurveyPhase, items_for_phase
 from storage.surveys import ResponseView
+from translations import Translator
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 PHASE_LETTER = {SurveyPhase.INITIAL: "i", SurveyPhase.FINAL: "f"}
 LETTER_PHASE = {letter: phase for phase, letter in PHASE_LETTER.items()}
 # Telegram's limit is 4096 characters; the summary shortens question texts to fit.
 MESSAGE_LIMIT = 4000
-
-
-def shorten(text: str, limit: int) -> str:
-    """Cut a text to `limit` characters with an ellipsis."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def phase_title(t: Translator, phase: SurveyPhase) -> str:

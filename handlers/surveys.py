@@ -11,7 +11,6 @@ import logging
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-import schedules.survey_followups  # noqa: F401 — registers the invitation renderers
 from bot.context import PalApplication, PalContext
 from handlers import survey_steps
 from handlers.common import answer, requires_onboarding
@@ -99,9 +98,6 @@ async def on_open_survey(update: Update, context: PalContext) -> None:
 
 def register(app: PalApplication) -> None:
     """Add /survey, the form's buttons and the survey-opening button."""
-    from handlers.menu import add_command
-
-    add_command("survey", lambda t: t._("Answer the survey about how you are doing"))
     app.add_handler(CommandHandler("survey", survey_command))
     app.add_handler(CallbackQueryHandler(on_open_survey, pattern=r"^sv:go:(\d{1,12}):([if])$"))
     survey_steps.register(app)

@@ -18,10 +18,8 @@ from typing import Protocol
 
 from sqlmodel import Session, and_, col, or_, select
 
-from bot.i18n import Translator, translator
-from bot.settings import QuietHours
 from schedules.clock import Clock
-from schedules.messages import Button, OutgoingMessage, renderer
+from schedules.messages import Button, OutgoingMessage
 from schedules.quiet_hours import is_quiet, quiet_end
 from schedules.workers import worker_identity
 from storage.broadcasts import Progress, finish_if_done, progress
@@ -33,10 +31,11 @@ from storage.models import (
     BroadcastState,
     PendingSend,
     Person,
-    SendKind,
 )
 from storage.organising import detached
 from storage.progress_claims import claim_progress, mark_reported
+from storage.setting_values import QuietHours
+from translations import Translator, translator
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,6 @@ FIRST_EDIT_AFTER = timedelta(seconds=2)
 TICK_SECONDS = 4.0
 
 
-@renderer(SendKind.BROADCAST)
 def render_broadcast(
     session: Session, send: PendingSend, person: Person, t: Translator
 ) -> OutgoingMessage | None:

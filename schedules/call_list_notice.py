@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.i18n import Translator
-from schedules.messages import Button, OutgoingMessage, renderer
+from schedules.messages import Button, OutgoingMessage
 from schedules.reminder_notices import when_line
 from storage.call_list import CallEntry, paper_places, promoted_entry, still_staff
-from storage.models import Activity, ActivityStatus, PendingSend, Person, SendKind
+from storage.models import Activity, ActivityStatus, PendingSend, Person
+from translations import Translator
 
 # Lines of people in the chat message; longer lists are in the CSV file.
 PEOPLE_IN_MESSAGE = 50
@@ -35,7 +35,6 @@ def call_lines(t: Translator, entries: list[CallEntry], limit: int = PEOPLE_IN_M
     return lines
 
 
-@renderer(SendKind.CALL_LIST)
 def render_call_list(
     session: Session, send: PendingSend, person: Person, t: Translator
 ) -> OutgoingMessage | None:

@@ -14,16 +14,16 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.i18n import Translator
 from evaluation.disclosure_rules import DisclosureRules, mask_count
 from schedules.clock import Clock
-from schedules.messages import Button, OutgoingMessage, renderer
+from schedules.messages import Button, OutgoingMessage
 from storage.consultation_answers import AnswerSheet, current_sheet
 from storage.consultation_drafts import localized
 from storage.consultation_results import Results, results
 from storage.consultations import Advanced, advance_consultations, next_change_at
 from storage.executor import Database
-from storage.models import Consultation, ConsultationState, PendingSend, Person, SendKind
+from storage.models import Consultation, ConsultationState, PendingSend, Person
+from translations import Translator
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,6 @@ def results_lines(t: Translator, found: Results, *, exact: bool) -> list[str]:
     return lines
 
 
-@renderer(SendKind.CONSULTATION)
 def render_opening(session: Session, send: PendingSend, person: Person,
                    t: Translator) -> OutgoingMessage | None:
     """The first question, in the person's language; dropped once the consultation closed."""
@@ -120,7 +119,6 @@ def render_opening(session: Session, send: PendingSend, person: Person,
     return OutgoingMessage(f"{intro}\n\n{screen.text}", screen.buttons)
 
 
-@renderer(SendKind.CONSULTATION_RESULTS)
 def render_results(session: Session, send: PendingSend, person: Person,
                    t: Translator) -> OutgoingMessage | None:
     """The results, once the consultation closed, to those who answered."""

@@ -23,19 +23,17 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlmodel import Session
 
-import schedules.call_list_notice  # registers the animators' call-list renderer
-import schedules.reminder_notices  # noqa: F401  (registers the reminder and change renderers)
-from bot.settings import QuietHours
 from schedules.clock import Clock
-from schedules.messages import Sender, SendOutcome, SendResult, renderer_for
+from schedules.messages import Renderer, Sender, SendOutcome, SendResult
 from schedules.preparing import Batch, Preparer, Ready
+from schedules.renderers import RENDERERS
 from schedules.workers import is_dead_worker, worker_identity
 from storage.claims import (
     hold_until,
@@ -49,6 +47,7 @@ from storage.claims import (
 from storage.executor import Database
 from storage.models import SendKind
 from storage.outbox import UNREACHABLE, add_enqueue_listener
+from storage.setting_values import QuietHours
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +93,15 @@ class Dispatcher:
         settings: DispatchSettings | None = None,
         worker: str | None = None,
         alarm: Alarm | None = None,
+        renderers: Mapping[str, Renderer] = RENDERERS,
     ) -> None:
         self._db = db
         self._sender = sender
         self._clock = clock
         self.settings = settings or DispatchSettings()
         self.worker = worker or worker_identity()
-        self._preparer = Preparer(self.worker, self.settings.timezone, self.settings.quiet_hours)
+        self._preparer = Preparer(self.worker, self.settings.timezone, self.settings.quiet_hours,
+                                  renderers)
         self._alarm = alarm
         self._loop: asyncio.AbstractEventLoop | None = None
         self._remove_listener: Callable[[], None] | None = None
@@ -123,9 +124,6 @@ class Dispatcher:
         self._started_at = time.monotonic()
         self._stopping = False
         self._remove_listener = add_enqueue_listener(self._enqueued_in_thread)
-        missing = [kind.value for kind in SendKind if renderer_for(kind.value) is None]
-        if missing:
-            log.warning("no renderer registered for %s: such sends will fail", missing)
         await self.sweep()
 
     async def stop(self, grace: float = 10.0) -> None:

@@ -11,8 +11,8 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from bot.i18n import Translator
-from storage.models import PendingSend, Person, SendKind
+from storage.models import PendingSend, Person
+from translations import Translator
 
 
 @dataclass(frozen=True)
@@ -70,21 +70,3 @@ class Sender(Protocol):
 # A renderer builds the message for a pending send, or returns None when the send is
 # no longer relevant (activity cancelled, survey already submitted…) and should be dropped.
 Renderer = Callable[[Session, PendingSend, Person, Translator], OutgoingMessage | None]
-_RENDERERS: dict[str, Renderer] = {}
-
-
-def renderer(kind: SendKind) -> Callable[[Renderer], Renderer]:
-    """Register the renderer for one kind of pending send."""
-
-    def decorate(fn: Renderer) -> Renderer:
-        if kind.value in _RENDERERS and _RENDERERS[kind.value] is not fn:
-            raise ValueError(f"two renderers for {kind.value}")
-        _RENDERERS[kind.value] = fn
-        return fn
-
-    return decorate
-
-
-def renderer_for(kind: str) -> Renderer | None:
-    """The registered renderer of a kind, if any."""
-    return _RENDERERS.get(kind)

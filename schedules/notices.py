@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.i18n import Translator
-from schedules.messages import Button, OutgoingMessage, renderer
+from schedules.messages import Button, OutgoingMessage
 from storage.models import (
     Activity,
     ActivityStatus,
@@ -13,11 +12,10 @@ from storage.models import (
     Person,
     Registration,
     RegistrationStatus,
-    SendKind,
 )
+from translations import Translator
 
 
-@renderer(SendKind.PROMOTION)
 def render_promotion(
     session: Session, send: PendingSend, person: Person, t: Translator
 ) -> OutgoingMessage | None:

@@ -11,8 +11,7 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from bot.i18n import Translator
-from schedules.messages import Button, OutgoingMessage, renderer
+from schedules.messages import Button, OutgoingMessage
 from storage.models import (
     Activity,
     ActivityStatus,
@@ -23,8 +22,8 @@ from storage.models import (
     PlaceOffer,
     Registration,
     RegistrationStatus,
-    SendKind,
 )
+from translations import Translator
 
 TAKE_PREFIX = "of:t:"
 PASS_PREFIX = "of:p:"
@@ -57,7 +56,6 @@ def pass_question_buttons(t: Translator, offer_id: int) -> tuple[tuple[Button, .
     )
 
 
-@renderer(SendKind.PLACE_OFFER)
 def render_offer(
     session: Session, send: PendingSend, person: Person, t: Translator
 ) -> OutgoingMessage | None:
@@ -95,7 +93,6 @@ def render_offer(
     )
 
 
-@renderer(SendKind.OFFER_EXPIRED)
 def render_offer_expired(
     session: Session, send: PendingSend, person: Person, t: Translator
 ) -> OutgoingMessage | None:

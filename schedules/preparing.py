@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.i18n import translator
-from bot.settings import QuietHours
-from schedules.messages import OutgoingMessage, renderer_for
+from schedules.messages import OutgoingMessage, Renderer
 from schedules.quiet_hours import effective_quiet_hours, held_until
 from storage.claims import claim_due, hold_until, mark_dropped, mark_retry, retry_delay
 from storage.models import Activity, PendingSend, Person, Programme, SendKind
 from storage.outbox import UNREACHABLE
 from storage.reminders import later_reminder_due
+from storage.setting_values import QuietHours
+from translations import translator
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Preparer:
     worker: str
     timezone: str
     quiet_hours: QuietHours
+    renderers: Mapping[str, Renderer]
 
     def claim(self, session: Session, *, now: datetime, limit: int,
               busy: frozenset[int]) -> Batch:
@@ -87,7 +89,7 @@ class Preparer:
             return self._drop(session, send, "activity started")
         if activity is not None and send.kind == SendKind.CHANGE and activity.ends_at <= now:
             return self._drop(session, send, "activity over")
-        render = renderer_for(send.kind)
+        render = self.renderers.get(send.kind)
         if render is None:
             log.error("no renderer for %s (send %s)", send.kind, send.id)
             return self._retry(session, send, now, "no renderer")

@@ -13,9 +13,9 @@ import logging
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.settings import QuietHours, parse_quiet_hours
 from schedules.messages import OutgoingMessage
 from storage.models import SendKind
+from storage.setting_values import QuietHours, parse_quiet_hours
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.i18n import Translator
-from schedules.messages import Button, OutgoingMessage, renderer
+from schedules.messages import Button, OutgoingMessage
 from storage.changes import ChangeNotice
 from storage.models import (
     Activity,
@@ -19,10 +18,10 @@ from storage.models import (
     Person,
     Registration,
     RegistrationStatus,
-    SendKind,
 )
 from storage.models.activities import ACTIVE_STATUSES
-from storage.seats import reserve_position
+from storage.seat_counts import reserve_position
+from translations import Translator
 
 # Callback data of the reminder buttons: `rem:y:<registration id>` / `rem:n:<id>`.
 COMING_PREFIX = "rem:y:"
@@ -52,7 +51,6 @@ def _registration(session: Session, send: PendingSend) -> Registration | None:
     return session.get(Registration, send.registration_id)
 
 
-@renderer(SendKind.REMINDER)
 def render_reminder(
     session: Session, send: PendingSend, person: Person, t: Translator
 ) -> OutgoingMessage | None:
@@ -80,7 +78,6 @@ def render_reminder(
     )
 
 
-@renderer(SendKind.CHANGE)
 def render_change(
     session: Session, send: PendingSend, person: Person, t: Translator
 ) -> OutgoingMessage | None:

@@ -18,8 +18,7 @@ from datetime import datetime
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from bot.i18n import Translator
-from schedules.messages import Button, OutgoingMessage, renderer
+from schedules.messages import Button, OutgoingMessage
 from storage.audit import AuditAction, record
 from storage.models import (
     Activity,
@@ -43,6 +42,7 @@ from storage.surveys import (
     phase_open,
     view,
 )
+from translations import Translator
 
 log = logging.getLogger(__name__)
 PHASE_LETTER = {SurveyPhase.INITIAL: "i", SurveyPhase.FINAL: "f"}
@@ -215,7 +215,6 @@ def _invitation_text(t: Translator, phase: SurveyPhase, minutes: int | None) -> 
     return "\n\n".join(parts)
 
 
-@renderer(SendKind.SURVEY_INVITE)
 def render_survey_invite(
     session: Session, send: PendingSend, person: Person, t: Translator
 ) -> OutgoingMessage | None:
@@ -230,7 +229,6 @@ def render_survey_invite(
     )
 
 
-@renderer(SendKind.SURVEY_FOLLOWUP)
 def render_survey_followup(
     session: Session, send: PendingSend, person: Person, t: Translator
 ) -> OutgoingMessage | None:

@@ -1,6 +1,7 @@
 """List messages used in the code that a catalog lacks: `python scripts/i18n_check.py`.
 
-Message ids are English; each area keeps its own `bot/locales/<lang>/LC_MESSAGES/<area>.po`.
+Message ids are English; each area keeps its own
+`translations/locales/<lang>/LC_MESSAGES/<area>.po`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ sys.path.insert(0, str(ROOT))
 
 from babel.messages.extract import extract_from_dir  # noqa: E402
 
-from bot.i18n import catalog_messages  # noqa: E402
-from bot.settings import SUPPORTED_LANGUAGES  # noqa: E402
+from translations import SUPPORTED_LANGUAGES, catalog_messages  # noqa: E402
 
-SOURCE_DIRS = ("bot", "handlers", "usecases", "schedules", "storage", "evaluation")
+SOURCE_DIRS = (
+    "bot", "handlers", "usecases", "schedules", "storage", "evaluation", "translations",
+)
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 
 

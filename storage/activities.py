@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from storage.models import Activity, ActivityStatus, Programme, Registration, RegistrationStatus
 from storage.offers import held_places
+from storage.seat_counts import counts, live_registration, reserve_position
 
 PAGE_SIZE = 8
 
@@ -157,8 +158,6 @@ def activity_view(
     session: Session, *, activity_id: int, person_id: int | None, now: datetime
 ) -> ActivityView:
     """Details of one activity as a given person sees it."""
-    from storage.seats import counts, live_registration, reserve_position
-
     activity = session.get(Activity, activity_id)
     if activity is None:
         raise ActivityNotFound(activity_id)

@@ -30,7 +30,6 @@ from enum import StrEnum
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
-from bot.settings import SettingsError, cached_settings, parse_duration
 from storage.audit import record
 from storage.models import (
     Activity,
@@ -48,6 +47,7 @@ from storage.models import (
 )
 from storage.outbox import enqueue
 from storage.reminders import schedule_reminders
+from storage.setting_values import parse_duration
 
 log = logging.getLogger(__name__)
 
@@ -87,20 +87,8 @@ def set_default_windows(offer_time: timedelta, first_come: timedelta) -> None:
 
 
 def default_windows() -> OfferWindows:
-    """The deployment-wide windows: as set at start-up, else from this process's settings.
-
-    A command-line run frees places too (changing or cancelling for someone), so it
-    must offer them with the same windows as the bot without being told.
-    """
-    global _defaults
-    if _defaults is None:
-        try:
-            settings = cached_settings()
-            _defaults = OfferWindows(settings.offer_time, settings.offer_first_come)
-        except SettingsError:
-            log.warning("offer windows: settings unreadable; using the built-in ones")
-            _defaults = OfferWindows()
-    return _defaults
+    """The deployment-wide windows: as set at start-up (the bot and the CLI), else built in."""
+    return _defaults if _defaults is not None else OfferWindows()
 
 
 def windows_for(programme: Programme | None) -> OfferWindows:

@@ -13,11 +13,11 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from bot.settings import parse_offsets, parse_quiet_hours
 from storage.audit import AuditAction, record
 from storage.models import Programme
 from storage.programme_editions import programme_activity_count, programme_for
 from storage.retention import add_months, programme_end
+from storage.setting_values import parse_offsets, parse_quiet_hours
 from storage.staff_access import StaffAction, StaffActor
 
 MAX_OFFSETS = 4

@@ -19,15 +19,13 @@ from sqlmodel import Session, col, func, select
 from storage.audit import AuditAction, record
 from storage.models import ParticipantCode, Programme, SurveyResponse
 from storage.programme_editions import programme_for
-from storage.questionnaire_checks import MAX_FILE_BYTES
+from storage.questionnaire_checks import MAX_FILE_BYTES, load_questionnaire, validate_file
 from storage.questionnaires import (
     Problem,
     Questionnaire,
     SurveyPhase,
     default_questionnaire_path,
     items_for_phase,
-    load_questionnaire,
-    validate_file,
 )
 from storage.staff_access import StaffAction, StaffActor
 from storage.survey_versions import version_conflict

@@ -20,7 +20,8 @@ from storage.models import Activity, Person, Registration, RegistrationStatus
 from storage.models.activities import ACTIVE_STATUSES
 from storage.organising import Actor, detached
 from storage.proxy import create_proxy_participant, proxy_participant, proxy_participants
-from storage.seats import cancel, reserve_position, sign_up
+from storage.seat_counts import reserve_position
+from storage.seats import cancel, sign_up
 
 KIND = "animator_proxy"
 # Activities this recent still show on a person's card, for marking attendance.

@@ -1,4 +1,4 @@
-"""Reading a questionnaire file and saying precisely what is wrong with it.
+"""Reading questionnaire files: saying precisely what is wrong, loading, and caching.
 
 Problems name the place in the file the way a person editing it looks for it
 (`items[3].text.pl: missing`) together with the line, so `palbot check-surveys` output
@@ -7,7 +7,10 @@ can be acted on without reading code.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +28,12 @@ from storage.questionnaires import (
     ItemType,
     Problem,
     Questionnaire,
+    QuestionnaireError,
     SurveyPhase,
     items_for_phase,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 256 * 1024
 Loc = tuple[str | int, ...]
@@ -295,3 +301,84 @@ def translation_gaps(q: Questionnaire) -> list[str]:
         for k, option in enumerate(item.options or ()):
             note(f"items[{i}].options[{k}].label", option.label)
     return gaps
+
+
+def validate_file(path: str | Path) -> list[Problem]:
+    """Every problem in a questionnaire file; an empty list means it can be used."""
+    return check_file(Path(path))[1]
+
+
+def load_questionnaire(path: str | Path) -> Questionnaire:
+    """Load and validate a questionnaire file; QuestionnaireError lists its problems."""
+    questionnaire, problems = check_file(Path(path))
+    if problems or questionnaire is None:
+        raise QuestionnaireError(problems)
+    return questionnaire
+
+
+class QuestionnaireCache:
+    """Questionnaires by file, reloaded when the file changes; a broken edit keeps the
+    last valid version (and logs the problems) so a typo never takes the bot down."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[Path, tuple[tuple[int, int], Questionnaire]] = {}
+        self._failed: dict[Path, tuple[int, int]] = {}
+        self._resolved: dict[str | Path, Path] = {}
+
+    def get(self, path: str | Path) -> Questionnaire:
+        """The current valid questionnaire of a file (QuestionnaireError if never valid)."""
+        # Resolving walks every directory of the path; the answer is kept per spelling
+        # (a tap needs only the one stat below to notice an edited file).
+        key = self._resolved.get(path)
+        if key is None:
+            key = self._resolved.setdefault(path, Path(path).resolve())
+        try:
+            stat = key.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = (-1, -1)
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            if cached is not None and self._failed.get(key) == stamp:
+                return cached[1]
+        try:
+            questionnaire = load_questionnaire(key)
+        except QuestionnaireError as exc:
+            with self._lock:
+                first_report = self._failed.get(key) != stamp
+                self._failed[key] = stamp
+                cached = self._entries.get(key)
+            if first_report:
+                for problem in exc.problems:
+                    log.error("questionnaire problem: %s", problem)
+            if cached is None:
+                raise
+            if first_report:
+                log.error("keeping the last valid version %s of %s (%s)",
+                          cached[1].version, cached[1].id, key)
+            return cached[1]
+        with self._lock:
+            self._entries[key] = (stamp, questionnaire)
+            self._failed.pop(key, None)
+        return questionnaire
+
+    def prime(self, questionnaires: Iterable[tuple[Path, Questionnaire]]) -> None:
+        """Remember questionnaires validated at start-up."""
+        for path, questionnaire in questionnaires:
+            key = path.resolve()
+            stat = key.stat()
+            with self._lock:
+                self._entries[key] = ((stat.st_mtime_ns, stat.st_size), questionnaire)
+
+    def clear(self) -> None:
+        """Forget everything (tests)."""
+        with self._lock:
+            self._entries.clear()
+            self._failed.clear()
+            self._resolved.clear()
+
+
+questionnaire_cache = QuestionnaireCache()

@@ -21,8 +21,7 @@ import hashlib
 import json
 import logging
 import math
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache, cached_property
@@ -294,21 +293,7 @@ def default_questionnaire_path() -> Path:
     return Path(str(files("bot").joinpath("surveys", "default.yaml")))
 
 
-def validate_file(path: str | Path) -> list[Problem]:
-    """Every problem in a questionnaire file; an empty list means it can be used."""
-    from storage.questionnaire_checks import check_file
 
-    return check_file(Path(path))[1]
-
-
-def load_questionnaire(path: str | Path) -> Questionnaire:
-    """Load and validate a questionnaire file; QuestionnaireError lists its problems."""
-    from storage.questionnaire_checks import check_file
-
-    questionnaire, problems = check_file(Path(path))
-    if problems or questionnaire is None:
-        raise QuestionnaireError(problems)
-    return questionnaire
 
 
 def from_definition(definition: Mapping[str, Any]) -> Questionnaire:
@@ -359,71 +344,3 @@ def score_subscales(
 ) -> dict[str, float | None]:
     """Every subscale's score for one response's answers (item id → raw answer)."""
     return {s.id: score_subscale(q, s, answers) for s in q.subscales}
-
-
-class QuestionnaireCache:
-    """Questionnaires by file, reloaded when the file changes; a broken edit keeps the
-    last valid version (and logs the problems) so a typo never takes the bot down."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[Path, tuple[tuple[int, int], Questionnaire]] = {}
-        self._failed: dict[Path, tuple[int, int]] = {}
-        self._resolved: dict[str | Path, Path] = {}
-
-    def get(self, path: str | Path) -> Questionnaire:
-        """The current valid questionnaire of a file (QuestionnaireError if never valid)."""
-        # Resolving walks every directory of the path; the answer is kept per spelling
-        # (a tap needs only the one stat below to notice an edited file).
-        key = self._resolved.get(path)
-        if key is None:
-            key = self._resolved.setdefault(path, Path(path).resolve())
-        try:
-            stat = key.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            stamp = (-1, -1)
-        with self._lock:
-            cached = self._entries.get(key)
-            if cached is not None and cached[0] == stamp:
-                return cached[1]
-            if cached is not None and self._failed.get(key) == stamp:
-                return cached[1]
-        try:
-            questionnaire = load_questionnaire(key)
-        except QuestionnaireError as exc:
-            with self._lock:
-                first_report = self._failed.get(key) != stamp
-                self._failed[key] = stamp
-                cached = self._entries.get(key)
-            if first_report:
-                for problem in exc.problems:
-                    log.error("questionnaire problem: %s", problem)
-            if cached is None:
-                raise
-            if first_report:
-                log.error("keeping the last valid version %s of %s (%s)",
-                          cached[1].version, cached[1].id, key)
-            return cached[1]
-        with self._lock:
-            self._entries[key] = (stamp, questionnaire)
-            self._failed.pop(key, None)
-        return questionnaire
-
-    def prime(self, questionnaires: Iterable[tuple[Path, Questionnaire]]) -> None:
-        """Remember questionnaires validated at start-up."""
-        for path, questionnaire in questionnaires:
-            key = path.resolve()
-            stat = key.stat()
-            with self._lock:
-                self._entries[key] = ((stat.st_mtime_ns, stat.st_size), questionnaire)
-
-    def clear(self) -> None:
-        """Forget everything (tests)."""
-        with self._lock:
-            self._entries.clear()
-            self._failed.clear()
-            self._resolved.clear()
-
-
-questionnaire_cache = QuestionnaireCache()

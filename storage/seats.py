@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from storage.activities import (
@@ -40,6 +39,7 @@ from storage.resident_views import (
     CONFIRMED,
     RESERVE,
 )
+from storage.seat_counts import counts, reserve_position
 from storage.seat_statements import (
     CANCEL_REGISTRATION,
     INSERT_REGISTRATION,
@@ -59,13 +59,10 @@ __all__ = [
     "Released",
     "SignUpResult",
     "cancel",
-    "counts",
     "fill_free_places",
-    "live_registration",
     "lock_activity",
     "my_registrations",
     "release",
-    "reserve_position",
     "sign_up",
     "take_place",
 ]
@@ -115,65 +112,8 @@ class CancelResult:
     promoted: Registration | None
 
 
-# Built once: the seat rule runs on every press, and building these costs more than
-# running them on SQLite.
-# "Not cancelled" rather than IN (…): the same predicate as the unique partial index, and
-# no expanding parameters to re-render on every run.
-_LIVE_REGISTRATION = select(Registration).where(
-    Registration.activity_id == bindparam("activity_id"),
-    Registration.person_id == bindparam("person_id"),
-    Registration.status != RegistrationStatus.CANCELLED,
-)
-_COUNTS = (
-    select(Registration.status, func.count())
-    .where(
-        Registration.activity_id == bindparam("activity_id"),
-        Registration.status != RegistrationStatus.CANCELLED,
-    )
-    .group_by(col(Registration.status))
-)
-_AHEAD_IN_RESERVE = (
-    select(func.count())
-    .select_from(Registration)
-    .where(
-        Registration.activity_id == bindparam("activity_id"),
-        Registration.status == RegistrationStatus.RESERVE,
-        col(Registration.id) < bindparam("registration_id"),
-    )
-)
-
-
-def live_registration(
-    session: Session, *, person_id: int, activity_id: int
-) -> Registration | None:
-    """The person's confirmed or reserve registration for an activity, if any."""
-    return session.exec(
-        _LIVE_REGISTRATION, params={"activity_id": activity_id, "person_id": person_id}
-    ).first()
-
-
-def counts(session: Session, activity_id: int) -> tuple[int, int]:
-    """(places taken, people on the reserve list) in one query."""
-    found = {
-        str(status): int(n)
-        for status, n in session.exec(_COUNTS, params={"activity_id": activity_id}).all()
-    }
-    return (found.get(RegistrationStatus.CONFIRMED, 0), found.get(RegistrationStatus.RESERVE, 0))
-
-
 def _confirmed(session: Session, activity_id: int) -> int:
     return counts(session, activity_id)[0]
-
-
-def reserve_position(session: Session, registration: Registration) -> int | None:
-    """1-based position on the reserve list (arrival order), or None if not on it."""
-    if registration.status != RegistrationStatus.RESERVE or registration.id is None:
-        return None
-    ahead = session.exec(
-        _AHEAD_IN_RESERVE,
-        params={"activity_id": registration.activity_id, "registration_id": registration.id},
-    ).one()
-    return int(ahead) + 1
 
 
 def _audit(session: Session, *, actor_id: int, action: str, registration_id: int,

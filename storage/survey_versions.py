@@ -3,7 +3,7 @@
 A response is answered and scored against the exact version it started with: that
 version's normalised definition is kept in `SurveyVersion`. A file changed without a new
 version number is refused in favour of the stored version, and a broken file keeps the
-last valid one (storage.questionnaires.QuestionnaireCache).
+last valid one (storage.questionnaire_checks.QuestionnaireCache).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.models import Programme, SurveyResponse, SurveyVersion
+from storage.questionnaire_checks import questionnaire_cache
 from storage.questionnaires import (
     Questionnaire,
     QuestionnaireError,
     default_questionnaire_path,
     from_definition,
-    questionnaire_cache,
 )
 
 log = logging.getLogger(__name__)

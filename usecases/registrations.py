@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from storage.identity import Resident
-from storage.reminders import (
+from storage.reminder_answers import (
     AnswerRefused,
     ReminderAnswerRefused,
     confirm_coming,

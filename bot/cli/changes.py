@@ -21,7 +21,6 @@ from storage.changes import (
 )
 from storage.db import transaction
 from storage.models import Activity
-from storage.reminders import set_default_offsets
 from storage.types import utcnow
 
 PROBLEMS = {
@@ -72,7 +71,6 @@ def add_commands(sub: Any) -> None:
 def change_command(args: argparse.Namespace) -> int:
     """Apply the change and queue the notices in one transaction."""
     settings, engine = settings_and_engine()
-    set_default_offsets(settings.reminder_offsets)
     try:
         starts_at = parse_time(args.starts_at, settings.zone) if args.starts_at else None
         ends_at = parse_time(args.ends_at, settings.zone) if args.ends_at else None

@@ -9,6 +9,8 @@ from sqlalchemy.engine import Engine
 from bot.settings import Settings, load_settings
 from storage.db import make_engine
 from storage.migrate import upgrade_to_latest
+from storage.offers import set_default_windows
+from storage.reminders import set_default_offsets
 
 
 def settings_and_engine(*, migrate: bool = True) -> tuple[Settings, Engine]:
@@ -20,6 +22,10 @@ def settings_and_engine(*, migrate: bool = True) -> tuple[Settings, Engine]:
 def open_database(settings: Settings, *, migrate: bool = True) -> Engine:
     """Open the database in the settings, migrated to the latest schema unless told not to."""
     engine = make_engine(settings.database_url)
+    # The rules' deployment-wide defaults, as the bot sets them: a command that frees a
+    # place or moves an activity must offer and remind exactly as the bot would.
+    set_default_offsets(settings.reminder_offsets)
+    set_default_windows(settings.offer_time, settings.offer_first_come)
     if migrate:
         upgrade_to_latest(engine)
     return engine

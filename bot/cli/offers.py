@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from bot.cli.common import settings_and_engine
-from bot.settings import parse_duration
 from storage.activities import programme_by_name
 from storage.db import transaction
-from storage.offers import set_default_windows, windows_for
+from storage.offers import windows_for
+from storage.setting_values import parse_duration
 
 DEFAULT = "default"
 
@@ -49,8 +49,7 @@ def _offer_windows(args: argparse.Namespace) -> int:
     ok_first, first_come = _checked(args.first_come, "--first-come")
     if not (ok_time and ok_first):
         return 2
-    settings, engine = settings_and_engine()
-    set_default_windows(settings.offer_time, settings.offer_first_come)
+    _settings, engine = settings_and_engine()
     with transaction(engine) as session:
         programme = programme_by_name(session, args.programme)
         if programme is None:

@@ -10,15 +10,26 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.common import settings_and_engine
+from bot.data_export import render_html, render_json
 from schedules.clock import SystemClock
+from storage.activities import programme_by_name
 from storage.db import read_only, transaction
 from storage.person_data import PersonNotFound, person_data
 from storage.privacy import (
     ErasureReason,
     erase_person,
+    erasure_preview,
     scrub_freed_space,
 )
-from storage.retention import due_for_erasure, expired_programmes, purge_batch
+from storage.programme_settings import MAX_RETENTION_MONTHS, apply_retention
+from storage.retention import (
+    add_months,
+    due_for_erasure,
+    expired_programmes,
+    programme_end,
+    purge_batch,
+)
+from translations import translator
 
 
 def add_commands(sub: Any) -> None:
@@ -107,8 +118,6 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _person_data(args: argparse.Namespace) -> int:
-    from bot.data_export import render_html, render_json
-    from bot.i18n import translator
 
     settings, engine = settings_and_engine()
     try:
@@ -127,7 +136,6 @@ def _person_data(args: argparse.Namespace) -> int:
 
 
 def _erase(args: argparse.Namespace) -> int:
-    from storage.privacy import erasure_preview
 
     _, engine = settings_and_engine()
     now = SystemClock().now()
@@ -157,9 +165,6 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def _set_retention(args: argparse.Namespace) -> int:
-    from storage.activities import programme_by_name
-    from storage.programme_settings import MAX_RETENTION_MONTHS, apply_retention
-    from storage.retention import add_months, programme_end
 
     months: int | None = None
     if args.months is not None and args.months != "off":

@@ -18,12 +18,13 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, select
 from tqdm import tqdm  # type: ignore[import-untyped]
 
-from bot.settings import SUPPORTED_LANGUAGES, load_settings
+from bot.settings import load_settings
 from evaluation import on_demand
 from evaluation.source import read_only_engine, report_session
 from schedules.clock import SystemClock
 from storage.activities import programme_by_name
 from storage.models import Programme
+from translations import SUPPORTED_LANGUAGES
 
 if TYPE_CHECKING:
     from evaluation.report import Report

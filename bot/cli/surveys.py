@@ -32,14 +32,12 @@ from storage.programme_surveys import (
     questionnaire_problems,
     use_questionnaire,
 )
-from storage.questionnaire_checks import translation_gaps
+from storage.questionnaire_checks import load_questionnaire, questionnaire_cache, translation_gaps
 from storage.questionnaires import (
     Problem,
     Questionnaire,
     default_questionnaire_path,
     items_for_phase,
-    load_questionnaire,
-    questionnaire_cache,
 )
 from storage.survey_export import submitted_responses, write_csv
 from storage.survey_versions import (

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from evaluation.report import ReportOptions, build_report
+from evaluation.options import ReportOptions
+from evaluation.report import build_report
 from storage.consultation_answers import Answerer, choose
 from storage.consultations import close_now, create_consultation
 from storage.db import make_engine, read_only, transaction

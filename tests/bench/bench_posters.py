@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.i18n import translator
 from bot.poster_content import (
     PosterActivity,
     activity_link,
@@ -25,6 +24,7 @@ from bot.poster_content import (
     bot_link,
     programme_poster,
 )
+from translations import translator
 
 
 def _items(count: int) -> list[PosterActivity]:

@@ -39,7 +39,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 
 from evaluation.export import report_files
-from evaluation.report import ReportOptions
+from evaluation.options import ReportOptions
 from storage.db import make_engine
 from storage.migrate import upgrade_to_latest
 from storage.models import (
@@ -52,7 +52,8 @@ from storage.models import (
     SurveyResponse,
     SurveyVersion,
 )
-from storage.questionnaires import default_questionnaire_path, items_for_phase, load_questionnaire
+from storage.questionnaire_checks import load_questionnaire
+from storage.questionnaires import default_questionnaire_path, items_for_phase
 
 CATEGORIES = ["Warsztaty", "Spotkania sąsiedzkie", "Wolontariat", "Sport", "Kultura",
               "Akademia Lidera", "Wyjazdy studyjne", "Konsultacje"]

@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.i18n import translator
 from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.dialogs import close_dialog, save_dialog
@@ -36,6 +35,7 @@ from tests.support.chat import ChatUser
 from tests.support.dbdump import dump
 from tests.support.recording import RecordingRequest
 from tests.support.signup import make_activity, make_person, make_programme
+from translations import translator
 
 HANNA, OLD, REVOKED, EVALUATOR, RESIDENT, BEATA = 7101, 7102, 7103, 7104, 7105, 7106
 CELINA = 7107

@@ -13,13 +13,13 @@ from sqlmodel import select
 from bot.broadcast_progress import progress_watcher
 from bot.context import Services
 from bot.dispatch import dispatcher_of
-from bot.i18n import translator
 from schedules.broadcast import FIRST_EDIT_AFTER
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
 from storage.models import AuditEntry, Broadcast, PendingSend, Person, Role
 from tests.support.animator import Scene, grant_where_they_live, make_scene
 from tests.support.chat import ChatUser
+from translations import translator
 
 EWA = 900
 _ids = itertools.count(50_000)

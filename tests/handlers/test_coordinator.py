@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.i18n import translator
 from bot.settings import Settings, load_settings
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
@@ -25,6 +24,7 @@ from tests.conftest import TEST_TOKEN
 from tests.support.chat import ChatUser
 from tests.support.dbdump import dump
 from tests.support.signup import make_activity, make_person, make_programme
+from translations import translator
 
 ANNA, CELINA, EWA, BEATA, KRYSTYNA, NOWY = 7201, 7202, 7203, 7204, 7205, 7206
 LINK = re.compile(r"https://t\.me/pal_test_bot\?start=(inv_[A-Za-z0-9_-]+)")

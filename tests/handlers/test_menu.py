@@ -37,22 +37,18 @@ async def test_help_for_a_resident_lists_resident_commands(
 async def test_help_for_the_team_adds_their_section(
     app: PalApplication, chat_user: Callable[..., ChatUser], engine: Engine, clock: FrozenClock
 ) -> None:
-    from handlers.menu import _COMMANDS, add_command
-
     seed_programme(engine, clock.now())
-    add_command("zz_team_test", lambda t: "team only", role=Role.ANIMATOR)
-    try:
-        jan = chat_user(902)
-        await onboard(jan, "Jan")
-        await jan.send("/help")
-        assert "zz_team_test" not in jan.last.text
-        with transaction(engine) as session:
-            grant_where_they_live(session, role=Role.ANIMATOR, telegram_id=902)
-        await jan.send("/help")
-        assert "Dla zespołu programu:" in jan.last.text
-        assert "/zz_team_test — team only" in jan.last.text
-    finally:
-        _COMMANDS[:] = [c for c in _COMMANDS if c.command != "zz_team_test"]
+    jan = chat_user(902)
+    await onboard(jan, "Jan")
+    await jan.send("/help")
+    assert "/animator" not in jan.last.text and "/paper" not in jan.last.text
+    with transaction(engine) as session:
+        grant_where_they_live(session, role=Role.ANIMATOR, telegram_id=902)
+    await jan.send("/help")
+    assert "Dla zespołu programu:" in jan.last.text
+    assert "/animator — " in jan.last.text and "/paper — " in jan.last.text
+    # Only what the animator's role allows: no evaluator or administration commands.
+    assert "/evaluator" not in jan.last.text and "/admin" not in jan.last.text
 
 
 async def test_language_switch_at_any_time(

@@ -12,7 +12,7 @@ from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
 from storage.models import ParticipantCode, Person, Programme, Role, SurveyResponse
 from storage.proxy import create_proxy_participant
-from storage.questionnaires import questionnaire_cache
+from storage.questionnaire_checks import questionnaire_cache
 from storage.roles import grant, revoke
 from tests.support.animator import grant_where_they_live
 from tests.support.chat import ChatUser

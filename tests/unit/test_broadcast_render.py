@@ -7,13 +7,13 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.i18n import translator
 from schedules.broadcast import progress_text, render_broadcast, watched_broadcasts
 from schedules.clock import FrozenClock
 from storage.broadcasts import Audience, BroadcastDraft, Progress, start_broadcast
 from storage.db import read_only, transaction
 from storage.models import Activity, Broadcast, PendingSend, Person
 from tests.support.animator import make_scene
+from translations import translator
 
 
 def test_each_person_gets_their_language_a_button_and_urgency(

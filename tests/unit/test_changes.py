@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.i18n import translator
 from schedules.clock import FrozenClock
 from schedules.reminder_notices import render_change
 from storage.activities import ActivityNotFound
@@ -23,6 +22,7 @@ from storage.db import transaction
 from storage.models import Activity, AuditEntry, PendingSend, Person, SendKind, SendState
 from storage.seats import sign_up
 from tests.support.signup import make_activity, make_person, make_programme
+from translations import translator
 
 H = timedelta(hours=1)
 

@@ -11,7 +11,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.data_export import render_html
-from bot.i18n import translator
 from storage.consultation_answers import (
     Answerer,
     BadAnswer,
@@ -47,6 +46,7 @@ from storage.privacy import erase_person, erasure_preview
 from storage.proxy import create_proxy_participant
 from tests.support.animator import Scene, make_scene
 from tests.support.signup import make_person, make_programme
+from translations import translator
 
 ZONE = ZoneInfo("Europe/Warsaw")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -346,7 +346,8 @@ def test_erasure_keeps_choices_under_the_code_or_deletes_them(engine: Engine, sc
 
 
 def test_the_workbook_sheet_counts_people_and_hides_small_options(engine: Engine) -> None:
-    from evaluation.report import ReportOptions, build_report
+    from evaluation.options import ReportOptions
+    from evaluation.report import build_report
     from storage.consultation_answers import write_free_text as write
     from tests.support.signup import make_people
 

@@ -12,12 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-# The promotion notice's and the offer's renderers, as the bot loads them.
-import schedules.notices
-import schedules.offer_notices  # noqa: F401
 from schedules.clock import FrozenClock
 from schedules.dispatcher import Dispatcher, DispatchSettings
-from schedules.messages import _RENDERERS, OutgoingMessage, SendOutcome, SendResult
+from schedules.messages import OutgoingMessage, SendOutcome, SendResult
+from schedules.renderers import RENDERERS
 from schedules.workers import is_dead_worker, worker_identity
 from storage.claims import MAX_ATTEMPTS, claim_due
 from storage.db import transaction
@@ -61,9 +59,16 @@ async def database(engine: Engine) -> AsyncIterator[Database]:
 
 
 def _dispatcher(db: Database, outbox: Outbox, clock: FrozenClock, *, worker: str = "test:1:1",
-                quiet: bool = True) -> Dispatcher:
+                quiet: bool = True, changes_as_x: bool = False) -> Dispatcher:
+    # `changes_as_x`: change notices render as a bare "x", for people with no activity.
+    renderers = {**RENDERERS, SendKind.CHANGE.value: _bare} if changes_as_x else RENDERERS
     return Dispatcher(db=db, sender=outbox, clock=clock, worker=worker,
-                      settings=DispatchSettings(quiet_hours=NIGHT if quiet else None))
+                      settings=DispatchSettings(quiet_hours=NIGHT if quiet else None),
+                      renderers=renderers)
+
+
+def _bare(*_args: object) -> OutgoingMessage:
+    return OutgoingMessage("x")
 
 
 def _scene(engine: Engine, clock: FrozenClock, *, starts_at: datetime | None = None,
@@ -235,22 +240,14 @@ async def test_two_dispatchers_on_one_database_send_each_message_once(
             enqueue(session, kind=SendKind.CHANGE, person_id=person.id, due_at=clock.now(),
                     payload={"cancelled": True})
 
-    def render(*_args: object) -> OutgoingMessage:
-        return OutgoingMessage("x")
-
-    original = _RENDERERS[SendKind.CHANGE.value]
-    _RENDERERS[SendKind.CHANGE.value] = render
-    try:
-        second_db = Database(engine)
-        outbox_a, outbox_b = Outbox(), Outbox()
-        # Telegram takes a moment to answer, so neither can take all 60 alone.
-        outbox_a.latency = outbox_b.latency = 0.05
-        a = _dispatcher(database, outbox_a, clock, worker="host:1:a")
-        b = _dispatcher(second_db, outbox_b, clock, worker="host:2:b")
-        await asyncio.gather(a.drain(), b.drain())
-        second_db.close()
-    finally:
-        _RENDERERS[SendKind.CHANGE.value] = original
+    second_db = Database(engine)
+    outbox_a, outbox_b = Outbox(), Outbox()
+    # Telegram takes a moment to answer, so neither can take all 60 alone.
+    outbox_a.latency = outbox_b.latency = 0.05
+    a = _dispatcher(database, outbox_a, clock, worker="host:1:a", changes_as_x=True)
+    b = _dispatcher(second_db, outbox_b, clock, worker="host:2:b", changes_as_x=True)
+    await asyncio.gather(a.drain(), b.drain())
+    second_db.close()
     chats = [c for c, *_ in outbox_a.sent] + [c for c, *_ in outbox_b.sent]
     assert sorted(chats) == list(range(9000, 9060))
     assert outbox_a.sent and outbox_b.sent
@@ -381,7 +378,7 @@ class SlowClaims(Database):
 
 
 async def test_a_send_finishing_during_a_claim_does_not_end_the_drain(
-    engine: Engine, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, clock: FrozenClock
 ) -> None:
     # One person, two messages due: the second waits while the first is in flight, and
     # the first finishes while the dispatcher is claiming again (it skipped her as busy).
@@ -393,12 +390,15 @@ async def test_a_send_finishing_during_a_claim_does_not_end_the_drain(
         for _ in range(2):
             enqueue(session, kind=SendKind.CHANGE, person_id=person.id, due_at=clock.now(),
                     payload={"cancelled": True})
-    monkeypatch.setitem(_RENDERERS, SendKind.CHANGE.value, lambda *_: OutgoingMessage("x"))
     database = SlowClaims(engine)
     try:
         outbox = Outbox()
-        assert await _dispatcher(database, outbox, clock).drain() == 2
+        assert await _dispatcher(database, outbox, clock, changes_as_x=True).drain() == 2
     finally:
         database.close()
     assert [chat for chat, *_ in outbox.sent] == [9100, 9100]
     assert database.claims >= 3
+
+
+def test_every_kind_of_send_has_its_renderer() -> None:
+    assert set(RENDERERS) == {kind.value for kind in SendKind}

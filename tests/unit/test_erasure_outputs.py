@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine
 
 from bot.cli import main
 from bot.data_export import render_html, render_json
-from bot.i18n import translator
 from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.models import Programme
@@ -29,6 +28,7 @@ from storage.privacy import erase_person
 from storage.seats import sign_up
 from tests.support.privacy import Resident, resident_with_history
 from tests.support.signup import make_person
+from translations import translator
 
 
 @pytest.fixture

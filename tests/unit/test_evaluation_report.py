@@ -22,7 +22,8 @@ from sqlmodel import select
 from evaluation.charts import figures, save_charts
 from evaluation.disclosure import DisclosureRules
 from evaluation.export import report_files
-from evaluation.report import Report, ReportOptions, build_report
+from evaluation.options import ReportOptions
+from evaluation.report import Report, build_report
 from evaluation.source import report_session
 from evaluation.tables import Sheet
 from evaluation.workbook import write_csv, write_workbook

@@ -12,11 +12,11 @@ from sqlalchemy.engine import Engine
 from evaluation.scoring import Scorers, fill_row, subscale_matrix
 from evaluation.source import report_session
 from storage.db import transaction
+from storage.questionnaire_checks import load_questionnaire
 from storage.questionnaires import (
     ItemType,
     Questionnaire,
     default_questionnaire_path,
-    load_questionnaire,
     score_subscales,
 )
 from tests.support.evaluation import TEST_DEFINITION, remember_version, small_questionnaire

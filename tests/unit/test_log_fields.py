@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("bot", "handlers", "storage", "schedules", "evaluation", "usecases")
+PACKAGES = ("bot", "handlers", "storage", "schedules", "evaluation", "usecases", "translations")
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
 # Names that hold a Telegram user or chat id (a private chat's id is the user's id).
 TELEGRAM_IDS = {"telegram_id", "chat_id", "user_id", "from_user", "effective_user"}

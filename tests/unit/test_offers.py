@@ -15,10 +15,10 @@ from sqlmodel import Session, col, select
 
 import schedules.call_list_notice
 import schedules.offer_notices  # noqa: F401  (registers the offer renderers)
-from bot.i18n import translator
 from schedules.clock import FrozenClock
-from schedules.messages import OutgoingMessage, renderer_for
+from schedules.messages import OutgoingMessage
 from schedules.offers import expire_due_offers
+from schedules.renderers import RENDERERS
 from storage.activities import activity_view
 from storage.changes import cancel_activity, change_activity
 from storage.db import transaction
@@ -43,6 +43,7 @@ from storage.resident_views import card_page, card_view
 from storage.roles import grant
 from storage.seats import cancel, sign_up
 from tests.support.signup import make_activity, make_person, make_programme
+from translations import translator
 
 H = timedelta(hours=1)
 
@@ -265,7 +266,7 @@ def test_deadline_never_runs_into_the_last_minute_window(db: Engine, clock: Froz
 
 
 def _render(engine: Engine, kind: SendKind, person_id: int, language: str) -> OutgoingMessage:
-    render = renderer_for(kind.value)
+    render = RENDERERS[kind.value]
     assert render is not None
     with Session(engine) as session:
         send = session.exec(select(PendingSend).where(

@@ -13,7 +13,6 @@ from sqlmodel import Session
 
 from bot.cli import main
 from bot.data_export import render_html, render_json
-from bot.i18n import translator
 from schedules.clock import FrozenClock
 from storage.attendance import set_attendance
 from storage.db import transaction
@@ -24,6 +23,7 @@ from storage.privacy import erase_proxy_participant
 from storage.proxy import create_proxy_participant
 from storage.seats import sign_up
 from tests.support.signup import make_activity, make_person, make_programme
+from translations import translator
 
 PHONE = "+48 699 111 222"
 NAME = "Pani Zofia Zdziebłowska"

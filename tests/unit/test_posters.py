@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from reportlab.lib.pagesizes import A4
 
-from bot.i18n import translator
 from bot.poster_content import (
     PosterActivity,
     activity_link,
@@ -21,6 +20,7 @@ from bot.poster_content import (
 )
 from bot.posters import ROWS_PER_PAGE
 from tests.support.pdf import page_qr_codes, page_sizes, page_texts
+from translations import translator
 
 # Tuesday 1 December 2026, 17:00 in Warsaw.
 STARTS = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)

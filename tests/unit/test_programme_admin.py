@@ -45,7 +45,8 @@ from storage.programme_surveys import (
     response_counts,
     shipped_questionnaires,
 )
-from storage.questionnaires import SurveyPhase, default_questionnaire_path, load_questionnaire
+from storage.questionnaire_checks import load_questionnaire
+from storage.questionnaires import SurveyPhase, default_questionnaire_path
 from storage.reminders import offsets_for
 from storage.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
 from tests.support.signup import make_activity, make_person, make_programme

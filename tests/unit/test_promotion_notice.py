@@ -9,9 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import schedules.notices  # noqa: F401  (registers the renderer)
-from bot.i18n import translator
 from schedules.clock import FrozenClock
-from schedules.messages import renderer_for
+from schedules.renderers import RENDERERS
 from storage.db import transaction
 from storage.models import (
     Activity,
@@ -24,6 +23,7 @@ from storage.models import (
 )
 from storage.seats import cancel, sign_up
 from tests.support.signup import make_activity, make_person, make_programme
+from translations import translator
 
 
 def _promote(engine: Engine, clock: FrozenClock) -> tuple[int, int]:
@@ -47,7 +47,7 @@ def _promote(engine: Engine, clock: FrozenClock) -> tuple[int, int]:
 
 
 def _render(engine: Engine, send_id: int, language: str = "uk") -> object:
-    render = renderer_for(SendKind.PROMOTION.value)
+    render = RENDERERS[SendKind.PROMOTION.value]
     assert render is not None
     with Session(engine) as session:
         send = session.get(PendingSend, send_id)

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from storage.questionnaire_checks import load_questionnaire
 from storage.questionnaires import (
     Questionnaire,
     default_questionnaire_path,
     item_score,
-    load_questionnaire,
     score_subscales,
 )
 from tests.support.surveys import small_questionnaire

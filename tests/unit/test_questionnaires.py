@@ -9,16 +9,18 @@ from typing import Any
 
 import pytest
 
-from storage.questionnaire_checks import translation_gaps
+from storage.questionnaire_checks import (
+    QuestionnaireCache,
+    load_questionnaire,
+    translation_gaps,
+    validate_file,
+)
 from storage.questionnaires import (
     ItemType,
-    QuestionnaireCache,
     QuestionnaireError,
     SurveyPhase,
     default_questionnaire_path,
     items_for_phase,
-    load_questionnaire,
-    validate_file,
 )
 from tests.support.surveys import Data, changed, default_data, write_yaml
 

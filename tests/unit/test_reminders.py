@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.i18n import translator
 from schedules.clock import FrozenClock
 from schedules.reminder_notices import render_reminder
 from storage.db import transaction
@@ -25,6 +24,7 @@ from storage.reminders import (
 )
 from storage.seats import cancel, sign_up
 from tests.support.signup import make_activity, make_person, make_programme
+from translations import translator
 
 H = timedelta(hours=1)
 

@@ -21,7 +21,8 @@ from storage.models import (
     RegistrationStatus,
     SendKind,
 )
-from storage.seats import cancel, reserve_position, sign_up
+from storage.seat_counts import reserve_position
+from storage.seats import cancel, sign_up
 from tests.support.signup import make_activity, make_people, make_programme
 
 PEOPLE = 40

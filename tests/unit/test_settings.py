@@ -6,7 +6,8 @@ from datetime import time, timedelta
 
 import pytest
 
-from bot.settings import SettingsError, load_settings, parse_offsets, parse_quiet_hours
+from bot.settings import SettingsError, load_settings
+from storage.setting_values import parse_offsets, parse_quiet_hours
 
 
 def test_defaults_need_nothing() -> None:

@@ -8,9 +8,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 import schedules.survey_followups  # noqa: F401 — registers the renderers
-from bot.i18n import translator
 from schedules.clock import FrozenClock
-from schedules.messages import renderer_for
+from schedules.renderers import RENDERERS
 from schedules.survey_followups import open_final_survey, open_survey_data, schedule_followups
 from storage.db import transaction
 from storage.models import (
@@ -27,6 +26,7 @@ from storage.questionnaires import SurveyPhase
 from storage.surveys import Channel, answer, load_view, start_or_resume, submit
 from tests.support.signup import make_person, make_programme
 from tests.support.surveys import answered_survey, register
+from translations import translator
 
 
 def sends(session: Session) -> list[PendingSend]:
@@ -36,7 +36,7 @@ def sends(session: Session) -> list[PendingSend]:
 def render(session: Session, send: PendingSend, language: str = "pl") -> str | None:
     person = session.get(Person, send.person_id)
     assert person is not None
-    fn = renderer_for(send.kind)
+    fn = RENDERERS[send.kind]
     assert fn is not None
     message = fn(session, send, person, translator(language))
     return None if message is None else message.text
@@ -155,7 +155,7 @@ def test_followup_of_an_unfinished_survey_says_how_far_it_got(
         (send,) = sends(session)
         person = session.get(Person, jan.id)
         assert person is not None
-        fn = renderer_for(send.kind)
+        fn = RENDERERS[send.kind]
         assert fn is not None
         message = fn(session, send, person, translator("en"))
         assert message is not None

@@ -14,7 +14,8 @@ from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.models import ParticipantCode, SurveyAnswer, SurveyResponse, SurveyVersion
 from storage.participant_codes import CODE_ALPHABET, new_code, participant_code
-from storage.questionnaires import SurveyPhase, questionnaire_cache
+from storage.questionnaire_checks import questionnaire_cache
+from storage.questionnaires import SurveyPhase
 from storage.survey_versions import SurveyUnavailable, current_questionnaire, version_conflict
 from storage.surveys import (
     AlreadySubmitted,
@@ -257,7 +258,7 @@ def test_a_changed_file_with_the_same_version_is_refused(
 
         prog = session.get(Programme, programme.programme_id)
         assert prog is not None
-        from storage.questionnaires import load_questionnaire
+        from storage.questionnaire_checks import load_questionnaire
 
         edited = load_questionnaire(path)
         assert version_conflict(session, edited) is not None
@@ -268,7 +269,7 @@ def test_a_changed_file_with_the_same_version_is_refused(
     write_yaml(path, data)
     questionnaire_cache.clear()
     with transaction(engine) as session:
-        from storage.questionnaires import load_questionnaire
+        from storage.questionnaire_checks import load_questionnaire
 
         assert version_conflict(session, load_questionnaire(path)) is None
         prog = session.get(Programme, prog.id)

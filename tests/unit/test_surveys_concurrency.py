@@ -15,7 +15,8 @@ from sqlmodel import Session, select
 from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.models import ParticipantCode, Programme, SurveyAnswer, SurveyResponse, SurveyVersion
-from storage.questionnaires import SurveyPhase, questionnaire_cache
+from storage.questionnaire_checks import questionnaire_cache
+from storage.questionnaires import SurveyPhase
 from storage.surveys import (
     AlreadySubmitted,
     Channel,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES_DIR, catalog_messages, translator
-from bot.settings import SUPPORTED_LANGUAGES
+from handlers.commands import COMMANDS
+from translations import LOCALES_DIR, SUPPORTED_LANGUAGES, catalog_messages, translator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from i18n_check import used_messages
@@ -60,3 +60,11 @@ def test_catalog_holds_no_message_the_code_no_longer_uses(language: str) -> None
     used = used_messages()
     stale = sorted(key for key in catalog_messages(language) if key and key not in used)
     assert not stale, f"{language} catalog keeps unused messages: {stale}"
+
+
+def test_every_command_is_described_in_every_language() -> None:
+    for language in SUPPORTED_LANGUAGES:
+        t = translator(language)
+        for command in COMMANDS:
+            described = command.describe(t)
+            assert described and len(described) <= 256, (language, command.command)

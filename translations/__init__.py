@@ -1,6 +1,6 @@
-"""Translations and locale-aware formatting; Telegram-free so schedules can use it too.
+"""Translations and locale-aware formatting: the bottom of the house, so every layer can use it.
 
-Catalogs live in `bot/locales/<lang>/LC_MESSAGES/<area>.po`, one file per area of the
+Catalogs live in `translations/locales/<lang>/LC_MESSAGES/<area>.po`, one file per area of the
 product, and are merged per language. Message ids are English source strings.
 """
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -20,8 +21,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-from bot.settings import SUPPORTED_LANGUAGES
-
+Language = Literal["pl", "uk", "en"]
+SUPPORTED_LANGUAGES: tuple[Language, ...] = ("pl", "uk", "en")
 LOCALES_DIR = Path(__file__).with_name("locales")
 LANGUAGE_NAMES = {"pl": "Polski", "uk": "Українська", "en": "English"}
 _BABEL_LOCALE = {"pl": "pl_PL", "uk": "uk_UA", "en": "en_GB"}
