@@ -48,10 +48,10 @@ from handlers import (
     surveys,
 )
 from schedules.clock import Clock, SystemClock
+from storage.activities.offers import set_default_windows
 from storage.db import make_engine
 from storage.executor import Database
-from storage.offers import set_default_windows
-from storage.reminders import set_default_offsets
+from storage.messaging.reminders import set_default_offsets
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from schedules.clock import Clock
 from storage.access import NO_ACCESS, Access, Actor
 from storage.executor import Database
 from storage.models import Person, Role
-from storage.roles import has_role
+from storage.people.roles import has_role
 from translations import Translator, translator
 
 

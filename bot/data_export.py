@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from storage.person_data import PersonData, RegistrationRecord, SendRecord
+from storage.privacy.my_data import PersonData, RegistrationRecord, SendRecord
 from translations import Translator
 
 

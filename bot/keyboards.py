@@ -13,7 +13,7 @@ from enum import StrEnum
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from storage.models import Role
-from storage.roles import has_role
+from storage.people.roles import has_role
 from translations import SUPPORTED_LANGUAGES, Translator, translator
 
 

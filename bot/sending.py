@@ -34,8 +34,8 @@ from schedules.pacing import Failure, FailureKind, Lane, Pacer, PacingLimits
 from schedules.pacing_shared import SharedBudget, shared_pacer
 from storage.db import make_engine
 from storage.executor import Database
-from storage.outbox import UNREACHABLE, person_blocked_bot
-from storage.send_budget import BudgetStore
+from storage.messaging.outbox import UNREACHABLE, person_blocked_bot
+from storage.messaging.send_budget import BudgetStore
 
 log = logging.getLogger(__name__)
 

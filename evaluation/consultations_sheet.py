@@ -18,7 +18,7 @@ from evaluation.disclosure import Disclosed, SuppressionGrid
 from evaluation.options import ReportOptions
 from evaluation.sheets import legend
 from evaluation.tables import Sheet, Style, count, number, text
-from storage.consultation_results import Results, consultations_between, participant_codes_between
+from storage.consultations.results import Results, consultations_between, participant_codes_between
 from storage.models import Consultation
 from translations import Translator
 

@@ -2,7 +2,7 @@
 
 A matched pair is one participant code with a submitted initial AND a submitted final
 survey in the programme. Each response is scored with the exact questionnaire version
-it was given to (storage.questionnaires: reverse items turned round, the subscale
+it was given to (storage.surveys.questionnaires: reverse items turned round, the subscale
 minimum-answered rule); subscales and items are matched across versions by id.
 Statistics (see evaluation.stats) are computed only from the disclosure rule's minimum
 number of pairs; below it, only counts. Final-only (and initial-only) items are reported
@@ -38,14 +38,14 @@ from evaluation.stats import (
     signed_rank,
 )
 from storage.models import Programme, SurveyAnswer, SurveyResponse
-from storage.questionnaires import (
+from storage.surveys.questionnaires import (
     Item,
     ItemPhase,
     ItemType,
     Questionnaire,
     from_definition,
 )
-from storage.survey_versions import SurveyUnavailable, current_questionnaire, stored_version
+from storage.surveys.versions import SurveyUnavailable, current_questionnaire, stored_version
 
 log = logging.getLogger(__name__)
 Label = Callable[[str], str]

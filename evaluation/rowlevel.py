@@ -18,8 +18,8 @@ from evaluation.scoring import Scorers, fill_row, in_period, subscale_matrix
 from evaluation.source import fetch
 from evaluation.tables import Cell, Sheet, Style, number, text
 from storage.models import ParticipantCode, Programme, SurveyAnswer, SurveyResponse
-from storage.questionnaires import Item, ItemType, Questionnaire
-from storage.surveys import Channel
+from storage.surveys.questionnaires import Item, ItemType, Questionnaire
+from storage.surveys.responses import Channel
 from translations import Translator
 
 

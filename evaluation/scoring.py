@@ -1,6 +1,6 @@
-"""Scoring many responses at once, with the rules of storage.questionnaires.
+"""Scoring many responses at once, with the rules of storage.surveys.questionnaires.
 
-Item scores come from `storage.questionnaires.item_score` itself (one lookup table per
+Item scores come from `storage.surveys.questionnaires.item_score` itself (one lookup table per
 item and version, built by calling it for every valid answer), so reverse scoring is
 exactly the chat's. Subscale scores apply the same rule as `score_subscale` — the share
 of the subscale's items answered must reach `min_answered` (with its 1e-9 tolerance);
@@ -24,8 +24,14 @@ from sqlmodel import Session, col
 from evaluation.source import TimeColumn, fetch
 from evaluation.stats import FloatArray
 from storage.models import SurveyAnswer, SurveyResponse
-from storage.questionnaires import ItemType, Questionnaire, Subscale, from_definition, item_score
-from storage.survey_versions import stored_version
+from storage.surveys.questionnaires import (
+    ItemType,
+    Questionnaire,
+    Subscale,
+    from_definition,
+    item_score,
+)
+from storage.surveys.versions import stored_version
 
 log = logging.getLogger(__name__)
 # score_subscale's tolerance: 0.8 of 5 items is met by 4 answers despite float rounding.

@@ -19,11 +19,11 @@ from bot.context import PalApplication, PalContext
 from bot.keyboards import back_to_menu_button, inline, shorten
 from handlers.common import answer, caller_of, requires_onboarding, speak_as
 from handlers.survey_form import intro_screen
-from storage.activities import ActivityNotFound, ClosedReason, activity_view
-from storage.identity import Resident
+from storage.activities.listing import ActivityNotFound, ClosedReason, activity_view
+from storage.activities.resident_views import CONFIRMED, CardView, ProgrammeChoice
 from storage.models import RegistrationStatus
-from storage.questionnaires import SurveyPhase
-from storage.resident_views import CONFIRMED, CardView, ProgrammeChoice
+from storage.people.identity import Resident
+from storage.surveys.questionnaires import SurveyPhase
 from translations import Translator
 from usecases.activities import (
     ActivityDetails,

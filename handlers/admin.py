@@ -4,7 +4,7 @@ Callback data starts with `adm:` — `adm:menu`, `adm:p:<programme>` (a team), `
 (administrators), `adm:i:<programme|0>:<role>` (new invitation link), `adm:ir:<id>`
 (withdraw it), `adm:s:<grant>` then `adm:sr:<grant>` (remove in two taps); a new
 programme (`adm:new`) is in handlers.admin_new_programme. Every press is re-checked in the
-transaction that acts (storage.staff_access), so forged or stale buttons change nothing.
+transaction that acts (storage.people.staff_access), so forged or stale buttons change nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from bot.keyboards import back_to_menu_button, inline
 from handlers.activities import show_screen
 from handlers.common import answer
 from handlers.invitations import role_name
-from storage.invitations import (
+from storage.models import Programme, Role
+from storage.people.invitations import (
     InvitationRefused,
     NewInvitation,
     PendingInvitation,
@@ -34,8 +35,7 @@ from storage.invitations import (
     pending_invitations,
     revoke_invitation,
 )
-from storage.models import Programme, Role
-from storage.staff import (
+from storage.people.staff import (
     CannotRemoveYourself,
     StaffMember,
     remove_staff,
@@ -43,7 +43,7 @@ from storage.staff import (
     staff_of,
     staff_programmes,
 )
-from storage.staff_access import (
+from storage.people.staff_access import (
     GIVEN_BY_ADMINS,
     NotAllowed,
     StaffAction,

@@ -1,7 +1,7 @@
 """/admin → "New programme": its name typed, then its team screen.
 
 Callback data: `adm:new` (ask for the name), `adm:newx` (cancel). The name is checked and
-the programme created by storage.staff.create_programme, which asks may_act first.
+the programme created by storage.people.staff.create_programme, which asks may_act first.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from handlers.common import answer, too_long
 from handlers.dialogs import on_text
 from storage.dialogs import close_dialog, save_dialog
 from storage.models import Dialog, Role
-from storage.staff import ProgrammeNameRefused, create_programme
-from storage.staff_access import NotAllowed, StaffAction, StaffActor
+from storage.people.staff import ProgrammeNameRefused, create_programme
+from storage.people.staff_access import NotAllowed, StaffAction, StaffActor
 
 NEW_PROGRAMME = "admin_programme"
 

@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 from babel.dates import format_date
 
-from storage.programme_editions import EditionPlan, EditionRefusal
-from storage.programme_settings import ProgrammeSettings, offsets_label
-from storage.reminders import default_offsets
+from storage.messaging.reminders import default_offsets
+from storage.programmes.editions import EditionPlan, EditionRefusal
+from storage.programmes.settings import ProgrammeSettings, offsets_label
 from translations import Translator
 
 Rows = list[list[tuple[str, str]]]

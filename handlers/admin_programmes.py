@@ -4,7 +4,7 @@ Callback data starts with `prg:` — `prg:o:<p>` (the programme screen), `prg:e:
 (type a new value; then `prg:y:<p>:<nonce>` confirms it, `prg:x:<p>` cancels),
 `prg:b:<p>:<choice>:<value>` then `prg:bc:<p>:<choice>:<value>` (a choice by button,
 confirmed), `prg:arch` (archived programmes). No role is checked here: every screen and
-press asks storage.staff_access.may_act in the transaction that reads or acts, so the
+press asks storage.people.staff_access.may_act in the transaction that reads or acts, so the
 programme coordinator role gets these screens by one line there.
 """
 
@@ -39,7 +39,8 @@ from handlers.dialogs import on_text
 from storage.date_input import NotUnderstood, parse_date
 from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.models import Dialog
-from storage.programme_editions import (
+from storage.people.staff_access import NotAllowed, StaffAction, StaffActor
+from storage.programmes.editions import (
     EditionPlan,
     EditionRefusal,
     EditionRefused,
@@ -55,7 +56,7 @@ from storage.programme_editions import (
     set_end_date,
     set_start_date,
 )
-from storage.programme_settings import (
+from storage.programmes.settings import (
     ProgrammeSettings,
     Setting,
     SettingRefused,
@@ -65,7 +66,6 @@ from storage.programme_settings import (
     programme_settings,
     set_setting,
 )
-from storage.staff_access import NotAllowed, StaffAction, StaffActor
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]

@@ -20,7 +20,7 @@ from handlers.activities import show_screen
 from handlers.admin import staff_actor
 from handlers.admin_programme_texts import Rows
 from handlers.admin_programmes import arg, staff_screen
-from storage.programme_records import (
+from storage.programmes.records import (
     PEOPLE_SHOWN,
     audit_page,
     data_for_staff,

@@ -30,8 +30,9 @@ from handlers.dialogs import on_text
 from schedules.survey_followups import FinalSurveyOpening, open_final_survey
 from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.models import Dialog
-from storage.programme_editions import programme_for
-from storage.programme_surveys import (
+from storage.people.staff_access import NotAllowed, StaffAction, StaffActor
+from storage.programmes.editions import programme_for
+from storage.programmes.surveys import (
     FileTooLarge,
     InvalidQuestionnaire,
     OtherQuestionnaireAnswered,
@@ -44,10 +45,9 @@ from storage.programme_surveys import (
     shipped_questionnaires,
     summary,
 )
-from storage.questionnaire_checks import MAX_FILE_BYTES, questionnaire_cache
-from storage.questionnaires import Problem, QuestionnaireError
-from storage.staff_access import NotAllowed, StaffAction, StaffActor
-from storage.survey_versions import questionnaire_path
+from storage.surveys.questionnaire_files import MAX_FILE_BYTES, questionnaire_cache
+from storage.surveys.questionnaires import Problem, QuestionnaireError
+from storage.surveys.versions import questionnaire_path
 from translations import Translator
 
 log = logging.getLogger(__name__)

@@ -34,22 +34,22 @@ from handlers.animator_common import (
 from handlers.common import answer
 from schedules.survey_followups import FinalSurveyOpening, open_final_survey
 from storage.access import choose_working_programme, working_programmes
-from storage.activity_changes import call_off
-from storage.changes import ChangeProblem, InvalidChange
-from storage.models import (
-    Activity,
-    ActivityStatus,
-    Programme,
-    Registration,
-    RegistrationStatus,
-)
-from storage.organising import (
+from storage.activities.change_notices import ChangeProblem, InvalidChange
+from storage.activities.editing import call_off
+from storage.activities.organising import (
     Actor,
     ManagedActivity,
     NotYourActivity,
     detached,
     managed_activities,
     managed_activity,
+)
+from storage.models import (
+    Activity,
+    ActivityStatus,
+    Programme,
+    Registration,
+    RegistrationStatus,
 )
 from translations import Translator
 

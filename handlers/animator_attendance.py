@@ -30,7 +30,7 @@ from handlers.animator_common import (
     screen,
 )
 from handlers.common import answer, requires_onboarding
-from storage.attendance import (
+from storage.activities.attendance import (
     ActivityCancelled,
     AttendanceNotOpen,
     CheckinPaused,
@@ -44,7 +44,7 @@ from storage.attendance import (
     self_check_in,
     set_attendance,
 )
-from storage.organising import NotYourActivity
+from storage.activities.organising import NotYourActivity
 from translations import Translator
 
 log = logging.getLogger(__name__)

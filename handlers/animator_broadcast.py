@@ -2,7 +2,7 @@
 
 The draft is the animator's `Dialog` (kind `animator_broadcast`), so typing the text,
 a restart, and pressing Send can happen in any process. Sending hands one pending send
-per recipient to the outbox (storage.broadcasts); the dispatcher delivers them and the
+per recipient to the outbox (storage.messaging.broadcasts); the dispatcher delivers them and the
 progress watcher (schedules.broadcast) edits the progress message until the report.
 
 Callback data: `anb:new[:<activity>]`, `anb:aud`, `anb:au:<audience>`,
@@ -41,7 +41,9 @@ from handlers.common import answer
 from handlers.dialogs import on_text
 from handlers.fallback import on_other_message
 from schedules.broadcast import progress_text
-from storage.broadcast_compose import (
+from storage.activities.organising import NotYourActivity, managed_activities
+from storage.dialogs import close_dialog
+from storage.messaging.broadcast_compose import (
     KIND,
     READY,
     TEXT,
@@ -56,7 +58,7 @@ from storage.broadcast_compose import (
     set_activity_audience,
     set_link,
 )
-from storage.broadcasts import (
+from storage.messaging.broadcasts import (
     ACTIVITY_AUDIENCES,
     Audience,
     BroadcastEmpty,
@@ -65,9 +67,7 @@ from storage.broadcasts import (
     cancel_broadcast,
     check_length,
 )
-from storage.dialogs import close_dialog
 from storage.models import Dialog, Role
-from storage.organising import NotYourActivity, managed_activities
 from storage.text_rule import forbidden_character
 from translations import LANGUAGE_NAMES
 

@@ -6,8 +6,8 @@ from telegram import InlineKeyboardMarkup
 
 from bot.keyboards import inline
 from handlers.animator_common import Rows
-from storage.broadcast_compose import Compose, Overview
-from storage.broadcasts import Audience, BroadcastTooLong, text_limit
+from storage.messaging.broadcast_compose import Compose, Overview
+from storage.messaging.broadcasts import Audience, BroadcastTooLong, text_limit
 from translations import LANGUAGE_NAMES, Translator
 
 

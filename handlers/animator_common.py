@@ -20,9 +20,9 @@ from bot.context import PalContext
 from bot.keyboards import shorten
 from handlers.activities import show_screen
 from handlers.common import answer, requires_role
-from storage.drafts import Step
+from storage.activities.drafts import Step
+from storage.activities.organising import Actor
 from storage.models import Activity, ActivityStatus, Role
-from storage.organising import Actor
 from translations import Translator
 
 log = logging.getLogger(__name__)

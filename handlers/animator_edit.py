@@ -40,13 +40,13 @@ from handlers.animator_questions import (
 )
 from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.dialogs import on_text
-from storage.activity_changes import EditResult, PlacesBelowTaken, draft_of, edit_activity
-from storage.activity_wizard import OPTION_PREFIX, known_categories, recent_venues
-from storage.changes import InvalidChange
+from storage.activities.change_notices import InvalidChange
+from storage.activities.drafts import QUESTIONS, DraftInvalid, Step
+from storage.activities.editing import EditResult, PlacesBelowTaken, draft_of, edit_activity
+from storage.activities.organising import Actor, NotYourActivity, managed_activity
+from storage.activities.wizard import OPTION_PREFIX, known_categories, recent_venues
 from storage.dialogs import close_dialog, get_dialog, save_dialog
-from storage.drafts import QUESTIONS, DraftInvalid, Step
 from storage.models import Dialog, Role
-from storage.organising import Actor, NotYourActivity, managed_activity
 from translations import Translator
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def _saved_note(t: Translator, result: EditResult) -> str:
                                 result.notices).format(n=result.notices))
     if result.promoted:
         # Offered with a deadline, or given at once (no Telegram, or a programme that
-        # gives places at once): storage.offers.
+        # gives places at once): storage.activities.offers.
         lines.append(t.ngettext("The free places were offered to {n} person from the "
                                 "reserve list.",
                                 "The free places were offered to {n} people from the "

@@ -5,7 +5,7 @@ Callback data: `ano:<id>` (the activity's sign-up link), `ano:pdf:<id>` (its A4 
 without Telegram holding a place, to phone), `ano:csv:<id>` (the same as a CSV file),
 `ano:ph:<person>` (type a phone number), `ano:phx:<person>` (remove it),
 `ano:phc:<person>` (stop editing). Every press is re-checked: activities by
-storage.organising, people without Telegram by storage.proxy_actions.
+storage.activities.organising, people without Telegram by storage.people.acting_for.
 
 Posters are in the programme's language (PALBOT_DEFAULT_LANGUAGE), whatever language
 the animator uses the bot in: they hang on the notice board for everyone.
@@ -43,10 +43,10 @@ from handlers.animator_proxy import show_card as show_person_card
 from handlers.common import answer
 from handlers.dialogs import on_text
 from schedules.call_list_notice import call_lines
-from storage.call_list import CallList, call_list
+from storage.activities.call_list import CallList, call_list
+from storage.activities.organising import NotYourActivity
 from storage.models import Activity, ActivityStatus, Dialog, Role
-from storage.organising import NotYourActivity
-from storage.outreach import (
+from storage.people.outreach import (
     PHONE_DIALOG,
     NoProgramme,
     activity_poster_facts,
@@ -55,7 +55,7 @@ from storage.outreach import (
     phone_typed,
     programme_poster_facts,
 )
-from storage.proxy import InvalidPhone, ProxyNotFound
+from storage.people.without_telegram import InvalidPhone, ProxyNotFound
 from storage.text_rule import spreadsheet_cell
 from translations import Translator, translator
 

@@ -1,7 +1,7 @@
 """Who is in an activity, for its animator: the list in the chat and as a CSV file.
 
 Callback data: `anp:<id>` (the list), `anp:csv:<id>` (the file). Names are shown only
-to animators and admins who may manage the activity (storage.organising decides).
+to animators and admins who may manage the activity (storage.activities.organising decides).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from handlers.animator_common import (
     screen,
 )
 from handlers.common import answer
-from storage.organising import NotYourActivity
-from storage.participants import ParticipantList, ParticipantRow, participant_list
+from storage.activities.organising import NotYourActivity
+from storage.activities.participants import ParticipantList, ParticipantRow, participant_list
 from storage.text_rule import spreadsheet_cell
 from translations import Translator
 

@@ -1,8 +1,8 @@
 """People without Telegram: the animator adds them, signs them up, marks attendance.
 
-The record is created with storage.proxy's `create_proxy_participant`; sign-ups go
+The record is created with storage.people.without_telegram's `create_proxy_participant`; sign-ups go
 through the seat rule with `proxy_by_id` (which records who did it), attendance through
-storage.attendance, paper surveys through /paper's form (handlers/paper.py). The adding
+storage.activities.attendance, paper surveys through /paper's form (handlers/paper.py). The adding
 dialog (name, phone, paper notice) is the animator's `Dialog` of kind `animator_proxy`.
 
 Callback data: `anx:list`, `anx:add`, `anx:ph:-` (no phone), `anx:nt:<0|1>`,
@@ -33,18 +33,16 @@ from handlers.animator_common import (
 from handlers.common import answer
 from handlers.dialogs import on_text
 from handlers.onboarding import name_problem_text
-from storage.activities import ActivityNotFound, activity_view
-from storage.attendance import ActivityCancelled, AttendanceNotOpen, NotOnTheList
+from storage.activities.attendance import ActivityCancelled, AttendanceNotOpen, NotOnTheList
+from storage.activities.listing import ActivityNotFound, activity_view
+from storage.activities.organising import NotYourActivity
+from storage.activities.seats import (
+    NotRegistered,
+    RegistrationClosed,
+)
 from storage.dialogs import get_dialog, save_dialog
 from storage.models import Dialog, Role
-from storage.organising import NotYourActivity
-from storage.people import InvalidDisplayName, validate_display_name
-from storage.proxy import (
-    InvalidPhone,
-    ProxyNotFound,
-    normalise_phone,
-)
-from storage.proxy_actions import (
+from storage.people.acting_for import (
     KIND,
     Card,
     create_from_dialog,
@@ -55,9 +53,11 @@ from storage.proxy_actions import (
     proxy_people,
     proxy_sign_up,
 )
-from storage.seats import (
-    NotRegistered,
-    RegistrationClosed,
+from storage.people.onboarding import InvalidDisplayName, validate_display_name
+from storage.people.without_telegram import (
+    InvalidPhone,
+    ProxyNotFound,
+    normalise_phone,
 )
 from translations import Translator
 

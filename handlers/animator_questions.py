@@ -1,7 +1,7 @@
 """The activity questions, their buttons and hints, shared by the wizard and by changes.
 
 Buttons carry answers as short codes (`2026-11-24`, `17:00`, `90 min`, `1d`, or `#2` for
-the third offered category or venue); the rules in storage.drafts check them exactly
+the third offered category or venue); the rules in storage.activities.drafts check them exactly
 like typed answers.
 """
 
@@ -11,8 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.activity_wizard import OPTION_PREFIX
-from storage.drafts import (
+from storage.activities.drafts import (
     DESCRIPTION_MAX,
     PLACES_MAX,
     PLACES_MIN,
@@ -27,6 +26,7 @@ from storage.drafts import (
     ends_at,
     starts_at,
 )
+from storage.activities.wizard import OPTION_PREFIX
 from translations import Translator
 
 TYPICAL_PLACES = (8, 10, 12, 15, 20, 30)

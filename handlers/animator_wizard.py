@@ -1,6 +1,6 @@
 """The new-activity wizard: one question per message, then a preview and Publish.
 
-Thin: the draft and its rules live in storage.drafts; the position and every answer are
+Thin: the draft and its rules live in storage.activities.drafts; the position and every answer are
 in the animator's `Dialog` (kind `animator_wizard`), written with the answer, so the
 wizard continues after a restart exactly where it was.
 
@@ -41,7 +41,15 @@ from handlers.animator_questions import (
 )
 from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.dialogs import on_text
-from storage.activity_wizard import (
+from storage.activities.drafts import (
+    DIALOG_KIND,
+    QUESTIONS,
+    DraftInvalid,
+    Step,
+    next_step,
+    previous_step,
+)
+from storage.activities.wizard import (
     NoDraft,
     StaleStep,
     Wizard,
@@ -52,7 +60,6 @@ from storage.activity_wizard import (
     move_wizard,
     publish_wizard,
 )
-from storage.drafts import DIALOG_KIND, QUESTIONS, DraftInvalid, Step, next_step, previous_step
 from storage.models import Dialog, Role
 from translations import Translator
 

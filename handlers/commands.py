@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage.models import Role
-from storage.roles import has_role
+from storage.people.roles import has_role
 from translations import Translator
 
 

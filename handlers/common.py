@@ -15,8 +15,8 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import PalContext, Viewer
 from bot.keyboards import MenuAction, main_menu, menu_action_for
 from storage.db import DatabaseUnavailable
-from storage.identity import Resident
 from storage.models import Role
+from storage.people.identity import Resident
 from translations import normalise_language
 from usecases.caller import Caller, sender_of
 

@@ -1,6 +1,6 @@
 """Residents answer consultations: buttons for choices, a message for the open question.
 
-Thin: each tap is one call to storage.consultation_answers (one transaction that stores
+Thin: each tap is one call to storage.consultations.answers (one transaction that stores
 the choice and the position together); the screens come from schedules.consultations, the
 same ones the opening message used. Callback data: `cr:<id>:<question>:<option>` (choose,
 or toggle in multiple choice), `cr:<id>:go:<position>` (Done, Skip, Back, Change my
@@ -21,7 +21,7 @@ from handlers.activities import show_screen
 from handlers.common import MAX_TEXT_INPUT, answer, requires_onboarding, too_long
 from handlers.dialogs import on_text
 from schedules.consultations import answer_screen, last_minute, results_lines
-from storage.consultation_answers import (
+from storage.consultations.answers import (
     TEXT_DIALOG,
     Answerer,
     AnswerSheet,
@@ -32,9 +32,9 @@ from storage.consultation_answers import (
     open_for,
     write_free_text,
 )
-from storage.consultation_drafts import ConsultationInvalid, Fault, localized
-from storage.consultation_results import results
-from storage.consultations import ConsultationNotOpen, NotInAudience, NotYourConsultation
+from storage.consultations.drafts import ConsultationInvalid, Fault, localized
+from storage.consultations.results import results
+from storage.consultations.running import ConsultationNotOpen, NotInAudience, NotYourConsultation
 from storage.dialogs import close_dialog
 from storage.models import ConsultationState, Dialog
 from translations import Translator

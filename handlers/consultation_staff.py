@@ -5,7 +5,7 @@ Callback data: `anc:list`, `anc:c:<id>` (the card with live counts), `anc:ft:<id
 open question's answers — staff of that programme only), `anc:x:<id>` / `anc:xy:<id>`
 (close now: confirm, then do), `anc:pp:<id>` (whose paper form), and for a paper form
 `anc:pa:<person>:<id>:open`, `anc:pa:<person>:<id>:<question>:<option>`,
-`anc:pa:<person>:<id>:go:<position>`. Every press re-checks access (storage.consultations).
+`anc:pa:<person>:<id>:go:<position>`. Every press re-checks access (storage.consultations.running).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.consultation_answers import text_hint
 from handlers.dialogs import on_text
 from schedules.consultations import answer_screen, last_minute, results_lines
-from storage.broadcasts import utf16_length
-from storage.consultation_answers import (
+from storage.activities.organising import Actor, detached
+from storage.consultations.answers import (
     PAPER_TEXT_DIALOG,
     Answerer,
     AnswerSheet,
@@ -34,14 +34,14 @@ from storage.consultation_answers import (
     move_to,
     write_free_text,
 )
-from storage.consultation_drafts import ConsultationInvalid
-from storage.consultation_results import (
+from storage.consultations.drafts import ConsultationInvalid
+from storage.consultations.results import (
     Results,
     free_text_answers,
     staff_consultations,
     staff_results,
 )
-from storage.consultations import (
+from storage.consultations.running import (
     ConsultationNotOpen,
     NotInAudience,
     NotYourConsultation,
@@ -49,9 +49,9 @@ from storage.consultations import (
     staff_consultation,
 )
 from storage.dialogs import close_dialog
+from storage.messaging.broadcasts import utf16_length
 from storage.models import ConsultationState, Dialog, Person, Role
-from storage.organising import Actor, detached
-from storage.proxy import ProxyNotFound, proxy_participants
+from storage.people.without_telegram import ProxyNotFound, proxy_participants
 from translations import Translator
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Staff create a consultation in chat: kind, questions, options, dates, audience, results.
 
-Thin: the draft and its checks are in storage.consultation_drafts, the position in the
+Thin: the draft and its checks are in storage.consultations.drafts, the position in the
 author's `Dialog` (kind `consultation_draft`), written with each answer. Callback data:
 `anc:new`, `anc:a:<step>:<answer>` (a button answer; typed answers take the same path),
 `anc:back:<step>` (the previous question, its answer undone), `anc:tr:<language>` (the
@@ -30,7 +30,8 @@ from handlers.animator_common import (
 from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.consultation_answers import text_hint
 from handlers.dialogs import on_text
-from storage.consultation_drafts import (
+from storage.activities.organising import NotYourActivity, managed_activities
+from storage.consultations.drafts import (
     DIALOG_KIND,
     OPTION_MAX,
     OPTIONS_MAX,
@@ -46,7 +47,8 @@ from storage.consultation_drafts import (
     layout,
     title_of,
 )
-from storage.consultation_wizard import (
+from storage.consultations.running import NotYourConsultation, audience_size
+from storage.consultations.wizard import (
     ConsultationDraft,
     NoDraft,
     StaleStep,
@@ -58,9 +60,7 @@ from storage.consultation_wizard import (
     publish_draft,
     translate_draft,
 )
-from storage.consultations import NotYourConsultation, audience_size
 from storage.models import ConsultationAudience, Dialog, Role
-from storage.organising import NotYourActivity, managed_activities
 from translations import LANGUAGE_NAMES, Translator
 
 log = logging.getLogger(__name__)

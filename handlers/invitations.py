@@ -1,7 +1,7 @@
 """Opening an invitation link (`/start inv_<token>`) and accepting it with a button.
 
 The person sees the role, the programme and who invited them before anything changes;
-`inv:ok:<id>` grants the role once (storage.invitations), `inv:no:<id>` leaves it.
+`inv:ok:<id>` grants the role once (storage.people.invitations), `inv:no:<id>` leaves it.
 A used, expired, withdrawn or forged link gets a polite message and grants nothing.
 """
 
@@ -17,7 +17,8 @@ from bot.keyboards import inline, main_menu
 from handlers.activities import show_screen
 from handlers.common import answer
 from storage.dialogs import close_dialog
-from storage.invitations import (
+from storage.models import Role
+from storage.people.invitations import (
     DIALOG_KIND,
     START_PREFIX,
     InvitationProblem,
@@ -25,7 +26,6 @@ from storage.invitations import (
     accept_invitation,
     open_invitation,
 )
-from storage.models import Role
 from translations import Translator
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from bot.context import PalApplication, PalContext
 from bot.keyboards import back_to_menu_button, inline
 from handlers.activities import not_onboarded, pressed_id, show_screen
 from handlers.common import answer, caller_of
+from storage.activities.resident_views import CONFIRMED, MyPlace
 from storage.models import ActivityStatus
-from storage.resident_views import CONFIRMED, MyPlace
 from translations import Translator
 from usecases.registrations import (
     ReleaseRefusal,

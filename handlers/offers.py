@@ -26,14 +26,14 @@ from schedules.offer_notices import (
     pass_question_buttons,
 )
 from schedules.offers import expire_due_offers
-from storage.db import DatabaseUnavailable
-from storage.models import OfferKind
-from storage.offers import (
+from storage.activities.offers import (
     OfferAnswer,
     OfferRefusal,
     pass_offer,
     take_offer,
 )
+from storage.db import DatabaseUnavailable
+from storage.models import OfferKind
 from translations import Translator
 
 log = logging.getLogger(__name__)

@@ -36,9 +36,10 @@ from handlers.activities import (
 from handlers.common import answer, caller_of, show_main_menu, speak_as, too_long
 from handlers.invitations import is_invitation, open_link
 from storage.access import Actor
+from storage.activities.resident_views import open_programme_choices
 from storage.models import Person
 from storage.models.people import OnboardingStep
-from storage.people import (
+from storage.people.onboarding import (
     InvalidDisplayName,
     NameProblem,
     ProgrammeAlreadyChosen,
@@ -47,7 +48,6 @@ from storage.people import (
     accept_notice,
     finish_without_programme,
 )
-from storage.resident_views import open_programme_choices
 from translations import LANGUAGE_NAMES, Translator, translator
 from usecases.onboarding import (
     choose_language,

@@ -28,15 +28,15 @@ from handlers.survey_steps import actor_of, refusal_text, show
 from storage.access import Action, may, programmes_for
 from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.models import Dialog, Person, Programme, Role
-from storage.people import InvalidDisplayName, NameProblem, validate_display_name
-from storage.proxy import (
+from storage.people.onboarding import InvalidDisplayName, NameProblem, validate_display_name
+from storage.people.without_telegram import (
     ProxyNotFound,
     create_proxy_participant,
     proxy_participant,
     proxy_participants,
 )
-from storage.questionnaires import SurveyPhase
-from storage.surveys import Channel, SurveyError, find_response, start_or_resume, view
+from storage.surveys.questionnaires import SurveyPhase
+from storage.surveys.responses import Channel, SurveyError, find_response, start_or_resume, view
 from translations import Translator
 from usecases.survey_steps import Actor, Step, keep_dialog
 

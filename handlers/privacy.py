@@ -25,8 +25,7 @@ from handlers.common import answer
 from schedules.retention import run_retention
 from storage.db import DatabaseUnavailable
 from storage.models import Programme
-from storage.person_data import PersonNotFound, person_data
-from storage.privacy import (
+from storage.privacy.erasure import (
     AnswersFate,
     ErasurePreview,
     ErasureReport,
@@ -34,7 +33,8 @@ from storage.privacy import (
     erasure_preview,
     scrub_freed_space,
 )
-from storage.retention import programme_end
+from storage.privacy.my_data import PersonNotFound, person_data
+from storage.privacy.retention import programme_end
 from translations import Translator
 
 log = logging.getLogger(__name__)

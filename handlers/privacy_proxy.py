@@ -2,7 +2,8 @@
 
 Reached from that person's card in the animator menu. Callback data: `pv:ax:<person>`
 (ask, showing what will happen) and `pv:ay:<person>:<unix time asked>` (erase). Who may
-act for whom is the animator area's rule (storage.proxy), checked again on every press.
+act for whom is the animator area's rule (storage.people.without_telegram), checked
+again on every press.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from bot.keyboards import inline
 from handlers.animator_common import actor_of, animator_only, screen
 from handlers.common import answer
 from handlers.privacy import still_fresh
-from storage.organising import Actor
-from storage.privacy import (
+from storage.activities.organising import Actor
+from storage.people.acting_for import proxy_scope
+from storage.people.without_telegram import ProxyNotFound, proxy_participant
+from storage.privacy.erasure import (
     AnswersFate,
     ErasurePreview,
     ErasureReport,
@@ -31,8 +34,6 @@ from storage.privacy import (
     erasure_preview,
     scrub_freed_space,
 )
-from storage.proxy import ProxyNotFound, proxy_participant
-from storage.proxy_actions import proxy_scope
 from translations import Translator
 
 log = logging.getLogger(__name__)

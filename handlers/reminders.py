@@ -18,8 +18,8 @@ from bot.context import PalApplication, PalContext
 from handlers.activities import not_onboarded
 from handlers.common import answer, caller_of
 from schedules.reminder_notices import COMING_PREFIX, NOT_COMING_PREFIX
-from storage.outbox import person_blocked_bot, person_is_back
-from storage.reminder_answers import AnswerRefused
+from storage.messaging.outbox import person_blocked_bot, person_is_back
+from storage.messaging.reminder_answers import AnswerRefused
 from translations import Translator
 from usecases.registrations import answer_reminder
 

@@ -22,8 +22,16 @@ from bot.keyboards import inline
 from handlers.activities import show_screen
 from handlers.admin import staff_actor
 from handlers.common import answer
-from storage.activity_import import MAX_PLACES, ActivityRow, Problem, ProblemKind, RowError
-from storage.activity_sheets import (
+from storage.activities.importing import MAX_PLACES, ActivityRow, Problem, ProblemKind, RowError
+from storage.activities.sheet_imports import (
+    PreviewGone,
+    SheetPreview,
+    cancel_preview,
+    choose_programme,
+    confirm_import,
+    save_preview,
+)
+from storage.activities.sheets import (
     COLUMNS,
     SheetProblem,
     SheetRefused,
@@ -33,15 +41,7 @@ from storage.activity_sheets import (
     template_xlsx,
 )
 from storage.models import Role
-from storage.sheet_imports import (
-    PreviewGone,
-    SheetPreview,
-    cancel_preview,
-    choose_programme,
-    confirm_import,
-    save_preview,
-)
-from storage.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
+from storage.people.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
 from translations import Translator
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,14 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup
 
 from bot.keyboards import inline, shorten
-from storage.questionnaires import Item, ItemType, Questionnaire, SurveyPhase, items_for_phase
-from storage.surveys import ResponseView
+from storage.surveys.questionnaires import (
+    Item,
+    ItemType,
+    Questionnaire,
+    SurveyPhase,
+    items_for_phase,
+)
+from storage.surveys.responses import ResponseView
 from translations import Translator
 
 Screen = tuple[str, InlineKeyboardMarkup | None]

@@ -1,7 +1,7 @@
 """The survey form's steps, shared by residents and animators entering paper surveys.
 
 Every step runs in one transaction that re-checks whose response it is and which
-question it is at (see storage.surveys), stores the answer and moves the dialog. The
+question it is at (see storage.surveys.responses), stores the answer and moves the dialog. The
 message is edited in place; after typed text a fresh message is sent and the old one
 loses its buttons, so only the newest copy of the form is ever live.
 """
@@ -21,14 +21,14 @@ from handlers.dialogs import on_text
 from handlers.survey_form import change_screen, form_screen, paused_screen, submitted_screen
 from storage.dialogs import close_dialog
 from storage.models import Dialog, Role
-from storage.survey_versions import SurveyUnavailable
-from storage.surveys import (
+from storage.surveys.responses import (
     AlreadySubmitted,
     NotFinished,
     ResponseNotFound,
     StaleStep,
     SurveyError,
 )
+from storage.surveys.versions import SurveyUnavailable
 from usecases.survey_steps import (
     KIND_PROXY,
     KIND_SELF,

@@ -22,12 +22,12 @@ from handlers.survey_steps import (
     show,
     strip_buttons,
 )
-from storage.questionnaires import SurveyPhase
-from storage.survey_versions import SurveyUnavailable
-from storage.surveys import (
+from storage.surveys.questionnaires import SurveyPhase
+from storage.surveys.responses import (
     ResponseNotFound,
     SurveyError,
 )
+from storage.surveys.versions import SurveyUnavailable
 from usecases.surveys import open_own, own_survey
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,10 @@ from schedules.clock import Clock
 from schedules.messages import Button, OutgoingMessage
 from schedules.quiet_hours import is_quiet, quiet_end
 from schedules.workers import worker_identity
-from storage.broadcasts import Progress, finish_if_done, progress
+from storage.activities.organising import detached
 from storage.executor import Database
+from storage.messaging.broadcasts import Progress, finish_if_done, progress
+from storage.messaging.progress_claims import claim_progress, mark_reported
 from storage.models import (
     Activity,
     ActivityStatus,
@@ -32,8 +34,6 @@ from storage.models import (
     PendingSend,
     Person,
 )
-from storage.organising import detached
-from storage.progress_claims import claim_progress, mark_reported
 from storage.setting_values import QuietHours
 from translations import Translator, translator
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from schedules.messages import Button, OutgoingMessage
 from schedules.reminder_notices import when_line
-from storage.call_list import CallEntry, paper_places, promoted_entry, still_staff
+from storage.activities.call_list import CallEntry, paper_places, promoted_entry, still_staff
 from storage.models import Activity, ActivityStatus, PendingSend, Person
 from translations import Translator
 

@@ -17,10 +17,10 @@ from sqlmodel import Session
 from evaluation.disclosure_rules import DisclosureRules, mask_count
 from schedules.clock import Clock
 from schedules.messages import Button, OutgoingMessage
-from storage.consultation_answers import AnswerSheet, current_sheet
-from storage.consultation_drafts import localized
-from storage.consultation_results import Results, results
-from storage.consultations import Advanced, advance_consultations, next_change_at
+from storage.consultations.answers import AnswerSheet, current_sheet
+from storage.consultations.drafts import localized
+from storage.consultations.results import Results, results
+from storage.consultations.running import Advanced, advance_consultations, next_change_at
 from storage.executor import Database
 from storage.models import Consultation, ConsultationState, PendingSend, Person
 from translations import Translator

@@ -35,7 +35,8 @@ from schedules.messages import Renderer, Sender, SendOutcome, SendResult
 from schedules.preparing import Batch, Preparer, Ready
 from schedules.renderers import RENDERERS
 from schedules.workers import is_dead_worker, worker_identity
-from storage.claims import (
+from storage.executor import Database
+from storage.messaging.claims import (
     hold_until,
     mark_failed,
     mark_retry,
@@ -44,9 +45,8 @@ from storage.claims import (
     release_stale_claims,
     retry_delay,
 )
-from storage.executor import Database
+from storage.messaging.outbox import UNREACHABLE, add_enqueue_listener
 from storage.models import SendKind
-from storage.outbox import UNREACHABLE, add_enqueue_listener
 from storage.setting_values import QuietHours
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The offer expiry schedule: offers past their deadline expire and move down the line.
 
-Telegram-free. The deadlines are rows in the database (storage.offers), so nothing is
+Telegram-free. The deadlines are rows in the database (storage.activities.offers), so nothing is
 lost with a restart: the bot runs `expire_due_offers` right after start, which catches
 every offer that fell due while it was down, and then every few seconds. Several
 processes may run it at once; each activity is handled under its row lock, and an
@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from storage.activities.offers import due_activity_ids, expire_activity_offers
 from storage.executor import Database
-from storage.offers import due_activity_ids, expire_activity_offers
 
 log = logging.getLogger(__name__)
 

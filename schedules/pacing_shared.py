@@ -1,7 +1,7 @@
 """The deployment-wide send budget as the pacer sees it: slots, charges, pauses, chats.
 
 schedules.pacing decides who goes first; this gives its bulk sends their slots from the
-budget every process shares (storage.send_budget) and tells the other processes what
+budget every process shares (storage.messaging.send_budget) and tells the other processes what
 this one did:
 
 - slots are reserved a few at a time (as many as sends wait here, at most
@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 
 from schedules.pacing import Classifier, Lane, Pacer, PacingLimits, never_retry
 from schedules.workers import worker_identity
-from storage.send_budget import (
+from storage.messaging.send_budget import (
     BudgetStore,
     Grant,
     ensure_budget,

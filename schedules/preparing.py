@@ -19,10 +19,10 @@ from sqlmodel import Session
 
 from schedules.messages import OutgoingMessage, Renderer
 from schedules.quiet_hours import effective_quiet_hours, held_until
-from storage.claims import claim_due, hold_until, mark_dropped, mark_retry, retry_delay
+from storage.messaging.claims import claim_due, hold_until, mark_dropped, mark_retry, retry_delay
+from storage.messaging.outbox import UNREACHABLE
+from storage.messaging.reminders import later_reminder_due
 from storage.models import Activity, PendingSend, Person, Programme, SendKind
-from storage.outbox import UNREACHABLE
-from storage.reminders import later_reminder_due
 from storage.setting_values import QuietHours
 from translations import translator
 

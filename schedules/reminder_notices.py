@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from schedules.messages import Button, OutgoingMessage
-from storage.changes import ChangeNotice
+from storage.activities.change_notices import ChangeNotice
+from storage.activities.seat_counts import reserve_position
 from storage.models import (
     Activity,
     ActivityStatus,
@@ -20,7 +21,6 @@ from storage.models import (
     RegistrationStatus,
 )
 from storage.models.activities import ACTIVE_STATUSES
-from storage.seat_counts import reserve_position
 from translations import Translator
 
 # Callback data of the reminder buttons: `rem:y:<registration id>` / `rem:n:<id>`.

@@ -2,7 +2,7 @@
 
 Telegram-free: the bot's JobQueue calls `run_retention` once a day (and once shortly
 after start, so a bot restarted every night before the hour still purges). Several
-processes may call it at the same time; storage.retention makes that safe.
+processes may call it at the same time; storage.privacy.retention makes that safe.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from storage.executor import Database
-from storage.privacy import scrub_freed_space
-from storage.retention import purge_batch
+from storage.privacy.erasure import scrub_freed_space
+from storage.privacy.retention import purge_batch
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@
   submitted gets one reminder 3 days later;
 - when the final survey opens, every participant gets an invitation, and reminders
   3 and 7 days later while it is not submitted;
-- submitting cancels what is pending (storage.surveys.submit); the renderers also drop
+- submitting cancels what is pending (storage.surveys.responses.submit); the renderers also drop
   anything that is no longer relevant (submitted, survey closed, follow-ups turned off
   for the programme, person erased or without Telegram).
 """
@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from schedules.messages import Button, OutgoingMessage
 from storage.audit import AuditAction, record
+from storage.messaging.outbox import enqueue
 from storage.models import (
     Activity,
     ParticipantCode,
@@ -31,10 +32,8 @@ from storage.models import (
     SendKind,
     SurveyResponse,
 )
-from storage.outbox import enqueue
-from storage.questionnaires import SurveyPhase
-from storage.survey_versions import SurveyError, current_questionnaire, questionnaire_of
-from storage.surveys import (
+from storage.surveys.questionnaires import SurveyPhase
+from storage.surveys.responses import (
     cancel_survey_sends,
     find_response,
     followup_sends,
@@ -42,6 +41,7 @@ from storage.surveys import (
     phase_open,
     view,
 )
+from storage.surveys.versions import SurveyError, current_questionnaire, questionnaire_of
 from translations import Translator
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ class AuditAction(StrEnum):
     BROADCAST_STARTED = "broadcast.started"
     BROADCAST_CANCELLED = "broadcast.cancelled"
     BROADCAST_FINISHED = "broadcast.finished"
-    # Sign-ups and cancellations made for someone else are recorded by storage.seats
+    # Sign-ups and cancellations made for someone else are recorded by storage.activities.seats
     # itself ("registration.sign_up", "registration.cancel").
     PROXY_CREATED = "proxy.created"
     FINAL_SURVEY_OPENED = "survey.final_opened"

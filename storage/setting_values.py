@@ -1,7 +1,7 @@
 """The values settings are written in: durations, reminder offsets and quiet hours.
 
 One parser each, shared by the deployment's environment settings (bot/settings.py) and a
-programme's own settings stored in the database (storage/programme_settings.py).
+programme's own settings stored in the database (storage/programmes/settings.py).
 """
 
 from __future__ import annotations

@@ -8,10 +8,8 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
-from storage.activities import ClosedReason
-from storage.identity import Resident
-from storage.questionnaires import Questionnaire
-from storage.resident_views import (
+from storage.activities.listing import ClosedReason
+from storage.activities.resident_views import (
     CardPage,
     CardView,
     ProgrammeChoice,
@@ -20,12 +18,14 @@ from storage.resident_views import (
     card_view,
     open_programme_choices,
 )
-from storage.seats import (
+from storage.activities.seats import (
     ActivityNotFound,
     RegistrationClosed,
     lock_activity,
     take_place,
 )
+from storage.people.identity import Resident
+from storage.surveys.questionnaires import Questionnaire
 from usecases.caller import Caller, may_sign_up_in, resident_of
 from usecases.surveys import offer_after_sign_up
 

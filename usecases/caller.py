@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from storage.access import Access, Action, Actor, actor_of_person, load_access, may
-from storage.identity import Resident, identify
 from storage.models import Person
+from storage.people.identity import Resident, identify
 
 
 @dataclass(frozen=True)

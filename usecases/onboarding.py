@@ -7,16 +7,16 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from storage.identity import Resident
+from storage.activities.resident_views import card_view
 from storage.models import Person, Programme
-from storage.people import (
+from storage.people.identity import Resident
+from storage.people.onboarding import (
     choose_programme,
     set_display_name,
     set_language,
     start_person,
     take_start_payload,
 )
-from storage.resident_views import card_view
 from usecases.activities import ActivityDetails
 from usecases.caller import Caller, resident_of
 

@@ -8,21 +8,21 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
-from storage.identity import Resident
-from storage.reminder_answers import (
-    AnswerRefused,
-    ReminderAnswerRefused,
-    confirm_coming,
-    give_up_place,
-)
-from storage.resident_views import CardView, MyPlace, card_view, my_places
-from storage.seats import (
+from storage.activities.resident_views import CardView, MyPlace, card_view, my_places
+from storage.activities.seats import (
     ActivityNotFound,
     NotRegistered,
     RegistrationClosed,
     lock_activity,
     release,
 )
+from storage.messaging.reminder_answers import (
+    AnswerRefused,
+    ReminderAnswerRefused,
+    confirm_coming,
+    give_up_place,
+)
+from storage.people.identity import Resident
 from usecases.caller import Caller, resident_of
 
 

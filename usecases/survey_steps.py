@@ -1,8 +1,8 @@
 """The survey form's steps as use cases: one press, one transaction, one result.
 
-Residents' own answers take storage.survey_answers' lean path; everything else (back,
+Residents' own answers take storage.surveys.answers' lean path; everything else (back,
 summary, submit, paper surveys entered by animators) the general rules of
-storage.surveys. A refusal is raised as FormRefused, carrying who pressed, so the
+storage.surveys.responses. A refusal is raised as FormRefused, carrying who pressed, so the
 transaction rolls back and the handler can still answer in the person's language.
 """
 
@@ -16,11 +16,11 @@ from sqlmodel import Session
 from storage.access import Access, Action, may
 from storage.audit import record
 from storage.dialogs import close_dialog, save_dialog
-from storage.identity import Resident
 from storage.models import Person, SurveyResponse
-from storage.questionnaires import ItemType
-from storage.survey_answers import FORM_DIALOG, answer_own
-from storage.surveys import (
+from storage.people.identity import Resident
+from storage.surveys.answers import FORM_DIALOG, answer_own
+from storage.surveys.questionnaires import ItemType
+from storage.surveys.responses import (
     AlreadySubmitted,
     AnswerNotPlainText,
     AnswerTooLong,
@@ -38,7 +38,7 @@ from storage.surveys import (
     to_summary,
     view,
 )
-from storage.surveys import answer as store_answer
+from storage.surveys.responses import answer as store_answer
 from usecases.caller import Caller, resident_of
 
 KIND_SELF = FORM_DIALOG

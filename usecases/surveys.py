@@ -8,17 +8,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from storage.activities.seats import Place
 from storage.dialogs import get_dialog
+from storage.messaging.outbox import add_sends
 from storage.models import Activity, ParticipantCode, Person, Programme, Registration
-from storage.outbox import add_sends
-from storage.questionnaires import Questionnaire, SurveyPhase
-from storage.seats import Place
-from storage.survey_versions import (
-    SurveyUnavailable,
-    current_questionnaire,
-    current_questionnaire_of,
-)
-from storage.surveys import (
+from storage.surveys.questionnaires import Questionnaire, SurveyPhase
+from storage.surveys.responses import (
     Channel,
     ResponseNotFound,
     find_response,
@@ -28,6 +23,11 @@ from storage.surveys import (
     resident_programme_id,
     start_or_resume,
     view,
+)
+from storage.surveys.versions import (
+    SurveyUnavailable,
+    current_questionnaire,
+    current_questionnaire_of,
 )
 from usecases.survey_steps import KIND_SELF, Actor, Step, keep_dialog
 

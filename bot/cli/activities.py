@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.common import settings_and_engine
-from storage.activity_import import ImportRejected, import_activities, parse_activities_csv
-from storage.activity_sheets import SheetRefused, read_activity_sheet
+from storage.activities.importing import ImportRejected, import_activities, parse_activities_csv
+from storage.activities.sheets import SheetRefused, read_activity_sheet
 from storage.db import transaction
 from storage.text_rule import InvalidText, check_text
 from storage.types import utcnow

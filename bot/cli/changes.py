@@ -11,14 +11,14 @@ import sys
 from typing import Any
 
 from bot.cli.common import settings_and_engine
-from storage.activity_import import parse_time
-from storage.changes import (
+from storage.activities.change_notices import (
     ActivityNotFound,
     ChangeProblem,
     InvalidChange,
     cancel_activity,
     change_activity,
 )
+from storage.activities.importing import parse_time
 from storage.db import transaction
 from storage.models import Activity
 from storage.types import utcnow

@@ -7,10 +7,10 @@ import logging
 from sqlalchemy.engine import Engine
 
 from bot.settings import Settings, load_settings
+from storage.activities.offers import set_default_windows
 from storage.db import make_engine
+from storage.messaging.reminders import set_default_offsets
 from storage.migrate import upgrade_to_latest
-from storage.offers import set_default_windows
-from storage.reminders import set_default_offsets
 
 
 def settings_and_engine(*, migrate: bool = True) -> tuple[Settings, Engine]:

@@ -16,7 +16,7 @@ import httpx
 from bot.cli.common import settings_and_engine
 from bot.settings import Settings, SettingsError
 from storage.db import transaction
-from storage.invitations import create_first_admin_invitation, link_for
+from storage.people.invitations import create_first_admin_invitation, link_for
 from storage.types import utcnow
 
 DESCRIPTION = """\

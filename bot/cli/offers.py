@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.cli.common import settings_and_engine
-from storage.activities import programme_by_name
+from storage.activities.listing import programme_by_name
+from storage.activities.offers import windows_for
 from storage.db import transaction
-from storage.offers import windows_for
 from storage.setting_values import parse_duration
 
 DEFAULT = "default"

@@ -12,23 +12,23 @@ from typing import Any
 from bot.cli.common import settings_and_engine
 from bot.data_export import render_html, render_json
 from schedules.clock import SystemClock
-from storage.activities import programme_by_name
+from storage.activities.listing import programme_by_name
 from storage.db import read_only, transaction
-from storage.person_data import PersonNotFound, person_data
-from storage.privacy import (
+from storage.privacy.erasure import (
     ErasureReason,
     erase_person,
     erasure_preview,
     scrub_freed_space,
 )
-from storage.programme_settings import MAX_RETENTION_MONTHS, apply_retention
-from storage.retention import (
+from storage.privacy.my_data import PersonNotFound, person_data
+from storage.privacy.retention import (
     add_months,
     due_for_erasure,
     expired_programmes,
     programme_end,
     purge_batch,
 )
+from storage.programmes.settings import MAX_RETENTION_MONTHS, apply_retention
 from translations import translator
 
 

@@ -22,7 +22,7 @@ from bot.settings import load_settings
 from evaluation import on_demand
 from evaluation.source import read_only_engine, report_session
 from schedules.clock import SystemClock
-from storage.activities import programme_by_name
+from storage.activities.listing import programme_by_name
 from storage.models import Programme
 from translations import SUPPORTED_LANGUAGES
 

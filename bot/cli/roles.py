@@ -9,10 +9,10 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.cli.common import settings_and_engine
-from storage.activities import programme_by_name
+from storage.activities.listing import programme_by_name
 from storage.db import transaction
 from storage.models import Role
-from storage.roles import grant, revoke
+from storage.people.roles import grant, revoke
 
 ROLE_NAMES = [role.value for role in Role]
 

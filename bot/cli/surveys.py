@@ -23,24 +23,28 @@ from bot.cli.common import settings_and_engine
 from bot.settings import Settings, SettingsError, load_settings
 from schedules.clock import SystemClock
 from schedules.survey_followups import open_final_survey
-from storage.activities import programme_by_name
+from storage.activities.listing import programme_by_name
 from storage.db import make_engine, read_only, transaction
 from storage.migrate import is_up_to_date
 from storage.models import Programme
-from storage.programme_surveys import (
+from storage.programmes.surveys import (
     OtherQuestionnaireAnswered,
     questionnaire_problems,
     use_questionnaire,
 )
-from storage.questionnaire_checks import load_questionnaire, questionnaire_cache, translation_gaps
-from storage.questionnaires import (
+from storage.surveys.export import submitted_responses, write_csv
+from storage.surveys.questionnaire_files import (
+    load_questionnaire,
+    questionnaire_cache,
+    translation_gaps,
+)
+from storage.surveys.questionnaires import (
     Problem,
     Questionnaire,
     default_questionnaire_path,
     items_for_phase,
 )
-from storage.survey_export import submitted_responses, write_csv
-from storage.survey_versions import (
+from storage.surveys.versions import (
     SurveyError,
     current_questionnaire,
     questionnaire_path,

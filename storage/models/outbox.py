@@ -21,7 +21,8 @@ class SendKind(StrEnum):
     SURVEY_INVITE = "survey_invite"
     SURVEY_FOLLOWUP = "survey_followup"
     BROADCAST = "broadcast"
-    # To animators: people without Telegram holding a place, to phone (storage.call_list).
+    # To animators: people without Telegram holding a place, to phone
+    # (storage.activities.call_list).
     CALL_LIST = "call_list"
     PLACE_OFFER = "place_offer"
     OFFER_EXPIRED = "offer_expired"

@@ -23,12 +23,12 @@ from sqlmodel import select
 
 from evaluation.options import ReportOptions
 from evaluation.report import build_report
-from storage.consultation_answers import Answerer, choose
-from storage.consultations import close_now, create_consultation
+from storage.activities.organising import Actor
+from storage.consultations.answers import Answerer, choose
+from storage.consultations.running import close_now, create_consultation
 from storage.db import make_engine, read_only, transaction
 from storage.migrate import upgrade_to_latest
 from storage.models import PendingSend, Programme
-from storage.organising import Actor
 from tests.support.signup import make_people, make_person, make_programme
 
 ZONE = ZoneInfo("Europe/Warsaw")

@@ -36,6 +36,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from storage.db import make_engine, transaction
+from storage.messaging.reminders import reminder_key
 from storage.migrate import upgrade_to_latest
 from storage.models import (
     PendingSend,
@@ -46,7 +47,6 @@ from storage.models import (
     SendState,
 )
 from storage.models.people import OnboardingStep
-from storage.reminders import reminder_key
 from tests.e2e.botapi import BotProcess, FakeBotApi, RateLimit, bot_env
 from tests.support.signup import make_activity, make_programme
 

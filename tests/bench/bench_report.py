@@ -52,8 +52,8 @@ from storage.models import (
     SurveyResponse,
     SurveyVersion,
 )
-from storage.questionnaire_checks import load_questionnaire
-from storage.questionnaires import default_questionnaire_path, items_for_phase
+from storage.surveys.questionnaire_files import load_questionnaire
+from storage.surveys.questionnaires import default_questionnaire_path, items_for_phase
 
 CATEGORIES = ["Warsztaty", "Spotkania sąsiedzkie", "Wolontariat", "Sport", "Kultura",
               "Akademia Lidera", "Wyjazdy studyjne", "Konsultacje"]

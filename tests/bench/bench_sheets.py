@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
-from storage.activity_sheets import (
+from storage.activities.sheets import (
     DEFAULT_MAX_BYTES,
     SheetRefused,
     read_activity_sheet,

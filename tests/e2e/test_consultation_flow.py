@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 
 from storage.db import transaction
 from storage.models import ConsultationResponse, Role
-from storage.proxy import create_proxy_participant
-from storage.roles import grant
+from storage.people.roles import grant
+from storage.people.without_telegram import create_proxy_participant
 from tests.e2e.botapi import BotProcess, FakeBotApi, bot_env
 from tests.support.animator import seat_animator, seat_resident
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from storage.db import make_engine, transaction
 from storage.migrate import upgrade_to_latest
 from storage.models import Programme, Role
-from storage.roles import grant
+from storage.people.roles import grant
 from tests.e2e.botapi import BotProcess, FakeBotApi, bot_env
 from tests.support.privacy import QUESTIONNAIRE
 from tests.support.signup import make_activity, make_person, make_programme

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from storage.activities.seats import cancel
 from storage.db import transaction
 from storage.models import (
     OfferState,
@@ -24,7 +25,6 @@ from storage.models import (
     Registration,
     RegistrationStatus,
 )
-from storage.seats import cancel
 from tests.e2e.botapi import BotProcess, FakeBotApi, TgUser, bot_env
 from tests.support.signup import make_people, seed_programme
 

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from storage.activities.seats import sign_up
 from storage.db import make_engine, transaction
 from storage.migrate import upgrade_to_latest
 from storage.models import (
@@ -27,7 +28,6 @@ from storage.models import (
     SendKind,
     SendState,
 )
-from storage.seats import sign_up
 from tests.e2e.botapi import BotProcess, FakeBotApi, TgUser, bot_env
 from tests.e2e.botapi.process import REPO_ROOT
 from tests.support.signup import make_people, seed_programme
@@ -79,7 +79,7 @@ async def test_a_reminder_arrives_on_time_and_both_buttons_work(
         jan.press("Nie dam rady", message=second)
         await jan.expect_edit("Twoje miejsce dostaje pierwsza osoba z listy rezerwowej")
         # Seconds before the start: the place goes to whoever on the reserve list taps
-        # first (storage.offers), and Krystyna does.
+        # first (storage.activities.offers), and Krystyna does.
         told = await krystyna.expect_new("Zwolniło się miejsce w ostatniej chwili", timeout=8)
         assert "Warsztaty rękodzieła" in told.body
         krystyna.press("Biorę to miejsce", message=told)

@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 
 from storage.db import transaction
 from storage.models import Person, Programme, SurveyAnswer, SurveyResponse
-from storage.questionnaire_checks import load_questionnaire
-from storage.questionnaires import SurveyPhase, default_questionnaire_path, items_for_phase
+from storage.surveys.questionnaire_files import load_questionnaire
+from storage.surveys.questionnaires import SurveyPhase, default_questionnaire_path, items_for_phase
 from tests.e2e.botapi import BotProcess, FakeBotApi, TgUser, bot_env
 from tests.e2e.botapi.process import REPO_ROOT
 from tests.support.signup import make_person, make_programme

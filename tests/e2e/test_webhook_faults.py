@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from storage.activities.seats import sign_up
 from storage.db import make_engine, transaction
 from storage.migrate import upgrade_to_latest
 from storage.models import PendingSend, Programme, SendKind, SendState
-from storage.seats import sign_up
 from tests.e2e.botapi import FakeBotApi
 from tests.e2e.webhook_cluster import WebhookCluster
 from tests.support.signup import make_people, seed_programme

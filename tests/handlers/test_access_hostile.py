@@ -23,14 +23,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from schedules.clock import FrozenClock
+from storage.activities.seats import sign_up
 from storage.db import transaction
 from storage.dialogs import close_dialog, save_dialog
 from storage.models import Person, Registration, Role, RoleGrant
-from storage.proxy import create_proxy_participant
-from storage.questionnaires import SurveyPhase
-from storage.roles import grant, revoke
-from storage.seats import sign_up
-from storage.surveys import Channel, start_or_resume
+from storage.people.roles import grant, revoke
+from storage.people.without_telegram import create_proxy_participant
+from storage.surveys.questionnaires import SurveyPhase
+from storage.surveys.responses import Channel, start_or_resume
 from tests.support.chat import ChatUser
 from tests.support.dbdump import dump
 from tests.support.recording import RecordingRequest

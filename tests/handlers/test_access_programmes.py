@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.models import Role
-from storage.roles import grant
+from storage.people.roles import grant
 from tests.support.chat import ChatUser
 from tests.support.signup import make_activity, make_person, make_programme
 

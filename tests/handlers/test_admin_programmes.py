@@ -20,7 +20,7 @@ from bot.settings import Settings, load_settings
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
 from storage.models import Activity, AuditEntry, Person, Programme, RoleGrant
-from storage.questionnaires import SurveyPhase
+from storage.surveys.questionnaires import SurveyPhase
 from tests.conftest import TEST_TOKEN
 from tests.support.chat import ChatUser
 from tests.support.documents import FileRecordingRequest, send_document

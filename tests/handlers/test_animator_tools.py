@@ -23,7 +23,7 @@ from storage.models import (
     RegistrationStatus,
     Role,
 )
-from storage.roles import grant
+from storage.people.roles import grant
 from tests.support.animator import Scene, grant_where_they_live, make_scene
 from tests.support.chat import ChatUser
 

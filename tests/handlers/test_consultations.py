@@ -14,11 +14,11 @@ from bot.consultation_schedule import TICK_JOB, start_schedule
 from bot.context import PalApplication, Services
 from bot.dispatch import dispatcher_of
 from schedules.clock import FrozenClock
-from storage.consultations import create_consultation
+from storage.consultations.running import create_consultation
 from storage.db import read_only, transaction
 from storage.models import Consultation, ConsultationResponse, Person, Role
-from storage.proxy import create_proxy_participant
-from storage.roles import grant
+from storage.people.roles import grant
+from storage.people.without_telegram import create_proxy_participant
 from tests.support.animator import Scene, make_scene
 from tests.support.chat import ChatUser
 from tests.support.recording import RecordingRequest

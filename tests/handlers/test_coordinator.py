@@ -16,10 +16,10 @@ from sqlmodel import col, select
 
 from bot.settings import Settings, load_settings
 from schedules.clock import FrozenClock
+from storage.activities.seats import sign_up
 from storage.db import read_only, transaction
 from storage.models import Dialog, Invitation, Programme, Role, RoleGrant
-from storage.roles import grant
-from storage.seats import sign_up
+from storage.people.roles import grant
 from tests.conftest import TEST_TOKEN
 from tests.support.chat import ChatUser
 from tests.support.dbdump import dump

@@ -15,7 +15,7 @@ from bot.context import PalApplication
 from bot.settings import Settings, load_settings
 from storage.db import transaction
 from storage.models import Person, Role
-from storage.roles import grant
+from storage.people.roles import grant
 from tests.conftest import TEST_TOKEN
 from tests.support.chat import ChatUser
 from tests.support.evaluation import Story

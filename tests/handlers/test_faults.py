@@ -13,10 +13,10 @@ from bot.app import build_application
 from bot.context import PalApplication, Services
 from bot.settings import load_settings
 from schedules.clock import FrozenClock
+from storage.activities.seats import sign_up
 from storage.db import DatabaseUnavailable, make_engine, transaction
 from storage.migrate import upgrade_to_latest
 from storage.models import PendingSend, Registration
-from storage.seats import sign_up
 from tests.conftest import TEST_TOKEN
 from tests.support.chat import ChatUser
 from tests.support.recording import RecordingRequest

@@ -14,9 +14,9 @@ from bot.dispatch import dispatcher_of
 from schedules.clock import FrozenClock
 from schedules.dispatcher import Dispatcher
 from schedules.offers import expire_due_offers
+from storage.activities.seats import cancel
 from storage.db import transaction
 from storage.models import OfferState, PlaceOffer, RegistrationStatus, SendKind
-from storage.seats import cancel
 from tests.support.chat import ChatUser
 from tests.support.reminders import Scene, make_scene, registration, sends
 

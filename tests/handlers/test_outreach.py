@@ -20,9 +20,9 @@ from sqlmodel import Session
 from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.models import Person, Role
-from storage.proxy import create_proxy_participant
-from storage.proxy_actions import proxy_sign_up
-from storage.roles import grant
+from storage.people.acting_for import proxy_sign_up
+from storage.people.roles import grant
+from storage.people.without_telegram import create_proxy_participant
 from tests.support.animator import Scene, make_scene, seat_animator
 from tests.support.chat import ChatUser
 from tests.support.pdf import page_qr_codes, page_texts

@@ -11,9 +11,9 @@ from sqlmodel import col, select
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
 from storage.models import ParticipantCode, Person, Programme, Role, SurveyResponse
-from storage.proxy import create_proxy_participant
-from storage.questionnaire_checks import questionnaire_cache
-from storage.roles import grant, revoke
+from storage.people.roles import grant, revoke
+from storage.people.without_telegram import create_proxy_participant
+from storage.surveys.questionnaire_files import questionnaire_cache
 from tests.support.animator import grant_where_they_live
 from tests.support.chat import ChatUser
 from tests.support.signup import make_programme, onboard, seed_programme

@@ -120,7 +120,8 @@ async def test_forget_me_asks_then_erases_and_promotes(
         assert person.erased_at is not None and person.display_name is None
         marianna = session.exec(select(Registration).where(
             Registration.person_id == wieslawa.waiting_person_id)).one()
-        # Marianna is offered the freed place (storage.offers) and holds it until she answers.
+        # Marianna is offered the freed place (storage.activities.offers) and holds it
+        # until she answers.
         assert marianna.status == "reserve"
         assert session.exec(select(PlaceOffer.state).where(
             PlaceOffer.registration_id == marianna.id)).one() == "offered"
@@ -177,7 +178,7 @@ async def test_someone_elses_confirmation_erases_nobody(
 async def test_animator_deletes_a_paper_participants_data(
     chat_user: Callable[..., ChatUser], engine: Engine, clock: FrozenClock
 ) -> None:
-    from storage.proxy import create_proxy_participant
+    from storage.people.without_telegram import create_proxy_participant
     from tests.support.animator import seat_animator, seat_resident
 
     animator_id, programme_id = seat_animator(engine, telegram_id=910, name="Ewa")

@@ -14,10 +14,10 @@ from openpyxl import Workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from storage.activity_sheets import read_activity_sheet
+from storage.activities.sheets import read_activity_sheet
 from storage.db import read_only, transaction
 from storage.models import Activity, AuditEntry, Dialog, Role
-from storage.roles import grant
+from storage.people.roles import grant
 from tests.support.chat import ChatUser
 from tests.support.documents import FileRecordingRequest, send_document
 from tests.support.recording import RecordingRequest

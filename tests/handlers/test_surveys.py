@@ -19,7 +19,7 @@ from storage.models import (
     SurveyAnswer,
     SurveyResponse,
 )
-from storage.questionnaire_checks import questionnaire_cache
+from storage.surveys.questionnaire_files import questionnaire_cache
 from tests.support.chat import ChatUser
 from tests.support.recording import RecordingRequest
 from tests.support.signup import onboard, seed_programme

@@ -153,7 +153,8 @@ async def test_release_my_and_reminder_answers_make_one_hop_each(
             .where(col(Registration.status) != RegistrationStatus.CANCELLED)).all()
         offered = session.exec(select(PlaceOffer.state).where(
             PlaceOffer.activity_id == first)).all()
-    # Ben, first in line, is offered the freed place (storage.offers); it is held for him.
+    # Ben, first in line, is offered the freed place (storage.activities.offers);
+    # it is held for him.
     assert live == [RegistrationStatus.RESERVE] and offered == [OfferState.OFFERED]
 
     with read_only(tap_engine) as session:

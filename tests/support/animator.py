@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from storage.activities.organising import Actor
+from storage.activities.seats import sign_up
 from storage.db import transaction
 from storage.models import Activity, Person, Programme, Role
-from storage.organising import Actor
-from storage.roles import grant
-from storage.seats import sign_up
+from storage.people.roles import grant
 from tests.support.signup import make_activity, make_person, make_programme
 
 

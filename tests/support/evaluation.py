@@ -24,7 +24,7 @@ from storage.models import (
     SurveyVersion,
 )
 from storage.models.people import OnboardingStep
-from storage.questionnaires import Questionnaire, from_definition
+from storage.surveys.questionnaires import Questionnaire, from_definition
 
 _telegram_ids = itertools.count(700_000_001)
 

@@ -14,6 +14,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from storage.activities.seats import sign_up
+from storage.messaging.outbox import enqueue
 from storage.models import (
     Dialog,
     ParticipantCode,
@@ -26,9 +28,7 @@ from storage.models import (
     SurveyResponse,
     SurveyVersion,
 )
-from storage.outbox import enqueue
-from storage.questionnaires import from_definition
-from storage.seats import sign_up
+from storage.surveys.questionnaires import from_definition
 from tests.support.signup import make_activity, make_person, make_programme
 
 # A questionnaire with two agreement items and one free-text item.

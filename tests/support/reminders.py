@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from storage.activities.seats import sign_up
 from storage.db import transaction
 from storage.models import PendingSend, Registration, SendKind, SendState
-from storage.seats import sign_up
 from tests.support.signup import make_activity, make_person, make_programme
 
 

@@ -12,8 +12,8 @@ import yaml
 from sqlmodel import Session
 
 from storage.models import Person, Programme, Registration, RegistrationStatus
-from storage.questionnaires import SurveyPhase, default_questionnaire_path, items_for_phase
-from storage.surveys import Channel, answer, start_or_resume, submit
+from storage.surveys.questionnaires import SurveyPhase, default_questionnaire_path, items_for_phase
+from storage.surveys.responses import Channel, answer, start_or_resume, submit
 from tests.support.signup import make_activity
 
 Data = dict[str, Any]
@@ -97,7 +97,7 @@ def answered_survey(
                                channel=channel, now=now, entered_by_id=entered_by_id,
                                surveys_dir=surveys_dir)
     assert response.id is not None
-    from storage.surveys import view
+    from storage.surveys.responses import view
 
     items = items_for_phase(view(session, response).questionnaire, phase)
     for index, item in enumerate(items):

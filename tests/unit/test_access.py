@@ -22,7 +22,7 @@ from storage.access import (
 )
 from storage.db import transaction
 from storage.models import Activity, Person, Role, RoleGrant
-from storage.roles import ProgrammeNeeded, grant, revoke
+from storage.people.roles import ProgrammeNeeded, grant, revoke
 from tests.support.signup import make_person, make_programme
 
 A, B = 1, 2

@@ -10,16 +10,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from schedules.clock import FrozenClock
-from storage.activity_changes import (
+from storage.activities.change_notices import ChangeProblem, InvalidChange
+from storage.activities.drafts import DraftInvalid, Problem, Step
+from storage.activities.editing import (
     EditResult,
     PlacesBelowTaken,
     call_off,
     draft_of,
     edit_activity,
 )
-from storage.changes import ChangeProblem, InvalidChange
+from storage.activities.organising import Actor, NotYourActivity
 from storage.db import read_only, transaction
-from storage.drafts import DraftInvalid, Problem, Step
 from storage.models import (
     Activity,
     AuditEntry,
@@ -29,7 +30,6 @@ from storage.models import (
     RegistrationStatus,
     SendKind,
 )
-from storage.organising import Actor, NotYourActivity
 from tests.support.animator import Scene, make_scene
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -105,7 +105,7 @@ def test_raising_places_offers_the_new_place_to_the_first_in_line(
         confirmed = session.exec(select(Registration.person_id).where(
             Registration.activity_id == scene.activity_id,
             Registration.status == RegistrationStatus.CONFIRMED)).all()
-    # The new place is offered (storage.offers), held for the first in line until taken.
+    # The new place is offered (storage.activities.offers), held for the first in line until taken.
     assert sorted(confirmed) == sorted(scene.placed)
     assert [s.person_id for s in _sends(engine, SendKind.PLACE_OFFER)] == [scene.reserve[0]]
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from schedules.clock import FrozenClock
-from storage.activity_import import ImportRejected, import_activities, parse_activities_csv
+from storage.activities.importing import ImportRejected, import_activities, parse_activities_csv
 from storage.db import transaction
 from storage.models import Activity, Programme
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import Workbook
 
-from storage.activity_import import ProblemKind
-from storage.activity_sheets import (
+from storage.activities.importing import ProblemKind
+from storage.activities.sheets import (
     SheetKind,
     SheetProblem,
     SheetRefused,

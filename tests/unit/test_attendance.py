@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from schedules.clock import FrozenClock
-from storage.attendance import (
+from storage.activities.attendance import (
     MAX_WRONG_CODES,
     AttendanceNotOpen,
     CheckinPaused,
@@ -23,10 +23,10 @@ from storage.attendance import (
     self_check_in,
     set_attendance,
 )
+from storage.activities.organising import Actor, NotYourActivity
+from storage.activities.participants import participant_list
 from storage.db import read_only, transaction
 from storage.models import Activity, AuditEntry, Registration
-from storage.organising import Actor, NotYourActivity
-from storage.participants import participant_list
 from tests.support.animator import make_scene
 
 

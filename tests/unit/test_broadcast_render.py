@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from schedules.broadcast import progress_text, render_broadcast, watched_broadcasts
 from schedules.clock import FrozenClock
-from storage.broadcasts import Audience, BroadcastDraft, Progress, start_broadcast
 from storage.db import read_only, transaction
+from storage.messaging.broadcasts import Audience, BroadcastDraft, Progress, start_broadcast
 from storage.models import Activity, Broadcast, PendingSend, Person
 from tests.support.animator import make_scene
 from translations import translator

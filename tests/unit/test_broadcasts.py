@@ -9,7 +9,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from schedules.clock import FrozenClock
-from storage.broadcasts import (
+from storage.activities.organising import Actor, NotYourActivity
+from storage.db import read_only, transaction
+from storage.messaging.broadcasts import (
     Audience,
     BroadcastDraft,
     BroadcastEmpty,
@@ -22,7 +24,7 @@ from storage.broadcasts import (
     recipients,
     start_broadcast,
 )
-from storage.db import read_only, transaction
+from storage.messaging.outbox import UNREACHABLE
 from storage.models import (
     AuditEntry,
     BroadcastState,
@@ -32,8 +34,6 @@ from storage.models import (
     SendState,
     SurveyResponse,
 )
-from storage.organising import Actor, NotYourActivity
-from storage.outbox import UNREACHABLE
 from tests.support.animator import Scene, make_scene
 
 

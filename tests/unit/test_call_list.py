@@ -19,21 +19,21 @@ from sqlmodel import Session, select
 from schedules.clock import FrozenClock
 from schedules.dispatcher import Dispatcher, DispatchSettings
 from schedules.messages import OutgoingMessage, SendOutcome, SendResult
-from storage.activity_changes import call_off
-from storage.call_list import call_list, call_list_recipients
+from storage.activities.call_list import call_list, call_list_recipients
+from storage.activities.editing import call_off
+from storage.activities.organising import Actor, NotYourActivity
+from storage.activities.seats import cancel, sign_up
 from storage.db import make_engine, transaction
 from storage.executor import Database
+from storage.messaging.reminders import move_reminders
 from storage.migrate import upgrade_to_latest
 from storage.models import Activity, AuditEntry, Person, Role, SendKind, SendState
-from storage.organising import Actor, NotYourActivity
-from storage.outreach import PHONE_CHANGED, set_proxy_phone
-from storage.person_data import person_data
-from storage.privacy import erase_proxy_participant
-from storage.proxy import InvalidPhone, ProxyNotFound, create_proxy_participant
-from storage.proxy_actions import proxy_cancel, proxy_sign_up
-from storage.reminders import move_reminders
-from storage.roles import grant
-from storage.seats import cancel, sign_up
+from storage.people.acting_for import proxy_cancel, proxy_sign_up
+from storage.people.outreach import PHONE_CHANGED, set_proxy_phone
+from storage.people.roles import grant
+from storage.people.without_telegram import InvalidPhone, ProxyNotFound, create_proxy_participant
+from storage.privacy.erasure import erase_proxy_participant
+from storage.privacy.my_data import person_data
 from tests.support.reminders import sends
 from tests.support.signup import make_activity, make_person, make_programme
 

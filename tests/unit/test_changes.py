@@ -10,17 +10,17 @@ from sqlmodel import Session, col, select
 
 from schedules.clock import FrozenClock
 from schedules.reminder_notices import render_change
-from storage.activities import ActivityNotFound
-from storage.changes import (
+from storage.activities.change_notices import (
     ChangeProblem,
     InvalidChange,
     announce_activity_change,
     cancel_activity,
     change_activity,
 )
+from storage.activities.listing import ActivityNotFound
+from storage.activities.seats import sign_up
 from storage.db import transaction
 from storage.models import Activity, AuditEntry, PendingSend, Person, SendKind, SendState
-from storage.seats import sign_up
 from tests.support.signup import make_activity, make_person, make_programme
 from translations import translator
 

@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 
 from bot.cli import main
 from storage.db import make_engine
-from storage.invitations import hash_token
 from storage.models import Activity, AuditEntry, Invitation
+from storage.people.invitations import hash_token
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-import storage.offers
+import storage.activities.offers
 from bot.cli import main
+from storage.activities.offers import windows_for
 from storage.db import make_engine, transaction
 from storage.migrate import upgrade_to_latest
 from storage.models import Programme
-from storage.offers import windows_for
 from tests.support.signup import make_programme
 
 
@@ -23,7 +23,7 @@ def db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     monkeypatch.setenv("PALBOT_DATABASE_URL", url)
     monkeypatch.setenv("PALBOT_OFFER_TIME", "8h")
     # The command sets the process-wide defaults from its settings; undo that afterwards.
-    monkeypatch.setattr(storage.offers, "_defaults", None)
+    monkeypatch.setattr(storage.activities.offers, "_defaults", None)
     engine = make_engine(url)
     upgrade_to_latest(engine)
     with transaction(engine) as session:

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from bot.cli import main
 from storage.db import transaction
 from storage.models import RoleGrant
-from storage.staff_access import StaffAction, may_act
+from storage.people.staff_access import StaffAction, may_act
 from tests.support.signup import make_programme
 
 

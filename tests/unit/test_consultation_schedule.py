@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from schedules.clock import FrozenClock
 from schedules.consultations import ConsultationSchedule
 from schedules.dispatcher import Dispatcher, DispatchSettings
-from storage.consultation_answers import Answerer, choose
-from storage.consultations import close_now, create_consultation
+from storage.consultations.answers import Answerer, choose
+from storage.consultations.running import close_now, create_consultation
 from storage.db import transaction
 from storage.executor import Database
 from storage.models import Person

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.data_export import render_html
-from storage.consultation_answers import (
+from storage.activities.organising import Actor
+from storage.consultations.answers import (
     Answerer,
     BadAnswer,
     choose,
@@ -19,9 +20,9 @@ from storage.consultation_answers import (
     move_to,
     write_free_text,
 )
-from storage.consultation_drafts import ConsultationInvalid, Fault, Step, answer, parse_options
-from storage.consultation_results import free_text_answers, results
-from storage.consultations import (
+from storage.consultations.drafts import ConsultationInvalid, Fault, Step, answer, parse_options
+from storage.consultations.results import free_text_answers, results
+from storage.consultations.running import (
     ConsultationNotOpen,
     NotInAudience,
     NotYourConsultation,
@@ -40,10 +41,9 @@ from storage.models import (
     PendingSend,
     Programme,
 )
-from storage.organising import Actor
-from storage.person_data import person_data
-from storage.privacy import erase_person, erasure_preview
-from storage.proxy import create_proxy_participant
+from storage.people.without_telegram import create_proxy_participant
+from storage.privacy.erasure import erase_person, erasure_preview
+from storage.privacy.my_data import person_data
 from tests.support.animator import Scene, make_scene
 from tests.support.signup import make_person, make_programme
 from translations import translator
@@ -348,7 +348,7 @@ def test_erasure_keeps_choices_under_the_code_or_deletes_them(engine: Engine, sc
 def test_the_workbook_sheet_counts_people_and_hides_small_options(engine: Engine) -> None:
     from evaluation.options import ReportOptions
     from evaluation.report import build_report
-    from storage.consultation_answers import write_free_text as write
+    from storage.consultations.answers import write_free_text as write
     from tests.support.signup import make_people
 
     scene = make_scene(engine, NOW, places=3, people=3)
@@ -406,7 +406,7 @@ def test_an_answer_tap_takes_few_statements(engine: Engine, scene: Scene) -> Non
 
 
 def test_a_translation_keeps_the_layout_of_the_original() -> None:
-    from storage.consultation_drafts import layout, localized, parse_translation
+    from storage.consultations.drafts import layout, localized, parse_translation
 
     d = draft(kind="survey", title="Potrzeby", free="Coś jeszcze?")
     assert layout(d) == "Potrzeby\n\nKiedy spotkania?\nRano\nPo południu\nWieczorem\n\nCoś jeszcze?"

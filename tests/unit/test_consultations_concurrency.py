@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from storage.consultation_answers import Answerer, choose
-from storage.consultations import advance_consultations, create_consultation
+from storage.consultations.answers import Answerer, choose
+from storage.consultations.running import advance_consultations, create_consultation
 from storage.db import read_only, transaction
 from storage.models import ConsultationResponse, PendingSend
 from tests.support.animator import make_scene

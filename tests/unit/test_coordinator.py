@@ -1,4 +1,4 @@
-"""Programme coordinators in the staff rules (storage.staff_access, invitations, teams),
+"""Programme coordinators in the staff rules (storage.people.staff_access, invitations, teams),
 without Telegram: a coordinator of A runs A and its animators and evaluators, nothing of B,
 and only administrators appoint or remove coordinators."""
 
@@ -12,17 +12,17 @@ from sqlmodel import select
 
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
-from storage.invitations import (
+from storage.models import AuditEntry, Invitation, Role, RoleGrant
+from storage.people.invitations import (
     accept_invitation,
     create_invitation,
     open_invitation,
     pending_invitations,
     revoke_invitation,
 )
-from storage.models import AuditEntry, Invitation, Role, RoleGrant
-from storage.roles import grant
-from storage.staff import remove_staff, staff_of
-from storage.staff_access import NotAllowed, StaffAction, StaffActor, may_act, programmes_for
+from storage.people.roles import grant
+from storage.people.staff import remove_staff, staff_of
+from storage.people.staff_access import NotAllowed, StaffAction, StaffActor, may_act, programmes_for
 from tests.support.signup import make_person, make_programme
 
 ADMIN_TG, COORDINATOR_TG, ANIMATOR_TG, NEWCOMER_TG = 100, 500, 200, 600

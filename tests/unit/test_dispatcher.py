@@ -17,13 +17,13 @@ from schedules.dispatcher import Dispatcher, DispatchSettings
 from schedules.messages import OutgoingMessage, SendOutcome, SendResult
 from schedules.renderers import RENDERERS
 from schedules.workers import is_dead_worker, worker_identity
-from storage.claims import MAX_ATTEMPTS, claim_due
+from storage.activities.seats import cancel
 from storage.db import transaction
 from storage.executor import Database
+from storage.messaging.claims import MAX_ATTEMPTS, claim_due
+from storage.messaging.outbox import enqueue
+from storage.messaging.reminders import move_reminders
 from storage.models import Person, Programme, SendKind, SendState
-from storage.outbox import enqueue
-from storage.reminders import move_reminders
-from storage.seats import cancel
 from tests.support.reminders import Scene, first_reminder_due, make_scene, sends
 
 WARSAW = ZoneInfo("Europe/Warsaw")

@@ -11,10 +11,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from schedules.clock import FrozenClock
-from storage.activities import upcoming_activities
-from storage.activity_wizard import known_categories, publish, recent_venues
+from storage.activities.drafts import DraftInvalid, Problem, Step, answer, next_step, previous_step
+from storage.activities.listing import upcoming_activities
+from storage.activities.wizard import known_categories, publish, recent_venues
 from storage.db import transaction
-from storage.drafts import DraftInvalid, Problem, Step, answer, next_step, previous_step
 from storage.models import Activity, AuditEntry
 from tests.support.signup import make_activity, make_person, make_programme
 
@@ -145,7 +145,7 @@ def test_wall_clock_length_across_the_dst_change(clock: FrozenClock) -> None:
     clock.set(datetime(2027, 3, 20, 9, 0, tzinfo=UTC))
     # Clocks go forward at 02:00 on 28 March 2027: a 1:00–4:00 night walk is 3 wall hours.
     draft = _fill(clock.now(), d="28.03", s="1:00", e="do 4:00", l="none")
-    from storage.drafts import moments
+    from storage.activities.drafts import moments
 
     found = moments(draft, WARSAW)
     assert found.ends_at - found.starts_at == timedelta(hours=2)

@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
+from storage.messaging.outbox import NewSend, add_enqueue_listener, enqueue, enqueue_many
 from storage.models import PendingSend, SendKind, SendState
-from storage.outbox import NewSend, add_enqueue_listener, enqueue, enqueue_many
 from tests.support.signup import make_people
 
 

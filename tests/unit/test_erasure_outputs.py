@@ -19,13 +19,13 @@ from sqlalchemy.engine import Engine
 from bot.cli import main
 from bot.data_export import render_html, render_json
 from schedules.clock import FrozenClock
+from storage.activities.organising import Actor
+from storage.activities.participants import participant_list
+from storage.activities.seats import sign_up
 from storage.db import transaction
 from storage.models import Programme
-from storage.organising import Actor
-from storage.participants import participant_list
-from storage.person_data import person_data
-from storage.privacy import erase_person
-from storage.seats import sign_up
+from storage.privacy.erasure import erase_person
+from storage.privacy.my_data import person_data
 from tests.support.privacy import Resident, resident_with_history
 from tests.support.signup import make_person
 from translations import translator

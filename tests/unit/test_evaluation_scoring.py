@@ -1,4 +1,4 @@
-"""The matrix scoring of evaluation.scoring gives exactly what storage.questionnaires'
+"""The matrix scoring of evaluation.scoring gives exactly what storage.surveys.questionnaires'
 score_subscales gives response by response (reverse items, skips, minimum answered)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from evaluation.scoring import Scorers, fill_row, subscale_matrix
 from evaluation.source import report_session
 from storage.db import transaction
-from storage.questionnaire_checks import load_questionnaire
-from storage.questionnaires import (
+from storage.surveys.questionnaire_files import load_questionnaire
+from storage.surveys.questionnaires import (
     ItemType,
     Questionnaire,
     default_questionnaire_path,

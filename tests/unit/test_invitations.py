@@ -14,7 +14,8 @@ from sqlmodel import select
 from schedules.clock import FrozenClock
 from storage.access import load_access
 from storage.db import read_only, transaction
-from storage.invitations import (
+from storage.models import AuditEntry, Invitation, Role, RoleGrant
+from storage.people.invitations import (
     InvitationProblem,
     InvitationRefused,
     accept_invitation,
@@ -25,9 +26,8 @@ from storage.invitations import (
     pending_invitations,
     revoke_invitation,
 )
-from storage.models import AuditEntry, Invitation, Role, RoleGrant
-from storage.staff import CannotRemoveYourself, remove_staff, staff_of
-from storage.staff_access import NotAllowed, StaffActor
+from storage.people.staff import CannotRemoveYourself, remove_staff, staff_of
+from storage.people.staff_access import NotAllowed, StaffActor
 from tests.support.signup import make_person, make_programme
 
 ADMIN_TG, ANIMATOR_TG, OTHER_TG, RESIDENT_TG = 100, 200, 300, 400

@@ -19,8 +19,11 @@ from schedules.clock import FrozenClock
 from schedules.messages import OutgoingMessage
 from schedules.offers import expire_due_offers
 from schedules.renderers import RENDERERS
-from storage.activities import activity_view
-from storage.changes import cancel_activity, change_activity
+from storage.activities.change_notices import cancel_activity, change_activity
+from storage.activities.listing import activity_view
+from storage.activities.offers import OfferRefusal, pass_offer, take_offer
+from storage.activities.resident_views import card_page, card_view
+from storage.activities.seats import cancel, sign_up
 from storage.db import transaction
 from storage.executor import Database
 from storage.models import (
@@ -38,10 +41,7 @@ from storage.models import (
     SendKind,
     SendState,
 )
-from storage.offers import OfferRefusal, pass_offer, take_offer
-from storage.resident_views import card_page, card_view
-from storage.roles import grant
-from storage.seats import cancel, sign_up
+from storage.people.roles import grant
 from tests.support.signup import make_activity, make_person, make_programme
 from translations import translator
 

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from schedules.clock import FrozenClock
-from storage.claims import (
+from storage.db import transaction
+from storage.messaging.claims import (
     MAX_ATTEMPTS,
     claim_due,
     hold_until,
@@ -22,15 +23,14 @@ from storage.claims import (
     release_stale_claims,
     retry_delay,
 )
-from storage.db import transaction
-from storage.models import PendingSend, Person, SendKind, SendState
-from storage.outbox import (
+from storage.messaging.outbox import (
     UNREACHABLE,
     add_enqueue_listener,
     enqueue,
     person_blocked_bot,
     person_is_back,
 )
+from storage.models import PendingSend, Person, SendKind, SendState
 from tests.support.signup import make_person
 
 

@@ -12,7 +12,7 @@ from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.models import Person
 from storage.models.people import OnboardingStep
-from storage.people import (
+from storage.people.onboarding import (
     InvalidDisplayName,
     NameProblem,
     ProgrammeNotOpen,

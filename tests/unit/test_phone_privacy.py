@@ -14,14 +14,14 @@ from sqlmodel import Session
 from bot.cli import main
 from bot.data_export import render_html, render_json
 from schedules.clock import FrozenClock
-from storage.attendance import set_attendance
+from storage.activities.attendance import set_attendance
+from storage.activities.organising import Actor
+from storage.activities.seats import sign_up
 from storage.db import transaction
 from storage.models import Registration
-from storage.organising import Actor
-from storage.person_data import person_data
-from storage.privacy import erase_proxy_participant
-from storage.proxy import create_proxy_participant
-from storage.seats import sign_up
+from storage.people.without_telegram import create_proxy_participant
+from storage.privacy.erasure import erase_proxy_participant
+from storage.privacy.my_data import person_data
 from tests.support.signup import make_activity, make_person, make_programme
 from translations import translator
 

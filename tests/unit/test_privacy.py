@@ -23,15 +23,15 @@ from storage.models import (
     SurveyAnswer,
     SurveyResponse,
 )
-from storage.person_data import PersonNotFound, person_data
-from storage.privacy import (
+from storage.people.without_telegram import ProxyNotFound
+from storage.privacy.erasure import (
     AnswersFate,
     erase_person,
     erase_proxy_participant,
     erasure_preview,
     scrub_freed_space,
 )
-from storage.proxy import ProxyNotFound
+from storage.privacy.my_data import PersonNotFound, person_data
 from tests.support.privacy import (
     all_rows_text,
     name_patterns,

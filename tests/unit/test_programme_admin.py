@@ -13,9 +13,11 @@ from sqlmodel import col, select
 
 from storage.audit import record
 from storage.db import read_only, transaction
+from storage.messaging.reminders import offsets_for
 from storage.models import Activity, AuditEntry, Person, Programme, Registration
-from storage.people import open_programmes
-from storage.programme_editions import (
+from storage.people.onboarding import open_programmes
+from storage.people.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
+from storage.programmes.editions import (
     EditionRefusal,
     EditionRefused,
     archived_programmes,
@@ -28,8 +30,8 @@ from storage.programme_editions import (
     shift_by_weeks,
     suggested_name,
 )
-from storage.programme_records import audit_page, data_for_staff, people_without_telegram
-from storage.programme_settings import (
+from storage.programmes.records import audit_page, data_for_staff, people_without_telegram
+from storage.programmes.settings import (
     Setting,
     SettingRefused,
     canonical_offsets,
@@ -38,17 +40,15 @@ from storage.programme_settings import (
     programme_settings,
     set_setting,
 )
-from storage.programme_surveys import (
+from storage.programmes.surveys import (
     InvalidQuestionnaire,
     OtherQuestionnaireAnswered,
     choose_questionnaire,
     response_counts,
     shipped_questionnaires,
 )
-from storage.questionnaire_checks import load_questionnaire
-from storage.questionnaires import SurveyPhase, default_questionnaire_path
-from storage.reminders import offsets_for
-from storage.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
+from storage.surveys.questionnaire_files import load_questionnaire
+from storage.surveys.questionnaires import SurveyPhase, default_questionnaire_path
 from tests.support.signup import make_activity, make_person, make_programme
 from tests.support.surveys import answered_survey, changed
 

@@ -11,11 +11,11 @@ from sqlmodel import col, select, update
 
 from schedules.broadcast import FIRST_EDIT_AFTER, PROGRESS_LEASE, BroadcastProgress
 from schedules.clock import FrozenClock
-from storage.broadcasts import Audience, BroadcastDraft, start_broadcast
 from storage.db import read_only, transaction
 from storage.executor import Database
+from storage.messaging.broadcasts import Audience, BroadcastDraft, start_broadcast
+from storage.messaging.progress_claims import claim_progress
 from storage.models import Broadcast, PendingSend, SendState
-from storage.progress_claims import claim_progress
 from tests.support.animator import make_scene
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 import schedules.notices  # noqa: F401  (registers the renderer)
 from schedules.clock import FrozenClock
 from schedules.renderers import RENDERERS
+from storage.activities.seats import cancel, sign_up
 from storage.db import transaction
 from storage.models import (
     Activity,
@@ -21,7 +22,6 @@ from storage.models import (
     RegistrationStatus,
     SendKind,
 )
-from storage.seats import cancel, sign_up
 from tests.support.signup import make_activity, make_person, make_programme
 from translations import translator
 

@@ -9,15 +9,15 @@ from sqlmodel import select
 from storage.access import Action, load_access, programmes_for
 from storage.db import transaction
 from storage.models import AuditEntry, Role, RoleGrant
-from storage.people import InvalidDisplayName
-from storage.proxy import (
+from storage.people.onboarding import InvalidDisplayName
+from storage.people.roles import ProgrammeNeeded, grant
+from storage.people.without_telegram import (
     InvalidPhone,
     ProxyNotFound,
     create_proxy_participant,
     proxy_participant,
     proxy_participants,
 )
-from storage.roles import ProgrammeNeeded, grant
 from tests.support.signup import make_person, make_programme
 
 

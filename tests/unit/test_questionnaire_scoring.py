@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storage.questionnaire_checks import load_questionnaire
-from storage.questionnaires import (
+from storage.surveys.questionnaire_files import load_questionnaire
+from storage.surveys.questionnaires import (
     Questionnaire,
     default_questionnaire_path,
     item_score,

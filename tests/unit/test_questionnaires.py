@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from storage.questionnaire_checks import (
+from storage.surveys.questionnaire_files import (
     QuestionnaireCache,
     load_questionnaire,
     translation_gaps,
     validate_file,
 )
-from storage.questionnaires import (
+from storage.surveys.questionnaires import (
     ItemType,
     QuestionnaireError,
     SurveyPhase,
@@ -239,7 +239,7 @@ def test_missing_file_is_a_problem(tmp_path: Path) -> None:
 def test_version_given_as_a_number_is_text() -> None:
     data = default_data()
     data["version"] = 2
-    from storage.questionnaires import Questionnaire
+    from storage.surveys.questionnaires import Questionnaire
 
     assert Questionnaire.model_validate(data).version == "2"
 

@@ -12,17 +12,17 @@ from sqlmodel import Session, col, select
 
 from schedules.clock import FrozenClock
 from schedules.reminder_notices import render_reminder
+from storage.activities.offers import take_offer
+from storage.activities.seats import cancel, sign_up
 from storage.db import transaction
-from storage.models import Activity, PendingSend, Person, PlaceOffer, SendKind, SendState
-from storage.offers import take_offer
-from storage.reminders import (
+from storage.messaging.reminders import (
     default_offsets,
     move_reminders,
     offsets_for,
     reminder_key,
     set_default_offsets,
 )
-from storage.seats import cancel, sign_up
+from storage.models import Activity, PendingSend, Person, PlaceOffer, SendKind, SendState
 from tests.support.signup import make_activity, make_person, make_programme
 from translations import translator
 

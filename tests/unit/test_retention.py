@@ -14,7 +14,7 @@ from schedules.retention import run_retention
 from storage.db import transaction
 from storage.executor import Database
 from storage.models import AuditEntry, Person, Programme, Registration, RoleGrant
-from storage.retention import (
+from storage.privacy.retention import (
     add_months,
     due_for_erasure,
     expired_programmes,

@@ -9,7 +9,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from schedules.clock import FrozenClock
-from storage.activities import ActivityNotFound, ClosedReason, activity_view, closed_reason
+from storage.activities.listing import ActivityNotFound, ClosedReason, activity_view, closed_reason
+from storage.activities.seats import (
+    NotRegistered,
+    RegistrationClosed,
+    cancel,
+    fill_free_places,
+    my_registrations,
+    sign_up,
+)
 from storage.db import transaction
 from storage.models import (
     Activity,
@@ -22,14 +30,6 @@ from storage.models import (
     Registration,
     RegistrationStatus,
     SendKind,
-)
-from storage.seats import (
-    NotRegistered,
-    RegistrationClosed,
-    cancel,
-    fill_free_places,
-    my_registrations,
-    sign_up,
 )
 from tests.support.signup import make_activity, make_person, make_programme
 
@@ -50,7 +50,7 @@ def _people(engine: Engine, *names: str, telegram: bool = False) -> list[int]:
         ids: list[int] = []
         for name in names:
             # Without Telegram (signed up on paper) unless asked: their turn gives them
-            # the place outright (storage.offers).
+            # the place outright (storage.activities.offers).
             person = make_person(session, name=name,
                                  telegram_id=7000 + len(ids) if telegram else None)
             assert person.id is not None

@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from schedules.clock import FrozenClock
+from storage.activities.seat_counts import reserve_position
+from storage.activities.seats import cancel, sign_up
 from storage.db import transaction
 from storage.models import (
     OfferState,
@@ -21,8 +23,6 @@ from storage.models import (
     RegistrationStatus,
     SendKind,
 )
-from storage.seat_counts import reserve_position
-from storage.seats import cancel, sign_up
 from tests.support.signup import make_activity, make_people, make_programme
 
 PEOPLE = 40
@@ -82,7 +82,7 @@ def _race(engine: Engine, clock: FrozenClock) -> None:
     _check_allocation(engine, activity_id)
 
     # Five people with places cancel at once: exactly the first five waiting are offered
-    # the places (storage.offers), which they hold until they answer.
+    # the places (storage.activities.offers), which they hold until they answer.
     with Session(engine) as session:
         confirmed = session.exec(select(Registration.person_id).where(
             Registration.activity_id == activity_id,

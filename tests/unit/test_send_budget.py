@@ -15,7 +15,7 @@ from bot.settings import load_settings
 from schedules.pacing import Lane, PacingLimits
 from schedules.pacing_shared import HORIZON, SharedBudget, process_share, shared_pacer
 from storage.db import make_engine, transaction
-from storage.send_budget import (
+from storage.messaging.send_budget import (
     BudgetStore,
     Grant,
     ensure_budget,

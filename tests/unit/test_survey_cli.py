@@ -16,8 +16,8 @@ from bot.cli import main
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
 from storage.models import PendingSend, Programme, SendKind
-from storage.questionnaire_checks import questionnaire_cache
-from storage.questionnaires import SurveyPhase, default_questionnaire_path
+from storage.surveys.questionnaire_files import questionnaire_cache
+from storage.surveys.questionnaires import SurveyPhase, default_questionnaire_path
 from tests.conftest import TEST_TOKEN
 from tests.support.signup import make_person, make_programme
 from tests.support.surveys import answered_survey, default_data, register, write_yaml

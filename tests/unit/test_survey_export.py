@@ -11,11 +11,11 @@ from sqlalchemy.engine import Engine
 
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
-from storage.proxy import create_proxy_participant
-from storage.questionnaire_checks import load_questionnaire
-from storage.questionnaires import SurveyPhase, default_questionnaire_path
-from storage.survey_export import submitted_responses, write_csv
-from storage.surveys import Channel, start_or_resume
+from storage.people.without_telegram import create_proxy_participant
+from storage.surveys.export import submitted_responses, write_csv
+from storage.surveys.questionnaire_files import load_questionnaire
+from storage.surveys.questionnaires import SurveyPhase, default_questionnaire_path
+from storage.surveys.responses import Channel, start_or_resume
 from tests.support.signup import make_person, make_programme
 from tests.support.surveys import answered_survey, small_questionnaire, write_yaml
 

@@ -21,9 +21,9 @@ from storage.models import (
     SendKind,
     SendState,
 )
-from storage.proxy import create_proxy_participant
-from storage.questionnaires import SurveyPhase
-from storage.surveys import Channel, answer, load_view, start_or_resume, submit
+from storage.people.without_telegram import create_proxy_participant
+from storage.surveys.questionnaires import SurveyPhase
+from storage.surveys.responses import Channel, answer, load_view, start_or_resume, submit
 from tests.support.signup import make_person, make_programme
 from tests.support.surveys import answered_survey, register
 from translations import translator

@@ -13,11 +13,10 @@ from sqlmodel import Session, select
 from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.models import ParticipantCode, SurveyAnswer, SurveyResponse, SurveyVersion
-from storage.participant_codes import CODE_ALPHABET, new_code, participant_code
-from storage.questionnaire_checks import questionnaire_cache
-from storage.questionnaires import SurveyPhase
-from storage.survey_versions import SurveyUnavailable, current_questionnaire, version_conflict
-from storage.surveys import (
+from storage.people.participant_codes import CODE_ALPHABET, new_code, participant_code
+from storage.surveys.questionnaire_files import questionnaire_cache
+from storage.surveys.questionnaires import SurveyPhase
+from storage.surveys.responses import (
     AlreadySubmitted,
     AnswerTooLong,
     Channel,
@@ -33,6 +32,7 @@ from storage.surveys import (
     submit,
     to_summary,
 )
+from storage.surveys.versions import SurveyUnavailable, current_questionnaire, version_conflict
 from tests.support.signup import make_person, make_programme
 from tests.support.surveys import default_data, small_questionnaire, write_yaml
 
@@ -258,7 +258,7 @@ def test_a_changed_file_with_the_same_version_is_refused(
 
         prog = session.get(Programme, programme.programme_id)
         assert prog is not None
-        from storage.questionnaire_checks import load_questionnaire
+        from storage.surveys.questionnaire_files import load_questionnaire
 
         edited = load_questionnaire(path)
         assert version_conflict(session, edited) is not None
@@ -269,7 +269,7 @@ def test_a_changed_file_with_the_same_version_is_refused(
     write_yaml(path, data)
     questionnaire_cache.clear()
     with transaction(engine) as session:
-        from storage.questionnaire_checks import load_questionnaire
+        from storage.surveys.questionnaire_files import load_questionnaire
 
         assert version_conflict(session, load_questionnaire(path)) is None
         prog = session.get(Programme, prog.id)

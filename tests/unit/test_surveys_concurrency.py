@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 from schedules.clock import FrozenClock
 from storage.db import transaction
 from storage.models import ParticipantCode, Programme, SurveyAnswer, SurveyResponse, SurveyVersion
-from storage.questionnaire_checks import questionnaire_cache
-from storage.questionnaires import SurveyPhase
-from storage.surveys import (
+from storage.surveys.questionnaire_files import questionnaire_cache
+from storage.surveys.questionnaires import SurveyPhase
+from storage.surveys.responses import (
     AlreadySubmitted,
     Channel,
     StaleStep,

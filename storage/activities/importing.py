@@ -1,0 +1,381 @@
+"""Import a programme's activities from a spreadsheet export (CSV): all rows or none.
+
+Every row is checked before anything is written; the caller gets each bad row with its
+line number and reason. Rows carry a stable key (title, start, venue), so importing the
+same file again adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from storage.activities.listing import programme_by_name
+from storage.models import Activity, Programme
+from storage.text_rule import InvalidText, check_text, forbidden_character
+
+REQUIRED = ("title", "category", "starts_at", "ends_at", "venue", "places")
+OPTIONAL = ("registration_deadline", "description")
+MAX_PLACES = 10_000
+# A programme year has a few hundred activities; more is a wrong file or a mistake.
+MAX_ROWS = 3_000
+_LIMITS = {"title": 200, "category": 100, "venue": 300, "description": 2000}
+_LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
+
+
+class ProblemKind(StrEnum):
+    """What is wrong with a row or the file; the chat translates each, the CLI prints English."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    BAD_TIME = "bad_time"
+    PLACES_RANGE = "places_range"
+    PLACES_NOT_NUMBER = "places_not_number"
+    ENDS_BEFORE_START = "ends_before_start"
+    DEADLINE_AFTER_START = "deadline_after_start"
+    DUPLICATE = "duplicate"
+    FORMULA = "formula"
+    HIDDEN_CHARACTER = "hidden_character"
+    EMPTY_FILE = "empty_file"
+    NO_ROWS = "no_rows"
+    MISSING_COLUMNS = "missing_columns"
+    NOT_UTF8 = "not_utf8"
+    TOO_MANY_ROWS = "too_many_rows"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: its kind, the column and value concerned, a number (limit or line)."""
+
+    kind: ProblemKind
+    column: str = ""
+    value: str = ""
+    number: int = 0
+
+    def english(self) -> str:
+        """The problem in English, for the command line."""
+        k, column, value, number = self.kind, self.column, self.value, self.number
+        texts = {
+            ProblemKind.EMPTY: f"{column} is empty",
+            ProblemKind.TOO_LONG: f"{column} is longer than {number} characters",
+            ProblemKind.BAD_TIME: f"{column}: '{value}' is not a date and time like "
+                                  "2026-12-01 17:00",
+            ProblemKind.PLACES_RANGE: f"places must be between 1 and {number}",
+            ProblemKind.PLACES_NOT_NUMBER: f"places: '{value}' is not a whole number",
+            ProblemKind.ENDS_BEFORE_START: "ends_at must be after starts_at",
+            ProblemKind.DEADLINE_AFTER_START: "registration_deadline must not be after starts_at",
+            ProblemKind.DUPLICATE: f"the same activity as line {number}",
+            ProblemKind.FORMULA: f"{column} holds a formula; type the value itself",
+            ProblemKind.HIDDEN_CHARACTER: f"{column} contains a control or invisible "
+                                          f"formatting character ({value}); remove it",
+            ProblemKind.EMPTY_FILE: "the file is empty",
+            ProblemKind.NO_ROWS: "the file has a header but no activities",
+            ProblemKind.MISSING_COLUMNS: f"missing column(s): {column} (header: {value})",
+            ProblemKind.NOT_UTF8: "the file is not UTF-8 text; save it as 'CSV UTF-8' and "
+                                  "try again",
+            ProblemKind.TOO_MANY_ROWS: f"the file has more than {number} rows; split it",
+        }
+        return texts[k]
+
+
+@dataclass(frozen=True)
+class RowError:
+    """The problems of one line of the file (line 1 is the header)."""
+
+    line: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def reason(self) -> str:
+        """Every problem of the line, in English."""
+        return "; ".join(p.english() for p in self.problems)
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+def file_error(kind: ProblemKind, *, column: str = "", value: str = "",
+               number: int = 0) -> RowError:
+    """A problem with the whole file, reported on line 1."""
+    return RowError(1, (Problem(kind, column, value, number),))
+
+
+class ImportRejected(ValueError):
+    """The file has problems; nothing was imported."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} problem(s)")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """One valid row, times in UTC."""
+
+    line: int
+    title: str
+    category: str
+    starts_at: datetime
+    ends_at: datetime
+    venue: str
+    places: int
+    registration_deadline: datetime | None
+    description: str
+
+    @property
+    def import_key(self) -> str:
+        """Stable identity: the same activity in a re-imported file has the same key."""
+        raw = "\x1f".join(
+            (self.title.casefold(), self.starts_at.isoformat(), self.venue.casefold())
+        )
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did."""
+
+    programme: Programme
+    programme_created: bool
+    added: int
+    already_present: int
+
+
+def parse_time(raw: str, zone: ZoneInfo) -> datetime:
+    """A local `2026-12-01 17:00` (or `01.12.2026 17:00`, or ISO 8601) as an aware UTC time."""
+    text = raw.strip()
+    parsed: datetime | None = None
+    for fmt in _LOCAL_FORMATS:
+        try:
+            parsed = datetime.strptime(text, fmt)
+            break
+        except ValueError:
+            continue
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"'{text}' is not a date and time like 2026-12-01 17:00"
+            ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(UTC)
+
+
+def _decode(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRejected([file_error(ProblemKind.NOT_UTF8)]) from None
+
+
+def _delimiter(header_line: str) -> str:
+    # Polish Excel writes ';'; header names never contain either character.
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+def parse_activities_csv(data: bytes | str, *, zone: ZoneInfo) -> list[ActivityRow]:
+    """Check every row; return them all, or raise ImportRejected listing every problem."""
+    rows, errors = check_records(*csv_records(data), zone=zone)
+    if errors:
+        raise ImportRejected(errors)
+    return rows
+
+
+def csv_records(data: bytes | str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and (line, cells) of a CSV export: UTF-8 with or without BOM, ',' or ';'."""
+    text = _decode(data)
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportRejected([file_error(ProblemKind.EMPTY_FILE)]) from None
+    records: list[tuple[int, list[str]]] = []
+    line = reader.line_num
+    for record in reader:
+        # A quoted cell may span lines: a row is numbered by the line it starts on.
+        start_line, line = line + 1, reader.line_num
+        records.append((start_line, record))
+        if len(records) > MAX_ROWS:
+            raise ImportRejected([file_error(ProblemKind.TOO_MANY_ROWS, number=MAX_ROWS)])
+    return header, records
+
+
+def check_records(
+    header: Sequence[str], records: Iterable[tuple[int, Sequence[str]]], *, zone: ZoneInfo
+) -> tuple[list[ActivityRow], list[RowError]]:
+    """The one parser behind CSV and XLSX, CLI and chat: good rows and every bad row.
+
+    A missing column, an empty or oversized file raises ImportRejected at once.
+    """
+    names = [h.strip().lower() for h in header]
+    missing = [name for name in REQUIRED if name not in names]
+    if missing:
+        raise ImportRejected([file_error(ProblemKind.MISSING_COLUMNS, column=", ".join(missing),
+                                         value=", ".join(n for n in names if n))])
+    index = {name: names.index(name) for name in (*REQUIRED, *OPTIONAL) if name in names}
+    rows: list[ActivityRow] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for count, (line, record) in enumerate(records, start=1):
+        if count > MAX_ROWS:
+            raise ImportRejected([file_error(ProblemKind.TOO_MANY_ROWS, number=MAX_ROWS)])
+        if not any(cell.strip() for cell in record):
+            continue  # spreadsheets often end with empty rows
+        cells = {name: (record[i].strip() if i < len(record) else "") for name, i in index.items()}
+        problems: list[Problem] = [Problem(ProblemKind.FORMULA, name)
+                                   for name, value in cells.items() if value.startswith("=")]
+        row = None if problems else _check_row(line, cells, zone, problems)
+        if row is not None:
+            earlier = seen.get(row.import_key)
+            if earlier is not None:
+                problems.append(Problem(ProblemKind.DUPLICATE, number=earlier))
+            seen.setdefault(row.import_key, line)
+        if problems:
+            errors.append(RowError(line, tuple(problems)))
+        elif row is not None:
+            rows.append(row)
+    if not rows and not errors:
+        raise ImportRejected([file_error(ProblemKind.NO_ROWS)])
+    return rows, errors
+
+
+def _check_row(
+    line: int, cells: dict[str, str], zone: ZoneInfo, problems: list[Problem]
+) -> ActivityRow | None:
+    for name in ("title", "category", "venue", "starts_at", "ends_at", "places"):
+        if not cells.get(name):
+            problems.append(Problem(ProblemKind.EMPTY, name))
+    for name, value in list(cells.items()):
+        # The text rule every stored text follows (and PostgreSQL cannot store NUL).
+        char = forbidden_character(value, multiline=True)
+        if char is not None:
+            problems.append(Problem(ProblemKind.HIDDEN_CHARACTER, name, f"U+{ord(char):04X}"))
+            cells[name] = ""
+    for name, limit in _LIMITS.items():
+        try:
+            cells[name] = check_text(cells.get(name, ""), limit=limit,
+                                     multiline=name == "description", required=False)
+        except InvalidText:
+            problems.append(Problem(ProblemKind.TOO_LONG, name, number=limit))
+    times: dict[str, datetime | None] = {}
+    for name in ("starts_at", "ends_at", "registration_deadline"):
+        value = cells.get(name, "")
+        times[name] = None
+        if value:
+            try:
+                times[name] = parse_time(value, zone)
+            except ValueError:
+                problems.append(Problem(ProblemKind.BAD_TIME, name, value[:40]))
+    places = 0
+    if cells.get("places"):
+        try:
+            places = int(cells["places"])
+            if not 1 <= places <= MAX_PLACES:
+                problems.append(Problem(ProblemKind.PLACES_RANGE, number=MAX_PLACES))
+        except ValueError:
+            problems.append(Problem(ProblemKind.PLACES_NOT_NUMBER, value=cells["places"][:40]))
+    starts, ends, deadline = times["starts_at"], times["ends_at"], times["registration_deadline"]
+    if starts and ends and ends <= starts:
+        problems.append(Problem(ProblemKind.ENDS_BEFORE_START))
+    if starts and deadline and deadline > starts:
+        problems.append(Problem(ProblemKind.DEADLINE_AFTER_START))
+    if problems or starts is None or ends is None:
+        return None
+    return ActivityRow(
+        line=line,
+        title=cells["title"],
+        category=cells["category"],
+        starts_at=starts,
+        ends_at=ends,
+        venue=cells["venue"],
+        places=places,
+        registration_deadline=deadline,
+        description=cells.get("description", ""),
+    )
+
+
+def import_activities(
+    session: Session, *, programme_name: str, rows: list[ActivityRow], now: datetime
+) -> ImportResult:
+    """Add the rows to the programme (created if missing); rows already present are skipped.
+
+    The programme stays open for sign-ups until the start of its last activity.
+    """
+    try:
+        name = check_text(programme_name, limit=200)
+    except InvalidText as exc:
+        raise ValueError("the programme name must have 1 to 200 characters, without control "
+                         "or invisible formatting characters") from exc
+    programme = programme_by_name(session, name)
+    created = programme is None
+    if programme is None:
+        programme = Programme(name=name, created_at=now)
+        session.add(programme)
+        session.flush()
+    added, present = _add_rows(session, programme, rows, now)
+    return ImportResult(programme, created, added, present)
+
+
+def import_into_programme(
+    session: Session, *, programme_id: int, rows: list[ActivityRow], now: datetime
+) -> ImportResult:
+    """Add the rows to an existing programme; rows already present are skipped."""
+    programme = session.get(Programme, programme_id)
+    if programme is None:
+        raise LookupError(programme_id)
+    added, present = _add_rows(session, programme, rows, now)
+    return ImportResult(programme, False, added, present)
+
+
+def _add_rows(
+    session: Session, programme: Programme, rows: list[ActivityRow], now: datetime
+) -> tuple[int, int]:
+    assert programme.id is not None
+    if not rows:
+        return 0, 0
+    keys = set(
+        session.exec(
+            select(Activity.import_key).where(Activity.programme_id == programme.id)
+        ).all()
+    )
+    added = 0
+    for row in rows:
+        if row.import_key in keys:
+            continue
+        session.add(
+            Activity(
+                programme_id=programme.id,
+                title=row.title,
+                category=row.category,
+                description=row.description,
+                venue=row.venue,
+                starts_at=row.starts_at,
+                ends_at=row.ends_at,
+                places=row.places,
+                registration_deadline=row.registration_deadline,
+                import_key=row.import_key,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        keys.add(row.import_key)
+        added += 1
+    last_start = max(row.starts_at for row in rows)
+    if programme.signup_open_until is None or programme.signup_open_until < last_start:
+        programme.signup_open_until = last_start
+        session.add(programme)
+    session.flush()
+    return added, len(rows) - added

@@ -1,0 +1,1 @@
+"""Consultations with residents: drafts, running them, answers and results."""

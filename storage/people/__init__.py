@@ -1,0 +1,4 @@
+"""People and their roles.
+
+Onboarding, identity, staff and invitations, people without Telegram, pseudonymous codes.
+"""

@@ -1,0 +1,1 @@
+"""Data rights: erasure, the right of access, retention."""

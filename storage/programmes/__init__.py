@@ -1,0 +1,1 @@
+"""Programmes and their annual editions: dates, settings, records, survey waves."""

@@ -1,0 +1,1 @@
+"""The self-assessment survey: questionnaires, responses, answers, versions, export."""
