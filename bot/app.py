@@ -16,37 +16,25 @@ from bot.sending import PacingRateLimiter, build_pacer
 from bot.settings import Settings
 from bot.transport import bot_api_request
 from bot.update_order import PerPersonUpdateProcessor
-from handlers import (
-    activities,
-    admin,
-    admin_new_programme,
-    admin_programmes,
-    admin_records,
-    admin_surveys,
-    animator,
-    animator_attendance,
-    animator_broadcast,
-    animator_edit,
-    animator_outreach,
-    animator_participants,
-    animator_proxy,
-    animator_wizard,
-    common,
-    consultations,
-    evaluator,
-    fallback,
-    invitations,
-    menu,
-    my_activities,
-    offers,
-    onboarding,
-    paper,
-    privacy,
-    privacy_proxy,
-    reminders,
+from handlers import common, fallback, menu
+from handlers.admin import invitations, new_programme, programmes, questionnaires, records
+from handlers.admin import menu as admin_menu
+from handlers.animator import (
+    acting_for,
+    announcements,
+    attendance,
+    changes,
+    outreach,
+    participants,
     spreadsheets,
-    surveys,
+    wizard,
 )
+from handlers.animator import menu as animator_menu
+from handlers.consultations import creating as consultations
+from handlers.evaluator import menu as evaluator_menu
+from handlers.privacy import by_animator, rights
+from handlers.resident import activities, my_places, offers, onboarding, reminder_answers
+from handlers.surveys import paper, residents
 from schedules.clock import Clock, SystemClock
 from storage.activities.offers import set_default_windows
 from storage.db import make_engine
@@ -119,42 +107,43 @@ IDENTIFY_GROUP = -10
 def _add_handlers(app: PalApplication) -> None:
     """Add every handler, in the order they must be tried."""
     app.add_handler(TypeHandler(Update, common.identify), group=IDENTIFY_GROUP)
-    # Feature modules, most specific first. Each adds its commands, its callback-data
-    # prefixes and the dialog kinds whose free text it consumes.
-    # Residents' sign-up: /start and onboarding (its text reader runs in group -1, ahead
-    # of everything, only for people still onboarding), activities, /my, menu and /help.
+    # Feature modules, most specific first. Each adds its commands' handlers, its
+    # callback-data prefixes and the dialog kinds whose free text it consumes; the command
+    # list for /help is handlers/commands.py.
+    # Residents: /start and onboarding (its text reader runs in group -1, ahead of
+    # everything, only for people still onboarding), activities, /my, menu and /help.
     onboarding.register(app)
     activities.register(app)
-    my_activities.register(app)
+    my_places.register(app)
     menu.register(app)
-    # Data rights: /privacy, /mydata, /forgetme (for anyone, onboarded or not), retention.
-    privacy.register(app)
-    # Erasure by an animator, for people without Telegram (from the person's card).
-    privacy_proxy.register(app)
+    # Data rights: /privacy, /mydata, /forgetme (for anyone, onboarded or not), retention;
+    # erasure by an animator for people without Telegram (from the person's card).
+    rights.register(app)
+    by_animator.register(app)
     # Animators: /animator and its tools (wizard, changes, attendance and /checkin,
-    # participants, announcements, people without Telegram).
-    animator.register(app)
-    for tool in (animator_wizard, animator_edit, animator_attendance, animator_participants,
-                 animator_broadcast, animator_proxy, animator_outreach):
+    # participants, announcements, outreach, people without Telegram).
+    animator_menu.register(app)
+    for tool in (wizard, changes, attendance, participants, announcements, acting_for,
+                 outreach):
         tool.register(app)
     # Surveys: /survey and the form residents and animators' paper entry share, /paper.
-    surveys.register(app)
+    residents.register(app)
     paper.register(app)
     # Evaluators: /evaluator — indicators and the before/after comparison as files.
-    evaluator.register(app)
+    evaluator_menu.register(app)
     # Reminders: "I'm coming" / "I can't come" (rem:y / rem:n), and noticing when a
     # person blocks or unblocks the bot (groups -9 and -8, after identify).
-    reminders.register(app)
+    reminder_answers.register(app)
     # Staff from the chat: invitation links (opened by /start inv_…, accepted with inv:
     # buttons), /admin (programmes, teams, invitations) and spreadsheets sent as documents.
     invitations.register(app)
-    admin.register(app)
+    admin_menu.register(app)
     # Programmes from /admin (prg: buttons): dates, settings, archive, editions; the
     # questionnaire (its YAML reader goes before the spreadsheets'), surveys and records.
-    admin_new_programme.register(app)
-    admin_programmes.register(app)
-    admin_surveys.register(app)
-    admin_records.register(app)
+    new_programme.register(app)
+    programmes.register(app)
+    questionnaires.register(app)
+    records.register(app)
     spreadsheets.register(app)
     # Offers of a freed place: "Take the place" / "Pass" (of:t / of:p), and their expiry.
     offers.register(app)

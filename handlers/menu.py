@@ -15,15 +15,15 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.context import PalApplication, PalContext
 from bot.keyboards import MenuAction, menu_action_for
-from handlers.activities import activities_command
-from handlers.admin import admin_menu
-from handlers.animator import animator_command
+from handlers.admin.menu import admin_menu
+from handlers.animator.menu import animator_command
 from handlers.commands import COMMANDS, commands_for
 from handlers.common import answer, show_main_menu
-from handlers.evaluator import evaluator_command
-from handlers.my_activities import my_command
-from handlers.onboarding import language_keyboard
-from handlers.surveys import survey_command
+from handlers.evaluator.menu import evaluator_command
+from handlers.resident.activities import activities_command
+from handlers.resident.my_places import my_command
+from handlers.resident.onboarding import language_keyboard
+from handlers.surveys.residents import survey_command
 from storage.models import Role
 from translations import SUPPORTED_LANGUAGES, Translator, translator
 

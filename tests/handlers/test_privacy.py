@@ -214,7 +214,7 @@ async def test_animator_deletes_a_paper_participants_data(
 
 
 async def test_retention_jobs_are_rebuilt_on_start(app: PalApplication) -> None:
-    from handlers.privacy import schedule_retention
+    from handlers.privacy.rights import schedule_retention
 
     await schedule_retention(app)
     jobs = app.job_queue

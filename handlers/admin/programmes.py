@@ -1,0 +1,378 @@
+"""/admin, one programme: its dates, name, settings, archive and a copy as a new edition.
+
+Callback data starts with `prg:` — `prg:o:<p>` (the programme screen), `prg:e:<p>:<field>`
+(type a new value; then `prg:y:<p>:<nonce>` confirms it, `prg:x:<p>` cancels),
+`prg:b:<p>:<choice>:<value>` then `prg:bc:<p>:<choice>:<value>` (a choice by button,
+confirmed), `prg:arch` (archived programmes). No role is checked here: every screen and
+press asks storage.people.staff_access.may_act in the transaction that reads or acts, so the
+programme coordinator role gets these screens by one line there.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+from telegram import Update
+from telegram.ext import CallbackQueryHandler
+
+from bot.context import PalApplication, PalContext
+from bot.keyboards import inline
+from handlers.admin.menu import not_allowed_text, staff_actor
+from handlers.admin.programme_texts import (
+    Rows,
+    confirm_text,
+    programme_buttons,
+    programme_text,
+    prompt,
+    refusal_text,
+)
+from handlers.common import answer, too_long
+from handlers.dialogs import on_text
+from handlers.resident.activities import show_screen
+from storage.date_input import NotUnderstood, parse_date
+from storage.dialogs import close_dialog, get_dialog, save_dialog
+from storage.models import Dialog
+from storage.people.staff_access import NotAllowed, StaffAction, StaffActor
+from storage.programmes.editions import (
+    EditionPlan,
+    EditionRefusal,
+    EditionRefused,
+    archived_programmes,
+    check_day,
+    clean_programme_name,
+    copy_edition,
+    local_day,
+    plan_copy,
+    programme_for,
+    rename_programme,
+    set_archived,
+    set_end_date,
+    set_start_date,
+)
+from storage.programmes.settings import (
+    ProgrammeSettings,
+    Setting,
+    SettingRefused,
+    canonical_offsets,
+    canonical_quiet_hours,
+    canonical_retention,
+    programme_settings,
+    set_setting,
+)
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Update, PalContext], Awaitable[None]]
+H = TypeVar("H", bound=Handler)
+EDIT = "programme_edit"
+# Typed fields: what each changes and which action allows it.
+FIELDS = {"name": StaffAction.EDIT_PROGRAMMES, "start": StaffAction.RUN_PROGRAMME,
+          "end": StaffAction.RUN_PROGRAMME, "rem": StaffAction.RUN_PROGRAMME,
+          "quiet": StaffAction.RUN_PROGRAMME, "ret": StaffAction.RUN_PROGRAMME,
+          "copy": StaffAction.EDIT_PROGRAMMES}
+# Button choices: (setting, allowed values).
+CHOICES = {"fu": Setting.FOLLOWUPS, "ka": Setting.KEEP_ANSWERS, "rem": Setting.REMINDERS,
+           "quiet": Setting.QUIET_HOURS, "ar": "archived"}
+
+
+class Stale(Exception):
+    """A confirmation whose dialog is gone or was replaced."""
+
+
+def staff_screen(handler: H) -> H:
+    """People who finished /start; refusals for anyone storage does not allow."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: PalContext) -> None:
+        if not context.viewer.is_onboarded or context.viewer.person is None:
+            await answer(update, context, context.t._("First, let's get you set up: send /start."))
+            return
+        try:
+            await handler(update, context)
+        except NotAllowed:
+            log.info("programme screen refused person_id=%s", context.viewer.person_id)
+            await answer(update, context, not_allowed_text(context.t), alert=True)
+
+    return guarded  # type: ignore[return-value]
+
+
+def arg(context: PalContext, group: int = 1) -> str:
+    """A group of the pressed button's pattern."""
+    assert context.matches is not None
+    return str(context.matches[0].group(group))
+
+
+async def show_programme(update: Update, context: PalContext, programme_id: int, *,
+                         toast: str | None = None, new_message: bool = False) -> None:
+    """Read and show the programme screen."""
+    view = await context.db.read(programme_settings, actor=staff_actor(context),
+                                 programme_id=programme_id)
+    await render_programme(update, context, view, toast=toast, new_message=new_message)
+
+
+async def render_programme(update: Update, context: PalContext, view: ProgrammeSettings, *,
+                           toast: str | None = None, new_message: bool = False) -> None:
+    """Show a programme screen already read."""
+    t = context.t
+    await show_screen(update, context, programme_text(t, view),
+                      inline(programme_buttons(t, view)), toast=toast, new_message=new_message)
+
+
+@staff_screen
+async def on_programme(update: Update, context: PalContext) -> None:
+    """`prg:o:<p>`: the programme screen."""
+    await show_programme(update, context, int(arg(context)))
+
+
+def _begin(session: Session, *, actor: StaffActor, programme_id: int, field: str,
+           person_id: int) -> ProgrammeSettings:
+    programme_for(session, actor=actor, action=FIELDS[field], programme_id=programme_id)
+    save_dialog(session, person_id=person_id, kind=EDIT, step=field,
+                data={"pid": programme_id, "field": field}, awaits_text=True)
+    return programme_settings(session, actor=actor, programme_id=programme_id)
+
+
+@staff_screen
+async def on_edit(update: Update, context: PalContext) -> None:
+    """`prg:e:<p>:<field>`: ask for the new value (the next text message)."""
+    t = context.t
+    person = context.viewer.person
+    assert person is not None and person.id is not None
+    programme_id, field = int(arg(context)), arg(context, 2)
+    view = await context.db.write(_begin, actor=staff_actor(context), programme_id=programme_id,
+                                  field=field, person_id=person.id)
+    rows: Rows = []
+    if field in ("rem", "quiet"):
+        rows.append([(t._("Use the default of this chat"),
+                      f"prg:b:{programme_id}:{field}:default")])
+    rows.append([(t._("✖️ Cancel"), f"prg:x:{programme_id}")])
+    await show_screen(update, context, prompt(t, field, view), inline(rows))
+
+
+def _check_value(session: Session, *, actor: StaffActor, programme_id: int, field: str,
+                 text: str, zone: ZoneInfo, now: datetime) -> tuple[str, EditionPlan | None]:
+    """The canonical value of a typed answer, or EditionRefused / SettingRefused."""
+    programme = programme_for(session, actor=actor, action=FIELDS[field],
+                              programme_id=programme_id)
+    today = now.astimezone(zone).date()
+    if field == "name":
+        return clean_programme_name(session, text, except_id=programme_id), None
+    if field == "rem":
+        return canonical_offsets(text), None
+    if field == "quiet":
+        return canonical_quiet_hours(text), None
+    if field == "ret":
+        return canonical_retention(text), None
+    try:
+        day = check_day(parse_date(text, today=today), today=today)
+    except NotUnderstood:
+        raise SettingRefused("date") from None
+    if field == "copy":
+        return day.isoformat(), plan_copy(session, actor=actor, programme_id=programme_id,
+                                          starts_on=day, name=None, zone=zone, now=now)
+    start, end = local_day(programme.starts_at, zone), local_day(programme.ends_at, zone)
+    if (field == "end" and start and day < start) or (field == "start" and end and day > end):
+        raise EditionRefused(EditionRefusal.END_BEFORE_START)
+    return day.isoformat(), None
+
+
+def _remember(session: Session, *, dialog: Dialog, value: str) -> str:
+    nonce = secrets.token_hex(4)
+    save_dialog(session, person_id=dialog.person_id, kind=EDIT, step="confirm",
+                data={**dialog.data, "value": value, "nonce": nonce})
+    return nonce
+
+
+@on_text(EDIT)
+async def on_value(update: Update, context: PalContext, dialog: Dialog) -> None:
+    """A typed name, date, times or months: checked, then confirmed by a button."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    t = context.t
+    programme_id, field = int(dialog.data.get("pid", 0)), str(dialog.data.get("field", ""))
+    if field not in FIELDS:
+        await context.db.write(close_dialog, person_id=dialog.person_id, kind=EDIT)
+        return
+    if too_long(message.text):
+        await message.reply_text(t._("This is too long. Type a short answer, or press "
+                                     "“Cancel”."))
+        return
+    try:
+        value, plan = await context.db.read(
+            _check_value, actor=staff_actor(context), programme_id=programme_id, field=field,
+            text=message.text, zone=context.settings.zone, now=context.services.clock.now())
+    except NotAllowed:
+        await context.db.write(close_dialog, person_id=dialog.person_id, kind=EDIT)
+        await answer(update, context, not_allowed_text(t))
+        return
+    except (EditionRefused, SettingRefused) as refused:
+        reason = refused.reason.value if isinstance(refused, EditionRefused) else refused.reason
+        cancel = inline([[(t._("✖️ Cancel"), f"prg:x:{programme_id}")]])
+        await message.reply_text(refusal_text(t, reason), reply_markup=cancel)
+        return
+    nonce = await context.db.write(_remember, dialog=dialog, value=value)
+    name = await context.db.read(_name_of, actor=staff_actor(context), programme_id=programme_id)
+    await show_screen(update, context, confirm_text(t, field, value, name, plan), inline([
+        [(t._("✅ Yes, change it") if plan is None else t._("✅ Yes, create it"),
+          f"prg:y:{programme_id}:{nonce}")],
+        [(t._("✖️ Cancel"), f"prg:x:{programme_id}")]]))
+
+
+def _name_of(session: Session, *, actor: StaffActor, programme_id: int) -> str:
+    return programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
+                         programme_id=programme_id).name
+
+
+def _apply(session: Session, *, actor: StaffActor, person_id: int, programme_id: int,
+           nonce: str, zone: ZoneInfo, now: datetime) -> ProgrammeSettings:
+    programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
+                  programme_id=programme_id)
+    dialog = get_dialog(session, person_id=person_id, kind=EDIT)
+    if (dialog is None or dialog.step != "confirm" or dialog.data.get("nonce") != nonce
+            or dialog.data.get("pid") != programme_id):
+        raise Stale(nonce)
+    field, value = str(dialog.data["field"]), str(dialog.data["value"])
+    shown = programme_id
+    if field == "name":
+        rename_programme(session, actor=actor, programme_id=programme_id, name=value, now=now)
+    elif field in ("start", "end"):
+        setter = set_start_date if field == "start" else set_end_date
+        setter(session, actor=actor, programme_id=programme_id, day=date.fromisoformat(value),
+               zone=zone, now=now)
+    elif field == "copy":
+        edition, _ = copy_edition(session, actor=actor, programme_id=programme_id,
+                                  starts_on=date.fromisoformat(value), name=None, zone=zone,
+                                  now=now)
+        assert edition.id is not None
+        shown = edition.id
+    else:
+        setting = {"rem": Setting.REMINDERS, "quiet": Setting.QUIET_HOURS,
+                   "ret": Setting.RETENTION}[field]
+        set_setting(session, actor=actor, programme_id=programme_id, setting=setting,
+                    value=value, now=now)
+    close_dialog(session, person_id=person_id, kind=EDIT)
+    return programme_settings(session, actor=actor, programme_id=shown)
+
+
+async def stale(update: Update, context: PalContext) -> None:
+    """The polite answer to an old or replaced button."""
+    await answer(update, context, context.t._(
+        "This button is no longer active. Open the menu again."), alert=True)
+
+
+@staff_screen
+async def on_confirm(update: Update, context: PalContext) -> None:
+    """`prg:y:<p>:<nonce>`: make the typed change (audited)."""
+    t = context.t
+    person = context.viewer.person
+    assert person is not None and person.id is not None
+    try:
+        view = await context.db.write(
+            _apply, actor=staff_actor(context), person_id=person.id,
+            programme_id=int(arg(context)), nonce=arg(context, 2), zone=context.settings.zone,
+            now=context.services.clock.now())
+    except Stale:
+        await stale(update, context)
+        return
+    except (EditionRefused, SettingRefused) as refused:
+        reason = refused.reason.value if isinstance(refused, EditionRefused) else refused.reason
+        await answer(update, context, refusal_text(t, reason), alert=True)
+        return
+    log.info("programme changed by person_id=%s", context.viewer.person_id)
+    await render_programme(update, context, view, toast=t._("Saved."))
+
+
+@staff_screen
+async def on_cancel(update: Update, context: PalContext) -> None:
+    """`prg:x:<p>`: no change after all."""
+    person = context.viewer.person
+    assert person is not None and person.id is not None
+    await context.db.write(close_dialog, person_id=person.id, kind=EDIT)
+    await show_programme(update, context, int(arg(context)), toast=context.t._("Nothing changed."))
+
+
+def _choice_ok(choice: str, value: str) -> bool:
+    allowed = {"fu": {"on", "off"}, "ka": {"keep", "delete"}, "ar": {"on", "off"},
+               "rem": {"default"}, "quiet": {"default"}}
+    return value in allowed.get(choice, set())
+
+
+@staff_screen
+async def on_choice(update: Update, context: PalContext) -> None:
+    """`prg:b:<p>:<choice>:<value>`: are you sure?"""
+    t = context.t
+    programme_id, choice, value = int(arg(context)), arg(context, 2), arg(context, 3)
+    if not _choice_ok(choice, value):
+        await stale(update, context)
+        return
+    action = StaffAction.EDIT_PROGRAMMES if choice == "ar" else StaffAction.RUN_PROGRAMME
+    name = await context.db.read(_checked_name, actor=staff_actor(context),
+                                 programme_id=programme_id, action=action)
+    await show_screen(update, context, confirm_text(t, choice, value, name, None), inline([
+        [(t._("✅ Yes, change it"), f"prg:bc:{programme_id}:{choice}:{value}")],
+        [(t._("✖️ Cancel"), f"prg:x:{programme_id}")]]))
+
+
+def _checked_name(session: Session, *, actor: StaffActor, programme_id: int,
+                  action: StaffAction) -> str:
+    return programme_for(session, actor=actor, action=action, programme_id=programme_id).name
+
+
+def _apply_choice(session: Session, *, actor: StaffActor, person_id: int, programme_id: int,
+                  choice: str, value: str, now: datetime) -> ProgrammeSettings:
+    if choice == "ar":
+        set_archived(session, actor=actor, programme_id=programme_id, archived=value == "on",
+                     now=now)
+    else:
+        set_setting(session, actor=actor, programme_id=programme_id,
+                    setting=CHOICES[choice], value=value, now=now)
+    close_dialog(session, person_id=person_id, kind=EDIT)
+    return programme_settings(session, actor=actor, programme_id=programme_id)
+
+
+@staff_screen
+async def on_choice_confirm(update: Update, context: PalContext) -> None:
+    """`prg:bc:<p>:<choice>:<value>`: make the change (audited)."""
+    person = context.viewer.person
+    assert person is not None and person.id is not None
+    programme_id, choice, value = int(arg(context)), arg(context, 2), arg(context, 3)
+    if not _choice_ok(choice, value):
+        await stale(update, context)
+        return
+    view = await context.db.write(_apply_choice, actor=staff_actor(context),
+                                  person_id=person.id, programme_id=programme_id,
+                                  choice=choice, value=value, now=context.services.clock.now())
+    await render_programme(update, context, view, toast=context.t._("Saved."))
+
+
+@staff_screen
+async def on_archived(update: Update, context: PalContext) -> None:
+    """`prg:arch`: archived programmes, to open or bring back."""
+    t = context.t
+    found = await context.db.read(archived_programmes, actor=staff_actor(context))
+    rows: Rows = [[(f"🗄 {name[:60]}", f"prg:o:{pid}")] for pid, name in found[:40]]
+    rows.append([(t._("↩️ Administration"), "adm:menu")])
+    await show_screen(update, context, t._("Archived programmes:") if found
+                      else t._("No programme is archived."), inline(rows))
+
+
+def register(app: PalApplication) -> None:
+    """Add the programme screens (`prg:` callback data, except surveys and records)."""
+    pid = r"(\d{1,12})"
+    handlers: list[tuple[Any, str]] = [
+        (on_programme, rf"^prg:o:{pid}$"),
+        (on_edit, rf"^prg:e:{pid}:(name|start|end|rem|quiet|ret|copy)$"),
+        (on_confirm, rf"^prg:y:{pid}:([0-9a-f]{{8}})$"),
+        (on_cancel, rf"^prg:x:{pid}$"),
+        (on_choice, rf"^prg:b:{pid}:(fu|ka|ar|rem|quiet):(on|off|keep|delete|default)$"),
+        (on_choice_confirm, rf"^prg:bc:{pid}:(fu|ka|ar|rem|quiet):(on|off|keep|delete|default)$"),
+        (on_archived, r"^prg:arch$"),
+    ]
+    for callback, pattern in handlers:
+        app.add_handler(CallbackQueryHandler(callback, pattern=pattern))

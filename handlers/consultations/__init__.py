@@ -1,0 +1,4 @@
+"""Consultations.
+
+Staff create and follow them, residents answer.
+"""

@@ -1,0 +1,4 @@
+"""What evaluators do.
+
+Indicators and the before/after comparison as files.
+"""

@@ -1,0 +1,5 @@
+"""What residents do.
+
+The first steps, the activity list and sign-up, their places, reminder answers, offers of
+a freed place.
+"""
