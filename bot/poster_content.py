@@ -1,18 +1,9 @@
-"""What a poster shows, and the posters drawn on first use.
-
-Drawing needs reportlab and its fonts (about 30 MB resident): `palbot run` imports this
-module, and bot.posters (the drawing) only when an animator first asks for a poster —
-deferred for the weight, not to dodge an import cycle (bot.posters imports only this
-module's data class).
-"""
+"""What a poster shows: one activity's facts and the links its QR code carries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from translations import Translator
 
 
 @dataclass(frozen=True)
@@ -42,20 +33,3 @@ def activity_link(bot_username: str, activity_id: int) -> str:
 def bot_link(bot_username: str) -> str:
     """The link that opens the bot itself."""
     return f"https://t.me/{bot_username}"
-
-
-def activity_poster(t: Translator, *, programme: str, item: PosterActivity,
-                    contact: str | None) -> bytes:
-    """One activity on an A4 page (PDF), drawn by bot.posters."""
-    from bot import posters  # heavy: reportlab
-
-    return posters.activity_poster(t, programme=programme, item=item, contact=contact)
-
-
-def programme_poster(t: Translator, *, programme: str, items: Sequence[PosterActivity],
-                     bot: str, contact: str | None) -> bytes:
-    """A programme's upcoming activities on A4 pages (PDF), drawn by bot.posters."""
-    from bot import posters  # heavy: reportlab
-
-    return posters.programme_poster(t, programme=programme, items=items, bot=bot,
-                                    contact=contact)

@@ -17,13 +17,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.poster_content import (
-    PosterActivity,
-    activity_link,
-    activity_poster,
-    bot_link,
-    programme_poster,
-)
+from bot.poster_content import PosterActivity, activity_link, bot_link
+from bot.posters_on_demand import activity_poster, programme_poster
 from translations import translator
 
 

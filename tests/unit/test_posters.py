@@ -11,14 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from reportlab.lib.pagesizes import A4
 
-from bot.poster_content import (
-    PosterActivity,
-    activity_link,
-    activity_poster,
-    bot_link,
-    programme_poster,
-)
+from bot.poster_content import PosterActivity, activity_link, bot_link
 from bot.posters import ROWS_PER_PAGE
+from bot.posters_on_demand import activity_poster, programme_poster
 from tests.support.pdf import page_qr_codes, page_sizes, page_texts
 from translations import translator
 
