@@ -25,6 +25,13 @@ from sqlalchemy import text
 from sqlmodel import Session
 from telegram import Update
 from telegram.error import RetryAfter, TelegramError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
 
 from bot.context import PalApplication, Services
 from bot.lifecycle import running
@@ -201,26 +208,37 @@ class WebhookServer:
 
 async def register_webhook(application: PalApplication, config: WebhookConfig) -> None:
     """Tell Telegram where to deliver updates; any process may do it, it is idempotent."""
-    for attempt in range(5):
-        try:
-            await application.bot.set_webhook(
-                url=config.public_url,
-                secret_token=config.secret,
-                allowed_updates=ALLOWED_UPDATES,
-                max_connections=MAX_CONNECTIONS,
-                drop_pending_updates=False,
-            )
-            log.info("webhook registered at %s", urlsplit(config.public_url).netloc)
-            return
-        except RetryAfter as exc:
-            # Several processes starting together may hit setWebhook's flood limit;
-            # one of them has set it, so waiting and repeating is enough.
-            delay = exc.retry_after
-            await asyncio.sleep(delay if isinstance(delay, int | float) else delay.total_seconds())
-        except TelegramError as exc:
-            log.warning("setWebhook failed (%s), attempt %s", type(exc).__name__, attempt + 1)
-            await asyncio.sleep(1 + attempt)
-    raise RuntimeError("could not register the webhook with the Bot API server")
+    try:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(TelegramError), stop=stop_after_attempt(5),
+            wait=_webhook_wait, before_sleep=_log_webhook_retry,
+        ):
+            with attempt:
+                await application.bot.set_webhook(
+                    url=config.public_url,
+                    secret_token=config.secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                    max_connections=MAX_CONNECTIONS,
+                    drop_pending_updates=False,
+                )
+    except RetryError:
+        raise RuntimeError("could not register the webhook with the Bot API server") from None
+    log.info("webhook registered at %s", urlsplit(config.public_url).netloc)
+
+
+def _webhook_wait(state: RetryCallState) -> float:
+    # Several processes starting together may hit setWebhook's flood limit; one of them
+    # has set it, so waiting as told and repeating is enough. Else 1 s, 2 s, 3 s…
+    exc = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(exc, RetryAfter):
+        delay = exc.retry_after
+        return float(delay if isinstance(delay, int | float) else delay.total_seconds())
+    return float(state.attempt_number)
+
+
+def _log_webhook_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome is not None else None
+    log.warning("setWebhook failed (%s), attempt %s", type(exc).__name__, state.attempt_number)
 
 
 async def serve(

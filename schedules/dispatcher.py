@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlmodel import Session
+from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential
 
 from schedules.clock import Clock
 from schedules.messages import Renderer, Sender, SendOutcome, SendResult
@@ -300,17 +301,19 @@ class Dispatcher:
     async def _record(self, item: Ready, result: SendResult) -> None:
         # Written at once: the gap between Telegram's answer and this commit is the only
         # moment a crash could make the send go out twice.
-        for attempt in range(6):
-            try:
-                await self._db.write(self._finish, item=item, result=result,
-                                     now=self._clock.now())
-                return
-            except Exception as exc:
-                log.warning("could not record send %s (%s); retrying", item.send_id,
-                            type(exc).__name__)
-                await asyncio.sleep(min(2**attempt, 10))
-        log.error("gave up recording send %s; its claim is released after the lease",
-                  item.send_id)
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(6), wait=wait_exponential(min=1, max=10),
+                before_sleep=lambda state: log.warning(
+                    "could not record send %s (%s); retrying", item.send_id,
+                    type(state.outcome.exception()).__name__ if state.outcome else "?"),
+            ):
+                with attempt:
+                    await self._db.write(self._finish, item=item, result=result,
+                                         now=self._clock.now())
+        except RetryError:
+            log.error("gave up recording send %s; its claim is released after the lease",
+                      item.send_id)
 
     def _finish(self, session: Session, *, item: Ready, result: SendResult,
                 now: datetime) -> None:

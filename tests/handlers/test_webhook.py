@@ -6,10 +6,12 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
+from telegram.error import NetworkError, RetryAfter, TimedOut
 
 from bot.app import build_application
 from bot.cli import main
@@ -21,6 +23,7 @@ from bot.webhook import (
     WebhookConfig,
     WebhookServer,
     parse_listen,
+    register_webhook,
     serve,
     webhook_url,
 )
@@ -202,3 +205,48 @@ def test_webhook_mode_needs_a_secret(
     code = main(["run", "--webhook", "--public-url", "https://bot.example.org/tg"])
     assert code == 2
     assert "PALBOT_WEBHOOK_SECRET" in capsys.readouterr().err
+
+
+class _FlakyBot:
+    """A bot whose setWebhook fails as told before it succeeds."""
+
+    def __init__(self, failures: list[Exception]) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def set_webhook(self, **_kwargs: Any) -> bool:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return True
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The backoff's sleeps, recorded instead of slept."""
+    slept: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", no_sleep)
+    return slept
+
+
+_CONFIG = WebhookConfig(host="127.0.0.1", port=8443, public_url="https://pal.example/tg",
+                        secret="s" * 32)
+
+
+async def test_webhook_registration_waits_as_told_and_backs_off(waits: list[float]) -> None:
+    bot = _FlakyBot([RetryAfter(3), NetworkError("down"), TimedOut()])
+    await register_webhook(SimpleNamespace(bot=bot), _CONFIG)  # type: ignore[arg-type]
+    assert bot.calls == 4
+    # A flood wait as Telegram said, then 2 s and 3 s for the next failures.
+    assert waits == [3.0, 2.0, 3.0]
+
+
+async def test_webhook_registration_gives_up_with_one_clear_error(waits: list[float]) -> None:
+    bot = _FlakyBot([NetworkError("down")] * 9)
+    with pytest.raises(RuntimeError, match="could not register the webhook"):
+        await register_webhook(SimpleNamespace(bot=bot), _CONFIG)  # type: ignore[arg-type]
+    assert bot.calls == 5 and len(waits) == 4

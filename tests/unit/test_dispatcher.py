@@ -402,3 +402,48 @@ async def test_a_send_finishing_during_a_claim_does_not_end_the_drain(
 
 def test_every_kind_of_send_has_its_renderer() -> None:
     assert set(RENDERERS) == {kind.value for kind in SendKind}
+
+
+class FailingRecords(Database):
+    """A database that fails to record the first `failures` send outcomes."""
+
+    def __init__(self, engine: Engine, failures: int) -> None:
+        super().__init__(engine)
+        self.failures = failures
+
+    async def write(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if getattr(fn, "__name__", "") == "_finish" and self.failures > 0:
+            self.failures -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return await super().write(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize(("failures", "state"), [(2, SendState.SENT), (9, SendState.CLAIMED)])
+async def test_recording_a_sent_message_is_retried_then_left_to_the_lease(
+    engine: Engine, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch, failures: int,
+    state: SendState,
+) -> None:
+    # Telegram took the message; writing "sent" fails for a moment. The write is tried
+    # again with backoff (1 s, 2 s, …); if it never succeeds the claim stays, and the
+    # lease gives it back later (a possible repeat, never a loss).
+    slept: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", no_sleep)
+    with transaction(engine) as session:
+        person = Person(telegram_id=9200, display_name="Ewa", onboarding_step="done")
+        session.add(person)
+        session.flush()
+        enqueue(session, kind=SendKind.CHANGE, person_id=person.id, due_at=clock.now(),
+                payload={"cancelled": True})
+    database = FailingRecords(engine, failures)
+    try:
+        outbox = Outbox()
+        await _dispatcher(database, outbox, clock, changes_as_x=True).drain()
+    finally:
+        database.close()
+    assert [chat for chat, *_ in outbox.sent] == [9200]
+    assert [s.state for s in sends(engine, SendKind.CHANGE)] == [state.value]
+    assert slept == ([1, 2] if failures == 2 else [1, 2, 4, 8, 10])
