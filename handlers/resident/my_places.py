@@ -13,9 +13,10 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import PalApplication, PalContext
-from bot.keyboards import back_to_menu_button, inline
+from bot.keyboards import back_to_menu_button, inline, shorten
 from handlers.common import answer, caller_of
 from handlers.resident.activities import not_onboarded, pressed_id, show_screen
+from schedules.offer_notices import TAKE_PREFIX
 from storage.activities.resident_views import CONFIRMED, MyPlace
 from storage.models import ActivityStatus
 from translations import Translator
@@ -34,6 +35,11 @@ def _entry(t: Translator, item: MyPlace) -> str:
         status = t._("❌ Called off by the organisers")
     elif item.status == CONFIRMED:
         status = t._("✅ You have a place")
+    elif item.offer is not None and item.offer.first_come:
+        status = t._("🎁 A place is free: it goes to whoever takes it first")
+    elif item.offer is not None:
+        status = t._("🎁 A place is kept for you until {deadline}").format(
+            deadline=t.date_time(item.offer.deadline))
     else:
         status = t._("⏳ Reserve list, position {position}").format(position=item.position)
     return f"📌 {item.title}\n{t.date_time(item.starts_at)}\n📍 {item.venue}\n{status}"
@@ -55,7 +61,11 @@ async def show_my(update: Update, context: PalContext) -> None:
                                                          for item in mine.places)
     rows: list[list[tuple[str, str]]] = []
     for item in mine.places:
-        rows.append([(t._("Cancel my place: {title}").format(title=item.title[:40]),
+        if item.offer is not None:
+            # The same button as in the offer message, so /my is enough to answer it.
+            rows.append([(t._("✅ Take the place") + f": {shorten(item.title, 30)}",
+                          f"{TAKE_PREFIX}{item.offer.offer_id}")])
+        rows.append([(t._("Cancel my place: {title}").format(title=shorten(item.title, 40)),
                       f"cx:{item.activity_id}")])
     rows.append([back_to_menu_button(t)])
     await show_screen(update, context, text, inline(rows))

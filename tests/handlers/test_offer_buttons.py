@@ -193,3 +193,28 @@ async def test_last_minute_first_tap_wins_and_the_others_hear_it_politely(
     assert confirmed == ["Olena"]
     assert [s.person_id for s in sends(engine, SendKind.PLACE_OFFER)] == [
         scene.people["Krystyna"].person_id, scene.people["Olena"].person_id]
+
+
+async def test_my_activities_shows_the_offer_and_takes_the_place_from_there(
+    app: PalApplication, engine: Engine, clock: FrozenClock, chat_user: Callable[..., ChatUser]
+) -> None:
+    # Krystyna missed the offer message; /my must not say "reserve list, position 1"
+    # as if nothing had happened, but what waits for her, with the button to take it.
+    scene = _scene(engine, clock, timedelta(days=2))
+    krystyna = chat_user(703, "pl")
+    _jan_cancels(engine, clock, scene)
+    await krystyna.send("/my")
+    text = krystyna.last.text
+    assert "🎁 Miejsce czeka na Ciebie do: poniedziałek, 23 listopada, 22:00" in text
+    assert "pozycja" not in text
+    await krystyna.press("✅ Biorę to miejsce: Warsztaty rękodzieła")
+    assert krystyna.alerts()[-1] == "Miejsce jest Twoje!"
+    assert registration(engine, scene.people["Krystyna"].registration_id).status == (
+        RegistrationStatus.CONFIRMED)
+    await krystyna.send("/my")
+    assert "✅ Masz miejsce" in krystyna.last.text and "🎁" not in krystyna.last.text
+    # Olena, second on the list, is still told her position, and has no button to take.
+    olena = chat_user(701, "uk")
+    await olena.send("/my")
+    assert "⏳ Резервний список, місце 1" in olena.last.text
+    assert not any("Беру" in label for label, *_ in olena.last.buttons())
