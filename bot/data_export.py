@@ -33,6 +33,9 @@ def _send_kind(t: Translator, kind: str) -> str:
         "broadcast": t._("Announcement from the animators"),
         "consultation": t._("Consultation question"),
         "consultation_results": t._("Consultation results"),
+        "place_offer": t._("Offer of a freed place"),
+        "offer_expired": t._("Notice that the time to take a place ran out"),
+        "call_list": t._("List of people to phone (for animators)"),
     }
     return names.get(kind, kind)
 
@@ -119,6 +122,7 @@ def render_html(data: PersonData, t: Translator) -> str:
               a.label.get(lang) or a.value or t._("(question skipped)")] for a in response.answers],
         ))
     sections += _consultations(t, data, none)
+    sections += _offers(t, data)
     columns = [t._("Kind of message"), t._("Date and time"), t._("Activity title")]
     sections.append(_tag("h2", t._("Messages waiting to be sent")))
     sections.append(_table(columns, _sends(t, data.pending_messages))
@@ -158,6 +162,25 @@ def _consultations(t: Translator, data: PersonData, none: str) -> list[str]:
             rows.append([found.free_question, found.free_text or t._("(question skipped)")])
         out.append(_table([t._("Question asked"), t._("What you answered")], rows))
     return out
+
+
+def _offers(t: Translator, data: PersonData) -> list[str]:
+    """Places offered from the reserve list; nothing is shown to someone never offered one."""
+    if not data.offers:
+        return []
+    states = {
+        "offered": t._("waiting for your answer"),
+        "taken": t._("you took the place"),
+        "passed": t._("you passed"),
+        "expired": t._("the time to answer ran out"),
+        "lost": t._("somebody else took it first"),
+        "void": t._("no longer valid (the activity changed or the place went)"),
+    }
+    rows = [[o.activity_title, t.date_time(o.starts_at), t.date_time(o.offered_at),
+             t.date_time(o.deadline), states.get(o.state, o.state)] for o in data.offers]
+    return [_tag("h2", t._("Places offered to you from the reserve list")),
+            _table([t._("Activity title"), t._("Date and time"), t._("Offered on"),
+                    t._("Answer by"), t._("What happened")], rows)]
 
 
 def _tag(name: str, content: str) -> str:

@@ -20,6 +20,7 @@ from storage.models import (
     ParticipantCode,
     PendingSend,
     Person,
+    PlaceOffer,
     Programme,
     Registration,
     RegistrationStatus,
@@ -100,6 +101,19 @@ class SendRecord:
 
 
 @dataclass(frozen=True)
+class OfferRecord:
+    """A freed place offered to the person from the reserve list, and what came of it."""
+
+    activity_title: str
+    starts_at: datetime
+    kind: str
+    state: str
+    offered_at: datetime
+    deadline: datetime
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True)
 class PersonData:
     """Everything stored about one person."""
 
@@ -123,6 +137,8 @@ class PersonData:
     generated_at: datetime
     # Consultations answered (in the chat or entered from paper), under the person's codes.
     consultations: tuple[ConsultationAnswerRecord, ...] = ()
+    # Places offered from the reserve list (taken, passed, expired or still open).
+    offers: tuple[OfferRecord, ...] = ()
 
     @property
     def attendance(self) -> tuple[RegistrationRecord, ...]:
@@ -285,4 +301,14 @@ def person_data(session: Session, *, person_id: int, now: datetime) -> PersonDat
         registrations=registrations, responses=tuple(responses), pending_messages=tuple(pending),
         sent_messages=tuple(sent), open_dialogs=dialogs, generated_at=now,
         consultations=tuple(consultation_answers_of(session, person_id=person_id)),
+        offers=tuple(
+            OfferRecord(title, starts_at, offer.kind, offer.state, offer.created_at,
+                        offer.deadline, offer.answered_at)
+            for offer, title, starts_at in session.exec(
+                select(PlaceOffer, Activity.title, Activity.starts_at)
+                .join(Activity, col(Activity.id) == col(PlaceOffer.activity_id))
+                .where(PlaceOffer.person_id == person_id)
+                .order_by(col(PlaceOffer.created_at), col(PlaceOffer.id))
+            ).all()
+        ),
     )

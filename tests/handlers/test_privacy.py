@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.context import PalApplication
 from bot.settings import Settings, load_settings
 from schedules.clock import FrozenClock
+from storage.activities.seats import cancel
 from storage.db import transaction
 from storage.models import Person, PlaceOffer, Registration
 from tests.conftest import TEST_TOKEN
@@ -92,6 +93,26 @@ async def test_my_data_sends_a_readable_file_and_json(
     assert data["telegram_id"] == WIESLAWA
     assert data["responses"][0]["participant_code"] == wieslawa.code
     assert data["pending_messages"][0]["kind"] == "reminder"
+
+
+async def test_my_data_lists_places_offered_from_the_reserve_list(
+    chat_user: Callable[..., ChatUser], wieslawa: Resident, engine: Engine, clock: FrozenClock
+) -> None:
+    # Bożena gives back her place on the trip: it is offered to Wiesława, who waits.
+    with transaction(engine) as session:
+        bozena = session.exec(select(Person).where(Person.telegram_id == WIESLAWA + 2)).one()
+        assert bozena.id is not None
+        cancel(session, person_id=bozena.id, activity_id=wieslawa.full_activity_id,
+               now=clock.now())
+    me = chat_user(WIESLAWA)
+    await me.send("/mydata")
+    html = (me.messages[0].document or b"").decode()
+    assert "Miejsca zaproponowane Ci z listy rezerwowej" in html
+    assert "Wycieczka do skansenu" in html and "czeka na Twoją odpowiedź" in html
+    assert "Propozycja zwolnionego miejsca" in html  # the offer message, still to be sent
+    data = json.loads(me.messages[1].document or b"")
+    [offer] = data["offers"]
+    assert offer["activity_title"] == "Wycieczka do skansenu" and offer["state"] == "offered"
 
 
 async def test_my_data_of_a_stranger(chat_user: Callable[..., ChatUser]) -> None:
