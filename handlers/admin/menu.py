@@ -67,9 +67,13 @@ def staff_actor(context: PalContext) -> StaffActor:
                       context.settings.admin_ids)
 
 
-def not_allowed_text(t: Translator) -> str:
-    """The refusal for staff screens someone may not use."""
-    return t._("This is only for administrators.")
+def not_allowed_text(context: PalContext) -> str:
+    """The refusal for a staff screen or action: who may use it, as the person can act on."""
+    if context.viewer.can(Role.COORDINATOR):
+        # A coordinator beyond their programmes, or at an administrator's action.
+        return context.t._("Only an administrator, or a coordinator of this programme, "
+                           "can do this.")
+    return context.t._("This is only for administrators and programme coordinators.")
 
 
 def admin_only(handler: H) -> H:
@@ -79,7 +83,7 @@ def admin_only(handler: H) -> H:
     async def guarded(update: Update, context: PalContext) -> None:
         if not context.viewer.can(Role.COORDINATOR):
             log.info("admin screen refused person_id=%s", context.viewer.person_id)
-            await answer(update, context, not_allowed_text(context.t), alert=True)
+            await answer(update, context, not_allowed_text(context), alert=True)
             return
         if not context.viewer.is_onboarded:
             await answer(update, context, context.t._("First, let's get you set up: send /start."))
@@ -115,7 +119,7 @@ async def admin_menu(update: Update, context: PalContext) -> None:
         is_admin, programmes = context.viewer.can(Role.ADMIN), []
     if not is_admin and not programmes:
         log.info("admin screen refused person_id=%s", context.viewer.person_id)
-        await answer(update, context, not_allowed_text(t), alert=True)
+        await answer(update, context, not_allowed_text(context), alert=True)
         return
     if not context.viewer.is_onboarded:
         await answer(update, context, t._("First, let's get you set up: send /start."))
@@ -182,7 +186,7 @@ async def show_team(update: Update, context: PalContext, programme_id: int | Non
                                      programme_id=programme_id,
                                      now=context.services.clock.now())
     except NotAllowed:
-        await answer(update, context, not_allowed_text(context.t), alert=True)
+        await answer(update, context, not_allowed_text(context), alert=True)
         return
     await render_team(update, context, team)
 
@@ -255,7 +259,7 @@ async def on_invite(update: Update, context: PalContext) -> None:
             _invite_with_name, actor=staff_actor(context), role=role,
             programme_id=programme_id, now=context.services.clock.now(), valid_for=valid_for)
     except NotAllowed:
-        await answer(update, context, not_allowed_text(t), alert=True)
+        await answer(update, context, not_allowed_text(context), alert=True)
         return
     log.info("invitation created person_id=%s role=%s", context.viewer.person_id, role.value)
     link = link_for(context.bot.username, made)
@@ -296,7 +300,7 @@ async def on_withdraw(update: Update, context: PalContext) -> None:
             _withdraw_and_team, actor=staff_actor(context), invitation_id=_arg(context),
             now=context.services.clock.now())
     except NotAllowed:
-        await answer(update, context, not_allowed_text(t), alert=True)
+        await answer(update, context, not_allowed_text(context), alert=True)
         return
     except InvitationRefused:
         await answer(update, context, t._("This invitation is no longer waiting."), alert=True)

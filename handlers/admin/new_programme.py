@@ -46,7 +46,7 @@ async def on_new_programme(update: Update, context: PalContext) -> None:
     assert person is not None and person.id is not None
     # Coordinators pass admin_only (their programmes' screens) but create no programmes.
     if not await context.db.read(_may_create, actor=staff_actor(context)):
-        await answer(update, context, not_allowed_text(t), alert=True)
+        await answer(update, context, not_allowed_text(context), alert=True)
         return
     await context.db.write(save_dialog, person_id=person.id, kind=NEW_PROGRAMME, step="name",
                            awaits_text=True)
@@ -81,7 +81,7 @@ async def on_programme_name(update: Update, context: PalContext, dialog: Dialog)
     t = context.t
     if Role.ADMIN not in context.viewer.roles:
         await context.db.write(close_dialog, person_id=dialog.person_id, kind=NEW_PROGRAMME)
-        await answer(update, context, not_allowed_text(t))
+        await answer(update, context, not_allowed_text(context))
         return
     try:
         if too_long(message.text):
@@ -95,7 +95,7 @@ async def on_programme_name(update: Update, context: PalContext, dialog: Dialog)
             if refused.taken else t._("The name must have 1 to 200 characters. Type it again:"))
         return
     except NotAllowed:
-        await answer(update, context, not_allowed_text(t))
+        await answer(update, context, not_allowed_text(context))
         return
     await message.reply_text(t._("The programme is created. Now invite its team:"))
     await render_team(update, context, team, new_message=True)

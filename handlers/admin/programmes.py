@@ -97,7 +97,7 @@ def staff_screen(handler: H) -> H:
             await handler(update, context)
         except NotAllowed:
             log.info("programme screen refused person_id=%s", context.viewer.person_id)
-            await answer(update, context, not_allowed_text(context.t), alert=True)
+            await answer(update, context, not_allowed_text(context), alert=True)
 
     return guarded  # type: ignore[return-value]
 
@@ -209,7 +209,7 @@ async def on_value(update: Update, context: PalContext, dialog: Dialog) -> None:
             text=message.text, zone=context.settings.zone, now=context.services.clock.now())
     except NotAllowed:
         await context.db.write(close_dialog, person_id=dialog.person_id, kind=EDIT)
-        await answer(update, context, not_allowed_text(t))
+        await answer(update, context, not_allowed_text(context))
         return
     except (EditionRefused, SettingRefused) as refused:
         reason = refused.reason.value if isinstance(refused, EditionRefused) else refused.reason

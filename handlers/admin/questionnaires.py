@@ -266,7 +266,7 @@ async def on_questionnaire_file(update: Update, context: PalContext) -> None:
     if dialog is None:
         await answer(update, context, t._(
             "To change a programme's questionnaire, open /admin, choose the programme, then "
-            "“Questionnaire and surveys”.") if context.viewer.roles else not_allowed_text(t))
+            "“Questionnaire and surveys”.") if context.viewer.roles else not_allowed_text(context))
         return
     document = message.document
     programme_id = int(dialog.data["pid"])
@@ -284,7 +284,7 @@ async def on_questionnaire_file(update: Update, context: PalContext) -> None:
         return
     except NotAllowed:
         await context.db.write(close_dialog, person_id=dialog.person_id, kind=SURVEY_FILE)
-        await answer(update, context, not_allowed_text(t))
+        await answer(update, context, not_allowed_text(context))
         return
     log.info("questionnaire file checked person_id=%s problems=%s", context.viewer.person_id,
              len(problems))

@@ -137,7 +137,7 @@ async def test_a_fresh_install_is_run_from_the_chat(
 
     # A resident gets polite refusals and nothing changes.
     await _onboard(krystyna, "Krystyna")
-    await krystyna.ask("/admin", "To jest tylko dla administratorów.")
+    await krystyna.ask("/admin", "To jest tylko dla administratorów i koordynatorów programów.")
     krystyna.send_document(_xlsx(good), "zajecia.xlsx")
     await krystyna.expect("To jest tylko dla zespołu programu.")
 

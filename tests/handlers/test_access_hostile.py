@@ -237,7 +237,8 @@ def _only_closed(before: dict[str, list[tuple[Any, ...]]],
 
 REFUSALS_EN = (
     "This is only for the programme team.",
-    "This is only for administrators.",
+    "This is only for administrators and programme coordinators.",
+    "Only an administrator, or a coordinator of this programme, can do this.",
     "This person is no longer on the team.",
     "This activity is not available to you. Open the animator menu again.",
     "This button is no longer active. Open the menu again.",

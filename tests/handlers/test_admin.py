@@ -22,6 +22,8 @@ from tests.support.signup import make_person, make_programme
 ANNA, EWA, JAN, KRYSTYNA = 7001, 7002, 7003, 7004
 LINK = re.compile(r"https://t\.me/pal_test_bot\?start=(inv_[A-Za-z0-9_-]+)")
 
+NOT_STAFF = "To jest tylko dla administratorów i koordynatorów programów."
+
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
@@ -161,11 +163,11 @@ async def test_a_resident_cannot_use_admin_screens(
         invitation_id = session.exec(select(Invitation.id)).one()
     krystyna = chat_user(KRYSTYNA, language_code="pl")
     await krystyna.send("/admin")
-    assert krystyna.last_answer() == "To jest tylko dla administratorów."
+    assert krystyna.last_answer() == NOT_STAFF
     for forged in (f"adm:p:{programme_id}", f"adm:i:{programme_id}:animator", "adm:i:0:admin",
                    "adm:sr:1", f"adm:ir:{invitation_id}", "adm:new"):
         await krystyna.press_data(forged)
-        assert krystyna.alerts()[-1] == "To jest tylko dla administratorów.", forged
+        assert krystyna.alerts()[-1] == NOT_STAFF, forged
     # Accepting an invitation she never opened (a forged button) grants nothing.
     await krystyna.press_data(f"inv:ok:{invitation_id}")
     assert krystyna.alerts()[-1] == "Otwórz link z zaproszeniem jeszcze raz."

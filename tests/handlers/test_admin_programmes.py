@@ -31,6 +31,8 @@ from tests.support.surveys import answered_survey, default_data
 ANNA, EWA, KRYSTYNA = 7001, 7002, 7004
 WARSAW = ZoneInfo("Europe/Warsaw")
 
+NOT_STAFF = "To jest tylko dla administratorów i koordynatorów programów."
+
 
 @pytest.fixture
 def rec() -> RecordingRequest:
@@ -289,7 +291,7 @@ async def test_a_resident_and_an_animator_are_refused(
     for user_id in (KRYSTYNA, EWA):
         person = chat_user(user_id, language_code="pl")
         await person.send("/admin")
-        assert person.last_answer() == "To jest tylko dla administratorów."
+        assert person.last_answer() == NOT_STAFF
         p = programme_id
         for forged in (f"prg:o:{p}", f"prg:e:{p}:name", f"prg:e:{p}:copy", f"prg:y:{p}:abcdef12",
                        f"prg:b:{p}:ar:on", f"prg:bc:{p}:ar:on", f"prg:bc:{p}:fu:off",
@@ -297,7 +299,7 @@ async def test_a_resident_and_an_animator_are_refused(
                        f"prg:sf:{p}", f"prg:fsy:{p}", f"prg:au:{p}:0", "prg:au:0:0",
                        f"prg:pd:{p}", f"prg:pf:{p}:1", "prg:arch"):
             await person.press_data(forged)
-            assert person.last_answer() == "To jest tylko dla administratorów.", forged
+            assert person.last_answer() == NOT_STAFF, forged
         await send_document(person, b"id: x\n", "ankieta.yaml")
     assert _actions(engine) == []
     after = _programme(engine, programme_id)
@@ -333,7 +335,8 @@ async def test_a_coordinator_gets_the_programme_screens_but_not_programme_edits(
     for forged in (f"prg:e:{programme_id}:name", f"prg:bc:{programme_id}:ar:on",
                    f"prg:e:{programme_id}:copy", "prg:au:0:0"):
         await ewa.press_data(forged)
-        assert ewa.last_answer() == "To jest tylko dla administratorów.", forged
+        assert ewa.last_answer() == (
+            "Tylko administrator albo koordynator tego programu może to zrobić."), forged
     assert _actions(engine) == ["programme.setting_set"]
 
 

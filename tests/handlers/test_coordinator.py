@@ -28,7 +28,7 @@ from translations import translator
 
 ANNA, CELINA, EWA, BEATA, KRYSTYNA, NOWY = 7201, 7202, 7203, 7204, 7205, 7206
 LINK = re.compile(r"https://t\.me/pal_test_bot\?start=(inv_[A-Za-z0-9_-]+)")
-ONLY_ADMINS = "To jest tylko dla administratorów."
+ONLY_ADMINS = "Tylko administrator albo koordynator tego programu może to zrobić."
 
 
 @pytest.fixture
