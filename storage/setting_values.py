@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+from pytimeparse2 import parse as parse_time_span
+
+_HAS_UNIT = re.compile(r"[a-z]", re.IGNORECASE)
 _QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -30,10 +31,12 @@ def parse_duration(raw: str) -> timedelta:
 
 
 def _one_duration(raw: str, *, example: str) -> timedelta:
-    match = _DURATION.match(raw)
-    if not match:
+    # pytimeparse2 reads `12h`, `90m`, `1h30m`, `2 days`…; a bare number would be seconds
+    # there, which nobody means for a reminder, so a unit is required.
+    seconds = parse_time_span(raw.strip()) if _HAS_UNIT.search(raw) else None
+    if not isinstance(seconds, int | float) or seconds < 0:
         raise ValueError(f"'{raw.strip()}' is not a duration like {example}")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return timedelta(seconds=seconds)
 
 
 QuietHours = tuple[time, time] | None

@@ -7,7 +7,7 @@ from datetime import time, timedelta
 import pytest
 
 from bot.settings import SettingsError, load_settings
-from storage.setting_values import parse_offsets, parse_quiet_hours
+from storage.setting_values import parse_duration, parse_offsets, parse_quiet_hours
 
 
 def test_defaults_need_nothing() -> None:
@@ -61,3 +61,15 @@ def test_offsets_and_quiet_hours_parsing() -> None:
     assert parse_quiet_hours("22:30-06:15") == (time(22, 30), time(6, 15))
     with pytest.raises(ValueError):
         parse_quiet_hours("21:00-21:00")
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [
+    ("12h", 43200), ("90m", 5400), ("1h30m", 5400), ("2 days", 172800), ("0", 0), ("off", 0)])
+def test_durations_in_settings(raw: str, seconds: int) -> None:
+    assert parse_duration(raw).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("raw", ["12", "-5h", "soon", "", "12 parsecs"])
+def test_a_duration_needs_a_unit_and_cannot_be_negative(raw: str) -> None:
+    with pytest.raises(ValueError, match="is not a duration like"):
+        parse_duration(raw)
