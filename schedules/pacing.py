@@ -6,9 +6,10 @@ limits and decides who goes first:
 
 - never more than `telegram_per_second` (30) sends arrive within any one second, each
   counted from its start until a second after its answer (see PacingState);
-- bulk sends (reminders, notices, follow-ups) are spread evenly at `global_per_second`
-  (29), broadcasts at most `broadcast_per_second` (25); every reply uses up one of those
-  slots, so bulk sends yield the capacity replies take;
+- bulk sends (reminders, notices, follow-ups) are spread evenly at `global_per_second`,
+  broadcasts at most `broadcast_per_second` (the deployment's settings; both 30 unless
+  set lower); every reply uses up one of those slots, so bulk sends yield the capacity
+  replies take;
 - interactive replies (a person pressed a button) go at the next free slot, ahead of
   any waiting bulk send, and are never spaced per chat;
 - bulk sends to one chat are at least `per_chat_interval` apart, counted from the answer;

@@ -24,6 +24,7 @@ and passes the numbers in.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -178,6 +179,9 @@ class Members:
     live: int  # processes alive lately, this one included
     now: float  # the database's clock
     last_bulk_slot: float  # bulk sending goes on while this is recent
+    # The oldest latest heartbeat among the other live processes (inf when alone): each
+    # of them has counted every process that joined before it.
+    others_seen_since: float
 
 
 def heartbeat(session: Session, *, worker: str, alive_within: float) -> Members:
@@ -187,11 +191,13 @@ def heartbeat(session: Session, *, worker: str, alive_within: float) -> Members:
     conn.execute(insert(MEMBERS).values(worker=worker, seen_at=now).on_conflict_do_update(
         index_elements=[MEMBERS.c.worker], set_={"seen_at": now}))
     conn.execute(delete(MEMBERS).where(MEMBERS.c.seen_at < now - 60 * alive_within))
-    live = conn.execute(select(func.count()).select_from(MEMBERS)
-                        .where(MEMBERS.c.seen_at >= now - alive_within)).scalar_one()
+    live, others_seen = conn.execute(
+        select(func.count(), func.min(MEMBERS.c.seen_at).filter(MEMBERS.c.worker != worker))
+        .where(MEMBERS.c.seen_at >= now - alive_within)).one()
     last_bulk = conn.execute(select(BUDGET.c.last_bulk_slot)
                              .where(BUDGET.c.id == BUDGET_ROW)).scalar()
-    return Members(live=max(int(live), 1), now=now, last_bulk_slot=float(last_bulk or 0.0))
+    return Members(live=max(int(live), 1), now=now, last_bulk_slot=float(last_bulk or 0.0),
+                   others_seen_since=math.inf if others_seen is None else float(others_seen))
 
 
 def leave(session: Session, *, worker: str) -> None:

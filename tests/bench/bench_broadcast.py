@@ -10,9 +10,9 @@ process on SQLite, or `--processes N` webhook processes on one PostgreSQL databa
 fresh database is created on the server of `--postgres`, or of PALBOT_TEST_POSTGRES_URL,
 and dropped afterwards). An animator sends an announcement to the whole programme from
 the chat; meanwhile residents keep tapping buttons (open an activity, back to the list).
-The bot keeps announcements at 25/s and everything at 29/s (28/s shared by several
-processes), replies first. Prints messages/s overall (copies, replies and edits the
-server accepted while the copies went out) and of the copies alone, the 429 count, the
+The bot spreads announcements and everything else at up to 30/s, replies first, each
+process within its share of Telegram's limit. Prints messages/s overall (copies, replies
+and edits the server accepted while the copies went out) and of the copies alone, the 429 count, the
 p50/p99 of the taps (press reaching the server to the edited screen), duplicates and
 losses, and the machine's load; ends with one RESULT line.
 """
@@ -85,6 +85,8 @@ def report(figures: LoadFigures, load_before: str, load_after: str) -> bool:
     print(f"  overall: {f.messages_per_s:.1f} messages/s accepted while the copies went out "
           f"(target >= 27 with several processes); copies alone {f.copies_per_s:.1f}/s")
     print(f"  429 answers from the server after Send: {f.rate_limited}")
+    for after, method, chat, limit in (r for r in f.refusals if r[0] >= 0):
+        print(f"    {after:.2f} s after Send: {method} to chat {chat}, {limit} limit")
     print(f"  duplicates: {f.duplicates} ({f.duplicates_at_kill} sent by the killed process "
           f"as it died), losses: {f.losses}")
     print(f"  interactive taps: {len(f.latencies)} answered, {f.unanswered} unanswered; "

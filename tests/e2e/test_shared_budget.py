@@ -48,8 +48,9 @@ async def test_three_processes_share_one_budget_and_survive_a_kill(
                f"{figures.unanswered}, takeover {figures.takeover_s} s "
                f"({figures.rate_before_kill:.1f}/s before, {figures.rate_after_kill:.1f}/s "
                f"after), report {figures.report_seen}, 429s by chat {figures.limited_chats}, "
-               f"busiest second {figures.busiest_second}")
+               f"busiest second {figures.busiest_second}, every 429 {figures.refusals}")
     print(summary)
+    print(figures.logs)
     assert figures.killed_at is not None, summary
     assert figures.rate_limited == 0, summary
     # Exactly once, except what the crash itself can repeat: a copy the killed process

@@ -114,6 +114,8 @@ class LoadFigures:
     rate_limited: int = 0
     # 429s per chat over the whole run, setting up included (the animator's chat is 900).
     limited_chats: dict[int, int] = field(default_factory=dict)
+    # Each 429: (seconds after Send was pressed, negative before; method, chat, limit met).
+    refusals: list[tuple[float, str, int | None, str]] = field(default_factory=list)
     # Most messages the server accepted within any one second (its limit is 30).
     busiest_second: int = 0
     duplicates: int = 0
@@ -315,7 +317,10 @@ async def _announce_while_tapping(
     figures.messages_per_s = _overall_rate(samples, min(times, default=started), last_copy)
     figures.rate_limited = (api.stats(include_chats=False)["rate_limited"]
                             - before["rate_limited"])
-    chats = api.stats(include_chats=True)["chats"]
+    every = api.stats(include_chats=True)
+    chats = every["chats"]
+    figures.refusals = [(round(at - started, 2), method, chat, limit)
+                        for at, method, chat, limit in every["refusals"]]
     figures.limited_chats = {int(chat): data["rate_limited"] for chat, data in chats.items()
                              if data["rate_limited"]}
     # The busiest second at the server, to tell Telegram's overall limit from a chat's.

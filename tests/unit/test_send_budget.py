@@ -13,7 +13,15 @@ from sqlalchemy.engine import Engine
 from bot.sending import build_pacer
 from bot.settings import load_settings
 from schedules.pacing import Lane, PacingLimits
-from schedules.pacing_shared import HORIZON, SharedBudget, process_share, shared_pacer
+from schedules.pacing_shared import (
+    ALIVE_WITHIN,
+    COMMIT_MARGIN,
+    HORIZON,
+    SILENCE_MARGIN,
+    SharedBudget,
+    process_share,
+    shared_pacer,
+)
 from storage.db import make_engine, transaction
 from storage.messaging.send_budget import (
     BudgetStore,
@@ -223,12 +231,53 @@ async def test_each_process_keeps_to_its_share_of_telegrams_limit(budget: Engine
     pacer = shared_pacer(PacingLimits(), BudgetStore(make_engine(postgres_url)))
     shared = pacer.shared
     assert isinstance(shared, SharedBudget)
+    assert pacer.state.cap == 0  # nothing goes before the first heartbeat
     await shared.start()
     assert pacer.state.cap == 30  # alone
+    await asyncio.sleep(COMMIT_MARGIN + 0.05)  # two more join and count this one
     with transaction(budget) as session:
         for other in ("host:1:1", "host:2:1"):
             heartbeat(session, worker=other, alive_within=3.0)
     await shared._beat()
     assert shared.live == 3 and pacer.state.cap == 10
     assert process_share(PacingLimits(), 2) == 15
+    await shared.stop()
+
+
+async def test_a_newcomer_sends_nothing_until_every_other_process_has_counted_it(
+        budget: Engine, postgres_url: str) -> None:
+    """Shares never add up to more than 30: the others still use their old ones."""
+    with transaction(budget) as session:
+        heartbeat(session, worker="host:1:1", alive_within=3.0)
+    pacer = shared_pacer(PacingLimits(), BudgetStore(make_engine(postgres_url)))
+    shared = pacer.shared
+    assert isinstance(shared, SharedBudget)
+    await shared.start()
+    # host:1 last counted before this process joined: it may still be sending 30 a second.
+    assert shared.live == 2 and pacer.state.cap == 0
+    await asyncio.sleep(COMMIT_MARGIN + 0.05)
+    with transaction(budget) as session:
+        heartbeat(session, worker="host:1:1", alive_within=3.0)  # now it counts two
+    await shared._beat()
+    assert pacer.state.cap == 15
+    await shared.stop()
+
+
+async def test_a_process_whose_heartbeat_is_late_stops_before_it_is_counted_out(
+        budget: Engine, postgres_url: str) -> None:
+    """The others take a silent process's share after ALIVE_WITHIN; it stops before."""
+    pacer = shared_pacer(PacingLimits(), BudgetStore(make_engine(postgres_url)))
+    shared = pacer.shared
+    assert isinstance(shared, SharedBudget)
+    await shared.start()
+    assert shared._heartbeat is not None
+    shared._heartbeat.cancel()  # the database stops answering this process's heartbeats
+    assert pacer.state.cap == 30
+    await asyncio.sleep(ALIVE_WITHIN - SILENCE_MARGIN + 0.1)
+    assert pacer.state.cap == 0
+    # Back after a silence the others may have taken for its death: a newcomer again.
+    with transaction(budget) as session:
+        heartbeat(session, worker="host:1:1", alive_within=3.0)
+    await shared._beat()
+    assert pacer.state.cap == 0
     await shared.stop()

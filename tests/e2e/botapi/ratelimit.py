@@ -17,6 +17,8 @@ class RateLimiter:
         self.config = config
         self._global: deque[float] = deque()
         self._chats: dict[int, deque[float]] = {}
+        # Which limit the last refusal met: "global" or "chat".
+        self.last_refusal = ""
 
     def try_acquire(self, chat_id: int | None, now: float) -> int | None:
         """Record a send at now and return None, or return retry_after seconds if over a limit."""
@@ -39,6 +41,7 @@ class RateLimiter:
             or (len(self._global) >= cfg.global_limit)
             or (chat_times is not None and len(chat_times) >= cfg.per_chat_burst)
         ):
+            self.last_refusal = "global" if len(self._global) >= cfg.global_limit else "chat"
             return max(1, math.ceil(wait))
         self._global.append(now)
         if chat_times is not None:

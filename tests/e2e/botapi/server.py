@@ -271,6 +271,8 @@ class FakeBotApi:
         self._edits_accepted = 0
         self._deletes = 0
         self._rate_limited = 0
+        # Every 429: (server time, method, chat, "global" or "chat").
+        self._refusals: list[tuple[float, str, int | None, str]] = []
         self._faults: dict[str, deque[ApiError]] = {}
         self._latency = 0.0
         self._unpaused = asyncio.Event()
@@ -621,6 +623,7 @@ class FakeBotApi:
             "edits_accepted": self._edits_accepted,
             "deletes": self._deletes,
             "rate_limited": self._rate_limited,
+            "refusals": list(self._refusals),
             "methods": dict(self._method_counts),
             "statuses": {str(k): v for k, v in self._status_counts.items()},
             "updates_enqueued": self._updates_enqueued,
@@ -860,6 +863,7 @@ class FakeBotApi:
                 retry_after = self._limiter.try_acquire(chat_id, time.monotonic())
                 if retry_after is not None:
                     self._rate_limited += 1
+                    self._refusals.append((now, name, chat_id, self._limiter.last_refusal))
                     if chat_id is not None:
                         self._chat(chat_id).rate_limited += 1
                     raise ApiError(
