@@ -41,8 +41,16 @@ def _chosen(value: ODVInput[float], default: float | None) -> float | None:
 class AiohttpRequest(BaseRequest):
     """A BaseRequest on one aiohttp ClientSession with a bounded connection pool."""
 
-    __slots__ = ("_connect_timeout", "_media_write_timeout", "_pool", "_pool_size",
-                 "_pool_timeout", "_read_timeout", "_session", "_write_timeout")
+    __slots__ = (
+        "_connect_timeout",
+        "_media_write_timeout",
+        "_pool",
+        "_pool_size",
+        "_pool_timeout",
+        "_read_timeout",
+        "_session",
+        "_write_timeout",
+    )
 
     def __init__(
         self,
@@ -110,15 +118,17 @@ class AiohttpRequest(BaseRequest):
         uploads = request_data is not None and request_data.contains_files
         read = _chosen(read_timeout, self._read_timeout)
         connect = _chosen(connect_timeout, self._connect_timeout)
-        write = _chosen(write_timeout,
-                        self._media_write_timeout if uploads else self._write_timeout)
+        write = _chosen(
+            write_timeout, self._media_write_timeout if uploads else self._write_timeout
+        )
         parts = (connect, write, read)
         total = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
         timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
         async with self._pool_slot(_chosen(pool_timeout, self._pool_timeout)):
             try:
-                async with session.request(method, url, data=_body(request_data),
-                                           timeout=timeout) as response:
+                async with session.request(
+                    method, url, data=_body(request_data), timeout=timeout
+                ) as response:
                     return response.status, await response.read()
             except TimeoutError as exc:  # aiohttp's ServerTimeoutError is one too
                 raise TimedOut from exc

@@ -70,8 +70,11 @@ def build_application(
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .context_types(ContextTypes(context=PalContext))
-        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True),
-                           tzinfo=settings.zone))
+        .defaults(
+            Defaults(
+                link_preview_options=LinkPreviewOptions(is_disabled=True), tzinfo=settings.zone
+            )
+        )
         # Each person's updates in arrival order, different people in parallel.
         .concurrent_updates(PerPersonUpdateProcessor())
         .post_init(_post_init)
@@ -80,7 +83,8 @@ def build_application(
     )
     builder = builder.request(request or bot_api_request(settings))
     builder = builder.get_updates_request(
-        get_updates_request or bot_api_request(settings, for_updates=True))
+        get_updates_request or bot_api_request(settings, for_updates=True)
+    )
     if not with_updater:
         builder = builder.updater(None)
     if rate_limiter is None and settings.rate_limit:
@@ -123,8 +127,7 @@ def _add_handlers(app: PalApplication) -> None:
     # Animators: /animator and its tools (wizard, changes, attendance and /checkin,
     # participants, announcements, outreach, people without Telegram).
     animator_menu.register(app)
-    for tool in (wizard, changes, attendance, participants, announcements, acting_for,
-                 outreach):
+    for tool in (wizard, changes, attendance, participants, announcements, acting_for, outreach):
         tool.register(app)
     # Surveys: /survey and the form residents and animators' paper entry share, /paper.
     residents.register(app)

@@ -28,8 +28,15 @@ class ChatProgressView:
     def __init__(self, app: PalApplication) -> None:
         self._app = app
 
-    async def show(self, *, chat_id: int, message_id: int, text: str,
-                   stop_label: str | None, stop_data: str | None) -> None:
+    async def show(
+        self,
+        *,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        stop_label: str | None,
+        stop_data: str | None,
+    ) -> None:
         """Edit the message; "not modified" and a vanished chat are not errors."""
         markup = inline([[(stop_label, stop_data)]]) if stop_label and stop_data else None
         # A bulk send for the pacer: it waits for the chat's own spacing, also after a
@@ -38,8 +45,9 @@ class ChatProgressView:
         if self._app.bot.rate_limiter is not None:
             extra["rate_limit_args"] = {"lane": Lane.BULK.value}
         try:
-            await self._app.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
-                                                  reply_markup=markup, **extra)
+            await self._app.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=markup, **extra
+            )
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 raise
@@ -54,10 +62,14 @@ def progress_watcher(app: PalApplication) -> BroadcastProgress:
     watcher = services.extras.get(PROGRESS)
     if watcher is None:
         settings = services.settings
-        watcher = BroadcastProgress(db=services.db, view=ChatProgressView(app),
-                                    clock=services.clock, zone_name=settings.timezone,
-                                    quiet_hours=settings.quiet_hours,
-                                    is_dead=is_dead_worker)
+        watcher = BroadcastProgress(
+            db=services.db,
+            view=ChatProgressView(app),
+            clock=services.clock,
+            zone_name=settings.timezone,
+            quiet_hours=settings.quiet_hours,
+            is_dead=is_dead_worker,
+        )
         services.extras[PROGRESS] = watcher
     assert isinstance(watcher, BroadcastProgress)
     return watcher
@@ -74,5 +86,6 @@ async def start_progress(app: PalApplication) -> None:
             log.exception("broadcast progress tick failed")
 
     if app.job_queue is not None:
-        app.job_queue.run_repeating(tick, interval=schedules.broadcast.TICK_SECONDS, first=1.0,
-                                    name="broadcast-progress")
+        app.job_queue.run_repeating(
+            tick, interval=schedules.broadcast.TICK_SECONDS, first=1.0, name="broadcast-progress"
+        )

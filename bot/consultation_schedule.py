@@ -45,8 +45,7 @@ async def start_schedule(app: PalApplication) -> None:
     services: Services = app.bot_data["services"]
     await _tick_or_wait(services)
     if app.job_queue is not None:
-        app.job_queue.run_repeating(_tick, interval=TICK_SECONDS, first=TICK_SECONDS,
-                                    name=TICK_JOB)
+        app.job_queue.run_repeating(_tick, interval=TICK_SECONDS, first=TICK_SECONDS, name=TICK_JOB)
 
 
 def install(application: PalApplication) -> ConsultationSchedule:

@@ -18,7 +18,8 @@ def _status(t: Translator, record: RegistrationRecord) -> str:
     if record.status == "reserve":
         if record.reserve_position is not None:
             return t._("on the reserve list (position {position})").format(
-                position=record.reserve_position)
+                position=record.reserve_position
+            )
         return t._("on the reserve list")
     return t._("sign-up cancelled")
 
@@ -77,73 +78,122 @@ def render_html(data: PersonData, t: Translator) -> str:
     if data.roles:
         profile.append([t._("Roles in the programme team"), ", ".join(data.roles)])
     if data.unreachable_since is not None:
-        profile.append([t._("Messages could not be delivered since"),
-                        t.date_time(data.unreachable_since)])
+        profile.append(
+            [t._("Messages could not be delivered since"), t.date_time(data.unreachable_since)]
+        )
     title = t._("Your data in the PAL chat")
     prepared = t._("Prepared on {date}. This is everything the chat stores about you.").format(
-        date=t.date_time(data.generated_at))
-    sections = [_tag("h1", title), _tag("p", prepared), _tag("h2", t._("Your profile")),
-                _table([t._("What is stored"), t._("Value stored")], profile),
-                _tag("h2", t._("Your sign-ups"))]
+        date=t.date_time(data.generated_at)
+    )
+    sections = [
+        _tag("h1", title),
+        _tag("p", prepared),
+        _tag("h2", t._("Your profile")),
+        _table([t._("What is stored"), t._("Value stored")], profile),
+        _tag("h2", t._("Your sign-ups")),
+    ]
     if data.registrations:
         cancelled = t._("called off")
-        sections.append(_table(
-            [t._("Activity title"), t._("Date and time"), t._("Venue of the activity"),
-             t._("Your status"), t._("Signed up on"), t._("Signed up by an animator")],
-            [[f"{r.title} ({cancelled})" if r.activity_cancelled else r.title,
-              t.date_time(r.starts_at), r.venue, _status(t, r), t.date_time(r.created_at),
-              _yes_no(t, r.signed_up_by_animator)] for r in data.registrations],
-        ))
+        sections.append(
+            _table(
+                [
+                    t._("Activity title"),
+                    t._("Date and time"),
+                    t._("Venue of the activity"),
+                    t._("Your status"),
+                    t._("Signed up on"),
+                    t._("Signed up by an animator"),
+                ],
+                [
+                    [
+                        f"{r.title} ({cancelled})" if r.activity_cancelled else r.title,
+                        t.date_time(r.starts_at),
+                        r.venue,
+                        _status(t, r),
+                        t.date_time(r.created_at),
+                        _yes_no(t, r.signed_up_by_animator),
+                    ]
+                    for r in data.registrations
+                ],
+            )
+        )
     else:
         sections.append(_tag("p", none))
     sections.append(_tag("h2", t._("Your attendance")))
     if data.attendance:
-        sections.append(_table(
-            [t._("Activity title"), t._("Date and time"), t._("You were present")],
-            [[r.title, t.date_time(r.starts_at), _yes_no(t, r.attended)]
-             for r in data.attendance],
-        ))
+        sections.append(
+            _table(
+                [t._("Activity title"), t._("Date and time"), t._("You were present")],
+                [
+                    [r.title, t.date_time(r.starts_at), _yes_no(t, r.attended)]
+                    for r in data.attendance
+                ],
+            )
+        )
     else:
         sections.append(_tag("p", none))
     sections.append(_tag("h2", t._("Your survey answers")))
     if not data.responses:
         sections.append(_tag("p", none))
     for response in data.responses:
-        phase = (t._("Your initial survey") if response.phase == "initial"
-                 else t._("Your final survey"))
-        state = (t._("answers sent on {date}").format(date=t.date_time(response.submitted_at))
-                 if response.submitted_at else t._("not sent (unfinished)"))
+        phase = (
+            t._("Your initial survey") if response.phase == "initial" else t._("Your final survey")
+        )
+        state = (
+            t._("answers sent on {date}").format(date=t.date_time(response.submitted_at))
+            if response.submitted_at
+            else t._("not sent (unfinished)")
+        )
         sections.append(_tag("h3", f"{phase} — {response.programme} ({state})"))
-        sections.append(_tag("p", t._("Your code in reports: {code}").format(
-            code=response.participant_code)))
-        sections.append(_table(
-            [t._("Question asked"), t._("What you answered")],
-            [[a.question.get(lang) or a.item_id,
-              a.label.get(lang) or a.value or t._("(question skipped)")] for a in response.answers],
-        ))
+        sections.append(
+            _tag("p", t._("Your code in reports: {code}").format(code=response.participant_code))
+        )
+        sections.append(
+            _table(
+                [t._("Question asked"), t._("What you answered")],
+                [
+                    [
+                        a.question.get(lang) or a.item_id,
+                        a.label.get(lang) or a.value or t._("(question skipped)"),
+                    ]
+                    for a in response.answers
+                ],
+            )
+        )
     sections += _consultations(t, data, none)
     sections += _offers(t, data)
     columns = [t._("Kind of message"), t._("Date and time"), t._("Activity title")]
     sections.append(_tag("h2", t._("Messages waiting to be sent")))
-    sections.append(_table(columns, _sends(t, data.pending_messages))
-                    if data.pending_messages else _tag("p", none))
+    sections.append(
+        _table(columns, _sends(t, data.pending_messages))
+        if data.pending_messages
+        else _tag("p", none)
+    )
     sections.append(_tag("h2", t._("Messages sent to you")))
-    sections.append(_table(columns, _sends(t, data.sent_messages))
-                    if data.sent_messages else _tag("p", none))
+    sections.append(
+        _table(columns, _sends(t, data.sent_messages)) if data.sent_messages else _tag("p", none)
+    )
     if data.open_dialogs:
         sections.append(_tag("h2", t._("Unfinished steps in the chat")))
-        sections.append(_table([t._("What is stored"), t._("Last step on")],
-                               [[str(d["kind"]), t.date_time(d["updated_at"])]
-                                for d in data.open_dialogs]))
+        sections.append(
+            _table(
+                [t._("What is stored"), t._("Last step on")],
+                [[str(d["kind"]), t.date_time(d["updated_at"])] for d in data.open_dialogs],
+            )
+        )
     sections.append(_tag("p", t._("To delete your data, send /forgetme in the chat.")))
-    style = ("body{font-family:sans-serif;max-width:48rem;margin:1rem auto;padding:0 1rem;"
-             "line-height:1.5}table{border-collapse:collapse;width:100%;margin-bottom:1rem}"
-             "td,th{border:1px solid #999;padding:.3rem .5rem;text-align:left;"
-             "vertical-align:top}th{background:#eee}")
-    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{style}</style>"
-            f"</head><body>{''.join(sections)}</body></html>")
+    style = (
+        "body{font-family:sans-serif;max-width:48rem;margin:1rem auto;padding:0 1rem;"
+        "line-height:1.5}table{border-collapse:collapse;width:100%;margin-bottom:1rem}"
+        "td,th{border:1px solid #999;padding:.3rem .5rem;text-align:left;"
+        "vertical-align:top}th{background:#eee}"
+    )
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{style}</style>"
+        f"</head><body>{''.join(sections)}</body></html>"
+    )
 
 
 def _consultations(t: Translator, data: PersonData, none: str) -> list[str]:
@@ -154,10 +204,13 @@ def _consultations(t: Translator, data: PersonData, none: str) -> list[str]:
     for found in data.consultations:
         paper = t._(" (entered from your paper form)") if found.channel == "paper" else ""
         out.append(_tag("h3", f"{found.title} — {found.programme}{paper}"))
-        out.append(_tag("p", t._("Your code in reports: {code}").format(
-            code=found.participant_code)))
-        rows = [[question, ", ".join(chosen) or t._("(question skipped)")]
-                for question, chosen in found.answers]
+        out.append(
+            _tag("p", t._("Your code in reports: {code}").format(code=found.participant_code))
+        )
+        rows = [
+            [question, ", ".join(chosen) or t._("(question skipped)")]
+            for question, chosen in found.answers
+        ]
         if found.free_question is not None:
             rows.append([found.free_question, found.free_text or t._("(question skipped)")])
         out.append(_table([t._("Question asked"), t._("What you answered")], rows))
@@ -176,11 +229,29 @@ def _offers(t: Translator, data: PersonData) -> list[str]:
         "lost": t._("somebody else took it first"),
         "void": t._("no longer valid (the activity changed or the place went)"),
     }
-    rows = [[o.activity_title, t.date_time(o.starts_at), t.date_time(o.offered_at),
-             t.date_time(o.deadline), states.get(o.state, o.state)] for o in data.offers]
-    return [_tag("h2", t._("Places offered to you from the reserve list")),
-            _table([t._("Activity title"), t._("Date and time"), t._("Offered on"),
-                    t._("Answer by"), t._("What happened")], rows)]
+    rows = [
+        [
+            o.activity_title,
+            t.date_time(o.starts_at),
+            t.date_time(o.offered_at),
+            t.date_time(o.deadline),
+            states.get(o.state, o.state),
+        ]
+        for o in data.offers
+    ]
+    return [
+        _tag("h2", t._("Places offered to you from the reserve list")),
+        _table(
+            [
+                t._("Activity title"),
+                t._("Date and time"),
+                t._("Offered on"),
+                t._("Answer by"),
+                t._("What happened"),
+            ],
+            rows,
+        ),
+    ]
 
 
 def _tag(name: str, content: str) -> str:

@@ -82,8 +82,9 @@ def install(application: PalApplication) -> Dispatcher:
 
     async def start(app: PalApplication) -> None:
         if app.job_queue is not None:
-            app.job_queue.run_repeating(_sweep, interval=SWEEP_SECONDS, first=SWEEP_SECONDS,
-                                        name=SWEEP_JOB)
+            app.job_queue.run_repeating(
+                _sweep, interval=SWEEP_SECONDS, first=SWEEP_SECONDS, name=SWEEP_JOB
+            )
         await dispatcher.start()
         log.info("outbox dispatcher started as %s", dispatcher.worker)
 

@@ -80,14 +80,16 @@ def _draw_qr(canvas: Canvas, link: str, x: float, y: float, size: float) -> None
             run = column
             while run < len(line) and line[run]:
                 run += 1
-            path.rect(x + (column + 4) * cell, y + size - (row + 5) * cell,
-                      (run - column) * cell, cell)
+            path.rect(
+                x + (column + 4) * cell, y + size - (row + 5) * cell, (run - column) * cell, cell
+            )
             column = run
     canvas.drawPath(path, stroke=0, fill=1)
 
 
-def _fit_lines(text: str, font: str, size: float, width: float, max_lines: int,
-               smallest: float) -> tuple[list[str], float]:
+def _fit_lines(
+    text: str, font: str, size: float, width: float, max_lines: int, smallest: float
+) -> tuple[list[str], float]:
     """Wrap `text` into at most `max_lines`, shrinking the font down to `smallest`."""
     while True:
         lines = simpleSplit(text, font, size, width)
@@ -114,8 +116,18 @@ def _ellipsis(text: str, font: str, size: float, width: float) -> str:
     return text.rstrip() + "…"
 
 
-def _lines(canvas: Canvas, lines: Sequence[str], font: str, size: float, x: float, y: float,
-           *, color: Color = black, leading: float = 1.2, centre: bool = False) -> float:
+def _lines(
+    canvas: Canvas,
+    lines: Sequence[str],
+    font: str,
+    size: float,
+    x: float,
+    y: float,
+    *,
+    color: Color = black,
+    leading: float = 1.2,
+    centre: bool = False,
+) -> float:
     """Draw lines from the baseline `y` downwards; returns the y below the last one."""
     canvas.setFont(font, size)
     canvas.setFillColor(color)
@@ -140,13 +152,16 @@ def places_text(t: Translator, item: PosterActivity) -> str:
 def _without_telegram(t: Translator, contact: str | None, venue: str | None) -> str:
     if contact and venue:
         return t._("No Telegram? Sign up by phone: {contact}, or in person at {venue}.").format(
-            contact=contact, venue=venue)
+            contact=contact, venue=venue
+        )
     if contact:
-        return t._("No Telegram? Sign up by phone: {contact}, or in person with the "
-                   "animator.").format(contact=contact)
+        return t._(
+            "No Telegram? Sign up by phone: {contact}, or in person with the animator."
+        ).format(contact=contact)
     if venue:
         return t._("No Telegram? Sign up in person at {venue}, or ask the animator.").format(
-            venue=venue)
+            venue=venue
+        )
     return t._("No Telegram? Ask the animator: they sign you up.")
 
 
@@ -158,8 +173,16 @@ def _footer_box(canvas: Canvas, text: str, bottom: float) -> float:
     top = bottom + height
     canvas.setFillColor(BAND)
     canvas.roundRect(MARGIN, bottom, width, height, 6, stroke=0, fill=1)
-    _lines(canvas, lines, REGULAR, size, MARGIN + 0.5 * cm, top - 0.4 * cm - size,
-           color=black, leading=1.3)
+    _lines(
+        canvas,
+        lines,
+        REGULAR,
+        size,
+        MARGIN + 0.5 * cm,
+        top - 0.4 * cm - size,
+        color=black,
+        leading=1.3,
+    )
     return top
 
 
@@ -185,15 +208,17 @@ def _new_canvas(buffer: io.BytesIO, title: str, t: Translator) -> Canvas:
 # ---------------------------------------------------------------- the posters
 
 
-def activity_poster(t: Translator, *, programme: str, item: PosterActivity,
-                    contact: str | None) -> bytes:
+def activity_poster(
+    t: Translator, *, programme: str, item: PosterActivity, contact: str | None
+) -> bytes:
     """One activity on an A4 page: what, when, where, places, the QR code, no-Telegram line."""
     with _DRAWING:
         return _activity_poster(t, programme=programme, item=item, contact=contact)
 
 
-def _activity_poster(t: Translator, *, programme: str, item: PosterActivity,
-                     contact: str | None) -> bytes:
+def _activity_poster(
+    t: Translator, *, programme: str, item: PosterActivity, contact: str | None
+) -> bytes:
     buffer = io.BytesIO()
     canvas = _new_canvas(buffer, item.title, t)
     width = PAGE_WIDTH - 2 * MARGIN
@@ -204,12 +229,14 @@ def _activity_poster(t: Translator, *, programme: str, item: PosterActivity,
     y -= 0.5 * cm
 
     when = t.date(item.starts_at)
-    hours = t._("Time: {start}–{end}").format(start=t.time(item.starts_at),
-                                              end=t.time(item.ends_at))
+    hours = t._("Time: {start}–{end}").format(
+        start=t.time(item.starts_at), end=t.time(item.ends_at)
+    )
     y = _lines(canvas, [when[:1].upper() + when[1:]], BOLD, 24, MARGIN, y)
     y = _lines(canvas, [hours], REGULAR, 20, MARGIN, y)
-    venue, venue_size = _fit_lines(t._("Where: {venue}").format(venue=item.venue), REGULAR,
-                                   20, width, 3, 13)
+    venue, venue_size = _fit_lines(
+        t._("Where: {venue}").format(venue=item.venue), REGULAR, 20, width, 3, 13
+    )
     y = _lines(canvas, venue, REGULAR, venue_size, MARGIN, y)
     places, places_size = _fit_lines(places_text(t, item), BOLD, 18, width, 2, 12)
     y = _lines(canvas, places, BOLD, places_size, MARGIN, y - 0.4 * cm, color=MUTED)
@@ -222,41 +249,50 @@ def _activity_poster(t: Translator, *, programme: str, item: PosterActivity,
     qr_top = y - 0.4 * cm - (room - qr_size) / 2
     _draw_qr(canvas, item.link, (PAGE_WIDTH - qr_size) / 2, qr_top - qr_size, qr_size)
     caption_y = qr_top - qr_size - 0.7 * cm
-    caption = simpleSplit(t._("Scan the code with your phone's camera to sign up in Telegram."),
-                          BOLD, 14, width)
+    caption = simpleSplit(
+        t._("Scan the code with your phone's camera to sign up in Telegram."), BOLD, 14, width
+    )
     caption_y = _lines(canvas, caption, BOLD, 14, PAGE_WIDTH / 2, caption_y, centre=True)
-    _lines(canvas, [item.link], REGULAR, 11, PAGE_WIDTH / 2, caption_y, color=MUTED,
-           centre=True)
+    _lines(canvas, [item.link], REGULAR, 11, PAGE_WIDTH / 2, caption_y, color=MUTED, centre=True)
 
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 
 
-def programme_poster(t: Translator, *, programme: str, items: Sequence[PosterActivity],
-                     bot: str, contact: str | None) -> bytes:
+def programme_poster(
+    t: Translator, *, programme: str, items: Sequence[PosterActivity], bot: str, contact: str | None
+) -> bytes:
     """A programme's upcoming activities, each with its QR code, six to an A4 page."""
     with _DRAWING:
         return _programme_poster(t, programme=programme, items=items, bot=bot, contact=contact)
 
 
-def _programme_poster(t: Translator, *, programme: str, items: Sequence[PosterActivity],
-                      bot: str, contact: str | None) -> bytes:
+def _programme_poster(
+    t: Translator, *, programme: str, items: Sequence[PosterActivity], bot: str, contact: str | None
+) -> bytes:
     buffer = io.BytesIO()
     heading = t._("Upcoming activities")
     canvas = _new_canvas(buffer, f"{heading} — {programme}", t)
     width = PAGE_WIDTH - 2 * MARGIN
-    pages = [items[i:i + ROWS_PER_PAGE] for i in range(0, len(items), ROWS_PER_PAGE)] or [[]]
+    pages = [items[i : i + ROWS_PER_PAGE] for i in range(0, len(items), ROWS_PER_PAGE)] or [[]]
     for number, page in enumerate(pages, 1):
         footer_top = _footer_box(canvas, _without_telegram(t, contact, None), MARGIN)
         y = _header(canvas, programme)
         y = _lines(canvas, [heading], BOLD, 28, MARGIN, y - 0.3 * cm, color=ACCENT)
-        note = simpleSplit(t._("Scan the code next to an activity to sign up in Telegram."),
-                           REGULAR, 12, width)
+        note = simpleSplit(
+            t._("Scan the code next to an activity to sign up in Telegram."), REGULAR, 12, width
+        )
         y = _lines(canvas, note, REGULAR, 12, MARGIN, y, color=MUTED) - 0.2 * cm
         if not page:
-            _lines(canvas, [t._("No activities are planned at the moment.")], REGULAR, 16,
-                   MARGIN, y - 1 * cm)
+            _lines(
+                canvas,
+                [t._("No activities are planned at the moment.")],
+                REGULAR,
+                16,
+                MARGIN,
+                y - 1 * cm,
+            )
             _draw_qr(canvas, bot, (PAGE_WIDTH - 6 * cm) / 2, y - 9 * cm, 6 * cm)
         row_height = (y - footer_top - 0.3 * cm) / ROWS_PER_PAGE
         qr_size = min(row_height - 0.3 * cm, 3.6 * cm)
@@ -264,23 +300,38 @@ def _programme_poster(t: Translator, *, programme: str, items: Sequence[PosterAc
             canvas.setStrokeColor(BAND)
             canvas.setLineWidth(1)
             canvas.line(MARGIN, y, PAGE_WIDTH - MARGIN, y)
-            _draw_qr(canvas, item.link, PAGE_WIDTH - MARGIN - qr_size,
-                     y - (row_height + qr_size) / 2, qr_size)
+            _draw_qr(
+                canvas,
+                item.link,
+                PAGE_WIDTH - MARGIN - qr_size,
+                y - (row_height + qr_size) / 2,
+                qr_size,
+            )
             text_width = width - qr_size - 0.6 * cm
             line_y = y - 0.65 * cm
             when = t.date_time(item.starts_at)
-            line_y = _lines(canvas, [when[:1].upper() + when[1:]], BOLD, 12, MARGIN, line_y,
-                            color=MUTED)
+            line_y = _lines(
+                canvas, [when[:1].upper() + when[1:]], BOLD, 12, MARGIN, line_y, color=MUTED
+            )
             title, size = _fit_lines(item.title, BOLD, 15, text_width, 2, 11)
             line_y = _lines(canvas, title, BOLD, size, MARGIN, line_y, color=ACCENT)
-            venue, venue_size = _fit_lines(t._("Where: {venue}").format(venue=item.venue),
-                                           REGULAR, 11, text_width, 1, 9)
+            venue, venue_size = _fit_lines(
+                t._("Where: {venue}").format(venue=item.venue), REGULAR, 11, text_width, 1, 9
+            )
             line_y = _lines(canvas, venue, REGULAR, venue_size, MARGIN, line_y)
             _lines(canvas, [places_text(t, item)], REGULAR, 11, MARGIN, line_y)
             y -= row_height
         if len(pages) > 1:
-            _lines(canvas, [t._("Page {page} of {pages}").format(page=number, pages=len(pages))],
-                   REGULAR, 9, PAGE_WIDTH / 2, MARGIN / 2, color=MUTED, centre=True)
+            _lines(
+                canvas,
+                [t._("Page {page} of {pages}").format(page=number, pages=len(pages))],
+                REGULAR,
+                9,
+                PAGE_WIDTH / 2,
+                MARGIN / 2,
+                color=MUTED,
+                centre=True,
+            )
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()

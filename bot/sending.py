@@ -86,8 +86,9 @@ def build_pacer(settings: Settings) -> Pacer:
         broadcast_per_second=settings.broadcast_rate_per_second,
     )
     if settings.database_url.startswith("postgresql"):
-        return shared_pacer(limits, BudgetStore(make_engine(settings.database_url)),
-                            classify=classify)
+        return shared_pacer(
+            limits, BudgetStore(make_engine(settings.database_url)), classify=classify
+        )
     return Pacer(limits, classify=classify)
 
 
@@ -153,10 +154,12 @@ def inline_markup(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
     """The message's buttons as a Telegram inline keyboard."""
     if not message.buttons:
         return None
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(b.text, callback_data=b.callback_data, url=b.url) for b in row]
-        for row in message.buttons
-    ])
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.text, callback_data=b.callback_data, url=b.url) for b in row]
+            for row in message.buttons
+        ]
+    )
 
 
 class TelegramSender:
@@ -179,8 +182,9 @@ class TelegramSender:
             return SendResult(SendOutcome.UNREACHABLE, error=UNREACHABLE)
         except RetryAfter as exc:
             wait = retry_after_seconds(exc)
-            return SendResult(SendOutcome.RETRY_LATER, error=f"RetryAfter {wait:g}s",
-                              retry_after=wait)
+            return SendResult(
+                SendOutcome.RETRY_LATER, error=f"RetryAfter {wait:g}s", retry_after=wait
+            )
         except BadRequest as exc:
             return SendResult(SendOutcome.FAILED, error=_describe(exc))
         except TelegramError as exc:  # network trouble outlasting the retries, and the rest
@@ -193,19 +197,29 @@ class TelegramSender:
             extra["rate_limit_args"] = {"lane": lane.value}
         markup = inline_markup(message)
         if message.photo_file_id is not None and len(message.text) <= CAPTION_LIMIT:
-            return await self._bot.send_photo(chat_id, message.photo_file_id,
-                                              caption=message.text or None, reply_markup=markup,
-                                              **extra)
+            return await self._bot.send_photo(
+                chat_id,
+                message.photo_file_id,
+                caption=message.text or None,
+                reply_markup=markup,
+                **extra,
+            )
         if message.attachments:
             first: Message | None = None
             if len(message.text) > CAPTION_LIMIT:
-                first = await self._bot.send_message(chat_id, message.text, reply_markup=markup,
-                                                     **extra)
+                first = await self._bot.send_message(
+                    chat_id, message.text, reply_markup=markup, **extra
+                )
             for index, (name, content) in enumerate(message.attachments):
                 caption = message.text if first is None and index == 0 else None
                 sent = await self._bot.send_document(
-                    chat_id, content, filename=name, caption=caption or None,
-                    reply_markup=markup if caption else None, **extra)
+                    chat_id,
+                    content,
+                    filename=name,
+                    caption=caption or None,
+                    reply_markup=markup if caption else None,
+                    **extra,
+                )
                 first = first or sent
             assert first is not None
             return first

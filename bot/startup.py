@@ -50,7 +50,9 @@ def database_error(settings: Settings, exc: DBAPIError | ArgumentError) -> Start
     reason = _first_line(str(cause)) or type(cause).__name__
     return StartupError(
         f"cannot open the database {where}: {reason}; check PALBOT_DATABASE_URL and that the "
-        "database server is running", ExitCode.DATABASE_UNAVAILABLE)
+        "database server is running",
+        ExitCode.DATABASE_UNAVAILABLE,
+    )
 
 
 async def check_bot_api(settings: Settings) -> None:
@@ -59,27 +61,35 @@ async def check_bot_api(settings: Settings) -> None:
     request = bot_api_request(settings)
     await request.initialize()
     try:
-        await request.post(f"{settings.api_url}/bot{settings.token.get_secret_value()}/getMe",
-                           read_timeout=CHECK_TIMEOUT_S, connect_timeout=CHECK_TIMEOUT_S)
+        await request.post(
+            f"{settings.api_url}/bot{settings.token.get_secret_value()}/getMe",
+            read_timeout=CHECK_TIMEOUT_S,
+            connect_timeout=CHECK_TIMEOUT_S,
+        )
     except InvalidToken:
         raise StartupError(
             "Telegram refused the bot token (401 Unauthorized); check PALBOT_TOKEN (the token "
-            "@BotFather gave you)", ExitCode.TOKEN_REFUSED) from None
+            "@BotFather gave you)",
+            ExitCode.TOKEN_REFUSED,
+        ) from None
     except TimedOut:
         raise StartupError(
             f"no answer from the Bot API at {settings.api_url} within {CHECK_TIMEOUT_S:.0f} s; "
             "check PALBOT_API_URL and the network route to it",
-            ExitCode.BOT_API_UNREACHABLE) from None
+            ExitCode.BOT_API_UNREACHABLE,
+        ) from None
     except NetworkError as exc:
         raise StartupError(
             f"cannot reach the Bot API at {settings.api_url} ({_reason(exc, settings)}); "
             "check PALBOT_API_URL and the network route to it",
-            ExitCode.BOT_API_UNREACHABLE) from None
+            ExitCode.BOT_API_UNREACHABLE,
+        ) from None
     except TelegramError as exc:
         raise StartupError(
             f"the Bot API at {settings.api_url} answered getMe with an error "
             f"({_reason(exc, settings)}); check PALBOT_API_URL",
-            ExitCode.BOT_API_UNREACHABLE) from None
+            ExitCode.BOT_API_UNREACHABLE,
+        ) from None
     finally:
         await request.shutdown()
 

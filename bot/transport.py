@@ -18,7 +18,9 @@ def bot_api_request(settings: Settings, *, for_updates: bool = False) -> BaseReq
         # connections instead of failing after PTB's default 1 s pool timeout.
         size, read_timeout, pool_timeout = 16, 15.0, 30.0
     if settings.http_client == "httpx":
-        return HTTPXRequest(connection_pool_size=size, read_timeout=read_timeout,
-                            pool_timeout=pool_timeout)
-    return AiohttpRequest(connection_pool_size=size, read_timeout=read_timeout,
-                          pool_timeout=pool_timeout)
+        return HTTPXRequest(
+            connection_pool_size=size, read_timeout=read_timeout, pool_timeout=pool_timeout
+        )
+    return AiohttpRequest(
+        connection_pool_size=size, read_timeout=read_timeout, pool_timeout=pool_timeout
+    )

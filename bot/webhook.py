@@ -152,8 +152,9 @@ class WebhookServer:
             raise
         self._runner = runner
         self._accepting = True
-        log.info("webhook listening on %s:%s%s", self.config.host, self.bound_port,
-                 self.config.path)
+        log.info(
+            "webhook listening on %s:%s%s", self.config.host, self.bound_port, self.config.path
+        )
 
     @property
     def bound_port(self) -> int:
@@ -210,8 +211,10 @@ async def register_webhook(application: PalApplication, config: WebhookConfig) -
     """Tell Telegram where to deliver updates; any process may do it, it is idempotent."""
     try:
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(TelegramError), stop=stop_after_attempt(5),
-            wait=_webhook_wait, before_sleep=_log_webhook_retry,
+            retry=retry_if_exception_type(TelegramError),
+            stop=stop_after_attempt(5),
+            wait=_webhook_wait,
+            before_sleep=_log_webhook_retry,
         ):
             with attempt:
                 await application.bot.set_webhook(

@@ -38,14 +38,31 @@ def subscale_figure(report: Report) -> Figure | None:
             (0.12, point.before_mean, point.before_low, point.before_high, BEFORE_COLOUR),
             (-0.12, point.after_mean, point.after_low, point.after_high, AFTER_COLOUR),
         ):
-            axes.errorbar(mean, y + offset, xerr=[[mean - low], [high - mean]], fmt="o",
-                          color=colour, capsize=4, markersize=7)
+            axes.errorbar(
+                mean,
+                y + offset,
+                xerr=[[mean - low], [high - mean]],
+                fmt="o",
+                color=colour,
+                capsize=4,
+                markersize=7,
+            )
     axes.set_yticks([len(points) - i for i in range(len(points))])
-    axes.set_yticklabels([t.ngettext("{label} ({n} pair)", "{label} ({n} pairs)", p.n_pairs)
-                          .format(label=p.label, n=p.n_pairs) for p in points])
+    axes.set_yticklabels(
+        [
+            t.ngettext("{label} ({n} pair)", "{label} ({n} pairs)", p.n_pairs).format(
+                label=p.label, n=p.n_pairs
+            )
+            for p in points
+        ]
+    )
     axes.set_xlabel(t._("Mean score with 95% confidence interval"))
-    axes.set_title(t._("Self-assessment before and after: {programme}").format(
-        programme=report.programme_name), fontsize=11)
+    axes.set_title(
+        t._("Self-assessment before and after: {programme}").format(
+            programme=report.programme_name
+        ),
+        fontsize=11,
+    )
     axes.plot([], [], "o", color=BEFORE_COLOUR, label=t._("Before (initial survey)"))
     axes.plot([], [], "o", color=AFTER_COLOUR, label=t._("After (final survey)"))
     axes.legend(loc="lower right", fontsize=9)
@@ -67,24 +84,42 @@ def monthly_figure(report: Report) -> Figure | None:
     top = max([*heights, 1])
     for x, point in zip(positions, points, strict=True):
         if isinstance(point.attendances, Hidden):
-            axes.text(x, top * 0.02, point.attendances.symbol, ha="center", va="bottom",
-                      fontsize=8, color="#333333")
+            axes.text(
+                x,
+                top * 0.02,
+                point.attendances.symbol,
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color="#333333",
+            )
     second = axes.twinx()
-    second.plot(positions, [p.activities for p in points], color="#d9822b", marker=".",
-                label=t._("Activities held"))
+    second.plot(
+        positions,
+        [p.activities for p in points],
+        color="#d9822b",
+        marker=".",
+        label=t._("Activities held"),
+    )
     second.set_ylabel(t._("Activities held"))
     second.set_ylim(bottom=0)
     second.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel(t._("Attendances"))
     if any(isinstance(p.attendances, Hidden) for p in points):
-        axes.set_xlabel(t._("{symbol} or x: hidden to protect privacy (see the workbook's "
-                            "definitions)").format(symbol=report.rules.small_symbol), fontsize=8)
+        axes.set_xlabel(
+            t._("{symbol} or x: hidden to protect privacy (see the workbook's definitions)").format(
+                symbol=report.rules.small_symbol
+            ),
+            fontsize=8,
+        )
     step = max(1, len(points) // 18)
     axes.set_xticks(positions[::step])
     axes.set_xticklabels([p.month for p in points][::step], rotation=60, fontsize=8)
-    axes.set_title(t._("Participation by month: {programme}").format(
-        programme=report.programme_name), fontsize=11)
+    axes.set_title(
+        t._("Participation by month: {programme}").format(programme=report.programme_name),
+        fontsize=11,
+    )
     handles = axes.get_legend_handles_labels()[0] + second.get_legend_handles_labels()[0]
     axes.legend(handles=handles, loc="upper right", fontsize=9, framealpha=0.9)
     return figure
@@ -93,8 +128,7 @@ def monthly_figure(report: Report) -> Figure | None:
 def figures(report: Report) -> dict[str, Figure]:
     """Every chart the report has data for, by file stem."""
     out = {}
-    for stem, build in (("prepost", subscale_figure), ("participation_by_month",
-                                                       monthly_figure)):
+    for stem, build in (("prepost", subscale_figure), ("participation_by_month", monthly_figure)):
         figure = build(report)
         if figure is not None:
             out[stem] = figure

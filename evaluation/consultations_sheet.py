@@ -33,8 +33,9 @@ class ConsultationYear:
     on_paper: int
 
 
-def consultation_years(session: Session, *, programme_id: int, zone: ZoneInfo,
-                       year: int | None) -> list[ConsultationYear]:
+def consultation_years(
+    session: Session, *, programme_id: int, zone: ZoneInfo, year: int | None
+) -> list[ConsultationYear]:
     """The programme's opened consultations grouped by the (local) year they opened."""
     start = datetime(year, 1, 1, tzinfo=zone) if year else None
     end = datetime(year + 1, 1, 1, tzinfo=zone) if year else None
@@ -45,13 +46,19 @@ def consultation_years(session: Session, *, programme_id: int, zone: ZoneInfo,
     out = []
     for y in years:
         first, after = datetime(y, 1, 1, tzinfo=zone), datetime(y + 1, 1, 1, tzinfo=zone)
-        codes = participant_codes_between(session, programme_id=programme_id, start=first,
-                                          end=after)
+        codes = participant_codes_between(
+            session, programme_id=programme_id, start=first, end=after
+        )
         paper = codes.get("paper", set())
         people = codes.get("chat", set()) | paper
-        out.append(ConsultationYear(
-            str(y), tuple((c, r) for c, r in found if first <= c.opens_at < after),
-            len(people), len(paper)))
+        out.append(
+            ConsultationYear(
+                str(y),
+                tuple((c, r) for c, r in found if first <= c.opens_at < after),
+                len(people),
+                len(paper),
+            )
+        )
     return out
 
 
@@ -60,40 +67,65 @@ def register_consultations(grid: SuppressionGrid, years: list[ConsultationYear])
     for y in years:
         grid.add(("cons", y.year, "consultations"), len(y.consultations), people=False)
         total = grid.add(("cons", y.year, "people"), y.people)
-        grid.relate(total, [grid.add(("cons", y.year, "chat"), y.people - y.on_paper),
-                            grid.add(("cons", y.year, "paper"), y.on_paper)])
+        grid.relate(
+            total,
+            [
+                grid.add(("cons", y.year, "chat"), y.people - y.on_paper),
+                grid.add(("cons", y.year, "paper"), y.on_paper),
+            ],
+        )
         for consultation, found in y.consultations:
             cid = consultation.id
             grid.add(("consr", cid), found.respondents)
             for qi, question in enumerate(found.questions):
                 answered = grid.add(("consq", cid, qi, "answered"), question.answered)
-                parts = [grid.add(("consq", cid, qi, oi), n)
-                         for oi, n in enumerate(question.counts)]
+                parts = [
+                    grid.add(("consq", cid, qi, oi), n) for oi, n in enumerate(question.counts)
+                ]
                 if not question.multiple:
                     # One answer each: the options add up to those who answered.
                     grid.relate(answered, parts)
 
 
-def consultations_sheet(t: Translator, name: str, years: list[ConsultationYear],
-                        disclosed: Disclosed, options: ReportOptions) -> Sheet:
+def consultations_sheet(
+    t: Translator,
+    name: str,
+    years: list[ConsultationYear],
+    disclosed: Disclosed,
+    options: ReportOptions,
+) -> Sheet:
     """The sheet itself, laid out from disclosure-controlled values."""
     sheet = Sheet("consultations", t._("Consultations"))
     sheet.widths = {0: 60, 1: 12, 2: 12}
-    sheet.add(text(t._("Consultations with residents: {programme}").format(programme=name),
-                   Style.TITLE))
-    sheet.add(text(t._("Answers are counted under pseudonymous codes. Written answers to open "
-                       "questions are not part of this report."), Style.NOTE))
+    sheet.add(
+        text(t._("Consultations with residents: {programme}").format(programme=name), Style.TITLE)
+    )
+    sheet.add(
+        text(
+            t._(
+                "Answers are counted under pseudonymous codes. Written answers to open "
+                "questions are not part of this report."
+            ),
+            Style.NOTE,
+        )
+    )
     if not years:
         sheet.add(text(t._("No consultation was held in this period."), Style.NOTE))
         return sheet
     sheet.blank()
-    sheet.add(text(t._("Year"), Style.HEADER), text(t._("Consultations"), Style.HEADER),
-              text(t._("People who took part"), Style.HEADER),
-              text(t._("Of them on paper"), Style.HEADER))
+    sheet.add(
+        text(t._("Year"), Style.HEADER),
+        text(t._("Consultations"), Style.HEADER),
+        text(t._("People who took part"), Style.HEADER),
+        text(t._("Of them on paper"), Style.HEADER),
+    )
     for y in years:
-        sheet.add(text(y.year), count(len(y.consultations)),
-                  count(disclosed[("cons", y.year, "people")]),
-                  count(disclosed[("cons", y.year, "paper")]))
+        sheet.add(
+            text(y.year),
+            count(len(y.consultations)),
+            count(disclosed[("cons", y.year, "people")]),
+            count(disclosed[("cons", y.year, "paper")]),
+        )
     for y in years:
         for consultation, found in y.consultations:
             _consultation(t, sheet, consultation, found, disclosed)
@@ -103,22 +135,34 @@ def consultations_sheet(t: Translator, name: str, years: list[ConsultationYear],
     return sheet
 
 
-def _consultation(t: Translator, sheet: Sheet, consultation: Consultation, found: Results,
-                  disclosed: Disclosed) -> None:
+def _consultation(
+    t: Translator, sheet: Sheet, consultation: Consultation, found: Results, disclosed: Disclosed
+) -> None:
     cid = consultation.id
     sheet.blank()
-    sheet.add(text(f"{consultation.title} ({t.date(consultation.opens_at)} – "
-                   f"{t.date(consultation.closes_at)})", Style.SECTION))
+    sheet.add(
+        text(
+            f"{consultation.title} ({t.date(consultation.opens_at)} – "
+            f"{t.date(consultation.closes_at)})",
+            Style.SECTION,
+        )
+    )
     sheet.add(text(t._("People who answered")), count(disclosed[("consr", cid)]))
     for qi, question in enumerate(found.questions):
         sheet.blank()
         mode = t._("several answers possible") if question.multiple else t._("one answer")
         sheet.add(text(f"{question.text} ({mode})", Style.SUBTITLE))
-        sheet.add(text(t._("Answer"), Style.HEADER), text(t._("People"), Style.HEADER),
-                  text(t._("Share (%)"), Style.HEADER))
+        sheet.add(
+            text(t._("Answer"), Style.HEADER),
+            text(t._("People"), Style.HEADER),
+            text(t._("Share (%)"), Style.HEADER),
+        )
         answered = ("consq", cid, qi, "answered")
         for oi, option in enumerate(question.options):
             key = ("consq", cid, qi, oi)
-            sheet.add(text(option), count(disclosed[key]),
-                      number(disclosed.percentage(key, [answered]), Style.PERCENT))
+            sheet.add(
+                text(option),
+                count(disclosed[key]),
+                number(disclosed.percentage(key, [answered]), Style.PERCENT),
+            )
         sheet.add(text(t._("Answered this question"), Style.SECTION), count(disclosed[answered]))

@@ -39,9 +39,19 @@ from evaluation.disclosure_rules import (
     mask_count,
 )
 
-__all__ = ["ABSOLUTE_MINIMUM", "COMPLEMENTARY_SYMBOL", "NOT_SHOWN_SYMBOL", "Disclosed",
-           "DisclosureRules", "Hidden", "Reason", "Shown", "SuppressionGrid",
-           "ThresholdTooLow", "mask_count"]
+__all__ = [
+    "ABSOLUTE_MINIMUM",
+    "COMPLEMENTARY_SYMBOL",
+    "NOT_SHOWN_SYMBOL",
+    "Disclosed",
+    "DisclosureRules",
+    "Hidden",
+    "Reason",
+    "Shown",
+    "SuppressionGrid",
+    "ThresholdTooLow",
+    "mask_count",
+]
 
 COMPLEMENTARY_SYMBOL = "x"
 NOT_SHOWN_SYMBOL = "x"
@@ -219,9 +229,13 @@ class SuppressionGrid:
 class _AttackModel:
     """The integer program of what an attacker knows about the hidden cells."""
 
-    def __init__(self, grid: SuppressionGrid, variables: list[Key],
-                 relations: list[tuple[Key, tuple[Key, ...]]],
-                 hidden: Mapping[Key, Reason]) -> None:
+    def __init__(
+        self,
+        grid: SuppressionGrid,
+        variables: list[Key],
+        relations: list[tuple[Key, tuple[Key, ...]]],
+        hidden: Mapping[Key, Reason],
+    ) -> None:
         cells, k = grid._cells, grid.rules.min_count
         self.index = {key: i for i, key in enumerate(variables)}
         self.truth = {key: cells[key].value for key in variables}
@@ -264,8 +278,12 @@ class _AttackModel:
     def _extreme(self, key: Key, sign: float) -> float:
         objective = np.zeros(self.width)
         objective[self.index[key]] = sign
-        result = milp(objective, constraints=self.constraints, bounds=self.bounds,
-                      integrality=np.ones(self.width))
+        result = milp(
+            objective,
+            constraints=self.constraints,
+            bounds=self.bounds,
+            integrality=np.ones(self.width),
+        )
         if not result.success:
             # The true table is always feasible; a solver failure must not pass silently.
             raise RuntimeError(f"disclosure audit failed: {result.message}")

@@ -42,19 +42,26 @@ def file_stem(programme_name: str, year: int | None) -> str:
 
 
 def load_report(
-    session: Session, *, programme_id: int, now: datetime, options: ReportOptions,
+    session: Session,
+    *,
+    programme_id: int,
+    now: datetime,
+    options: ReportOptions,
     progress: Progress | None = None,
 ) -> Report:
     """Build the report of one programme in an open (read-only) session."""
     programme = session.get(Programme, programme_id)
     if programme is None:
         raise ProgrammeNotFound(str(programme_id))
-    return build_report(session, programme=programme, now=now, options=options,
-                        progress=progress)
+    return build_report(session, programme=programme, now=now, options=options, progress=progress)
 
 
 def report_files(
-    engine: Engine, *, programme_id: int, now: datetime, options: ReportOptions,
+    engine: Engine,
+    *,
+    programme_id: int,
+    now: datetime,
+    options: ReportOptions,
 ) -> ReportFiles:
     """Everything an evaluator receives in the chat, built from one snapshot."""
     with report_session(engine) as session:

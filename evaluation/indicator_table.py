@@ -71,20 +71,27 @@ class IndicatorTable:
             if not indicator.additive:
                 continue
             for category in rows:
-                grid.relate(("ind", indicator.key, category, ALL),
-                            [("ind", indicator.key, category, y) for y in self.years])
+                grid.relate(
+                    ("ind", indicator.key, category, ALL),
+                    [("ind", indicator.key, category, y) for y in self.years],
+                )
             if indicator.per_category:
                 for year in columns:
-                    grid.relate(("ind", indicator.key, ALL, year),
-                                [("ind", indicator.key, c, year) for c in self.categories])
+                    grid.relate(
+                        ("ind", indicator.key, ALL, year),
+                        [("ind", indicator.key, c, year) for c in self.categories],
+                    )
         for monthly in MONTHLY:
             people = INDICATOR_BY_KEY[monthly].kind is Kind.PEOPLE
             for month in self.months:
-                grid.add(("month", monthly, month), self.monthly.get((monthly, month), 0),
-                         people=people)
+                grid.add(
+                    ("month", monthly, month), self.monthly.get((monthly, month), 0), people=people
+                )
             for year in self.years:
-                grid.relate(("ind", monthly, ALL, year),
-                            [("month", monthly, m) for m in self.months if m.startswith(year)])
+                grid.relate(
+                    ("ind", monthly, ALL, year),
+                    [("month", monthly, m) for m in self.months if m.startswith(year)],
+                )
 
 
 def programme_years(
@@ -95,12 +102,13 @@ def programme_years(
         return years_between(year, year, zone)
     first_last = session.exec(  # type: ignore[call-overload]
         select(func.min(col(Activity.starts_at)), func.max(col(Activity.starts_at))).where(
-            col(Activity.programme_id) == programme_id)
+            col(Activity.programme_id) == programme_id
+        )
     ).one()
     surveys = session.exec(  # type: ignore[call-overload]
-        select(func.min(col(SurveyResponse.submitted_at)),
-               func.max(col(SurveyResponse.submitted_at)))
-        .where(col(SurveyResponse.programme_id) == programme_id)
+        select(
+            func.min(col(SurveyResponse.submitted_at)), func.max(col(SurveyResponse.submitted_at))
+        ).where(col(SurveyResponse.programme_id) == programme_id)
     ).one()
     moments = [m for m in (*first_last, *surveys) if m is not None]
     if not moments:
@@ -117,7 +125,11 @@ def _aware(moment: datetime | str) -> datetime:
 
 
 def compute_indicators(
-    session: Session, *, programme_id: int, now: datetime, zone: ZoneInfo,
+    session: Session,
+    *,
+    programme_id: int,
+    now: datetime,
+    zone: ZoneInfo,
     year: int | None = None,
 ) -> IndicatorTable:
     """Every indicator for one programme: per category and year, and their totals."""
@@ -133,7 +145,7 @@ def compute_indicators(
                     categories.add(category)
                 for key, value in values.items():
                     table.values[(key, category, year_label)] = int(value or 0)
-    for (year_label, values) in _surveys(session, programme_id, now, periods):
+    for year_label, values in _surveys(session, programme_id, now, periods):
         for key, value in values.items():
             table.values[(key, ALL, year_label)] = int(value or 0)
     table.categories = tuple(sorted(categories, key=str.casefold))
@@ -149,8 +161,11 @@ def _measures(source: Source) -> list[Indicator]:
 
 def _base(source: Source, programme_id: int, periods: Periods) -> Any:
     start, end = periods.starts[0], periods.end
-    in_range = and_(col(Activity.programme_id) == programme_id,
-                    col(Activity.starts_at) >= start, col(Activity.starts_at) < end)
+    in_range = and_(
+        col(Activity.programme_id) == programme_id,
+        col(Activity.starts_at) >= start,
+        col(Activity.starts_at) < end,
+    )
     if source is Source.ACTIVITIES:
         return lambda cols: select(*cols).select_from(Activity).where(in_range)
     return lambda cols: (

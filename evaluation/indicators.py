@@ -73,8 +73,9 @@ class Indicator:
 
 
 def _held(now: datetime) -> ColumnElement[bool]:
-    return and_(col(Activity.status) != ActivityStatus.CANCELLED.value,
-                col(Activity.ends_at) <= now)
+    return and_(
+        col(Activity.status) != ActivityStatus.CANCELLED.value, col(Activity.ends_at) <= now
+    )
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -98,8 +99,7 @@ def _by_proxy() -> ColumnElement[bool]:
 # it (an ON clause with extra filters made PostgreSQL loop over 16,000 × 8,000 rows).
 initials = (
     select(col(SurveyResponse.participant_code_id).label("code"))
-    .where(col(SurveyResponse.phase) == "initial",
-           col(SurveyResponse.submitted_at).is_not(None))
+    .where(col(SurveyResponse.phase) == "initial", col(SurveyResponse.submitted_at).is_not(None))
     .subquery("initial")
 )
 
@@ -110,127 +110,203 @@ def _phase(name: str) -> ColumnElement[bool]:
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator(
-        "activities_held", N_("Activities held"),
-        N_("Activities not called off whose end time had passed when the report was made, "
-           "counted in the year they started."),
-        Kind.COUNT, Source.ACTIVITIES, additive=True,
+        "activities_held",
+        N_("Activities held"),
+        N_(
+            "Activities not called off whose end time had passed when the report was made, "
+            "counted in the year they started."
+        ),
+        Kind.COUNT,
+        Source.ACTIVITIES,
+        additive=True,
         sql=lambda now: _count_if(_held(now)),
     ),
     Indicator(
-        "activities_cancelled", N_("Activities called off"),
+        "activities_cancelled",
+        N_("Activities called off"),
         N_("Activities called off by the organisers, counted in the year they were to start."),
-        Kind.COUNT, Source.ACTIVITIES, additive=True,
+        Kind.COUNT,
+        Source.ACTIVITIES,
+        additive=True,
         sql=lambda now: _count_if(col(Activity.status) == ActivityStatus.CANCELLED.value),
     ),
     Indicator(
-        "places_offered", N_("Places offered"),
+        "places_offered",
+        N_("Places offered"),
         N_("The number of places in the activities held, added up."),
-        Kind.COUNT, Source.ACTIVITIES, additive=True,
+        Kind.COUNT,
+        Source.ACTIVITIES,
+        additive=True,
         sql=lambda now: func.coalesce(
-            func.sum(case((_held(now), col(Activity.places)), else_=0)), 0),
+            func.sum(case((_held(now), col(Activity.places)), else_=0)), 0
+        ),
     ),
     Indicator(
-        "signups", N_("Sign-ups"),
-        N_("Every sign-up for the activities of the period — for a place or for the reserve "
-           "list, including sign-ups cancelled later and those for activities called off. "
-           "One person signed up for three activities makes three sign-ups."),
-        Kind.PEOPLE, Source.REGISTRATIONS, additive=True,
+        "signups",
+        N_("Sign-ups"),
+        N_(
+            "Every sign-up for the activities of the period — for a place or for the reserve "
+            "list, including sign-ups cancelled later and those for activities called off. "
+            "One person signed up for three activities makes three sign-ups."
+        ),
+        Kind.PEOPLE,
+        Source.REGISTRATIONS,
+        additive=True,
         sql=lambda now: func.count(col(Registration.id)),
     ),
     Indicator(
-        "people_signed_up", N_("People signed up"),
+        "people_signed_up",
+        N_("People signed up"),
         N_("Different people with at least one sign-up in the period, each counted once."),
-        Kind.PEOPLE, Source.REGISTRATIONS,
+        Kind.PEOPLE,
+        Source.REGISTRATIONS,
         sql=lambda now: func.count(distinct(col(Registration.person_id))),
     ),
     Indicator(
-        "participants", N_("Participants (each person once)"),
-        N_("Different people whose attendance was marked at least once at an activity held "
-           "in the period, each counted once however often they came."),
-        Kind.PEOPLE, Source.REGISTRATIONS,
+        "participants",
+        N_("Participants (each person once)"),
+        N_(
+            "Different people whose attendance was marked at least once at an activity held "
+            "in the period, each counted once however often they came."
+        ),
+        Kind.PEOPLE,
+        Source.REGISTRATIONS,
         sql=lambda now: _people_if(and_(_held(now), col(Registration.attended).is_(True))),
     ),
     Indicator(
-        "attendances", N_("Attendances"),
+        "attendances",
+        N_("Attendances"),
         N_("Attendance marks at activities held: one person at one activity counts once."),
-        Kind.PEOPLE, Source.REGISTRATIONS, additive=True,
+        Kind.PEOPLE,
+        Source.REGISTRATIONS,
+        additive=True,
         sql=lambda now: _count_if(and_(_held(now), col(Registration.attended).is_(True))),
     ),
     Indicator(
-        "no_shows", N_("No-shows"),
-        N_("Places held at activities that took place where the person's attendance was not "
-           "marked."),
-        Kind.PEOPLE, Source.REGISTRATIONS, additive=True,
-        sql=lambda now: _count_if(and_(
-            _held(now),
-            col(Registration.status) == RegistrationStatus.CONFIRMED.value,
-            col(Registration.attended).is_(False),
-        )),
+        "no_shows",
+        N_("No-shows"),
+        N_(
+            "Places held at activities that took place where the person's attendance was not "
+            "marked."
+        ),
+        Kind.PEOPLE,
+        Source.REGISTRATIONS,
+        additive=True,
+        sql=lambda now: _count_if(
+            and_(
+                _held(now),
+                col(Registration.status) == RegistrationStatus.CONFIRMED.value,
+                col(Registration.attended).is_(False),
+            )
+        ),
     ),
     Indicator(
-        "attendance_rate", N_("Attendance rate (%)"),
+        "attendance_rate",
+        N_("Attendance rate (%)"),
         N_("Attendances ÷ (attendances + no-shows) × 100."),
-        Kind.PERCENT, Source.DERIVED, ratio=("attendances", ("attendances", "no_shows")),
+        Kind.PERCENT,
+        Source.DERIVED,
+        ratio=("attendances", ("attendances", "no_shows")),
     ),
     Indicator(
-        "reserve_signups", N_("Reserve-list sign-ups"),
+        "reserve_signups",
+        N_("Reserve-list sign-ups"),
         N_("Sign-ups made when no place was free, so the person joined the reserve list."),
-        Kind.PEOPLE, Source.REGISTRATIONS, additive=True,
+        Kind.PEOPLE,
+        Source.REGISTRATIONS,
+        additive=True,
         sql=lambda now: _count_if(col(Registration.joined_reserve).is_(True)),
     ),
     Indicator(
-        "reserve_promoted", N_("Reserve list: got a place"),
+        "reserve_promoted",
+        N_("Reserve list: got a place"),
         N_("Reserve-list sign-ups that later received a place someone else gave up."),
-        Kind.PEOPLE, Source.REGISTRATIONS, additive=True,
-        sql=lambda now: _count_if(and_(
-            col(Registration.joined_reserve).is_(True),
-            col(Registration.promoted_at).is_not(None),
-        )),
+        Kind.PEOPLE,
+        Source.REGISTRATIONS,
+        additive=True,
+        sql=lambda now: _count_if(
+            and_(
+                col(Registration.joined_reserve).is_(True),
+                col(Registration.promoted_at).is_not(None),
+            )
+        ),
     ),
     Indicator(
-        "proxy_participants", N_("People signed up by an animator"),
-        N_("Different people with at least one sign-up an animator made on their behalf, "
-           "including people without Telegram whose record an animator keeps."),
-        Kind.PEOPLE, Source.REGISTRATIONS,
+        "proxy_participants",
+        N_("People signed up by an animator"),
+        N_(
+            "Different people with at least one sign-up an animator made on their behalf, "
+            "including people without Telegram whose record an animator keeps."
+        ),
+        Kind.PEOPLE,
+        Source.REGISTRATIONS,
         sql=lambda now: _people_if(_by_proxy()),
     ),
     Indicator(
-        "initial_surveys", N_("Initial surveys"),
-        N_("Initial surveys submitted in the period (surveys started but not submitted are "
-           "not counted)."),
-        Kind.PEOPLE, Source.SURVEYS, additive=True,
+        "initial_surveys",
+        N_("Initial surveys"),
+        N_(
+            "Initial surveys submitted in the period (surveys started but not submitted are "
+            "not counted)."
+        ),
+        Kind.PEOPLE,
+        Source.SURVEYS,
+        additive=True,
         sql=lambda now: _count_if(_phase("initial")),
     ),
     Indicator(
-        "final_surveys", N_("Final surveys"),
-        N_("Final surveys submitted in the period (surveys started but not submitted are "
-           "not counted)."),
-        Kind.PEOPLE, Source.SURVEYS, additive=True,
+        "final_surveys",
+        N_("Final surveys"),
+        N_(
+            "Final surveys submitted in the period (surveys started but not submitted are "
+            "not counted)."
+        ),
+        Kind.PEOPLE,
+        Source.SURVEYS,
+        additive=True,
         sql=lambda now: _count_if(_phase("final")),
     ),
     Indicator(
-        "matched_pairs", N_("Matched pairs"),
-        N_("People who submitted both the initial and the final survey, counted in the year "
-           "of the final survey. Only these pairs enter the before/after comparison."),
-        Kind.PEOPLE, Source.SURVEYS, additive=True,
+        "matched_pairs",
+        N_("Matched pairs"),
+        N_(
+            "People who submitted both the initial and the final survey, counted in the year "
+            "of the final survey. Only these pairs enter the before/after comparison."
+        ),
+        Kind.PEOPLE,
+        Source.SURVEYS,
+        additive=True,
         sql=lambda now: _count_if(and_(_phase("final"), initials.c.code.is_not(None))),
     ),
     Indicator(
-        "initial_rate", N_("Initial survey response rate (%)"),
-        N_("Initial surveys ÷ people signed up × 100, both in the same period. For a "
-           "programme running over several years, read the “All years” column."),
-        Kind.PERCENT, Source.DERIVED, ratio=("initial_surveys", ("people_signed_up",)),
+        "initial_rate",
+        N_("Initial survey response rate (%)"),
+        N_(
+            "Initial surveys ÷ people signed up × 100, both in the same period. For a "
+            "programme running over several years, read the “All years” column."
+        ),
+        Kind.PERCENT,
+        Source.DERIVED,
+        ratio=("initial_surveys", ("people_signed_up",)),
     ),
     Indicator(
-        "final_rate", N_("Final survey response rate (%)"),
-        N_("Final surveys ÷ people signed up × 100, both in the same period. For a programme "
-           "running over several years, read the “All years” column."),
-        Kind.PERCENT, Source.DERIVED, ratio=("final_surveys", ("people_signed_up",)),
+        "final_rate",
+        N_("Final survey response rate (%)"),
+        N_(
+            "Final surveys ÷ people signed up × 100, both in the same period. For a programme "
+            "running over several years, read the “All years” column."
+        ),
+        Kind.PERCENT,
+        Source.DERIVED,
+        ratio=("final_surveys", ("people_signed_up",)),
     ),
     Indicator(
-        "pairs_rate", N_("Initial surveys followed by a final one (%)"),
+        "pairs_rate",
+        N_("Initial surveys followed by a final one (%)"),
         N_("Matched pairs ÷ initial surveys × 100."),
-        Kind.PERCENT, Source.DERIVED, ratio=("matched_pairs", ("initial_surveys",)),
+        Kind.PERCENT,
+        Source.DERIVED,
+        ratio=("matched_pairs", ("initial_surveys",)),
     ),
 )
 INDICATOR_BY_KEY = {indicator.key: indicator for indicator in INDICATORS}

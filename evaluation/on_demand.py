@@ -35,19 +35,36 @@ def disclosure_rules(*, min_count: int, min_n_for_statistics: int) -> Disclosure
 
 
 def report_options(
-    *, language: str, year: int | None, timezone: str, surveys_dir: str | None,
-    rules: DisclosureRules | None = None, row_level: bool = False,
+    *,
+    language: str,
+    year: int | None,
+    timezone: str,
+    surveys_dir: str | None,
+    rules: DisclosureRules | None = None,
+    row_level: bool = False,
     zero_method: ZeroMethod = "wilcox",
 ) -> ReportOptions:
     """What to report and how (default disclosure rules unless given)."""
     from evaluation.options import ReportOptions  # heavy: numpy, scipy
 
     if rules is None:
-        return ReportOptions(language=language, year=year, timezone=timezone,
-                             surveys_dir=surveys_dir, row_level=row_level,
-                             zero_method=zero_method)
-    return ReportOptions(language=language, year=year, rules=rules, row_level=row_level,
-                         timezone=timezone, surveys_dir=surveys_dir, zero_method=zero_method)
+        return ReportOptions(
+            language=language,
+            year=year,
+            timezone=timezone,
+            surveys_dir=surveys_dir,
+            row_level=row_level,
+            zero_method=zero_method,
+        )
+    return ReportOptions(
+        language=language,
+        year=year,
+        rules=rules,
+        row_level=row_level,
+        timezone=timezone,
+        surveys_dir=surveys_dir,
+        zero_method=zero_method,
+    )
 
 
 def programme_years(session: Session, programme_id: int, zone: ZoneInfo) -> Periods | None:
@@ -57,16 +74,23 @@ def programme_years(session: Session, programme_id: int, zone: ZoneInfo) -> Peri
     return years(session, programme_id, zone)
 
 
-def build_report(session: Session, *, programme: Programme, now: datetime,
-                 options: ReportOptions, progress: Progress | None = None) -> Report:
+def build_report(
+    session: Session,
+    *,
+    programme: Programme,
+    now: datetime,
+    options: ReportOptions,
+    progress: Progress | None = None,
+) -> Report:
     """Compute one programme's report (see evaluation.report.build_report)."""
     from evaluation.report import build_report as build  # heavy: numpy, scipy
 
     return build(session, programme=programme, now=now, options=options, progress=progress)
 
 
-def report_files(engine: Engine, *, programme_id: int, now: datetime,
-                 options: ReportOptions) -> ReportFiles:
+def report_files(
+    engine: Engine, *, programme_id: int, now: datetime, options: ReportOptions
+) -> ReportFiles:
     """The workbook and charts an evaluator receives in the chat."""
     from evaluation.export import report_files as files  # heavy: all four libraries
 

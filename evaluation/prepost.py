@@ -127,8 +127,10 @@ def report_questionnaire(
         current = current_questionnaire(session, programme, surveys_dir)
     except SurveyUnavailable:
         current = None
-    if current is not None and (not versions or any(
-            (v.questionnaire_id, v.version) == (current.id, current.version) for v in versions)):
+    if current is not None and (
+        not versions
+        or any((v.questionnaire_id, v.version) == (current.id, current.version) for v in versions)
+    ):
         return current
     for use in sorted(versions, key=lambda v: -v.responses):
         stored = stored_version(session, use.questionnaire_id, use.version)
@@ -140,30 +142,43 @@ def report_questionnaire(
 def readable_items(scorers: Scorers, versions: list[VersionUse]) -> list[str]:
     """Ids of items with a closed set of answers in any version used: free-text answers
     are never even fetched."""
-    return sorted({
-        item.id
-        for use in versions
-        for version in [scorers.version(use.questionnaire_id, use.version)] if version
-        for item in version.items if item.type != ItemType.TEXT
-    })
+    return sorted(
+        {
+            item.id
+            for use in versions
+            for version in [scorers.version(use.questionnaire_id, use.version)]
+            if version
+            for item in version.items
+            if item.type != ItemType.TEXT
+        }
+    )
 
 
 def version_uses(session: Session, programme_id: int) -> list[VersionUse]:
     """Questionnaire versions of the programme's submitted responses, with counts."""
     qid, version = col(SurveyResponse.questionnaire_id), col(SurveyResponse.questionnaire_version)
-    rows = fetch(session, (
-        select(qid, version, func.count())
-        .where(col(SurveyResponse.programme_id) == programme_id,
-               col(SurveyResponse.submitted_at).is_not(None))
-        .group_by(qid, version)
-        .order_by(qid, version)
-    ))
+    rows = fetch(
+        session,
+        (
+            select(qid, version, func.count())
+            .where(
+                col(SurveyResponse.programme_id) == programme_id,
+                col(SurveyResponse.submitted_at).is_not(None),
+            )
+            .group_by(qid, version)
+            .order_by(qid, version)
+        ),
+    )
     return [VersionUse(q, v, int(n)) for q, v, n in rows]
 
 
 def compare(
-    session: Session, *, programme: Programme, rules: DisclosureRules,
-    year_bounds: tuple[datetime, datetime] | None = None, surveys_dir: str | None = None,
+    session: Session,
+    *,
+    programme: Programme,
+    rules: DisclosureRules,
+    year_bounds: tuple[datetime, datetime] | None = None,
+    surveys_dir: str | None = None,
     zero_method: ZeroMethod = "wilcox",
 ) -> PrePost:
     """The whole comparison for one programme (pairs whose final is in the year, if any)."""
@@ -178,9 +193,16 @@ def compare(
     scorers = Scorers(session)
     readable = readable_items(scorers, versions)
     before, after = (
-        load_phase(session, scorers, programme_id=programme.id, phase=phase,
-                   item_ids=[i.id for i in paired_items], subscale_ids=subscale_ids,
-                   readable=readable, bounds=year_bounds if phase == "final" else None)
+        load_phase(
+            session,
+            scorers,
+            programme_id=programme.id,
+            phase=phase,
+            item_ids=[i.id for i in paired_items],
+            subscale_ids=subscale_ids,
+            readable=readable,
+            bounds=year_bounds if phase == "final" else None,
+        )
         for phase in ("initial", "final")
     )
     result.unreadable_answers = scorers.unreadable
@@ -191,13 +213,30 @@ def compare(
     b_rows = np.array([b_index[c] for c in common], dtype=int)
     a_rows = np.array([a_index[c] for c in common], dtype=int)
     for position, subscale in enumerate(q.subscales):
-        result.subscales.append(_compare_one(
-            subscale.id, subscale.label, before.subscales[b_rows, position],
-            after.subscales[a_rows, position], rules, zero_method))
+        result.subscales.append(
+            _compare_one(
+                subscale.id,
+                subscale.label,
+                before.subscales[b_rows, position],
+                after.subscales[a_rows, position],
+                rules,
+                zero_method,
+            )
+        )
     for position, item in enumerate(paired_items):
-        result.items.append(replace(_compare_one(
-            item.id, item.text.get, before.items[b_rows, position],
-            after.items[a_rows, position], rules, zero_method), reverse=item.reverse))
+        result.items.append(
+            replace(
+                _compare_one(
+                    item.id,
+                    item.text.get,
+                    before.items[b_rows, position],
+                    after.items[a_rows, position],
+                    rules,
+                    zero_method,
+                ),
+                reverse=item.reverse,
+            )
+        )
     _adjust(result.subscales)
     _adjust(result.items)
     result.distributions = _distributions(session, programme.id, q, year_bounds)
@@ -205,7 +244,11 @@ def compare(
 
 
 def _compare_one(
-    key: str, label: Label, before: FloatArray, after: FloatArray, rules: DisclosureRules,
+    key: str,
+    label: Label,
+    before: FloatArray,
+    after: FloatArray,
+    rules: DisclosureRules,
     zero_method: ZeroMethod,
 ) -> Comparison:
     both = ~np.isnan(before) & ~np.isnan(after)
@@ -214,8 +257,14 @@ def _compare_one(
     if not rules.allows_statistics(int(b.size)):
         return Comparison(key, label, int(b.size), counts)
     return Comparison(
-        key, label, int(b.size), counts, before=describe(b), after=describe(a),
-        change=mean_change(a - b), test=signed_rank(b, a, zero_method=zero_method),
+        key,
+        label,
+        int(b.size),
+        counts,
+        before=describe(b),
+        after=describe(a),
+        change=mean_change(a - b),
+        test=signed_rank(b, a, zero_method=zero_method),
     )
 
 
@@ -227,24 +276,34 @@ def _adjust(comparisons: list[Comparison]) -> None:
 
 
 def _distributions(
-    session: Session, programme_id: int, q: Questionnaire,
+    session: Session,
+    programme_id: int,
+    q: Questionnaire,
     year_bounds: tuple[datetime, datetime] | None,
 ) -> list[Distribution]:
     """Counts per answer of items asked in one survey only (never free text)."""
     wanted = [i for i in q.items if i.phase != ItemPhase.BOTH and i.type != ItemType.TEXT]
     if not wanted:
         return []
-    phase, item_id, value = (col(SurveyResponse.phase), col(SurveyAnswer.item_id),
-                             col(SurveyAnswer.value))
-    rows = fetch(session, (
-        select(phase, item_id, value, func.count())
-        .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
-        .where(col(SurveyResponse.programme_id) == programme_id,
-               col(SurveyResponse.submitted_at).is_not(None),
-               item_id.in_([i.id for i in wanted]),
-               in_period(col(SurveyResponse.submitted_at), year_bounds))
-        .group_by(phase, item_id, value)
-    ))
+    phase, item_id, value = (
+        col(SurveyResponse.phase),
+        col(SurveyAnswer.item_id),
+        col(SurveyAnswer.value),
+    )
+    rows = fetch(
+        session,
+        (
+            select(phase, item_id, value, func.count())
+            .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
+            .where(
+                col(SurveyResponse.programme_id) == programme_id,
+                col(SurveyResponse.submitted_at).is_not(None),
+                item_id.in_([i.id for i in wanted]),
+                in_period(col(SurveyResponse.submitted_at), year_bounds),
+            )
+            .group_by(phase, item_id, value)
+        ),
+    )
     tallies: dict[tuple[str, str], Counter[str | None]] = {}
     for row_phase, row_item, row_value, count in rows:
         tallies.setdefault((row_phase, row_item), Counter())[row_value] += int(count)
@@ -255,9 +314,16 @@ def _distributions(
         known = {value for value, _ in options}
         # Answers no longer among the options (an older version) count as not answered.
         skipped = tally.get(None, 0) + sum(n for v, n in tally.items() if v and v not in known)
-        out.append(Distribution(
-            item.id, item.text.get, item.phase.value, options,
-            {value: tally.get(value, 0) for value in known}, skipped))
+        out.append(
+            Distribution(
+                item.id,
+                item.text.get,
+                item.phase.value,
+                options,
+                {value: tally.get(value, 0) for value in known},
+                skipped,
+            )
+        )
     return out
 
 

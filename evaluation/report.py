@@ -89,7 +89,11 @@ class Report:
 
 
 def build_report(
-    session: Session, *, programme: Programme, now: datetime, options: ReportOptions,
+    session: Session,
+    *,
+    programme: Programme,
+    now: datetime,
+    options: ReportOptions,
     progress: Progress | None = None,
 ) -> Report:
     """Compute everything for one programme (and year) and lay it out as sheets."""
@@ -97,16 +101,23 @@ def build_report(
     step = progress or (lambda _name: None)
     zone = ZoneInfo(options.timezone)
     t = translator(options.language, options.timezone)
-    table = compute_indicators(session, programme_id=programme.id, now=now, zone=zone,
-                               year=options.year)
+    table = compute_indicators(
+        session, programme_id=programme.id, now=now, zone=zone, year=options.year
+    )
     step("indicators")
     year_bounds = _year_bounds(options.year, zone)
-    prepost = compare(session, programme=programme, rules=options.rules,
-                      year_bounds=year_bounds, surveys_dir=options.surveys_dir,
-                      zero_method=options.zero_method)
+    prepost = compare(
+        session,
+        programme=programme,
+        rules=options.rules,
+        year_bounds=year_bounds,
+        surveys_dir=options.surveys_dir,
+        zero_method=options.zero_method,
+    )
     step("prepost")
-    consultations = consultation_years(session, programme_id=programme.id, zone=zone,
-                                       year=options.year)
+    consultations = consultation_years(
+        session, programme_id=programme.id, zone=zone, year=options.year
+    )
     grid = SuppressionGrid(options.rules)
     table.register(grid)
     register_prepost(grid, prepost)
@@ -126,10 +137,16 @@ def build_report(
         sheets.append(codebook_sheet(t, prepost))
         step("row-level")
     return Report(
-        programme_name=programme.name, language=t.language, year=options.year, made_at=now,
-        sheets=sheets, monthly=_monthly(table, disclosed),
+        programme_name=programme.name,
+        language=t.language,
+        year=options.year,
+        made_at=now,
+        sheets=sheets,
+        monthly=_monthly(table, disclosed),
         subscales=_subscale_points(prepost, t.language),
-        summary=summary, t=t, rules=options.rules,
+        summary=summary,
+        t=t,
+        rules=options.rules,
     )
 
 
@@ -146,30 +163,39 @@ def made_on(t: Translator, moment: datetime) -> str:
 
 
 def indicators_sheet(
-    t: Translator, name: str, table: IndicatorTable, disclosed: Disclosed, now: datetime,
+    t: Translator,
+    name: str,
+    table: IndicatorTable,
+    disclosed: Disclosed,
+    now: datetime,
     options: ReportOptions,
 ) -> Sheet:
     """Indicators per category and year, like the tables of a municipal report."""
     sheet = Sheet("indicators", t._("Indicators"))
-    sheet.add(text(t._("Participation indicators: {programme}").format(programme=name),
-                   Style.TITLE))
+    sheet.add(
+        text(t._("Participation indicators: {programme}").format(programme=name), Style.TITLE)
+    )
     sheet.add(text(t._("Made on {date}.").format(date=made_on(t, now)), Style.SUBTITLE))
     if table.empty:
-        message = (t._("This programme has no activities and no surveys in {year}.").format(
-            year=options.year) if options.year else
-            t._("This programme has no activities and no surveys yet."))
+        message = (
+            t._("This programme has no activities and no surveys in {year}.").format(
+                year=options.year
+            )
+            if options.year
+            else t._("This programme has no activities and no surveys yet.")
+        )
         sheet.add(text(message, Style.NOTE))
         return sheet
     cols = columns(table)
     sheet.add(
-        text(t._("Activity category"), Style.HEADER), text(t._("Indicator"), Style.HEADER),
+        text(t._("Activity category"), Style.HEADER),
+        text(t._("Indicator"), Style.HEADER),
         *(text(year if year else t._("All years"), Style.HEADER) for year in cols),
     )
     sheet.frozen_rows, sheet.frozen_columns = 3, 2
     sheet.widths = {0: 28, 1: 44, **{2 + i: 12 for i in range(len(cols))}}
     if len(table.years) == 1 and not options.year:
-        sheet.rows.insert(2, [text(t._("The programme has run in one year so far."),
-                                   Style.NOTE)])
+        sheet.rows.insert(2, [text(t._("The programme has run in one year so far."), Style.NOTE)])
         sheet.frozen_rows += 1
     previous: str | bool | None = False
     for indicator, category in indicator_rows(table):
@@ -179,8 +205,10 @@ def indicators_sheet(
             block = t._("Surveys (whole programme)")
         first = block != previous
         previous = block
-        cells: list[Cell] = [text(block if first else None, Style.SECTION if first else
-                                  Style.TEXT), text(t._(indicator.label))]
+        cells: list[Cell] = [
+            text(block if first else None, Style.SECTION if first else Style.TEXT),
+            text(t._(indicator.label)),
+        ]
         for year in cols:
             cells.append(_indicator_cell(indicator.key, category, year, disclosed))
         sheet.add(*cells)
@@ -192,22 +220,29 @@ def indicators_sheet(
     return sheet
 
 
-def _indicator_cell(key: str, category: str | None, year: str | None,
-                    disclosed: Disclosed) -> Cell:
+def _indicator_cell(key: str, category: str | None, year: str | None, disclosed: Disclosed) -> Cell:
     indicator = INDICATOR_BY_KEY[key]
     if indicator.kind is Kind.PERCENT and indicator.ratio is not None:
         numerator, denominators = indicator.ratio
-        return number(disclosed.percentage(
-            ("ind", numerator, category, year),
-            [("ind", d, category, year) for d in denominators]), Style.PERCENT)
+        return number(
+            disclosed.percentage(
+                ("ind", numerator, category, year),
+                [("ind", d, category, year) for d in denominators],
+            ),
+            Style.PERCENT,
+        )
     return count(disclosed[("ind", key, category, year)])
 
 
-def _monthly_table(t: Translator, sheet: Sheet, table: IndicatorTable,
-                   disclosed: Disclosed) -> None:
+def _monthly_table(
+    t: Translator, sheet: Sheet, table: IndicatorTable, disclosed: Disclosed
+) -> None:
     sheet.add(text(t._("Participation by month"), Style.SECTION))
-    sheet.add(text(t._("Month"), Style.HEADER), text(t._("Activities held"), Style.HEADER),
-              text(t._("Attendances"), Style.HEADER))
+    sheet.add(
+        text(t._("Month"), Style.HEADER),
+        text(t._("Activities held"), Style.HEADER),
+        text(t._("Attendances"), Style.HEADER),
+    )
     for point in _monthly(table, disclosed):
         sheet.add(text(point.month), count(point.activities), count(point.attendances))
 
@@ -217,8 +252,7 @@ def _monthly(table: IndicatorTable, disclosed: Disclosed) -> list[MonthlyPoint]:
     for month in table.months:
         activities = disclosed[("month", "activities_held", month)]
         assert isinstance(activities, int)  # activities are never hidden
-        points.append(MonthlyPoint(month, activities,
-                                   disclosed[("month", "attendances", month)]))
+        points.append(MonthlyPoint(month, activities, disclosed[("month", "attendances", month)]))
     return points
 
 
@@ -228,27 +262,45 @@ def _subscale_points(prepost: PrePost, language: str) -> list[SubscalePoint]:
         if comparison.before is None or comparison.after is None:
             continue
         before, after = mean_interval(comparison.before), mean_interval(comparison.after)
-        points.append(SubscalePoint(
-            comparison.label(language), before.estimate, before.low, before.high,
-            after.estimate, after.low, after.high, comparison.n_pairs))
+        points.append(
+            SubscalePoint(
+                comparison.label(language),
+                before.estimate,
+                before.low,
+                before.high,
+                after.estimate,
+                after.low,
+                after.high,
+                comparison.n_pairs,
+            )
+        )
     return points
 
 
-def _summary(t: Translator, table: IndicatorTable, prepost: PrePost,
-             options: ReportOptions) -> list[str]:
+def _summary(
+    t: Translator, table: IndicatorTable, prepost: PrePost, options: ReportOptions
+) -> list[str]:
     lines = []
     if table.empty:
-        lines.append(t._("This programme has no activities and no surveys in {year}.").format(
-            year=options.year) if options.year else
-            t._("This programme has no activities and no surveys yet."))
+        lines.append(
+            t._("This programme has no activities and no surveys in {year}.").format(
+                year=options.year
+            )
+            if options.year
+            else t._("This programme has no activities and no surveys yet.")
+        )
     if prepost.questionnaire is None:
         lines.append(t._("The questionnaire cannot be read: no before/after comparison."))
     elif prepost.pairs == 0:
-        lines.append(t._("No matched pairs yet: nobody has submitted both the initial and "
-                         "the final survey."))
+        lines.append(
+            t._("No matched pairs yet: nobody has submitted both the initial and the final survey.")
+        )
     elif not options.rules.allows_statistics(prepost.pairs):
-        lines.append(t._("Fewer than {n} matched pairs: the comparison shows counts only.")
-                     .format(n=options.rules.min_n_for_statistics))
+        lines.append(
+            t._("Fewer than {n} matched pairs: the comparison shows counts only.").format(
+                n=options.rules.min_n_for_statistics
+            )
+        )
     return lines
 
 

@@ -39,8 +39,9 @@ def _closed_items(prepost: PrePost, scorers: Scorers) -> list[Item]:
 
 
 def _subscale_ids(prepost: PrePost, scorers: Scorers) -> list[str]:
-    ids: list[str] = [s.id for s in prepost.questionnaire.subscales] if prepost.questionnaire \
-        else []
+    ids: list[str] = (
+        [s.id for s in prepost.questionnaire.subscales] if prepost.questionnaire else []
+    )
     for use in prepost.versions:
         q = scorers.version(use.questionnaire_id, use.version)
         for subscale in q.subscales if q else ():
@@ -50,7 +51,10 @@ def _subscale_ids(prepost: PrePost, scorers: Scorers) -> list[str]:
 
 
 def responses_sheet(
-    session: Session, t: Translator, programme: Programme, prepost: PrePost,
+    session: Session,
+    t: Translator,
+    programme: Programme,
+    prepost: PrePost,
     bounds: tuple[datetime, datetime] | None,
 ) -> Sheet:
     """Pseudonymised responses: code, phase, channel, month, answers, subscale scores."""
@@ -58,32 +62,59 @@ def responses_sheet(
     items = _closed_items(prepost, scorers)
     subscales = _subscale_ids(prepost, scorers)
     sheet = Sheet("responses", t._("Responses"))
-    header = ["participant_code", "phase", "channel", "questionnaire_id",
-              "questionnaire_version", "submitted_month",
-              *(f"item_{i.id}" for i in items), *(f"score_{s}" for s in subscales)]
+    header = [
+        "participant_code",
+        "phase",
+        "channel",
+        "questionnaire_id",
+        "questionnaire_version",
+        "submitted_month",
+        *(f"item_{i.id}" for i in items),
+        *(f"score_{s}" for s in subscales),
+    ]
     sheet.add(*(text(h, Style.HEADER) for h in header))
     sheet.frozen_rows, sheet.frozen_columns = 1, 2
     sheet.widths = {0: 16, 1: 10, 2: 10, 3: 22, 4: 10, 5: 12}
-    where = (col(SurveyResponse.programme_id) == programme.id,
-             col(SurveyResponse.submitted_at).is_not(None),
-             in_period(col(SurveyResponse.submitted_at), bounds))
-    meta = list(fetch(session, (
-        select(col(SurveyResponse.id), col(ParticipantCode.code), col(SurveyResponse.phase),
-               col(SurveyResponse.channel), col(SurveyResponse.questionnaire_id),
-               col(SurveyResponse.questionnaire_version), col(SurveyResponse.submitted_at))
-        .join(ParticipantCode,
-              col(ParticipantCode.id) == col(SurveyResponse.participant_code_id))
-        .where(*where)
-        .order_by(col(ParticipantCode.code), col(SurveyResponse.phase).desc())
-    )))
+    where = (
+        col(SurveyResponse.programme_id) == programme.id,
+        col(SurveyResponse.submitted_at).is_not(None),
+        in_period(col(SurveyResponse.submitted_at), bounds),
+    )
+    meta = list(
+        fetch(
+            session,
+            (
+                select(
+                    col(SurveyResponse.id),
+                    col(ParticipantCode.code),
+                    col(SurveyResponse.phase),
+                    col(SurveyResponse.channel),
+                    col(SurveyResponse.questionnaire_id),
+                    col(SurveyResponse.questionnaire_version),
+                    col(SurveyResponse.submitted_at),
+                )
+                .join(
+                    ParticipantCode,
+                    col(ParticipantCode.id) == col(SurveyResponse.participant_code_id),
+                )
+                .where(*where)
+                .order_by(col(ParticipantCode.code), col(SurveyResponse.phase).desc())
+            ),
+        )
+    )
     answers: dict[int, dict[str, str | None]] = {}
-    stream = fetch(session, (
-        select(col(SurveyAnswer.response_id), col(SurveyAnswer.item_id), col(SurveyAnswer.value))
-        .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
-        .where(*where, col(SurveyAnswer.item_id).in_([i.id for i in items]))
-        .order_by(col(SurveyAnswer.response_id))
-        .execution_options(yield_per=20_000)
-    ))
+    stream = fetch(
+        session,
+        (
+            select(
+                col(SurveyAnswer.response_id), col(SurveyAnswer.item_id), col(SurveyAnswer.value)
+            )
+            .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
+            .where(*where, col(SurveyAnswer.item_id).in_([i.id for i in items]))
+            .order_by(col(SurveyAnswer.response_id))
+            .execution_options(yield_per=20_000)
+        ),
+    )
     for rid, group in groupby(stream, key=lambda r: r[0]):
         answers[rid] = {item_id: value for _, item_id, value in group}
     columns = {item.id: i for i, item in enumerate(items)}
@@ -96,8 +127,14 @@ def responses_sheet(
     for row, (rid, code, phase, channel, qid, version, submitted) in enumerate(meta):
         given = answers.get(rid, {})
         local = t.local(submitted)
-        cells: list[Cell] = [text(code), text(phase), text(channel), text(qid), text(version),
-                             text(f"{local.year}-{local.month:02d}")]
+        cells: list[Cell] = [
+            text(code),
+            text(phase),
+            text(channel),
+            text(qid),
+            text(version),
+            text(f"{local.year}-{local.month:02d}"),
+        ]
         for item in items:
             raw = given.get(item.id)
             if raw is not None and item.type == ItemType.LIKERT and raw.isdigit():
@@ -112,18 +149,36 @@ def responses_sheet(
 def codebook_sheet(t: Translator, prepost: PrePost) -> Sheet:
     """What every column of the responses sheet means and which values it takes."""
     sheet = Sheet("codebook", t._("Codebook"))
-    sheet.add(*(text(h, Style.HEADER) for h in (
-        t._("Column"), t._("Meaning"), t._("Values"), t._("Reverse-worded"),
-        t._("Subscale"), t._("Asked in"))))
+    sheet.add(
+        *(
+            text(h, Style.HEADER)
+            for h in (
+                t._("Column"),
+                t._("Meaning"),
+                t._("Values"),
+                t._("Reverse-worded"),
+                t._("Subscale"),
+                t._("Asked in"),
+            )
+        )
+    )
     sheet.frozen_rows = 1
     sheet.widths = {0: 26, 1: 70, 2: 70, 3: 14, 4: 22, 5: 16}
     fixed = (
-        ("participant_code", t._("Random code of one person in this programme; evaluators "
-                                 "cannot link it to a name.")),
+        (
+            "participant_code",
+            t._(
+                "Random code of one person in this programme; evaluators cannot link it to a name."
+            ),
+        ),
         ("phase", t._("initial = initial survey, final = final survey.")),
-        ("channel", t._("{chat} = answered in the chat, {proxy} = entered by an animator from "
-                        "a paper survey.").format(chat=Channel.CHAT.value,
-                                                  proxy=Channel.PROXY.value)),
+        (
+            "channel",
+            t._(
+                "{chat} = answered in the chat, {proxy} = entered by an animator from "
+                "a paper survey."
+            ).format(chat=Channel.CHAT.value, proxy=Channel.PROXY.value),
+        ),
         ("questionnaire_id", t._("Which questionnaire the response was given to.")),
         ("questionnaire_version", t._("Its version.")),
         ("submitted_month", t._("Month the survey was submitted (local time).")),
@@ -134,22 +189,39 @@ def codebook_sheet(t: Translator, prepost: PrePost) -> Sheet:
     if q is None:
         return sheet
     member = {item_id: s.id for s in q.subscales for item_id in s.items}
-    phases = {"both": t._("both surveys"), "initial": t._("initial survey"),
-              "final": t._("final survey")}
+    phases = {
+        "both": t._("both surveys"),
+        "initial": t._("initial survey"),
+        "final": t._("final survey"),
+    }
     for item in q.items:
         if item.type == ItemType.TEXT:
             continue
-        values = "; ".join(f"{value} = {label.split(' — ', 1)[-1]}"
-                           for value, label in item.choices(t.language))
-        sheet.add(text(f"item_{item.id}"), text(item.text.get(t.language)), text(values),
-                  text(t._("yes") if item.reverse else t._("no")),
-                  text(member.get(item.id)), text(phases[item.phase.value]))
+        values = "; ".join(
+            f"{value} = {label.split(' — ', 1)[-1]}" for value, label in item.choices(t.language)
+        )
+        sheet.add(
+            text(f"item_{item.id}"),
+            text(item.text.get(t.language)),
+            text(values),
+            text(t._("yes") if item.reverse else t._("no")),
+            text(member.get(item.id)),
+            text(phases[item.phase.value]),
+        )
     for subscale in q.subscales:
-        template = (t._("Mean of {items}; scored when at least {share}% of them are answered; "
-                        "reverse-worded items turned round.") if subscale.scoring == "mean" else
-                    t._("Sum of {items}; scored when at least {share}% of them are answered; "
-                        "reverse-worded items turned round."))
-        rule = template.format(items=", ".join(subscale.items),
-                               share=round(100 * subscale.min_answered))
+        template = (
+            t._(
+                "Mean of {items}; scored when at least {share}% of them are answered; "
+                "reverse-worded items turned round."
+            )
+            if subscale.scoring == "mean"
+            else t._(
+                "Sum of {items}; scored when at least {share}% of them are answered; "
+                "reverse-worded items turned round."
+            )
+        )
+        rule = template.format(
+            items=", ".join(subscale.items), share=round(100 * subscale.min_answered)
+        )
         sheet.add(text(f"score_{subscale.id}"), text(subscale.label(t.language)), text(rule))
     return sheet

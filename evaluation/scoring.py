@@ -38,8 +38,7 @@ log = logging.getLogger(__name__)
 SHARE_TOLERANCE = 1e-9
 
 
-def in_period(column: TimeColumn,
-              bounds: tuple[datetime, datetime] | None) -> ColumnElement[bool]:
+def in_period(column: TimeColumn, bounds: tuple[datetime, datetime] | None) -> ColumnElement[bool]:
     """SQL: the instant lies in [start, end), or always true without bounds."""
     if bounds is None:
         return true()
@@ -77,8 +76,11 @@ class Scorers:
             except KeyError:
                 self._item_tables[key] = None
                 return None
-            self._item_tables[key] = None if item.type == ItemType.TEXT else {
-                raw: item_score(item, raw) for raw, _ in item.choices("pl")}
+            self._item_tables[key] = (
+                None
+                if item.type == ItemType.TEXT
+                else {raw: item_score(item, raw) for raw, _ in item.choices("pl")}
+            )
         return self._item_tables[key]
 
 
@@ -98,50 +100,76 @@ def subscale_scores(subscale: Subscale, columns: dict[str, int], items: FloatArr
     answered = (~np.isnan(block)).sum(axis=1)
     total = np.nansum(block, axis=1)
     enough = (answered > 0) & (
-        answered / len(subscale.items) >= subscale.min_answered - SHARE_TOLERANCE)
+        answered / len(subscale.items) >= subscale.min_answered - SHARE_TOLERANCE
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         score = total if subscale.scoring == "sum" else total / answered
     return np.where(enough, score, np.nan)
 
 
 def load_phase(
-    session: Session, scorers: Scorers, *, programme_id: int, phase: str,
-    item_ids: Sequence[str], subscale_ids: Sequence[str], readable: Sequence[str],
+    session: Session,
+    scorers: Scorers,
+    *,
+    programme_id: int,
+    phase: str,
+    item_ids: Sequence[str],
+    subscale_ids: Sequence[str],
+    readable: Sequence[str],
     bounds: tuple[datetime, datetime] | None,
 ) -> PhaseScores:
     """Score every submitted response of one phase, streaming its answers in order."""
-    where = (col(SurveyResponse.programme_id) == programme_id,
-             col(SurveyResponse.phase) == phase,
-             col(SurveyResponse.submitted_at).is_not(None),
-             in_period(col(SurveyResponse.submitted_at), bounds))
+    where = (
+        col(SurveyResponse.programme_id) == programme_id,
+        col(SurveyResponse.phase) == phase,
+        col(SurveyResponse.submitted_at).is_not(None),
+        in_period(col(SurveyResponse.submitted_at), bounds),
+    )
     meta = {
         int(rid): (int(code), qid, ver)
-        for rid, code, qid, ver in fetch(session, (
-            select(col(SurveyResponse.id), col(SurveyResponse.participant_code_id),
-                   col(SurveyResponse.questionnaire_id), col(SurveyResponse.questionnaire_version))
-            .where(*where)
-        ))
+        for rid, code, qid, ver in fetch(
+            session,
+            (
+                select(
+                    col(SurveyResponse.id),
+                    col(SurveyResponse.participant_code_id),
+                    col(SurveyResponse.questionnaire_id),
+                    col(SurveyResponse.questionnaire_version),
+                ).where(*where)
+            ),
+        )
     }
     columns = {item_id: i for i, item_id in enumerate(readable)}
     matrix = np.full((len(meta), len(readable)), np.nan)
     rows = {rid: row for row, rid in enumerate(meta)}
-    stream = fetch(session, (
-        select(col(SurveyAnswer.response_id), col(SurveyAnswer.item_id), col(SurveyAnswer.value))
-        .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
-        .where(*where, col(SurveyAnswer.item_id).in_(list(readable)))
-        .order_by(col(SurveyAnswer.response_id))
-        .execution_options(yield_per=20_000)
-    ))
+    stream = fetch(
+        session,
+        (
+            select(
+                col(SurveyAnswer.response_id), col(SurveyAnswer.item_id), col(SurveyAnswer.value)
+            )
+            .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
+            .where(*where, col(SurveyAnswer.item_id).in_(list(readable)))
+            .order_by(col(SurveyAnswer.response_id))
+            .execution_options(yield_per=20_000)
+        ),
+    )
     for rid, group in groupby(stream, key=lambda r: int(r[0])):
         if rid not in rows:
             continue
         _, qid, ver = meta[rid]
         q = scorers.version(qid, ver)
         if q is not None:
-            fill_row(scorers, q, ((item_id, raw) for _, item_id, raw in group),
-                  matrix[rows[rid]], columns)
-    subscales = subscale_matrix(scorers, [(qid, ver) for _, qid, ver in meta.values()],
-                                matrix, columns, subscale_ids)
+            fill_row(
+                scorers,
+                q,
+                ((item_id, raw) for _, item_id, raw in group),
+                matrix[rows[rid]],
+                columns,
+            )
+    subscales = subscale_matrix(
+        scorers, [(qid, ver) for _, qid, ver in meta.values()], matrix, columns, subscale_ids
+    )
     picked = np.full((len(meta), len(item_ids)), np.nan)
     for position, item_id in enumerate(item_ids):
         if item_id in columns:
@@ -150,8 +178,11 @@ def load_phase(
 
 
 def subscale_matrix(
-    scorers: Scorers, versions: Sequence[tuple[str, str]], items: FloatArray,
-    columns: dict[str, int], subscale_ids: Sequence[str],
+    scorers: Scorers,
+    versions: Sequence[tuple[str, str]],
+    items: FloatArray,
+    columns: dict[str, int],
+    subscale_ids: Sequence[str],
 ) -> FloatArray:
     """Subscale scores of every row, each row scored by its own questionnaire version."""
     out = np.full((len(versions), len(subscale_ids)), np.nan)
@@ -169,8 +200,13 @@ def subscale_matrix(
     return out
 
 
-def fill_row(scorers: Scorers, q: Questionnaire, answers: Iterable[tuple[str, str | None]],
-             row: FloatArray, columns: dict[str, int]) -> None:
+def fill_row(
+    scorers: Scorers,
+    q: Questionnaire,
+    answers: Iterable[tuple[str, str | None]],
+    row: FloatArray,
+    columns: dict[str, int],
+) -> None:
     """Put each answer's item score (reverse applied) into `row`; count unreadable ones."""
     for item_id, raw in answers:
         table = scorers.item_scores(q, item_id)

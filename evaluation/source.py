@@ -83,8 +83,10 @@ class Periods:
 
     def bucket(self, column: TimeColumn) -> ColumnElement[str]:
         """SQL that maps an instant in the range to its period label (portable CASE)."""
-        whens = [(column < start, label) for label, start in zip(
-            self.labels[:-1], self.starts[1:], strict=True)]
+        whens = [
+            (column < start, label)
+            for label, start in zip(self.labels[:-1], self.starts[1:], strict=True)
+        ]
         if not whens:
             return literal(self.labels[0])
         return case(*whens, else_=self.labels[-1])

@@ -38,6 +38,8 @@ _FONTS = {
 }
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _ALIGN = {Style.HEADER: _WRAP, Style.HIDDEN: Alignment(horizontal="right")}
+
+
 def write_workbook(sheets: Iterable[Sheet], path: Path | io.BytesIO) -> None:
     """Write the sheets into one XLSX file (or buffer), streaming rows (write-only mode)."""
     # Write-only mode keeps memory flat and is several times faster for the row-level
@@ -48,8 +50,9 @@ def write_workbook(sheets: Iterable[Sheet], path: Path | io.BytesIO) -> None:
         for column, width in sheet.widths.items():
             ws.column_dimensions[get_column_letter(column + 1)].width = width
         if sheet.frozen_rows or sheet.frozen_columns:
-            ws.freeze_panes = (f"{get_column_letter(sheet.frozen_columns + 1)}"
-                               f"{sheet.frozen_rows + 1}")
+            ws.freeze_panes = (
+                f"{get_column_letter(sheet.frozen_columns + 1)}{sheet.frozen_rows + 1}"
+            )
         for row in sheet.rows:
             ws.append([_cell(ws, cell) for cell in row])
     if isinstance(path, Path):

@@ -37,21 +37,31 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("survey", lambda t: t._("Answer the survey about how you are doing")),
     CommandInfo("consultations", lambda t: t._("Consultations: give your opinion")),
     # The programme team.
-    CommandInfo("animator", lambda t: t._("Animator menu: activities, attendance, "
-                                          "announcements"), Role.ANIMATOR),
-    CommandInfo("paper", lambda t: t._("Enter a paper survey of a person without Telegram"),
-                Role.ANIMATOR),
-    CommandInfo("import", lambda t: t._("Add activities from a spreadsheet (XLSX or CSV)"),
-                Role.ANIMATOR),
-    CommandInfo("evaluator", lambda t: t._("Evaluator menu: indicators and before/after "
-                                           "reports"), Role.EVALUATOR),
-    CommandInfo("admin", lambda t: t._("Administration: programmes, teams, invitations"),
-                Role.COORDINATOR),
+    CommandInfo(
+        "animator",
+        lambda t: t._("Animator menu: activities, attendance, announcements"),
+        Role.ANIMATOR,
+    ),
+    CommandInfo(
+        "paper", lambda t: t._("Enter a paper survey of a person without Telegram"), Role.ANIMATOR
+    ),
+    CommandInfo(
+        "import", lambda t: t._("Add activities from a spreadsheet (XLSX or CSV)"), Role.ANIMATOR
+    ),
+    CommandInfo(
+        "evaluator",
+        lambda t: t._("Evaluator menu: indicators and before/after reports"),
+        Role.EVALUATOR,
+    ),
+    CommandInfo(
+        "admin", lambda t: t._("Administration: programmes, teams, invitations"), Role.COORDINATOR
+    ),
 )
 
 
-def commands_for(roles: frozenset[Role],
-                 commands: tuple[CommandInfo, ...] = COMMANDS) -> list[CommandInfo]:
+def commands_for(
+    roles: frozenset[Role], commands: tuple[CommandInfo, ...] = COMMANDS
+) -> list[CommandInfo]:
     """The commands someone with `roles` may use, residents' first."""
     mine = [c for c in commands if c.role is None]
     team = [c for c in commands if c.role is not None and has_role(roles, c.role)]

@@ -33,9 +33,11 @@ MAX_TEXT_INPUT = 2000
 # and one transaction per tap). Their handlers never read context.viewer.
 SELF_IDENTIFYING_BUTTONS = re.compile(
     r"^(?:acts:\d{1,4}|act:\d{1,12}|su:\d{1,12}|cx:\d{1,12}|cxy:\d{1,12}|my|rem:[yn]:\d{1,12}"
-    r"|sv:[abkspcevw]:\d{1,12}(?::\d{1,3})?(?::\d{1,2})?)$")
+    r"|sv:[abkspcevw]:\d{1,12}(?::\d{1,3})?(?::\d{1,2})?)$"
+)
 SELF_IDENTIFYING_COMMANDS = re.compile(
-    r"^/(?:activities|my|start)(?:@\w+)?$|^/start(?:@\w+)? act_\d{1,12}$")
+    r"^/(?:activities|my|start)(?:@\w+)?$|^/start(?:@\w+)? act_\d{1,12}$"
+)
 
 
 # The main-menu buttons (they arrive as text) that open those same screens.
@@ -50,8 +52,10 @@ def identifies_itself(update: Update) -> bool:
     message = update.message
     if message is not None and message.text is not None and not update.edited_message:
         text = message.text.strip()
-        return (SELF_IDENTIFYING_COMMANDS.match(text) is not None
-                or menu_action_for(text) in SELF_IDENTIFYING_MENU)
+        return (
+            SELF_IDENTIFYING_COMMANDS.match(text) is not None
+            or menu_action_for(text) in SELF_IDENTIFYING_MENU
+        )
     return False
 
 
@@ -69,19 +73,28 @@ async def identify(update: Update, context: PalContext) -> None:
         context.language_ = fallback
         return
     sender = await context.db.read(
-        sender_of, telegram_id=user.id, admin_ids=context.settings.admin_ids)
+        sender_of, telegram_id=user.id, admin_ids=context.settings.admin_ids
+    )
     person = sender.person
-    context.viewer_ = Viewer(user.id, person, sender.access.roles,
-                             person.language if person else fallback, sender.access,
-                             sender.actor)
+    context.viewer_ = Viewer(
+        user.id,
+        person,
+        sender.access.roles,
+        person.language if person else fallback,
+        sender.access,
+        sender.actor,
+    )
 
 
 def caller_of(update: Update, context: PalContext) -> Caller:
     """The sender as a use case takes them."""
     user = update.effective_user
     assert user is not None
-    return Caller(user.id, context.settings.admin_ids,
-                  normalise_language(user.language_code, context.settings.default_language))
+    return Caller(
+        user.id,
+        context.settings.admin_ids,
+        normalise_language(user.language_code, context.settings.default_language),
+    )
 
 
 def speak_as(context: PalContext, resident: Resident) -> None:

@@ -58,8 +58,9 @@ async def language_command(update: Update, context: PalContext) -> None:
         return
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_message(chat.id, context.t._("Choose your language:"),
-                                   reply_markup=language_keyboard())
+    await context.bot.send_message(
+        chat.id, context.t._("Choose your language:"), reply_markup=language_keyboard()
+    )
 
 
 async def on_menu_callback(update: Update, context: PalContext) -> None:
@@ -107,11 +108,11 @@ async def set_command_lists(app: PalApplication) -> None:
     """Tell Telegram the residents' commands in each language, plus a Polish default."""
     for language in (None, *SUPPORTED_LANGUAGES):
         t = translator(language or app.bot_data["services"].settings.default_language)
-        commands = [BotCommand(c.command, c.describe(t)[:256])
-                    for c in COMMANDS if c.role is None]
+        commands = [BotCommand(c.command, c.describe(t)[:256]) for c in COMMANDS if c.role is None]
         try:
-            await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
-                                          language_code=language)
+            await app.bot.set_my_commands(
+                commands, scope=BotCommandScopeDefault(), language_code=language
+            )
         except TelegramError as exc:
             # A missing command list is cosmetic; the bot must still start.
             log.warning("setMyCommands failed for %s: %s", language or "default", exc)
@@ -122,6 +123,5 @@ def register(app: PalApplication) -> None:
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler("language", language_command))
     app.add_handler(CallbackQueryHandler(on_menu_callback, pattern=r"^menu$"))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & _MenuButton(),
-                                   on_menu_button))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & _MenuButton(), on_menu_button))
     app.bot_data["services"].on_start.append(set_command_lists)

@@ -79,8 +79,15 @@ def render_broadcast(
 class ProgressView(Protocol):
     """Shows the progress in the animator's chat (bot/ or handlers/ implement it)."""
 
-    async def show(self, *, chat_id: int, message_id: int, text: str,
-                   stop_label: str | None, stop_data: str | None) -> None:
+    async def show(
+        self,
+        *,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        stop_label: str | None,
+        stop_data: str | None,
+    ) -> None:
         """Edit the progress message; a stop button while it is still sending."""
         ...
 
@@ -98,15 +105,20 @@ def progress_text(t: Translator, found: Progress, *, resumes_at: datetime | None
     if b.state == BroadcastState.CANCELLED:
         head = t._("⏹ Sending stopped: {done} / {total} went out before that.").format(
             done=t.number(found.delivered + found.unreachable + found.failed),
-            total=t.number(found.total))
+            total=t.number(found.total),
+        )
         return "\n".join([head, *report])
     if b.state == BroadcastState.DONE or found.finished:
         return "\n".join([t._("📣 The announcement has been sent."), *report])
-    lines = [t._("📣 Announcement: sent {done} / {total}").format(
-        done=t.number(found.done), total=t.number(found.total))]
+    lines = [
+        t._("📣 Announcement: sent {done} / {total}").format(
+            done=t.number(found.done), total=t.number(found.total)
+        )
+    ]
     if resumes_at is not None:
-        lines.append(t._("Quiet hours: the rest goes out at {time}.").format(
-            time=t.time(resumes_at)))
+        lines.append(
+            t._("Quiet hours: the rest goes out at {time}.").format(time=t.time(resumes_at))
+        )
     return "\n".join(lines)
 
 
@@ -119,8 +131,10 @@ def watched_broadcasts(session: Session, *, now: datetime) -> list[Broadcast]:
             or_(
                 col(Broadcast.state) == BroadcastState.SENDING.value,
                 col(Broadcast.finished_at) > now - FOLLOW_AFTER_END,
-                and_(col(Broadcast.reported_at).is_(None),
-                     col(Broadcast.finished_at) > now - REPORT_GIVE_UP),
+                and_(
+                    col(Broadcast.reported_at).is_(None),
+                    col(Broadcast.finished_at) > now - REPORT_GIVE_UP,
+                ),
             ),
         )
         .order_by(col(Broadcast.id))
@@ -143,9 +157,17 @@ class _Update:
 class BroadcastProgress:
     """Keeps every running broadcast's progress message up to date."""
 
-    def __init__(self, *, db: Database, view: ProgressView, clock: Clock, zone_name: str,
-                 quiet_hours: QuietHours, worker: str | None = None,
-                 is_dead: Callable[[str], bool] = lambda _worker: False) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        view: ProgressView,
+        clock: Clock,
+        zone_name: str,
+        quiet_hours: QuietHours,
+        worker: str | None = None,
+        is_dead: Callable[[str], bool] = lambda _worker: False,
+    ) -> None:
         self._db = db
         self.worker = worker or worker_identity()
         self._is_dead = is_dead
@@ -164,24 +186,39 @@ class BroadcastProgress:
                 continue
             if broadcast.reported_at is not None and broadcast.progress_owner != self.worker:
                 continue  # its report is shown; only stragglers of the owner's could change it
-            if not claim_progress(session, broadcast_id=broadcast.id, worker=self.worker,
-                                  now=now, lease=PROGRESS_LEASE, is_dead=self._is_dead):
+            if not claim_progress(
+                session,
+                broadcast_id=broadcast.id,
+                worker=self.worker,
+                now=now,
+                lease=PROGRESS_LEASE,
+                is_dead=self._is_dead,
+            ):
                 continue  # another process shows this one
             finished = finish_if_done(session, broadcast_id=broadcast.id, now=now)
             found = finished or progress(session, broadcast_id=broadcast.id)
             author = session.get(Person, broadcast.author_id)
             t = translator(author.language if author else "pl", self._zone_name)
             resumes_at = None
-            if (not broadcast.urgent and self._quiet_hours is not None
-                    and is_quiet(now, self._quiet_hours, t.zone)):
+            if (
+                not broadcast.urgent
+                and self._quiet_hours is not None
+                and is_quiet(now, self._quiet_hours, t.zone)
+            ):
                 resumes_at = quiet_end(now, self._quiet_hours, t.zone)
             sending = found.broadcast.state == BroadcastState.SENDING
             if broadcast.progress_chat_id is None or broadcast.progress_message_id is None:
                 continue
-            updates.append(_Update(broadcast.progress_chat_id, broadcast.progress_message_id,
-                                   progress_text(t, found, resumes_at=resumes_at),
-                                   t._("⏹ Stop sending") if sending else None, broadcast.id,
-                                   final=not sending and found.finished))
+            updates.append(
+                _Update(
+                    broadcast.progress_chat_id,
+                    broadcast.progress_message_id,
+                    progress_text(t, found, resumes_at=resumes_at),
+                    t._("⏹ Stop sending") if sending else None,
+                    broadcast.id,
+                    final=not sending and found.finished,
+                )
+            )
         return updates
 
     async def tick(self) -> None:
@@ -194,19 +231,27 @@ class BroadcastProgress:
                 continue
             stop_data = f"anb:stop:{update.broadcast_id}" if update.stop_label else None
             try:
-                await self._view.show(chat_id=update.chat_id, message_id=update.message_id,
-                                      text=update.text, stop_label=update.stop_label,
-                                      stop_data=stop_data)
+                await self._view.show(
+                    chat_id=update.chat_id,
+                    message_id=update.message_id,
+                    text=update.text,
+                    stop_label=update.stop_label,
+                    stop_data=stop_data,
+                )
             except Exception:
-                log.warning("could not update progress of broadcast %s", update.broadcast_id,
-                            exc_info=True)
+                log.warning(
+                    "could not update progress of broadcast %s", update.broadcast_id, exc_info=True
+                )
                 continue
             self._shown[update.broadcast_id] = update.text
             await self._reported(update)
 
     async def _reported(self, update: _Update) -> None:
         if update.final and update.broadcast_id not in self._reported_ids:
-            await self._db.write(mark_reported, broadcast_id=update.broadcast_id,
-                                 worker=self.worker, now=self._clock.now())
+            await self._db.write(
+                mark_reported,
+                broadcast_id=update.broadcast_id,
+                worker=self.worker,
+                now=self._clock.now(),
+            )
             self._reported_ids.add(update.broadcast_id)
-

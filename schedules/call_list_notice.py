@@ -20,8 +20,9 @@ from translations import Translator
 PEOPLE_IN_MESSAGE = 50
 
 
-def call_lines(t: Translator, entries: list[CallEntry], limit: int = PEOPLE_IN_MESSAGE
-               ) -> list[str]:
+def call_lines(
+    t: Translator, entries: list[CallEntry], limit: int = PEOPLE_IN_MESSAGE
+) -> list[str]:
     """`1. Pani Zofia — 600 123 456` per person, cut with a pointer to the CSV file."""
     lines = [
         f"{number}. {entry.display_name} — "
@@ -30,8 +31,11 @@ def call_lines(t: Translator, entries: list[CallEntry], limit: int = PEOPLE_IN_M
     ]
     if len(entries) > limit:
         rest = len(entries) - limit
-        lines.append(t.ngettext("…and {n} more: see the CSV file.",
-                                "…and {n} more: see the CSV file.", rest).format(n=rest))
+        lines.append(
+            t.ngettext(
+                "…and {n} more: see the CSV file.", "…and {n} more: see the CSV file.", rest
+            ).format(n=rest)
+        )
     return lines
 
 
@@ -71,17 +75,22 @@ def render_call_list(
     return OutgoingMessage(text="\n".join(lines), buttons=buttons)
 
 
-def _promotion(session: Session, send: PendingSend, activity: Activity, t: Translator,
-               buttons: tuple[tuple[Button, ...], ...]) -> OutgoingMessage | None:
+def _promotion(
+    session: Session,
+    send: PendingSend,
+    activity: Activity,
+    t: Translator,
+    buttons: tuple[tuple[Button, ...], ...],
+) -> OutgoingMessage | None:
     """A place from the reserve list went to someone without Telegram: phone them now."""
     moment = send.claimed_at or send.due_at
     entry = promoted_entry(session, registration_id=int(send.payload["promoted"]))
     if entry is None or moment >= activity.starts_at:
         return None  # the place is no longer theirs, or it is too late to matter
     lines = [
-        t._("📞 A place became free for {name}, who has no Telegram. Please phone them: {phone}")
-        .format(name=entry.display_name,
-                phone=entry.phone or t._("no phone number recorded")),
+        t._(
+            "📞 A place became free for {name}, who has no Telegram. Please phone them: {phone}"
+        ).format(name=entry.display_name, phone=entry.phone or t._("no phone number recorded")),
         "",
         f"📌 {activity.title}",
         when_line(t, activity),

@@ -49,24 +49,26 @@ def answer_screen(t: Translator, sheet: AnswerSheet, *, prefix: str = "cr") -> O
     def data(value: str) -> str:
         return f"{prefix}:{cid}:{value}"
 
-    title, questions, free = localized(c.title, c.questions, c.free_question, c.translations,
-                                       t.language)
+    title, questions, free = localized(
+        c.title, c.questions, c.free_question, c.translations, t.language
+    )
     until = t._("Open until {date}.").format(date=t.date_time(last_minute(c)))
     lines = [t._("🗳 Consultation: {title}").format(title=title)]
     buttons: list[tuple[Button, ...]] = []
     if sheet.finished:
-        lines += ["", t._("Thank you! Your answers are saved."),
-                  t._("You can change them until {date}.").format(date=t.date_time(last_minute(c)))]
+        lines += [
+            "",
+            t._("Thank you! Your answers are saved."),
+            t._("You can change them until {date}.").format(date=t.date_time(last_minute(c))),
+        ]
         if c.show_results:
             lines.append(t._("You will get the results when the consultation closes."))
         buttons.append((Button(t._("✏️ Change my answers"), callback_data=data("go:0")),))
         return OutgoingMessage("\n".join(lines), tuple(buttons))
     if sheet.steps > 1:
-        lines.append(t._("Question {n} of {total}").format(n=sheet.position + 1,
-                                                            total=sheet.steps))
+        lines.append(t._("Question {n} of {total}").format(n=sheet.position + 1, total=sheet.steps))
     if sheet.at_free_question:
-        lines += ["", str(free), "",
-                  t._("Write your answer in a message, or press “Skip”.")]
+        lines += ["", str(free), "", t._("Write your answer in a message, or press “Skip”.")]
         if sheet.free_text:
             lines.append(t._("Your answer so far: {text}").format(text=sheet.free_text))
         buttons.append((Button(t._("Skip ▶"), callback_data=data(f"go:{sheet.steps}")),))
@@ -74,12 +76,16 @@ def answer_screen(t: Translator, sheet: AnswerSheet, *, prefix: str = "cr") -> O
         question = questions[sheet.position]
         chosen = set(sheet.choices.get(sheet.position, ()))
         lines += ["", str(question["text"]), ""]
-        lines.append(t._("Choose any answers, then press “Done”.") if question["multiple"]
-                     else t._("Choose one answer."))
+        lines.append(
+            t._("Choose any answers, then press “Done”.")
+            if question["multiple"]
+            else t._("Choose one answer.")
+        )
         for index, option in enumerate(question["options"]):
             mark = "✅ " if index in chosen else ""
-            buttons.append((Button(f"{mark}{option}",
-                                   callback_data=data(f"{sheet.position}:{index}")),))
+            buttons.append(
+                (Button(f"{mark}{option}", callback_data=data(f"{sheet.position}:{index}")),)
+            )
         if question["multiple"]:
             buttons.append((Button(t._("Done ▶"), callback_data=data(f"go:{sheet.position + 1}")),))
     if sheet.position > 0:
@@ -92,11 +98,17 @@ def results_lines(t: Translator, found: Results, *, exact: bool) -> list[str]:
     """Each question with its options' counts. Residents (`exact` False) read the texts in
     their language where the staff gave them, and small counts as `<5`; staff the original
     texts and exact counts."""
-    lines = [t.ngettext("{n} person answered.", "{n} people answered.",
-                        found.respondents).format(n=t.number(found.respondents))]
+    lines = [
+        t.ngettext("{n} person answered.", "{n} people answered.", found.respondents).format(
+            n=t.number(found.respondents)
+        )
+    ]
     c = found.consultation
-    texts = c.questions if exact else localized(c.title, c.questions, c.free_question,
-                                                c.translations, t.language)[1]
+    texts = (
+        c.questions
+        if exact
+        else localized(c.title, c.questions, c.free_question, c.translations, t.language)[1]
+    )
     for question, shown_as in zip(found.questions, texts, strict=True):
         lines += ["", f"❓ {shown_as['text']}"]
         if question.multiple:
@@ -107,8 +119,9 @@ def results_lines(t: Translator, found: Results, *, exact: bool) -> list[str]:
     return lines
 
 
-def render_opening(session: Session, send: PendingSend, person: Person,
-                   t: Translator) -> OutgoingMessage | None:
+def render_opening(
+    session: Session, send: PendingSend, person: Person, t: Translator
+) -> OutgoingMessage | None:
     """The first question, in the person's language; dropped once the consultation closed."""
     consultation = session.get(Consultation, send.payload.get("consultation_id", 0))
     if consultation is None or consultation.state != ConsultationState.OPEN or person.id is None:
@@ -119,15 +132,21 @@ def render_opening(session: Session, send: PendingSend, person: Person,
     return OutgoingMessage(f"{intro}\n\n{screen.text}", screen.buttons)
 
 
-def render_results(session: Session, send: PendingSend, person: Person,
-                   t: Translator) -> OutgoingMessage | None:
+def render_results(
+    session: Session, send: PendingSend, person: Person, t: Translator
+) -> OutgoingMessage | None:
     """The results, once the consultation closed, to those who answered."""
     consultation = session.get(Consultation, send.payload.get("consultation_id", 0))
     if consultation is None or consultation.id is None or not consultation.show_results:
         return None
     found = results(session, consultation_id=consultation.id)
-    title = localized(consultation.title, consultation.questions, consultation.free_question,
-                      consultation.translations, t.language)[0]
+    title = localized(
+        consultation.title,
+        consultation.questions,
+        consultation.free_question,
+        consultation.translations,
+        t.language,
+    )[0]
     head = t._("🗳 Results of the consultation: {title}").format(title=title)
     lines = [head, *results_lines(t, found, exact=False), "", t._("Thank you for taking part!")]
     return OutgoingMessage("\n".join(lines))
@@ -144,8 +163,9 @@ class ConsultationSchedule:
         """Open and close whatever is due now (claimed by a state change, so once)."""
         done = await self._db.write(advance_consultations, now=self._clock.now())
         if done.opened or done.closed:
-            log.info("consultations opened=%s closed=%s sends=%s", done.opened, done.closed,
-                     done.queued)
+            log.info(
+                "consultations opened=%s closed=%s sends=%s", done.opened, done.closed, done.queued
+            )
         return done
 
     async def next_at(self) -> datetime | None:

@@ -54,8 +54,9 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 # Sends to many people at once keep to the announcement rate (schedules.pacing).
-PACED_AS_ANNOUNCEMENTS = frozenset({SendKind.BROADCAST, SendKind.CONSULTATION,
-                                    SendKind.CONSULTATION_RESULTS})
+PACED_AS_ANNOUNCEMENTS = frozenset(
+    {SendKind.BROADCAST, SendKind.CONSULTATION, SendKind.CONSULTATION_RESULTS}
+)
 # Sends due within this margin are "now": they are sent at once, not at a timer.
 NOW_MARGIN = timedelta(seconds=1)
 
@@ -101,8 +102,9 @@ class Dispatcher:
         self._clock = clock
         self.settings = settings or DispatchSettings()
         self.worker = worker or worker_identity()
-        self._preparer = Preparer(self.worker, self.settings.timezone, self.settings.quiet_hours,
-                                  renderers)
+        self._preparer = Preparer(
+            self.worker, self.settings.timezone, self.settings.quiet_hours, renderers
+        )
         self._alarm = alarm
         self._loop: asyncio.AbstractEventLoop | None = None
         self._remove_listener: Callable[[], None] | None = None
@@ -146,8 +148,9 @@ class Dispatcher:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=5)  # they give their claims back
-                log.warning("stopped with %d sends unanswered; their claims were given back",
-                            len(pending))
+                log.warning(
+                    "stopped with %d sends unanswered; their claims were given back", len(pending)
+                )
 
     # --- waking up
 
@@ -209,8 +212,11 @@ class Dispatcher:
             # Due but not claimable now (another process holds it): look again shortly.
             due = now + NOW_MARGIN
         if self._started_at is not None:
-            log.info("outbox ready in %.0f ms; next send due at %s",
-                     (time.monotonic() - self._started_at) * 1000, due)
+            log.info(
+                "outbox ready in %.0f ms; next send due at %s",
+                (time.monotonic() - self._started_at) * 1000,
+                due,
+            )
             self._started_at = None
         self._wake_at(due)
 
@@ -237,12 +243,15 @@ class Dispatcher:
             # Claim in handfuls, not after every answer: fewer, fuller transactions.
             if free >= max(self.settings.batch // 2, 1) or (free > 0 and not self._tasks):
                 batch: Batch = await self._db.write(
-                    self._preparer.claim, now=self._clock.now(),
-                    limit=min(free, self.settings.batch), busy=frozenset(self._busy),
+                    self._preparer.claim,
+                    now=self._clock.now(),
+                    limit=min(free, self.settings.batch),
+                    busy=frozenset(self._busy),
                 )
                 if batch.ready or batch.retired:
-                    log.debug("claimed %d to send, settled %s", len(batch.ready),
-                              dict(batch.retired))
+                    log.debug(
+                        "claimed %d to send, settled %s", len(batch.ready), dict(batch.retired)
+                    )
                 self._settled += sum(batch.retired.values())
                 self.stats.update(batch.retired)
                 for item in batch.ready:
@@ -282,15 +291,18 @@ class Dispatcher:
     async def _deliver(self, item: Ready) -> None:
         try:
             result = await self._sender.send(
-                item.chat_id, item.message, bulk=True,
+                item.chat_id,
+                item.message,
+                bulk=True,
                 broadcast=item.kind in PACED_AS_ANNOUNCEMENTS,
             )
         except asyncio.CancelledError:
             # Stopping: give the claim back now rather than after the lease. If the request
             # was already on its way this may repeat it, exactly as the lease would.
             with contextlib.suppress(Exception):
-                await self._db.write(hold_until, send_id=item.send_id, worker=self.worker,
-                                     due_at=self._clock.now())
+                await self._db.write(
+                    hold_until, send_id=item.send_id, worker=self.worker, due_at=self._clock.now()
+                )
             raise
         except Exception as exc:  # a Sender should not raise; a bug there must not lose it
             log.exception("sender failed on send %s", item.send_id)
@@ -303,32 +315,44 @@ class Dispatcher:
         # moment a crash could make the send go out twice.
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(6), wait=wait_exponential(min=1, max=10),
+                stop=stop_after_attempt(6),
+                wait=wait_exponential(min=1, max=10),
                 before_sleep=lambda state: log.warning(
-                    "could not record send %s (%s); retrying", item.send_id,
-                    type(state.outcome.exception()).__name__ if state.outcome else "?"),
+                    "could not record send %s (%s); retrying",
+                    item.send_id,
+                    type(state.outcome.exception()).__name__ if state.outcome else "?",
+                ),
             ):
                 with attempt:
-                    await self._db.write(self._finish, item=item, result=result,
-                                         now=self._clock.now())
+                    await self._db.write(
+                        self._finish, item=item, result=result, now=self._clock.now()
+                    )
         except RetryError:
-            log.error("gave up recording send %s; its claim is released after the lease",
-                      item.send_id)
+            log.error(
+                "gave up recording send %s; its claim is released after the lease", item.send_id
+            )
 
-    def _finish(self, session: Session, *, item: Ready, result: SendResult,
-                now: datetime) -> None:
+    def _finish(self, session: Session, *, item: Ready, result: SendResult, now: datetime) -> None:
         worker = self.worker
         if result.outcome is SendOutcome.DELIVERED:
-            mark_sent(session, send_id=item.send_id, worker=worker, now=now,
-                      message_id=result.message_id)
+            mark_sent(
+                session, send_id=item.send_id, worker=worker, now=now, message_id=result.message_id
+            )
         elif result.outcome is SendOutcome.UNREACHABLE:
             mark_failed(session, send_id=item.send_id, worker=worker, error=UNREACHABLE)
         elif result.outcome is SendOutcome.FAILED:
-            mark_failed(session, send_id=item.send_id, worker=worker,
-                        error=result.error or "failed")
+            mark_failed(
+                session, send_id=item.send_id, worker=worker, error=result.error or "failed"
+            )
         else:
             wait = retry_delay(item.attempts + 1)
             if result.retry_after is not None:
                 wait = max(wait, timedelta(seconds=result.retry_after))
-            mark_retry(session, send_id=item.send_id, worker=worker, attempts=item.attempts,
-                       due_at=now + wait, error=result.error or "retry")
+            mark_retry(
+                session,
+                send_id=item.send_id,
+                worker=worker,
+                attempts=item.attempts,
+                due_at=now + wait,
+                error=result.error or "retry",
+            )

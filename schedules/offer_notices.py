@@ -39,19 +39,22 @@ def _offer(session: Session, send: PendingSend) -> PlaceOffer | None:
 
 
 def offer_buttons(t: Translator, offer_id: int) -> tuple[tuple[Button, ...], ...]:
-    """"Take the place" and an explicit "Pass", one per row (large targets)."""
+    """ "Take the place" and an explicit "Pass", one per row (large targets)."""
     return (
         (Button(t._("✅ Take the place"), callback_data=f"{TAKE_PREFIX}{offer_id}"),),
-        (Button(t._("Pass and leave the reserve list"),
-                callback_data=f"{PASS_PREFIX}{offer_id}"),),
+        (Button(t._("Pass and leave the reserve list"), callback_data=f"{PASS_PREFIX}{offer_id}"),),
     )
 
 
 def pass_question_buttons(t: Translator, offer_id: int) -> tuple[tuple[Button, ...], ...]:
     """The question before passing: leaving the reserve list cannot be undone by a tap."""
     return (
-        (Button(t._("Yes, pass and leave the list"),
-                callback_data=f"{PASS_CONFIRMED_PREFIX}{offer_id}"),),
+        (
+            Button(
+                t._("Yes, pass and leave the list"),
+                callback_data=f"{PASS_CONFIRMED_PREFIX}{offer_id}",
+            ),
+        ),
         (Button(t._("No, go back"), callback_data=f"{BACK_PREFIX}{offer_id}"),),
     )
 
@@ -70,17 +73,18 @@ def render_offer(
     if moment >= offer.deadline or moment >= activity.starts_at:
         return None
     details = t._("📌 {title}\n🗓 {date}\n📍 {venue}").format(
-        title=activity.title, date=t.date_time(activity.starts_at), venue=activity.venue)
+        title=activity.title, date=t.date_time(activity.starts_at), venue=activity.venue
+    )
     if offer.kind == OfferKind.FIRST_COME:
         text = t._(
             "A place became free at the last minute!\n\n{details}\n\n"
             "Everyone on the reserve list got this message: the place goes to whoever "
-            "taps \"Take the place\" first."
+            'taps "Take the place" first.'
         ).format(details=details)
     else:
         text = t._(
             "A place became free and you are first on the reserve list.\n\n{details}\n\n"
-            "The place is kept for you until {deadline}. Tap \"Take the place\" to have it. "
+            'The place is kept for you until {deadline}. Tap "Take the place" to have it. '
             "If you do not answer by then, it goes to the next person and you stay on the "
             "reserve list."
         ).format(details=details, deadline=t.date_time(offer.deadline))
@@ -102,14 +106,20 @@ def render_offer_expired(
         return None
     registration = session.get(Registration, offer.registration_id)
     activity = session.get(Activity, offer.activity_id)
-    if (registration is None or registration.status != RegistrationStatus.RESERVE
-            or activity is None or activity.status == ActivityStatus.CANCELLED):
+    if (
+        registration is None
+        or registration.status != RegistrationStatus.RESERVE
+        or activity is None
+        or activity.status == ActivityStatus.CANCELLED
+    ):
         return None
     moment = send.claimed_at or send.due_at
     if moment >= activity.starts_at:
         return None
-    return OutgoingMessage(text=t._(
-        "The time to take the place in \"{title}\" ({date}) has run out, so it was offered "
-        "to the next person.\n\nYou are still on the reserve list. If a place frees up "
-        "shortly before the start, you will get a message and can take it."
-    ).format(title=activity.title, date=t.date_time(activity.starts_at)))
+    return OutgoingMessage(
+        text=t._(
+            'The time to take the place in "{title}" ({date}) has run out, so it was offered '
+            "to the next person.\n\nYou are still on the reserve list. If a place frees up "
+            "shortly before the start, you will get a message and can take it."
+        ).format(title=activity.title, date=t.date_time(activity.starts_at))
+    )

@@ -213,11 +213,13 @@ class PacingState:
         self._prune(now)
         self.in_flight += 1
         # Every send uses up a slot of the global rate, so replies push bulk sends back.
-        self._next_slot[Lane.BULK] = max(self._next_slot[Lane.BULK], now) + self._interval[
-            Lane.BULK]
+        self._next_slot[Lane.BULK] = (
+            max(self._next_slot[Lane.BULK], now) + self._interval[Lane.BULK]
+        )
         if lane is Lane.BROADCAST:
-            self._next_slot[Lane.BROADCAST] = max(self._next_slot[Lane.BROADCAST], now) + (
-                self._interval[Lane.BROADCAST])
+            self._next_slot[Lane.BROADCAST] = (
+                max(self._next_slot[Lane.BROADCAST], now) + (self._interval[Lane.BROADCAST])
+            )
         self._hold_chat(chat_id, now + self.limits.per_chat_interval)
 
     def done(self, lane: Lane, chat_id: int | None, now: float) -> None:
@@ -235,8 +237,11 @@ class PacingState:
         if until - self._last_cleanup > CHAT_CLEANUP_SECONDS:
             # Chats free long ago need no entry; keeps the table as small as the traffic.
             self._last_cleanup = until
-            idle = [chat for chat, free_at in self._chat_free_at.items()
-                    if free_at <= until - CHAT_CLEANUP_SECONDS]
+            idle = [
+                chat
+                for chat, free_at in self._chat_free_at.items()
+                if free_at <= until - CHAT_CLEANUP_SECONDS
+            ]
             for chat in idle:
                 del self._chat_free_at[chat]
 
@@ -294,8 +299,10 @@ class Pacer:
     def summary(self) -> str:
         """One line of running figures (no chat ids)."""
         mean = self.answer_seconds / self.sends * 1000 if self.sends else 0.0
-        return (f"{self.sends} paced calls, mean answer {mean:.0f} ms, "
-                f"{self.flood_waits} flood waits, {self.retries} retries")
+        return (
+            f"{self.sends} paced calls, mean answer {mean:.0f} ms, "
+            f"{self.flood_waits} flood waits, {self.retries} retries"
+        )
 
     def _idle_event(self) -> asyncio.Event:
         if self._interactive_idle is None:
@@ -381,8 +388,7 @@ class Pacer:
         """
         assert self.shared is not None
         slot = await self.shared.slot(lane)
-        held = await self.shared.hold_chat(chat_id, bulk=True,
-                                           ahead=max(slot - self._clock(), 0.0))
+        held = await self.shared.hold_chat(chat_id, bulk=True, ahead=max(slot - self._clock(), 0.0))
         if held > 0:
             self.state.pause_chat(chat_id, held, self._clock())
             return False
@@ -411,8 +417,7 @@ class Pacer:
             try:
                 return await fn()
             except Exception as exc:
-                pause = self._after_failure(exc, attempts, lane=lane, chat_id=chat_id,
-                                            paced=paced)
+                pause = self._after_failure(exc, attempts, lane=lane, chat_id=chat_id, paced=paced)
             finally:
                 if paced:
                     answered = self._clock()
@@ -421,8 +426,9 @@ class Pacer:
                     self.answer_seconds += answered - started
             await self._sleep(pause)
 
-    def _after_failure(self, exc: Exception, attempts: _Attempts, *, lane: Lane,
-                       chat_id: int | None, paced: bool) -> float:
+    def _after_failure(
+        self, exc: Exception, attempts: _Attempts, *, lane: Lane, chat_id: int | None, paced: bool
+    ) -> float:
         """Seconds to wait before trying again, or re-raise `exc`."""
         failure = self._classify(exc)
         if failure.kind is FailureKind.FLOOD:
@@ -440,16 +446,18 @@ class Pacer:
                 raise exc
             self.retries += 1
             backoff = self.backoff(attempts.transient)
-            log.info("transient send failure (%s), retry %d in %.1f s",
-                     type(exc).__name__, attempts.transient, backoff)
+            log.info(
+                "transient send failure (%s), retry %d in %.1f s",
+                type(exc).__name__,
+                attempts.transient,
+                backoff,
+            )
             return backoff
         raise exc
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number `attempt` (1, 2, …) of a transient failure."""
-        return float(
-            min(self.limits.backoff_max, self.limits.backoff_initial * 2 ** (attempt - 1))
-        )
+        return float(min(self.limits.backoff_max, self.limits.backoff_initial * 2 ** (attempt - 1)))
 
     def _note_flood(self, lane: Lane, chat_id: int | None, wait: float) -> None:
         self.flood_waits += 1
@@ -463,5 +471,9 @@ class Pacer:
                 self.shared.pause(wait)
         # Whether it was one chat, not which: a private chat's id is the person's Telegram id.
         one_chat = chat_id is not None
-        log.warning("Telegram asked to slow down: lane=%s one_chat=%s retry_after=%.1f",
-                    lane.value, one_chat, wait)
+        log.warning(
+            "Telegram asked to slow down: lane=%s one_chat=%s retry_after=%.1f",
+            lane.value,
+            one_chat,
+            wait,
+        )

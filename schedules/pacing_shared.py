@@ -112,8 +112,7 @@ class SharedBudget:
         # process's share of it, so the grid may run at the full rate (a margin below it
         # measured 26.5 instead of 27.6 messages a second with three processes).
         self._interval = 1.0 / min(limits.global_per_second, limits.telegram_per_second)
-        self._broadcast_interval = 1.0 / min(limits.broadcast_per_second,
-                                             limits.global_per_second)
+        self._broadcast_interval = 1.0 / min(limits.broadcast_per_second, limits.global_per_second)
         self._slots: dict[Lane, deque[float]] = {Lane.BULK: deque(), Lane.BROADCAST: deque()}
         self._waiting: Counter[Lane] = Counter()
         self._debt = 0
@@ -141,9 +140,11 @@ class SharedBudget:
 
     def summary(self) -> str:
         """One line of running figures."""
-        return (f"shared budget: {self.reservations} reservations, {self.slots_taken} slots, "
-                f"{self.slots_lost} lost, {self.replies_on_slots} given to replies, "
-                f"{self.holds_waited} chat waits")
+        return (
+            f"shared budget: {self.reservations} reservations, {self.slots_taken} slots, "
+            f"{self.slots_lost} lost, {self.replies_on_slots} given to replies, "
+            f"{self.holds_waited} chat waits"
+        )
 
     async def start(self) -> None:
         """Make sure the budget row exists, join the live processes, keep saying so."""
@@ -166,16 +167,19 @@ class SharedBudget:
 
     async def _beat(self) -> None:
         asked = self._clock()  # no later than the instant the others will see
-        members = await self.store.run(heartbeat, worker=self.worker,
-                                       alive_within=ALIVE_WITHIN)
+        members = await self.store.run(heartbeat, worker=self.worker, alive_within=ALIVE_WITHIN)
         received = self._clock()
         self.live = members.live
         # Even a process sending no bulk itself learns within a second that others do.
-        self._busy_until = max(self._busy_until,
-                               received + members.last_bulk_slot - members.now + BUSY_SECONDS)
+        self._busy_until = max(
+            self._busy_until, received + members.last_bulk_slot - members.now + BUSY_SECONDS
+        )
         joined = self._joined
-        if joined is None or self._last_beat is None or (
-                members.now - self._last_beat > ALIVE_WITHIN - SILENCE_MARGIN):
+        if (
+            joined is None
+            or self._last_beat is None
+            or (members.now - self._last_beat > ALIVE_WITHIN - SILENCE_MARGIN)
+        ):
             joined = members.now  # new here, or perhaps counted out meanwhile
         self._joined, self._last_beat = joined, members.now
         counted_by_all = members.others_seen_since >= joined + COMMIT_MARGIN
@@ -184,12 +188,16 @@ class SharedBudget:
         if self._silence is not None:
             self._silence.cancel()
         self._silence = asyncio.get_running_loop().call_later(
-            max(asked + ALIVE_WITHIN - SILENCE_MARGIN - received, 0.0), self._set_share, 0)
+            max(asked + ALIVE_WITHIN - SILENCE_MARGIN - received, 0.0), self._set_share, 0
+        )
 
     def _set_share(self, share: int) -> None:
         if share != self.share:
-            log.info("processes sharing the send budget: %d, this one's share %d a second",
-                     self.live, share)
+            log.info(
+                "processes sharing the send budget: %d, this one's share %d a second",
+                self.live,
+                share,
+            )
         self.share = share
         if self.on_share is not None:
             self.on_share(share)
@@ -267,8 +275,11 @@ class SharedBudget:
             while queue and queue[0] < now - LATE_SLOT:
                 queue.popleft()
                 self.slots_lost += 1
-            if queue and queue[0] <= now + REPLY_SLOT_WAIT and (
-                    best is None or queue[0] < self._slots[best][0]):
+            if (
+                queue
+                and queue[0] <= now + REPLY_SLOT_WAIT
+                and (best is None or queue[0] < self._slots[best][0])
+            ):
                 best = lane
         if best is None:
             return None
@@ -313,9 +324,14 @@ class SharedBudget:
             credit, self._credit = self._credit, 0
         try:
             grant = await self.store.run(
-                take_slots, count=count, interval=self._interval,
+                take_slots,
+                count=count,
+                interval=self._interval,
                 broadcast_interval=self._broadcast_interval if lane is Lane.BROADCAST else None,
-                horizon=HORIZON, debt=debt, credit=credit)
+                horizon=HORIZON,
+                debt=debt,
+                credit=credit,
+            )
         except BaseException:
             self._debt += debt
             self._credit += credit
@@ -336,15 +352,17 @@ class SharedBudget:
         return received + (instant - grant.now)
 
     def _learn(self, grant: Grant, received: float) -> None:
-        self._busy_until = max(self._busy_until,
-                               self._local(grant, grant.last_bulk_slot, received) + BUSY_SECONDS)
+        self._busy_until = max(
+            self._busy_until, self._local(grant, grant.last_bulk_slot, received) + BUSY_SECONDS
+        )
         paused = self._local(grant, grant.paused_until, received) - received
         if paused > 0 and self.on_pause is not None:
             self.on_pause(paused)
 
 
-def shared_pacer(limits: PacingLimits, store: BudgetStore, *,
-                 classify: Classifier = never_retry) -> Pacer:
+def shared_pacer(
+    limits: PacingLimits, store: BudgetStore, *, classify: Classifier = never_retry
+) -> Pacer:
     """A pacer whose bulk sends take their slots from the deployment's shared budget."""
     shared = SharedBudget(store, limits)
     pacer = Pacer(limits, classify=classify, shared=shared)

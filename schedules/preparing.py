@@ -58,12 +58,10 @@ class Preparer:
     quiet_hours: QuietHours
     renderers: Mapping[str, Renderer]
 
-    def claim(self, session: Session, *, now: datetime, limit: int,
-              busy: frozenset[int]) -> Batch:
+    def claim(self, session: Session, *, now: datetime, limit: int, busy: frozenset[int]) -> Batch:
         """Claim up to `limit` due sends (none for `busy` people) and prepare each."""
         batch = Batch()
-        for send in claim_due(session, worker=self.worker, now=now, limit=limit,
-                              busy_people=busy):
+        for send in claim_due(session, worker=self.worker, now=now, limit=limit, busy_people=busy):
             outcome = self.prepare(session, send, now)
             if isinstance(outcome, Ready):
                 batch.ready.append(outcome)
@@ -102,8 +100,12 @@ class Preparer:
         if message is None:
             return self._drop(session, send, "no longer relevant")
         hold = held_until(
-            send.kind, message, now=now, hours=self._quiet_hours(session, send, activity, person),
-            zone=t.zone, activity_starts_at=activity.starts_at if activity else None,
+            send.kind,
+            message,
+            now=now,
+            hours=self._quiet_hours(session, send, activity, person),
+            zone=t.zone,
+            activity_starts_at=activity.starts_at if activity else None,
         )
         if hold is not None:
             return self._hold(session, send, hold, activity)
@@ -117,12 +119,19 @@ class Preparer:
 
     def _retry(self, session: Session, send: PendingSend, now: datetime, error: str) -> str:
         assert send.id is not None
-        mark_retry(session, send_id=send.id, worker=self.worker, attempts=send.attempts,
-                   due_at=now + retry_delay(send.attempts + 1), error=error)
+        mark_retry(
+            session,
+            send_id=send.id,
+            worker=self.worker,
+            attempts=send.attempts,
+            due_at=now + retry_delay(send.attempts + 1),
+            error=error,
+        )
         return "retry"
 
-    def _hold(self, session: Session, send: PendingSend, until: datetime,
-              activity: Activity | None) -> str:
+    def _hold(
+        self, session: Session, send: PendingSend, until: datetime, activity: Activity | None
+    ) -> str:
         assert send.id is not None
         if send.kind == SendKind.REMINDER and activity is not None:
             later = later_reminder_due(session, send)
@@ -132,10 +141,13 @@ class Preparer:
         hold_until(session, send_id=send.id, worker=self.worker, due_at=until)
         return "held"
 
-    def _quiet_hours(self, session: Session, send: PendingSend, activity: Activity | None,
-                     person: Person) -> QuietHours:
-        programme_id = send.programme_id or (activity.programme_id if activity else None) or (
-            person.programme_id)
+    def _quiet_hours(
+        self, session: Session, send: PendingSend, activity: Activity | None, person: Person
+    ) -> QuietHours:
+        programme_id = (
+            send.programme_id
+            or (activity.programme_id if activity else None)
+            or (person.programme_id)
+        )
         programme = session.get(Programme, programme_id) if programme_id else None
-        return effective_quiet_hours(programme.quiet_hours if programme else None,
-                                     self.quiet_hours)
+        return effective_quiet_hours(programme.quiet_hours if programme else None, self.quiet_hours)

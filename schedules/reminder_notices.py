@@ -92,13 +92,18 @@ def render_change(
     if notice.cancelled:
         if activity.status != ActivityStatus.CANCELLED:
             return None
-        return OutgoingMessage(text="\n".join([
-            t._("❌ Called off: {title}").format(title=activity.title),
-            t._("It was planned for {date_time}.").format(
-                date_time=t.date_time(activity.starts_at)),
-            "",
-            t._("We are sorry. You do not need to do anything."),
-        ]))
+        return OutgoingMessage(
+            text="\n".join(
+                [
+                    t._("❌ Called off: {title}").format(title=activity.title),
+                    t._("It was planned for {date_time}.").format(
+                        date_time=t.date_time(activity.starts_at)
+                    ),
+                    "",
+                    t._("We are sorry. You do not need to do anything."),
+                ]
+            )
+        )
     if activity.status == ActivityStatus.CANCELLED:
         return None
     moved = notice.old_starts_at is not None and notice.old_starts_at != activity.starts_at
@@ -113,16 +118,19 @@ def render_change(
         return None  # changed and changed back before the notice went out
     lines = [header.format(title=activity.title), when_line(t, activity)]
     if moved and notice.old_starts_at is not None:
-        lines.append(t._("(before: {date_time})").format(
-            date_time=t.date_time(notice.old_starts_at)))
+        lines.append(
+            t._("(before: {date_time})").format(date_time=t.date_time(notice.old_starts_at))
+        )
     lines.append(t._("📍 Where: {venue}").format(venue=activity.venue))
     if relocated:
         lines.append(t._("(before: {venue})").format(venue=notice.old_venue))
     buttons: tuple[tuple[Button, ...], ...] = ()
     position = reserve_position(session, registration)
     if position is not None:
-        lines += ["", t._("⏳ You are on the reserve list (position {position}).").format(
-            position=position)]
+        lines += [
+            "",
+            t._("⏳ You are on the reserve list (position {position}).").format(position=position),
+        ]
     elif moved:
         lines += ["", t._("Can you come at the new time? Let us know with a button below.")]
         assert registration.id is not None

@@ -19,16 +19,18 @@ from schedules.reminder_notices import render_change, render_reminder
 from schedules.survey_followups import render_survey_followup, render_survey_invite
 from storage.models import SendKind
 
-RENDERERS: Mapping[str, Renderer] = MappingProxyType({
-    SendKind.REMINDER.value: render_reminder,
-    SendKind.CHANGE.value: render_change,
-    SendKind.PROMOTION.value: render_promotion,
-    SendKind.PLACE_OFFER.value: render_offer,
-    SendKind.OFFER_EXPIRED.value: render_offer_expired,
-    SendKind.CALL_LIST.value: render_call_list,
-    SendKind.SURVEY_INVITE.value: render_survey_invite,
-    SendKind.SURVEY_FOLLOWUP.value: render_survey_followup,
-    SendKind.BROADCAST.value: render_broadcast,
-    SendKind.CONSULTATION.value: render_opening,
-    SendKind.CONSULTATION_RESULTS.value: render_results,
-})
+RENDERERS: Mapping[str, Renderer] = MappingProxyType(
+    {
+        SendKind.REMINDER.value: render_reminder,
+        SendKind.CHANGE.value: render_change,
+        SendKind.PROMOTION.value: render_promotion,
+        SendKind.PLACE_OFFER.value: render_offer,
+        SendKind.OFFER_EXPIRED.value: render_offer_expired,
+        SendKind.CALL_LIST.value: render_call_list,
+        SendKind.SURVEY_INVITE.value: render_survey_invite,
+        SendKind.SURVEY_FOLLOWUP.value: render_survey_followup,
+        SendKind.BROADCAST.value: render_broadcast,
+        SendKind.CONSULTATION.value: render_opening,
+        SendKind.CONSULTATION_RESULTS.value: render_results,
+    }
+)

@@ -22,15 +22,19 @@ BATCH = 200
 
 
 async def run_retention(
-    db: Database, *, now: datetime, protected_telegram_ids: Iterable[int] = (),
+    db: Database,
+    *,
+    now: datetime,
+    protected_telegram_ids: Iterable[int] = (),
     batch: int = BATCH,
 ) -> int:
     """Erase everyone due, a batch per transaction; returns how many were erased."""
     protected = frozenset(protected_telegram_ids)
     total = 0
     while True:
-        reports = await db.write(purge_batch, now=now, protected_telegram_ids=protected,
-                                 limit=batch)
+        reports = await db.write(
+            purge_batch, now=now, protected_telegram_ids=protected, limit=batch
+        )
         if reports is None:
             log.info("retention: another process is purging; leaving it to that one")
             break

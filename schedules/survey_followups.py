@@ -59,7 +59,11 @@ def _key_exists(session: Session, key: str) -> bool:
 
 
 def schedule_followups(
-    session: Session, *, person_id: int, programme: Programme, phase: SurveyPhase,
+    session: Session,
+    *,
+    person_id: int,
+    programme: Programme,
+    phase: SurveyPhase,
     offered_at: datetime,
 ) -> int:
     """Leave the phase's follow-ups in the outbox, once; returns how many were added.
@@ -70,14 +74,21 @@ def schedule_followups(
     if not programme.survey_followups or programme.id is None:
         return 0
     added = 0
-    for send in followup_sends(person_id=person_id, programme_id=programme.id, phase=phase,
-                               offered_at=offered_at):
+    for send in followup_sends(
+        person_id=person_id, programme_id=programme.id, phase=phase, offered_at=offered_at
+    ):
         assert send.dedupe_key is not None
         if _key_exists(session, send.dedupe_key):
             continue
-        enqueue(session, kind=send.kind, person_id=send.person_id, due_at=send.due_at,
-                programme_id=send.programme_id, payload=send.payload,
-                dedupe_key=send.dedupe_key)
+        enqueue(
+            session,
+            kind=send.kind,
+            person_id=send.person_id,
+            due_at=send.due_at,
+            programme_id=send.programme_id,
+            payload=send.payload,
+            dedupe_key=send.dedupe_key,
+        )
         added += 1
     return added
 
@@ -109,18 +120,22 @@ def final_survey_audience(session: Session, *, programme_id: int) -> list[Person
         .join(Activity, col(Activity.id) == col(Registration.activity_id))
         .where(
             Activity.programme_id == programme_id,
-            or_(col(Registration.status) == RegistrationStatus.CONFIRMED.value,
-                col(Registration.attended)),
+            or_(
+                col(Registration.status) == RegistrationStatus.CONFIRMED.value,
+                col(Registration.attended),
+            ),
         )
     )
-    return list(session.exec(
-        select(Person)
-        .where(
-            or_(col(Person.id).in_(with_initial), col(Person.id).in_(took_part)),
-            col(Person.erased_at).is_(None),
+    return list(
+        session.exec(
+            select(Person)
+            .where(
+                or_(col(Person.id).in_(with_initial), col(Person.id).in_(took_part)),
+                col(Person.erased_at).is_(None),
+            )
+            .order_by(col(Person.id))
         )
-        .order_by(col(Person.id))
-    ))
+    )
 
 
 def open_final_survey(
@@ -132,16 +147,23 @@ def open_final_survey(
     if opened_now:
         programme.final_survey_opened_at = now
         session.add(programme)
-        record(session, actor_id=actor_id, action=AuditAction.FINAL_SURVEY_OPENED,
-               subject_type="programme", subject_id=programme.id)
+        record(
+            session,
+            actor_id=actor_id,
+            action=AuditAction.FINAL_SURVEY_OPENED,
+            subject_type="programme",
+            subject_id=programme.id,
+        )
     invited = already_invited = answered = paper = 0
     for person in final_survey_audience(session, programme_id=programme.id):
         assert person.id is not None
         # The initial survey is over for everyone: its reminders would only confuse.
-        cancel_survey_sends(session, person_id=person.id, programme_id=programme.id,
-                            phase=SurveyPhase.INITIAL)
-        response = find_response(session, person_id=person.id, programme_id=programme.id,
-                                 phase=SurveyPhase.FINAL)
+        cancel_survey_sends(
+            session, person_id=person.id, programme_id=programme.id, phase=SurveyPhase.INITIAL
+        )
+        response = find_response(
+            session, person_id=person.id, programme_id=programme.id, phase=SurveyPhase.FINAL
+        )
         if response is not None and response.submitted_at is not None:
             answered += 1
             continue
@@ -152,11 +174,22 @@ def open_final_survey(
         if _key_exists(session, key):
             already_invited += 1
             continue
-        enqueue(session, kind=SendKind.SURVEY_INVITE, person_id=person.id, due_at=now,
-                programme_id=programme.id, payload={"phase": SurveyPhase.FINAL.value},
-                dedupe_key=key)
-        schedule_followups(session, person_id=person.id, programme=programme,
-                           phase=SurveyPhase.FINAL, offered_at=now)
+        enqueue(
+            session,
+            kind=SendKind.SURVEY_INVITE,
+            person_id=person.id,
+            due_at=now,
+            programme_id=programme.id,
+            payload={"phase": SurveyPhase.FINAL.value},
+            dedupe_key=key,
+        )
+        schedule_followups(
+            session,
+            person_id=person.id,
+            programme=programme,
+            phase=SurveyPhase.FINAL,
+            offered_at=now,
+        )
         invited += 1
     return FinalSurveyOpening(invited, already_invited, answered, paper, opened_now)
 
@@ -184,8 +217,7 @@ def _still_due(session: Session, send: PendingSend, person: Person) -> _Due | No
         return None
     if send.kind == SendKind.SURVEY_FOLLOWUP.value and not programme.survey_followups:
         return None
-    response = find_response(session, person_id=person.id, programme_id=programme.id,
-                             phase=phase)
+    response = find_response(session, person_id=person.id, programme_id=programme.id, phase=phase)
     if response is not None and response.submitted_at is not None:
         return None
     return _Due(programme, phase, response)
@@ -202,15 +234,22 @@ def _minutes(session: Session, due: _Due) -> int | None:
 
 def _invitation_text(t: Translator, phase: SurveyPhase, minutes: int | None) -> str:
     if phase == SurveyPhase.FINAL:
-        lead = t._("📝 The final survey is open. Tell us how you are doing now that you have "
-                   "taken part in the programme.")
+        lead = t._(
+            "📝 The final survey is open. Tell us how you are doing now that you have "
+            "taken part in the programme."
+        )
     else:
-        lead = t._("📝 We invite you to answer the initial survey: a few short questions about "
-                   "how you are doing.")
+        lead = t._(
+            "📝 We invite you to answer the initial survey: a few short questions about "
+            "how you are doing."
+        )
     parts = [lead]
     if minutes is not None:
-        parts.append(t.ngettext("It takes about {n} minute.", "It takes about {n} minutes.",
-                                minutes).format(n=minutes))
+        parts.append(
+            t.ngettext("It takes about {n} minute.", "It takes about {n} minutes.", minutes).format(
+                n=minutes
+            )
+        )
     parts.append(t._("Taking part and the surveys are voluntary and never affect benefits."))
     return "\n\n".join(parts)
 
@@ -224,8 +263,14 @@ def render_survey_invite(
         return None
     return OutgoingMessage(
         text=_invitation_text(t, due.phase, _minutes(session, due)),
-        buttons=((Button(t._("📝 Answer the survey"),
-                         callback_data=open_survey_data(due.programme.id, due.phase)),),),
+        buttons=(
+            (
+                Button(
+                    t._("📝 Answer the survey"),
+                    callback_data=open_survey_data(due.programme.id, due.phase),
+                ),
+            ),
+        ),
     )
 
 
@@ -242,14 +287,17 @@ def render_survey_followup(
             progress = view(session, due.response)
         except SurveyError:
             return None
-        text = t._("📝 Your survey is waiting for you: {done} of {total} questions done. You can "
-                   "continue where you stopped.").format(
-            done=min(progress.response.position, progress.total), total=progress.total)
-        text += "\n\n" + t._("Taking part and the surveys are voluntary and never affect "
-                             "benefits.")
-        return OutgoingMessage(text=text, buttons=((Button(t._("▶️ Continue the survey"),
-                                                           callback_data=data),),))
-    text = t._("A gentle reminder.") + "\n\n" + _invitation_text(t, due.phase,
-                                                                 _minutes(session, due))
-    return OutgoingMessage(text=text,
-                           buttons=((Button(t._("📝 Answer the survey"), callback_data=data),),))
+        text = t._(
+            "📝 Your survey is waiting for you: {done} of {total} questions done. You can "
+            "continue where you stopped."
+        ).format(done=min(progress.response.position, progress.total), total=progress.total)
+        text += "\n\n" + t._("Taking part and the surveys are voluntary and never affect benefits.")
+        return OutgoingMessage(
+            text=text, buttons=((Button(t._("▶️ Continue the survey"), callback_data=data),),)
+        )
+    text = (
+        t._("A gentle reminder.") + "\n\n" + _invitation_text(t, due.phase, _minutes(session, due))
+    )
+    return OutgoingMessage(
+        text=text, buttons=((Button(t._("📝 Answer the survey"), callback_data=data),),)
+    )

@@ -17,7 +17,13 @@ from babel.messages.extract import extract_from_dir  # noqa: E402
 from translations import SUPPORTED_LANGUAGES, catalog_messages  # noqa: E402
 
 SOURCE_DIRS = (
-    "bot", "handlers", "usecases", "schedules", "storage", "evaluation", "translations",
+    "bot",
+    "handlers",
+    "usecases",
+    "schedules",
+    "storage",
+    "evaluation",
+    "translations",
 )
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 

@@ -79,8 +79,11 @@ INCLUDED_ROLES: Mapping[Role, frozenset[Role]] = {
 def holds(roles: Iterable[Role], needed: Role) -> bool:
     """Whether someone with `roles` opens `needed`'s menus; admins open every one."""
     held = frozenset(roles)
-    return Role.ADMIN in held or needed in held or any(
-        needed in INCLUDED_ROLES.get(role, frozenset()) for role in held)
+    return (
+        Role.ADMIN in held
+        or needed in held
+        or any(needed in INCLUDED_ROLES.get(role, frozenset()) for role in held)
+    )
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,11 @@ class Actor:
     @classmethod
     def animator(cls, person_id: int, *programme_ids: int) -> Actor:
         """An animator granted for these programmes, working in the first (for jobs, tests)."""
-        return cls(person_id=person_id, programme_id=programme_ids[0] if programme_ids else None,
-                   access=Access(grants={Role.ANIMATOR: frozenset(programme_ids)}))
+        return cls(
+            person_id=person_id,
+            programme_id=programme_ids[0] if programme_ids else None,
+            access=Access(grants={Role.ANIMATOR: frozenset(programme_ids)}),
+        )
 
     @classmethod
     def admin(cls, person_id: int, programme_id: int | None = None) -> Actor:
@@ -184,15 +190,21 @@ def may(
     if activity is not None:
         if not _in(scope, activity.programme_id):
             return False
-        if action != Action.MANAGE_ACTIVITY or _in(access.scope(MANAGES_EVERY_ACTIVITY),
-                                                   activity.programme_id):
+        if action != Action.MANAGE_ACTIVITY or _in(
+            access.scope(MANAGES_EVERY_ACTIVITY), activity.programme_id
+        ):
             return True
         # Animators run what they organise and what nobody organises (imported).
         return activity.organiser_id is None or (
-            isinstance(actor, Actor) and activity.organiser_id == actor.person_id)
+            isinstance(actor, Actor) and activity.organiser_id == actor.person_id
+        )
     if person is not None:
-        return (person.telegram_id is None and person.created_by_id is not None
-                and person.erased_at is None and _in(scope, person.programme_id))
+        return (
+            person.telegram_id is None
+            and person.created_by_id is not None
+            and person.erased_at is None
+            and _in(scope, person.programme_id)
+        )
     return _in(scope, programme_id)
 
 
@@ -209,14 +221,14 @@ def programmes_for(actor: Actor | Access, action: Action) -> frozenset[int] | No
 def load_access(session: Session, telegram_id: int, admin_ids: Iterable[int] = ()) -> Access:
     """The grants of a Telegram id, admin ids from the settings included."""
     rows = session.exec(
-        select(RoleGrant.role, RoleGrant.programme_id).where(
-            RoleGrant.telegram_id == telegram_id)
+        select(RoleGrant.role, RoleGrant.programme_id).where(RoleGrant.telegram_id == telegram_id)
     ).all()
     return access_from(rows, telegram_id, admin_ids)
 
 
 def access_from(
-    granted: Iterable[tuple[str | None, int | None]], telegram_id: int,
+    granted: Iterable[tuple[str | None, int | None]],
+    telegram_id: int,
     admin_ids: Iterable[int] = (),
 ) -> Access:
     """Access from (role, programme) grant rows already read (unknown roles ignored)."""
@@ -232,8 +244,7 @@ def access_from(
         programmes = grants.setdefault(role, set())
         if programme_id is not None:
             programmes.add(int(programme_id))
-    return Access(is_admin=is_admin,
-                  grants={role: frozenset(ids) for role, ids in grants.items()})
+    return Access(is_admin=is_admin, grants={role: frozenset(ids) for role, ids in grants.items()})
 
 
 def _working_programme(session: Session, person_id: int, access: Access) -> int | None:
@@ -255,13 +266,15 @@ def _working_programme(session: Session, person_id: int, access: Access) -> int 
 def actor_of_person(session: Session, person: Person, access: Access) -> Actor:
     """The Actor for a person already loaded, with their grants."""
     assert person.id is not None
-    return Actor(person_id=person.id, programme_id=_working_programme(session, person.id, access),
-                 access=access, home_programme_id=person.programme_id)
+    return Actor(
+        person_id=person.id,
+        programme_id=_working_programme(session, person.id, access),
+        access=access,
+        home_programme_id=person.programme_id,
+    )
 
 
-def load_actor(session: Session, telegram_id: int, admin_ids: Iterable[int] = ()) -> (
-    Actor | None
-):
+def load_actor(session: Session, telegram_id: int, admin_ids: Iterable[int] = ()) -> Actor | None:
     """The Actor for a Telegram id; None if they have no person record (never sent /start)."""
     person = session.exec(select(Person).where(Person.telegram_id == telegram_id)).first()
     if person is None or person.id is None:
@@ -269,9 +282,9 @@ def load_actor(session: Session, telegram_id: int, admin_ids: Iterable[int] = ()
     return actor_of_person(session, person, load_access(session, telegram_id, admin_ids))
 
 
-def load_actor_by_person(session: Session, person_id: int, admin_ids: Iterable[int] = ()) -> (
-    Actor | None
-):
+def load_actor_by_person(
+    session: Session, person_id: int, admin_ids: Iterable[int] = ()
+) -> Actor | None:
     """The Actor for a person id (jobs acting on someone's behalf); None if gone."""
     person = session.get(Person, person_id)
     if person is None or person.telegram_id is None or person.erased_at is not None:
@@ -285,8 +298,13 @@ def choose_working_programme(session: Session, *, actor: Actor, programme_id: in
         return False
     if session.get(Programme, programme_id) is None:
         return False
-    save_dialog(session, person_id=actor.person_id, kind=WORKING_PROGRAMME, step="chosen",
-                data={"programme_id": programme_id})
+    save_dialog(
+        session,
+        person_id=actor.person_id,
+        kind=WORKING_PROGRAMME,
+        step="chosen",
+        data={"programme_id": programme_id},
+    )
     return True
 
 

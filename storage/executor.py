@@ -74,10 +74,21 @@ def _is_connection_problem(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower()
     if exc.connection_invalidated:
         return True
-    markers = ("could not connect", "connection refused", "server closed", "terminating connection",
-               "connection timed out", "connection is closed", "unable to open database",
-               # psycopg 3's ConnectionTimeout, a reset or half-open link, a server restarting,
-               # SQLite's single writer busy past the timeout: all pass in a moment.
-               "timeout expired", "connection reset", "could not receive data",
-               "consuming input failed", "the database system is", "database is locked")
+    markers = (
+        "could not connect",
+        "connection refused",
+        "server closed",
+        "terminating connection",
+        "connection timed out",
+        "connection is closed",
+        "unable to open database",
+        # psycopg 3's ConnectionTimeout, a reset or half-open link, a server restarting,
+        # SQLite's single writer busy past the timeout: all pass in a moment.
+        "timeout expired",
+        "connection reset",
+        "could not receive data",
+        "consuming input failed",
+        "the database system is",
+        "database is locked",
+    )
     return any(marker in text for marker in markers)

@@ -32,8 +32,9 @@ class TextProblem(StrEnum):
 class InvalidText(ValueError):
     """A text the field cannot take: why, the field's limit, and the offending character."""
 
-    def __init__(self, problem: TextProblem, *, limit: int = 0, length: int = 0,
-                 char: str | None = None) -> None:
+    def __init__(
+        self, problem: TextProblem, *, limit: int = 0, length: int = 0, char: str | None = None
+    ) -> None:
         super().__init__(problem.value)
         self.problem = problem
         self.limit = limit
@@ -56,8 +57,7 @@ def forbidden_character(text: str, *, multiline: bool = False) -> str | None:
         if char == "\r":
             continue  # line endings are normalised by check_text
         category = unicodedata.category(char)
-        if category in _REFUSED_CATEGORIES or (
-                category == "Cf" and char not in _ALLOWED_FORMAT):
+        if category in _REFUSED_CATEGORIES or (category == "Cf" and char not in _ALLOWED_FORMAT):
             return char
     return None
 

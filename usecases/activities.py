@@ -39,16 +39,16 @@ class ActivityList:
     programmes: tuple[ProgrammeChoice, ...] = ()
 
 
-def list_activities(session: Session, *, caller: Caller, page: int, now: datetime
-                    ) -> ActivityList:
+def list_activities(session: Session, *, caller: Caller, page: int, now: datetime) -> ActivityList:
     """A page of upcoming activities in the caller's programme."""
     resident = resident_of(session, caller)
     if not resident.is_onboarded:
         return ActivityList(resident)
     if resident.programme_id is None:
         return ActivityList(resident, programmes=tuple(open_programme_choices(session, now=now)))
-    return ActivityList(resident, card_page(session, programme_id=resident.programme_id,
-                                            now=now, page=page))
+    return ActivityList(
+        resident, card_page(session, programme_id=resident.programme_id, now=now, page=page)
+    )
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ class ActivityDetails:
     def other_programme(self) -> bool:
         """Whether the activity belongs to a programme the caller is not in."""
         return self.view is not None and not may_sign_up_in(
-            self.resident, self.view.card.programme_id)
+            self.resident, self.view.card.programme_id
+        )
 
 
 def activity_details(
@@ -72,8 +73,9 @@ def activity_details(
     resident = resident_of(session, caller)
     if not resident.is_onboarded:
         return ActivityDetails(resident)
-    return ActivityDetails(resident, card_view(session, activity_id=activity_id,
-                                               person_id=resident.person_id, now=now))
+    return ActivityDetails(
+        resident, card_view(session, activity_id=activity_id, person_id=resident.person_id, now=now)
+    )
 
 
 class SignUpRefusal(StrEnum):
@@ -99,7 +101,11 @@ class SignUpOutcome:
 
 
 def sign_up(
-    session: Session, *, caller: Caller, activity_id: int, now: datetime,
+    session: Session,
+    *,
+    caller: Caller,
+    activity_id: int,
+    now: datetime,
     surveys_dir: str | None,
 ) -> SignUpOutcome:
     """Take a place or join the reserve list; offer the initial survey at the first one.
@@ -116,26 +122,36 @@ def sign_up(
         return SignUpOutcome(resident, refused=SignUpRefusal.NOT_FOUND)
     card = locked.card
     if not may_sign_up_in(resident, card.programme_id):
-        view = card_view(session, activity_id=activity_id, person_id=resident.person_id,
-                         now=now)
+        view = card_view(session, activity_id=activity_id, person_id=resident.person_id, now=now)
         return SignUpOutcome(resident, view, SignUpRefusal.OTHER_PROGRAMME)
     try:
         place = take_place(session, locked=locked, person_id=resident.person_id, now=now)
     except RegistrationClosed as closed:
-        view = card_view(session, activity_id=activity_id, person_id=resident.person_id,
-                         now=now)
+        view = card_view(session, activity_id=activity_id, person_id=resident.person_id, now=now)
         assert view is not None
-        return SignUpOutcome(resident, CardView(view.card, view.standing, closed.reason),
-                             SignUpRefusal.CLOSED)
-    standing = Standing(taken=place.taken, waiting=place.waiting, status=place.status,
-                        registration_id=place.registration_id, position=place.position,
-                        deadline_offers=place.deadline_offers,
-                        first_come_open=place.first_come_open)
+        return SignUpOutcome(
+            resident, CardView(view.card, view.standing, closed.reason), SignUpRefusal.CLOSED
+        )
+    standing = Standing(
+        taken=place.taken,
+        waiting=place.waiting,
+        status=place.status,
+        registration_id=place.registration_id,
+        position=place.position,
+        deadline_offers=place.deadline_offers,
+        first_come_open=place.first_come_open,
+    )
     view = CardView(card, standing, card.closed(now))
-    offer = offer_after_sign_up(session, place=place, person_id=resident.person_id, now=now,
-                                surveys_dir=surveys_dir) if place.created else None
-    return SignUpOutcome(resident, view, None, place.created, offer,
-                         card.programme_id if offer is not None else None)
+    offer = (
+        offer_after_sign_up(
+            session, place=place, person_id=resident.person_id, now=now, surveys_dir=surveys_dir
+        )
+        if place.created
+        else None
+    )
+    return SignUpOutcome(
+        resident, view, None, place.created, offer, card.programme_id if offer is not None else None
+    )
 
 
 __all__ = [

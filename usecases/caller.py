@@ -22,8 +22,12 @@ class Caller:
 
 def resident_of(session: Session, caller: Caller) -> Resident:
     """Identify the caller inside the tap's transaction (one statement)."""
-    return identify(session, telegram_id=caller.telegram_id, admin_ids=caller.admin_ids,
-                    fallback_language=caller.fallback_language)
+    return identify(
+        session,
+        telegram_id=caller.telegram_id,
+        admin_ids=caller.admin_ids,
+        fallback_language=caller.fallback_language,
+    )
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,11 @@ class StartOutcome:
 
 
 def start(
-    session: Session, *, caller: Caller, payload: str | None, activity_id: int | None,
+    session: Session,
+    *,
+    caller: Caller,
+    payload: str | None,
+    activity_id: int | None,
     now: datetime,
 ) -> StartOutcome:
     """Identify the sender; begin or resume the first steps, or read the linked activity.
@@ -45,11 +49,11 @@ def start(
     if resident.is_onboarded:
         if activity_id is None:
             return StartOutcome(resident)
-        view = card_view(session, activity_id=activity_id, person_id=resident.person_id,
-                         now=now)
+        view = card_view(session, activity_id=activity_id, person_id=resident.person_id, now=now)
         return StartOutcome(resident, details=ActivityDetails(resident, view))
-    person, created = start_person(session, telegram_id=caller.telegram_id,
-                                   language=resident.language, start_payload=payload)
+    person, created = start_person(
+        session, telegram_id=caller.telegram_id, language=resident.language, start_payload=payload
+    )
     return StartOutcome(resident, person, created)
 
 
@@ -74,5 +78,8 @@ def programme_and_payload(
 ) -> tuple[Person, str | None, Programme | None]:
     """`prog:<id>`: join a programme; the remembered deep link and the programme."""
     person = choose_programme(session, person_id=person_id, programme_id=programme_id, now=now)
-    return person, take_start_payload(session, person_id=person_id), session.get(
-        Programme, programme_id)
+    return (
+        person,
+        take_start_payload(session, person_id=person_id),
+        session.get(Programme, programme_id),
+    )

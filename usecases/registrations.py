@@ -39,8 +39,7 @@ def my_activities(session: Session, *, caller: Caller, now: datetime) -> MyActiv
     resident = resident_of(session, caller)
     if not resident.is_onboarded or resident.person_id is None:
         return MyActivities(resident)
-    return MyActivities(resident, tuple(my_places(session, person_id=resident.person_id,
-                                                  now=now)))
+    return MyActivities(resident, tuple(my_places(session, person_id=resident.person_id, now=now)))
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,9 @@ def ask_release(
     resident = resident_of(session, caller)
     if not resident.is_onboarded:
         return ReleaseQuestion(resident)
-    return ReleaseQuestion(resident, card_view(session, activity_id=activity_id,
-                                               person_id=resident.person_id, now=now))
+    return ReleaseQuestion(
+        resident, card_view(session, activity_id=activity_id, person_id=resident.person_id, now=now)
+    )
 
 
 class ReleaseRefusal(StrEnum):
@@ -98,8 +98,9 @@ def release_place(
         return ReleaseOutcome(resident, refused=ReleaseRefusal.NOT_REGISTERED)
     except RegistrationClosed:
         return ReleaseOutcome(resident, refused=ReleaseRefusal.STARTED)
-    return ReleaseOutcome(resident, locked.card.title, None, released.was_confirmed,
-                          bool(released.promoted))
+    return ReleaseOutcome(
+        resident, locked.card.title, None, released.was_confirmed, bool(released.promoted)
+    )
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,13 @@ def answer_reminder(
         return ReminderAnswer(resident)
     try:
         if coming:
-            confirm_coming(session, registration_id=registration_id,
-                           person_id=resident.person_id, now=now)
+            confirm_coming(
+                session, registration_id=registration_id, person_id=resident.person_id, now=now
+            )
             return ReminderAnswer(resident)
-        gave_up = give_up_place(session, registration_id=registration_id,
-                                person_id=resident.person_id, now=now)
+        gave_up = give_up_place(
+            session, registration_id=registration_id, person_id=resident.person_id, now=now
+        )
     except ReminderAnswerRefused as refused:
         return ReminderAnswer(resident, refused.reason)
     return ReminderAnswer(resident, promoted=gave_up.promoted)

@@ -79,9 +79,11 @@ def authorise(session: Session, response: SurveyResponse, actor: Actor) -> str |
         return None
     # Paper surveys: the access rule for acting for this person, in the response's programme.
     owner = session.get(Person, owner_id) if owner_id is not None else None
-    if (owner is None or not may(actor.access, Action.ACT_FOR_PERSON, person=owner)
-            or not may(actor.access, Action.WORK_IN_PROGRAMME,
-                       programme_id=response.programme_id)):
+    if (
+        owner is None
+        or not may(actor.access, Action.ACT_FOR_PERSON, person=owner)
+        or not may(actor.access, Action.WORK_IN_PROGRAMME, programme_id=response.programme_id)
+    ):
         raise ResponseNotFound(response.id)
     return owner.display_name or "?"
 
@@ -94,14 +96,27 @@ def keep_dialog(session: Session, actor: Actor, step: Step, message_id: int | No
     response = session.get(SurveyResponse, step.view.response.id, with_for_update=True)
     if response is None or response.submitted_at is not None:
         return
-    save_dialog(session, person_id=actor.person_id, kind=kind_of(step.proxy_name), step="form",
-                data={"response_id": step.view.response.id}, awaits_text=True,
-                message_id=message_id)
+    save_dialog(
+        session,
+        person_id=actor.person_id,
+        kind=kind_of(step.proxy_name),
+        step="form",
+        data={"response_id": step.view.response.id},
+        awaits_text=True,
+        message_id=message_id,
+    )
 
 
 def form_step(
-    session: Session, *, action: str, response_id: int, index: int, choice: int,
-    actor: Actor, now: datetime, message_id: int | None,
+    session: Session,
+    *,
+    action: str,
+    response_id: int,
+    index: int,
+    choice: int,
+    actor: Actor,
+    now: datetime,
+    message_id: int | None,
 ) -> Step:
     response = session.get(SurveyResponse, response_id)
     if response is None:
@@ -113,11 +128,9 @@ def form_step(
             raise StaleStep(response.position)
         # Text questions have no choices, so a forged button for one is refused here too.
         value = choice_value(current.items[index], choice)
-        result = store_answer(session, response_id=response_id, index=index, value=value,
-                              now=now)
+        result = store_answer(session, response_id=response_id, index=index, value=value, now=now)
     elif action == "k":
-        result = store_answer(session, response_id=response_id, index=index, value=None,
-                              now=now)
+        result = store_answer(session, response_id=response_id, index=index, value=None, now=now)
     elif action == "b":
         result = back(session, response_id=response_id, index=index)
     elif action == "s":
@@ -128,9 +141,14 @@ def form_step(
         result = submit(session, response_id=response_id, now=now)
         close_dialog(session, person_id=actor.person_id, kind=kind_of(proxy_name))
         if proxy_name is not None:
-            record(session, actor_id=actor.person_id, action="survey.paper_submitted",
-                   subject_type="survey_response", subject_id=response_id,
-                   details={"phase": response.phase, "programme_id": response.programme_id})
+            record(
+                session,
+                actor_id=actor.person_id,
+                action="survey.paper_submitted",
+                subject_type="survey_response",
+                subject_id=response_id,
+                details={"phase": response.phase, "programme_id": response.programme_id},
+            )
         return Step(result, proxy_name)
     else:  # p, c, v: nothing changes, but only on a response still open
         if response.submitted_at is not None:
@@ -139,8 +157,13 @@ def form_step(
     step = Step(result, proxy_name)
     keep_dialog(session, actor, step, message_id)
     if action == "p":
-        save_dialog(session, person_id=actor.person_id, kind=kind_of(proxy_name), step="paused",
-                    awaits_text=False)
+        save_dialog(
+            session,
+            person_id=actor.person_id,
+            kind=kind_of(proxy_name),
+            step="paused",
+            awaits_text=False,
+        )
     return step
 
 
@@ -163,8 +186,15 @@ class FormPress:
 
 
 def press_form_button(
-    session: Session, *, caller: Caller, action: str, response_id: int, index: int,
-    choice: int, now: datetime, message_id: int | None,
+    session: Session,
+    *,
+    caller: Caller,
+    action: str,
+    response_id: int,
+    index: int,
+    choice: int,
+    now: datetime,
+    message_id: int | None,
 ) -> FormPress:
     """One `sv:<action>:…` press, the sender identified in the same transaction.
 
@@ -176,20 +206,39 @@ def press_form_button(
     actor = Actor(resident.person_id, resident.access)
     try:
         if action in ("a", "k"):
-            own = answer_own(session, response_id=response_id, person_id=resident.person_id,
-                             index=index, choice=choice if action == "a" else None, now=now,
-                             message_id=message_id)
+            own = answer_own(
+                session,
+                response_id=response_id,
+                person_id=resident.person_id,
+                index=index,
+                choice=choice if action == "a" else None,
+                now=now,
+                message_id=message_id,
+            )
             if own is not None:
                 return FormPress(resident, actor, Step(own, None))
-        step = form_step(session, action=action, response_id=response_id, index=index,
-                         choice=choice, actor=actor, now=now, message_id=message_id)
+        step = form_step(
+            session,
+            action=action,
+            response_id=response_id,
+            index=index,
+            choice=choice,
+            actor=actor,
+            now=now,
+            message_id=message_id,
+        )
     except SurveyError as error:
         raise FormRefused(resident, error) from error
     return FormPress(resident, actor, step)
 
 
 def text_step(
-    session: Session, *, response_id: int, text: str, actor: Actor, now: datetime,
+    session: Session,
+    *,
+    response_id: int,
+    text: str,
+    actor: Actor,
+    now: datetime,
     max_text: int,
 ) -> Step:
     """Typed text while the form is open: a text answer, or why the buttons are needed."""
@@ -209,8 +258,9 @@ def text_step(
     if len(text) > max_text:
         return Step(current, proxy_name, hint="too_long")
     try:
-        result = store_answer(session, response_id=response_id, index=response.position,
-                              value=text, now=now)
+        result = store_answer(
+            session, response_id=response_id, index=response.position, value=text, now=now
+        )
     except AnswerTooLong:
         return Step(current, proxy_name, hint="too_long")
     except AnswerNotPlainText:

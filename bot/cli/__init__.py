@@ -35,8 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
 def _optional_modules() -> list[ModuleType]:
     # Feature areas add their commands here as they land.
     found = []
-    for name in ("activities", "changes", "surveys", "reports", "audit", "privacy", "webhook",
-                 "invitations", "offers"):
+    for name in (
+        "activities",
+        "changes",
+        "surveys",
+        "reports",
+        "audit",
+        "privacy",
+        "webhook",
+        "invitations",
+        "offers",
+    ):
         try:
             found.append(importlib.import_module(f"bot.cli.{name}"))
         except ModuleNotFoundError as exc:

@@ -61,10 +61,11 @@ def add_commands(sub: Any) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", type=Path, metavar="FILE",
-                        help="the .csv or .xlsx file to import")
+    parser.add_argument("file", type=Path, metavar="FILE", help="the .csv or .xlsx file to import")
     parser.add_argument(
-        "--programme", required=True, metavar="NAME",
+        "--programme",
+        required=True,
+        metavar="NAME",
         help="programme name, exactly as residents should see it",
     )
     parser.set_defaults(handler=import_command)
@@ -81,14 +82,18 @@ def import_command(args: argparse.Namespace) -> int:
     try:
         name = check_text(str(args.programme), limit=200)
     except InvalidText:
-        print("palbot: --programme must have 1 to 200 characters, without control or "
-              "invisible formatting characters", file=sys.stderr)
+        print(
+            "palbot: --programme must have 1 to 200 characters, without control or "
+            "invisible formatting characters",
+            file=sys.stderr,
+        )
         return 2
     settings, engine = settings_and_engine()
     try:
         if path.suffix.lower() == ".xlsx":
-            sheet = read_activity_sheet(data, file_name=path.name, zone=settings.zone,
-                                        max_bytes=CLI_MAX_BYTES)
+            sheet = read_activity_sheet(
+                data, file_name=path.name, zone=settings.zone, max_bytes=CLI_MAX_BYTES
+            )
             if sheet.errors:
                 raise ImportRejected(sheet.errors)
             rows = sheet.rows
@@ -107,7 +112,7 @@ def import_command(args: argparse.Namespace) -> int:
         open_until = result.programme.signup_open_until
     engine.dispose()
     if result.programme_created:
-        print(f"created programme \"{name}\"")
+        print(f'created programme "{name}"')
     print(f"added {result.added} activities; {result.already_present} already present")
     if open_until is not None:
         local = open_until.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")

@@ -37,7 +37,8 @@ def add_commands(sub: Any) -> None:
         "--action",
         action="append",
         metavar="ACTION",
-        help="only this action, e.g. " + ", ".join(a.value for a in list(AuditAction)[:3])
+        help="only this action, e.g. "
+        + ", ".join(a.value for a in list(AuditAction)[:3])
         + " (repeatable)",
     )
     parser.add_argument("--actor", type=int, metavar="PERSON_ID", help="only this actor")

@@ -29,7 +29,7 @@ PROBLEMS = {
     ChangeProblem.IN_PAST: "the new start is not in the future",
     ChangeProblem.ENDS_BEFORE_START: "the end must be after the start",
     ChangeProblem.NOTHING: "nothing to change: give --starts-at, --ends-at or --venue with a "
-                           "new value",
+    "new value",
     ChangeProblem.EMPTY_VENUE: "the venue cannot be empty",
 }
 
@@ -82,8 +82,14 @@ def change_command(args: argparse.Namespace) -> int:
         return 2
     try:
         with transaction(engine) as session:
-            notices = change_activity(session, activity_id=args.activity_id, now=utcnow(),
-                                      starts_at=starts_at, ends_at=ends_at, venue=args.venue)
+            notices = change_activity(
+                session,
+                activity_id=args.activity_id,
+                now=utcnow(),
+                starts_at=starts_at,
+                ends_at=ends_at,
+                venue=args.venue,
+            )
             activity = session.get(Activity, args.activity_id)
             assert activity is not None
             start, venue = activity.starts_at, activity.venue

@@ -38,25 +38,35 @@ def add_commands(sub: Any) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--bot-username", metavar="NAME",
-                        help="the bot's @username (without @), if Telegram cannot be asked")
-    parser.add_argument("--days", type=int, metavar="N",
-                        help="valid for N days (default PALBOT_INVITATION_VALID_DAYS)")
+    parser.add_argument(
+        "--bot-username",
+        metavar="NAME",
+        help="the bot's @username (without @), if Telegram cannot be asked",
+    )
+    parser.add_argument(
+        "--days",
+        type=int,
+        metavar="N",
+        help="valid for N days (default PALBOT_INVITATION_VALID_DAYS)",
+    )
     parser.set_defaults(handler=first_admin_link)
 
 
 def bot_username(settings: Settings) -> str:
     """The bot's username from getMe (the token stays out of every message)."""
     if settings.token is None:
-        raise SettingsError("PALBOT_TOKEN: required to ask Telegram for the bot's username "
-                            "(or give --bot-username)")
+        raise SettingsError(
+            "PALBOT_TOKEN: required to ask Telegram for the bot's username (or give --bot-username)"
+        )
     url = f"{settings.api_url}/bot{settings.token.get_secret_value()}/getMe"
     try:
         response = httpx.get(url, timeout=15)
         body = response.json()
     except (httpx.HTTPError, ValueError):
-        raise SettingsError("PALBOT_API_URL: Telegram could not be reached to ask for the "
-                            "bot's username (or give --bot-username)") from None
+        raise SettingsError(
+            "PALBOT_API_URL: Telegram could not be reached to ask for the "
+            "bot's username (or give --bot-username)"
+        ) from None
     if not body.get("ok") or not body.get("result", {}).get("username"):
         raise SettingsError("PALBOT_TOKEN: Telegram did not accept the token")
     return str(body["result"]["username"])
@@ -76,6 +86,7 @@ def first_admin_link(args: argparse.Namespace) -> int:
     engine.dispose()
     local = made.expires_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
     print(link_for(username, made))
-    print(f"one-time administrator link, valid until {local} ({settings.timezone})",
-          file=sys.stderr)
+    print(
+        f"one-time administrator link, valid until {local} ({settings.timezone})", file=sys.stderr
+    )
     return 0

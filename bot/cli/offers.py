@@ -20,13 +20,19 @@ def add_commands(sub: Any) -> None:
     windows = sub.add_parser(
         "offer-windows",
         help="show or set how long a freed place is offered to one person, and when the "
-             "last-minute first-tap round starts, for one programme",
+        "last-minute first-tap round starts, for one programme",
     )
     windows.add_argument("--programme", required=True, metavar="NAME")
-    windows.add_argument("--offer-time", metavar="DURATION|0|default",
-                         help="e.g. 12h or 90m; 0 gives freed places at once")
-    windows.add_argument("--first-come", metavar="DURATION|default",
-                         help="e.g. 2h: from then on, the first tap on the reserve list wins")
+    windows.add_argument(
+        "--offer-time",
+        metavar="DURATION|0|default",
+        help="e.g. 12h or 90m; 0 gives freed places at once",
+    )
+    windows.add_argument(
+        "--first-come",
+        metavar="DURATION|default",
+        help="e.g. 2h: from then on, the first tap on the reserve list wins",
+    )
     windows.set_defaults(handler=_offer_windows)
 
 
@@ -65,9 +71,11 @@ def _offer_windows(args: argparse.Namespace) -> int:
     if windows.immediate:
         print(f"{args.programme}: freed places are given at once to the first in line")
     else:
-        print(f"{args.programme}: a freed place is offered for {_hours(windows.offer_time)} "
-              f"to the first in line; within {_hours(windows.first_come)} of the start, "
-              "the first tap on the reserve list wins")
+        print(
+            f"{args.programme}: a freed place is offered for {_hours(windows.offer_time)} "
+            f"to the first in line; within {_hours(windows.first_come)} of the start, "
+            "the first tap on the reserve list wins"
+        )
     return 0
 
 

@@ -41,8 +41,9 @@ def add_commands(sub: Any) -> None:
         "programmes all ended more than their `retention_months` ago, as /forgetme does. "
         "The bot does this every night by itself; use --dry-run to see what would go.",
     )
-    purge.add_argument("--dry-run", action="store_true",
-                       help="only show which programmes and person ids are due")
+    purge.add_argument(
+        "--dry-run", action="store_true", help="only show which programmes and person ids are due"
+    )
     purge.set_defaults(handler=_purge)
 
     data = sub.add_parser(
@@ -51,8 +52,13 @@ def add_commands(sub: Any) -> None:
         description="Write the /mydata files for a person, e.g. someone without Telegram "
         "who asked on paper: HTML in their language, or JSON.",
     )
-    data.add_argument("--person", type=int, required=True, metavar="ID",
-                      help="the person's internal id (from the animator's list or the audit)")
+    data.add_argument(
+        "--person",
+        type=int,
+        required=True,
+        metavar="ID",
+        help="the person's internal id (from the animator's list or the audit)",
+    )
     data.add_argument("--format", choices=("html", "json"), default="html")
     data.add_argument("--out", type=Path, required=True, metavar="FILE")
     data.set_defaults(handler=_person_data)
@@ -77,10 +83,16 @@ def add_commands(sub: Any) -> None:
         "code (default, as monitoring requires) or deleted. Without options: show them.",
     )
     keep.add_argument("--programme", required=True, metavar="NAME")
-    keep.add_argument("--months", metavar="N|off",
-                      help="months after the end (1-120), or off for no automatic erasure")
-    keep.add_argument("--answers", choices=("keep", "delete"),
-                      help="on erasure keep survey answers under the code, or delete them")
+    keep.add_argument(
+        "--months",
+        metavar="N|off",
+        help="months after the end (1-120), or off for no automatic erasure",
+    )
+    keep.add_argument(
+        "--answers",
+        choices=("keep", "delete"),
+        help="on erasure keep survey answers under the code, or delete them",
+    )
     keep.set_defaults(handler=_set_retention)
 
 
@@ -95,9 +107,11 @@ def _purge(args: argparse.Namespace) -> int:
         return 0
     for programme in programmes:
         mine = [d.person_id for d in due if programme.programme_id in d.programme_ids]
-        print(f"programme {programme.programme_id} ({programme.name}): ended "
-              f"{programme.ended_at:%Y-%m-%d}, erase after {programme.erase_after:%Y-%m-%d}; "
-              f"{len(mine)} people due")
+        print(
+            f"programme {programme.programme_id} ({programme.name}): ended "
+            f"{programme.ended_at:%Y-%m-%d}, erase after {programme.erase_after:%Y-%m-%d}; "
+            f"{len(mine)} people due"
+        )
     ids = " ".join(str(d.person_id) for d in due) or "-"
     if args.dry_run:
         print(f"Would erase {len(due)} people (person ids): {ids}")
@@ -145,22 +159,28 @@ def _erase(args: argparse.Namespace) -> int:
     except PersonNotFound:
         print(f"palbot: no person with id {args.person}")
         return 1
-    print(f"person {args.person}: {preview.places_released} places given up, "
-          f"{preview.reserve_positions_left} reserve lists left, "
-          f"{preview.pending_messages} messages withdrawn, survey answers {preview.answers}")
+    print(
+        f"person {args.person}: {preview.places_released} places given up, "
+        f"{preview.reserve_positions_left} reserve lists left, "
+        f"{preview.pending_messages} messages withdrawn, survey answers {preview.answers}"
+    )
     if not args.yes:
         print("Nothing done. Add --yes to erase.")
         return 0
     try:
         with transaction(engine) as session:
-            report = erase_person(session, person_id=args.person, now=now,
-                                  reason=ErasureReason.REQUEST)
+            report = erase_person(
+                session, person_id=args.person, now=now, reason=ErasureReason.REQUEST
+            )
     except PersonNotFound:
         print(f"palbot: no person with id {args.person}")
         return 1
     scrub_freed_space(engine)
-    print(f"person {args.person}: already erased" if report.already_erased
-          else f"person {args.person}: erased")
+    print(
+        f"person {args.person}: already erased"
+        if report.already_erased
+        else f"person {args.person}: erased"
+    )
     return 0
 
 
@@ -178,8 +198,11 @@ def _set_retention(args: argparse.Namespace) -> int:
         if programme is None:
             print(f"palbot: no programme named {args.programme!r}")
             return 1
-        apply_retention(programme, months=months if args.months is not None else "unchanged",
-                        keep_answers=None if args.answers is None else args.answers == "keep")
+        apply_retention(
+            programme,
+            months=months if args.months is not None else "unchanged",
+            keep_answers=None if args.answers is None else args.answers == "keep",
+        )
         session.add(programme)
         session.flush()
         end = programme_end(session, programme)
@@ -188,8 +211,13 @@ def _set_retention(args: argparse.Namespace) -> int:
     if months_now is None:
         print(f"{args.programme}: no automatic erasure; survey answers {answers} on erasure")
     else:
-        when = (f"on {add_months(end, months_now):%Y-%m-%d}" if end is not None
-                else "once its end is known")
-        print(f"{args.programme}: identities erased {months_now} months after the end, "
-              f"{when}; survey answers {answers}")
+        when = (
+            f"on {add_months(end, months_now):%Y-%m-%d}"
+            if end is not None
+            else "once its end is known"
+        )
+        print(
+            f"{args.programme}: identities erased {months_now} months after the end, "
+            f"{when}; survey answers {answers}"
+        )
     return 0

@@ -40,24 +40,51 @@ def add_commands(sub: Any) -> None:
         "only) and definitions, as an XLSX workbook; optionally CSV files and PNG charts. "
         "Counts of fewer than 5 people are hidden; no names or Telegram ids are written.",
     )
-    parser.add_argument("--programme", required=True, metavar="NAME",
-                        help="the programme's exact name")
-    parser.add_argument("--year", type=_year, metavar="YYYY",
-                        help="only this calendar year (default: every year it ran)")
-    parser.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx",
-                        help="where to write the workbook")
+    parser.add_argument(
+        "--programme", required=True, metavar="NAME", help="the programme's exact name"
+    )
+    parser.add_argument(
+        "--year",
+        type=_year,
+        metavar="YYYY",
+        help="only this calendar year (default: every year it ran)",
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="FILE.xlsx", help="where to write the workbook"
+    )
     parser.add_argument("--charts", type=Path, metavar="DIR", help="also write PNG charts here")
     parser.add_argument("--csv", type=Path, metavar="DIR", help="also write one CSV per sheet")
-    parser.add_argument("--row-level", action="store_true",
-                        help="add pseudonymised responses (participant codes) and a codebook")
-    parser.add_argument("--language", choices=SUPPORTED_LANGUAGES, default=None,
-                        help="language of labels (default: PALBOT_DEFAULT_LANGUAGE, pl)")
-    parser.add_argument("--min-count", type=int, default=5, metavar="N",
-                        help="hide counts of people below N (at least 3; default 5)")
-    parser.add_argument("--min-pairs", type=int, default=10, metavar="N",
-                        help="show statistics from N pairs up (at least 3; default 10)")
-    parser.add_argument("--zero-method", choices=("wilcox", "pratt"), default="wilcox",
-                        help="how the Wilcoxon test treats pairs with no change")
+    parser.add_argument(
+        "--row-level",
+        action="store_true",
+        help="add pseudonymised responses (participant codes) and a codebook",
+    )
+    parser.add_argument(
+        "--language",
+        choices=SUPPORTED_LANGUAGES,
+        default=None,
+        help="language of labels (default: PALBOT_DEFAULT_LANGUAGE, pl)",
+    )
+    parser.add_argument(
+        "--min-count",
+        type=int,
+        default=5,
+        metavar="N",
+        help="hide counts of people below N (at least 3; default 5)",
+    )
+    parser.add_argument(
+        "--min-pairs",
+        type=int,
+        default=10,
+        metavar="N",
+        help="show statistics from N pairs up (at least 3; default 10)",
+    )
+    parser.add_argument(
+        "--zero-method",
+        choices=("wilcox", "pratt"),
+        default="wilcox",
+        help="how the Wilcoxon test treats pairs with no change",
+    )
     parser.set_defaults(handler=report)
 
 
@@ -74,23 +101,28 @@ def report(args: argparse.Namespace) -> int:
         print("palbot report: --out must end in .xlsx", file=sys.stderr)
         return 2
     try:
-        rules = on_demand.disclosure_rules(min_count=args.min_count,
-                                           min_n_for_statistics=args.min_pairs)
+        rules = on_demand.disclosure_rules(
+            min_count=args.min_count, min_n_for_statistics=args.min_pairs
+        )
     except ValueError as exc:  # ThresholdTooLow
         print(f"palbot report: {exc}", file=sys.stderr)
         return 2
     settings = load_settings()
     options = on_demand.report_options(
-        language=args.language or settings.default_language, year=args.year, rules=rules,
-        row_level=args.row_level, timezone=settings.timezone, surveys_dir=settings.surveys_dir,
+        language=args.language or settings.default_language,
+        year=args.year,
+        rules=rules,
+        row_level=args.row_level,
+        timezone=settings.timezone,
+        surveys_dir=settings.surveys_dir,
         zero_method=args.zero_method,
     )
     steps = 5 + (1 if args.row_level else 0) + bool(args.csv) + bool(args.charts)
     started = time.perf_counter()
     engine = read_only_engine(settings.database_url)
     try:
-        with tqdm(total=steps, desc="report", unit="step", disable=None,
-                  file=sys.stderr) as bar:
+        with tqdm(total=steps, desc="report", unit="step", disable=None, file=sys.stderr) as bar:
+
             def advance(name: str) -> None:
                 bar.set_postfix_str(name)
                 bar.update(1)
@@ -101,12 +133,15 @@ def report(args: argparse.Namespace) -> int:
                     if programme is None:
                         return _unknown_programme(session, args.programme)
                     advance("snapshot")
-                    built = on_demand.build_report(session, programme=programme, now=_now(),
-                                                   options=options, progress=advance)
+                    built = on_demand.build_report(
+                        session, programme=programme, now=_now(), options=options, progress=advance
+                    )
             except (OperationalError, ProgrammingError) as exc:
-                print(f"palbot report: cannot read the database ({type(exc.orig).__name__}); "
-                      "check PALBOT_DATABASE_URL and that `palbot run` has created it",
-                      file=sys.stderr)
+                print(
+                    f"palbot report: cannot read the database ({type(exc.orig).__name__}); "
+                    "check PALBOT_DATABASE_URL and that `palbot run` has created it",
+                    file=sys.stderr,
+                )
                 return 1
             written = _write(built, args, advance)
     finally:

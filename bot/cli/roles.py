@@ -31,9 +31,12 @@ def add_commands(sub: Any) -> None:
         parser.add_argument("role", choices=ROLE_NAMES)
         parser.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
         parser.add_argument(
-            "--programme", metavar="NAME",
+            "--programme",
+            metavar="NAME",
             help="the programme the role is for (required for all but admin)"
-            if name == "grant" else "take the role away in this programme only")
+            if name == "grant"
+            else "take the role away in this programme only",
+        )
         parser.set_defaults(handler=fn)
 
 
@@ -54,24 +57,37 @@ def _programme_id(session: Session, name: str | None) -> int | None:
 def _grant(args: argparse.Namespace) -> int:
     role = Role(args.role)
     if role == Role.ADMIN and args.programme is not None:
-        print("palbot grant: admin is for every programme; grant coordinator, animator or "
-              "evaluator to limit someone to one programme", file=sys.stderr)
+        print(
+            "palbot grant: admin is for every programme; grant coordinator, animator or "
+            "evaluator to limit someone to one programme",
+            file=sys.stderr,
+        )
         return 2
     if role != Role.ADMIN and args.programme is None:
-        print(f"palbot grant: name the programme the {role.value} works in: --programme NAME "
-              "(repeat the command for each programme)", file=sys.stderr)
+        print(
+            f"palbot grant: name the programme the {role.value} works in: --programme NAME "
+            "(repeat the command for each programme)",
+            file=sys.stderr,
+        )
         return 2
     _, engine = settings_and_engine()
     try:
         with transaction(engine) as session:
-            added = grant(session, role=role, telegram_id=args.telegram_id,
-                          programme_id=_programme_id(session, args.programme))
+            added = grant(
+                session,
+                role=role,
+                telegram_id=args.telegram_id,
+                programme_id=_programme_id(session, args.programme),
+            )
     except _NoSuchProgramme:
         print(f"palbot grant: no programme named {args.programme!r}", file=sys.stderr)
         return 2
     scope = f" for {args.programme}" if args.programme else ""
-    print(f"{args.role} granted to {args.telegram_id}{scope}" if added else
-          f"{args.telegram_id} already is {args.role}{scope}")
+    print(
+        f"{args.role} granted to {args.telegram_id}{scope}"
+        if added
+        else f"{args.telegram_id} already is {args.role}{scope}"
+    )
     return 0
 
 
@@ -79,12 +95,19 @@ def _revoke(args: argparse.Namespace) -> int:
     _, engine = settings_and_engine()
     try:
         with transaction(engine) as session:
-            removed = revoke(session, role=Role(args.role), telegram_id=args.telegram_id,
-                             programme_id=_programme_id(session, args.programme))
+            removed = revoke(
+                session,
+                role=Role(args.role),
+                telegram_id=args.telegram_id,
+                programme_id=_programme_id(session, args.programme),
+            )
     except _NoSuchProgramme:
         print(f"palbot revoke: no programme named {args.programme!r}", file=sys.stderr)
         return 2
     scope = f" for {args.programme}" if args.programme else ""
-    print(f"{args.role}{scope} revoked from {args.telegram_id}" if removed else
-          f"{args.telegram_id} did not have {args.role}{scope}")
+    print(
+        f"{args.role}{scope} revoked from {args.telegram_id}"
+        if removed
+        else f"{args.telegram_id} did not have {args.role}{scope}"
+    )
     return 0

@@ -29,26 +29,33 @@ def add_commands(sub: Any) -> None:
         "long polling (default) or behind a webhook until SIGINT/SIGTERM.",
     )
     parser.add_argument(
-        "--webhook", action="store_true",
+        "--webhook",
+        action="store_true",
         help="receive updates over HTTPS instead of long polling; several processes may "
         "serve one bot this way (needs PALBOT_WEBHOOK_SECRET)",
     )
     parser.add_argument(
-        "--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
+        "--listen",
+        default="127.0.0.1:8080",
+        metavar="HOST:PORT",
         help="address the webhook server binds (default 127.0.0.1:8080, behind a reverse proxy)",
     )
     parser.add_argument(
-        "--public-url", metavar="URL",
+        "--public-url",
+        metavar="URL",
         help="the https:// address Telegram sends updates to (the reverse proxy's); "
         "its path is served locally, /telegram if it has none",
     )
     parser.add_argument(
-        "--no-set-webhook", dest="set_webhook", action="store_false",
+        "--no-set-webhook",
+        dest="set_webhook",
+        action="store_false",
         help="do not call setWebhook at start (another process or a deploy step does it)",
     )
     # A second process on one database that only sends (no updates): see bot/background.py.
-    parser.add_argument("--no-polling", dest="polling", action="store_false",
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-polling", dest="polling", action="store_false", help=argparse.SUPPRESS
+    )
     parser.set_defaults(handler=run)
 
 
@@ -101,16 +108,23 @@ def _webhook_config(args: argparse.Namespace, settings: Settings) -> WebhookConf
     from bot.webhook import WebhookConfig, parse_listen, webhook_url
 
     if settings.webhook_secret is None:
-        raise SettingsError("PALBOT_WEBHOOK_SECRET: required with --webhook (16-256 characters "
-                            "of A-Z, a-z, 0-9, _ and -)")
+        raise SettingsError(
+            "PALBOT_WEBHOOK_SECRET: required with --webhook (16-256 characters "
+            "of A-Z, a-z, 0-9, _ and -)"
+        )
     if not args.public_url:
-        raise SettingsError("--public-url: required with --webhook (the reverse proxy's https:// "
-                            "address)")
+        raise SettingsError(
+            "--public-url: required with --webhook (the reverse proxy's https:// address)"
+        )
     try:
         host, port = parse_listen(args.listen)
         url = webhook_url(args.public_url)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
-    return WebhookConfig(host=host, port=port, public_url=url,
-                         secret=settings.webhook_secret.get_secret_value(),
-                         set_webhook=args.set_webhook)
+    return WebhookConfig(
+        host=host,
+        port=port,
+        public_url=url,
+        secret=settings.webhook_secret.get_secret_value(),
+        set_webhook=args.set_webhook,
+    )

@@ -54,7 +54,8 @@ from storage.surveys.versions import (
 def add_commands(sub: Any) -> None:
     """Register the survey subcommands."""
     check = sub.add_parser(
-        "check-surveys", help="check questionnaire files and print every problem",
+        "check-surveys",
+        help="check questionnaire files and print every problem",
         description="Validate questionnaire files (YAML). Without FILE: the default "
         "questionnaire and every programme's. Prints each problem with its line and place "
         "(items[3].text.pl: missing); also refuses a file changed without a new version "
@@ -64,22 +65,28 @@ def add_commands(sub: Any) -> None:
     check.set_defaults(handler=_check)
 
     choose = sub.add_parser(
-        "set-survey", help="choose the questionnaire a programme uses",
+        "set-survey",
+        help="choose the questionnaire a programme uses",
         description="Give a programme its own questionnaire file (checked first). The file "
         "is read from this path whenever a survey starts, so keep it there.",
     )
     choose.add_argument("--programme", required=True, metavar="NAME")
     group = choose.add_mutually_exclusive_group(required=True)
     group.add_argument("file", nargs="?", metavar="FILE")
-    group.add_argument("--default", action="store_true",
-                       help="go back to the questionnaire shipped with the bot")
-    choose.add_argument("--force", action="store_true",
-                        help="allow a different questionnaire after surveys were submitted "
-                        "(initial and final answers would no longer be comparable)")
+    group.add_argument(
+        "--default", action="store_true", help="go back to the questionnaire shipped with the bot"
+    )
+    choose.add_argument(
+        "--force",
+        action="store_true",
+        help="allow a different questionnaire after surveys were submitted "
+        "(initial and final answers would no longer be comparable)",
+    )
     choose.set_defaults(handler=_set_survey)
 
     final = sub.add_parser(
-        "open-final-survey", help="open the final survey and invite participants",
+        "open-final-survey",
+        help="open the final survey and invite participants",
         description="Open a programme's final survey: everyone with a submitted initial "
         "survey, or a place or attendance in one of its activities, gets an invitation with "
         "a button (once), and reminders after 3 and 7 days unless follow-ups are off. "
@@ -89,7 +96,8 @@ def add_commands(sub: Any) -> None:
     final.set_defaults(handler=_open_final)
 
     export = sub.add_parser(
-        "export-responses", help="write submitted survey responses to CSV (for checking)",
+        "export-responses",
+        help="write submitted survey responses to CSV (for checking)",
         description="One row per participant and phase: participant code (no names, no "
         "Telegram ids), each item's raw answer, and subscale scores (reverse items scored, "
         "minimum-answered rule applied). Columns marked '(free text)' hold what people "
@@ -110,9 +118,11 @@ def _programme(session: Session, name: str) -> Programme | None:
 
 
 def _describe(q: Questionnaire) -> str:
-    return (f"{q.id} version {q.version}: {len(items_for_phase(q, 'initial'))} questions in "
-            f"the initial survey, {len(items_for_phase(q, 'final'))} in the final; "
-            f"fingerprint {q.fingerprint[:12]}")
+    return (
+        f"{q.id} version {q.version}: {len(items_for_phase(q, 'initial'))} questions in "
+        f"the initial survey, {len(items_for_phase(q, 'final'))} in the final; "
+        f"fingerprint {q.fingerprint[:12]}"
+    )
 
 
 def file_problems(path: Path, engine: Engine | None) -> tuple[Questionnaire | None, list[Problem]]:
@@ -131,8 +141,7 @@ def _programme_files(engine: Engine, settings: Settings) -> list[Path]:
 
 def startup_problems(settings: Settings, engine: Engine) -> list[Problem]:
     """Problems of every questionnaire the bot may use; valid ones are cached for use."""
-    paths = list(dict.fromkeys([default_questionnaire_path(), *_programme_files(engine,
-                                                                                settings)]))
+    paths = list(dict.fromkeys([default_questionnaire_path(), *_programme_files(engine, settings)]))
     problems: list[Problem] = []
     valid: list[tuple[Path, Questionnaire]] = []
     for path in paths:
@@ -152,8 +161,11 @@ def refuse_bad_surveys(settings: Settings, engine: Engine) -> int | None:
     print("palbot: not starting: a questionnaire file has problems:", file=sys.stderr)
     for problem in problems:
         print(f"  {problem}", file=sys.stderr)
-    print("Fix the file (check it with: palbot check-surveys FILE) or choose another one with "
-          "palbot set-survey.", file=sys.stderr)
+    print(
+        "Fix the file (check it with: palbot check-surveys FILE) or choose another one with "
+        "palbot set-survey.",
+        file=sys.stderr,
+    )
     return 2
 
 
@@ -175,8 +187,11 @@ def _engine_for_checks() -> tuple[Settings | None, Engine | None]:
         print(f"note: database not checked ({type(exc).__name__})", file=sys.stderr)
         ready = False
     if not ready:
-        print("note: versions not compared with answered ones (database missing or not "
-              "migrated: run palbot run once)", file=sys.stderr)
+        print(
+            "note: versions not compared with answered ones (database missing or not "
+            "migrated: run palbot run once)",
+            file=sys.stderr,
+        )
         engine.dispose()
         return settings, None
     return settings, engine
@@ -222,14 +237,20 @@ def _set_survey(args: argparse.Namespace) -> int:
         if programme is None:
             return 1
         try:
-            use_questionnaire(session, programme=programme,
-                              path=None if args.default else path, questionnaire=q,
-                              force=args.force)
+            use_questionnaire(
+                session,
+                programme=programme,
+                path=None if args.default else path,
+                questionnaire=q,
+                force=args.force,
+            )
         except OtherQuestionnaireAnswered as other:
-            print(f'palbot: "{programme.name}" already has surveys answered with the '
-                  f'questionnaire "{other.questionnaire_id}"; a different one makes start '
-                  "and end incomparable. Use --force if that is really intended.",
-                  file=sys.stderr)
+            print(
+                f'palbot: "{programme.name}" already has surveys answered with the '
+                f'questionnaire "{other.questionnaire_id}"; a different one makes start '
+                "and end incomparable. Use --force if that is really intended.",
+                file=sys.stderr,
+            )
             return 1
     print(f'"{args.programme}" now uses {path}\n  {_describe(q)}')
     engine.dispose()
@@ -250,8 +271,7 @@ def _open_final(args: argparse.Namespace) -> int:
     print(f"  invited: {result.invited}")
     print(f"  invited before (not again): {result.already_invited}")
     print(f"  already answered: {result.already_answered}")
-    print(f"  without Telegram (enter their paper surveys with /paper): "
-          f"{result.without_telegram}")
+    print(f"  without Telegram (enter their paper surveys with /paper): {result.without_telegram}")
     if not followups:
         print("  follow-up reminders are off for this programme")
     return 0

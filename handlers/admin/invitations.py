@@ -46,13 +46,17 @@ def refusal_text(t: Translator, problem: InvitationProblem) -> str:
     """Why an invitation grants nothing, politely, with what to do."""
     texts = {
         InvitationProblem.UNKNOWN: t._(
-            "This invitation link is not valid. Ask the person who sent it for a new one."),
+            "This invitation link is not valid. Ask the person who sent it for a new one."
+        ),
         InvitationProblem.USED: t._(
-            "This invitation has already been used. If you need one, ask for a new link."),
+            "This invitation has already been used. If you need one, ask for a new link."
+        ),
         InvitationProblem.EXPIRED: t._(
-            "This invitation has expired. Ask the person who sent it for a new link."),
+            "This invitation has expired. Ask the person who sent it for a new link."
+        ),
         InvitationProblem.REVOKED: t._(
-            "This invitation was withdrawn. Ask the person who sent it if this is a mistake."),
+            "This invitation was withdrawn. Ask the person who sent it if this is a mistake."
+        ),
         InvitationProblem.NOT_OPENED: t._("Please open the invitation link again."),
     }
     return texts[problem]
@@ -69,29 +73,49 @@ async def open_link(update: Update, context: PalContext, payload: str) -> None:
     token = payload.removeprefix(START_PREFIX)
     try:
         offer = await context.db.write(
-            open_invitation, token=token, telegram_id=context.viewer.telegram_id,
-            language=context.viewer.language, now=context.services.clock.now())
+            open_invitation,
+            token=token,
+            telegram_id=context.viewer.telegram_id,
+            language=context.viewer.language,
+            now=context.services.clock.now(),
+        )
     except InvitationRefused as refused:
-        log.info("invitation refused person_id=%s problem=%s", context.viewer.person_id,
-                 refused.problem.value)
+        log.info(
+            "invitation refused person_id=%s problem=%s",
+            context.viewer.person_id,
+            refused.problem.value,
+        )
         await answer(update, context, refusal_text(t, refused.problem))
         return
     lines = [t._("📨 Invitation to the programme team")]
     if offer.programme_name is not None:
-        lines.append(t._("Role: {role} in the programme “{programme}”.").format(
-            role=role_name(t, offer.role), programme=offer.programme_name))
+        lines.append(
+            t._("Role: {role} in the programme “{programme}”.").format(
+                role=role_name(t, offer.role), programme=offer.programme_name
+            )
+        )
     else:
-        lines.append(t._("Role: {role} of this chat (all programmes).").format(
-            role=role_name(t, offer.role)))
+        lines.append(
+            t._("Role: {role} of this chat (all programmes).").format(role=role_name(t, offer.role))
+        )
     if offer.inviter_name:
         lines.append(t._("Invited by: {name}.").format(name=offer.inviter_name))
-    lines.append(t._("The invitation is valid until {date}.").format(
-        date=t.date_time(offer.expires_at)))
+    lines.append(
+        t._("The invitation is valid until {date}.").format(date=t.date_time(offer.expires_at))
+    )
     lines.append(t._("Do you accept?"))
-    await show_screen(update, context, "\n".join(lines), inline([
-        [(t._("✅ Accept"), f"inv:ok:{offer.invitation_id}")],
-        [(t._("✖️ No, thank you"), f"inv:no:{offer.invitation_id}")],
-    ]), new_message=True)
+    await show_screen(
+        update,
+        context,
+        "\n".join(lines),
+        inline(
+            [
+                [(t._("✅ Accept"), f"inv:ok:{offer.invitation_id}")],
+                [(t._("✖️ No, thank you"), f"inv:no:{offer.invitation_id}")],
+            ]
+        ),
+        new_message=True,
+    )
 
 
 async def on_accept(update: Update, context: PalContext) -> None:
@@ -104,36 +128,50 @@ async def on_accept(update: Update, context: PalContext) -> None:
         return
     try:
         accepted = await context.db.write(
-            accept_invitation, person_id=person.id,
-            invitation_id=int(context.matches[0].group(1)), now=context.services.clock.now())
+            accept_invitation,
+            person_id=person.id,
+            invitation_id=int(context.matches[0].group(1)),
+            now=context.services.clock.now(),
+        )
     except InvitationRefused as refused:
-        log.info("invitation not accepted person_id=%s problem=%s", context.viewer.person_id,
-                 refused.problem.value)
+        log.info(
+            "invitation not accepted person_id=%s problem=%s",
+            context.viewer.person_id,
+            refused.problem.value,
+        )
         await answer(update, context, refusal_text(t, refused.problem), alert=True)
         return
-    log.info("invitation accepted person_id=%s role=%s", context.viewer.person_id,
-             accepted.role.value)
+    log.info(
+        "invitation accepted person_id=%s role=%s", context.viewer.person_id, accepted.role.value
+    )
     if accepted.programme_name is not None:
         text = t._("Done: you are now {role} in the programme “{programme}”.").format(
-            role=role_name(t, accepted.role), programme=accepted.programme_name)
+            role=role_name(t, accepted.role), programme=accepted.programme_name
+        )
     else:
         text = t._("Done: you are now {role} of this chat.").format(
-            role=role_name(t, accepted.role))
+            role=role_name(t, accepted.role)
+        )
     await show_screen(update, context, text, None)
     chat = update.effective_chat
     assert chat is not None
     if not person.is_onboarded:
-        await context.bot.send_message(chat.id, t._(
-            "One more step: send /start to choose your language and the name the team "
-            "will see."))
+        await context.bot.send_message(
+            chat.id,
+            t._(
+                "One more step: send /start to choose your language and the name the team will see."
+            ),
+        )
         return
     roles = context.viewer.roles | {accepted.role}
     hint = t._("Your tools are in the menu below and in /help.")
     if accepted.role is Role.ADMIN:
         hint = t._("Your tools are in the menu below and in /help. Administrators: /admin.")
     elif accepted.role is Role.COORDINATOR:
-        hint = t._("Your tools are in the menu below and in /help. Your programme's team, "
-                   "settings and surveys: /admin.")
+        hint = t._(
+            "Your tools are in the menu below and in /help. Your programme's team, "
+            "settings and surveys: /admin."
+        )
     await context.bot.send_message(chat.id, hint, reply_markup=main_menu(t, roles))
 
 
@@ -142,8 +180,14 @@ async def on_decline(update: Update, context: PalContext) -> None:
     person = context.viewer.person
     if person is not None and person.id is not None:
         await context.db.write(close_dialog, person_id=person.id, kind=DIALOG_KIND)
-    await show_screen(update, context, context.t._(
-        "All right, nothing has changed. You can open the link again while it is valid."), None)
+    await show_screen(
+        update,
+        context,
+        context.t._(
+            "All right, nothing has changed. You can open the link again while it is valid."
+        ),
+        None,
+    )
 
 
 def register(app: PalApplication) -> None:

@@ -63,16 +63,18 @@ Rows = list[list[tuple[str, str]]]
 def staff_actor(context: PalContext) -> StaffActor:
     """The person using a staff screen, as storage rules see them."""
     person = context.viewer.person
-    return StaffActor(context.viewer.telegram_id, person.id if person else None,
-                      context.settings.admin_ids)
+    return StaffActor(
+        context.viewer.telegram_id, person.id if person else None, context.settings.admin_ids
+    )
 
 
 def not_allowed_text(context: PalContext) -> str:
     """The refusal for a staff screen or action: who may use it, as the person can act on."""
     if context.viewer.can(Role.COORDINATOR):
         # A coordinator beyond their programmes, or at an administrator's action.
-        return context.t._("Only an administrator, or a coordinator of this programme, "
-                           "can do this.")
+        return context.t._(
+            "Only an administrator, or a coordinator of this programme, can do this."
+        )
     return context.t._("This is only for administrators and programme coordinators.")
 
 
@@ -102,8 +104,12 @@ def _menu(session: Session, *, actor: StaffActor) -> tuple[bool, list[tuple[int,
     """Whether the person administers everything, and the programmes they see here."""
     if actor.may(session, StaffAction.MANAGE_ADMINS, None):
         return True, staff_programmes(session, actor=actor)
-    return False, programmes_for(session, telegram_id=actor.telegram_id,
-                                 admin_ids=actor.admin_ids, action=StaffAction.RUN_PROGRAMME)
+    return False, programmes_for(
+        session,
+        telegram_id=actor.telegram_id,
+        admin_ids=actor.admin_ids,
+        action=StaffAction.RUN_PROGRAMME,
+    )
 
 
 async def admin_menu(update: Update, context: PalContext) -> None:
@@ -125,21 +131,29 @@ async def admin_menu(update: Update, context: PalContext) -> None:
         await answer(update, context, t._("First, let's get you set up: send /start."))
         return
     if not is_admin:
-        rows: Rows = [[(name[:60], f"adm:p:{pid}")] for pid, name in
-                      programmes[:MAX_PROGRAMMES_SHOWN]]
-        await show_screen(update, context, t._(
-            "Your programmes. Choose one to see its team, dates, settings and surveys:"),
-            inline([*rows, [back_to_menu_button(t)]]))
+        rows: Rows = [
+            [(name[:60], f"adm:p:{pid}")] for pid, name in programmes[:MAX_PROGRAMMES_SHOWN]
+        ]
+        await show_screen(
+            update,
+            context,
+            t._("Your programmes. Choose one to see its team, dates, settings and surveys:"),
+            inline([*rows, [back_to_menu_button(t)]]),
+        )
         return
     rows = [[(name[:60], f"adm:p:{pid}")] for pid, name in programmes[:MAX_PROGRAMMES_SHOWN]]
-    rows += [[(t._("👑 Administrators"), "adm:a")],
-             [(t._("➕ New programme"), "adm:new")],
-             [(t._("🗄 Archived programmes"), "prg:arch"), (t._("📜 Audit trail"), "prg:au:0:0")],
-             [(t._("📥 Activities from a spreadsheet"), "ss:help")],
-             [back_to_menu_button(t)]]
-    text = (t._("Administration. Choose a programme to see its team and to invite or "
-                "remove people:") if programmes else
-            t._("Administration. There is no programme yet: add one with “New programme”."))
+    rows += [
+        [(t._("👑 Administrators"), "adm:a")],
+        [(t._("➕ New programme"), "adm:new")],
+        [(t._("🗄 Archived programmes"), "prg:arch"), (t._("📜 Audit trail"), "prg:au:0:0")],
+        [(t._("📥 Activities from a spreadsheet"), "ss:help")],
+        [back_to_menu_button(t)],
+    ]
+    text = (
+        t._("Administration. Choose a programme to see its team and to invite or remove people:")
+        if programmes
+        else t._("Administration. There is no programme yet: add one with “New programme”.")
+    )
     await show_screen(update, context, text, inline(rows))
 
 
@@ -162,17 +176,20 @@ class Team:
         return self.appoints_coordinators or member.role not in GIVEN_BY_ADMINS
 
 
-def team_of(session: Session, *, actor: StaffActor, programme_id: int | None,
-          now: datetime) -> Team:
+def team_of(
+    session: Session, *, actor: StaffActor, programme_id: int | None, now: datetime
+) -> Team:
     """A programme's (None: the administrators') team, for those who may manage it."""
     programme = session.get(Programme, programme_id) if programme_id is not None else None
     if programme_id is not None and programme is None:
         raise NotAllowed(programme_id)
-    return Team(programme_id, programme.name if programme else None,
-                staff_of(session, actor=actor, programme_id=programme_id),
-                pending_invitations(session, actor=actor, programme_id=programme_id, now=now),
-                appoints_coordinators=actor.may(session, StaffAction.MANAGE_ADMINS,
-                                                programme_id))
+    return Team(
+        programme_id,
+        programme.name if programme else None,
+        staff_of(session, actor=actor, programme_id=programme_id),
+        pending_invitations(session, actor=actor, programme_id=programme_id, now=now),
+        appoints_coordinators=actor.may(session, StaffAction.MANAGE_ADMINS, programme_id),
+    )
 
 
 def _name(t: Translator, member: StaffMember) -> str:
@@ -182,40 +199,69 @@ def _name(t: Translator, member: StaffMember) -> str:
 async def show_team(update: Update, context: PalContext, programme_id: int | None) -> None:
     """Read and show the team of a programme (None: administrators)."""
     try:
-        team = await context.db.read(team_of, actor=staff_actor(context),
-                                     programme_id=programme_id,
-                                     now=context.services.clock.now())
+        team = await context.db.read(
+            team_of,
+            actor=staff_actor(context),
+            programme_id=programme_id,
+            now=context.services.clock.now(),
+        )
     except NotAllowed:
         await answer(update, context, not_allowed_text(context), alert=True)
         return
     await render_team(update, context, team)
 
 
-async def render_team(update: Update, context: PalContext, team: Team, *,
-                      toast: str | None = None, new_message: bool = False) -> None:
+async def render_team(
+    update: Update,
+    context: PalContext,
+    team: Team,
+    *,
+    toast: str | None = None,
+    new_message: bool = False,
+) -> None:
     """The team screen with its buttons: remove, withdraw, invite."""
     t = context.t
     programme_id = team.programme_id
-    lines = [t._("Team of “{programme}”:").format(programme=team.programme_name)
-             if team.programme_name is not None else t._("Administrators (all programmes):")]
+    lines = [
+        t._("Team of “{programme}”:").format(programme=team.programme_name)
+        if team.programme_name is not None
+        else t._("Administrators (all programmes):")
+    ]
     for member in team.members:
         you = " " + t._("(you)") if member.is_you else ""
         lines.append(f"• {_name(t, member)} — {role_name(t, member.role)}{you}")
     if not team.members:
         lines.append(t._("Nobody yet."))
-    rows: Rows = [[(f"✖️ {_name(t, m)[:NAME_IN_BUTTON]} — {role_name(t, m.role)}",
-                    f"adm:s:{m.grant_id}")] for m in team.members if team.removable(m)]
+    rows: Rows = [
+        [(f"✖️ {_name(t, m)[:NAME_IN_BUTTON]} — {role_name(t, m.role)}", f"adm:s:{m.grant_id}")]
+        for m in team.members
+        if team.removable(m)
+    ]
     if team.pending:
-        lines += ["", t.ngettext("{n} invitation is waiting:", "{n} invitations are waiting:",
-                                 len(team.pending)).format(n=len(team.pending))]
+        lines += [
+            "",
+            t.ngettext(
+                "{n} invitation is waiting:", "{n} invitations are waiting:", len(team.pending)
+            ).format(n=len(team.pending)),
+        ]
         for waiting in team.pending:
-            lines.append(t._("• {role}, valid until {date}").format(
-                role=role_name(t, waiting.role), date=t.short_date_time(waiting.expires_at)))
+            lines.append(
+                t._("• {role}, valid until {date}").format(
+                    role=role_name(t, waiting.role), date=t.short_date_time(waiting.expires_at)
+                )
+            )
             if team.appoints_coordinators or waiting.role not in GIVEN_BY_ADMINS:
-                rows.append([(t._("↩️ Withdraw: {role}, {date}").format(
-                    role=role_name(t, waiting.role),
-                    date=t.short_date_time(waiting.expires_at)),
-                    f"adm:ir:{waiting.invitation_id}")])
+                rows.append(
+                    [
+                        (
+                            t._("↩️ Withdraw: {role}, {date}").format(
+                                role=role_name(t, waiting.role),
+                                date=t.short_date_time(waiting.expires_at),
+                            ),
+                            f"adm:ir:{waiting.invitation_id}",
+                        )
+                    ]
+                )
     if team.members:
         lines += ["", t._("To remove someone, tap their name.")]
     if programme_id is None:
@@ -227,8 +273,9 @@ async def render_team(update: Update, context: PalContext, team: Team, *,
         rows.append([(t._("➕ Invite an evaluator"), f"adm:i:{programme_id}:evaluator")])
         rows.append([(t._("⚙️ Programme: dates, settings, surveys"), f"prg:o:{programme_id}")])
     rows.append([(t._("↩️ Administration"), "adm:menu")])
-    await show_screen(update, context, "\n".join(lines), inline(rows), toast=toast,
-                      new_message=new_message)
+    await show_screen(
+        update, context, "\n".join(lines), inline(rows), toast=toast, new_message=new_message
+    )
 
 
 @admin_only
@@ -256,33 +303,49 @@ async def on_invite(update: Update, context: PalContext) -> None:
     valid_for = timedelta(days=context.settings.invitation_valid_days)
     try:
         made, name = await context.db.write(
-            _invite_with_name, actor=staff_actor(context), role=role,
-            programme_id=programme_id, now=context.services.clock.now(), valid_for=valid_for)
+            _invite_with_name,
+            actor=staff_actor(context),
+            role=role,
+            programme_id=programme_id,
+            now=context.services.clock.now(),
+            valid_for=valid_for,
+        )
     except NotAllowed:
         await answer(update, context, not_allowed_text(context), alert=True)
         return
     log.info("invitation created person_id=%s role=%s", context.viewer.person_id, role.value)
     link = link_for(context.bot.username, made)
-    where = (t._("{role} in “{programme}”").format(role=role_name(t, role), programme=name)
-             if name is not None else role_name(t, role))
-    text = "\n\n".join([
-        t._("Invitation: {what}.").format(what=where),
-        t._("Send this link to the person. It works once, until {date}:").format(
-            date=t.date_time(made.expires_at)),
-        link,
-        t._("Until it is used you can withdraw it on the team screen."),
-    ])
+    where = (
+        t._("{role} in “{programme}”").format(role=role_name(t, role), programme=name)
+        if name is not None
+        else role_name(t, role)
+    )
+    text = "\n\n".join(
+        [
+            t._("Invitation: {what}.").format(what=where),
+            t._("Send this link to the person. It works once, until {date}:").format(
+                date=t.date_time(made.expires_at)
+            ),
+            link,
+            t._("Until it is used you can withdraw it on the team screen."),
+        ]
+    )
     back = f"adm:p:{programme_id}" if programme_id is not None else "adm:a"
-    await show_screen(update, context, text, inline([[(t._("↩️ Team"), back)]]),
-                      new_message=True)
+    await show_screen(update, context, text, inline([[(t._("↩️ Team"), back)]]), new_message=True)
 
 
 def _invite_with_name(
-    session: Session, *, actor: StaffActor, role: Role, programme_id: int | None,
-    now: datetime, valid_for: timedelta,
+    session: Session,
+    *,
+    actor: StaffActor,
+    role: Role,
+    programme_id: int | None,
+    now: datetime,
+    valid_for: timedelta,
 ) -> tuple[NewInvitation, str | None]:
-    made = create_invitation(session, actor=actor, role=role, programme_id=programme_id,
-                             now=now, valid_for=valid_for)
+    made = create_invitation(
+        session, actor=actor, role=role, programme_id=programme_id, now=now, valid_for=valid_for
+    )
     return made, _programme_name(session, programme_id=programme_id)
 
 
@@ -297,8 +360,11 @@ async def on_withdraw(update: Update, context: PalContext) -> None:
     t = context.t
     try:
         team = await context.db.write(
-            _withdraw_and_team, actor=staff_actor(context), invitation_id=_arg(context),
-            now=context.services.clock.now())
+            _withdraw_and_team,
+            actor=staff_actor(context),
+            invitation_id=_arg(context),
+            now=context.services.clock.now(),
+        )
     except NotAllowed:
         await answer(update, context, not_allowed_text(context), alert=True)
         return
@@ -308,14 +374,16 @@ async def on_withdraw(update: Update, context: PalContext) -> None:
     await render_team(update, context, team, toast=t._("The invitation was withdrawn."))
 
 
-def _withdraw_and_team(session: Session, *, actor: StaffActor, invitation_id: int,
-                       now: datetime) -> Team:
+def _withdraw_and_team(
+    session: Session, *, actor: StaffActor, invitation_id: int, now: datetime
+) -> Team:
     invitation = revoke_invitation(session, actor=actor, invitation_id=invitation_id, now=now)
     return team_of(session, actor=actor, programme_id=invitation.programme_id, now=now)
 
 
-def _member_and_place(session: Session, *, actor: StaffActor,
-                      grant_id: int) -> tuple[StaffMember, str | None]:
+def _member_and_place(
+    session: Session, *, actor: StaffActor, grant_id: int
+) -> tuple[StaffMember, str | None]:
     member = staff_member(session, actor=actor, grant_id=grant_id)
     return member, _programme_name(session, programme_id=member.programme_id)
 
@@ -327,20 +395,27 @@ async def on_member(update: Update, context: PalContext) -> None:
     grant_id = _arg(context)
     try:
         member, programme = await context.db.read(
-            _member_and_place, actor=staff_actor(context), grant_id=grant_id)
+            _member_and_place, actor=staff_actor(context), grant_id=grant_id
+        )
     except NotAllowed:
         await answer(update, context, t._("This person is no longer on the team."), alert=True)
         return
-    question = (t._("Remove {name} ({role}) from the team of “{programme}”?").format(
-        name=_name(t, member), role=role_name(t, member.role), programme=programme)
-        if programme is not None else
-        t._("Take the role “{role}” away from {name}?").format(
-            name=_name(t, member), role=role_name(t, member.role)))
+    question = (
+        t._("Remove {name} ({role}) from the team of “{programme}”?").format(
+            name=_name(t, member), role=role_name(t, member.role), programme=programme
+        )
+        if programme is not None
+        else t._("Take the role “{role}” away from {name}?").format(
+            name=_name(t, member), role=role_name(t, member.role)
+        )
+    )
     back = f"adm:p:{member.programme_id}" if member.programme_id is not None else "adm:a"
-    await show_screen(update, context, question + "\n" + t._(
-        "Their sign-ups and everything they did stay; only the role goes."), inline([
-            [(t._("✖️ Yes, remove"), f"adm:sr:{grant_id}")],
-            [(t._("↩️ No, go back"), back)]]))
+    await show_screen(
+        update,
+        context,
+        question + "\n" + t._("Their sign-ups and everything they did stay; only the role goes."),
+        inline([[(t._("✖️ Yes, remove"), f"adm:sr:{grant_id}")], [(t._("↩️ No, go back"), back)]]),
+    )
 
 
 @admin_only
@@ -349,22 +424,31 @@ async def on_remove(update: Update, context: PalContext) -> None:
     t = context.t
     try:
         member, team = await context.db.write(
-            _remove_and_team, actor=staff_actor(context), grant_id=_arg(context),
-            now=context.services.clock.now())
+            _remove_and_team,
+            actor=staff_actor(context),
+            grant_id=_arg(context),
+            now=context.services.clock.now(),
+        )
     except NotAllowed:
         await answer(update, context, t._("This person is no longer on the team."), alert=True)
         return
     except CannotRemoveYourself:
-        await answer(update, context, t._(
-            "You cannot take the administrator role away from yourself."), alert=True)
+        await answer(
+            update,
+            context,
+            t._("You cannot take the administrator role away from yourself."),
+            alert=True,
+        )
         return
     log.info("staff removed by person_id=%s role=%s", context.viewer.person_id, member.role.value)
-    await render_team(update, context, team, toast=t._("Removed: {name}.").format(
-        name=_name(t, member)))
+    await render_team(
+        update, context, team, toast=t._("Removed: {name}.").format(name=_name(t, member))
+    )
 
 
-def _remove_and_team(session: Session, *, actor: StaffActor, grant_id: int,
-                     now: datetime) -> tuple[StaffMember, Team]:
+def _remove_and_team(
+    session: Session, *, actor: StaffActor, grant_id: int, now: datetime
+) -> tuple[StaffMember, Team]:
     member = remove_staff(session, actor=actor, grant_id=grant_id, now=now)
     return member, team_of(session, actor=actor, programme_id=member.programme_id, now=now)
 
@@ -375,8 +459,11 @@ def register(app: PalApplication) -> None:
     app.add_handler(CallbackQueryHandler(admin_menu, pattern=r"^adm:menu$"))
     app.add_handler(CallbackQueryHandler(on_programme, pattern=r"^adm:p:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_admins, pattern=r"^adm:a$"))
-    app.add_handler(CallbackQueryHandler(
-        on_invite, pattern=r"^adm:i:(\d{1,12}):(coordinator|animator|evaluator|admin)$"))
+    app.add_handler(
+        CallbackQueryHandler(
+            on_invite, pattern=r"^adm:i:(\d{1,12}):(coordinator|animator|evaluator|admin)$"
+        )
+    )
     app.add_handler(CallbackQueryHandler(on_withdraw, pattern=r"^adm:ir:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_member, pattern=r"^adm:s:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_remove, pattern=r"^adm:sr:(\d{1,12})$"))

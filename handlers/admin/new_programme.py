@@ -48,12 +48,18 @@ async def on_new_programme(update: Update, context: PalContext) -> None:
     if not await context.db.read(_may_create, actor=staff_actor(context)):
         await answer(update, context, not_allowed_text(context), alert=True)
         return
-    await context.db.write(save_dialog, person_id=person.id, kind=NEW_PROGRAMME, step="name",
-                           awaits_text=True)
-    await show_screen(update, context, t._(
-        "Type the name of the new programme as residents should see it, for example "
-        "“PAL Osiedle Barwinek 2026” (up to 200 characters):"),
-        inline([[(t._("✖️ Cancel"), "adm:newx")]]))
+    await context.db.write(
+        save_dialog, person_id=person.id, kind=NEW_PROGRAMME, step="name", awaits_text=True
+    )
+    await show_screen(
+        update,
+        context,
+        t._(
+            "Type the name of the new programme as residents should see it, for example "
+            "“PAL Osiedle Barwinek 2026” (up to 200 characters):"
+        ),
+        inline([[(t._("✖️ Cancel"), "adm:newx")]]),
+    )
 
 
 @admin_only
@@ -65,8 +71,7 @@ async def on_new_programme_cancel(update: Update, context: PalContext) -> None:
     await admin_menu(update, context)
 
 
-def _create_and_close(session: Session, *, actor: StaffActor, name: str,
-                      now: datetime) -> Team:
+def _create_and_close(session: Session, *, actor: StaffActor, name: str, now: datetime) -> Team:
     programme = create_programme(session, actor=actor, name=name, now=now)
     assert actor.person_id is not None and programme.id is not None
     close_dialog(session, person_id=actor.person_id, kind=NEW_PROGRAMME)
@@ -87,12 +92,17 @@ async def on_programme_name(update: Update, context: PalContext, dialog: Dialog)
         if too_long(message.text):
             raise ProgrammeNameRefused(taken=False)
         team = await context.db.write(
-            _create_and_close, actor=staff_actor(context), name=message.text,
-            now=context.services.clock.now())
+            _create_and_close,
+            actor=staff_actor(context),
+            name=message.text,
+            now=context.services.clock.now(),
+        )
     except ProgrammeNameRefused as refused:
         await message.reply_text(
             t._("A programme with this name already exists. Type another name:")
-            if refused.taken else t._("The name must have 1 to 200 characters. Type it again:"))
+            if refused.taken
+            else t._("The name must have 1 to 200 characters. Type it again:")
+        )
         return
     except NotAllowed:
         await answer(update, context, not_allowed_text(context))

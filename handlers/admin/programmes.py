@@ -72,13 +72,23 @@ Handler = Callable[[Update, PalContext], Awaitable[None]]
 H = TypeVar("H", bound=Handler)
 EDIT = "programme_edit"
 # Typed fields: what each changes and which action allows it.
-FIELDS = {"name": StaffAction.EDIT_PROGRAMMES, "start": StaffAction.RUN_PROGRAMME,
-          "end": StaffAction.RUN_PROGRAMME, "rem": StaffAction.RUN_PROGRAMME,
-          "quiet": StaffAction.RUN_PROGRAMME, "ret": StaffAction.RUN_PROGRAMME,
-          "copy": StaffAction.EDIT_PROGRAMMES}
+FIELDS = {
+    "name": StaffAction.EDIT_PROGRAMMES,
+    "start": StaffAction.RUN_PROGRAMME,
+    "end": StaffAction.RUN_PROGRAMME,
+    "rem": StaffAction.RUN_PROGRAMME,
+    "quiet": StaffAction.RUN_PROGRAMME,
+    "ret": StaffAction.RUN_PROGRAMME,
+    "copy": StaffAction.EDIT_PROGRAMMES,
+}
 # Button choices: (setting, allowed values).
-CHOICES = {"fu": Setting.FOLLOWUPS, "ka": Setting.KEEP_ANSWERS, "rem": Setting.REMINDERS,
-           "quiet": Setting.QUIET_HOURS, "ar": "archived"}
+CHOICES = {
+    "fu": Setting.FOLLOWUPS,
+    "ka": Setting.KEEP_ANSWERS,
+    "rem": Setting.REMINDERS,
+    "quiet": Setting.QUIET_HOURS,
+    "ar": "archived",
+}
 
 
 class Stale(Exception):
@@ -108,20 +118,39 @@ def arg(context: PalContext, group: int = 1) -> str:
     return str(context.matches[0].group(group))
 
 
-async def show_programme(update: Update, context: PalContext, programme_id: int, *,
-                         toast: str | None = None, new_message: bool = False) -> None:
+async def show_programme(
+    update: Update,
+    context: PalContext,
+    programme_id: int,
+    *,
+    toast: str | None = None,
+    new_message: bool = False,
+) -> None:
     """Read and show the programme screen."""
-    view = await context.db.read(programme_settings, actor=staff_actor(context),
-                                 programme_id=programme_id)
+    view = await context.db.read(
+        programme_settings, actor=staff_actor(context), programme_id=programme_id
+    )
     await render_programme(update, context, view, toast=toast, new_message=new_message)
 
 
-async def render_programme(update: Update, context: PalContext, view: ProgrammeSettings, *,
-                           toast: str | None = None, new_message: bool = False) -> None:
+async def render_programme(
+    update: Update,
+    context: PalContext,
+    view: ProgrammeSettings,
+    *,
+    toast: str | None = None,
+    new_message: bool = False,
+) -> None:
     """Show a programme screen already read."""
     t = context.t
-    await show_screen(update, context, programme_text(t, view),
-                      inline(programme_buttons(t, view)), toast=toast, new_message=new_message)
+    await show_screen(
+        update,
+        context,
+        programme_text(t, view),
+        inline(programme_buttons(t, view)),
+        toast=toast,
+        new_message=new_message,
+    )
 
 
 @staff_screen
@@ -130,11 +159,18 @@ async def on_programme(update: Update, context: PalContext) -> None:
     await show_programme(update, context, int(arg(context)))
 
 
-def _begin(session: Session, *, actor: StaffActor, programme_id: int, field: str,
-           person_id: int) -> ProgrammeSettings:
+def _begin(
+    session: Session, *, actor: StaffActor, programme_id: int, field: str, person_id: int
+) -> ProgrammeSettings:
     programme_for(session, actor=actor, action=FIELDS[field], programme_id=programme_id)
-    save_dialog(session, person_id=person_id, kind=EDIT, step=field,
-                data={"pid": programme_id, "field": field}, awaits_text=True)
+    save_dialog(
+        session,
+        person_id=person_id,
+        kind=EDIT,
+        step=field,
+        data={"pid": programme_id, "field": field},
+        awaits_text=True,
+    )
     return programme_settings(session, actor=actor, programme_id=programme_id)
 
 
@@ -145,21 +181,34 @@ async def on_edit(update: Update, context: PalContext) -> None:
     person = context.viewer.person
     assert person is not None and person.id is not None
     programme_id, field = int(arg(context)), arg(context, 2)
-    view = await context.db.write(_begin, actor=staff_actor(context), programme_id=programme_id,
-                                  field=field, person_id=person.id)
+    view = await context.db.write(
+        _begin,
+        actor=staff_actor(context),
+        programme_id=programme_id,
+        field=field,
+        person_id=person.id,
+    )
     rows: Rows = []
     if field in ("rem", "quiet"):
-        rows.append([(t._("Use the default of this chat"),
-                      f"prg:b:{programme_id}:{field}:default")])
+        rows.append(
+            [(t._("Use the default of this chat"), f"prg:b:{programme_id}:{field}:default")]
+        )
     rows.append([(t._("✖️ Cancel"), f"prg:x:{programme_id}")])
     await show_screen(update, context, prompt(t, field, view), inline(rows))
 
 
-def _check_value(session: Session, *, actor: StaffActor, programme_id: int, field: str,
-                 text: str, zone: ZoneInfo, now: datetime) -> tuple[str, EditionPlan | None]:
+def _check_value(
+    session: Session,
+    *,
+    actor: StaffActor,
+    programme_id: int,
+    field: str,
+    text: str,
+    zone: ZoneInfo,
+    now: datetime,
+) -> tuple[str, EditionPlan | None]:
     """The canonical value of a typed answer, or EditionRefused / SettingRefused."""
-    programme = programme_for(session, actor=actor, action=FIELDS[field],
-                              programme_id=programme_id)
+    programme = programme_for(session, actor=actor, action=FIELDS[field], programme_id=programme_id)
     today = now.astimezone(zone).date()
     if field == "name":
         return clean_programme_name(session, text, except_id=programme_id), None
@@ -174,8 +223,15 @@ def _check_value(session: Session, *, actor: StaffActor, programme_id: int, fiel
     except NotUnderstood:
         raise SettingRefused("date") from None
     if field == "copy":
-        return day.isoformat(), plan_copy(session, actor=actor, programme_id=programme_id,
-                                          starts_on=day, name=None, zone=zone, now=now)
+        return day.isoformat(), plan_copy(
+            session,
+            actor=actor,
+            programme_id=programme_id,
+            starts_on=day,
+            name=None,
+            zone=zone,
+            now=now,
+        )
     start, end = local_day(programme.starts_at, zone), local_day(programme.ends_at, zone)
     if (field == "end" and start and day < start) or (field == "start" and end and day > end):
         raise EditionRefused(EditionRefusal.END_BEFORE_START)
@@ -184,8 +240,13 @@ def _check_value(session: Session, *, actor: StaffActor, programme_id: int, fiel
 
 def _remember(session: Session, *, dialog: Dialog, value: str) -> str:
     nonce = secrets.token_hex(4)
-    save_dialog(session, person_id=dialog.person_id, kind=EDIT, step="confirm",
-                data={**dialog.data, "value": value, "nonce": nonce})
+    save_dialog(
+        session,
+        person_id=dialog.person_id,
+        kind=EDIT,
+        step="confirm",
+        data={**dialog.data, "value": value, "nonce": nonce},
+    )
     return nonce
 
 
@@ -200,13 +261,18 @@ async def on_value(update: Update, context: PalContext, dialog: Dialog) -> None:
         await context.db.write(close_dialog, person_id=dialog.person_id, kind=EDIT)
         return
     if too_long(message.text):
-        await message.reply_text(t._("This is too long. Type a short answer, or press "
-                                     "“Cancel”."))
+        await message.reply_text(t._("This is too long. Type a short answer, or press “Cancel”."))
         return
     try:
         value, plan = await context.db.read(
-            _check_value, actor=staff_actor(context), programme_id=programme_id, field=field,
-            text=message.text, zone=context.settings.zone, now=context.services.clock.now())
+            _check_value,
+            actor=staff_actor(context),
+            programme_id=programme_id,
+            field=field,
+            text=message.text,
+            zone=context.settings.zone,
+            now=context.services.clock.now(),
+        )
     except NotAllowed:
         await context.db.write(close_dialog, person_id=dialog.person_id, kind=EDIT)
         await answer(update, context, not_allowed_text(context))
@@ -218,24 +284,48 @@ async def on_value(update: Update, context: PalContext, dialog: Dialog) -> None:
         return
     nonce = await context.db.write(_remember, dialog=dialog, value=value)
     name = await context.db.read(_name_of, actor=staff_actor(context), programme_id=programme_id)
-    await show_screen(update, context, confirm_text(t, field, value, name, plan), inline([
-        [(t._("✅ Yes, change it") if plan is None else t._("✅ Yes, create it"),
-          f"prg:y:{programme_id}:{nonce}")],
-        [(t._("✖️ Cancel"), f"prg:x:{programme_id}")]]))
+    await show_screen(
+        update,
+        context,
+        confirm_text(t, field, value, name, plan),
+        inline(
+            [
+                [
+                    (
+                        t._("✅ Yes, change it") if plan is None else t._("✅ Yes, create it"),
+                        f"prg:y:{programme_id}:{nonce}",
+                    )
+                ],
+                [(t._("✖️ Cancel"), f"prg:x:{programme_id}")],
+            ]
+        ),
+    )
 
 
 def _name_of(session: Session, *, actor: StaffActor, programme_id: int) -> str:
-    return programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
-                         programme_id=programme_id).name
+    return programme_for(
+        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id
+    ).name
 
 
-def _apply(session: Session, *, actor: StaffActor, person_id: int, programme_id: int,
-           nonce: str, zone: ZoneInfo, now: datetime) -> ProgrammeSettings:
-    programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
-                  programme_id=programme_id)
+def _apply(
+    session: Session,
+    *,
+    actor: StaffActor,
+    person_id: int,
+    programme_id: int,
+    nonce: str,
+    zone: ZoneInfo,
+    now: datetime,
+) -> ProgrammeSettings:
+    programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id)
     dialog = get_dialog(session, person_id=person_id, kind=EDIT)
-    if (dialog is None or dialog.step != "confirm" or dialog.data.get("nonce") != nonce
-            or dialog.data.get("pid") != programme_id):
+    if (
+        dialog is None
+        or dialog.step != "confirm"
+        or dialog.data.get("nonce") != nonce
+        or dialog.data.get("pid") != programme_id
+    ):
         raise Stale(nonce)
     field, value = str(dialog.data["field"]), str(dialog.data["value"])
     shown = programme_id
@@ -243,27 +333,47 @@ def _apply(session: Session, *, actor: StaffActor, person_id: int, programme_id:
         rename_programme(session, actor=actor, programme_id=programme_id, name=value, now=now)
     elif field in ("start", "end"):
         setter = set_start_date if field == "start" else set_end_date
-        setter(session, actor=actor, programme_id=programme_id, day=date.fromisoformat(value),
-               zone=zone, now=now)
+        setter(
+            session,
+            actor=actor,
+            programme_id=programme_id,
+            day=date.fromisoformat(value),
+            zone=zone,
+            now=now,
+        )
     elif field == "copy":
-        edition, _ = copy_edition(session, actor=actor, programme_id=programme_id,
-                                  starts_on=date.fromisoformat(value), name=None, zone=zone,
-                                  now=now)
+        edition, _ = copy_edition(
+            session,
+            actor=actor,
+            programme_id=programme_id,
+            starts_on=date.fromisoformat(value),
+            name=None,
+            zone=zone,
+            now=now,
+        )
         assert edition.id is not None
         shown = edition.id
     else:
-        setting = {"rem": Setting.REMINDERS, "quiet": Setting.QUIET_HOURS,
-                   "ret": Setting.RETENTION}[field]
-        set_setting(session, actor=actor, programme_id=programme_id, setting=setting,
-                    value=value, now=now)
+        setting = {
+            "rem": Setting.REMINDERS,
+            "quiet": Setting.QUIET_HOURS,
+            "ret": Setting.RETENTION,
+        }[field]
+        set_setting(
+            session, actor=actor, programme_id=programme_id, setting=setting, value=value, now=now
+        )
     close_dialog(session, person_id=person_id, kind=EDIT)
     return programme_settings(session, actor=actor, programme_id=shown)
 
 
 async def stale(update: Update, context: PalContext) -> None:
     """The polite answer to an old or replaced button."""
-    await answer(update, context, context.t._(
-        "This button is no longer active. Open the menu again."), alert=True)
+    await answer(
+        update,
+        context,
+        context.t._("This button is no longer active. Open the menu again."),
+        alert=True,
+    )
 
 
 @staff_screen
@@ -274,9 +384,14 @@ async def on_confirm(update: Update, context: PalContext) -> None:
     assert person is not None and person.id is not None
     try:
         view = await context.db.write(
-            _apply, actor=staff_actor(context), person_id=person.id,
-            programme_id=int(arg(context)), nonce=arg(context, 2), zone=context.settings.zone,
-            now=context.services.clock.now())
+            _apply,
+            actor=staff_actor(context),
+            person_id=person.id,
+            programme_id=int(arg(context)),
+            nonce=arg(context, 2),
+            zone=context.settings.zone,
+            now=context.services.clock.now(),
+        )
     except Stale:
         await stale(update, context)
         return
@@ -298,8 +413,13 @@ async def on_cancel(update: Update, context: PalContext) -> None:
 
 
 def _choice_ok(choice: str, value: str) -> bool:
-    allowed = {"fu": {"on", "off"}, "ka": {"keep", "delete"}, "ar": {"on", "off"},
-               "rem": {"default"}, "quiet": {"default"}}
+    allowed = {
+        "fu": {"on", "off"},
+        "ka": {"keep", "delete"},
+        "ar": {"on", "off"},
+        "rem": {"default"},
+        "quiet": {"default"},
+    }
     return value in allowed.get(choice, set())
 
 
@@ -312,26 +432,51 @@ async def on_choice(update: Update, context: PalContext) -> None:
         await stale(update, context)
         return
     action = StaffAction.EDIT_PROGRAMMES if choice == "ar" else StaffAction.RUN_PROGRAMME
-    name = await context.db.read(_checked_name, actor=staff_actor(context),
-                                 programme_id=programme_id, action=action)
-    await show_screen(update, context, confirm_text(t, choice, value, name, None), inline([
-        [(t._("✅ Yes, change it"), f"prg:bc:{programme_id}:{choice}:{value}")],
-        [(t._("✖️ Cancel"), f"prg:x:{programme_id}")]]))
+    name = await context.db.read(
+        _checked_name, actor=staff_actor(context), programme_id=programme_id, action=action
+    )
+    await show_screen(
+        update,
+        context,
+        confirm_text(t, choice, value, name, None),
+        inline(
+            [
+                [(t._("✅ Yes, change it"), f"prg:bc:{programme_id}:{choice}:{value}")],
+                [(t._("✖️ Cancel"), f"prg:x:{programme_id}")],
+            ]
+        ),
+    )
 
 
-def _checked_name(session: Session, *, actor: StaffActor, programme_id: int,
-                  action: StaffAction) -> str:
+def _checked_name(
+    session: Session, *, actor: StaffActor, programme_id: int, action: StaffAction
+) -> str:
     return programme_for(session, actor=actor, action=action, programme_id=programme_id).name
 
 
-def _apply_choice(session: Session, *, actor: StaffActor, person_id: int, programme_id: int,
-                  choice: str, value: str, now: datetime) -> ProgrammeSettings:
+def _apply_choice(
+    session: Session,
+    *,
+    actor: StaffActor,
+    person_id: int,
+    programme_id: int,
+    choice: str,
+    value: str,
+    now: datetime,
+) -> ProgrammeSettings:
     if choice == "ar":
-        set_archived(session, actor=actor, programme_id=programme_id, archived=value == "on",
-                     now=now)
+        set_archived(
+            session, actor=actor, programme_id=programme_id, archived=value == "on", now=now
+        )
     else:
-        set_setting(session, actor=actor, programme_id=programme_id,
-                    setting=CHOICES[choice], value=value, now=now)
+        set_setting(
+            session,
+            actor=actor,
+            programme_id=programme_id,
+            setting=CHOICES[choice],
+            value=value,
+            now=now,
+        )
     close_dialog(session, person_id=person_id, kind=EDIT)
     return programme_settings(session, actor=actor, programme_id=programme_id)
 
@@ -345,9 +490,15 @@ async def on_choice_confirm(update: Update, context: PalContext) -> None:
     if not _choice_ok(choice, value):
         await stale(update, context)
         return
-    view = await context.db.write(_apply_choice, actor=staff_actor(context),
-                                  person_id=person.id, programme_id=programme_id,
-                                  choice=choice, value=value, now=context.services.clock.now())
+    view = await context.db.write(
+        _apply_choice,
+        actor=staff_actor(context),
+        person_id=person.id,
+        programme_id=programme_id,
+        choice=choice,
+        value=value,
+        now=context.services.clock.now(),
+    )
     await render_programme(update, context, view, toast=context.t._("Saved."))
 
 
@@ -358,8 +509,12 @@ async def on_archived(update: Update, context: PalContext) -> None:
     found = await context.db.read(archived_programmes, actor=staff_actor(context))
     rows: Rows = [[(f"🗄 {name[:60]}", f"prg:o:{pid}")] for pid, name in found[:40]]
     rows.append([(t._("↩️ Administration"), "adm:menu")])
-    await show_screen(update, context, t._("Archived programmes:") if found
-                      else t._("No programme is archived."), inline(rows))
+    await show_screen(
+        update,
+        context,
+        t._("Archived programmes:") if found else t._("No programme is archived."),
+        inline(rows),
+    )
 
 
 def register(app: PalApplication) -> None:

@@ -55,11 +55,17 @@ SURVEY_FILE = "programme_survey_file"
 PROBLEMS_SHOWN = 25
 
 
-def _screen(session: Session, *, actor: StaffActor, programme_id: int, person_id: int,
-            surveys_dir: str | None) -> tuple[str, str, datetime | None, ResponseCounts,
-                                              QuestionnaireSummary | None]:
-    programme = programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
-                              programme_id=programme_id)
+def _screen(
+    session: Session,
+    *,
+    actor: StaffActor,
+    programme_id: int,
+    person_id: int,
+    surveys_dir: str | None,
+) -> tuple[str, str, datetime | None, ResponseCounts, QuestionnaireSummary | None]:
+    programme = programme_for(
+        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id
+    )
     close_dialog(session, person_id=person_id, kind=SURVEY_FILE)
     path = questionnaire_path(programme, surveys_dir)
     try:
@@ -72,13 +78,18 @@ def _screen(session: Session, *, actor: StaffActor, programme_id: int, person_id
 
 def summary_text(t: Translator, found: QuestionnaireSummary) -> str:
     """`wellbeing version 2: 8 questions in the initial survey, 9 in the final`."""
-    return t._("“{id}” version {version}: {initial} in the initial survey, {final} in the "
-               "final survey").format(
-        id=found.questionnaire_id, version=found.version,
+    return t._(
+        "“{id}” version {version}: {initial} in the initial survey, {final} in the final survey"
+    ).format(
+        id=found.questionnaire_id,
+        version=found.version,
         initial=t.ngettext("{n} question", "{n} questions", found.initial_items).format(
-            n=found.initial_items),
+            n=found.initial_items
+        ),
         final=t.ngettext("{n} question", "{n} questions", found.final_items).format(
-            n=found.final_items))
+            n=found.final_items
+        ),
+    )
 
 
 @staff_screen
@@ -89,26 +100,48 @@ async def on_surveys(update: Update, context: PalContext) -> None:
     assert person is not None and person.id is not None
     programme_id = int(arg(context))
     name, file_name, opened, counts, current = await context.db.write(
-        _screen, actor=staff_actor(context), programme_id=programme_id, person_id=person.id,
-        surveys_dir=context.settings.surveys_dir)
-    lines = [t._("📋 Surveys of “{name}”").format(name=name),
-             t._("Questionnaire: {what} (file {file})").format(
-                 what=summary_text(t, current) if current else t._("cannot be read"),
-                 file=file_name),
-             t._("Initial surveys sent: {n}").format(n=counts.initial),
-             t._("Final surveys sent: {n}").format(n=counts.final),
-             t.ngettext("{n} person answered both (a matched pair)",
-                        "{n} people answered both (matched pairs)", counts.pairs).format(
-                 n=counts.pairs),
-             t.ngettext("{n} survey begun and not sent yet", "{n} surveys begun and not sent yet",
-                        counts.started).format(n=counts.started),
-             t._("The final survey is open since {date}.").format(date=day_text(t, opened))
-             if opened else t._("The final survey is not open yet.")]
-    rows: Rows = [[(f"📋 {path.stem}", f"prg:sq:{programme_id}:{n}")]
-                  for n, path in enumerate(shipped_questionnaires()[:20])]
+        _screen,
+        actor=staff_actor(context),
+        programme_id=programme_id,
+        person_id=person.id,
+        surveys_dir=context.settings.surveys_dir,
+    )
+    lines = [
+        t._("📋 Surveys of “{name}”").format(name=name),
+        t._("Questionnaire: {what} (file {file})").format(
+            what=summary_text(t, current) if current else t._("cannot be read"), file=file_name
+        ),
+        t._("Initial surveys sent: {n}").format(n=counts.initial),
+        t._("Final surveys sent: {n}").format(n=counts.final),
+        t.ngettext(
+            "{n} person answered both (a matched pair)",
+            "{n} people answered both (matched pairs)",
+            counts.pairs,
+        ).format(n=counts.pairs),
+        t.ngettext(
+            "{n} survey begun and not sent yet",
+            "{n} surveys begun and not sent yet",
+            counts.started,
+        ).format(n=counts.started),
+        t._("The final survey is open since {date}.").format(date=day_text(t, opened))
+        if opened
+        else t._("The final survey is not open yet."),
+    ]
+    rows: Rows = [
+        [(f"📋 {path.stem}", f"prg:sq:{programme_id}:{n}")]
+        for n, path in enumerate(shipped_questionnaires()[:20])
+    ]
     rows.append([(t._("📤 Send my own questionnaire (YAML)"), f"prg:sf:{programme_id}")])
-    rows.append([(t._("📣 Open the final survey") if not opened
-                  else t._("📣 Invite those not invited yet"), f"prg:fs:{programme_id}")])
+    rows.append(
+        [
+            (
+                t._("📣 Open the final survey")
+                if not opened
+                else t._("📣 Invite those not invited yet"),
+                f"prg:fs:{programme_id}",
+            )
+        ]
+    )
     rows.append([(t._("↩️ Programme"), f"prg:o:{programme_id}")])
     lines.append(t._("To use another questionnaire, choose a file below or send your own."))
     await show_screen(update, context, "\n".join(lines), inline(rows))
@@ -120,8 +153,9 @@ def _shipped(index: int) -> Path | None:
 
 
 def _name(session: Session, *, actor: StaffActor, programme_id: int) -> str:
-    return programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
-                         programme_id=programme_id).name
+    return programme_for(
+        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id
+    ).name
 
 
 @staff_screen
@@ -135,46 +169,81 @@ async def on_shipped(update: Update, context: PalContext) -> None:
         return
     name = await context.db.read(_name, actor=staff_actor(context), programme_id=programme_id)
     found = summary(questionnaire_cache.get(path))
-    await show_screen(update, context, t._("Use {what} for “{name}”?").format(
-        what=summary_text(t, found), name=name), inline([
-            [(t._("✅ Yes, use it"), f"prg:sqy:{programme_id}:{index}")],
-            [(t._("✖️ Cancel"), f"prg:s:{programme_id}")]]))
+    await show_screen(
+        update,
+        context,
+        t._("Use {what} for “{name}”?").format(what=summary_text(t, found), name=name),
+        inline(
+            [
+                [(t._("✅ Yes, use it"), f"prg:sqy:{programme_id}:{index}")],
+                [(t._("✖️ Cancel"), f"prg:s:{programme_id}")],
+            ]
+        ),
+    )
 
 
-async def _chosen(update: Update, context: PalContext, programme_id: int, path: Path,
-                  nonce: str | None = None) -> None:
+async def _chosen(
+    update: Update, context: PalContext, programme_id: int, path: Path, nonce: str | None = None
+) -> None:
     t = context.t
     person = context.viewer.person
     assert person is not None and person.id is not None
     try:
         found = await context.db.write(
-            _choose, actor=staff_actor(context), programme_id=programme_id, path=path,
-            person_id=person.id, nonce=nonce, now=context.services.clock.now())
+            _choose,
+            actor=staff_actor(context),
+            programme_id=programme_id,
+            path=path,
+            person_id=person.id,
+            nonce=nonce,
+            now=context.services.clock.now(),
+        )
     except Stale:
         await stale(update, context)
         return
     except OtherQuestionnaireAnswered as other:
-        await answer(update, context, t._(
-            "Surveys of this programme were already answered with the questionnaire “{id}”. "
-            "A different one would make the start and the end incomparable, so it was not "
-            "changed.").format(id=other.questionnaire_id), alert=True)
+        await answer(
+            update,
+            context,
+            t._(
+                "Surveys of this programme were already answered with the questionnaire “{id}”. "
+                "A different one would make the start and the end incomparable, so it was not "
+                "changed."
+            ).format(id=other.questionnaire_id),
+            alert=True,
+        )
         return
     except InvalidQuestionnaire:
         await stale(update, context)
         return
     log.info("questionnaire chosen by person_id=%s", context.viewer.person_id)
-    await show_screen(update, context, t._("Done: “{programme}” now uses {what}.").format(
-        programme=found[0], what=summary_text(t, found[1])),
-        inline([[(t._("📋 Questionnaire and surveys"), f"prg:s:{programme_id}")]]))
+    await show_screen(
+        update,
+        context,
+        t._("Done: “{programme}” now uses {what}.").format(
+            programme=found[0], what=summary_text(t, found[1])
+        ),
+        inline([[(t._("📋 Questionnaire and surveys"), f"prg:s:{programme_id}")]]),
+    )
 
 
-def _choose(session: Session, *, actor: StaffActor, programme_id: int, path: Path,
-            person_id: int, nonce: str | None,
-            now: datetime) -> tuple[str, QuestionnaireSummary]:
+def _choose(
+    session: Session,
+    *,
+    actor: StaffActor,
+    programme_id: int,
+    path: Path,
+    person_id: int,
+    nonce: str | None,
+    now: datetime,
+) -> tuple[str, QuestionnaireSummary]:
     if nonce is not None:
         dialog = get_dialog(session, person_id=person_id, kind=SURVEY_FILE)
-        if (dialog is None or dialog.data.get("nonce") != nonce
-                or dialog.data.get("pid") != programme_id):
+        if (
+            dialog is None
+            or dialog.data.get("nonce") != nonce
+            or dialog.data.get("pid") != programme_id
+        ):
             raise Stale(nonce)
         path = Path(str(dialog.data["path"]))
         close_dialog(session, person_id=person_id, kind=SURVEY_FILE)
@@ -192,11 +261,18 @@ async def on_shipped_confirm(update: Update, context: PalContext) -> None:
     await _chosen(update, context, int(arg(context)), path)
 
 
-def _wait_for_file(session: Session, *, actor: StaffActor, programme_id: int,
-                   person_id: int) -> str:
+def _wait_for_file(
+    session: Session, *, actor: StaffActor, programme_id: int, person_id: int
+) -> str:
     name = _name(session, actor=actor, programme_id=programme_id)
-    save_dialog(session, person_id=person_id, kind=SURVEY_FILE, step="file",
-                data={"pid": programme_id}, awaits_text=True)
+    save_dialog(
+        session,
+        person_id=person_id,
+        kind=SURVEY_FILE,
+        step="file",
+        data={"pid": programme_id},
+        awaits_text=True,
+    )
     return name
 
 
@@ -207,26 +283,40 @@ async def on_send_file(update: Update, context: PalContext) -> None:
     person = context.viewer.person
     assert person is not None and person.id is not None
     programme_id = int(arg(context))
-    name = await context.db.write(_wait_for_file, actor=staff_actor(context),
-                                  programme_id=programme_id, person_id=person.id)
-    await show_screen(update, context, t._(
-        "Send the questionnaire for “{name}” as a YAML document (.yaml). I check it first and "
-        "show every problem with its line; nothing changes until you confirm.").format(
-        name=name), inline([[(t._("✖️ Cancel"), f"prg:s:{programme_id}")]]))
+    name = await context.db.write(
+        _wait_for_file, actor=staff_actor(context), programme_id=programme_id, person_id=person.id
+    )
+    await show_screen(
+        update,
+        context,
+        t._(
+            "Send the questionnaire for “{name}” as a YAML document (.yaml). I check it first and "
+            "show every problem with its line; nothing changes until you confirm."
+        ).format(name=name),
+        inline([[(t._("✖️ Cancel"), f"prg:s:{programme_id}")]]),
+    )
 
 
 @on_text(SURVEY_FILE)
 async def on_text_instead(update: Update, context: PalContext, dialog: Dialog) -> None:
     """Text while a questionnaire file is awaited."""
-    await answer(update, context, context.t._(
-        "Please send the questionnaire as a file (a document ending in .yaml), or press "
-        "“Cancel”."))
+    await answer(
+        update,
+        context,
+        context.t._(
+            "Please send the questionnaire as a file (a document ending in .yaml), or press "
+            "“Cancel”."
+        ),
+    )
 
 
 def problem_lines(t: Translator, problems: list[Problem]) -> list[str]:
     """Every problem with its line, as `palbot check-surveys` prints them."""
-    lines = [t.ngettext("The file has {n} problem:", "The file has {n} problems:",
-                        len(problems)).format(n=len(problems))]
+    lines = [
+        t.ngettext("The file has {n} problem:", "The file has {n} problems:", len(problems)).format(
+            n=len(problems)
+        )
+    ]
     for problem in problems[:PROBLEMS_SHOWN]:
         where = (t._("line {n}").format(n=problem.line) + ": ") if problem.line else ""
         lines.append(f"• {where}{problem.location}: {problem.message}")
@@ -236,17 +326,23 @@ def problem_lines(t: Translator, problems: list[Problem]) -> list[str]:
     return lines
 
 
-def _check_sent(session: Session, *, actor: StaffActor, dialog: Dialog,
-                path: Path) -> tuple[QuestionnaireSummary | None, list[Problem], str | None]:
+def _check_sent(
+    session: Session, *, actor: StaffActor, dialog: Dialog, path: Path
+) -> tuple[QuestionnaireSummary | None, list[Problem], str | None]:
     programme_id = int(dialog.data["pid"])
-    programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
-                  programme_id=programme_id)
+    programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id)
     q, problems = questionnaire_problems(session, path)
     if problems or q is None:
         return None, problems, None
     nonce = secrets.token_hex(4)
-    save_dialog(session, person_id=dialog.person_id, kind=SURVEY_FILE, step="confirm",
-                data={"pid": programme_id, "path": str(path), "nonce": nonce}, awaits_text=True)
+    save_dialog(
+        session,
+        person_id=dialog.person_id,
+        kind=SURVEY_FILE,
+        step="confirm",
+        data={"pid": programme_id, "path": str(path), "nonce": nonce},
+        awaits_text=True,
+    )
     return summary(q), [], nonce
 
 
@@ -261,12 +357,22 @@ async def on_questionnaire_file(update: Update, context: PalContext) -> None:
     assert message is not None and message.document is not None
     t = context.t
     person = context.viewer.person
-    dialog = (await context.db.read(get_dialog, person_id=person.id, kind=SURVEY_FILE)
-              if person is not None and person.id is not None else None)
+    dialog = (
+        await context.db.read(get_dialog, person_id=person.id, kind=SURVEY_FILE)
+        if person is not None and person.id is not None
+        else None
+    )
     if dialog is None:
-        await answer(update, context, t._(
-            "To change a programme's questionnaire, open /admin, choose the programme, then "
-            "“Questionnaire and surveys”.") if context.viewer.roles else not_allowed_text(context))
+        await answer(
+            update,
+            context,
+            t._(
+                "To change a programme's questionnaire, open /admin, choose the programme, then "
+                "“Questionnaire and surveys”."
+            )
+            if context.viewer.roles
+            else not_allowed_text(context),
+        )
         return
     document = message.document
     programme_id = int(dialog.data["pid"])
@@ -277,26 +383,36 @@ async def on_questionnaire_file(update: Update, context: PalContext) -> None:
         content = bytes(await file.download_as_bytearray())
         path = await asyncio.to_thread(keep_sent_file, content, folder=sent_folder(context))
         found, problems, nonce = await context.db.write(
-            _check_sent, actor=staff_actor(context), dialog=dialog, path=path)
+            _check_sent, actor=staff_actor(context), dialog=dialog, path=path
+        )
     except FileTooLarge:
-        await message.reply_text(t._("This file is too large for a questionnaire (at most "
-                                     "256 kB)."))
+        await message.reply_text(
+            t._("This file is too large for a questionnaire (at most 256 kB).")
+        )
         return
     except NotAllowed:
         await context.db.write(close_dialog, person_id=dialog.person_id, kind=SURVEY_FILE)
         await answer(update, context, not_allowed_text(context))
         return
-    log.info("questionnaire file checked person_id=%s problems=%s", context.viewer.person_id,
-             len(problems))
+    log.info(
+        "questionnaire file checked person_id=%s problems=%s",
+        context.viewer.person_id,
+        len(problems),
+    )
     cancel = (t._("✖️ Cancel"), f"prg:s:{programme_id}")
     if found is None:
-        await message.reply_text("\n".join(problem_lines(t, problems)),
-                                 reply_markup=inline([[cancel]]))
+        await message.reply_text(
+            "\n".join(problem_lines(t, problems)), reply_markup=inline([[cancel]])
+        )
         return
-    await message.reply_text(t._("The file is correct: {what}. Use it for this programme?")
-                             .format(what=summary_text(t, found)), reply_markup=inline([
-                                 [(t._("✅ Yes, use it"), f"prg:sy:{programme_id}:{nonce}")],
-                                 [cancel]]))
+    await message.reply_text(
+        t._("The file is correct: {what}. Use it for this programme?").format(
+            what=summary_text(t, found)
+        ),
+        reply_markup=inline(
+            [[(t._("✅ Yes, use it"), f"prg:sy:{programme_id}:{nonce}")], [cancel]]
+        ),
+    )
 
 
 @staff_screen
@@ -311,18 +427,29 @@ async def on_final(update: Update, context: PalContext) -> None:
     t = context.t
     programme_id = int(arg(context))
     name = await context.db.read(_name, actor=staff_actor(context), programme_id=programme_id)
-    await show_screen(update, context, t._(
-        "Open the final survey of “{name}”? Everyone with a sent initial survey, or with a "
-        "place or attendance in its activities, gets an invitation (once). People without "
-        "Telegram are counted: enter their paper surveys with /paper.").format(name=name),
-        inline([[(t._("✅ Yes, open it"), f"prg:fsy:{programme_id}")],
-                [(t._("✖️ Cancel"), f"prg:s:{programme_id}")]]))
+    await show_screen(
+        update,
+        context,
+        t._(
+            "Open the final survey of “{name}”? Everyone with a sent initial survey, or with a "
+            "place or attendance in its activities, gets an invitation (once). People without "
+            "Telegram are counted: enter their paper surveys with /paper."
+        ).format(name=name),
+        inline(
+            [
+                [(t._("✅ Yes, open it"), f"prg:fsy:{programme_id}")],
+                [(t._("✖️ Cancel"), f"prg:s:{programme_id}")],
+            ]
+        ),
+    )
 
 
-def _open(session: Session, *, actor: StaffActor, programme_id: int, person_id: int | None,
-          now: datetime) -> FinalSurveyOpening:
-    programme = programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
-                              programme_id=programme_id, lock=True)
+def _open(
+    session: Session, *, actor: StaffActor, programme_id: int, person_id: int | None, now: datetime
+) -> FinalSurveyOpening:
+    programme = programme_for(
+        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id, lock=True
+    )
     return open_final_survey(session, programme=programme, now=now, actor_id=person_id)
 
 
@@ -331,29 +458,46 @@ async def on_final_confirm(update: Update, context: PalContext) -> None:
     """`prg:fsy:<p>`: open it and invite everyone it is for (once per person)."""
     t = context.t
     programme_id = int(arg(context))
-    done = await context.db.write(_open, actor=staff_actor(context), programme_id=programme_id,
-                                  person_id=context.viewer.person.id if context.viewer.person
-                                  else None, now=context.services.clock.now())
-    log.info("final survey opened by person_id=%s invited=%s", context.viewer.person_id,
-             done.invited)
-    lines = [t._("The final survey is open now.") if done.opened_now
-             else t._("The final survey was already open."),
-             t.ngettext("Invited now: {n} person", "Invited now: {n} people",
-                        done.invited).format(n=done.invited),
-             t._("Invited before (not again): {n}").format(n=done.already_invited),
-             t._("Already answered: {n}").format(n=done.already_answered),
-             t._("Without Telegram (enter their paper surveys with /paper): {n}").format(
-                 n=done.without_telegram)]
-    await show_screen(update, context, "\n".join(lines), inline(
-        [[(t._("📋 Questionnaire and surveys"), f"prg:s:{programme_id}")]]))
+    done = await context.db.write(
+        _open,
+        actor=staff_actor(context),
+        programme_id=programme_id,
+        person_id=context.viewer.person.id if context.viewer.person else None,
+        now=context.services.clock.now(),
+    )
+    log.info(
+        "final survey opened by person_id=%s invited=%s", context.viewer.person_id, done.invited
+    )
+    lines = [
+        t._("The final survey is open now.")
+        if done.opened_now
+        else t._("The final survey was already open."),
+        t.ngettext("Invited now: {n} person", "Invited now: {n} people", done.invited).format(
+            n=done.invited
+        ),
+        t._("Invited before (not again): {n}").format(n=done.already_invited),
+        t._("Already answered: {n}").format(n=done.already_answered),
+        t._("Without Telegram (enter their paper surveys with /paper): {n}").format(
+            n=done.without_telegram
+        ),
+    ]
+    await show_screen(
+        update,
+        context,
+        "\n".join(lines),
+        inline([[(t._("📋 Questionnaire and surveys"), f"prg:s:{programme_id}")]]),
+    )
 
 
 def register(app: PalApplication) -> None:
     """Add the surveys screens and the YAML document reader (before the spreadsheets')."""
     pid = r"(\d{1,12})"
-    app.add_handler(MessageHandler(
-        filters.Document.FileExtension("yaml") | filters.Document.FileExtension("yml"),
-        on_questionnaire_file))
+    app.add_handler(
+        MessageHandler(
+            filters.Document.FileExtension("yaml") | filters.Document.FileExtension("yml"),
+            on_questionnaire_file,
+        )
+    )
     for callback, pattern in (
         (on_surveys, rf"^prg:s:{pid}$"),
         (on_shipped, rf"^prg:sq:{pid}:(\d{{1,2}})$"),

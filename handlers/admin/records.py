@@ -37,16 +37,22 @@ async def on_audit(update: Update, context: PalContext) -> None:
     """`prg:au:<p|0>:<page>`: recorded actions, newest first (ids and field names only)."""
     t = context.t
     programme_id, page = int(arg(context)) or None, min(int(arg(context, 2)), MAX_PAGE)
-    found = await context.db.read(audit_page, actor=staff_actor(context),
-                                  programme_id=programme_id, page=page)
-    lines = [t._("📜 Audit trail, newest first (page {n}). People are shown by their number "
-                 "only:").format(n=found.page + 1)]
+    found = await context.db.read(
+        audit_page, actor=staff_actor(context), programme_id=programme_id, page=page
+    )
+    lines = [
+        t._(
+            "📜 Audit trail, newest first (page {n}). People are shown by their number only:"
+        ).format(n=found.page + 1)
+    ]
     for entry in found.entries:
         actor = "-" if entry.actor_id is None else f"#{entry.actor_id}"
         subject = entry.subject_type + (f" #{entry.subject_id}" if entry.subject_id else "")
         details = json.dumps(entry.details, ensure_ascii=False, sort_keys=True)[:120]
-        lines.append(f"{t.short_date_time(entry.at)} · {actor} · {entry.action} · {subject}"
-                     + (f" · {details}" if entry.details else ""))
+        lines.append(
+            f"{t.short_date_time(entry.at)} · {actor} · {entry.action} · {subject}"
+            + (f" · {details}" if entry.details else "")
+        )
     if not found.entries:
         lines.append(t._("Nothing recorded yet."))
     p = programme_id or 0
@@ -56,8 +62,13 @@ async def on_audit(update: Update, context: PalContext) -> None:
     if found.has_older and found.page < MAX_PAGE:
         paging.append((t._("Older ➡️"), f"prg:au:{p}:{found.page + 1}"))
     rows: Rows = [paging] if paging else []
-    rows.append([(t._("↩️ Programme"), f"prg:o:{p}") if programme_id
-                 else (t._("↩️ Administration"), "adm:menu")])
+    rows.append(
+        [
+            (t._("↩️ Programme"), f"prg:o:{p}")
+            if programme_id
+            else (t._("↩️ Administration"), "adm:menu")
+        ]
+    )
     await show_screen(update, context, "\n".join(lines), inline(rows))
 
 
@@ -66,15 +77,23 @@ async def on_people(update: Update, context: PalContext) -> None:
     """`prg:pd:<p>`: people without Telegram in the programme, to get one's data file."""
     t = context.t
     programme_id = int(arg(context))
-    people = await context.db.read(people_without_telegram, actor=staff_actor(context),
-                                   programme_id=programme_id)
-    rows: Rows = [[(f"📄 {name[:40] or '#' + str(pid)}", f"prg:pf:{programme_id}:{pid}")]
-                  for pid, name in people[:PEOPLE_SHOWN]]
+    people = await context.db.read(
+        people_without_telegram, actor=staff_actor(context), programme_id=programme_id
+    )
+    rows: Rows = [
+        [(f"📄 {name[:40] or '#' + str(pid)}", f"prg:pf:{programme_id}:{pid}")]
+        for pid, name in people[:PEOPLE_SHOWN]
+    ]
     rows.append([(t._("↩️ Programme"), f"prg:o:{programme_id}")])
-    text = (t._("Whose data file do you need? It holds everything stored about the person "
-                "(as /mydata gives residents): give it to them in person, and do not forward "
-                "it elsewhere.") if people
-            else t._("This programme has nobody registered without Telegram."))
+    text = (
+        t._(
+            "Whose data file do you need? It holds everything stored about the person "
+            "(as /mydata gives residents): give it to them in person, and do not forward "
+            "it elsewhere."
+        )
+        if people
+        else t._("This programme has nobody registered without Telegram.")
+    )
     await show_screen(update, context, text, inline(rows))
 
 
@@ -83,9 +102,13 @@ async def on_person_file(update: Update, context: PalContext) -> None:
     """`prg:pf:<p>:<person>`: the person's data file in their language (audited)."""
     t = context.t
     programme_id, person_id = int(arg(context)), int(arg(context, 2))
-    data = await context.db.write(data_for_staff, actor=staff_actor(context),
-                                  programme_id=programme_id, person_id=person_id,
-                                  now=context.services.clock.now())
+    data = await context.db.write(
+        data_for_staff,
+        actor=staff_actor(context),
+        programme_id=programme_id,
+        person_id=person_id,
+        now=context.services.clock.now(),
+    )
     html = render_html(data, translator(data.language, context.settings.timezone))
     log.info("person data file sent person_id=%s", context.viewer.person_id)
     query = update.callback_query
@@ -94,15 +117,20 @@ async def on_person_file(update: Update, context: PalContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     await context.bot.send_document(
-        chat.id, InputFile(html.encode(), filename=f"data-{person_id}.html"),
-        caption=t._("Everything stored about this person. Print it or hand it over; it is "
-                    "personal data."))
+        chat.id,
+        InputFile(html.encode(), filename=f"data-{person_id}.html"),
+        caption=t._(
+            "Everything stored about this person. Print it or hand it over; it is personal data."
+        ),
+    )
 
 
 def register(app: PalApplication) -> None:
     """Add the audit trail and data file screens."""
     pid = r"(\d{1,12})"
-    for callback, pattern in ((on_audit, rf"^prg:au:{pid}:(\d{{1,4}})$"),
-                              (on_people, rf"^prg:pd:{pid}$"),
-                              (on_person_file, rf"^prg:pf:{pid}:(\d{{1,12}})$")):
+    for callback, pattern in (
+        (on_audit, rf"^prg:au:{pid}:(\d{{1,4}})$"),
+        (on_people, rf"^prg:pd:{pid}$"),
+        (on_person_file, rf"^prg:pf:{pid}:(\d{{1,12}})$"),
+    ):
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))

@@ -45,23 +45,32 @@ def length_text(t: Translator, minutes: int) -> str:
 def question_text(t: Translator, step: Step) -> str:
     """The question asked at a step."""
     texts = {
-        Step.TITLE: t._("What is the activity called? Type the title (up to {limit} "
-                        "characters).").format(limit=TITLE_MAX),
+        Step.TITLE: t._(
+            "What is the activity called? Type the title (up to {limit} characters)."
+        ).format(limit=TITLE_MAX),
         Step.CATEGORY: t._("What kind of activity is it? Choose a category or type a new one."),
-        Step.DATE: t._("Which day? Choose below or type a date, e.g. 12.12, 12.12.2026, "
-                       "“tomorrow” or “Friday”."),
-        Step.START: t._("What time does it start? Choose below or type it, e.g. 17, 17:00 "
-                        "or 17.30."),
-        Step.END: t._("How long does it last? Choose below, or type the end time (e.g. 19:00) "
-                      "or the length (e.g. 90 min)."),
+        Step.DATE: t._(
+            "Which day? Choose below or type a date, e.g. 12.12, 12.12.2026, "
+            "“tomorrow” or “Friday”."
+        ),
+        Step.START: t._(
+            "What time does it start? Choose below or type it, e.g. 17, 17:00 or 17.30."
+        ),
+        Step.END: t._(
+            "How long does it last? Choose below, or type the end time (e.g. 19:00) "
+            "or the length (e.g. 90 min)."
+        ),
         Step.VENUE: t._("Where does it take place? Choose a recent venue or type the address."),
-        Step.PLACES: t._("How many places are there? Choose below or type a number from "
-                         "{low} to {high}.").format(low=PLACES_MIN, high=PLACES_MAX),
-        Step.DEADLINE: t._("Until when can people sign up? Choose below or type a date and "
-                           "time, e.g. 11.12 18:00."),
-        Step.DESCRIPTION: t._("Add a short description: what to bring, who it is for (up to "
-                              "{limit} characters). Or press “⏭ Skip”.").format(
-                                  limit=DESCRIPTION_MAX),
+        Step.PLACES: t._(
+            "How many places are there? Choose below or type a number from {low} to {high}."
+        ).format(low=PLACES_MIN, high=PLACES_MAX),
+        Step.DEADLINE: t._(
+            "Until when can people sign up? Choose below or type a date and time, e.g. 11.12 18:00."
+        ),
+        Step.DESCRIPTION: t._(
+            "Add a short description: what to bring, who it is for (up to "
+            "{limit} characters). Or press “⏭ Skip”."
+        ).format(limit=DESCRIPTION_MAX),
     }
     return texts[step]
 
@@ -129,10 +138,18 @@ def answer_buttons(
 
         return [
             [(day_label(t._("Today"), today), today.isoformat())],
-            [(day_label(t._("Tomorrow"), today + timedelta(days=1)),
-              (today + timedelta(days=1)).isoformat())],
-            [(day_label(t._("In a week"), today + timedelta(days=7)),
-              (today + timedelta(days=7)).isoformat())],
+            [
+                (
+                    day_label(t._("Tomorrow"), today + timedelta(days=1)),
+                    (today + timedelta(days=1)).isoformat(),
+                )
+            ],
+            [
+                (
+                    day_label(t._("In a week"), today + timedelta(days=7)),
+                    (today + timedelta(days=7)).isoformat(),
+                )
+            ],
         ]
     if step == Step.START:
         return [list((s, s) for s in TYPICAL_STARTS[:3]), list((s, s) for s in TYPICAL_STARTS[3:])]
@@ -143,8 +160,10 @@ def answer_buttons(
     if step == Step.DEADLINE:
         return [
             [(t._("No deadline: until the start"), DeadlineChoice.NONE.value)],
-            [(t._("1 hour before"), DeadlineChoice.HOUR_BEFORE.value),
-             (t._("1 day before"), DeadlineChoice.DAY_BEFORE.value)],
+            [
+                (t._("1 hour before"), DeadlineChoice.HOUR_BEFORE.value),
+                (t._("1 day before"), DeadlineChoice.DAY_BEFORE.value),
+            ],
             [(t._("2 days before"), DeadlineChoice.TWO_DAYS_BEFORE.value)],
         ]
     if step == Step.DESCRIPTION:
@@ -159,50 +178,68 @@ def problem_hint(t: Translator, error: DraftInvalid, zone: ZoneInfo) -> str:
     if problem == Problem.EMPTY:
         return t._("This cannot be empty. Please type an answer.")
     if problem == Problem.TOO_LONG:
-        return t._("That is too long: {length} characters, at most {limit}. Please shorten "
-                   "it.").format(length=p["length"], limit=p["limit"])
+        return t._(
+            "That is too long: {length} characters, at most {limit}. Please shorten it."
+        ).format(length=p["length"], limit=p["limit"])
     if problem == Problem.CONTROL:
         return t._("That text contains invisible control characters. Please type it again.")
     if problem == Problem.DATE_NOT_UNDERSTOOD:
-        return t._("I did not understand that date. Type it like 12.12 or 12.12.2026, or a "
-                   "word like “tomorrow” or “Friday”, or press a button.")
+        return t._(
+            "I did not understand that date. Type it like 12.12 or 12.12.2026, or a "
+            "word like “tomorrow” or “Friday”, or press a button."
+        )
     if problem == Problem.DATE_PAST:
         return t._("{date} has already passed. Choose today or a later day.").format(
-            date=_day(t, p["day"], zone))
+            date=_day(t, p["day"], zone)
+        )
     if problem == Problem.DATE_TOO_FAR:
         return t._("{date} is more than two years ahead. Please check the year.").format(
-            date=_day(t, p["day"], zone))
+            date=_day(t, p["day"], zone)
+        )
     if problem == Problem.TIME_NOT_UNDERSTOOD:
-        return t._("I did not understand that time. Type it like 17, 17:00 or 17.30, or press "
-                   "a button.")
+        return t._(
+            "I did not understand that time. Type it like 17, 17:00 or 17.30, or press a button."
+        )
     if problem == Problem.START_PAST:
-        return t._("That moment has already passed (it is now {now}). Choose a later time or "
-                   "another day.").format(now=t.date_time(p["now"]))
+        return t._(
+            "That moment has already passed (it is now {now}). Choose a later time or another day."
+        ).format(now=t.date_time(p["now"]))
     if problem == Problem.END_NOT_UNDERSTOOD:
-        return t._("I did not understand. Type the end time like 19:00, or the length like "
-                   "90 min or 2 h, or press a button.")
+        return t._(
+            "I did not understand. Type the end time like 19:00, or the length like "
+            "90 min or 2 h, or press a button."
+        )
     if problem == Problem.END_NOT_AFTER_START:
-        return t._("The end must be after the start ({start}). Type the end time like 19:00, "
-                   "or the length like 2 h.").format(start=p["start"])
+        return t._(
+            "The end must be after the start ({start}). Type the end time like 19:00, "
+            "or the length like 2 h."
+        ).format(start=p["start"])
     if problem == Problem.END_TOO_LATE:
         return t._("An activity can last at most {hours} hours. Please check the end time.").format(
-            hours=p["hours"])
+            hours=p["hours"]
+        )
     if problem == Problem.PLACES_NOT_NUMBER:
         return t._("Please type the number of places in digits, from {low} to {high}.").format(
-            low=p["low"], high=p["high"])
+            low=p["low"], high=p["high"]
+        )
     if problem == Problem.PLACES_RANGE:
         return t._("The number of places must be from {low} to {high}.").format(
-            low=p["low"], high=p["high"])
+            low=p["low"], high=p["high"]
+        )
     if problem == Problem.DEADLINE_NOT_UNDERSTOOD:
-        return t._("I did not understand that deadline. Type a date and time like 11.12 18:00, "
-                   "or press a button.")
+        return t._(
+            "I did not understand that deadline. Type a date and time like 11.12 18:00, "
+            "or press a button."
+        )
     if problem == Problem.DEADLINE_NOT_BEFORE_START:
-        return t._("The sign-up deadline must be before the start ({start}). Choose an earlier "
-                   "deadline, or change the deadline first.").format(
-                       start=t.date_time(p["starts_at"]))
+        return t._(
+            "The sign-up deadline must be before the start ({start}). Choose an earlier "
+            "deadline, or change the deadline first."
+        ).format(start=t.date_time(p["starts_at"]))
     if problem == Problem.DEADLINE_PAST:
-        return t._("That deadline ({deadline}) has already passed. Choose a later one or no "
-                   "deadline.").format(deadline=t.date_time(p["deadline"]))
+        return t._(
+            "That deadline ({deadline}) has already passed. Choose a later one or no deadline."
+        ).format(deadline=t.date_time(p["deadline"]))
     return t._("Some answers are missing. Please answer the question below.")
 
 
@@ -213,18 +250,26 @@ def _day(t: Translator, day: date, zone: ZoneInfo) -> str:
 def summary_lines(t: Translator, draft: dict[str, Any], zone: ZoneInfo) -> list[str]:
     """The draft as the preview shows it, one line per field."""
     start, end = starts_at(draft, zone), ends_at(draft, zone)
-    lines = [f"📌 {draft.get('title', '—')}",
-             t._("Category: {category}").format(category=draft.get("category", "—"))]
+    lines = [
+        f"📌 {draft.get('title', '—')}",
+        t._("Category: {category}").format(category=draft.get("category", "—")),
+    ]
     if start is not None and end is not None:
-        lines.append(t._("When: {date}, {start}–{end}").format(
-            date=t.date(start), start=t.time(start), end=t.time(end)))
+        lines.append(
+            t._("When: {date}, {start}–{end}").format(
+                date=t.date(start), start=t.time(start), end=t.time(end)
+            )
+        )
     lines.append(t._("Where: {venue}").format(venue=draft.get("venue", "—")))
     if "places" in draft:
         places = int(draft["places"])
         lines.append(t.ngettext("{n} place", "{n} places", places).format(n=places))
     deadline = deadline_at(draft, zone)
-    lines.append(t._("Sign up by {date}.").format(date=t.date_time(deadline)) if deadline
-                 else t._("Sign-up open until the start."))
+    lines.append(
+        t._("Sign up by {date}.").format(date=t.date_time(deadline))
+        if deadline
+        else t._("Sign-up open until the start.")
+    )
     if draft.get("description"):
         lines += ["", draft["description"]]
     return lines

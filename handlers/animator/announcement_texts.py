@@ -28,43 +28,71 @@ def ask_text(t: Translator, compose: Compose) -> str:
     """Ask for the text (under the photo, if one was sent)."""
     if compose.photo is not None:
         return t._("Now type the text to go under the photo (up to {limit} characters).").format(
-            limit=t.number(text_limit(with_photo=True)))
-    return t._("📣 New announcement. Type the text (up to {limit} characters), or send a photo "
-               "with a caption (up to {caption} characters).").format(
-                   limit=t.number(text_limit(with_photo=False)),
-                   caption=t.number(text_limit(with_photo=True)))
+            limit=t.number(text_limit(with_photo=True))
+        )
+    return t._(
+        "📣 New announcement. Type the text (up to {limit} characters), or send a photo "
+        "with a caption (up to {caption} characters)."
+    ).format(
+        limit=t.number(text_limit(with_photo=False)), caption=t.number(text_limit(with_photo=True))
+    )
 
 
 def too_long_text(t: Translator, error: BroadcastTooLong) -> str:
     """The refusal of an over-long text, with its length and Telegram's limit."""
-    return t._("This text is {length} characters long; Telegram allows at most {limit}. "
-               "Please shorten it and send it again.").format(
-                   length=t.number(error.length), limit=t.number(error.limit))
+    return t._(
+        "This text is {length} characters long; Telegram allows at most {limit}. "
+        "Please shorten it and send it again."
+    ).format(length=t.number(error.length), limit=t.number(error.limit))
 
 
 def ready_screen(t: Translator, view: Overview) -> tuple[str, InlineKeyboardMarkup]:
     """What goes to whom, with Send and the ways to change it."""
     c = view.compose
     languages = ", ".join(LANGUAGE_NAMES[code] for code in sorted(c.translations))
-    lines = [t._("⬆️ This is how the announcement will look."),
-             t._("Recipients: {n} — {who}.").format(
-                 n=t.number(view.count), who=audience_text(t, c.audience, view.audience_title))]
+    lines = [
+        t._("⬆️ This is how the announcement will look."),
+        t._("Recipients: {n} — {who}.").format(
+            n=t.number(view.count), who=audience_text(t, c.audience, view.audience_title)
+        ),
+    ]
     if languages:
-        lines.append(t._("Also written in: {languages}. Everyone else gets the text above.")
-                     .format(languages=languages))
-    lines.append(t._("⚠️ Urgent: sent even during quiet hours.") if c.urgent
-                 else t._("Not urgent: during quiet hours it waits until the morning."))
+        lines.append(
+            t._("Also written in: {languages}. Everyone else gets the text above.").format(
+                languages=languages
+            )
+        )
+    lines.append(
+        t._("⚠️ Urgent: sent even during quiet hours.")
+        if c.urgent
+        else t._("Not urgent: during quiet hours it waits until the morning.")
+    )
     rows: Rows = []
     if view.count:
-        rows.append([(t.ngettext("✅ Send to {n} person", "✅ Send to {n} people", view.count)
-                      .format(n=t.number(view.count)), "anb:send")])
+        rows.append(
+            [
+                (
+                    t.ngettext("✅ Send to {n} person", "✅ Send to {n} people", view.count).format(
+                        n=t.number(view.count)
+                    ),
+                    "anb:send",
+                )
+            ]
+        )
     rows.append([(t._("👥 Change the audience"), "anb:aud"), (t._("✏️ Change the text"), "anb:txt")])
     for code in ("uk", "en"):
-        label = (t._("🌐 Change the text in {language}") if code in c.translations
-                 else t._("🌐 Add the text in {language}")).format(language=LANGUAGE_NAMES[code])
+        label = (
+            t._("🌐 Change the text in {language}")
+            if code in c.translations
+            else t._("🌐 Add the text in {language}")
+        ).format(language=LANGUAGE_NAMES[code])
         rows.append([(label, f"anb:tr:{code}")])
-    rows.append([(t._("🔗 Button to an activity"), "anb:lk"),
-                 (t._("⚠️ Urgent: off") if c.urgent else t._("⚠️ Mark as urgent"), "anb:urg")])
+    rows.append(
+        [
+            (t._("🔗 Button to an activity"), "anb:lk"),
+            (t._("⚠️ Urgent: off") if c.urgent else t._("⚠️ Mark as urgent"), "anb:urg"),
+        ]
+    )
     rows.append([(t._("✖ Cancel"), "anb:cancel")])
     if not view.count:
         lines.append(t._("Nobody is in this audience right now. Choose another one."))

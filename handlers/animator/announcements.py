@@ -77,14 +77,19 @@ log = logging.getLogger(__name__)
 # ---------------------------------------------------------------- screens
 
 
-async def _send_preview(context: PalContext, chat_id: int, compose: Compose,
-                        link_title: str | None) -> None:
+async def _send_preview(
+    context: PalContext, chat_id: int, compose: Compose, link_title: str | None
+) -> None:
     """The announcement exactly as residents will get it."""
-    markup = (inline([[(f"📅 {link_title[:50]}", f"act:{compose.link}")]])
-              if compose.link and link_title else None)
+    markup = (
+        inline([[(f"📅 {link_title[:50]}", f"act:{compose.link}")]])
+        if compose.link and link_title
+        else None
+    )
     if compose.photo:
-        await context.bot.send_photo(chat_id, compose.photo, caption=compose.text,
-                                     reply_markup=markup)
+        await context.bot.send_photo(
+            chat_id, compose.photo, caption=compose.text, reply_markup=markup
+        )
     else:
         await context.bot.send_message(chat_id, compose.text, reply_markup=markup)
 
@@ -108,12 +113,14 @@ async def show_ready(update: Update, context: PalContext, *, preview: bool = Tru
 
 
 async def _stale(update: Update, context: PalContext) -> None:
-    await answer(update, context,
-                 context.t._("This button is no longer active. Open the menu again."))
+    await answer(
+        update, context, context.t._("This button is no longer active. Open the menu again.")
+    )
 
 
-async def _changed(update: Update, context: PalContext, fn: Callable[..., Compose],
-                   **kwargs: Any) -> bool:
+async def _changed(
+    update: Update, context: PalContext, fn: Callable[..., Compose], **kwargs: Any
+) -> bool:
     """Change the draft; False (and a refusal said) if it or the activity is not there."""
     try:
         await context.db.write(fn, **kwargs)
@@ -147,24 +154,36 @@ async def on_new(update: Update, context: PalContext) -> None:
     assert context.matches is not None
     raw = context.matches[0].group(1)
     try:
-        compose = await context.db.write(begin_compose, actor=actor,
-                                         activity_id=int(raw) if raw else None)
+        compose = await context.db.write(
+            begin_compose, actor=actor, activity_id=int(raw) if raw else None
+        )
     except NotYourActivity:
         await refuse_stale(update, context)
         return
     # screen() answers the press; a second answer is refused by Telegram (BadRequest).
-    await screen(update, context, ask_text(t, compose),
-                 inline([[(t._("✖ Cancel"), "anb:cancel")]]), new_message=True)
+    await screen(
+        update,
+        context,
+        ask_text(t, compose),
+        inline([[(t._("✖ Cancel"), "anb:cancel")]]),
+        new_message=True,
+    )
 
 
-async def _take_text(update: Update, context: PalContext, compose: Compose, text: str,
-                     photo: str | None) -> None:
+async def _take_text(
+    update: Update, context: PalContext, compose: Compose, text: str, photo: str | None
+) -> None:
     t = context.t
     actor = actor_of(context)
     if forbidden_character(text, multiline=True) is not None:
-        await answer(update, context, t._(
-            "The announcement has invisible or special control characters (often from "
-            "copying). Please type or paste it again without them."))
+        await answer(
+            update,
+            context,
+            t._(
+                "The announcement has invisible or special control characters (often from "
+                "copying). Please type or paste it again without them."
+            ),
+        )
         return
     if compose.step in TRANSLATION_STEPS:
         language = TRANSLATION_STEPS[compose.step]
@@ -174,8 +193,9 @@ async def _take_text(update: Update, context: PalContext, compose: Compose, text
             await answer(update, context, too_long_text(t, exc))
             return
         translations = {**compose.translations, language: text}
-        await context.db.write(change_compose, person_id=actor.person_id, translations=translations,
-                               step=READY)
+        await context.db.write(
+            change_compose, person_id=actor.person_id, translations=translations, step=READY
+        )
         await show_ready(update, context)
         return
     with_photo = photo or compose.photo
@@ -189,16 +209,23 @@ async def _take_text(update: Update, context: PalContext, compose: Compose, text
         try:
             check_length(translated, with_photo=with_photo is not None, language=language)
         except BroadcastTooLong as exc:
-            await answer(update, context, too_long_text(t, exc) + "\n" + t._(
-                "(the text in {language})").format(language=LANGUAGE_NAMES[language]))
+            await answer(
+                update,
+                context,
+                too_long_text(t, exc)
+                + "\n"
+                + t._("(the text in {language})").format(language=LANGUAGE_NAMES[language]),
+            )
             return
     if not text.strip():
-        await context.db.write(change_compose, person_id=actor.person_id, photo=with_photo,
-                               step=TEXT)
+        await context.db.write(
+            change_compose, person_id=actor.person_id, photo=with_photo, step=TEXT
+        )
         await answer(update, context, ask_text(t, Compose(photo=with_photo)))
         return
-    changed = await context.db.write(change_compose, person_id=actor.person_id, text=text,
-                                     photo=with_photo, step=READY)
+    changed = await context.db.write(
+        change_compose, person_id=actor.person_id, text=text, photo=with_photo, step=READY
+    )
     await _after_text(update, context, changed)
 
 
@@ -214,8 +241,13 @@ async def on_photo(update: Update, context: PalContext) -> None:
     """A photo: the announcement's picture if one is being written, else not understood."""
     message = update.effective_message
     person = context.viewer.person
-    if (message is None or not message.photo or person is None or person.id is None
-            or not context.viewer.access.acts_anywhere(Role.ANIMATOR)):
+    if (
+        message is None
+        or not message.photo
+        or person is None
+        or person.id is None
+        or not context.viewer.access.acts_anywhere(Role.ANIMATOR)
+    ):
         await on_other_message(update, context)
         return
     compose = await context.db.read(current_compose, person_id=person.id)
@@ -236,17 +268,30 @@ async def show_audiences(update: Update, context: PalContext) -> None:
         return t.number(counts[audience.value])
 
     rows: Rows = [
-        [(t._("Everyone in the programme ({n})").format(n=n(Audience.PROGRAMME)),
-          "anb:au:programme")],
+        [
+            (
+                t._("Everyone in the programme ({n})").format(n=n(Audience.PROGRAMME)),
+                "anb:au:programme",
+            )
+        ],
         [(t._("People with a place in an activity…"), "anb:au:places")],
         [(t._("The reserve list of an activity…"), "anb:au:reserve")],
-        [(t._("No initial survey yet ({n})").format(n=n(Audience.NO_INITIAL)),
-          "anb:au:no_initial")],
+        [
+            (
+                t._("No initial survey yet ({n})").format(n=n(Audience.NO_INITIAL)),
+                "anb:au:no_initial",
+            )
+        ],
         [(t._("No final survey yet ({n})").format(n=n(Audience.NO_FINAL)), "anb:au:no_final")],
         [(t._("✖ Cancel"), "anb:cancel")],
     ]
-    await screen(update, context, t._("Who should get the announcement?"), inline(rows),
-                 new_message=update.callback_query is None)
+    await screen(
+        update,
+        context,
+        t._("Who should get the announcement?"),
+        inline(rows),
+        new_message=update.callback_query is None,
+    )
 
 
 @animator_only
@@ -267,18 +312,29 @@ async def on_audience(update: Update, context: PalContext) -> None:
     audience = Audience(context.matches[0].group(1))
     actor = actor_of(context)
     if audience in ACTIVITY_AUDIENCES:
-        items = await context.db.read(managed_activities, actor=actor,
-                                      now=context.services.clock.now())
+        items = await context.db.read(
+            managed_activities, actor=actor, now=context.services.clock.now()
+        )
         upcoming = [i for i in items if i.activity.ends_at > context.services.clock.now()]
-        rows: Rows = [[(activity_label(t, i.activity), f"anb:aa:{audience.value}:{i.activity.id}")]
-                      for i in upcoming]
+        rows: Rows = [
+            [(activity_label(t, i.activity), f"anb:aa:{audience.value}:{i.activity.id}")]
+            for i in upcoming
+        ]
         rows.append([(t._("⬅️ Back"), "anb:aud")])
-        await screen(update, context, t._("Which activity?") if upcoming else t._(
-            "You have no upcoming activities."), inline(rows))
+        await screen(
+            update,
+            context,
+            t._("Which activity?") if upcoming else t._("You have no upcoming activities."),
+            inline(rows),
+        )
         return
     try:
-        await context.db.write(change_compose, person_id=actor.person_id, audience=audience.value,
-                               audience_activity=None)
+        await context.db.write(
+            change_compose,
+            person_id=actor.person_id,
+            audience=audience.value,
+            audience_activity=None,
+        )
     except LookupError:
         await _stale(update, context)
         return
@@ -300,8 +356,14 @@ async def on_audience_activity(update: Update, context: PalContext) -> None:
     """`anb:aa:<places|reserve>:<activity>`: that activity's places or reserve list."""
     assert context.matches is not None
     audience, activity_id = context.matches[0].group(1), int(context.matches[0].group(2))
-    if await _changed(update, context, set_activity_audience, actor=actor_of(context),
-                      audience=audience, activity_id=activity_id):
+    if await _changed(
+        update,
+        context,
+        set_activity_audience,
+        actor=actor_of(context),
+        audience=audience,
+        activity_id=activity_id,
+    ):
         await _after_audience(update, context)
 
 
@@ -309,22 +371,35 @@ async def on_audience_activity(update: Update, context: PalContext) -> None:
 async def on_link_list(update: Update, context: PalContext) -> None:
     """`anb:lk`: which activity the announcement's button opens."""
     t = context.t
-    items = await context.db.read(managed_activities, actor=actor_of(context),
-                                  now=context.services.clock.now())
+    items = await context.db.read(
+        managed_activities, actor=actor_of(context), now=context.services.clock.now()
+    )
     now = context.services.clock.now()
-    rows: Rows = [[(activity_label(t, i.activity), f"anb:lk:{i.activity.id}")]
-                  for i in items if i.activity.starts_at > now]
+    rows: Rows = [
+        [(activity_label(t, i.activity), f"anb:lk:{i.activity.id}")]
+        for i in items
+        if i.activity.starts_at > now
+    ]
     rows.append([(t._("No button"), "anb:lk:0")])
-    await screen(update, context, t._("Add a button that opens an activity, so people can sign "
-                                      "up at once:"), inline(rows))
+    await screen(
+        update,
+        context,
+        t._("Add a button that opens an activity, so people can sign up at once:"),
+        inline(rows),
+    )
 
 
 @animator_only
 async def on_link(update: Update, context: PalContext) -> None:
     """`anb:lk:<activity|0>`: set or remove the button."""
     assert context.matches is not None
-    if await _changed(update, context, set_link, actor=actor_of(context),
-                      activity_id=int(context.matches[0].group(1))):
+    if await _changed(
+        update,
+        context,
+        set_link,
+        actor=actor_of(context),
+        activity_id=int(context.matches[0].group(1)),
+    ):
         await show_ready(update, context)
 
 
@@ -335,15 +410,22 @@ async def on_translation(update: Update, context: PalContext) -> None:
     assert context.matches is not None
     code = context.matches[0].group(1)
     try:
-        await context.db.write(change_compose, person_id=actor_of(context).person_id,
-                               step=f"tr_{code}")
+        await context.db.write(
+            change_compose, person_id=actor_of(context).person_id, step=f"tr_{code}"
+        )
     except LookupError:
         await _stale(update, context)
         return
-    await screen(update, context, t._("Type the announcement in {language}. People who chose "
-                                      "that language get it instead of the main text.").format(
-                                          language=LANGUAGE_NAMES[code]),
-                 inline([[(t._("✖ Cancel"), "anb:cancel")]]), new_message=True)
+    await screen(
+        update,
+        context,
+        t._(
+            "Type the announcement in {language}. People who chose "
+            "that language get it instead of the main text."
+        ).format(language=LANGUAGE_NAMES[code]),
+        inline([[(t._("✖ Cancel"), "anb:cancel")]]),
+        new_message=True,
+    )
 
 
 @animator_only
@@ -363,13 +445,19 @@ async def on_retype(update: Update, context: PalContext) -> None:
     """`anb:txt`: type the main text again (the photo, audience and button stay)."""
     t = context.t
     try:
-        compose = await context.db.write(change_compose, person_id=actor_of(context).person_id,
-                                         step=TEXT)
+        compose = await context.db.write(
+            change_compose, person_id=actor_of(context).person_id, step=TEXT
+        )
     except LookupError:
         await _stale(update, context)
         return
-    await screen(update, context, ask_text(t, compose),
-                 inline([[(t._("✖ Cancel"), "anb:cancel")]]), new_message=True)
+    await screen(
+        update,
+        context,
+        ask_text(t, compose),
+        inline([[(t._("✖ Cancel"), "anb:cancel")]]),
+        new_message=True,
+    )
 
 
 @animator_only
@@ -387,30 +475,46 @@ async def on_send(update: Update, context: PalContext) -> None:
     actor = actor_of(context)
     try:
         broadcast_id, count = await context.db.write(
-            send_compose, actor=actor, chat_id=chat.id, message_id=query.message.message_id,
-            now=context.services.clock.now())
+            send_compose,
+            actor=actor,
+            chat_id=chat.id,
+            message_id=query.message.message_id,
+            now=context.services.clock.now(),
+        )
     except (NotYourActivity, BroadcastNotFound):
         # Its audience or its button names an activity this animator may not use.
         await refuse_stale(update, context)
         return
     except LookupError:
-        await answer(update, context, t._("This announcement was already sent or cancelled."),
-                     alert=True)
+        await answer(
+            update, context, t._("This announcement was already sent or cancelled."), alert=True
+        )
         return
     except BroadcastEmpty:
-        await answer(update, context, t._("Nobody is in this audience right now. Choose "
-                                          "another one."), alert=True)
+        await answer(
+            update,
+            context,
+            t._("Nobody is in this audience right now. Choose another one."),
+            alert=True,
+        )
         return
     except BroadcastTooLong as exc:
         await answer(update, context, too_long_text(t, exc), alert=True)
         return
-    log.info("broadcast started broadcast_id=%s recipients=%s by person_id=%s", broadcast_id,
-             count, actor.person_id)
+    log.info(
+        "broadcast started broadcast_id=%s recipients=%s by person_id=%s",
+        broadcast_id,
+        count,
+        actor.person_id,
+    )
     await screen(
-        update, context,
+        update,
+        context,
         t._("📣 Announcement: sent {done} / {total}").format(
-            done=t.number(0), total=t.number(count)),
-        inline([[(t._("⏹ Stop sending"), f"anb:stop:{broadcast_id}")]]))
+            done=t.number(0), total=t.number(count)
+        ),
+        inline([[(t._("⏹ Stop sending"), f"anb:stop:{broadcast_id}")]]),
+    )
 
 
 @animator_only
@@ -420,15 +524,21 @@ async def on_stop(update: Update, context: PalContext) -> None:
     assert context.matches is not None
     broadcast_id = int(context.matches[0].group(1))
     try:
-        found = await context.db.write(cancel_broadcast, broadcast_id=broadcast_id,
-                                       actor=actor_of(context), now=context.services.clock.now())
+        found = await context.db.write(
+            cancel_broadcast,
+            broadcast_id=broadcast_id,
+            actor=actor_of(context),
+            now=context.services.clock.now(),
+        )
     except BroadcastNotFound:
         await refuse_stale(update, context)
         return
-    log.info("broadcast stopped broadcast_id=%s by person_id=%s", broadcast_id,
-             actor_of(context).person_id)
-    await screen(update, context, progress_text(t, found), None,
-                 toast=t._("Sending stopped."))
+    log.info(
+        "broadcast stopped broadcast_id=%s by person_id=%s",
+        broadcast_id,
+        actor_of(context).person_id,
+    )
+    await screen(update, context, progress_text(t, found), None, toast=t._("Sending stopped."))
 
 
 @animator_only
@@ -436,18 +546,27 @@ async def on_cancel(update: Update, context: PalContext) -> None:
     """`anb:cancel`: throw the draft away."""
     await context.db.write(close_dialog, person_id=actor_of(context).person_id, kind=KIND)
     t = context.t
-    await screen(update, context, t._("The announcement was not sent."),
-                 inline([[menu_button(t)]]), new_message=True)
+    await screen(
+        update,
+        context,
+        t._("The announcement was not sent."),
+        inline([[menu_button(t)]]),
+        new_message=True,
+    )
 
 
 def register(app: PalApplication) -> None:
     """Add the announcement buttons, the photo reader and the progress watcher."""
     app.add_handler(CallbackQueryHandler(on_new, pattern=r"^anb:new(?::(\d{1,12}))?$"))
     app.add_handler(CallbackQueryHandler(on_audiences, pattern=r"^anb:aud$"))
-    app.add_handler(CallbackQueryHandler(
-        on_audience, pattern=r"^anb:au:(programme|places|reserve|no_initial|no_final)$"))
-    app.add_handler(CallbackQueryHandler(on_audience_activity,
-                                         pattern=r"^anb:aa:(places|reserve):(\d{1,12})$"))
+    app.add_handler(
+        CallbackQueryHandler(
+            on_audience, pattern=r"^anb:au:(programme|places|reserve|no_initial|no_final)$"
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(on_audience_activity, pattern=r"^anb:aa:(places|reserve):(\d{1,12})$")
+    )
     app.add_handler(CallbackQueryHandler(on_link_list, pattern=r"^anb:lk$"))
     app.add_handler(CallbackQueryHandler(on_link, pattern=r"^anb:lk:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_translation, pattern=r"^anb:tr:(uk|en)$"))

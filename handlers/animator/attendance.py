@@ -60,15 +60,19 @@ def checklist_screen(
     a = found.activity
     pages = max(1, -(-len(found.rows) // PAGE))
     page = min(max(page, 0), pages - 1)
-    lines = [t._("✅ Attendance: {title}").format(title=a.title),
-             t.date_time(a.starts_at),
-             t._("Present: {attended} of {taken}.").format(attended=found.attended,
-                                                          taken=len(found.rows))]
+    lines = [
+        t._("✅ Attendance: {title}").format(title=a.title),
+        t.date_time(a.starts_at),
+        t._("Present: {attended} of {taken}.").format(
+            attended=found.attended, taken=len(found.rows)
+        ),
+    ]
     if not found.rows:
         lines.append(t._("Nobody holds a place in this activity."))
     elif not now_opened:
-        lines.append(t._("You can mark attendance from {date}.").format(
-            date=t.date_time(found.opens_at)))
+        lines.append(
+            t._("You can mark attendance from {date}.").format(date=t.date_time(found.opens_at))
+        )
     else:
         lines.append(t._("Tap a name to mark the person present; tap again to undo."))
     if any(row.without_telegram for row in found.rows):
@@ -76,12 +80,18 @@ def checklist_screen(
     if pages > 1:
         lines.append(t._("Page {page} of {pages}").format(page=page + 1, pages=pages))
     rows: Rows = []
-    for row in found.rows[page * PAGE:(page + 1) * PAGE]:
+    for row in found.rows[page * PAGE : (page + 1) * PAGE]:
         mark = "✅" if row.attended else "⬜"
         paper = " 🧾" if row.without_telegram else ""
         value = 0 if row.attended else 1
-        rows.append([(f"{mark} {shorten(row.display_name, 40)}{paper}",
-                      f"ana:t:{a.id}:{row.registration_id}:{value}:{page}")])
+        rows.append(
+            [
+                (
+                    f"{mark} {shorten(row.display_name, 40)}{paper}",
+                    f"ana:t:{a.id}:{row.registration_id}:{value}:{page}",
+                )
+            ]
+        )
     nav: list[tuple[str, str]] = []
     if page > 0:
         nav.append((t._("◀ Previous"), f"ana:p:{a.id}:{page - 1}"))
@@ -94,13 +104,18 @@ def checklist_screen(
     return "\n".join(lines), rows
 
 
-async def show_checklist(update: Update, context: PalContext, activity_id: int, page: int = 0,
-                         *, toast: str | None = None) -> None:
+async def show_checklist(
+    update: Update,
+    context: PalContext,
+    activity_id: int,
+    page: int = 0,
+    *,
+    toast: str | None = None,
+) -> None:
     """Draw the checklist from the database (a new message, or the pressed one edited)."""
     t = context.t
     try:
-        found = await context.db.read(checklist, activity_id=activity_id,
-                                      actor=actor_of(context))
+        found = await context.db.read(checklist, activity_id=activity_id, actor=actor_of(context))
     except NotYourActivity:
         await refuse_stale(update, context)
         return
@@ -125,28 +140,48 @@ async def on_tap(update: Update, context: PalContext) -> None:
     activity_id, registration_id, value, page = (int(g) for g in context.matches[0].groups())
     actor = actor_of(context)
     try:
-        await context.db.write(set_attendance, activity_id=activity_id,
-                               registration_id=registration_id, attended=bool(value),
-                               actor=actor, now=context.services.clock.now())
+        await context.db.write(
+            set_attendance,
+            activity_id=activity_id,
+            registration_id=registration_id,
+            attended=bool(value),
+            actor=actor,
+            now=context.services.clock.now(),
+        )
     except NotYourActivity:
         await refuse_stale(update, context)
         return
     except AttendanceNotOpen as exc:
-        await answer(update, context, t._("You can mark attendance from {date}.").format(
-            date=t.date_time(exc.opens_at)), alert=True)
+        await answer(
+            update,
+            context,
+            t._("You can mark attendance from {date}.").format(date=t.date_time(exc.opens_at)),
+            alert=True,
+        )
         return
     except ActivityCancelled:
         await answer(update, context, t._("This activity has been called off."), alert=True)
         return
     except NotOnTheList:
         # The person gave up the place meanwhile: show the list as it is now.
-        await show_checklist(update, context, activity_id, page,
-                             toast=t._("This person no longer holds a place."))
+        await show_checklist(
+            update, context, activity_id, page, toast=t._("This person no longer holds a place.")
+        )
         return
-    log.info("attendance set activity_id=%s registration_id=%s attended=%s by person_id=%s",
-             activity_id, registration_id, bool(value), actor.person_id)
-    await show_checklist(update, context, activity_id, page,
-                         toast=t._("Marked present.") if value else t._("Mark removed."))
+    log.info(
+        "attendance set activity_id=%s registration_id=%s attended=%s by person_id=%s",
+        activity_id,
+        registration_id,
+        bool(value),
+        actor.person_id,
+    )
+    await show_checklist(
+        update,
+        context,
+        activity_id,
+        page,
+        toast=t._("Marked present.") if value else t._("Mark removed."),
+    )
 
 
 # ---------------------------------------------------------------- the code
@@ -172,8 +207,12 @@ async def on_code(update: Update, context: PalContext) -> None:
     assert context.matches is not None and update.effective_chat is not None
     activity_id = int(context.matches[0].group(1))
     try:
-        found = await context.db.write(checkin_code, activity_id=activity_id,
-                                       actor=actor_of(context), now=context.services.clock.now())
+        found = await context.db.write(
+            checkin_code,
+            activity_id=activity_id,
+            actor=actor_of(context),
+            now=context.services.clock.now(),
+        )
     except NotYourActivity:
         await refuse_stale(update, context)
         return
@@ -185,52 +224,81 @@ async def on_code(update: Update, context: PalContext) -> None:
     caption = t._(
         "Check-in code for {title}: {code}\n\nValid from {start} to {end}.\n"
         "Residents send /checkin {code} or scan this QR code with their phone."
-    ).format(title=found.activity.title, code=found.code, start=t.date_time(found.valid_from),
-             end=t.time(found.valid_until))
+    ).format(
+        title=found.activity.title,
+        code=found.code,
+        start=t.date_time(found.valid_from),
+        end=t.time(found.valid_until),
+    )
     png = qr_png(checkin_link(context.bot.username, activity_id, found.code))
     await context.bot.send_photo(
-        update.effective_chat.id, InputFile(png, filename=f"checkin-{activity_id}.png"),
+        update.effective_chat.id,
+        InputFile(png, filename=f"checkin-{activity_id}.png"),
         caption=caption,
-        reply_markup=inline([[(t._("✅ Attendance"), f"ana:{activity_id}")],
-                             [(t._("⬅️ Back"), f"an:a:{activity_id}"), menu_button(t)]]),
+        reply_markup=inline(
+            [
+                [(t._("✅ Attendance"), f"ana:{activity_id}")],
+                [(t._("⬅️ Back"), f"an:a:{activity_id}"), menu_button(t)],
+            ]
+        ),
     )
 
 
 # ---------------------------------------------------------------- residents
 
 
-async def _check_in(update: Update, context: PalContext, code: str,
-                    activity_id: int | None) -> None:
+async def _check_in(
+    update: Update, context: PalContext, code: str, activity_id: int | None
+) -> None:
     t = context.t
     person = context.viewer.person
     assert person is not None and person.id is not None
     try:
-        result = await context.db.write(self_check_in, person_id=person.id, code=code,
-                                        now=context.services.clock.now(),
-                                        activity_id=activity_id)
+        result = await context.db.write(
+            self_check_in,
+            person_id=person.id,
+            code=code,
+            now=context.services.clock.now(),
+            activity_id=activity_id,
+        )
     except CheckinPaused as exc:
-        text = t._("Too many wrong codes. Try again after {time}, or ask the animator to mark "
-                   "you present.").format(time=t.time(exc.until))
+        text = t._(
+            "Too many wrong codes. Try again after {time}, or ask the animator to mark you present."
+        ).format(time=t.time(exc.until))
     except WrongCode as exc:
-        text = t._("This code does not match any of your activities. Check it with the "
-                   "animator.") + " " + t.ngettext(
-            "You can try {n} more time.", "You can try {n} more times.", exc.left
-        ).format(n=exc.left)
+        text = (
+            t._("This code does not match any of your activities. Check it with the animator.")
+            + " "
+            + t.ngettext(
+                "You can try {n} more time.", "You can try {n} more times.", exc.left
+            ).format(n=exc.left)
+        )
     except CodeNotValidNow as exc:
         now = context.services.clock.now()
-        text = (t._("Check-in for {title} opens at {time}.").format(
-                    title=exc.activity.title, time=t.date_time(exc.valid_from))
-                if now < exc.valid_from else
-                t._("Check-in for {title} has ended.").format(title=exc.activity.title))
+        text = (
+            t._("Check-in for {title} opens at {time}.").format(
+                title=exc.activity.title, time=t.date_time(exc.valid_from)
+            )
+            if now < exc.valid_from
+            else t._("Check-in for {title} has ended.").format(title=exc.activity.title)
+        )
     except NoPlaceHere as exc:
-        text = t._("You do not have a place in {title}, so you cannot check in. Please talk "
-                   "to the animator.").format(title=exc.activity.title)
+        text = t._(
+            "You do not have a place in {title}, so you cannot check in. Please talk "
+            "to the animator."
+        ).format(title=exc.activity.title)
     else:
-        log.info("self check-in person_id=%s activity_id=%s changed=%s", person.id,
-                 result.activity.id, result.changed)
-        text = (t._("✅ You are checked in: {title}. Welcome!") if result.changed
-                else t._("You are already checked in: {title}.")).format(
-                    title=result.activity.title)
+        log.info(
+            "self check-in person_id=%s activity_id=%s changed=%s",
+            person.id,
+            result.activity.id,
+            result.changed,
+        )
+        text = (
+            t._("✅ You are checked in: {title}. Welcome!")
+            if result.changed
+            else t._("You are already checked in: {title}.")
+        ).format(title=result.activity.title)
     await answer(update, context, text)
 
 
@@ -239,8 +307,11 @@ async def checkin_command(update: Update, context: PalContext) -> None:
     """/checkin 4821: a resident confirms they are here."""
     args = context.args or []
     if len(args) != 1:
-        await answer(update, context, context.t._(
-            "Send the code the animator shows, like this: /checkin 4821"))
+        await answer(
+            update,
+            context,
+            context.t._("Send the code the animator shows, like this: /checkin 4821"),
+        )
         return
     await _check_in(update, context, args[0][:8], None)
 
@@ -250,21 +321,23 @@ async def on_checkin_link(update: Update, context: PalContext) -> None:
     if not context.viewer.is_onboarded:
         return  # onboarding's /start takes it from here; the code can be typed later
     assert context.matches is not None
-    await _check_in(update, context, context.matches[0].group(2),
-                    int(context.matches[0].group(1)))
+    await _check_in(update, context, context.matches[0].group(2), int(context.matches[0].group(1)))
     raise ApplicationHandlerStop
 
 
 def register(app: PalApplication) -> None:
     """Add the checklist, the code, /checkin and the deep-link reader."""
-    app.add_handler(CallbackQueryHandler(
-        on_checklist, pattern=r"^ana:(?:p:)?(\d{1,12})(?::(\d{1,3}))?$"))
-    app.add_handler(CallbackQueryHandler(
-        on_tap, pattern=r"^ana:t:(\d{1,12}):(\d{1,12}):([01]):(\d{1,3})$"))
+    app.add_handler(
+        CallbackQueryHandler(on_checklist, pattern=r"^ana:(?:p:)?(\d{1,12})(?::(\d{1,3}))?$")
+    )
+    app.add_handler(
+        CallbackQueryHandler(on_tap, pattern=r"^ana:t:(\d{1,12}):(\d{1,12}):([01]):(\d{1,3})$")
+    )
     app.add_handler(CallbackQueryHandler(on_code, pattern=r"^ana:code:(\d{1,12})$"))
     app.add_handler(CommandHandler("checkin", checkin_command))
     app.add_handler(
-        CommandHandler("start", on_checkin_link,
-                       filters=filters.Regex(r"^/start ci_(\d{1,12})_(\d{4})$")),
+        CommandHandler(
+            "start", on_checkin_link, filters=filters.Regex(r"^/start ci_(\d{1,12})_(\d{4})$")
+        ),
         group=DEEP_LINK_GROUP,
     )

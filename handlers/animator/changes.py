@@ -64,18 +64,26 @@ class Question:
     options: list[str]
 
 
-def _ask(session: Session, *, activity_id: int, step: Step, actor: Actor,
-         zone: ZoneInfo) -> Question:
+def _ask(
+    session: Session, *, activity_id: int, step: Step, actor: Actor, zone: ZoneInfo
+) -> Question:
     """Remember which field of which activity the next answer changes."""
     activity = managed_activity(session, activity_id=activity_id, actor=actor)
     options: list[str] = []
     if step == Step.CATEGORY:
         options = known_categories(session, programme_id=activity.programme_id)
     elif step == Step.VENUE:
-        options = recent_venues(session, programme_id=activity.programme_id,
-                                organiser_id=actor.person_id)
-    save_dialog(session, person_id=actor.person_id, kind=KIND, step=step.value,
-                data={"activity_id": activity_id, "options": options}, awaits_text=True)
+        options = recent_venues(
+            session, programme_id=activity.programme_id, organiser_id=actor.person_id
+        )
+    save_dialog(
+        session,
+        person_id=actor.person_id,
+        kind=KIND,
+        step=step.value,
+        data={"activity_id": activity_id, "options": options},
+        awaits_text=True,
+    )
     return Question(activity_id, activity.title, step, draft_of(activity, zone), options)
 
 
@@ -83,8 +91,9 @@ def _pending(session: Session, *, person_id: int) -> Dialog | None:
     return get_dialog(session, person_id=person_id, kind=KIND)
 
 
-def _apply(session: Session, *, step: Step, text: str, actor: Actor, now: datetime,
-           zone: ZoneInfo) -> EditResult:
+def _apply(
+    session: Session, *, step: Step, text: str, actor: Actor, now: datetime, zone: ZoneInfo
+) -> EditResult:
     """Apply the answer to the activity the dialog names; close the dialog if it worked."""
     dialog = get_dialog(session, person_id=actor.person_id, kind=KIND)
     if dialog is None or dialog.step != step.value:
@@ -92,12 +101,13 @@ def _apply(session: Session, *, step: Step, text: str, actor: Actor, now: dateti
     activity_id = int(dialog.data["activity_id"])
     if text.startswith(OPTION_PREFIX) and step in (Step.CATEGORY, Step.VENUE):
         offered = list(dialog.data.get("options", []))
-        index = text[len(OPTION_PREFIX):]
+        index = text[len(OPTION_PREFIX) :]
         if not index.isdigit() or int(index) >= len(offered):
             raise LookupError("stale option")
         text = offered[int(index)]
-    result = edit_activity(session, activity_id=activity_id, actor=actor, step=step, text=text,
-                           now=now, zone=zone)
+    result = edit_activity(
+        session, activity_id=activity_id, actor=actor, step=step, text=text, now=now, zone=zone
+    )
     close_dialog(session, person_id=actor.person_id, kind=KIND)
     return result
 
@@ -121,17 +131,23 @@ def _question_screen(
 def _saved_note(t: Translator, result: EditResult) -> str:
     lines = [t._("Saved.")]
     if result.notices:
-        lines.append(t.ngettext("{n} person signed up will be told about the change.",
-                                "{n} people signed up will be told about the change.",
-                                result.notices).format(n=result.notices))
+        lines.append(
+            t.ngettext(
+                "{n} person signed up will be told about the change.",
+                "{n} people signed up will be told about the change.",
+                result.notices,
+            ).format(n=result.notices)
+        )
     if result.promoted:
         # Offered with a deadline, or given at once (no Telegram, or a programme that
         # gives places at once): storage.activities.offers.
-        lines.append(t.ngettext("The free places were offered to {n} person from the "
-                                "reserve list.",
-                                "The free places were offered to {n} people from the "
-                                "reserve list.",
-                                result.promoted).format(n=result.promoted))
+        lines.append(
+            t.ngettext(
+                "The free places were offered to {n} person from the reserve list.",
+                "The free places were offered to {n} people from the reserve list.",
+                result.promoted,
+            ).format(n=result.promoted)
+        )
     return "\n".join(lines)
 
 
@@ -145,14 +161,16 @@ async def on_fields(update: Update, context: PalContext) -> None:
     except NotYourActivity:
         await refuse_stale(update, context)
         return
-    rows: Rows = [[(field_name(t, step), f"ane:f:{activity_id}:{step.value}")]
-                  for step in QUESTIONS]
+    rows: Rows = [
+        [(field_name(t, step), f"ane:f:{activity_id}:{step.value}")] for step in QUESTIONS
+    ]
     rows.append([(t._("⬅️ Back"), f"an:a:{activity_id}")])
     await screen(update, context, t._("What would you like to change?"), inline(rows))
 
 
-async def _show_question(update: Update, context: PalContext, q: Question,
-                         note: str | None = None) -> None:
+async def _show_question(
+    update: Update, context: PalContext, q: Question, note: str | None = None
+) -> None:
     zone = context.settings.zone
     today = context.services.clock.now().astimezone(zone).date()
     text, rows = _question_screen(context.t, q, today=today, zone=zone)
@@ -170,8 +188,13 @@ async def on_field(update: Update, context: PalContext) -> None:
     try:
         if step is None:
             raise NotYourActivity(activity_id)
-        q = await context.db.write(_ask, activity_id=activity_id, step=step,
-                                   actor=actor_of(context), zone=context.settings.zone)
+        q = await context.db.write(
+            _ask,
+            activity_id=activity_id,
+            step=step,
+            actor=actor_of(context),
+            zone=context.settings.zone,
+        )
     except NotYourActivity:
         await refuse_stale(update, context)
         return
@@ -183,8 +206,9 @@ async def _take(update: Update, context: PalContext, step: Step, text: str) -> N
     zone = context.settings.zone
     actor = actor_of(context)
     try:
-        result = await context.db.write(_apply, step=step, text=text, actor=actor,
-                                        now=context.services.clock.now(), zone=zone)
+        result = await context.db.write(
+            _apply, step=step, text=text, actor=actor, now=context.services.clock.now(), zone=zone
+        )
     except LookupError:
         await answer(update, context, t._("This button is no longer active. Open the menu again."))
         return
@@ -201,20 +225,32 @@ async def _take(update: Update, context: PalContext, step: Step, text: str) -> N
                 "{taken} place is already taken, so there cannot be fewer than {taken} (you "
                 "typed {requested}).",
                 "{taken} places are already taken, so there cannot be fewer than {taken} (you "
-                "typed {requested}).", exc.taken).format(taken=exc.taken, requested=exc.requested)
+                "typed {requested}).",
+                exc.taken,
+            ).format(taken=exc.taken, requested=exc.requested)
         else:
             hint = problem_hint(t, exc, zone)
         dialog = await context.db.read(_pending, person_id=actor.person_id)
         if dialog is None:
             return
-        q = await context.db.write(_ask, activity_id=int(dialog.data["activity_id"]), step=step,
-                                   actor=actor, zone=zone)
+        q = await context.db.write(
+            _ask, activity_id=int(dialog.data["activity_id"]), step=step, actor=actor, zone=zone
+        )
         await _show_question(update, context, q, note="⚠️ " + hint)
         return
-    log.info("activity changed activity_id=%s fields=%s by person_id=%s", result.activity.id,
-             result.fields, actor.person_id)
-    await show_card(update, context, result.activity.id or 0, note=_saved_note(t, result),
-                    new_message=update.callback_query is None)
+    log.info(
+        "activity changed activity_id=%s fields=%s by person_id=%s",
+        result.activity.id,
+        result.fields,
+        actor.person_id,
+    )
+    await show_card(
+        update,
+        context,
+        result.activity.id or 0,
+        note=_saved_note(t, result),
+        new_message=update.callback_query is None,
+    )
 
 
 @animator_only
@@ -235,9 +271,13 @@ async def on_typed(update: Update, context: PalContext, dialog: Dialog) -> None:
     assert message is not None and message.text is not None
     t = context.t
     if too_long(message.text):
-        await answer(update, context, t._(
-            "That is too long: {length} characters, at most {limit}. Please shorten it."
-        ).format(length=len(message.text), limit=MAX_TEXT_INPUT))
+        await answer(
+            update,
+            context,
+            t._(
+                "That is too long: {length} characters, at most {limit}. Please shorten it."
+            ).format(length=len(message.text), limit=MAX_TEXT_INPUT),
+        )
         return
     await _take(update, context, Step(dialog.step), message.text)
 
@@ -249,8 +289,12 @@ async def on_cancel(update: Update, context: PalContext) -> None:
     dialog = await context.db.read(_pending, person_id=actor.person_id)
     await context.db.write(close_dialog, person_id=actor.person_id, kind=KIND)
     if dialog is not None:
-        await show_card(update, context, int(dialog.data["activity_id"]),
-                        note=context.t._("Nothing was changed."))
+        await show_card(
+            update,
+            context,
+            int(dialog.data["activity_id"]),
+            note=context.t._("Nothing was changed."),
+        )
     else:
         await answer(update, context, context.t._("Nothing was changed."))
 
@@ -259,6 +303,7 @@ def register(app: PalApplication) -> None:
     """Add the change buttons (typed answers arrive through @on_text)."""
     app.add_handler(CallbackQueryHandler(on_fields, pattern=r"^ane:(\d{1,12})$"))
     app.add_handler(CallbackQueryHandler(on_field, pattern=r"^ane:f:(\d{1,12}):([a-z]{1,2})$"))
-    app.add_handler(CallbackQueryHandler(on_button_answer,
-                                         pattern=r"^ane:a:([a-z]{1,2}):(.{0,40})$"))
+    app.add_handler(
+        CallbackQueryHandler(on_button_answer, pattern=r"^ane:a:([a-z]{1,2}):(.{0,40})$")
+    )
     app.add_handler(CallbackQueryHandler(on_cancel, pattern=r"^ane:cancel$"))

@@ -46,8 +46,13 @@ def animator_only(handler: H) -> H:
             return
         if not context.viewer.access.acts_anywhere(Role.ANIMATOR):
             # Held without a programme (an old grant): no tool reaches anything.
-            await answer(update, context, context.t._(
-                "No programme is assigned to you yet. Ask an administrator to assign one."))
+            await answer(
+                update,
+                context,
+                context.t._(
+                    "No programme is assigned to you yet. Ask an administrator to assign one."
+                ),
+            )
             return
         await handler(update, context)
 
@@ -103,8 +108,12 @@ async def screen(
 
 async def refuse_no_programme(update: Update, context: PalContext) -> None:
     """A programme-wide tool pressed before choosing which programme it is for."""
-    await answer(update, context, context.t._(
-        "Choose the programme first: “🔁 Change programme” in the animator menu."), alert=True)
+    await answer(
+        update,
+        context,
+        context.t._("Choose the programme first: “🔁 Change programme” in the animator menu."),
+        alert=True,
+    )
 
 
 async def refuse_stale(update: Update, context: PalContext) -> None:

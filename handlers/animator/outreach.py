@@ -72,10 +72,15 @@ def _contact(context: PalContext, activity: Activity | None) -> str | None:
 def _poster_item(context: PalContext, activity: Activity, taken: int) -> PosterActivity:
     assert activity.id is not None
     return PosterActivity(
-        title=activity.title, starts_at=activity.starts_at, ends_at=activity.ends_at,
-        venue=activity.venue, places=activity.places, taken=taken,
+        title=activity.title,
+        starts_at=activity.starts_at,
+        ends_at=activity.ends_at,
+        venue=activity.venue,
+        places=activity.places,
+        taken=taken,
         link=activity_link(context.bot.username, activity.id),
-        cancelled=activity.status == ActivityStatus.CANCELLED)
+        cancelled=activity.status == ActivityStatus.CANCELLED,
+    )
 
 
 def _back(t: Translator, activity_id: int) -> list[tuple[str, str]]:
@@ -91,25 +96,39 @@ async def on_link(update: Update, context: PalContext) -> None:
     t = context.t
     activity_id = match_int(context)
     try:
-        facts = await context.db.read(activity_poster_facts, activity_id=activity_id,
-                                      actor=actor_of(context))
+        facts = await context.db.read(
+            activity_poster_facts, activity_id=activity_id, actor=actor_of(context)
+        )
     except NotYourActivity:
         await refuse_stale(update, context)
         return
     link = activity_link(context.bot.username, activity_id)
-    text = "\n".join([
-        t._("🔗 Sign-up link for “{title}”:").format(title=facts.activity.title),
-        link,
-        "",
-        t._("Share it in chats or by text message. Whoever opens it sees this activity and "
-            "can sign up; someone new first chooses a language and the programme."),
-        t._("The poster is an A4 PDF to print, with this link as a QR code."),
-    ])
-    await screen(update, context, text, inline([
-        [(t._("🖨 Poster (PDF)"), f"ano:pdf:{activity_id}"),
-         (t._("📞 Call list"), f"ano:call:{activity_id}")],
-        _back(t, activity_id),
-    ]))
+    text = "\n".join(
+        [
+            t._("🔗 Sign-up link for “{title}”:").format(title=facts.activity.title),
+            link,
+            "",
+            t._(
+                "Share it in chats or by text message. Whoever opens it sees this activity and "
+                "can sign up; someone new first chooses a language and the programme."
+            ),
+            t._("The poster is an A4 PDF to print, with this link as a QR code."),
+        ]
+    )
+    await screen(
+        update,
+        context,
+        text,
+        inline(
+            [
+                [
+                    (t._("🖨 Poster (PDF)"), f"ano:pdf:{activity_id}"),
+                    (t._("📞 Call list"), f"ano:call:{activity_id}"),
+                ],
+                _back(t, activity_id),
+            ]
+        ),
+    )
 
 
 @animator_only
@@ -118,8 +137,9 @@ async def on_poster(update: Update, context: PalContext) -> None:
     t = context.t
     activity_id = match_int(context)
     try:
-        facts = await context.db.read(activity_poster_facts, activity_id=activity_id,
-                                      actor=actor_of(context))
+        facts = await context.db.read(
+            activity_poster_facts, activity_id=activity_id, actor=actor_of(context)
+        )
     except NotYourActivity:
         await refuse_stale(update, context)
         return
@@ -129,17 +149,27 @@ async def on_poster(update: Update, context: PalContext) -> None:
     # Drawing QR codes is pure Python (tens of ms, ~0.3 s for a full programme poster):
     # off the event loop, so other people's taps are not held up.
     pdf = await asyncio.to_thread(
-        activity_poster, _poster_translator(context), programme=facts.programme,
+        activity_poster,
+        _poster_translator(context),
+        programme=facts.programme,
         item=_poster_item(context, facts.activity, facts.taken),
-        contact=_contact(context, facts.activity))
-    log.info("poster activity_id=%s by person_id=%s bytes=%s", activity_id,
-             actor_of(context).person_id, len(pdf))
+        contact=_contact(context, facts.activity),
+    )
+    log.info(
+        "poster activity_id=%s by person_id=%s bytes=%s",
+        activity_id,
+        actor_of(context).person_id,
+        len(pdf),
+    )
     day = t.local(facts.activity.starts_at).strftime("%Y-%m-%d")
     await context.bot.send_document(
-        update.effective_chat.id, InputFile(pdf, filename=f"poster-{activity_id}-{day}.pdf"),
-        caption=t._("Poster: {title}. Print it on A4 and hang it where residents will see "
-                    "it.").format(title=facts.activity.title),
-        reply_markup=inline([_back(t, activity_id)]))
+        update.effective_chat.id,
+        InputFile(pdf, filename=f"poster-{activity_id}-{day}.pdf"),
+        caption=t._(
+            "Poster: {title}. Print it on A4 and hang it where residents will see it."
+        ).format(title=facts.activity.title),
+        reply_markup=inline([_back(t, activity_id)]),
+    )
 
 
 @animator_only
@@ -147,8 +177,9 @@ async def on_programme_poster(update: Update, context: PalContext) -> None:
     """`ano:prog`: the programme's upcoming activities, each with its QR code."""
     t = context.t
     try:
-        facts = await context.db.read(programme_poster_facts, actor=actor_of(context),
-                                      now=context.services.clock.now())
+        facts = await context.db.read(
+            programme_poster_facts, actor=actor_of(context), now=context.services.clock.now()
+        )
     except NoProgramme:
         await answer(update, context, t._("Join a programme first: send /activities."))
         return
@@ -157,19 +188,34 @@ async def on_programme_poster(update: Update, context: PalContext) -> None:
     assert update.effective_chat is not None
     items = [_poster_item(context, i.activity, i.activity.places - i.free) for i in facts.items]
     pdf = await asyncio.to_thread(
-        programme_poster, _poster_translator(context), programme=facts.programme, items=items,
-        bot=bot_link(context.bot.username), contact=_contact(context, None))
-    log.info("programme poster activities=%s by person_id=%s bytes=%s", len(items),
-             actor_of(context).person_id, len(pdf))
-    caption = t.ngettext("Poster of {n} upcoming activity. Print it on A4.",
-                         "Poster of {n} upcoming activities. Print it on A4.",
-                         len(items)).format(n=len(items))
+        programme_poster,
+        _poster_translator(context),
+        programme=facts.programme,
+        items=items,
+        bot=bot_link(context.bot.username),
+        contact=_contact(context, None),
+    )
+    log.info(
+        "programme poster activities=%s by person_id=%s bytes=%s",
+        len(items),
+        actor_of(context).person_id,
+        len(pdf),
+    )
+    caption = t.ngettext(
+        "Poster of {n} upcoming activity. Print it on A4.",
+        "Poster of {n} upcoming activities. Print it on A4.",
+        len(items),
+    ).format(n=len(items))
     if not items:
-        caption = t._("There are no upcoming activities: the poster says so and shows the "
-                      "bot's QR code.")
+        caption = t._(
+            "There are no upcoming activities: the poster says so and shows the bot's QR code."
+        )
     await context.bot.send_document(
-        update.effective_chat.id, InputFile(pdf, filename="poster-activities.pdf"),
-        caption=caption, reply_markup=inline([[menu_button(t)]]))
+        update.effective_chat.id,
+        InputFile(pdf, filename="poster-activities.pdf"),
+        caption=caption,
+        reply_markup=inline([[menu_button(t)]]),
+    )
 
 
 # ---------------------------------------------------------------- the call list
@@ -182,15 +228,21 @@ def call_list_text(t: Translator, found: CallList) -> str:
     if not found.entries:
         lines.append(t._("Nobody without Telegram holds a place in this activity."))
         return "\n".join(lines)
-    lines.append(t.ngettext(
-        "{n} person without Telegram holds a place and gets no reminder from the bot. "
-        "Please phone them:",
-        "{n} people without Telegram hold a place and get no reminder from the bot. "
-        "Please phone them:", len(found.entries)).format(n=len(found.entries)))
+    lines.append(
+        t.ngettext(
+            "{n} person without Telegram holds a place and gets no reminder from the bot. "
+            "Please phone them:",
+            "{n} people without Telegram hold a place and get no reminder from the bot. "
+            "Please phone them:",
+            len(found.entries),
+        ).format(n=len(found.entries))
+    )
     lines += ["", *call_lines(t, found.entries)]
     if found.without_phone:
-        lines += ["", t._("Add a missing number on the person's card in “🧾 People without "
-                          "Telegram”.")]
+        lines += [
+            "",
+            t._("Add a missing number on the person's card in “🧾 People without Telegram”."),
+        ]
     return "\n".join(lines)
 
 
@@ -198,21 +250,26 @@ def call_list_csv(t: Translator, found: CallList) -> bytes:
     """The call list for Excel (UTF-8 with BOM, `;`-separated)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([t._("No."), t._("Name"), t._("Phone number"), t._("Activity"),
-                     t._("Starts at")])
+    writer.writerow(
+        [t._("No."), t._("Name"), t._("Phone number"), t._("Activity"), t._("Starts at")]
+    )
     starts = t.local(found.activity.starts_at).strftime("%Y-%m-%d %H:%M")
     for number, entry in enumerate(found.entries, 1):
-        writer.writerow([number, spreadsheet_cell(entry.display_name),
-                         spreadsheet_cell(entry.phone or ""),
-                         spreadsheet_cell(found.activity.title), starts])
+        writer.writerow(
+            [
+                number,
+                spreadsheet_cell(entry.display_name),
+                spreadsheet_cell(entry.phone or ""),
+                spreadsheet_cell(found.activity.title),
+                starts,
+            ]
+        )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-async def _load_call_list(update: Update, context: PalContext, activity_id: int
-                          ) -> CallList | None:
+async def _load_call_list(update: Update, context: PalContext, activity_id: int) -> CallList | None:
     try:
-        return await context.db.read(call_list, activity_id=activity_id,
-                                     actor=actor_of(context))
+        return await context.db.read(call_list, activity_id=activity_id, actor=actor_of(context))
     except NotYourActivity:
         await refuse_stale(update, context)
         return None
@@ -243,19 +300,28 @@ async def on_call_list_csv(update: Update, context: PalContext) -> None:
     if found is None:
         return
     if not found.entries:
-        await answer(update, context, t._("Nobody without Telegram holds a place in this "
-                                          "activity."), alert=True)
+        await answer(
+            update,
+            context,
+            t._("Nobody without Telegram holds a place in this activity."),
+            alert=True,
+        )
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
     assert update.effective_chat is not None
-    log.info("call list csv activity_id=%s by person_id=%s rows=%s", activity_id,
-             actor_of(context).person_id, len(found.entries))
+    log.info(
+        "call list csv activity_id=%s by person_id=%s rows=%s",
+        activity_id,
+        actor_of(context).person_id,
+        len(found.entries),
+    )
     day = t.local(found.activity.starts_at).strftime("%Y-%m-%d")
     await context.bot.send_document(
         update.effective_chat.id,
         InputFile(call_list_csv(t, found), filename=f"call-list-{activity_id}-{day}.csv"),
-        caption=t._("📞 Call list: {title}").format(title=found.activity.title))
+        caption=t._("📞 Call list: {title}").format(title=found.activity.title),
+    )
 
 
 # ---------------------------------------------------------------- phone numbers
@@ -271,9 +337,12 @@ async def on_phone_ask(update: Update, context: PalContext) -> None:
     except ProxyNotFound:
         await answer(update, context, t._("This person is not on your list."), alert=True)
         return
-    lines = [t._("Type the phone number of {name} (e.g. 600 123 456). Only the programme "
-                 "team sees it; it is deleted with the person's data.").format(
-                     name=person.display_name)]
+    lines = [
+        t._(
+            "Type the phone number of {name} (e.g. 600 123 456). Only the programme "
+            "team sees it; it is deleted with the person's data."
+        ).format(name=person.display_name)
+    ]
     rows: Rows = []
     if person.phone:
         lines.append(t._("Now: {phone}").format(phone=person.phone))
@@ -292,20 +361,25 @@ async def on_phone_typed(update: Update, context: PalContext, dialog: Dialog) ->
         await answer(update, context, t._("This is only for the programme team."))
         return
     try:
-        person = await context.db.write(phone_typed, actor=actor_of(context),
-                                        raw=message.text[:TYPED_PHONE_LIMIT])
+        person = await context.db.write(
+            phone_typed, actor=actor_of(context), raw=message.text[:TYPED_PHONE_LIMIT]
+        )
     except InvalidPhone:
-        await answer(update, context, t._(
-            "That does not look like a phone number. Type digits, e.g. 600 123 456 or "
-            "+48 600 123 456."))
+        await answer(
+            update,
+            context,
+            t._(
+                "That does not look like a phone number. Type digits, e.g. 600 123 456 or "
+                "+48 600 123 456."
+            ),
+        )
         return
     except ProxyNotFound:
         await answer(update, context, t._("This person is not on your list."))
         return
     if person is None or person.id is None:
         return
-    log.info("proxy phone set person_id=%s by person_id=%s", person.id,
-             actor_of(context).person_id)
+    log.info("proxy phone set person_id=%s by person_id=%s", person.id, actor_of(context).person_id)
     await show_person_card(update, context, person.id, new_message=True)
 
 
@@ -317,13 +391,15 @@ async def on_phone_end(update: Update, context: PalContext) -> None:
     remove = context.matches[0].group(1) == "x"
     person_id = match_int(context, 2)
     try:
-        await context.db.write(end_phone_edit, actor=actor_of(context), person_id=person_id,
-                               remove=remove)
+        await context.db.write(
+            end_phone_edit, actor=actor_of(context), person_id=person_id, remove=remove
+        )
     except ProxyNotFound:
         await answer(update, context, t._("This person is not on your list."), alert=True)
         return
-    await show_person_card(update, context, person_id,
-                           toast=t._("Phone number removed.") if remove else None)
+    await show_person_card(
+        update, context, person_id, toast=t._("Phone number removed.") if remove else None
+    )
 
 
 def register(app: PalApplication) -> None:

@@ -48,17 +48,25 @@ def _marks(row: ParticipantRow) -> str:
 def list_text(t: Translator, found: ParticipantList) -> str:
     """Counts on top, then places and the reserve list, shortened for the chat."""
     a = found.activity
-    lines = [f"👥 {a.title}", t.date_time(a.starts_at),
-             t._("Places taken: {taken} of {places}").format(taken=len(found.places),
-                                                          places=a.places),
-             t.ngettext("{n} person on the reserve list", "{n} people on the reserve list",
-                        len(found.reserve)).format(n=len(found.reserve)),
-             t._("Present: {attended} of {taken}.").format(attended=found.attended,
-                                                          taken=len(found.places))]
+    lines = [
+        f"👥 {a.title}",
+        t.date_time(a.starts_at),
+        t._("Places taken: {taken} of {places}").format(taken=len(found.places), places=a.places),
+        t.ngettext(
+            "{n} person on the reserve list", "{n} people on the reserve list", len(found.reserve)
+        ).format(n=len(found.reserve)),
+        t._("Present: {attended} of {taken}.").format(
+            attended=found.attended, taken=len(found.places)
+        ),
+    ]
     if found.no_shows is not None:
-        lines.append(t.ngettext("{n} person with a place did not come.",
-                                "{n} people with a place did not come.",
-                                found.no_shows).format(n=found.no_shows))
+        lines.append(
+            t.ngettext(
+                "{n} person with a place did not come.",
+                "{n} people with a place did not come.",
+                found.no_shows,
+            ).format(n=found.no_shows)
+        )
     shown = 0
     if found.places:
         lines += ["", t._("Places:")]
@@ -74,8 +82,12 @@ def list_text(t: Translator, found: ParticipantList) -> str:
             shown += 1
     if shown > LINES_IN_CHAT:
         rest = shown - LINES_IN_CHAT
-        lines += ["", t.ngettext("…and {n} more: see the CSV file.",
-                                 "…and {n} more: see the CSV file.", rest).format(n=rest)]
+        lines += [
+            "",
+            t.ngettext(
+                "…and {n} more: see the CSV file.", "…and {n} more: see the CSV file.", rest
+            ).format(n=rest),
+        ]
     if not found.rows:
         lines += ["", t._("Nobody has signed up yet.")]
     else:
@@ -87,28 +99,43 @@ def participants_csv(t: Translator, found: ParticipantList) -> bytes:
     """The same list as a CSV file for Excel (UTF-8 with BOM, `;`-separated)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([t._("No."), t._("Name"), t._("Status"), t._("Reserve list position"),
-                     t._("Present"), t._("Without Telegram"), t._("Signed up by an animator"),
-                     t._("Signed up at")])
+    writer.writerow(
+        [
+            t._("No."),
+            t._("Name"),
+            t._("Status"),
+            t._("Reserve list position"),
+            t._("Present"),
+            t._("Without Telegram"),
+            t._("Signed up by an animator"),
+            t._("Signed up at"),
+        ]
+    )
     yes, no = t._("yes"), t._("no")
     for number, row in enumerate(found.rows, 1):
-        writer.writerow([
-            number,
-            spreadsheet_cell(row.display_name),
-            t._("place") if row.has_place else t._("reserve list"),
-            "" if row.position is None else row.position,
-            (yes if row.attended else no) if row.has_place else "",
-            yes if row.without_telegram else no,
-            yes if row.by_proxy else no,
-            t.local(row.signed_up_at).strftime("%Y-%m-%d %H:%M"),
-        ])
+        writer.writerow(
+            [
+                number,
+                spreadsheet_cell(row.display_name),
+                t._("place") if row.has_place else t._("reserve list"),
+                "" if row.position is None else row.position,
+                (yes if row.attended else no) if row.has_place else "",
+                yes if row.without_telegram else no,
+                yes if row.by_proxy else no,
+                t.local(row.signed_up_at).strftime("%Y-%m-%d %H:%M"),
+            ]
+        )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 async def _load(update: Update, context: PalContext, activity_id: int) -> ParticipantList | None:
     try:
-        return await context.db.read(participant_list, activity_id=activity_id,
-                                     actor=actor_of(context), now=context.services.clock.now())
+        return await context.db.read(
+            participant_list,
+            activity_id=activity_id,
+            actor=actor_of(context),
+            now=context.services.clock.now(),
+        )
     except NotYourActivity:
         await refuse_stale(update, context)
         return None
@@ -122,11 +149,20 @@ async def on_list(update: Update, context: PalContext) -> None:
     found = await _load(update, context, activity_id)
     if found is None:
         return
-    await screen(update, context, list_text(t, found), inline([
-        [(t._("📄 CSV file"), f"anp:csv:{activity_id}"),
-         (t._("✅ Attendance"), f"ana:{activity_id}")],
-        [(t._("⬅️ Back"), f"an:a:{activity_id}"), menu_button(t)],
-    ]))
+    await screen(
+        update,
+        context,
+        list_text(t, found),
+        inline(
+            [
+                [
+                    (t._("📄 CSV file"), f"anp:csv:{activity_id}"),
+                    (t._("✅ Attendance"), f"ana:{activity_id}"),
+                ],
+                [(t._("⬅️ Back"), f"an:a:{activity_id}"), menu_button(t)],
+            ]
+        ),
+    )
 
 
 @animator_only
@@ -139,8 +175,9 @@ async def on_csv(update: Update, context: PalContext) -> None:
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
-    log.info("participants csv activity_id=%s by person_id=%s", activity_id,
-             actor_of(context).person_id)
+    log.info(
+        "participants csv activity_id=%s by person_id=%s", activity_id, actor_of(context).person_id
+    )
     day = t.local(found.activity.starts_at).strftime("%Y-%m-%d")
     await context.bot.send_document(
         update.effective_chat.id,

@@ -72,15 +72,19 @@ log = logging.getLogger(__name__)
 def _question(t: Translator, wizard: Wizard, *, zone: ZoneInfo, today: date) -> tuple[str, Rows]:
     step = wizard.step
     number = QUESTIONS.index(step) + 1
-    lines = [t._("New activity — question {n} of {total}").format(n=number, total=len(QUESTIONS)),
-             "", question_text(t, step)]
+    lines = [
+        t._("New activity — question {n} of {total}").format(n=number, total=len(QUESTIONS)),
+        "",
+        question_text(t, step),
+    ]
     now_value = current_value(t, step, wizard.draft, zone)
     if now_value is not None:
         lines += ["", t._("Current answer: {value}").format(value=now_value)]
     rows: Rows = [
         [(label, f"anw:a:{step.value}:{code}") for label, code in row]
-        for row in answer_buttons(t, step, today=today, zone=zone,
-                                  options=wizard.options.get(step.value, []))
+        for row in answer_buttons(
+            t, step, today=today, zone=zone, options=wizard.options.get(step.value, [])
+        )
     ]
     if wizard.to_preview:
         rows.append([(t._("↩ Back to the preview"), "anw:pv")])
@@ -107,7 +111,11 @@ def _preview(t: Translator, wizard: Wizard, zone: ZoneInfo) -> tuple[str, Rows]:
 
 
 async def show(
-    update: Update, context: PalContext, wizard: Wizard, *, note: str | None = None,
+    update: Update,
+    context: PalContext,
+    wizard: Wizard,
+    *,
+    note: str | None = None,
     new_message: bool = True,
 ) -> None:
     """Ask the current question (a new message each time) or show the preview."""
@@ -140,8 +148,9 @@ async def _settle_pressed(update: Update, context: PalContext, summary: str | No
 
 
 async def _stale(update: Update, context: PalContext) -> None:
-    await answer(update, context,
-                 context.t._("This button is no longer active. Open the menu again."))
+    await answer(
+        update, context, context.t._("This button is no longer active. Open the menu again.")
+    )
 
 
 def _ids(context: PalContext) -> tuple[int, int | None]:
@@ -160,14 +169,25 @@ async def on_new(update: Update, context: PalContext) -> None:
     if programme_id is None:
         await refuse_no_programme(update, context)
         return
-    wizard, existed = await context.db.write(begin_wizard, person_id=person_id,
-                                             programme_id=programme_id, restart=False)
+    wizard, existed = await context.db.write(
+        begin_wizard, person_id=person_id, programme_id=programme_id, restart=False
+    )
     if existed and wizard.draft:
         title = wizard.draft.get("title") or "—"
-        await screen(update, context, t._("You have an unfinished draft: {title}. Continue it "
-                                          "or start again?").format(title=title),
-                     inline([[(t._("Continue the draft"), "anw:resume")],
-                             [(t._("Start again"), "anw:restart")], [menu_button(t)]]))
+        await screen(
+            update,
+            context,
+            t._("You have an unfinished draft: {title}. Continue it or start again?").format(
+                title=title
+            ),
+            inline(
+                [
+                    [(t._("Continue the draft"), "anw:resume")],
+                    [(t._("Start again"), "anw:restart")],
+                    [menu_button(t)],
+                ]
+            ),
+        )
         return
     await show(update, context, wizard)
 
@@ -178,21 +198,29 @@ async def on_resume(update: Update, context: PalContext) -> None:
     assert context.matches is not None
     restart = context.matches[0].group(1) == "restart"
     person_id, programme_id = _ids(context)
-    wizard, _ = await context.db.write(begin_wizard, person_id=person_id, programme_id=programme_id,
-                                       restart=restart)
+    wizard, _ = await context.db.write(
+        begin_wizard, person_id=person_id, programme_id=programme_id, restart=restart
+    )
     await _settle_pressed(update, context, None)
     await show(update, context, wizard)
 
 
-async def _take_answer(update: Update, context: PalContext, step: Step, text: str,
-                       shown: str | None) -> None:
+async def _take_answer(
+    update: Update, context: PalContext, step: Step, text: str, shown: str | None
+) -> None:
     t = context.t
     zone = context.settings.zone
     person_id, programme_id = _ids(context)
     try:
         wizard = await context.db.write(
-            answer_wizard, person_id=person_id, programme_id=programme_id, step=step, text=text,
-            now=context.services.clock.now(), zone=zone)
+            answer_wizard,
+            person_id=person_id,
+            programme_id=programme_id,
+            step=step,
+            text=text,
+            now=context.services.clock.now(),
+            zone=zone,
+        )
     except NoDraft:
         await _stale(update, context)
         return
@@ -200,8 +228,12 @@ async def _take_answer(update: Update, context: PalContext, step: Step, text: st
         await _stale(update, context)
         return
     except DraftInvalid as exc:
-        log.info("wizard answer refused person_id=%s step=%s problem=%s", person_id,
-                 step.value, exc.problem.value)
+        log.info(
+            "wizard answer refused person_id=%s step=%s problem=%s",
+            person_id,
+            step.value,
+            exc.problem.value,
+        )
         current = await context.db.read(current_wizard, person_id)
         if current is not None:
             await show(update, context, current, note="⚠️ " + problem_hint(t, exc, zone))
@@ -218,8 +250,7 @@ async def on_button_answer(update: Update, context: PalContext) -> None:
     if step is None:
         await _stale(update, context)
         return
-    await _take_answer(update, context, step, context.matches[0].group(2),
-                       _pressed_label(update))
+    await _take_answer(update, context, step, context.matches[0].group(2), _pressed_label(update))
 
 
 def _pressed_label(update: Update) -> str | None:
@@ -245,9 +276,15 @@ async def on_typed_answer(update: Update, context: PalContext, dialog: Dialog) -
     if too_long(message.text):
         t = context.t
         wizard = Wizard.of(dialog)
-        await show(update, context, wizard, note="⚠️ " + t._(
-            "That is too long: {length} characters, at most {limit}. Please shorten it."
-        ).format(length=len(message.text), limit=MAX_TEXT_INPUT))
+        await show(
+            update,
+            context,
+            wizard,
+            note="⚠️ "
+            + t._(
+                "That is too long: {length} characters, at most {limit}. Please shorten it."
+            ).format(length=len(message.text), limit=MAX_TEXT_INPUT),
+        )
         return
     await _take_answer(update, context, Step(dialog.step), message.text, None)
 
@@ -270,15 +307,23 @@ async def on_move(update: Update, context: PalContext) -> None:
         index = QUESTIONS.index(step) if step in QUESTIONS else len(QUESTIONS)
         target = QUESTIONS[index + 1] if index + 1 < len(QUESTIONS) else Step.PREVIEW
         current = await context.db.read(current_wizard, person_id)
-        if current is not None and target == Step.PREVIEW and next_step(current.draft) != (
-                Step.PREVIEW):
+        if (
+            current is not None
+            and target == Step.PREVIEW
+            and next_step(current.draft) != (Step.PREVIEW)
+        ):
             target = next_step(current.draft)
     if target is None:
         await _stale(update, context)
         return
     try:
-        wizard = await context.db.write(move_wizard, person_id=person_id, programme_id=programme_id,
-                                        from_step=step, to_step=target)
+        wizard = await context.db.write(
+            move_wizard,
+            person_id=person_id,
+            programme_id=programme_id,
+            from_step=step,
+            to_step=target,
+        )
     except (NoDraft, StaleStep):
         await _stale(update, context)
         return
@@ -309,8 +354,14 @@ async def on_change_field(update: Update, context: PalContext) -> None:
         return
     person_id, programme_id = _ids(context)
     try:
-        wizard = await context.db.write(move_wizard, person_id=person_id, programme_id=programme_id,
-                                        from_step=Step.PREVIEW, to_step=step, to_preview=True)
+        wizard = await context.db.write(
+            move_wizard,
+            person_id=person_id,
+            programme_id=programme_id,
+            from_step=Step.PREVIEW,
+            to_step=step,
+            to_preview=True,
+        )
     except (NoDraft, StaleStep):
         await _stale(update, context)
         return
@@ -326,8 +377,14 @@ async def on_preview(update: Update, context: PalContext) -> None:
     if current is None or next_step(current.draft) != Step.PREVIEW:
         await _stale(update, context)
         return
-    wizard = await context.db.write(move_wizard, person_id=person_id, programme_id=programme_id,
-                                    from_step=None, to_step=Step.PREVIEW, to_preview=False)
+    wizard = await context.db.write(
+        move_wizard,
+        person_id=person_id,
+        programme_id=programme_id,
+        from_step=None,
+        to_step=Step.PREVIEW,
+        to_preview=False,
+    )
     await _settle_pressed(update, context, None)
     await show(update, context, wizard)
 
@@ -342,9 +399,13 @@ async def on_publish(update: Update, context: PalContext) -> None:
         await _stale(update, context)
         return
     try:
-        activity = await context.db.write(publish_wizard, person_id=person_id,
-                                          programme_id=programme_id,
-                                          now=context.services.clock.now(), zone=zone)
+        activity = await context.db.write(
+            publish_wizard,
+            person_id=person_id,
+            programme_id=programme_id,
+            now=context.services.clock.now(),
+            zone=zone,
+        )
     except (NoDraft, StaleStep):
         await _stale(update, context)
         return
@@ -352,19 +413,31 @@ async def on_publish(update: Update, context: PalContext) -> None:
         # Time passed since the answers were given (e.g. the start is now in the past).
         current = await context.db.read(current_wizard, person_id)
         if current is not None:
-            await show(update, context, current,
-                       note="⚠️ " + problem_hint(t, exc, zone) + "\n" +
-                       t._("Press “Change…” to correct it."))
+            await show(
+                update,
+                context,
+                current,
+                note="⚠️ "
+                + problem_hint(t, exc, zone)
+                + "\n"
+                + t._("Press “Change…” to correct it."),
+            )
         return
     log.info("activity published activity_id=%s organiser_id=%s", activity.id, person_id)
     await _settle_pressed(update, context, None)
     await screen(
-        update, context,
-        t._("Published: {title}. Residents can now find it under “Activities” and sign up.")
-        .format(title=activity.title),
-        inline([[(t._("Open the activity"), f"an:a:{activity.id}")],
+        update,
+        context,
+        t._("Published: {title}. Residents can now find it under “Activities” and sign up.").format(
+            title=activity.title
+        ),
+        inline(
+            [
+                [(t._("Open the activity"), f"an:a:{activity.id}")],
                 [(t._("📣 Announce it"), f"anb:new:{activity.id}")],
-                [menu_button(t)]]),
+                [menu_button(t)],
+            ]
+        ),
         new_message=True,
     )
 
@@ -376,16 +449,22 @@ async def on_cancel(update: Update, context: PalContext) -> None:
     person_id, _ = _ids(context)
     await context.db.write(discard_wizard, person_id=person_id)
     await _settle_pressed(update, context, None)
-    await screen(update, context, t._("The draft is discarded. Nothing was published."),
-                 inline([[menu_button(t)]]), new_message=True)
+    await screen(
+        update,
+        context,
+        t._("The draft is discarded. Nothing was published."),
+        inline([[menu_button(t)]]),
+        new_message=True,
+    )
 
 
 def register(app: PalApplication) -> None:
     """Add the wizard's buttons (its typed answers arrive through @on_text)."""
     app.add_handler(CallbackQueryHandler(on_new, pattern=r"^anw:new$"))
     app.add_handler(CallbackQueryHandler(on_resume, pattern=r"^anw:(resume|restart)$"))
-    app.add_handler(CallbackQueryHandler(on_button_answer,
-                                         pattern=r"^anw:a:([a-z]{1,2}):(.{0,40})$"))
+    app.add_handler(
+        CallbackQueryHandler(on_button_answer, pattern=r"^anw:a:([a-z]{1,2}):(.{0,40})$")
+    )
     app.add_handler(CallbackQueryHandler(on_move, pattern=r"^anw:(back|next):([a-z]{1,2})$"))
     app.add_handler(CallbackQueryHandler(on_change_list, pattern=r"^anw:chg$"))
     app.add_handler(CallbackQueryHandler(on_change_field, pattern=r"^anw:chg:([a-z]{1,2})$"))

@@ -51,48 +51,59 @@ def _person_id(context: PalContext) -> int:
 def text_hint(t: Translator, error: ConsultationInvalid) -> str:
     """Why typed text was refused (shared with the staff dialog)."""
     if error.fault == Fault.TOO_LONG:
-        return t._("That is too long: {length} characters, at most {limit}. Please shorten "
-                   "it.").format(**error.params)
+        return t._(
+            "That is too long: {length} characters, at most {limit}. Please shorten it."
+        ).format(**error.params)
     if error.fault == Fault.CONTROL:
         return t._("The text has invisible control characters. Please type it again.")
     return t._("Please write a few words.")
 
 
-async def _show(update: Update, context: PalContext, sheet: AnswerSheet, *,
-                new_message: bool = False) -> None:
+async def _show(
+    update: Update, context: PalContext, sheet: AnswerSheet, *, new_message: bool = False
+) -> None:
     screen = answer_screen(context.t, sheet)
-    await show_screen(update, context, screen.text, inline_markup(screen),
-                      new_message=new_message)
+    await show_screen(update, context, screen.text, inline_markup(screen), new_message=new_message)
 
 
-async def _refused(update: Update, context: PalContext, error: Exception,
-                   consultation_id: int) -> None:
+async def _refused(
+    update: Update, context: PalContext, error: Exception, consultation_id: int
+) -> None:
     t = context.t
     if isinstance(error, ConsultationNotOpen):
         if error.state == ConsultationState.SCHEDULED:
             await answer(update, context, t._("This consultation is not open yet."), alert=True)
             return
         found = await context.db.read(results, consultation_id=consultation_id)
-        closed = t._("This consultation closed on {date}. Answers can no longer be "
-                     "changed.").format(date=t.date_time(min(last_minute(found.consultation),
-                                                   found.consultation.closed_at or
-                                                   found.consultation.closes_at)))
+        closed = t._(
+            "This consultation closed on {date}. Answers can no longer be changed."
+        ).format(
+            date=t.date_time(
+                min(
+                    last_minute(found.consultation),
+                    found.consultation.closed_at or found.consultation.closes_at,
+                )
+            )
+        )
         if found.consultation.show_results:
             c = found.consultation
-            title = localized(c.title, c.questions, c.free_question, c.translations,
-                              t.language)[0]
-            text = "\n".join([closed, "", t._("🗳 Results of the consultation: {title}").format(
-                title=title), *results_lines(t, found, exact=False)])
+            title = localized(c.title, c.questions, c.free_question, c.translations, t.language)[0]
+            text = "\n".join(
+                [
+                    closed,
+                    "",
+                    t._("🗳 Results of the consultation: {title}").format(title=title),
+                    *results_lines(t, found, exact=False),
+                ]
+            )
             await show_screen(update, context, text, None)
             return
         await answer(update, context, closed, alert=True)
         return
     if isinstance(error, NotInAudience):
-        await answer(update, context, t._("This consultation is for other residents."),
-                     alert=True)
+        await answer(update, context, t._("This consultation is for other residents."), alert=True)
         return
-    await answer(update, context,
-                 t._("This button is no longer active. Open the menu again."))
+    await answer(update, context, t._("This button is no longer active. Open the menu again."))
 
 
 def _ints(context: PalContext) -> list[int]:
@@ -105,9 +116,14 @@ async def on_choose(update: Update, context: PalContext) -> None:
     """`cr:<id>:<question>:<option>`: choose an answer (or toggle it)."""
     cid, question, option = _ints(context)
     try:
-        sheet = await context.db.write(choose, consultation_id=cid,
-                                       who=Answerer(_person_id(context)), question=question,
-                                       option=option, now=context.services.clock.now())
+        sheet = await context.db.write(
+            choose,
+            consultation_id=cid,
+            who=Answerer(_person_id(context)),
+            question=question,
+            option=option,
+            now=context.services.clock.now(),
+        )
     except (ConsultationNotOpen, NotInAudience, NotYourConsultation, BadAnswer) as exc:
         await _refused(update, context, exc, cid)
         return
@@ -119,9 +135,13 @@ async def on_move(update: Update, context: PalContext) -> None:
     """`cr:<id>:go:<position>`: Done, Skip, Back or Change my answers."""
     cid, position = _ints(context)
     try:
-        sheet = await context.db.write(move_to, consultation_id=cid,
-                                       who=Answerer(_person_id(context)), position=position,
-                                       now=context.services.clock.now())
+        sheet = await context.db.write(
+            move_to,
+            consultation_id=cid,
+            who=Answerer(_person_id(context)),
+            position=position,
+            now=context.services.clock.now(),
+        )
     except (ConsultationNotOpen, NotInAudience, NotYourConsultation, BadAnswer) as exc:
         await _refused(update, context, exc, cid)
         return
@@ -133,9 +153,12 @@ async def on_open(update: Update, context: PalContext) -> None:
     """`cr:<id>:open`: show where the person is in a consultation."""
     (cid,) = _ints(context)
     try:
-        sheet = await context.db.write(answer_sheet, consultation_id=cid,
-                                       who=Answerer(_person_id(context)),
-                                       now=context.services.clock.now())
+        sheet = await context.db.write(
+            answer_sheet,
+            consultation_id=cid,
+            who=Answerer(_person_id(context)),
+            now=context.services.clock.now(),
+        )
     except (ConsultationNotOpen, NotInAudience, NotYourConsultation) as exc:
         await _refused(update, context, exc, cid)
         return
@@ -146,16 +169,28 @@ async def on_open(update: Update, context: PalContext) -> None:
 async def consultations_command(update: Update, context: PalContext) -> None:
     """/consultations: the open consultations that ask this person."""
     t = context.t
-    found = await context.db.read(open_for, person_id=_person_id(context),
-                                  now=context.services.clock.now())
+    found = await context.db.read(
+        open_for, person_id=_person_id(context), now=context.services.clock.now()
+    )
     if not found:
         await answer(update, context, t._("No consultation is open for you now."))
         return
-    rows = [[(f"🗳 {localized(c.title, c.questions, None, c.translations, t.language)[0][:50]}",
-              f"cr:{c.id}:open")] for c in found]
-    await show_screen(update, context, t._("Open consultations. Choose one to answer or to "
-                                           "change your answers:"), inline(rows),
-                      new_message=True)
+    rows = [
+        [
+            (
+                f"🗳 {localized(c.title, c.questions, None, c.translations, t.language)[0][:50]}",
+                f"cr:{c.id}:open",
+            )
+        ]
+        for c in found
+    ]
+    await show_screen(
+        update,
+        context,
+        t._("Open consultations. Choose one to answer or to change your answers:"),
+        inline(rows),
+        new_message=True,
+    )
 
 
 @on_text(TEXT_DIALOG)
@@ -166,14 +201,22 @@ async def on_free_text(update: Update, context: PalContext, dialog: Dialog) -> N
     t = context.t
     cid = int(dialog.data.get("consultation_id", 0))
     if too_long(message.text):
-        await answer(update, context, t._("That is too long: {length} characters, at most "
-                                          "{limit}. Please shorten it.").format(
-            length=len(message.text), limit=MAX_TEXT_INPUT))
+        await answer(
+            update,
+            context,
+            t._(
+                "That is too long: {length} characters, at most {limit}. Please shorten it."
+            ).format(length=len(message.text), limit=MAX_TEXT_INPUT),
+        )
         return
     try:
-        sheet = await context.db.write(write_free_text, consultation_id=cid,
-                                       who=Answerer(_person_id(context)), text=message.text,
-                                       now=context.services.clock.now())
+        sheet = await context.db.write(
+            write_free_text,
+            consultation_id=cid,
+            who=Answerer(_person_id(context)),
+            text=message.text,
+            now=context.services.clock.now(),
+        )
     except ConsultationInvalid as exc:
         await answer(update, context, text_hint(t, exc))
         return

@@ -60,14 +60,20 @@ MESSAGE_BUDGET = 3900
 
 
 def _state(t: Translator, state: str) -> str:
-    return {ConsultationState.SCHEDULED: t._("not open yet"),
-            ConsultationState.OPEN: t._("open"),
-            ConsultationState.CLOSED: t._("closed")}.get(ConsultationState(state), state)
+    return {
+        ConsultationState.SCHEDULED: t._("not open yet"),
+        ConsultationState.OPEN: t._("open"),
+        ConsultationState.CLOSED: t._("closed"),
+    }.get(ConsultationState(state), state)
 
 
 async def _stale(update: Update, context: PalContext) -> None:
-    await answer(update, context, context.t._("This consultation is not available to you. "
-                                              "Open the animator menu again."), alert=True)
+    await answer(
+        update,
+        context,
+        context.t._("This consultation is not available to you. Open the animator menu again."),
+        alert=True,
+    )
 
 
 def _id(context: PalContext, group: int = 1) -> int:
@@ -86,25 +92,40 @@ async def on_list(update: Update, context: PalContext) -> None:
         label = f"🗳 {shorten(c.title, 28)} · {_state(t, c.state)} · {line.respondents}"
         rows.append([(label, f"anc:c:{c.id}")])
     rows.append([menu_button(t)])
-    text = (t._("Consultations (title · state · people who answered):") if lines
-            else t._("No consultations yet. Ask residents a question or run a needs survey."))
+    text = (
+        t._("Consultations (title · state · people who answered):")
+        if lines
+        else t._("No consultations yet. Ask residents a question or run a needs survey.")
+    )
     await screen(update, context, text, inline(rows))
 
 
 def card_text(t: Translator, found: Results) -> str:
     """The consultation with its live counts, exact (staff only)."""
     c = found.consultation
-    lines = [f"🗳 {c.title}", t._("State: {state}").format(state=_state(t, c.state)),
-             t._("Open from {opens} to {closes}.").format(opens=t.date_time(c.opens_at),
-                                                         closes=t.date_time(last_minute(c)))]
+    lines = [
+        f"🗳 {c.title}",
+        t._("State: {state}").format(state=_state(t, c.state)),
+        t._("Open from {opens} to {closes}.").format(
+            opens=t.date_time(c.opens_at), closes=t.date_time(last_minute(c))
+        ),
+    ]
     lines += ["", *results_lines(t, found, exact=True)]
     if found.on_paper:
-        lines.append(t.ngettext("Of them {n} on paper.", "Of them {n} on paper.",
-                                found.on_paper).format(n=found.on_paper))
+        lines.append(
+            t.ngettext("Of them {n} on paper.", "Of them {n} on paper.", found.on_paper).format(
+                n=found.on_paper
+            )
+        )
     if c.free_question:
-        lines += ["", t.ngettext("{n} written answer to the open question.",
-                                 "{n} written answers to the open question.",
-                                 found.free_texts).format(n=found.free_texts)]
+        lines += [
+            "",
+            t.ngettext(
+                "{n} written answer to the open question.",
+                "{n} written answers to the open question.",
+                found.free_texts,
+            ).format(n=found.free_texts),
+        ]
     return "\n".join(lines)
 
 
@@ -117,8 +138,7 @@ async def on_card(update: Update, context: PalContext) -> None:
 async def _card(update: Update, context: PalContext, cid: int) -> None:
     t = context.t
     try:
-        found = await context.db.read(staff_results, consultation_id=cid,
-                                      actor=actor_of(context))
+        found = await context.db.read(staff_results, consultation_id=cid, actor=actor_of(context))
     except NotYourConsultation:
         await _stale(update, context)
         return
@@ -139,8 +159,9 @@ async def on_free_texts(update: Update, context: PalContext) -> None:
     t = context.t
     cid = _id(context)
     try:
-        texts = await context.db.read(free_text_answers, consultation_id=cid,
-                                      actor=actor_of(context))
+        texts = await context.db.read(
+            free_text_answers, consultation_id=cid, actor=actor_of(context)
+        )
     except NotYourConsultation:
         await _stale(update, context)
         return
@@ -154,8 +175,7 @@ async def on_free_texts(update: Update, context: PalContext) -> None:
         parts.append(line)
     if len(parts) == 1:
         parts.append(t._("No written answers yet."))
-    await screen(update, context, "\n\n".join(parts),
-                 inline([[(t._("◀ Back"), f"anc:c:{cid}")]]))
+    await screen(update, context, "\n\n".join(parts), inline([[(t._("◀ Back"), f"anc:c:{cid}")]]))
 
 
 @animator_only
@@ -163,10 +183,17 @@ async def on_close_ask(update: Update, context: PalContext) -> None:
     """`anc:x:<id>`: ask before closing early."""
     t = context.t
     cid = _id(context)
-    await screen(update, context, t._("Close the consultation now? Nobody can answer or "
-                                      "change answers after that."),
-                 inline([[(t._("⏹ Yes, close it"), f"anc:xy:{cid}")],
-                         [(t._("◀ No, keep it open"), f"anc:c:{cid}")]]))
+    await screen(
+        update,
+        context,
+        t._("Close the consultation now? Nobody can answer or change answers after that."),
+        inline(
+            [
+                [(t._("⏹ Yes, close it"), f"anc:xy:{cid}")],
+                [(t._("◀ No, keep it open"), f"anc:c:{cid}")],
+            ]
+        ),
+    )
 
 
 @animator_only
@@ -175,25 +202,35 @@ async def on_close(update: Update, context: PalContext) -> None:
     t = context.t
     cid = _id(context)
     try:
-        queued = await context.db.write(close_now, consultation_id=cid, actor=actor_of(context),
-                                        now=context.services.clock.now())
+        queued = await context.db.write(
+            close_now,
+            consultation_id=cid,
+            actor=actor_of(context),
+            now=context.services.clock.now(),
+        )
     except NotYourConsultation:
         await _stale(update, context)
         return
     except ConsultationNotOpen:
         await answer(update, context, t._("This consultation is not open."), alert=True)
         return
-    await answer(update, context, t.ngettext("Closed. The results go to {n} person.",
-                                             "Closed. The results go to {n} people.",
-                                             queued).format(n=queued) if queued
-                 else t._("Closed."))
+    await answer(
+        update,
+        context,
+        t.ngettext(
+            "Closed. The results go to {n} person.", "Closed. The results go to {n} people.", queued
+        ).format(n=queued)
+        if queued
+        else t._("Closed."),
+    )
     await _card(update, context, cid)
 
 
 def _paper_people(session: Session, *, consultation_id: int, actor: Actor) -> list[Person]:
     consultation = staff_consultation(session, consultation_id=consultation_id, actor=actor)
-    return [detached(p) for p in proxy_participants(session,
-                                                    programme_id=consultation.programme_id)]
+    return [
+        detached(p) for p in proxy_participants(session, programme_id=consultation.programme_id)
+    ]
 
 
 @animator_only
@@ -202,22 +239,33 @@ async def on_paper_people(update: Update, context: PalContext) -> None:
     t = context.t
     cid = _id(context)
     try:
-        people = await context.db.read(_paper_people, consultation_id=cid,
-                                       actor=actor_of(context))
+        people = await context.db.read(_paper_people, consultation_id=cid, actor=actor_of(context))
     except NotYourConsultation:
         await _stale(update, context)
         return
-    rows: Rows = [[(shorten(p.display_name or "—"), f"anc:pa:{p.id}:{cid}:open")]
-                  for p in people[:40]]
+    rows: Rows = [
+        [(shorten(p.display_name or "—"), f"anc:pa:{p.id}:{cid}:open")] for p in people[:40]
+    ]
     rows.append([(t._("◀ Back"), f"anc:c:{cid}")])
-    text = (t._("Whose paper answers are you entering?") if people else
-            t._("No people without Telegram in this programme. Add them under “People "
-                "without Telegram”."))
+    text = (
+        t._("Whose paper answers are you entering?")
+        if people
+        else t._(
+            "No people without Telegram in this programme. Add them under “People "
+            "without Telegram”."
+        )
+    )
     await screen(update, context, text, inline(rows))
 
 
-async def _paper_screen(update: Update, context: PalContext, sheet: AnswerSheet,
-                        person_id: int, *, new_message: bool = False) -> None:
+async def _paper_screen(
+    update: Update,
+    context: PalContext,
+    sheet: AnswerSheet,
+    person_id: int,
+    *,
+    new_message: bool = False,
+) -> None:
     t = context.t
     body = answer_screen(t, sheet, prefix=f"anc:pa:{person_id}")
     text = "\n\n".join([t._("🧾 Paper answers (entered by the team)"), body.text])
@@ -236,8 +284,7 @@ async def _paper_refused(update: Update, context: PalContext, error: Exception) 
         await _stale(update, context)
 
 
-PAPER_ERRORS = (ConsultationNotOpen, NotInAudience, NotYourConsultation, BadAnswer,
-                ProxyNotFound)
+PAPER_ERRORS = (ConsultationNotOpen, NotInAudience, NotYourConsultation, BadAnswer, ProxyNotFound)
 
 
 @animator_only
@@ -252,12 +299,14 @@ async def on_paper(update: Update, context: PalContext) -> None:
         if rest == "open":
             sheet = await context.db.write(answer_sheet, consultation_id=cid, who=who, now=now)
         elif rest.startswith("go:"):
-            sheet = await context.db.write(move_to, consultation_id=cid, who=who,
-                                           position=int(rest[3:]), now=now)
+            sheet = await context.db.write(
+                move_to, consultation_id=cid, who=who, position=int(rest[3:]), now=now
+            )
         else:
             question, option = (int(x) for x in rest.split(":"))
-            sheet = await context.db.write(choose, consultation_id=cid, who=who,
-                                           question=question, option=option, now=now)
+            sheet = await context.db.write(
+                choose, consultation_id=cid, who=who, question=question, option=option, now=now
+            )
     except PAPER_ERRORS as exc:
         await _paper_refused(update, context, exc)
         return
@@ -274,21 +323,31 @@ async def on_paper_text(update: Update, context: PalContext, dialog: Dialog) -> 
         await answer(update, context, t._("This is only for the programme team."))
         return
     if too_long(message.text):
-        await answer(update, context, t._("That is too long: {length} characters, at most "
-                                          "{limit}. Please shorten it.").format(
-            length=len(message.text), limit=MAX_TEXT_INPUT))
+        await answer(
+            update,
+            context,
+            t._(
+                "That is too long: {length} characters, at most {limit}. Please shorten it."
+            ).format(length=len(message.text), limit=MAX_TEXT_INPUT),
+        )
         return
     cid, person_id = int(dialog.data["consultation_id"]), int(dialog.data["person_id"])
     who = Answerer(person_id, paper_by=actor_of(context))
     try:
-        sheet = await context.db.write(write_free_text, consultation_id=cid, who=who,
-                                       text=message.text, now=context.services.clock.now())
+        sheet = await context.db.write(
+            write_free_text,
+            consultation_id=cid,
+            who=who,
+            text=message.text,
+            now=context.services.clock.now(),
+        )
     except ConsultationInvalid as exc:
         await answer(update, context, text_hint(t, exc))
         return
     except PAPER_ERRORS as exc:
-        await context.db.write(close_dialog, person_id=actor_of(context).person_id,
-                               kind=PAPER_TEXT_DIALOG)
+        await context.db.write(
+            close_dialog, person_id=actor_of(context).person_id, kind=PAPER_TEXT_DIALOG
+        )
         await _paper_refused(update, context, exc)
         return
     await _paper_screen(update, context, sheet, person_id, new_message=True)
@@ -302,5 +361,8 @@ def register(app: PalApplication) -> None:
     app.add_handler(CallbackQueryHandler(on_close_ask, pattern=r"^anc:x:(\d{1,9})$"))
     app.add_handler(CallbackQueryHandler(on_close, pattern=r"^anc:xy:(\d{1,9})$"))
     app.add_handler(CallbackQueryHandler(on_paper_people, pattern=r"^anc:pp:(\d{1,9})$"))
-    app.add_handler(CallbackQueryHandler(
-        on_paper, pattern=r"^anc:pa:(\d{1,9}):(\d{1,9}):(open|go:\d{1,2}|\d{1,2}:\d{1,2})$"))
+    app.add_handler(
+        CallbackQueryHandler(
+            on_paper, pattern=r"^anc:pa:(\d{1,9}):(\d{1,9}):(open|go:\d{1,2}|\d{1,2}:\d{1,2})$"
+        )
+    )

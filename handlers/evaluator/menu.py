@@ -61,24 +61,27 @@ def readable_programme(
 async def evaluator_command(update: Update, context: PalContext) -> None:
     """/evaluator and the Evaluator menu button: the list of programmes."""
     t = context.t
-    programmes = await context.db.read(
-        visible_programmes, context.viewer.access)
+    programmes = await context.db.read(visible_programmes, context.viewer.access)
     chat = update.effective_chat
     if chat is None:
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
     if not programmes:
-        await context.bot.send_message(chat.id, t._(
-            "No programme is assigned to you yet. Ask an administrator to assign one."))
+        await context.bot.send_message(
+            chat.id, t._("No programme is assigned to you yet. Ask an administrator to assign one.")
+        )
         return
     rows: list[Sequence[tuple[str, str]]] = [
-        [(name[:60], f"ev:p:{pid}")] for pid, name in programmes[:MAX_PROGRAMMES_SHOWN]]
+        [(name[:60], f"ev:p:{pid}")] for pid, name in programmes[:MAX_PROGRAMMES_SHOWN]
+    ]
     rows.append([back_to_menu_button(t)])
     await context.bot.send_message(
         chat.id,
-        t._("Evaluator menu. Choose a programme for the report (indicators, before/after "
-            "comparison and charts; no names or Telegram ids):"),
+        t._(
+            "Evaluator menu. Choose a programme for the report (indicators, before/after "
+            "comparison and charts; no names or Telegram ids):"
+        ),
         reply_markup=inline(rows),
     )
 
@@ -88,13 +91,18 @@ async def _checked(
 ) -> tuple[str, list[int]] | None:
     """The programme's name and years if the viewer may read it; else refuse and None."""
     found = await context.db.read(
-        readable_programme, context.viewer.access, programme_id,
-        context.settings.timezone)
+        readable_programme, context.viewer.access, programme_id, context.settings.timezone
+    )
     if found is None:
         log.info("evaluator refused programme_id=%s", programme_id)
-        await answer(update, context, context.t._(
-            "You are not assigned to this programme, so its report is not available to you."),
-            alert=True)
+        await answer(
+            update,
+            context,
+            context.t._(
+                "You are not assigned to this programme, so its report is not available to you."
+            ),
+            alert=True,
+        )
     return found
 
 
@@ -111,16 +119,19 @@ async def on_programme(update: Update, context: PalContext) -> None:
     name, years = found
     t = context.t
     rows: list[Sequence[tuple[str, str]]] = [
-        [(t._("All years"), f"ev:y:{programme_id}:{ALL_YEARS}")]]
+        [(t._("All years"), f"ev:y:{programme_id}:{ALL_YEARS}")]
+    ]
     if len(years) > 1:
         buttons = [(str(year), f"ev:y:{programme_id}:{year}") for year in years]
-        rows += [buttons[i:i + 4] for i in range(0, len(buttons), 4)]
+        rows += [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
     rows.append([back_to_menu_button(t)])
     chat = update.effective_chat
     assert chat is not None
     await context.bot.send_message(
-        chat.id, t._("{programme}: which period should the report cover?").format(
-            programme=name), reply_markup=inline(rows))
+        chat.id,
+        t._("{programme}: which period should the report cover?").format(programme=name),
+        reply_markup=inline(rows),
+    )
 
 
 def _slots(context: PalContext) -> asyncio.Semaphore:
@@ -144,39 +155,58 @@ async def on_year(update: Update, context: PalContext) -> None:
     name, years = found
     t = context.t
     if year != ALL_YEARS and year not in years:
-        await answer(update, context, t._(
-            "This button is no longer active. Open the menu again."))
+        await answer(update, context, t._("This button is no longer active. Open the menu again."))
         return
     await query.answer()
     chat = update.effective_chat
     assert chat is not None
     period = t._("all years") if year == ALL_YEARS else str(year)
-    status = await context.bot.send_message(chat.id, t._(
-        "Preparing the report for {programme} ({period}). This can take a moment.").format(
-        programme=name, period=period))
+    status = await context.bot.send_message(
+        chat.id,
+        t._("Preparing the report for {programme} ({period}). This can take a moment.").format(
+            programme=name, period=period
+        ),
+    )
     options = on_demand.report_options(
-        language=t.language, year=None if year == ALL_YEARS else year,
-        timezone=context.settings.timezone, surveys_dir=context.settings.surveys_dir)
+        language=t.language,
+        year=None if year == ALL_YEARS else year,
+        timezone=context.settings.timezone,
+        surveys_dir=context.settings.surveys_dir,
+    )
     log.info("evaluation report: programme_id=%s year=%s", programme_id, year)
     async with _slots(context):
         files = await asyncio.to_thread(
-            on_demand.report_files, context.db.engine, programme_id=programme_id,
-            now=context.services.clock.now(), options=options)
+            on_demand.report_files,
+            context.db.engine,
+            programme_id=programme_id,
+            now=context.services.clock.now(),
+            options=options,
+        )
     await _send(context, chat.id, files, name, period)
     await status.edit_text(t._("The report is ready."))
 
 
-async def _send(context: PalContext, chat_id: int, files: ReportFiles, name: str,
-                period: str) -> None:
+async def _send(
+    context: PalContext, chat_id: int, files: ReportFiles, name: str, period: str
+) -> None:
     t = context.t
-    lines = [t._("Report: {programme} ({period}). Numbers of people under {n} are shown as "
-                 "{symbol}; the Definitions sheet explains every number.").format(
-        programme=name, period=period, n=files.report.rules.min_count,
-        symbol=files.report.rules.small_symbol)]
+    lines = [
+        t._(
+            "Report: {programme} ({period}). Numbers of people under {n} are shown as "
+            "{symbol}; the Definitions sheet explains every number."
+        ).format(
+            programme=name,
+            period=period,
+            n=files.report.rules.min_count,
+            symbol=files.report.rules.small_symbol,
+        )
+    ]
     lines += files.report.summary
     await context.bot.send_document(
-        chat_id, InputFile(files.workbook, filename=files.workbook_name),
-        caption="\n".join(lines)[:1000])
+        chat_id,
+        InputFile(files.workbook, filename=files.workbook_name),
+        caption="\n".join(lines)[:1000],
+    )
     for filename, image in files.charts.items():
         await context.bot.send_document(chat_id, InputFile(image, filename=filename))
 
@@ -187,4 +217,3 @@ def register(app: PalApplication) -> None:
     app.add_handler(CallbackQueryHandler(evaluator_command, pattern=r"^ev:menu$"))
     app.add_handler(CallbackQueryHandler(on_programme, pattern=r"^ev:p:\d{1,12}$"))
     app.add_handler(CallbackQueryHandler(on_year, pattern=r"^ev:y:\d{1,12}:\d{1,4}$"))
-

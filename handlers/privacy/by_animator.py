@@ -50,46 +50,68 @@ class _Ask:
 
 def _ask(session: Session, *, actor: Actor, person_id: int, now: datetime) -> _Ask:
     person = proxy_participant(session, person_id=person_id, programme_ids=proxy_scope(actor))
-    return _Ask(person.display_name or "—",
-                erasure_preview(session, person_id=person_id, now=now))
+    return _Ask(person.display_name or "—", erasure_preview(session, person_id=person_id, now=now))
 
 
 def _answers(t: Translator, fate: AnswersFate, *, done: bool) -> str | None:
     if fate == AnswersFate.KEPT:
-        return (t._("Their survey answers were kept only under a code.") if done
-                else t._("Their survey answers stay only under a code."))
+        return (
+            t._("Their survey answers were kept only under a code.")
+            if done
+            else t._("Their survey answers stay only under a code.")
+        )
     if fate == AnswersFate.DELETED:
-        return (t._("Their survey answers were deleted.") if done
-                else t._("Their survey answers will be deleted."))
+        return (
+            t._("Their survey answers were deleted.")
+            if done
+            else t._("Their survey answers will be deleted.")
+        )
     if fate == AnswersFate.MIXED:
-        return (t._("Some of their survey answers were kept only under a code, the others "
-                    "were deleted.") if done
-                else t._("Some of their survey answers stay only under a code, the others "
-                         "will be deleted."))
+        return (
+            t._(
+                "Some of their survey answers were kept only under a code, the others were deleted."
+            )
+            if done
+            else t._(
+                "Some of their survey answers stay only under a code, the others will be deleted."
+            )
+        )
     return None
 
 
 def ask_text(t: Translator, name: str, preview: ErasurePreview) -> str:
     """What deleting this person's data will do, asked before doing it."""
-    lines = [t._("🗑 Delete the data of {name}?").format(name=name), "",
-             t._("Their name and phone number are deleted, and everything that links them "
-                 "to the programme.")]
+    lines = [
+        t._("🗑 Delete the data of {name}?").format(name=name),
+        "",
+        t._(
+            "Their name and phone number are deleted, and everything that links them "
+            "to the programme."
+        ),
+    ]
     if preview.places_released:
-        lines.append(t.ngettext(
-            "{count} upcoming place goes to the next person on the reserve list.",
-            "{count} upcoming places go to the next people on the reserve lists.",
-            preview.places_released,
-        ).format(count=preview.places_released))
+        lines.append(
+            t.ngettext(
+                "{count} upcoming place goes to the next person on the reserve list.",
+                "{count} upcoming places go to the next people on the reserve lists.",
+                preview.places_released,
+            ).format(count=preview.places_released)
+        )
     if preview.reserve_positions_left:
-        lines.append(t.ngettext(
-            "They leave {count} reserve list.", "They leave {count} reserve lists.",
-            preview.reserve_positions_left,
-        ).format(count=preview.reserve_positions_left))
+        lines.append(
+            t.ngettext(
+                "They leave {count} reserve list.",
+                "They leave {count} reserve lists.",
+                preview.reserve_positions_left,
+            ).format(count=preview.reserve_positions_left)
+        )
     answers = _answers(t, preview.answers, done=False)
     if answers:
         lines.append(answers)
-    lines += ["", t._("Do this when the person asks for it (best in writing). It cannot be "
-                      "undone.")]
+    lines += [
+        "",
+        t._("Do this when the person asks for it (best in writing). It cannot be undone."),
+    ]
     return "\n".join(lines)
 
 
@@ -97,11 +119,13 @@ def done_text(t: Translator, report: ErasureReport) -> str:
     """What deleting did."""
     lines = [t._("✅ The person's data has been deleted.")]
     if report.places_released:
-        lines.append(t.ngettext(
-            "{count} place was offered to the next person on the reserve list.",
-            "{count} places were offered to the next people on the reserve lists.",
-            report.places_released,
-        ).format(count=report.places_released))
+        lines.append(
+            t.ngettext(
+                "{count} place was offered to the next person on the reserve list.",
+                "{count} places were offered to the next people on the reserve lists.",
+                report.places_released,
+            ).format(count=report.places_released)
+        )
     answers = _answers(t, report.answers, done=True)
     if answers:
         lines.append(answers)
@@ -122,15 +146,21 @@ async def on_ask(update: Update, context: PalContext) -> None:
     person_id = int(match.group(1))
     now = context.services.clock.now()
     try:
-        asked = await context.db.read(_ask, actor=actor_of(context), person_id=person_id,
-                                      now=now)
+        asked = await context.db.read(_ask, actor=actor_of(context), person_id=person_id, now=now)
     except ProxyNotFound:
         await answer(update, context, _not_yours(t), alert=True)
         return
-    await screen(update, context, ask_text(t, asked.name, asked.preview), inline([
-        [(t._("🗑 Yes, delete"), f"pv:ay:{person_id}:{int(now.timestamp())}")],
-        [(t._("✖ Cancel"), f"anx:p:{person_id}")],
-    ]))
+    await screen(
+        update,
+        context,
+        ask_text(t, asked.name, asked.preview),
+        inline(
+            [
+                [(t._("🗑 Yes, delete"), f"pv:ay:{person_id}:{int(now.timestamp())}")],
+                [(t._("✖ Cancel"), f"anx:p:{person_id}")],
+            ]
+        ),
+    )
 
 
 @animator_only
@@ -143,20 +173,32 @@ async def on_erase(update: Update, context: PalContext) -> None:
     person_id, asked_at = int(match.group(1)), int(match.group(2))
     now = context.services.clock.now()
     if not still_fresh(asked_at, now):
-        await answer(update, context, t._("This question has expired. Open the person's card "
-                                          "again."), alert=True)
+        await answer(
+            update,
+            context,
+            t._("This question has expired. Open the person's card again."),
+            alert=True,
+        )
         return
     actor = actor_of(context)
     try:
         report = await context.db.write(
-            erase_proxy_participant, person_id=person_id, animator_id=actor.person_id,
-            programme_ids=proxy_scope(actor), now=now)
+            erase_proxy_participant,
+            person_id=person_id,
+            animator_id=actor.person_id,
+            programme_ids=proxy_scope(actor),
+            now=now,
+        )
     except ProxyNotFound:
         await answer(update, context, _not_yours(t), alert=True)
         return
     await asyncio.to_thread(scrub_freed_space, context.db.engine)
-    await screen(update, context, done_text(t, report),
-                 inline([[(t._("◀ People without Telegram"), "anx:list")]]))
+    await screen(
+        update,
+        context,
+        done_text(t, report),
+        inline([[(t._("◀ People without Telegram"), "anx:list")]]),
+    )
 
 
 def register(app: PalApplication) -> None:

@@ -45,6 +45,8 @@ CONFIRMATION_VALID = timedelta(minutes=15)
 # Retention runs at night (local time), and once a little after every start.
 RETENTION_TIME = time(3, 30)
 RETENTION_AFTER_START = timedelta(minutes=2)
+
+
 def still_fresh(asked_unix: int, now: datetime) -> bool:
     """Whether a confirmation asked at `asked_unix` (from its button) may still be acted on."""
     asked = datetime.fromtimestamp(asked_unix, UTC)
@@ -62,80 +64,107 @@ UODO = "Prezes Urzędu Ochrony Danych Osobowych, ul. Stawki 2, 00-193 Warszawa, 
 def _retention_text(t: Translator, programme: Programme | None, end: datetime | None) -> str:
     heading = t._("⏳ How long we keep it")
     if programme is None or programme.retention_months is None:
-        body = t._("As long as the programme runs and its records must be kept, and no "
-                   "longer than needed. You can have your data deleted at any time: /forgetme.")
+        body = t._(
+            "As long as the programme runs and its records must be kept, and no "
+            "longer than needed. You can have your data deleted at any time: /forgetme."
+        )
         return f"{heading}\n\n{body}"
     months = programme.retention_months
     if end is not None:
         body = t.ngettext(
             "Until {count} month after the programme ends ({end}).",
-            "Until {count} months after the programme ends ({end}).", months,
+            "Until {count} months after the programme ends ({end}).",
+            months,
         ).format(count=months, end=format_date(t.local(end), "d MMMM y", locale=t.locale))
     else:
         body = t.ngettext(
             "Until {count} month after the programme ends.",
-            "Until {count} months after the programme ends.", months,
+            "Until {count} months after the programme ends.",
+            months,
         ).format(count=months)
     then = t._("Then your name and Telegram id are deleted automatically.")
-    answers = (t._("Your survey answers then stay only under a code, for the programme's reports.")
-               if programme.keep_answers_on_erasure
-               else t._("Your survey answers are then deleted too."))
+    answers = (
+        t._("Your survey answers then stay only under a code, for the programme's reports.")
+        if programme.keep_answers_on_erasure
+        else t._("Your survey answers are then deleted too.")
+    )
     return f"{heading}\n\n{body} {then} {answers}"
 
 
 def notice_messages(
-    t: Translator, *, controller: str, dpo: str, programme: Programme | None,
+    t: Translator,
+    *,
+    controller: str,
+    dpo: str,
+    programme: Programme | None,
     end: datetime | None,
 ) -> list[str]:
     """The full information notice (RODO art. 13) as short messages, in order."""
     controller = controller or t._("the social welfare centre that runs your programme")
-    dpo = dpo or t._("the data protection officer of that centre (see its website or notice "
-                     "board)")
+    dpo = dpo or t._("the data protection officer of that centre (see its website or notice board)")
     return [
-        "\n\n".join([
-            t._("🔒 About your personal data"),
-            t._("Responsible for your data (the controller): {controller}.").format(
-                controller=controller),
-            t._("Data protection officer: {contact}.").format(contact=dpo),
-        ]),
-        "\n\n".join([
-            t._("🎯 Why we use your data"),
-            t._("To run the Local Activity Programme: your places in activities, the reserve "
-                "list, reminders and announcements; and to check whether the programme helps "
-                "people (the initial and final surveys)."),
-            t._("Legal basis: a task in the public interest (art. 6(1)(e) GDPR), which the "
-                "social welfare centre carries out under the Social Assistance Act."),
-            t._("Taking part and the surveys are voluntary and never affect benefits."),
-        ]),
-        "\n".join([
-            t._("📋 What we keep"),
-            t._("• the name you chose for the animators to see"),
-            t._("• your Telegram id (to send you messages) and your language"),
-            t._("• your sign-ups, reserve list places and attendance"),
-            t._("• your survey answers"),
-            "",
-            t._("We never ask for and never keep: PESEL, address, health, whether you receive "
-                "social assistance or benefits, your Telegram name, username or photo."),
-        ]),
-        "\n".join([
-            t._("👀 Who sees what"),
-            t._("• Animators see your chosen name, your sign-ups and attendance."),
-            t._("• Evaluators see only a code instead of your name, and totals."),
-            t._("• Messages are delivered by Telegram."),
-            t._("• Nobody else gets your data, unless the law requires it."),
-        ]),
+        "\n\n".join(
+            [
+                t._("🔒 About your personal data"),
+                t._("Responsible for your data (the controller): {controller}.").format(
+                    controller=controller
+                ),
+                t._("Data protection officer: {contact}.").format(contact=dpo),
+            ]
+        ),
+        "\n\n".join(
+            [
+                t._("🎯 Why we use your data"),
+                t._(
+                    "To run the Local Activity Programme: your places in activities, the reserve "
+                    "list, reminders and announcements; and to check whether the programme helps "
+                    "people (the initial and final surveys)."
+                ),
+                t._(
+                    "Legal basis: a task in the public interest (art. 6(1)(e) GDPR), which the "
+                    "social welfare centre carries out under the Social Assistance Act."
+                ),
+                t._("Taking part and the surveys are voluntary and never affect benefits."),
+            ]
+        ),
+        "\n".join(
+            [
+                t._("📋 What we keep"),
+                t._("• the name you chose for the animators to see"),
+                t._("• your Telegram id (to send you messages) and your language"),
+                t._("• your sign-ups, reserve list places and attendance"),
+                t._("• your survey answers"),
+                "",
+                t._(
+                    "We never ask for and never keep: PESEL, address, health, whether you receive "
+                    "social assistance or benefits, your Telegram name, username or photo."
+                ),
+            ]
+        ),
+        "\n".join(
+            [
+                t._("👀 Who sees what"),
+                t._("• Animators see your chosen name, your sign-ups and attendance."),
+                t._("• Evaluators see only a code instead of your name, and totals."),
+                t._("• Messages are delivered by Telegram."),
+                t._("• Nobody else gets your data, unless the law requires it."),
+            ]
+        ),
         _retention_text(t, programme, end),
-        "\n".join([
-            t._("⚖️ Your rights"),
-            t._("• See your data: /mydata"),
-            t._("• Delete your data: /forgetme"),
-            t._("• Correct your data or limit its use: write to the data protection officer."),
-            t._("• Object to the use of your data: write to the data protection officer."),
-            t._("• Complain to the President of the Personal Data Protection Office: {office}.")
-            .format(office=UODO),
-            "",
-            t._("Questions: {contact}.").format(contact=dpo),
-        ]),
+        "\n".join(
+            [
+                t._("⚖️ Your rights"),
+                t._("• See your data: /mydata"),
+                t._("• Delete your data: /forgetme"),
+                t._("• Correct your data or limit its use: write to the data protection officer."),
+                t._("• Object to the use of your data: write to the data protection officer."),
+                t._(
+                    "• Complain to the President of the Personal Data Protection Office: {office}."
+                ).format(office=UODO),
+                "",
+                t._("Questions: {contact}.").format(contact=dpo),
+            ]
+        ),
     ]
 
 
@@ -162,13 +191,20 @@ async def privacy_command(update: Update, context: PalContext) -> None:
         return
     person = context.viewer.person
     programme, end = await context.db.read(
-        _programme_and_end, person.programme_id if person else None)
-    messages = notice_messages(t, controller=context.settings.controller_name,
-                               dpo=context.settings.dpo_contact, programme=programme, end=end)
+        _programme_and_end, person.programme_id if person else None
+    )
+    messages = notice_messages(
+        t,
+        controller=context.settings.controller_name,
+        dpo=context.settings.dpo_contact,
+        programme=programme,
+        end=end,
+    )
     for number, text in enumerate(messages, start=1):
         last = number == len(messages)
         await context.bot.send_message(
-            chat.id, text, reply_markup=inline(_rights_buttons(t)) if last else None)
+            chat.id, text, reply_markup=inline(_rights_buttons(t)) if last else None
+        )
 
 
 # ---------------------------------------------------------------- /mydata
@@ -187,18 +223,21 @@ async def send_my_data(update: Update, context: PalContext) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer()
     try:
-        data = await context.db.read(person_data, person_id=person.id,
-                                     now=context.services.clock.now())
+        data = await context.db.read(
+            person_data, person_id=person.id, now=context.services.clock.now()
+        )
     except PersonNotFound:
         await answer(update, context, t._("We store nothing about you."))
         return
     stem = t._("my-data")
     await context.bot.send_document(
-        chat.id, InputFile(render_html(data, t).encode(), filename=f"{stem}.html"),
+        chat.id,
+        InputFile(render_html(data, t).encode(), filename=f"{stem}.html"),
         caption=t._("Everything we store about you. Open the file to read it."),
     )
     await context.bot.send_document(
-        chat.id, InputFile(render_json(data).encode(), filename=f"{stem}.json"),
+        chat.id,
+        InputFile(render_json(data).encode(), filename=f"{stem}.json"),
         caption=t._("The same data for computers (JSON)."),
     )
     log.info("person data sent: person_id=%s", person.id)
@@ -209,45 +248,78 @@ async def send_my_data(update: Update, context: PalContext) -> None:
 
 def _answers_line(t: Translator, fate: AnswersFate, *, done: bool) -> str | None:
     if fate == AnswersFate.KEPT:
-        return (t._("Your survey answers were kept only under a code, with nothing that leads "
-                    "to you: the programme must report on them.") if done else
-                t._("Your survey answers stay only under a code, with nothing that leads to "
-                    "you: the programme must report on them."))
+        return (
+            t._(
+                "Your survey answers were kept only under a code, with nothing that leads "
+                "to you: the programme must report on them."
+            )
+            if done
+            else t._(
+                "Your survey answers stay only under a code, with nothing that leads to "
+                "you: the programme must report on them."
+            )
+        )
     if fate == AnswersFate.DELETED:
-        return (t._("Your survey answers were deleted.") if done else
-                t._("Your survey answers will be deleted."))
+        return (
+            t._("Your survey answers were deleted.")
+            if done
+            else t._("Your survey answers will be deleted.")
+        )
     if fate == AnswersFate.MIXED:
-        return (t._("Some survey answers were kept only under a code, as their programme "
-                    "requires; the others were deleted.") if done else
-                t._("Some survey answers stay only under a code, as their programme requires; "
-                    "the others will be deleted."))
+        return (
+            t._(
+                "Some survey answers were kept only under a code, as their programme "
+                "requires; the others were deleted."
+            )
+            if done
+            else t._(
+                "Some survey answers stay only under a code, as their programme requires; "
+                "the others will be deleted."
+            )
+        )
     return None
 
 
 def confirmation_text(t: Translator, preview: ErasurePreview) -> str:
     """What erasure will do, asked before doing it."""
-    lines = [t._("🗑 Delete your data?"), "",
-             t._("We will delete your name and Telegram id, and everything that links you to "
-                 "the programme.")]
+    lines = [
+        t._("🗑 Delete your data?"),
+        "",
+        t._(
+            "We will delete your name and Telegram id, and everything that links you to "
+            "the programme."
+        ),
+    ]
     if preview.places_released:
-        lines.append(t.ngettext(
-            "You give up {count} place in an upcoming activity; the next person on the "
-            "reserve list gets it.",
-            "You give up {count} places in upcoming activities; the next people on the "
-            "reserve lists get them.", preview.places_released,
-        ).format(count=preview.places_released))
+        lines.append(
+            t.ngettext(
+                "You give up {count} place in an upcoming activity; the next person on the "
+                "reserve list gets it.",
+                "You give up {count} places in upcoming activities; the next people on the "
+                "reserve lists get them.",
+                preview.places_released,
+            ).format(count=preview.places_released)
+        )
     if preview.reserve_positions_left:
-        lines.append(t.ngettext(
-            "You leave {count} reserve list.", "You leave {count} reserve lists.",
-            preview.reserve_positions_left,
-        ).format(count=preview.reserve_positions_left))
+        lines.append(
+            t.ngettext(
+                "You leave {count} reserve list.",
+                "You leave {count} reserve lists.",
+                preview.reserve_positions_left,
+            ).format(count=preview.reserve_positions_left)
+        )
     if preview.pending_messages:
         lines.append(t._("Reminders and messages waiting for you will not be sent."))
     answers = _answers_line(t, preview.answers, done=False)
     if answers:
         lines.append(answers)
-    lines += ["", t._("Attendance at past activities stays in the programme's totals, without "
-                      "your name. This cannot be undone.")]
+    lines += [
+        "",
+        t._(
+            "Attendance at past activities stays in the programme's totals, without "
+            "your name. This cannot be undone."
+        ),
+    ]
     return "\n".join(lines)
 
 
@@ -255,11 +327,13 @@ def done_text(t: Translator, report: ErasureReport) -> str:
     """What erasure did."""
     lines = [t._("✅ Your data has been deleted.")]
     if report.places_released:
-        lines.append(t.ngettext(
-            "{count} place was offered to the next person on the reserve list.",
-            "{count} places were offered to the next people on the reserve lists.",
-            report.places_released,
-        ).format(count=report.places_released))
+        lines.append(
+            t.ngettext(
+                "{count} place was offered to the next person on the reserve list.",
+                "{count} places were offered to the next people on the reserve lists.",
+                report.places_released,
+            ).format(count=report.places_released)
+        )
     answers = _answers_line(t, report.answers, done=True)
     if answers:
         lines.append(answers)
@@ -281,10 +355,16 @@ async def forget_me(update: Update, context: PalContext) -> None:
         await update.callback_query.answer()
     now = context.services.clock.now()
     preview = await context.db.read(erasure_preview, person_id=person.id, now=now)
-    await context.bot.send_message(chat.id, confirmation_text(t, preview), reply_markup=inline([
-        [(t._("🗑 Yes, delete my data"), f"pv:fy:{int(now.timestamp())}")],
-        [(t._("No, keep my data"), "pv:fn")],
-    ]))
+    await context.bot.send_message(
+        chat.id,
+        confirmation_text(t, preview),
+        reply_markup=inline(
+            [
+                [(t._("🗑 Yes, delete my data"), f"pv:fy:{int(now.timestamp())}")],
+                [(t._("No, keep my data"), "pv:fn")],
+            ]
+        ),
+    )
 
 
 async def _drop_buttons(update: Update) -> None:
@@ -315,8 +395,9 @@ async def on_confirm(update: Update, context: PalContext) -> None:
         return
     now = context.services.clock.now()
     if not still_fresh(int(match.group(1)), now):
-        await answer(update, context,
-                     t._("This question has expired. Send /forgetme again."), alert=True)
+        await answer(
+            update, context, t._("This question has expired. Send /forgetme again."), alert=True
+        )
         await _drop_buttons(update)
         return
     await query.answer()
@@ -324,8 +405,9 @@ async def on_confirm(update: Update, context: PalContext) -> None:
     # The erased pages must not linger in SQLite's write-ahead log.
     await asyncio.to_thread(scrub_freed_space, context.db.engine)
     await _drop_buttons(update)
-    await context.bot.send_message(chat.id, done_text(t, report),
-                                   reply_markup=ReplyKeyboardRemove())
+    await context.bot.send_message(
+        chat.id, done_text(t, report), reply_markup=ReplyKeyboardRemove()
+    )
 
 
 async def on_keep(update: Update, context: PalContext) -> None:
@@ -337,8 +419,11 @@ async def on_keep(update: Update, context: PalContext) -> None:
 async def retention_job(context: PalContext) -> None:
     """The JobQueue's daily retention run (ids only in the logs)."""
     try:
-        await run_retention(context.db, now=context.services.clock.now(),
-                            protected_telegram_ids=context.settings.admin_ids)
+        await run_retention(
+            context.db,
+            now=context.services.clock.now(),
+            protected_telegram_ids=context.settings.admin_ids,
+        )
     except DatabaseUnavailable:
         log.warning("retention: database unavailable; the next run will catch up")
 

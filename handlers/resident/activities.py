@@ -107,38 +107,55 @@ def programme_choice(t: Translator, programmes: list[ProgrammeChoice]) -> Inline
 
 async def show_activities(update: Update, context: PalContext, page: int = 0) -> None:
     """The list of upcoming activities, 8 per page, as buttons."""
-    data = await context.db.read(list_activities, caller=caller_of(update, context),
-                                 page=page, now=context.services.clock.now())
+    data = await context.db.read(
+        list_activities,
+        caller=caller_of(update, context),
+        page=page,
+        now=context.services.clock.now(),
+    )
     if await not_onboarded(update, context, data.resident):
         return
     t = context.t
     if data.page is None:
         if data.programmes:
-            await show_screen(update, context, t._("Which programme do you take part in? "
-                                                    "Choose one:"),
-                              programme_choice(t, list(data.programmes)))
+            await show_screen(
+                update,
+                context,
+                t._("Which programme do you take part in? Choose one:"),
+                programme_choice(t, list(data.programmes)),
+            )
         else:
-            await show_screen(update, context, t._(
-                "No programme is taking sign-ups right now. Please check again later."), None)
+            await show_screen(
+                update,
+                context,
+                t._("No programme is taking sign-ups right now. Please check again later."),
+                None,
+            )
         return
     name = data.resident.programme_name or ""
     listed = data.page
     if not listed.items:
-        await show_screen(update, context, t._(
-            "There are no upcoming activities in {programme} right now. "
-            "Please check again later.").format(programme=name),
-            inline([[back_to_menu_button(t)]]))
+        await show_screen(
+            update,
+            context,
+            t._(
+                "There are no upcoming activities in {programme} right now. "
+                "Please check again later."
+            ).format(programme=name),
+            inline([[back_to_menu_button(t)]]),
+        )
         return
-    lines = [t._("Activities of {programme}. Choose one to see the details.").format(
-        programme=name)]
+    lines = [
+        t._("Activities of {programme}. Choose one to see the details.").format(programme=name)
+    ]
     if listed.pages > 1:
-        lines.append(t._("Page {page} of {pages}").format(page=listed.page + 1,
-                                                          pages=listed.pages))
+        lines.append(t._("Page {page} of {pages}").format(page=listed.page + 1, pages=listed.pages))
     rows: list[list[tuple[str, str]]] = []
     for item in listed.items:
         free = places_text(t, item.free) if item.free else t._("reserve list")
-        label = (f"{shorten(item.title, TITLE_IN_LIST)} · "
-                 f"{t.short_date_time(item.starts_at)} · {free}")
+        label = (
+            f"{shorten(item.title, TITLE_IN_LIST)} · {t.short_date_time(item.starts_at)} · {free}"
+        )
         rows.append([(label, f"act:{item.id}")])
     nav: list[tuple[str, str]] = []
     if listed.page > 0:
@@ -172,7 +189,8 @@ def status_line(t: Translator, view: CardView) -> str | None:
     if status == CONFIRMED:
         return t._("✅ You have a place in: {title}").format(title=view.card.title)
     return t._("⏳ You are on the reserve list (position {position}).").format(
-        position=view.standing.position)
+        position=view.standing.position
+    )
 
 
 def closed_text(t: Translator, reason: ClosedReason | None, deadline: datetime | None) -> str:
@@ -188,17 +206,23 @@ def closed_text(t: Translator, reason: ClosedReason | None, deadline: datetime |
 
 def other_programme_text(t: Translator) -> str:
     """Why a resident cannot sign up for another programme's activity."""
-    return t._("This activity belongs to another programme, so you cannot sign up for it "
-               "here. Your programme's activities are under /activities.")
+    return t._(
+        "This activity belongs to another programme, so you cannot sign up for it "
+        "here. Your programme's activities are under /activities."
+    )
 
 
 def details_text(t: Translator, view: CardView, *, note: str | None = None) -> str:
     """Title, category, date with weekday, time, venue, description, places."""
     a = view.card
-    lines = [f"📌 {a.title}", t._("Category: {category}").format(category=a.category),
-             t._("When: {date}, {start}–{end}").format(
-                 date=t.date(a.starts_at), start=t.time(a.starts_at), end=t.time(a.ends_at)),
-             t._("Where: {venue}").format(venue=a.venue)]
+    lines = [
+        f"📌 {a.title}",
+        t._("Category: {category}").format(category=a.category),
+        t._("When: {date}, {start}–{end}").format(
+            date=t.date(a.starts_at), start=t.time(a.starts_at), end=t.time(a.ends_at)
+        ),
+        t._("Where: {venue}").format(venue=a.venue),
+    ]
     if a.description:
         lines += ["", a.description]
     lines.append("")
@@ -209,9 +233,13 @@ def details_text(t: Translator, view: CardView, *, note: str | None = None) -> s
         else:
             lines.append(t._("No free places."))
             if standing.waiting:
-                lines.append(t.ngettext("{n} person is on the reserve list.",
-                                        "{n} people are on the reserve list.",
-                                        standing.waiting).format(n=standing.waiting))
+                lines.append(
+                    t.ngettext(
+                        "{n} person is on the reserve list.",
+                        "{n} people are on the reserve list.",
+                        standing.waiting,
+                    ).format(n=standing.waiting)
+                )
     if a.registration_deadline is not None and view.closed is None and note is None:
         lines.append(t._("Sign up by {date}.").format(date=t.date_time(a.registration_deadline)))
     status = status_line(t, view)
@@ -224,8 +252,9 @@ def details_text(t: Translator, view: CardView, *, note: str | None = None) -> s
     return "\n".join(lines)
 
 
-def details_keyboard(t: Translator, view: CardView, *, may_sign_up: bool = True
-                     ) -> InlineKeyboardMarkup:
+def details_keyboard(
+    t: Translator, view: CardView, *, may_sign_up: bool = True
+) -> InlineKeyboardMarkup:
     """Sign up / reserve list / calendar / cancel, then the way back."""
     a_id = view.card.id
     rows: list[list[tuple[str, str]]] = []
@@ -246,8 +275,12 @@ async def send_details(
     update: Update, context: PalContext, activity_id: int, *, new_message: bool = False
 ) -> None:
     """Show one activity as the presser sees it."""
-    details = await context.db.read(activity_details, caller=caller_of(update, context),
-                                    activity_id=activity_id, now=context.services.clock.now())
+    details = await context.db.read(
+        activity_details,
+        caller=caller_of(update, context),
+        activity_id=activity_id,
+        now=context.services.clock.now(),
+    )
     await show_details(update, context, details, new_message=new_message)
 
 
@@ -264,9 +297,13 @@ async def show_details(
         return
     # A deep link may point at another programme's activity: shown, with why not.
     note = other_programme_text(t) if details.other_programme else None
-    await show_screen(update, context, details_text(t, view, note=note),
-                      details_keyboard(t, view, may_sign_up=note is None),
-                      new_message=new_message)
+    await show_screen(
+        update,
+        context,
+        details_text(t, view, note=note),
+        details_keyboard(t, view, may_sign_up=note is None),
+        new_message=new_message,
+    )
 
 
 async def on_details(update: Update, context: PalContext) -> None:
@@ -281,8 +318,12 @@ async def on_sign_up(update: Update, context: PalContext) -> None:
     """`su:<id>`: take a place or join the reserve list (pressing twice changes nothing)."""
     activity_id = pressed_id(context)
     outcome = await context.db.write(
-        sign_up, caller=caller_of(update, context), activity_id=activity_id,
-        now=context.services.clock.now(), surveys_dir=context.settings.surveys_dir)
+        sign_up,
+        caller=caller_of(update, context),
+        activity_id=activity_id,
+        now=context.services.clock.now(),
+        surveys_dir=context.settings.surveys_dir,
+    )
     if await not_onboarded(update, context, outcome.resident):
         return
     t = context.t
@@ -294,19 +335,33 @@ async def on_sign_up(update: Update, context: PalContext) -> None:
         log.info("sign-up refused: other programme activity_id=%s", activity_id)
         await answer(update, context, other_programme_text(t), alert=True)
         return
-    log.info("sign-up person_id=%s activity_id=%s created=%s closed=%s",
-             outcome.resident.person_id, activity_id, outcome.created,
-             view.closed if outcome.refused else None)
-    toast = (closed_text(t, view.closed, view.card.registration_deadline)
-             if outcome.refused == SignUpRefusal.CLOSED else status_line(t, view))
-    await show_screen(update, context, details_text(t, view), details_keyboard(t, view),
-                      toast=toast)
+    log.info(
+        "sign-up person_id=%s activity_id=%s created=%s closed=%s",
+        outcome.resident.person_id,
+        activity_id,
+        outcome.created,
+        view.closed if outcome.refused else None,
+    )
+    toast = (
+        closed_text(t, view.closed, view.card.registration_deadline)
+        if outcome.refused == SignUpRefusal.CLOSED
+        else status_line(t, view)
+    )
+    await show_screen(
+        update, context, details_text(t, view), details_keyboard(t, view), toast=toast
+    )
     chat = update.effective_chat
     if outcome.survey_offer is not None and outcome.survey_programme_id is not None and chat:
         text, markup = intro_screen(
-            t, outcome.survey_offer, SurveyPhase.INITIAL, outcome.survey_programme_id,
-            lead=t._("One more thing, if you have a few minutes: a short survey about how "
-                     "you are doing. It helps the programme see what works."))
+            t,
+            outcome.survey_offer,
+            SurveyPhase.INITIAL,
+            outcome.survey_programme_id,
+            lead=t._(
+                "One more thing, if you have a few minutes: a short survey about how "
+                "you are doing. It helps the programme see what works."
+            ),
+        )
         await context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
@@ -320,25 +375,32 @@ async def on_calendar(update: Update, context: PalContext) -> None:
     person_id, activity_id = pressed_activity(context)
     assert update.effective_chat is not None
     try:
-        view = await context.db.read(activity_view, activity_id=activity_id,
-                                     person_id=person_id, now=context.services.clock.now())
+        view = await context.db.read(
+            activity_view,
+            activity_id=activity_id,
+            person_id=person_id,
+            now=context.services.clock.now(),
+        )
     except ActivityNotFound:
         await answer(update, context, t._("This activity no longer exists."))
         return
     registration = view.registration
     if registration is None or registration.status != RegistrationStatus.CONFIRMED:
-        await answer(update, context,
-                     t._("A calendar file is available once you have a place."), alert=True)
+        await answer(
+            update, context, t._("A calendar file is available once you have a place."), alert=True
+        )
         return
-    data = activity_ics(view.activity, now=context.services.clock.now(),
-                        description=view.activity.description)
+    data = activity_ics(
+        view.activity, now=context.services.clock.now(), description=view.activity.description
+    )
     if update.callback_query is not None:
         await update.callback_query.answer()
     await context.bot.send_document(
         update.effective_chat.id,
         InputFile(data, filename=f"activity-{activity_id}.ics"),
         caption=t._("Calendar file for: {title}. Open it to add it to your calendar.").format(
-            title=view.activity.title),
+            title=view.activity.title
+        ),
     )
 
 

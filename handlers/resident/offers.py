@@ -50,23 +50,31 @@ def _offer_id(data: str | None, prefix: str) -> int | None:
 def _refusal(t: Translator, reason: OfferRefusal) -> str:
     texts = {
         OfferRefusal.NOT_YOURS: t._("This offer is not active any more. Open the menu again."),
-        OfferRefusal.GONE: t._("Sorry, someone else was quicker and the place is already "
-                               "taken. You are still on the reserve list."),
-        OfferRefusal.EXPIRED: t._("Sorry, the time to take this place has run out and it "
-                                  "went to the next person. You are still on the reserve "
-                                  "list."),
+        OfferRefusal.GONE: t._(
+            "Sorry, someone else was quicker and the place is already "
+            "taken. You are still on the reserve list."
+        ),
+        OfferRefusal.EXPIRED: t._(
+            "Sorry, the time to take this place has run out and it "
+            "went to the next person. You are still on the reserve "
+            "list."
+        ),
         OfferRefusal.PASSED: t._("You passed on this place and left the reserve list."),
-        OfferRefusal.VOID: t._("This offer is no longer valid: the activity was changed or "
-                               "called off, or you left the reserve list."),
+        OfferRefusal.VOID: t._(
+            "This offer is no longer valid: the activity was changed or "
+            "called off, or you left the reserve list."
+        ),
         OfferRefusal.STARTED: t._("This activity has already started."),
-        OfferRefusal.TAKEN: t._("The place is already yours. To give it up, tap "
-                                "\"Cancel\" in My activities."),
+        OfferRefusal.TAKEN: t._(
+            'The place is already yours. To give it up, tap "Cancel" in My activities.'
+        ),
     }
     return texts[reason]
 
 
-async def _close_offer(update: Update, line: str,
-                       keyboard: InlineKeyboardMarkup | None = None) -> None:
+async def _close_offer(
+    update: Update, line: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
     """Replace the offer's buttons (by `keyboard`, or none) and add what happened."""
     query = update.callback_query
     message = query.message if query is not None else None
@@ -91,11 +99,16 @@ async def _answer_offer(update: Update, context: PalContext, *, take: bool) -> N
         return
     now = context.services.clock.now()
     use_case = take_offer if take else pass_offer
-    result: OfferAnswer = await context.db.write(use_case, offer_id=offer_id,
-                                                 person_id=person.id, now=now)
+    result: OfferAnswer = await context.db.write(
+        use_case, offer_id=offer_id, person_id=person.id, now=now
+    )
     if result.refusal is not None:
-        log.info("offer answer refused: %s offer_id=%s person_id=%s",
-                 result.refusal.value, offer_id, person.id)
+        log.info(
+            "offer answer refused: %s offer_id=%s person_id=%s",
+            result.refusal.value,
+            offer_id,
+            person.id,
+        )
         await answer(update, context, _refusal(t, result.refusal), alert=True)
         if result.refusal != OfferRefusal.NOT_YOURS:
             await _close_offer(update, _refusal(t, result.refusal))
@@ -105,33 +118,45 @@ async def _answer_offer(update: Update, context: PalContext, *, take: bool) -> N
     if take and result.already:
         await answer(update, context, t._("The place is already yours."))
         return
-    log.info("offer %s: offer_id=%s person_id=%s", "taken" if take else "passed",
-             offer_id, person.id)
+    log.info(
+        "offer %s: offer_id=%s person_id=%s", "taken" if take else "passed", offer_id, person.id
+    )
     if take:
         await answer(update, context, t._("The place is yours!"))
         # As with every confirmed place: a way out right there, for plans that change.
-        cancel = InlineKeyboardMarkup([[InlineKeyboardButton(
-            t._("Cancel my place"), callback_data=f"cx:{activity.id}")]])
-        await _close_offer(update, t._("✅ The place is yours. See you on {date}!").format(
-            date=t.date_time(activity.starts_at)), cancel)
+        cancel = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(t._("Cancel my place"), callback_data=f"cx:{activity.id}")]]
+        )
+        await _close_offer(
+            update,
+            t._("✅ The place is yours. See you on {date}!").format(
+                date=t.date_time(activity.starts_at)
+            ),
+            cancel,
+        )
         return
     await answer(update, context, t._("Thank you for letting us know."))
-    await _close_offer(update, t._(
-        "You passed: you are no longer on the reserve list for this activity.")
-        if result.kind == OfferKind.FIRST_COME else t._(
-        "You passed: the place goes to the next person, and you are no longer on the "
-        "reserve list for this activity."))
+    await _close_offer(
+        update,
+        t._("You passed: you are no longer on the reserve list for this activity.")
+        if result.kind == OfferKind.FIRST_COME
+        else t._(
+            "You passed: the place goes to the next person, and you are no longer on the "
+            "reserve list for this activity."
+        ),
+    )
 
 
 @requires_onboarding
 async def on_take(update: Update, context: PalContext) -> None:
-    """"Take the place": the place becomes theirs unless somebody was quicker."""
+    """ "Take the place": the place becomes theirs unless somebody was quicker."""
     await _answer_offer(update, context, take=True)
 
 
 def _markup(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.callback_data)
-                                  for b in row] for row in rows])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.text, callback_data=b.callback_data) for b in row] for row in rows]
+    )
 
 
 async def _swap_buttons(update: Update, rows: tuple[tuple[Button, ...], ...]) -> None:
@@ -147,7 +172,7 @@ async def _swap_buttons(update: Update, rows: tuple[tuple[Button, ...], ...]) ->
 
 @requires_onboarding
 async def on_pass(update: Update, context: PalContext) -> None:
-    """"Pass": ask first, since it also takes them off the reserve list."""
+    """ "Pass": ask first, since it also takes them off the reserve list."""
     t = context.t
     query = update.callback_query
     assert query is not None
@@ -155,21 +180,27 @@ async def on_pass(update: Update, context: PalContext) -> None:
     if offer_id is None:
         await answer(update, context, _refusal(t, OfferRefusal.NOT_YOURS), alert=True)
         return
-    await answer(update, context, t._(
-        "If you pass, the place goes to the next person and you leave the reserve list for "
-        "this activity. Are you sure?"), alert=True)
+    await answer(
+        update,
+        context,
+        t._(
+            "If you pass, the place goes to the next person and you leave the reserve list for "
+            "this activity. Are you sure?"
+        ),
+        alert=True,
+    )
     await _swap_buttons(update, pass_question_buttons(t, offer_id))
 
 
 @requires_onboarding
 async def on_pass_confirmed(update: Update, context: PalContext) -> None:
-    """"Yes, pass": they leave the reserve list and the place goes to the next person."""
+    """ "Yes, pass": they leave the reserve list and the place goes to the next person."""
     await _answer_offer(update, context, take=False)
 
 
 @requires_onboarding
 async def on_back(update: Update, context: PalContext) -> None:
-    """"No, go back": the offer's own buttons again; nothing changed."""
+    """ "No, go back": the offer's own buttons again; nothing changed."""
     query = update.callback_query
     assert query is not None
     offer_id = _offer_id(query.data, BACK_PREFIX)

@@ -74,18 +74,22 @@ def notice_text(t: Translator, context: PalContext) -> str:
     parts = [
         t._("ℹ️ About your personal data"),
         t._("This chat is run by {controller} for the Local Activity Programme (PAL).").format(
-            controller=controller),
-        t._("We keep only what is needed to organise activities and to evaluate the "
+            controller=controller
+        ),
+        t._(
+            "We keep only what is needed to organise activities and to evaluate the "
             "programme: your Telegram number (to send you messages), your language, the "
             "name you give us, your sign-ups and your survey answers. People who evaluate "
-            "the programme see codes, never names."),
+            "the programme see codes, never names."
+        ),
         t._("Taking part and the surveys are voluntary and never affect benefits."),
-        t._("To see your data send /mydata, to delete it send /forgetme. "
-            "More about your data: /privacy."),
+        t._(
+            "To see your data send /mydata, to delete it send /forgetme. "
+            "More about your data: /privacy."
+        ),
     ]
     if settings.dpo_contact:
-        parts.append(t._("Data protection officer: {contact}").format(
-            contact=settings.dpo_contact))
+        parts.append(t._("Data protection officer: {contact}").format(contact=settings.dpo_contact))
     return "\n\n".join(parts)
 
 
@@ -95,12 +99,15 @@ def _t(context: PalContext, person: Person) -> Translator:
 
 def _remember(context: PalContext, person: Person) -> None:
     # Later steps of this update speak the person's new language.
-    context.viewer_ = dataclasses.replace(context.viewer, person=person,
-                                          language=person.language)
+    context.viewer_ = dataclasses.replace(context.viewer, person=person, language=person.language)
 
 
 async def show_step(
-    update: Update, context: PalContext, person: Person, *, new_message: bool = False,
+    update: Update,
+    context: PalContext,
+    person: Person,
+    *,
+    new_message: bool = False,
     note: str | None = None,
 ) -> None:
     """Show the step the person is at (again), optionally after a short note."""
@@ -109,18 +116,20 @@ async def show_step(
     text: str
     markup: InlineKeyboardMarkup | None = None
     if step == OnboardingStep.LANGUAGE:
-        text = t._("Hello! This is the chat of the Local Activity Programme (PAL). "
-                   "Choose your language:")
+        text = t._(
+            "Hello! This is the chat of the Local Activity Programme (PAL). Choose your language:"
+        )
         markup = language_keyboard()
     elif step == OnboardingStep.NOTICE:
         text = notice_text(t, context)
         markup = inline([[(t._("Continue ➡️"), "ob:ok")]])
     elif step == OnboardingStep.NAME:
-        text = t._("What name should the animators see? Type your first name or a "
-                   "nickname (up to 60 characters).")
+        text = t._(
+            "What name should the animators see? Type your first name or a "
+            "nickname (up to 60 characters)."
+        )
     elif step == OnboardingStep.PROGRAMME:
-        programmes = await context.db.read(open_programme_choices,
-                                           now=context.services.clock.now())
+        programmes = await context.db.read(open_programme_choices, now=context.services.clock.now())
         if not programmes:
             # Every programme closed while the person was typing: finish without one.
             assert person.id is not None
@@ -140,9 +149,7 @@ async def show_step(
     await show_screen(update, context, text, markup, new_message=new_message)
 
 
-async def finish(
-    update: Update, context: PalContext, person: Person, payload: str | None
-) -> None:
+async def finish(update: Update, context: PalContext, person: Person, payload: str | None) -> None:
     """The main menu, then the activity from a deep link if there was one."""
     _remember(context, person)
     t = context.t
@@ -150,8 +157,9 @@ async def finish(
     assert chat is not None
     await context.bot.send_message(
         chat.id,
-        t._("Thank you, {name}! You are all set. Choose below what you would like to do.")
-        .format(name=person.display_name or ""),
+        t._("Thank you, {name}! You are all set. Choose below what you would like to do.").format(
+            name=person.display_name or ""
+        ),
         reply_markup=main_menu(t, context.viewer.roles),
     )
     match = _DEEP_LINK.match(payload or "")
@@ -169,8 +177,12 @@ async def start(update: Update, context: PalContext) -> None:
     payload = raw if raw and _DEEP_LINK.match(raw) else None
     match = _DEEP_LINK.match(payload or "")
     outcome = await context.db.write(
-        start_onboarding, caller=caller_of(update, context), payload=payload,
-        activity_id=int(match.group(1)) if match else None, now=context.services.clock.now())
+        start_onboarding,
+        caller=caller_of(update, context),
+        payload=payload,
+        activity_id=int(match.group(1)) if match else None,
+        now=context.services.clock.now(),
+    )
     resident = outcome.resident
     speak_as(context, resident)
     if outcome.details is not None:
@@ -179,18 +191,26 @@ async def start(update: Update, context: PalContext) -> None:
     chat = update.effective_chat
     if resident.is_onboarded and chat is not None:
         t = context.t
-        await context.bot.send_message(chat.id, t._("What would you like to do? Choose below."),
-                                       reply_markup=main_menu(t, resident.roles))
+        await context.bot.send_message(
+            chat.id,
+            t._("What would you like to do? Choose below."),
+            reply_markup=main_menu(t, resident.roles),
+        )
         return
     person = outcome.person
     assert person is not None and person.id is not None
     # Later steps of this update (a programme closing meanwhile) read the viewer.
     context.viewer_ = Viewer(
-        resident.telegram_id, person, resident.roles, person.language, resident.access,
-        Actor(person_id=person.id, access=resident.access,
-              home_programme_id=person.programme_id))
-    log.info("start person_id=%s new=%s step=%s", person.id, outcome.created,
-             person.onboarding_step)
+        resident.telegram_id,
+        person,
+        resident.roles,
+        person.language,
+        resident.access,
+        Actor(person_id=person.id, access=resident.access, home_programme_id=person.programme_id),
+    )
+    log.info(
+        "start person_id=%s new=%s step=%s", person.id, outcome.created, person.onboarding_step
+    )
     await show_step(update, context, person, new_message=True)
 
 
@@ -198,8 +218,9 @@ async def on_language(update: Update, context: PalContext) -> None:
     """`lang:<code>`: the first step, or /language at any later time."""
     assert context.matches is not None
     code = context.matches[0].group(1)
-    person = await context.db.write(choose_language, telegram_id=context.viewer.telegram_id,
-                                    language=code)
+    person = await context.db.write(
+        choose_language, telegram_id=context.viewer.telegram_id, language=code
+    )
     _remember(context, person)
     if not person.is_onboarded:
         await show_step(update, context, person)
@@ -208,8 +229,11 @@ async def on_language(update: Update, context: PalContext) -> None:
     await show_screen(update, context, t._("Done. From now on I will write in English."), None)
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_message(chat.id, t._("What would you like to do? Choose below."),
-                                   reply_markup=main_menu(t, context.viewer.roles))
+    await context.bot.send_message(
+        chat.id,
+        t._("What would you like to do? Choose below."),
+        reply_markup=main_menu(t, context.viewer.roles),
+    )
 
 
 async def on_notice_read(update: Update, context: PalContext) -> None:
@@ -244,8 +268,9 @@ def name_problem_text(t: Translator, problem: NameProblem) -> str:
         NameProblem.TOO_LONG: t._("That is too long: please type at most 60 characters."),
         NameProblem.LINK: t._("Please type a name without links."),
         NameProblem.MENTION: t._("Please type a name without @ mentions."),
-        NameProblem.CONTROL: t._("The name has characters we cannot show. "
-                                 "Please type it with ordinary letters."),
+        NameProblem.CONTROL: t._(
+            "The name has characters we cannot show. Please type it with ordinary letters."
+        ),
         NameProblem.NO_LETTERS: t._("The name needs at least one letter."),
     }
     return texts[problem]
@@ -264,20 +289,33 @@ async def on_text_before_done(update: Update, context: PalContext) -> None:
     assert person.id is not None
     t = _t(context, person)
     if person.onboarding_step != OnboardingStep.NAME:
-        await show_step(update, context, person, new_message=True,
-                        note=t._("Please use the buttons under the message."))
+        await show_step(
+            update,
+            context,
+            person,
+            new_message=True,
+            note=t._("Please use the buttons under the message."),
+        )
         raise ApplicationHandlerStop
     try:
         if too_long(message.text):
             raise InvalidDisplayName(NameProblem.TOO_LONG)
         named, payload = await context.db.write(
-            name_and_payload, person_id=person.id, raw=message.text,
-            now=context.services.clock.now())
+            name_and_payload,
+            person_id=person.id,
+            raw=message.text,
+            now=context.services.clock.now(),
+        )
     except InvalidDisplayName as exc:
         log.info("display name refused problem=%s", exc.problem.value)
-        await message.reply_text(name_problem_text(t, exc.problem) + "\n\n" + t._(
-            "What name should the animators see? Type your first name or a "
-            "nickname (up to 60 characters)."))
+        await message.reply_text(
+            name_problem_text(t, exc.problem)
+            + "\n\n"
+            + t._(
+                "What name should the animators see? Type your first name or a "
+                "nickname (up to 60 characters)."
+            )
+        )
         raise ApplicationHandlerStop from None
     if named.is_onboarded:
         await finish(update, context, named, payload)
@@ -298,16 +336,25 @@ async def on_programme(update: Update, context: PalContext) -> None:
     was_onboarded = person.is_onboarded
     try:
         joined, payload, programme = await context.db.write(
-            programme_and_payload, person_id=person.id,
-            programme_id=int(context.matches[0].group(1)), now=context.services.clock.now())
+            programme_and_payload,
+            person_id=person.id,
+            programme_id=int(context.matches[0].group(1)),
+            now=context.services.clock.now(),
+        )
     except ProgrammeNotOpen:
         await answer(update, context, t._("This programme is no longer taking sign-ups."))
         return
     except ProgrammeAlreadyChosen as chosen:
         log.info("programme choice refused: already in one person_id=%s", person.id)
-        await answer(update, context, t._(
-            "You already take part in {programme}. To change the programme, please ask "
-            "the animators.").format(programme=chosen.programme_name), alert=True)
+        await answer(
+            update,
+            context,
+            t._(
+                "You already take part in {programme}. To change the programme, please ask "
+                "the animators."
+            ).format(programme=chosen.programme_name),
+            alert=True,
+        )
         return
     except WrongStep:
         await show_step(update, context, person, new_message=True)

@@ -66,36 +66,52 @@ async def _answer_reminder(update: Update, context: PalContext, *, coming: bool)
     registration_id = _registration_id(query.data, prefix)
     assert registration_id is not None  # the handler's pattern guarantees the digits
     outcome = await context.db.write(
-        answer_reminder, caller=caller_of(update, context), registration_id=registration_id,
-        coming=coming, now=context.services.clock.now())
+        answer_reminder,
+        caller=caller_of(update, context),
+        registration_id=registration_id,
+        coming=coming,
+        now=context.services.clock.now(),
+    )
     if await not_onboarded(update, context, outcome.resident):
         return
     t = context.t
     if outcome.refused is not None:
-        log.info("reminder answer refused: %s registration_id=%s person_id=%s",
-                 outcome.refused.value, registration_id, outcome.resident.person_id)
+        log.info(
+            "reminder answer refused: %s registration_id=%s person_id=%s",
+            outcome.refused.value,
+            registration_id,
+            outcome.resident.person_id,
+        )
         await answer(update, context, _refusal(t, outcome.refused), alert=True)
         return
     if coming:
         await answer(update, context, t._("Thank you! See you there."))
         await _close_reminder(update, t._("✅ You are coming. See you there!"))
         return
-    log.info("place given up from a reminder: registration_id=%s promoted=%s",
-             registration_id, outcome.promoted)
+    log.info(
+        "place given up from a reminder: registration_id=%s promoted=%s",
+        registration_id,
+        outcome.promoted,
+    )
     await answer(update, context, t._("Thank you for letting us know."))
-    await _close_reminder(update, t._(
-        "🙏 Thank you for letting us know. Your place now goes to the next person on the "
-        "reserve list.") if outcome.promoted else t._(
-        "🙏 Thank you for letting us know. Your place is now free for someone else."))
+    await _close_reminder(
+        update,
+        t._(
+            "🙏 Thank you for letting us know. Your place now goes to the next person on the "
+            "reserve list."
+        )
+        if outcome.promoted
+        else t._("🙏 Thank you for letting us know. Your place is now free for someone else."),
+    )
 
 
 async def on_coming(update: Update, context: PalContext) -> None:
-    """"I'm coming": note it and thank the resident."""
+    """ "I'm coming": note it and thank the resident."""
     await _answer_reminder(update, context, coming=True)
 
 
 async def on_not_coming(update: Update, context: PalContext) -> None:
-    """"I can't come": free the place now (the reserve list moves up) and thank them."""
+    """ "I can't come": free the place now (the reserve list moves up) and thank them."""
     await _answer_reminder(update, context, coming=False)
 
 
@@ -114,8 +130,9 @@ async def on_my_chat_member(update: Update, context: PalContext) -> None:
     telegram_id = change.from_user.id
     status = change.new_chat_member.status
     if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
-        person_id = await context.db.write(person_blocked_bot, telegram_id=telegram_id,
-                                           now=context.services.clock.now())
+        person_id = await context.db.write(
+            person_blocked_bot, telegram_id=telegram_id, now=context.services.clock.now()
+        )
         log.info("person %s blocked the bot", person_id)
     elif status == ChatMemberStatus.MEMBER:
         await context.db.write(person_is_back, telegram_id=telegram_id)
@@ -124,7 +141,9 @@ async def on_my_chat_member(update: Update, context: PalContext) -> None:
 def register(app: PalApplication) -> None:
     """Add the reminder buttons and the reachability watchers."""
     app.add_handler(TypeHandler(Update, note_back), group=BACK_AGAIN_GROUP)
-    app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
-                    group=CHAT_MEMBER_GROUP)
+    app.add_handler(
+        ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        group=CHAT_MEMBER_GROUP,
+    )
     app.add_handler(CallbackQueryHandler(on_coming, pattern=r"^rem:y:\d{1,12}$"))
     app.add_handler(CallbackQueryHandler(on_not_coming, pattern=r"^rem:n:\d{1,12}$"))

@@ -48,13 +48,18 @@ def phase_title(t: Translator, phase: SurveyPhase) -> str:
 def _header(t: Translator, phase: SurveyPhase, proxy_name: str | None) -> str:
     if proxy_name is not None:
         return t._("📝 Paper survey of {name} · {survey}").format(
-            name=proxy_name, survey=phase_title(t, phase))
+            name=proxy_name, survey=phase_title(t, phase)
+        )
     return "📝 " + phase_title(t, phase)
 
 
 def intro_screen(
-    t: Translator, q: Questionnaire, phase: SurveyPhase, programme_id: int,
-    *, lead: str | None = None,
+    t: Translator,
+    q: Questionnaire,
+    phase: SurveyPhase,
+    programme_id: int,
+    *,
+    lead: str | None = None,
 ) -> Screen:
     """What the survey is, how long it takes, that it is voluntary, and `Continue`."""
     count = len(items_for_phase(q, phase))
@@ -62,13 +67,18 @@ def intro_screen(
     parts = [
         f"{_header(t, phase, None)}: {q.title.get(t.language)}",
         q.intro.get(t.language),
-        t.ngettext("{n} question, one at a time.", "{n} questions, one at a time.",
-                   count).format(n=count)
-        + " " + t.ngettext("It takes about {n} minute.", "It takes about {n} minutes.",
-                           minutes).format(n=minutes),
+        t.ngettext("{n} question, one at a time.", "{n} questions, one at a time.", count).format(
+            n=count
+        )
+        + " "
+        + t.ngettext("It takes about {n} minute.", "It takes about {n} minutes.", minutes).format(
+            n=minutes
+        ),
         t._("Taking part and the surveys are voluntary and never affect benefits."),
-        t._("You can skip any question, go back, or pause and finish later: your answers are "
-            "kept. Nothing is sent until you press “Submit” at the end."),
+        t._(
+            "You can skip any question, go back, or pause and finish later: your answers are "
+            "kept. Nothing is sent until you press “Submit” at the end."
+        ),
     ]
     if lead:
         parts.insert(0, lead)
@@ -89,23 +99,37 @@ def answer_label(t: Translator, item: Item, value: str | None) -> str:
 
 
 def question_screen(
-    t: Translator, view: ResponseView, *, proxy_name: str | None = None,
+    t: Translator,
+    view: ResponseView,
+    *,
+    proxy_name: str | None = None,
     hint: str | None = None,
 ) -> Screen:
     """One question with its answers as buttons, `3/12`, and Back / Skip / Pause."""
     item = view.current
     assert item is not None and view.response.id is not None
     rid, index = view.response.id, view.response.position
-    lines = [f"{_header(t, view.phase, proxy_name)} · {index + 1}/{view.total}", "",
-             item.text.get(t.language)]
+    lines = [
+        f"{_header(t, view.phase, proxy_name)} · {index + 1}/{view.total}",
+        "",
+        item.text.get(t.language),
+    ]
     if item.type == ItemType.TEXT:
-        lines += ["", t.ngettext(
-            "✍️ Write your answer in one message, at most {n} character.",
-            "✍️ Write your answer in one message, at most {n} characters.",
-            item.max_length or 0).format(n=item.max_length)]
+        lines += [
+            "",
+            t.ngettext(
+                "✍️ Write your answer in one message, at most {n} character.",
+                "✍️ Write your answer in one message, at most {n} characters.",
+                item.max_length or 0,
+            ).format(n=item.max_length),
+        ]
     if item.id in view.answers:
-        lines += ["", t._("Your answer so far: {answer}").format(
-            answer=answer_label(t, item, view.answers[item.id]))]
+        lines += [
+            "",
+            t._("Your answer so far: {answer}").format(
+                answer=answer_label(t, item, view.answers[item.id])
+            ),
+        ]
     if hint:
         lines += ["", hint]
     current = view.answers.get(item.id)
@@ -125,15 +149,23 @@ def question_screen(
 
 
 def summary_screen(
-    t: Translator, view: ResponseView, *, proxy_name: str | None = None,
+    t: Translator,
+    view: ResponseView,
+    *,
+    proxy_name: str | None = None,
     hint: str | None = None,
 ) -> Screen:
     """Every answer, then Submit, Change an answer and Pause."""
     assert view.response.id is not None
     rid = view.response.id
     head = [f"{_header(t, view.phase, proxy_name)}", "", t._("Check the answers:")]
-    tail = ["", t._("Press “Submit” to send the answers. Until then nothing is sent and any "
-                    "answer can be changed.")]
+    tail = [
+        "",
+        t._(
+            "Press “Submit” to send the answers. Until then nothing is sent and any "
+            "answer can be changed."
+        ),
+    ]
     if hint:
         tail += ["", hint]
     limit = 90
@@ -146,11 +178,13 @@ def summary_screen(
         if len(text) <= MESSAGE_LIMIT or limit <= 20:
             break
         limit -= 15
-    markup = inline([
-        [(t._("📨 Submit"), f"sv:w:{rid}")],
-        [(t._("✏️ Change an answer"), f"sv:c:{rid}")],
-        [(t._("⏸ Pause"), f"sv:p:{rid}")],
-    ])
+    markup = inline(
+        [
+            [(t._("📨 Submit"), f"sv:w:{rid}")],
+            [(t._("✏️ Change an answer"), f"sv:c:{rid}")],
+            [(t._("⏸ Pause"), f"sv:p:{rid}")],
+        ]
+    )
     return text[:4096], markup
 
 
@@ -158,16 +192,20 @@ def change_screen(t: Translator, view: ResponseView, *, proxy_name: str | None =
     """Which answer to change: one button per question."""
     assert view.response.id is not None
     rid = view.response.id
-    rows = [[(f"{n}. {shorten(item.text.get(t.language), 40)}", f"sv:e:{rid}:{n - 1}")]
-            for n, item in enumerate(view.items, start=1)]
+    rows = [
+        [(f"{n}. {shorten(item.text.get(t.language), 40)}", f"sv:e:{rid}:{n - 1}")]
+        for n, item in enumerate(view.items, start=1)
+    ]
     rows.append([(t._("↩️ Back to the summary"), f"sv:v:{rid}")])
-    text = f"{_header(t, view.phase, proxy_name)}\n\n" + t._(
-        "Which answer do you want to change?")
+    text = f"{_header(t, view.phase, proxy_name)}\n\n" + t._("Which answer do you want to change?")
     return text, inline(rows)
 
 
 def form_screen(
-    t: Translator, view: ResponseView, *, proxy_name: str | None = None,
+    t: Translator,
+    view: ResponseView,
+    *,
+    proxy_name: str | None = None,
     hint: str | None = None,
 ) -> Screen:
     """The screen a response is at: its current question, or the summary."""
@@ -180,14 +218,21 @@ def submitted_screen(t: Translator, view: ResponseView, *, proxy_name: str | Non
     """Thanks after Submit (or, for an animator, what was saved and a way to the next)."""
     if proxy_name is not None:
         text = t._("✅ Saved. {survey}: {name} (from paper).").format(
-            survey=phase_title(t, view.phase), name=proxy_name)
+            survey=phase_title(t, view.phase), name=proxy_name
+        )
         return text, inline([[(t._("📝 Enter another paper survey"), "pp:list")]])
     if view.phase == SurveyPhase.INITIAL:
-        text = t._("✅ Thank you! Your answers have been sent.") + "\n\n" + t._(
-            "At the end of the programme we will ask again, to see what has changed.")
+        text = (
+            t._("✅ Thank you! Your answers have been sent.")
+            + "\n\n"
+            + t._("At the end of the programme we will ask again, to see what has changed.")
+        )
     else:
-        text = t._("✅ Thank you! Your answers have been sent.") + "\n\n" + t._(
-            "Thank you for taking part in the programme.")
+        text = (
+            t._("✅ Thank you! Your answers have been sent.")
+            + "\n\n"
+            + t._("Thank you for taking part in the programme.")
+        )
     return text, None
 
 
@@ -197,5 +242,12 @@ def paused_screen(t: Translator, view: ResponseView, *, proxy_name: str | None) 
     progress = t._("{done} of {total} questions done.").format(done=done, total=view.total)
     if proxy_name is not None:
         return progress + "\n\n" + t._("⏸ Saved. Continue any time with /paper."), None
-    return (progress + "\n\n" + t._("⏸ Saved. Come back any time: send /survey or press "
-                                    "“📝 Survey” in the menu. Your answers are kept."), None)
+    return (
+        progress
+        + "\n\n"
+        + t._(
+            "⏸ Saved. Come back any time: send /survey or press "
+            "“📝 Survey” in the menu. Your answers are kept."
+        ),
+        None,
+    )

@@ -46,8 +46,9 @@ KIND_NEW = "paper_new"
 
 def _allowed(session: Session, actor: Actor) -> list[Programme]:
     scope = programmes_for(actor.access, Action.WORK_IN_PROGRAMME)
-    query = (select(Programme).where(col(Programme.archived_at).is_(None))
-             .order_by(col(Programme.name)))
+    query = (
+        select(Programme).where(col(Programme.archived_at).is_(None)).order_by(col(Programme.name))
+    )
     if scope is not None:
         query = query.where(col(Programme.id).in_(sorted(scope)))
     return list(session.exec(query))
@@ -78,13 +79,20 @@ def _people(session: Session, programme_id: int) -> list[PersonRow]:
     rows = []
     for person in proxy_participants(session, programme_id=programme_id):
         assert person.id is not None
-        initial, final = (find_response(session, person_id=person.id, programme_id=programme_id,
-                                        phase=phase) for phase in SurveyPhase)
-        rows.append(PersonRow(
-            person_id=person.id, name=person.display_name or "?",
-            initial=initial.submitted_at if initial is not None else None,
-            final=final.submitted_at if final is not None else None,
-            initial_started=initial is not None, final_started=final is not None))
+        initial, final = (
+            find_response(session, person_id=person.id, programme_id=programme_id, phase=phase)
+            for phase in SurveyPhase
+        )
+        rows.append(
+            PersonRow(
+                person_id=person.id,
+                name=person.display_name or "?",
+                initial=initial.submitted_at if initial is not None else None,
+                final=final.submitted_at if final is not None else None,
+                initial_started=initial is not None,
+                final_started=final is not None,
+            )
+        )
     return rows
 
 
@@ -105,23 +113,32 @@ def _mark(submitted: datetime | None, started: bool) -> str:
     return "⏸" if started else "—"
 
 
-def _list_screen(t: Translator, listing: ProgrammeList) -> tuple[str, list[list[tuple[str,
-                                                                                     str]]]]:
+def _list_screen(t: Translator, listing: ProgrammeList) -> tuple[str, list[list[tuple[str, str]]]]:
     if listing.chosen is None:
         if not listing.programmes:
             return t._("There are no programmes yet."), []
         rows = [[(shorten(p.name, 40), f"pp:prog:{p.id}")] for p in listing.programmes]
         return t._("📝 Paper surveys: choose the programme."), rows
-    text = t._("📝 Paper surveys in “{programme}”. Choose the person whose paper survey you "
-               "want to enter.").format(programme=listing.chosen.name)
+    text = t._(
+        "📝 Paper surveys in “{programme}”. Choose the person whose paper survey you want to enter."
+    ).format(programme=listing.chosen.name)
     if not listing.people:
         text += "\n\n" + t._("No one without Telegram has been added yet.")
     else:
-        text += "\n\n" + t._("Marks after each name: the initial survey, then the final "
-                             "survey (✅ entered, ⏸ started, — not yet).")
-    rows = [[(f"{shorten(p.name, 30)} · {_mark(p.initial, p.initial_started)} "
-              f"{_mark(p.final, p.final_started)}", f"pp:who:{p.person_id}")]
-            for p in listing.people]
+        text += "\n\n" + t._(
+            "Marks after each name: the initial survey, then the final "
+            "survey (✅ entered, ⏸ started, — not yet)."
+        )
+    rows = [
+        [
+            (
+                f"{shorten(p.name, 30)} · {_mark(p.initial, p.initial_started)} "
+                f"{_mark(p.final, p.final_started)}",
+                f"pp:who:{p.person_id}",
+            )
+        ]
+        for p in listing.people
+    ]
     rows.append([(t._("➕ Add a person without Telegram"), f"pp:new:{listing.chosen.id}")])
     return text, rows
 
@@ -164,19 +181,22 @@ async def on_person(update: Update, context: PalContext) -> None:
     assert context.matches is not None
     t = context.t
     try:
-        person, row = await context.db.read(_person, actor=actor_of(context),
-                                            person_id=int(context.matches[0].group(1)))
+        person, row = await context.db.read(
+            _person, actor=actor_of(context), person_id=int(context.matches[0].group(1))
+        )
     except ProxyNotFound as exc:
         await answer(update, context, refusal_text(context, SurveyError(str(exc))))
         return
-    lines = [t._("Which paper survey of {name} do you want to enter?").format(
-        name=person.display_name)]
+    lines = [
+        t._("Which paper survey of {name} do you want to enter?").format(name=person.display_name)
+    ]
     rows = []
     for phase, submitted in ((SurveyPhase.INITIAL, row.initial), (SurveyPhase.FINAL, row.final)):
         label = phase_title(t, phase)
         if submitted is not None:
-            lines.append(t._("{survey}: entered on {date}.").format(survey=label,
-                                                                    date=t.date(submitted)))
+            lines.append(
+                t._("{survey}: entered on {date}.").format(survey=label, date=t.date(submitted))
+            )
             continue
         rows.append([(label, f"pp:go:{person.id}:{PHASE_LETTER[phase]}")])
     rows.append([(t._("↩️ Back to the list"), f"pp:prog:{person.programme_id}")])
@@ -184,17 +204,30 @@ async def on_person(update: Update, context: PalContext) -> None:
 
 
 def _start_paper(
-    session: Session, *, actor: Actor, person_id: int, phase: SurveyPhase, now: datetime,
-    message_id: int | None, surveys_dir: str | None,
+    session: Session,
+    *,
+    actor: Actor,
+    person_id: int,
+    phase: SurveyPhase,
+    now: datetime,
+    message_id: int | None,
+    surveys_dir: str | None,
 ) -> Step:
     allowed = {p.id for p in _allowed(session, actor) if p.id is not None}
     person = proxy_participant(session, person_id=person_id, programme_ids=allowed)
     programme = session.get(Programme, person.programme_id)
     assert programme is not None
     # Paper answers are transcribed whenever they arrive: both phases stay open here.
-    response = start_or_resume(session, person_id=person_id, programme=programme, phase=phase,
-                               channel=Channel.PROXY, now=now, entered_by_id=actor.person_id,
-                               surveys_dir=surveys_dir)
+    response = start_or_resume(
+        session,
+        person_id=person_id,
+        programme=programme,
+        phase=phase,
+        channel=Channel.PROXY,
+        now=now,
+        entered_by_id=actor.person_id,
+        surveys_dir=surveys_dir,
+    )
     step = Step(view(session, response), person.display_name or "?")
     keep_dialog(session, actor, step, message_id)
     return step
@@ -208,28 +241,43 @@ async def on_start(update: Update, context: PalContext) -> None:
     message = update.callback_query.message
     try:
         step = await context.db.write(
-            _start_paper, actor=actor_of(context), person_id=int(context.matches[0].group(1)),
-            phase=LETTER_PHASE[context.matches[0].group(2)], now=context.services.clock.now(),
+            _start_paper,
+            actor=actor_of(context),
+            person_id=int(context.matches[0].group(1)),
+            phase=LETTER_PHASE[context.matches[0].group(2)],
+            now=context.services.clock.now(),
             message_id=message.message_id if message is not None else None,
-            surveys_dir=context.settings.surveys_dir)
+            surveys_dir=context.settings.surveys_dir,
+        )
     except (SurveyError, ProxyNotFound) as exc:
         error = exc if isinstance(exc, SurveyError) else SurveyError(str(exc))
         await answer(update, context, refusal_text(context, error), alert=True)
         return
-    log.info("paper survey opened response_id=%s by person_id=%s", step.view.response.id,
-             step_actor_id(context))
+    log.info(
+        "paper survey opened response_id=%s by person_id=%s",
+        step.view.response.id,
+        step_actor_id(context),
+    )
     await show(update, context, *form_screen(context.t, step.view, proxy_name=step.proxy_name))
 
 
 # ---------------------------------------------------------------- adding a person
 
 
-def _begin_new(session: Session, *, actor: Actor, programme_id: int, message_id: int | None
-               ) -> bool:
+def _begin_new(
+    session: Session, *, actor: Actor, programme_id: int, message_id: int | None
+) -> bool:
     if programme_id not in {p.id for p in _allowed(session, actor)}:
         return False
-    save_dialog(session, person_id=actor.person_id, kind=KIND_NEW, step="name",
-                data={"programme_id": programme_id}, awaits_text=True, message_id=message_id)
+    save_dialog(
+        session,
+        person_id=actor.person_id,
+        kind=KIND_NEW,
+        step="name",
+        data={"programme_id": programme_id},
+        awaits_text=True,
+        message_id=message_id,
+    )
     return True
 
 
@@ -239,15 +287,24 @@ async def on_new(update: Update, context: PalContext) -> None:
     """`pp:new:<programme>`: ask for the name of a person without Telegram."""
     assert context.matches is not None and update.callback_query is not None
     message = update.callback_query.message
-    ok = await context.db.write(_begin_new, actor=actor_of(context),
-                                programme_id=int(context.matches[0].group(1)),
-                                message_id=message.message_id if message is not None else None)
+    ok = await context.db.write(
+        _begin_new,
+        actor=actor_of(context),
+        programme_id=int(context.matches[0].group(1)),
+        message_id=message.message_id if message is not None else None,
+    )
     if not ok:
         await answer(update, context, refusal_text(context, SurveyError("programme")))
         return
-    await show(update, context, context.t._(
-        "Type the name the team knows this person by (at most 60 characters), for example "
-        "“Pani Zofia”. Only the team sees it; reports use a code."), None)
+    await show(
+        update,
+        context,
+        context.t._(
+            "Type the name the team knows this person by (at most 60 characters), for example "
+            "“Pani Zofia”. Only the team sees it; reports use a code."
+        ),
+        None,
+    )
 
 
 @on_text(KIND_NEW, role=Role.ANIMATOR)
@@ -258,28 +315,38 @@ async def on_new_name(update: Update, context: PalContext, dialog: Dialog) -> No
     t = context.t
     programme_id = dialog.data.get("programme_id")
     if not isinstance(programme_id, int) or not may(
-            context.viewer.access, Action.WORK_IN_PROGRAMME, programme_id=programme_id):
+        context.viewer.access, Action.WORK_IN_PROGRAMME, programme_id=programme_id
+    ):
         # Re-checked on every step: a grant taken away mid-dialog stops it here.
         await answer(update, context, refusal_text(context, SurveyError("programme")))
         return
     try:
         name = validate_display_name(message.text[:200])
     except InvalidDisplayName as exc:
-        problem = t._("That is too long: at most 60 characters.") if (
-            exc.problem == NameProblem.TOO_LONG) else t._(
-            "Please type just a name, without links or special characters.")
+        problem = (
+            t._("That is too long: at most 60 characters.")
+            if (exc.problem == NameProblem.TOO_LONG)
+            else t._("Please type just a name, without links or special characters.")
+        )
         await answer(update, context, problem)
         return
     data = dict(dialog.data)
     data["name"] = name
-    await context.db.write(save_dialog, person_id=dialog.person_id, kind=KIND_NEW,
-                           step="notice", data=data, awaits_text=False)
+    await context.db.write(
+        save_dialog,
+        person_id=dialog.person_id,
+        kind=KIND_NEW,
+        step="notice",
+        data=data,
+        awaits_text=False,
+    )
     await context.bot.send_message(
         message.chat.id,
-        t._("Has {name} received the paper notice “About your personal data”?").format(
-            name=name),
-        reply_markup=inline([[(t._("✅ Yes, they have it"), "pp:nt:1"),
-                              (t._("❌ Not yet"), "pp:nt:0")]]))
+        t._("Has {name} received the paper notice “About your personal data”?").format(name=name),
+        reply_markup=inline(
+            [[(t._("✅ Yes, they have it"), "pp:nt:1"), (t._("❌ Not yet"), "pp:nt:0")]]
+        ),
+    )
 
 
 def _create(session: Session, *, actor: Actor, signed: bool) -> Person | None:
@@ -292,8 +359,13 @@ def _create(session: Session, *, actor: Actor, signed: bool) -> Person | None:
         return None
     if programme_id not in {p.id for p in _allowed(session, actor)}:
         return None
-    return create_proxy_participant(session, display_name=name, created_by_id=actor.person_id,
-                                    programme_id=programme_id, paper_notice_signed=signed)
+    return create_proxy_participant(
+        session,
+        display_name=name,
+        created_by_id=actor.person_id,
+        programme_id=programme_id,
+        paper_notice_signed=signed,
+    )
 
 
 @requires_onboarding
@@ -302,19 +374,23 @@ async def on_notice(update: Update, context: PalContext) -> None:
     """`pp:nt:<0|1>`: create the person, then choose their paper survey."""
     assert context.matches is not None
     t = context.t
-    person = await context.db.write(_create, actor=actor_of(context),
-                                    signed=context.matches[0].group(1) == "1")
+    person = await context.db.write(
+        _create, actor=actor_of(context), signed=context.matches[0].group(1) == "1"
+    )
     if person is None:
         await answer(update, context, refusal_text(context, SurveyError("stale")))
         return
-    log.info("proxy participant created person_id=%s by person_id=%s", person.id,
-             step_actor_id(context))
+    log.info(
+        "proxy participant created person_id=%s by person_id=%s", person.id, step_actor_id(context)
+    )
     text = t._("Added: {name}.").format(name=person.display_name)
     if not person.paper_notice_signed:
         text += "\n\n" + t._("Please give them the paper notice “About your personal data”.")
-    rows = [[(phase_title(t, SurveyPhase.INITIAL), f"pp:go:{person.id}:i")],
-            [(phase_title(t, SurveyPhase.FINAL), f"pp:go:{person.id}:f")],
-            [(t._("↩️ Back to the list"), f"pp:prog:{person.programme_id}")]]
+    rows = [
+        [(phase_title(t, SurveyPhase.INITIAL), f"pp:go:{person.id}:i")],
+        [(phase_title(t, SurveyPhase.FINAL), f"pp:go:{person.id}:f")],
+        [(t._("↩️ Back to the list"), f"pp:prog:{person.programme_id}")],
+    ]
     await show(update, context, text, inline(rows))
 
 

@@ -41,26 +41,40 @@ async def survey_command(update: Update, context: PalContext) -> None:
     """/survey and the 📝 Survey button: start, resume, or say it is done."""
     t = context.t
     try:
-        own = await context.db.read(own_survey, actor=actor_of(context),
-                                    surveys_dir=context.settings.surveys_dir)
+        own = await context.db.read(
+            own_survey, actor=actor_of(context), surveys_dir=context.settings.surveys_dir
+        )
     except SurveyUnavailable as exc:
         await answer(update, context, refusal_text(context, exc))
         return
     if own.programme is None or own.programme.id is None:
-        await answer(update, context, t._("The survey is for people taking part in a programme. "
-                                          "Sign up for an activity first: /activities"))
+        await answer(
+            update,
+            context,
+            t._(
+                "The survey is for people taking part in a programme. "
+                "Sign up for an activity first: /activities"
+            ),
+        )
         return
     if own.submitted_at is not None:
         if own.phase == SurveyPhase.INITIAL:
-            text = t._("You answered the initial survey on {date}. Thank you! The final survey "
-                       "will open near the end of the programme.")
+            text = t._(
+                "You answered the initial survey on {date}. Thank you! The final survey "
+                "will open near the end of the programme."
+            )
         else:
             text = t._("You answered the final survey on {date}. Thank you for taking part!")
         await answer(update, context, text.format(date=t.date(own.submitted_at)))
         return
     if own.in_progress is not None:
-        await send_form(update, context, own.in_progress, old_message_id=own.old_message_id,
-                        hint=t._("Welcome back! Continue where you stopped."))
+        await send_form(
+            update,
+            context,
+            own.in_progress,
+            old_message_id=own.old_message_id,
+            hint=t._("Welcome back! Continue where you stopped."),
+        )
         return
     assert own.questionnaire is not None
     chat = update.effective_chat
@@ -81,14 +95,19 @@ async def on_open_survey(update: Update, context: PalContext) -> None:
     message = update.callback_query.message
     try:
         step = await context.db.write(
-            open_own, actor=actor_of(context), programme_id=programme_id, phase=phase,
+            open_own,
+            actor=actor_of(context),
+            programme_id=programme_id,
+            phase=phase,
             now=context.services.clock.now(),
             message_id=message.message_id if message is not None else None,
-            surveys_dir=context.settings.surveys_dir)
+            surveys_dir=context.settings.surveys_dir,
+        )
     except SurveyError as exc:
         if isinstance(exc, ResponseNotFound):
-            exc_text = context.t._("This survey is closed now. Send /survey to see what is "
-                                   "open for you.")
+            exc_text = context.t._(
+                "This survey is closed now. Send /survey to see what is open for you."
+            )
             await answer(update, context, exc_text, alert=True)
         else:
             await answer(update, context, refusal_text(context, exc), alert=True)

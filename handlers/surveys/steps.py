@@ -51,8 +51,12 @@ def actor_of(context: PalContext) -> Actor:
 
 
 async def show(
-    update: Update, context: PalContext, text: str, markup: InlineKeyboardMarkup | None,
-    *, toast: str | None = None,
+    update: Update,
+    context: PalContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    *,
+    toast: str | None = None,
 ) -> int | None:
     """Edit the pressed message (or send a new one); answer the press; the message id."""
     query = update.callback_query
@@ -80,10 +84,10 @@ def refusal_text(context: PalContext, error: SurveyError) -> str:
     t = context.t
     if isinstance(error, AlreadySubmitted):
         return t._("These answers were already sent on {date}. Thank you!").format(
-            date=t.date(error.submitted_at))
+            date=t.date(error.submitted_at)
+        )
     if isinstance(error, StaleStep):
-        return t._("This button belongs to an earlier question. Please use the newest "
-                   "message.")
+        return t._("This button belongs to an earlier question. Please use the newest message.")
     if isinstance(error, NotFinished):
         return t._("Please answer or skip every question first.")
     if isinstance(error, SurveyUnavailable):
@@ -105,17 +109,26 @@ async def on_form_button(update: Update, context: PalContext) -> None:
     message_id = query.message.message_id if query.message is not None else None
     try:
         press = await context.db.write(
-            press_form_button, caller=caller_of(update, context), action=action,
-            response_id=response_id, index=index, choice=choice,
-            now=context.services.clock.now(), message_id=message_id)
+            press_form_button,
+            caller=caller_of(update, context),
+            action=action,
+            response_id=response_id,
+            index=index,
+            choice=choice,
+            now=context.services.clock.now(),
+            message_id=message_id,
+        )
     except FormRefused as refused:
         speak_as(context, refused.resident)
         if refused.error is None:
-            await answer(update, context,
-                         context.t._("First, let's get you set up: send /start."))
+            await answer(update, context, context.t._("First, let's get you set up: send /start."))
             return
-        log.info("survey step refused: %s person_id=%s response_id=%s",
-                 type(refused.error).__name__, refused.resident.person_id, response_id)
+        log.info(
+            "survey step refused: %s person_id=%s response_id=%s",
+            type(refused.error).__name__,
+            refused.resident.person_id,
+            response_id,
+        )
         await answer(update, context, refusal_text(context, refused.error))
         return
     speak_as(context, press.resident)
@@ -123,14 +136,18 @@ async def on_form_button(update: Update, context: PalContext) -> None:
     t = context.t
     if action == "w":
         await show(update, context, *submitted_screen(t, step.view, proxy_name=step.proxy_name))
-        log.info("survey submitted response_id=%s channel=%s", response_id,
-                 step.view.response.channel)
+        log.info(
+            "survey submitted response_id=%s channel=%s", response_id, step.view.response.channel
+        )
         return
     if action == "p":
         await show(update, context, *paused_screen(t, step.view, proxy_name=step.proxy_name))
         return
-    screen = (change_screen(t, step.view, proxy_name=step.proxy_name) if action == "c"
-              else form_screen(t, step.view, proxy_name=step.proxy_name))
+    screen = (
+        change_screen(t, step.view, proxy_name=step.proxy_name)
+        if action == "c"
+        else form_screen(t, step.view, proxy_name=step.proxy_name)
+    )
     shown = await show(update, context, *screen)
     if shown is not None and shown != message_id:
         # The old message could not be edited, so a new one carries the form now.
@@ -147,14 +164,18 @@ def _hint(context: PalContext, step: Step) -> str | None:
     if step.hint == "summary":
         return t._("👉 Please use the buttons below: “📨 Submit” or “✏️ Change an answer”.")
     if step.hint == "control":
-        return t._("👉 Your answer has invisible or special control characters (often from "
-                   "copying). Please type it again.")
+        return t._(
+            "👉 Your answer has invisible or special control characters (often from "
+            "copying). Please type it again."
+        )
     if step.hint == "too_long":
         item = step.view.current
         limit = item.max_length if item is not None and item.max_length else 0
-        return t.ngettext("👉 That is too long: at most {n} character. Please write it shorter.",
-                          "👉 That is too long: at most {n} characters. Please write it "
-                          "shorter.", limit).format(n=limit)
+        return t.ngettext(
+            "👉 That is too long: at most {n} character. Please write it shorter.",
+            "👉 That is too long: at most {n} characters. Please write it shorter.",
+            limit,
+        ).format(n=limit)
     return None
 
 
@@ -167,7 +188,11 @@ async def strip_buttons(context: PalContext, chat_id: int, message_id: int | Non
 
 
 async def send_form(
-    update: Update, context: PalContext, step: Step, *, old_message_id: int | None,
+    update: Update,
+    context: PalContext,
+    step: Step,
+    *,
+    old_message_id: int | None,
     hint: str | None = None,
 ) -> None:
     """Send the form's current screen as a new message and make it the live one."""
@@ -186,20 +211,27 @@ async def on_form_text(update: Update, context: PalContext, dialog: Dialog) -> N
     response_id = dialog.data.get("response_id")
     if not isinstance(response_id, int):
         await context.db.write(close_dialog, person_id=dialog.person_id, kind=dialog.kind)
-        await answer(update, context, context.t._("This button is no longer active. Open the "
-                                                  "menu again."))
+        await answer(
+            update, context, context.t._("This button is no longer active. Open the menu again.")
+        )
         return
     try:
         step = await context.db.write(
-            text_step, max_text=MAX_TEXT_INPUT, response_id=response_id, text=message.text,
-            actor=actor_of(context), now=context.services.clock.now())
+            text_step,
+            max_text=MAX_TEXT_INPUT,
+            response_id=response_id,
+            text=message.text,
+            actor=actor_of(context),
+            now=context.services.clock.now(),
+        )
     except SurveyError as exc:
         if isinstance(exc, ResponseNotFound):
             await context.db.write(close_dialog, person_id=dialog.person_id, kind=dialog.kind)
         await answer(update, context, refusal_text(context, exc))
         return
-    await send_form(update, context, step, old_message_id=dialog.message_id,
-                    hint=_hint(context, step))
+    await send_form(
+        update, context, step, old_message_id=dialog.message_id, hint=_hint(context, step)
+    )
 
 
 on_text(KIND_SELF)(on_form_text)
@@ -208,5 +240,8 @@ on_text(KIND_PROXY, role=Role.ANIMATOR)(on_form_text)
 
 def register(app: PalApplication) -> None:
     """Add the form's buttons (`sv:<action>:<response>…`)."""
-    app.add_handler(CallbackQueryHandler(
-        on_form_button, pattern=r"^sv:([abkspcevw]):(\d{1,12})(?::(\d{1,3}))?(?::(\d{1,2}))?$"))
+    app.add_handler(
+        CallbackQueryHandler(
+            on_form_button, pattern=r"^sv:([abkspcevw]):(\d{1,12})(?::(\d{1,3}))?(?::(\d{1,2}))?$"
+        )
+    )

@@ -276,8 +276,9 @@ def _recent_failures(session: Session, person_id: int, now: datetime) -> list[st
 
 def _note_failure(session: Session, person_id: int, failures: list[str], now: datetime) -> int:
     kept = [*failures, now.isoformat()][-MAX_WRONG_CODES:]
-    save_dialog(session, person_id=person_id, kind=CHECKIN_GUARD_KIND, step="guard",
-                data={"fails": kept})
+    save_dialog(
+        session, person_id=person_id, kind=CHECKIN_GUARD_KIND, step="guard", data={"fails": kept}
+    )
     return MAX_WRONG_CODES - len(kept)
 
 

@@ -90,8 +90,11 @@ def call_list_recipients(session: Session, *, activity: Activity) -> list[int]:
     """
     if activity.programme_id is None:
         return []
-    roles = ([Role.ANIMATOR.value, Role.COORDINATOR.value] if activity.organiser_id is not None
-             else [Role.ANIMATOR.value])
+    roles = (
+        [Role.ANIMATOR.value, Role.COORDINATOR.value]
+        if activity.organiser_id is not None
+        else [Role.ANIMATOR.value]
+    )
     query = (
         select(Person)
         .join(RoleGrant, col(RoleGrant.telegram_id) == col(Person.telegram_id))
@@ -147,8 +150,13 @@ def schedule_call_list(
     if due > now:
         messages.append((due, {"starts_at": starts_at}, ""))
     if promoted_registration_id is not None and now < activity.starts_at:
-        messages.append((now, {"starts_at": starts_at, "promoted": promoted_registration_id},
-                         f":p{promoted_registration_id}"))
+        messages.append(
+            (
+                now,
+                {"starts_at": starts_at, "promoted": promoted_registration_id},
+                f":p{promoted_registration_id}",
+            )
+        )
     pending = 0
     for recipient_id in call_list_recipients(session, activity=activity) if messages else []:
         for due_at, payload, key_suffix in messages:

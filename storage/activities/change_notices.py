@@ -86,7 +86,8 @@ class ChangeNotice:
         raw = payload.get("old_starts_at")
         return cls(
             old_starts_at=datetime.fromisoformat(raw) if isinstance(raw, str) else None,
-            old_venue=payload.get("old_venue") if isinstance(payload.get("old_venue"), str)
+            old_venue=payload.get("old_venue")
+            if isinstance(payload.get("old_venue"), str)
             else None,
             cancelled=bool(payload.get("cancelled")),
         )
@@ -157,8 +158,14 @@ def announce_activity_change(
             dedupe_key=_notice_key(registration.id, now),
         )
         count += 1
-    log.info("activity %s changed (moved=%s venue=%s cancelled=%s): %d notices",
-             activity_id, moved, relocated, cancelled, count)
+    log.info(
+        "activity %s changed (moved=%s venue=%s cancelled=%s): %d notices",
+        activity_id,
+        moved,
+        relocated,
+        cancelled,
+        count,
+    )
     return count
 
 
@@ -224,9 +231,11 @@ def change_activity(
         raise InvalidChange(ChangeProblem.ENDS_BEFORE_START)
     changed = [
         name
-        for name, old, new in (("starts_at", activity.starts_at, new_start),
-                               ("ends_at", activity.ends_at, new_end),
-                               ("venue", activity.venue, new_venue))
+        for name, old, new in (
+            ("starts_at", activity.starts_at, new_start),
+            ("ends_at", activity.ends_at, new_end),
+            ("venue", activity.venue, new_venue),
+        )
         if old != new
     ]
     if not changed:
@@ -239,10 +248,18 @@ def change_activity(
     if "starts_at" in changed and void_offers(session, activity_id=activity_id, now=now):
         # The offers named the old time and their deadlines followed from it.
         offer_free_places(session, activity=activity, now=now)
-    record(session, actor_id=actor_id, action=AuditAction.ACTIVITY_CHANGED,
-           subject_type="activity", subject_id=activity_id, details={"fields": changed}, at=now)
-    return announce_activity_change(session, activity_id=activity_id, now=now,
-                                    old_starts_at=old_start, old_venue=old_venue)
+    record(
+        session,
+        actor_id=actor_id,
+        action=AuditAction.ACTIVITY_CHANGED,
+        subject_type="activity",
+        subject_id=activity_id,
+        details={"fields": changed},
+        at=now,
+    )
+    return announce_activity_change(
+        session, activity_id=activity_id, now=now, old_starts_at=old_start, old_venue=old_venue
+    )
 
 
 def cancel_activity(
@@ -261,6 +278,12 @@ def cancel_activity(
     session.flush()
     # Offers of a place in it mean nothing now: "Take the place" answers that it is off.
     void_offers(session, activity_id=activity_id, now=now)
-    record(session, actor_id=actor_id, action=AuditAction.ACTIVITY_CANCELLED,
-           subject_type="activity", subject_id=activity_id, at=now)
+    record(
+        session,
+        actor_id=actor_id,
+        action=AuditAction.ACTIVITY_CANCELLED,
+        subject_type="activity",
+        subject_id=activity_id,
+        at=now,
+    )
     return announce_activity_change(session, activity_id=activity_id, now=now, cancelled=True)

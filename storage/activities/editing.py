@@ -51,8 +51,13 @@ class EditResult:
 def draft_of(activity: Activity, zone: ZoneInfo) -> dict[str, Any]:
     """An activity as a complete wizard draft (its deadline as a fixed moment)."""
     local_start = activity.starts_at.astimezone(zone)
-    minutes = int((activity.ends_at.astimezone(zone).replace(tzinfo=None)
-                   - local_start.replace(tzinfo=None)).total_seconds() // 60)
+    minutes = int(
+        (
+            activity.ends_at.astimezone(zone).replace(tzinfo=None)
+            - local_start.replace(tzinfo=None)
+        ).total_seconds()
+        // 60
+    )
     return {
         "title": activity.title,
         "category": activity.category,
@@ -91,8 +96,9 @@ def _apply_answer(
         deadline = draft.get("deadline")
         if exc.problem != Problem.DEADLINE_PAST or step == Step.DEADLINE or not deadline:
             raise
-        changed = answer({k: v for k, v in draft.items() if k != "deadline"}, step, text,
-                         now=now, zone=zone)
+        changed = answer(
+            {k: v for k, v in draft.items() if k != "deadline"}, step, text, now=now, zone=zone
+        )
         changed["deadline"] = deadline
         return changed
 
@@ -140,24 +146,35 @@ def edit_activity(
     session.flush()
     # An open offer named the old time or held a place counted from the old number:
     # void it, and offer the free places afresh with deadlines from the new details.
-    voided = (void_offers(session, activity_id=activity_id, now=now)
-              if {"starts_at", "places"} & set(fields) else 0)
+    voided = (
+        void_offers(session, activity_id=activity_id, now=now)
+        if {"starts_at", "places"} & set(fields)
+        else 0
+    )
     promoted = (
         len(fill_free_places(session, activity=activity, now=now))
-        if places > old_places or voided else 0
+        if places > old_places or voided
+        else 0
     )
     details: dict[str, Any] = {"fields": fields}
     if promoted:
         details["promoted"] = promoted
-    record(session, actor_id=actor.person_id, action=AuditAction.ACTIVITY_CHANGED,
-           subject_type="activity", subject_id=activity_id, details=details, at=now)
-    notices = announce_activity_change(session, activity_id=activity_id, now=now,
-                                       old_starts_at=old_start, old_venue=old_venue)
+    record(
+        session,
+        actor_id=actor.person_id,
+        action=AuditAction.ACTIVITY_CHANGED,
+        subject_type="activity",
+        subject_id=activity_id,
+        details=details,
+        at=now,
+    )
+    notices = announce_activity_change(
+        session, activity_id=activity_id, now=now, old_starts_at=old_start, old_venue=old_venue
+    )
     return EditResult(detached(activity), fields, notices, promoted)
 
 
 def call_off(session: Session, *, activity_id: int, actor: Actor, now: datetime) -> int:
     """Cancel a managed activity; everyone signed up is told. Returns the notices."""
     _changeable(session, activity_id, actor, now)
-    return cancel_and_announce(session, activity_id=activity_id, now=now,
-                               actor_id=actor.person_id)
+    return cancel_and_announce(session, activity_id=activity_id, now=now, actor_id=actor.person_id)

@@ -67,7 +67,7 @@ class Problem:
             ProblemKind.EMPTY: f"{column} is empty",
             ProblemKind.TOO_LONG: f"{column} is longer than {number} characters",
             ProblemKind.BAD_TIME: f"{column}: '{value}' is not a date and time like "
-                                  "2026-12-01 17:00",
+            "2026-12-01 17:00",
             ProblemKind.PLACES_RANGE: f"places must be between 1 and {number}",
             ProblemKind.PLACES_NOT_NUMBER: f"places: '{value}' is not a whole number",
             ProblemKind.ENDS_BEFORE_START: "ends_at must be after starts_at",
@@ -75,12 +75,12 @@ class Problem:
             ProblemKind.DUPLICATE: f"the same activity as line {number}",
             ProblemKind.FORMULA: f"{column} holds a formula; type the value itself",
             ProblemKind.HIDDEN_CHARACTER: f"{column} contains a control or invisible "
-                                          f"formatting character ({value}); remove it",
+            f"formatting character ({value}); remove it",
             ProblemKind.EMPTY_FILE: "the file is empty",
             ProblemKind.NO_ROWS: "the file has a header but no activities",
             ProblemKind.MISSING_COLUMNS: f"missing column(s): {column} (header: {value})",
             ProblemKind.NOT_UTF8: "the file is not UTF-8 text; save it as 'CSV UTF-8' and "
-                                  "try again",
+            "try again",
             ProblemKind.TOO_MANY_ROWS: f"the file has more than {number} rows; split it",
         }
         return texts[k]
@@ -102,8 +102,9 @@ class RowError:
         return f"line {self.line}: {self.reason}"
 
 
-def file_error(kind: ProblemKind, *, column: str = "", value: str = "",
-               number: int = 0) -> RowError:
+def file_error(
+    kind: ProblemKind, *, column: str = "", value: str = "", number: int = 0
+) -> RowError:
     """A problem with the whole file, reported on line 1."""
     return RowError(1, (Problem(kind, column, value, number),))
 
@@ -163,9 +164,7 @@ def parse_time(raw: str, zone: ZoneInfo) -> datetime:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(
-                f"'{text}' is not a date and time like 2026-12-01 17:00"
-            ) from None
+            raise ValueError(f"'{text}' is not a date and time like 2026-12-01 17:00") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(UTC)
@@ -223,8 +222,15 @@ def check_records(
     names = [h.strip().lower() for h in header]
     missing = [name for name in REQUIRED if name not in names]
     if missing:
-        raise ImportRejected([file_error(ProblemKind.MISSING_COLUMNS, column=", ".join(missing),
-                                         value=", ".join(n for n in names if n))])
+        raise ImportRejected(
+            [
+                file_error(
+                    ProblemKind.MISSING_COLUMNS,
+                    column=", ".join(missing),
+                    value=", ".join(n for n in names if n),
+                )
+            ]
+        )
     index = {name: names.index(name) for name in (*REQUIRED, *OPTIONAL) if name in names}
     rows: list[ActivityRow] = []
     errors: list[RowError] = []
@@ -235,8 +241,11 @@ def check_records(
         if not any(cell.strip() for cell in record):
             continue  # spreadsheets often end with empty rows
         cells = {name: (record[i].strip() if i < len(record) else "") for name, i in index.items()}
-        problems: list[Problem] = [Problem(ProblemKind.FORMULA, name)
-                                   for name, value in cells.items() if value.startswith("=")]
+        problems: list[Problem] = [
+            Problem(ProblemKind.FORMULA, name)
+            for name, value in cells.items()
+            if value.startswith("=")
+        ]
         row = None if problems else _check_row(line, cells, zone, problems)
         if row is not None:
             earlier = seen.get(row.import_key)
@@ -266,8 +275,9 @@ def _check_row(
             cells[name] = ""
     for name, limit in _LIMITS.items():
         try:
-            cells[name] = check_text(cells.get(name, ""), limit=limit,
-                                     multiline=name == "description", required=False)
+            cells[name] = check_text(
+                cells.get(name, ""), limit=limit, multiline=name == "description", required=False
+            )
         except InvalidText:
             problems.append(Problem(ProblemKind.TOO_LONG, name, number=limit))
     times: dict[str, datetime | None] = {}
@@ -317,8 +327,10 @@ def import_activities(
     try:
         name = check_text(programme_name, limit=200)
     except InvalidText as exc:
-        raise ValueError("the programme name must have 1 to 200 characters, without control "
-                         "or invisible formatting characters") from exc
+        raise ValueError(
+            "the programme name must have 1 to 200 characters, without control "
+            "or invisible formatting characters"
+        ) from exc
     programme = programme_by_name(session, name)
     created = programme is None
     if programme is None:
@@ -347,9 +359,7 @@ def _add_rows(
     if not rows:
         return 0, 0
     keys = set(
-        session.exec(
-            select(Activity.import_key).where(Activity.programme_id == programme.id)
-        ).all()
+        session.exec(select(Activity.import_key).where(Activity.programme_id == programme.id)).all()
     )
     added = 0
     for row in rows:

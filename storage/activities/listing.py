@@ -34,7 +34,8 @@ def closed_reason(
 ) -> ClosedReason | None:
     """Why sign-ups are closed, or None if a person may sign up now."""
     return closed_reason_of(
-        status=activity.status, starts_at=activity.starts_at,
+        status=activity.status,
+        starts_at=activity.starts_at,
         deadline=activity.registration_deadline,
         signup_open_until=programme.signup_open_until if programme is not None else None,
         now=now,
@@ -42,8 +43,12 @@ def closed_reason(
 
 
 def closed_reason_of(
-    *, status: str, starts_at: datetime, deadline: datetime | None,
-    signup_open_until: datetime | None, now: datetime,
+    *,
+    status: str,
+    starts_at: datetime,
+    deadline: datetime | None,
+    signup_open_until: datetime | None,
+    now: datetime,
 ) -> ClosedReason | None:
     """`closed_reason` from the columns it reads (the one place the rule lives)."""
     if status == ActivityStatus.CANCELLED:
@@ -135,9 +140,7 @@ def upcoming_activities(
     counts = _confirmed_counts(session, [a.id for a in activities if a.id is not None])
     free = {a.id: max(0, a.places - counts.get(a.id, 0)) for a in activities if a.id is not None}
     held = held_places(session, free, free)
-    items = [
-        ListedActivity(a, free.get(a.id or 0, 0) - held.get(a.id or 0, 0)) for a in activities
-    ]
+    items = [ListedActivity(a, free.get(a.id or 0, 0) - held.get(a.id or 0, 0)) for a in activities]
     return ActivityPage(items=items, page=page, pages=pages, total=total)
 
 

@@ -108,8 +108,7 @@ def _override(raw: str | None, default: timedelta, programme_id: int | None) -> 
     try:
         return parse_duration(raw)
     except ValueError:
-        log.warning("programme %s has a malformed offer window; using the default",
-                    programme_id)
+        log.warning("programme %s has a malformed offer window; using the default", programme_id)
         return default
 
 
@@ -123,16 +122,19 @@ _LOCK_ACTIVITY = (
 )
 _OPEN_OFFERS = (
     select(PlaceOffer)
-    .where(PlaceOffer.activity_id == bindparam("activity_id"),
-           PlaceOffer.state == OfferState.OFFERED)
+    .where(
+        PlaceOffer.activity_id == bindparam("activity_id"), PlaceOffer.state == OfferState.OFFERED
+    )
     .order_by(col(PlaceOffer.id))
     .execution_options(populate_existing=True)
 )
 _CONFIRMED = (
     select(func.count())
     .select_from(Registration)
-    .where(Registration.activity_id == bindparam("activity_id"),
-           Registration.status == RegistrationStatus.CONFIRMED)
+    .where(
+        Registration.activity_id == bindparam("activity_id"),
+        Registration.status == RegistrationStatus.CONFIRMED,
+    )
 )
 
 
@@ -155,8 +157,9 @@ def held(free: int, deadline_offers: int, first_come_open: bool) -> int:
     return free if first_come_open else min(free, deadline_offers)
 
 
-def held_places(session: Session, activity_ids: Iterable[int],
-                free: dict[int, int]) -> dict[int, int]:
+def held_places(
+    session: Session, activity_ids: Iterable[int], free: dict[int, int]
+) -> dict[int, int]:
     """Per activity, how many of its `free` (unconfirmed) places open offers hold."""
     ids = [i for i in activity_ids if free.get(i, 0) > 0]
     if not ids:
@@ -179,17 +182,16 @@ def held_places(session: Session, activity_ids: Iterable[int],
 def open_offer_for(session: Session, registration_id: int) -> PlaceOffer | None:
     """The registration's open offer, if it has one (for /my and the reserve list)."""
     return session.exec(
-        select(PlaceOffer).where(PlaceOffer.registration_id == registration_id,
-                                 PlaceOffer.state == OfferState.OFFERED)
+        select(PlaceOffer).where(
+            PlaceOffer.registration_id == registration_id, PlaceOffer.state == OfferState.OFFERED
+        )
     ).first()
 
 
 # --- offering ----------------------------------------------------------------------------
 
 
-def offer_free_places(
-    session: Session, *, activity: Activity, now: datetime
-) -> list[Registration]:
+def offer_free_places(session: Session, *, activity: Activity, now: datetime) -> list[Registration]:
     """Offer (or give) every free place to the reserve list; returns whom it reached.
 
     Call with the activity locked. Due offers are expired first, so a late expiry job can
@@ -208,19 +210,25 @@ def offer_free_places(
     if free <= 0:
         return []
     offered = {o.registration_id for o in open_offers}
-    expired = set(session.exec(
-        select(PlaceOffer.registration_id).where(
-            PlaceOffer.activity_id == activity.id, PlaceOffer.kind == OfferKind.DEADLINE,
-            PlaceOffer.state == OfferState.EXPIRED)
-    ).all())
+    expired = set(
+        session.exec(
+            select(PlaceOffer.registration_id).where(
+                PlaceOffer.activity_id == activity.id,
+                PlaceOffer.kind == OfferKind.DEADLINE,
+                PlaceOffer.state == OfferState.EXPIRED,
+            )
+        ).all()
+    )
     first_come_at = activity.starts_at - windows.first_come
     deadline = min(now + windows.offer_time, first_come_at)
     last_minute = round_open or deadline < now + min(MIN_OFFER_TIME, windows.offer_time)
     waiting = session.exec(
         select(Registration, Person.telegram_id, Person.unreachable_at)
         .join(Person, col(Person.id) == col(Registration.person_id))
-        .where(Registration.activity_id == activity.id,
-               Registration.status == RegistrationStatus.RESERVE)
+        .where(
+            Registration.activity_id == activity.id,
+            Registration.status == RegistrationStatus.RESERVE,
+        )
         .order_by(col(Registration.id))
     ).all()
     reached: list[Registration] = []
@@ -244,26 +252,48 @@ def offer_free_places(
         reached.append(registration)
     if last_minute and free > 0 and not windows.immediate:
         for registration, telegram_id, unreachable_at in waiting:
-            if (telegram_id is not None and unreachable_at is None
-                    and registration.status == RegistrationStatus.RESERVE
-                    and registration.id not in offered):
-                _make_offer(session, registration, activity, OfferKind.FIRST_COME,
-                            activity.starts_at, now)
+            if (
+                telegram_id is not None
+                and unreachable_at is None
+                and registration.status == RegistrationStatus.RESERVE
+                and registration.id not in offered
+            ):
+                _make_offer(
+                    session, registration, activity, OfferKind.FIRST_COME, activity.starts_at, now
+                )
                 reached.append(registration)
     return reached
 
 
-def _make_offer(session: Session, registration: Registration, activity: Activity,
-                kind: OfferKind, deadline: datetime, now: datetime) -> PlaceOffer:
+def _make_offer(
+    session: Session,
+    registration: Registration,
+    activity: Activity,
+    kind: OfferKind,
+    deadline: datetime,
+    now: datetime,
+) -> PlaceOffer:
     assert registration.id is not None
-    offer = PlaceOffer(activity_id=registration.activity_id, registration_id=registration.id,
-                       person_id=registration.person_id, kind=kind.value, deadline=deadline,
-                       created_at=now)
+    offer = PlaceOffer(
+        activity_id=registration.activity_id,
+        registration_id=registration.id,
+        person_id=registration.person_id,
+        kind=kind.value,
+        deadline=deadline,
+        created_at=now,
+    )
     session.add(offer)
     session.flush()
-    enqueue(session, kind=SendKind.PLACE_OFFER, person_id=registration.person_id,
-            registration_id=registration.id, activity_id=activity.id, due_at=now,
-            payload={"offer_id": offer.id}, dedupe_key=f"offer:{offer.id}")
+    enqueue(
+        session,
+        kind=SendKind.PLACE_OFFER,
+        person_id=registration.person_id,
+        registration_id=registration.id,
+        activity_id=activity.id,
+        due_at=now,
+        payload={"offer_id": offer.id},
+        dedupe_key=f"offer:{offer.id}",
+    )
     return offer
 
 
@@ -275,17 +305,24 @@ def _confirm(session: Session, registration: Registration, now: datetime) -> Non
     schedule_reminders(session, registration=registration, now=now)
 
 
-def _give_place(session: Session, registration: Registration, activity: Activity,
-                now: datetime, *, paper: bool) -> None:
+def _give_place(
+    session: Session, registration: Registration, activity: Activity, now: datetime, *, paper: bool
+) -> None:
     """Confirm the place; tell a Telegram user, or (through the call list) the animators."""
     assert registration.id is not None
     # Confirming schedules the reminders, and for a person without Telegram the call
     # list's "phone them now" message to the programme's animators (storage.activities.call_list).
     _confirm(session, registration, now)
     if not paper:
-        enqueue(session, kind=SendKind.PROMOTION, person_id=registration.person_id,
-                registration_id=registration.id, activity_id=activity.id, due_at=now,
-                dedupe_key=f"promotion:{registration.id}")
+        enqueue(
+            session,
+            kind=SendKind.PROMOTION,
+            person_id=registration.person_id,
+            registration_id=registration.id,
+            activity_id=activity.id,
+            due_at=now,
+            dedupe_key=f"promotion:{registration.id}",
+        )
 
 
 # --- closing offers ----------------------------------------------------------------------
@@ -299,29 +336,47 @@ def _close(session: Session, offer: PlaceOffer, state: OfferState, now: datetime
     if offer.id is not None:
         session.exec(
             update(PendingSend)
-            .where(col(PendingSend.dedupe_key) == f"offer:{offer.id}",
-                   col(PendingSend.state) == SendState.PENDING.value)
+            .where(
+                col(PendingSend.dedupe_key) == f"offer:{offer.id}",
+                col(PendingSend.state) == SendState.PENDING.value,
+            )
             .values(state=SendState.CANCELLED.value)
             .execution_options(synchronize_session=False)
         )
 
 
-def _audit(session: Session, offer: PlaceOffer, action: str, actor_id: int | None,
-           now: datetime) -> None:
-    record(session, actor_id=actor_id, action=action, subject_type="offer",
-           subject_id=offer.id, at=now,
-           details={"activity_id": offer.activity_id, "registration_id": offer.registration_id,
-                    "kind": offer.kind})
+def _audit(
+    session: Session, offer: PlaceOffer, action: str, actor_id: int | None, now: datetime
+) -> None:
+    record(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type="offer",
+        subject_id=offer.id,
+        at=now,
+        details={
+            "activity_id": offer.activity_id,
+            "registration_id": offer.registration_id,
+            "kind": offer.kind,
+        },
+    )
 
 
 def _expire(session: Session, offer: PlaceOffer, activity: Activity, now: datetime) -> None:
     _close(session, offer, OfferState.EXPIRED, now)
     _audit(session, offer, OFFER_EXPIRED, None, now)
     if offer.kind == OfferKind.DEADLINE and now < activity.starts_at:
-        enqueue(session, kind=SendKind.OFFER_EXPIRED, person_id=offer.person_id,
-                registration_id=offer.registration_id, activity_id=offer.activity_id,
-                due_at=now, payload={"offer_id": offer.id},
-                dedupe_key=f"offer_expired:{offer.id}")
+        enqueue(
+            session,
+            kind=SendKind.OFFER_EXPIRED,
+            person_id=offer.person_id,
+            registration_id=offer.registration_id,
+            activity_id=offer.activity_id,
+            due_at=now,
+            payload={"offer_id": offer.id},
+            dedupe_key=f"offer_expired:{offer.id}",
+        )
 
 
 def _expire_due(session: Session, activity: Activity, now: datetime) -> int:
@@ -332,8 +387,9 @@ def _expire_due(session: Session, activity: Activity, now: datetime) -> int:
     return len(due)
 
 
-def void_offers(session: Session, *, activity_id: int, now: datetime,
-                registration_id: int | None = None) -> int:
+def void_offers(
+    session: Session, *, activity_id: int, now: datetime, registration_id: int | None = None
+) -> int:
     """Void open offers of an activity (called off or changed) or of one registration
     (it left the reserve list). Call with the activity locked; returns how many."""
     offers = _open_offers(session, activity_id)
@@ -412,8 +468,9 @@ _REFUSAL_BY_STATE = {
 }
 
 
-def _answerable(session: Session, offer_id: int, person_id: int,
-                now: datetime) -> tuple[PlaceOffer, Activity] | OfferAnswer:
+def _answerable(
+    session: Session, offer_id: int, person_id: int, now: datetime
+) -> tuple[PlaceOffer, Activity] | OfferAnswer:
     """The offer and its locked activity, or the answer that ends the tap here."""
     found = session.get(PlaceOffer, offer_id)
     if found is None or found.person_id != person_id:
@@ -423,7 +480,8 @@ def _answerable(session: Session, offer_id: int, person_id: int,
         return OfferAnswer(None, None, OfferRefusal.NOT_YOURS)
     # Re-read under the lock: another tap may have changed it a moment ago.
     offer = session.exec(
-        select(PlaceOffer).where(PlaceOffer.id == offer_id)
+        select(PlaceOffer)
+        .where(PlaceOffer.id == offer_id)
         .execution_options(populate_existing=True)
     ).one()
     if offer.state == OfferState.TAKEN:
@@ -449,7 +507,7 @@ def _answerable(session: Session, offer_id: int, person_id: int,
 
 
 def take_offer(session: Session, *, offer_id: int, person_id: int, now: datetime) -> OfferAnswer:
-    """"Take the place": the place becomes the person's unless it is already gone."""
+    """ "Take the place": the place becomes the person's unless it is already gone."""
     found = _answerable(session, offer_id, person_id, now)
     if isinstance(found, OfferAnswer):
         return found
@@ -477,11 +535,14 @@ def take_offer(session: Session, *, offer_id: int, person_id: int, now: datetime
 
 
 def pass_offer(session: Session, *, offer_id: int, person_id: int, now: datetime) -> OfferAnswer:
-    """"Pass": the person leaves the reserve list and the place goes to the next one."""
+    """ "Pass": the person leaves the reserve list and the place goes to the next one."""
     found = _answerable(session, offer_id, person_id, now)
     if isinstance(found, OfferAnswer):
-        return found if not found.already else OfferAnswer(
-            found.activity, found.kind, OfferRefusal.TAKEN)
+        return (
+            found
+            if not found.already
+            else OfferAnswer(found.activity, found.kind, OfferRefusal.TAKEN)
+        )
     offer, activity = found
     registration = session.get(Registration, offer.registration_id)
     assert registration is not None and registration.id is not None

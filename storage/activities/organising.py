@@ -17,8 +17,16 @@ from sqlmodel import Session, SQLModel, col, select
 from storage.access import Action, Actor, may, programmes_for
 from storage.models import Activity, ActivityStatus, Registration, RegistrationStatus
 
-__all__ = ["Actor", "ManagedActivity", "NotYourActivity", "detached", "lock_managed_activity",
-           "managed_activities", "managed_activity", "may_manage"]
+__all__ = [
+    "Actor",
+    "ManagedActivity",
+    "NotYourActivity",
+    "detached",
+    "lock_managed_activity",
+    "managed_activities",
+    "managed_activity",
+    "may_manage",
+]
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -91,8 +99,9 @@ def managed_activities(
         # The same rule as may_manage, as a query: granted programmes, own or unowned.
         query = query.where(
             col(Activity.programme_id).in_(sorted(scope)),
-            or_(col(Activity.organiser_id) == actor.person_id,
-                col(Activity.organiser_id).is_(None)),
+            or_(
+                col(Activity.organiser_id) == actor.person_id, col(Activity.organiser_id).is_(None)
+            ),
         )
     if actor.programme_id is not None:
         # The programme the animator chose for their screens.

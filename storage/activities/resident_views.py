@@ -46,22 +46,35 @@ class ActivityCard:
 
     def closed(self, now: datetime) -> ClosedReason | None:
         """Why sign-up is closed now, or None."""
-        return closed_reason_of(status=self.status, starts_at=self.starts_at,
-                                deadline=self.registration_deadline,
-                                signup_open_until=self.signup_open_until, now=now)
+        return closed_reason_of(
+            status=self.status,
+            starts_at=self.starts_at,
+            deadline=self.registration_deadline,
+            signup_open_until=self.signup_open_until,
+            now=now,
+        )
 
 
 CARD_COLUMNS = (
-    ACTIVITY.c.id, ACTIVITY.c.programme_id, ACTIVITY.c.title, ACTIVITY.c.category,
-    ACTIVITY.c.description, ACTIVITY.c.venue, ACTIVITY.c.starts_at, ACTIVITY.c.ends_at,
-    ACTIVITY.c.places, ACTIVITY.c.registration_deadline, ACTIVITY.c.status,
-    PROGRAMME.c.name.label("programme_name"), PROGRAMME.c.signup_open_until,
+    ACTIVITY.c.id,
+    ACTIVITY.c.programme_id,
+    ACTIVITY.c.title,
+    ACTIVITY.c.category,
+    ACTIVITY.c.description,
+    ACTIVITY.c.venue,
+    ACTIVITY.c.starts_at,
+    ACTIVITY.c.ends_at,
+    ACTIVITY.c.places,
+    ACTIVITY.c.registration_deadline,
+    ACTIVITY.c.status,
+    PROGRAMME.c.name.label("programme_name"),
+    PROGRAMME.c.signup_open_until,
 )
 
 
 def card_of(row: Any) -> ActivityCard:
     """An ActivityCard from a row that starts with CARD_COLUMNS."""
-    return ActivityCard(*row[:len(CARD_COLUMNS)])
+    return ActivityCard(*row[: len(CARD_COLUMNS)])
 
 
 @dataclass(frozen=True)
@@ -108,39 +121,65 @@ _OFFER = PLACE_OFFER.alias("o")
 
 
 def _count_where(*conditions: Any) -> Any:
-    return (select(func.count()).select_from(_R)
-            .where(_R.c.activity_id == ACTIVITY.c.id, *conditions)
-            .correlate(ACTIVITY).scalar_subquery())
+    return (
+        select(func.count())
+        .select_from(_R)
+        .where(_R.c.activity_id == ACTIVITY.c.id, *conditions)
+        .correlate(ACTIVITY)
+        .scalar_subquery()
+    )
 
 
 def _open_offers(kind: OfferKind) -> Any:
-    return (select(func.count()).select_from(_OFFER)
-            .where(_OFFER.c.activity_id == ACTIVITY.c.id,
-                   _OFFER.c.state == OfferState.OFFERED.value, _OFFER.c.kind == kind.value)
-            .correlate(ACTIVITY).scalar_subquery())
+    return (
+        select(func.count())
+        .select_from(_OFFER)
+        .where(
+            _OFFER.c.activity_id == ACTIVITY.c.id,
+            _OFFER.c.state == OfferState.OFFERED.value,
+            _OFFER.c.kind == kind.value,
+        )
+        .correlate(ACTIVITY)
+        .scalar_subquery()
+    )
 
 
 _DEADLINE_OFFERS = _open_offers(OfferKind.DEADLINE).label("deadline_offers")
 _FIRST_COME_OFFERS = _open_offers(OfferKind.FIRST_COME).label("first_come_offers")
 
 
-_MINE_LIVE = and_(_MINE.c.activity_id == ACTIVITY.c.id,
-                  _MINE.c.person_id == bindparam("person_id", type_=Integer),
-                  _MINE.c.status != CANCELLED)
+_MINE_LIVE = and_(
+    _MINE.c.activity_id == ACTIVITY.c.id,
+    _MINE.c.person_id == bindparam("person_id", type_=Integer),
+    _MINE.c.status != CANCELLED,
+)
 _MY_POSITION = (
-    select(func.count()).select_from(_AHEAD)
-    .where(_AHEAD.c.activity_id == _MINE.c.activity_id, _AHEAD.c.status == RESERVE,
-           _AHEAD.c.id <= _MINE.c.id)
-    .correlate(_MINE).scalar_subquery()
+    select(func.count())
+    .select_from(_AHEAD)
+    .where(
+        _AHEAD.c.activity_id == _MINE.c.activity_id,
+        _AHEAD.c.status == RESERVE,
+        _AHEAD.c.id <= _MINE.c.id,
+    )
+    .correlate(_MINE)
+    .scalar_subquery()
 )
 _DETAILS = (
-    select(*CARD_COLUMNS,
-           _count_where(_R.c.status == CONFIRMED).label("taken"),
-           _count_where(_R.c.status == RESERVE).label("waiting"),
-           _MINE.c.status.label("my_status"), _MINE.c.id.label("my_id"),
-           _MY_POSITION.label("my_position"), _DEADLINE_OFFERS, _FIRST_COME_OFFERS)
-    .select_from(ACTIVITY.join(PROGRAMME, PROGRAMME.c.id == ACTIVITY.c.programme_id)
-                 .outerjoin(_MINE, _MINE_LIVE))
+    select(
+        *CARD_COLUMNS,
+        _count_where(_R.c.status == CONFIRMED).label("taken"),
+        _count_where(_R.c.status == RESERVE).label("waiting"),
+        _MINE.c.status.label("my_status"),
+        _MINE.c.id.label("my_id"),
+        _MY_POSITION.label("my_position"),
+        _DEADLINE_OFFERS,
+        _FIRST_COME_OFFERS,
+    )
+    .select_from(
+        ACTIVITY.join(PROGRAMME, PROGRAMME.c.id == ACTIVITY.c.programme_id).outerjoin(
+            _MINE, _MINE_LIVE
+        )
+    )
     .where(ACTIVITY.c.id == bindparam("activity_id", type_=Integer))
 )
 
@@ -149,16 +188,22 @@ def card_view(
     session: Session, *, activity_id: int, person_id: int | None, now: datetime
 ) -> CardView | None:
     """An activity's details with the person's place or reserve position, in one statement."""
-    row = session.connection().execute(
-        _DETAILS, {"activity_id": activity_id, "person_id": person_id}).first()
+    row = (
+        session.connection()
+        .execute(_DETAILS, {"activity_id": activity_id, "person_id": person_id})
+        .first()
+    )
     if row is None:
         return None
     card = card_of(row)
     standing = Standing(
-        taken=row.taken, waiting=row.waiting, status=row.my_status,
+        taken=row.taken,
+        waiting=row.waiting,
+        status=row.my_status,
         registration_id=row.my_id,
         position=row.my_position if row.my_status == RESERVE else None,
-        deadline_offers=row.deadline_offers, first_come_open=row.first_come_offers > 0,
+        deadline_offers=row.deadline_offers,
+        first_come_open=row.first_come_offers > 0,
     )
     return CardView(card, standing, card.closed(now))
 
@@ -184,12 +229,21 @@ class CardPage:
 
 
 _LIST = (
-    select(ACTIVITY.c.id, ACTIVITY.c.title, ACTIVITY.c.starts_at, ACTIVITY.c.places,
-           _count_where(_R.c.status == CONFIRMED).label("taken"),
-           _DEADLINE_OFFERS, _FIRST_COME_OFFERS, func.count().over().label("total"))
-    .where(ACTIVITY.c.programme_id == bindparam("programme_id", type_=Integer),
-           ACTIVITY.c.status == ActivityStatus.PUBLISHED.value,
-           ACTIVITY.c.starts_at > bindparam("now"))
+    select(
+        ACTIVITY.c.id,
+        ACTIVITY.c.title,
+        ACTIVITY.c.starts_at,
+        ACTIVITY.c.places,
+        _count_where(_R.c.status == CONFIRMED).label("taken"),
+        _DEADLINE_OFFERS,
+        _FIRST_COME_OFFERS,
+        func.count().over().label("total"),
+    )
+    .where(
+        ACTIVITY.c.programme_id == bindparam("programme_id", type_=Integer),
+        ACTIVITY.c.status == ActivityStatus.PUBLISHED.value,
+        ACTIVITY.c.starts_at > bindparam("now"),
+    )
     .order_by(ACTIVITY.c.starts_at, ACTIVITY.c.id)
     .limit(bindparam("size", type_=Integer))
     .offset(bindparam("offset", type_=Integer))
@@ -214,10 +268,17 @@ def card_page(
     pages = max(1, -(-total // size))
     if page >= pages and rows:
         page = pages - 1
-    items = [ListedCard(r.id, r.title, r.starts_at,
-                        Standing(r.taken, 0, None, None, None, r.deadline_offers,
-                                 r.first_come_offers > 0).free(r.places))
-             for r in rows]
+    items = [
+        ListedCard(
+            r.id,
+            r.title,
+            r.starts_at,
+            Standing(r.taken, 0, None, None, None, r.deadline_offers, r.first_come_offers > 0).free(
+                r.places
+            ),
+        )
+        for r in rows
+    ]
     return CardPage(items=items, page=page, pages=pages, total=total)
 
 
@@ -231,8 +292,12 @@ class ProgrammeChoice:
 
 _OPEN_PROGRAMMES = (
     select(PROGRAMME.c.id, PROGRAMME.c.name)
-    .where(or_(PROGRAMME.c.signup_open_until.is_(None),
-               PROGRAMME.c.signup_open_until > bindparam("now")))
+    .where(
+        or_(
+            PROGRAMME.c.signup_open_until.is_(None),
+            PROGRAMME.c.signup_open_until > bindparam("now"),
+        )
+    )
     .order_by(PROGRAMME.c.name)
 )
 
@@ -269,23 +334,36 @@ class OfferOnMy:
 
 def _my_offer(column: Any) -> Any:
     # The newest open offer of this registration; a registration holds at most one.
-    return (select(column).select_from(_OFFER)
-            .where(_OFFER.c.registration_id == _MINE.c.id,
-                   _OFFER.c.state == OfferState.OFFERED.value)
-            .order_by(_OFFER.c.id.desc()).limit(1)
-            .correlate(_MINE).scalar_subquery())
+    return (
+        select(column)
+        .select_from(_OFFER)
+        .where(_OFFER.c.registration_id == _MINE.c.id, _OFFER.c.state == OfferState.OFFERED.value)
+        .order_by(_OFFER.c.id.desc())
+        .limit(1)
+        .correlate(_MINE)
+        .scalar_subquery()
+    )
 
 
 _MY = (
-    select(ACTIVITY.c.id, ACTIVITY.c.title, ACTIVITY.c.starts_at, ACTIVITY.c.venue,
-           ACTIVITY.c.status.label("activity_status"), _MINE.c.status, _MY_POSITION,
-           _my_offer(_OFFER.c.id).label("offer_id"),
-           _my_offer(_OFFER.c.deadline).label("offer_deadline"),
-           _my_offer(_OFFER.c.kind).label("offer_kind"))
+    select(
+        ACTIVITY.c.id,
+        ACTIVITY.c.title,
+        ACTIVITY.c.starts_at,
+        ACTIVITY.c.venue,
+        ACTIVITY.c.status.label("activity_status"),
+        _MINE.c.status,
+        _MY_POSITION,
+        _my_offer(_OFFER.c.id).label("offer_id"),
+        _my_offer(_OFFER.c.deadline).label("offer_deadline"),
+        _my_offer(_OFFER.c.kind).label("offer_kind"),
+    )
     .select_from(_MINE.join(ACTIVITY, ACTIVITY.c.id == _MINE.c.activity_id))
-    .where(_MINE.c.person_id == bindparam("person_id", type_=Integer),
-           _MINE.c.status.in_([CONFIRMED, RESERVE]),
-           ACTIVITY.c.ends_at > bindparam("now"))
+    .where(
+        _MINE.c.person_id == bindparam("person_id", type_=Integer),
+        _MINE.c.status.in_([CONFIRMED, RESERVE]),
+        ACTIVITY.c.ends_at > bindparam("now"),
+    )
     .order_by(ACTIVITY.c.starts_at, ACTIVITY.c.id)
 )
 
@@ -293,8 +371,18 @@ _MY = (
 def my_places(session: Session, *, person_id: int, now: datetime) -> list[MyPlace]:
     """The person's places and reserve positions in activities not yet over, soonest first."""
     rows = session.connection().execute(_MY, {"person_id": person_id, "now": now}).all()
-    return [MyPlace(r[0], r[1], r[2], r[3], r[4], r[5], r[6] if r[5] == RESERVE else None,
-                    OfferOnMy(r.offer_id, r.offer_deadline,
-                              r.offer_kind == OfferKind.FIRST_COME.value)
-                    if r.offer_id is not None and r[5] == RESERVE else None)
-            for r in rows]
+    return [
+        MyPlace(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6] if r[5] == RESERVE else None,
+            OfferOnMy(r.offer_id, r.offer_deadline, r.offer_kind == OfferKind.FIRST_COME.value)
+            if r.offer_id is not None and r[5] == RESERVE
+            else None,
+        )
+        for r in rows
+    ]

@@ -39,9 +39,7 @@ _AHEAD_IN_RESERVE = (
 )
 
 
-def live_registration(
-    session: Session, *, person_id: int, activity_id: int
-) -> Registration | None:
+def live_registration(session: Session, *, person_id: int, activity_id: int) -> Registration | None:
     """The person's confirmed or reserve registration for an activity, if any."""
     return session.exec(
         _LIVE_REGISTRATION, params={"activity_id": activity_id, "person_id": person_id}

@@ -48,8 +48,13 @@ class LockedActivity:
 
 
 _LOCK_CARD = (
-    core_select(*CARD_COLUMNS, PROGRAMME.c.reminder_offsets, PROGRAMME.c.survey_path,
-           PROGRAMME.c.survey_followups, PROGRAMME.c.final_survey_opened_at)
+    core_select(
+        *CARD_COLUMNS,
+        PROGRAMME.c.reminder_offsets,
+        PROGRAMME.c.survey_path,
+        PROGRAMME.c.survey_followups,
+        PROGRAMME.c.final_survey_opened_at,
+    )
     .select_from(ACTIVITY.join(PROGRAMME, PROGRAMME.c.id == ACTIVITY.c.programme_id))
     .where(ACTIVITY.c.id == bindparam("activity_id", type_=Integer))
     .with_for_update(of=ACTIVITY)
@@ -65,8 +70,13 @@ def lock_activity(session: Session, activity_id: int) -> LockedActivity:
     row = session.connection().execute(_LOCK_CARD, {"activity_id": activity_id}).first()
     if row is None:
         raise ActivityNotFound(activity_id)
-    return LockedActivity(card_of(row), row.reminder_offsets, row.survey_path,
-                          bool(row.survey_followups), row.final_survey_opened_at)
+    return LockedActivity(
+        card_of(row),
+        row.reminder_offsets,
+        row.survey_path,
+        bool(row.survey_followups),
+        row.final_survey_opened_at,
+    )
 
 
 _PERSON_ID = bindparam("person_id", type_=Integer)
@@ -78,8 +88,11 @@ _HERE = REGISTRATION.alias("here")
 _HERE_ACTIVITY = ACTIVITY.alias("here_activity")
 _MY_LIVE_ID = (
     select(_MINE.c.id)
-    .where(_MINE.c.activity_id == _ACTIVITY_ID, _MINE.c.person_id == _PERSON_ID,
-           _MINE.c.status != CANCELLED)
+    .where(
+        _MINE.c.activity_id == _ACTIVITY_ID,
+        _MINE.c.person_id == _PERSON_ID,
+        _MINE.c.status != CANCELLED,
+    )
     .scalar_subquery()
 )
 # Every sign-up of the person in the programme (cancelled ones too): the survey is
@@ -92,11 +105,16 @@ _SIGN_UPS_HERE = (
 )
 _INITIAL_RESPONSES = (
     select(func.count())
-    .select_from(SURVEY_RESPONSE.join(
-        PARTICIPANT_CODE, PARTICIPANT_CODE.c.id == SURVEY_RESPONSE.c.participant_code_id))
-    .where(PARTICIPANT_CODE.c.person_id == _PERSON_ID,
-           PARTICIPANT_CODE.c.programme_id == _PROGRAMME_ID,
-           SURVEY_RESPONSE.c.phase == "initial")
+    .select_from(
+        SURVEY_RESPONSE.join(
+            PARTICIPANT_CODE, PARTICIPANT_CODE.c.id == SURVEY_RESPONSE.c.participant_code_id
+        )
+    )
+    .where(
+        PARTICIPANT_CODE.c.person_id == _PERSON_ID,
+        PARTICIPANT_CODE.c.programme_id == _PROGRAMME_ID,
+        SURVEY_RESPONSE.c.phase == "initial",
+    )
     .scalar_subquery()
 )
 _TELEGRAM_ID = select(PERSON.c.telegram_id).where(PERSON.c.id == _PERSON_ID).scalar_subquery()
@@ -104,10 +122,16 @@ _OFFER = PLACE_OFFER.alias("o")
 
 
 def _open_offers(kind: OfferKind) -> Any:
-    return (select(func.count()).select_from(_OFFER)
-            .where(_OFFER.c.activity_id == _ACTIVITY_ID,
-                   _OFFER.c.state == OfferState.OFFERED.value, _OFFER.c.kind == kind.value)
-            .scalar_subquery())
+    return (
+        select(func.count())
+        .select_from(_OFFER)
+        .where(
+            _OFFER.c.activity_id == _ACTIVITY_ID,
+            _OFFER.c.state == OfferState.OFFERED.value,
+            _OFFER.c.kind == kind.value,
+        )
+        .scalar_subquery()
+    )
 
 
 # Read under the activity's lock: places taken, people waiting, the person's own
@@ -118,8 +142,9 @@ _STANDING = (
         func.count(case((_R.c.status == RESERVE, 1))).label("waiting"),
         func.max(case((_R.c.person_id == _PERSON_ID, _R.c.id))).label("my_id"),
         func.max(case((_R.c.person_id == _PERSON_ID, _R.c.status))).label("my_status"),
-        func.count(case((and_(_R.c.status == RESERVE, _R.c.id <= _MY_LIVE_ID), 1)))
-        .label("my_position"),
+        func.count(case((and_(_R.c.status == RESERVE, _R.c.id <= _MY_LIVE_ID), 1))).label(
+            "my_position"
+        ),
         _SIGN_UPS_HERE.label("sign_ups_here"),
         _INITIAL_RESPONSES.label("initial_responses"),
         _TELEGRAM_ID.label("telegram_id"),
@@ -140,6 +165,15 @@ CANCEL_REGISTRATION = (
 
 def standing(session: Session, card: ActivityCard, person_id: int) -> Any:
     """The standing row (`_STANDING`) of a person in a locked activity."""
-    return session.connection().execute(_STANDING, {
-        "activity_id": card.id, "person_id": person_id, "programme_id": card.programme_id,
-    }).one()
+    return (
+        session.connection()
+        .execute(
+            _STANDING,
+            {
+                "activity_id": card.id,
+                "person_id": person_id,
+                "programme_id": card.programme_id,
+            },
+        )
+        .one()
+    )

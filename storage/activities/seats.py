@@ -116,8 +116,15 @@ def _confirmed(session: Session, activity_id: int) -> int:
     return counts(session, activity_id)[0]
 
 
-def _audit(session: Session, *, actor_id: int, action: str, registration_id: int,
-           activity_id: int, person_id: int) -> None:
+def _audit(
+    session: Session,
+    *,
+    actor_id: int,
+    action: str,
+    registration_id: int,
+    activity_id: int,
+    person_id: int,
+) -> None:
     # Only acts done for someone else are recorded; ids only, never names.
     session.add(
         AuditEntry(
@@ -161,7 +168,11 @@ class Place:
 
 
 def take_place(
-    session: Session, *, locked: LockedActivity, person_id: int, now: datetime,
+    session: Session,
+    *,
+    locked: LockedActivity,
+    person_id: int,
+    now: datetime,
     proxy_by_id: int | None = None,
 ) -> Place:
     """Give the person a place if one is free, else a reserve-list position.
@@ -173,11 +184,20 @@ def take_place(
     card = locked.card
     facts = standing(session, card, person_id)
     if facts.my_id is not None:
-        return Place(locked, facts.my_id, facts.my_status,
-                     facts.my_position if facts.my_status == RESERVE else None, False,
-                     facts.taken, facts.waiting, facts.sign_ups_here - 1,
-                     facts.initial_responses > 0, facts.telegram_id is not None,
-                     facts.deadline_offers, facts.first_come_offers > 0)
+        return Place(
+            locked,
+            facts.my_id,
+            facts.my_status,
+            facts.my_position if facts.my_status == RESERVE else None,
+            False,
+            facts.taken,
+            facts.waiting,
+            facts.sign_ups_here - 1,
+            facts.initial_responses > 0,
+            facts.telegram_id is not None,
+            facts.deadline_offers,
+            facts.first_come_offers > 0,
+        )
     reason = card.closed(now)
     if reason is not None:
         raise RegistrationClosed(reason)
@@ -189,18 +209,37 @@ def take_place(
     free = card.places - facts.taken
     has_place = free - held(free, facts.deadline_offers, facts.first_come_offers > 0) > 0
     status = CONFIRMED if has_place else RESERVE
-    registration_id = session.connection().execute(INSERT_REGISTRATION, {
-        "activity_id": card.id, "person_id": person_id, "status": status,
-        "joined_reserve": not has_place, "proxy_by_id": proxy_by_id, "created_at": now,
-        "attended": False,
-    }).scalar_one()
+    registration_id = (
+        session.connection()
+        .execute(
+            INSERT_REGISTRATION,
+            {
+                "activity_id": card.id,
+                "person_id": person_id,
+                "status": status,
+                "joined_reserve": not has_place,
+                "proxy_by_id": proxy_by_id,
+                "created_at": now,
+                "attended": False,
+            },
+        )
+        .scalar_one()
+    )
     deadline_offers, first_come_open = facts.deadline_offers, facts.first_come_offers > 0
     if has_place and facts.telegram_id is not None:
-        add_sends(session, reminder_sends(
-            registration_id=registration_id, person_id=person_id, activity_id=card.id,
-            programme_id=card.programme_id, starts_at=card.starts_at, now=now,
-            offsets=offsets_from(locked.reminder_offsets, programme_id=card.programme_id),
-        ), revive=True)
+        add_sends(
+            session,
+            reminder_sends(
+                registration_id=registration_id,
+                person_id=person_id,
+                activity_id=card.id,
+                programme_id=card.programme_id,
+                starts_at=card.starts_at,
+                now=now,
+                offsets=offsets_from(locked.reminder_offsets, programme_id=card.programme_id),
+            ),
+            revive=True,
+        )
     elif has_place:
         # Paper participants (no Telegram): their animators get the call list instead.
         registration = session.get(Registration, registration_id)
@@ -210,13 +249,29 @@ def take_place(
         # A last-minute round is open: the newcomer may tap for the place like the others.
         fill_free_places(session, activity=_orm_activity(session, card.id), now=now)
     if proxy_by_id is not None and proxy_by_id != person_id:
-        _audit(session, actor_id=proxy_by_id, action="registration.sign_up",
-               registration_id=registration_id, activity_id=card.id, person_id=person_id)
+        _audit(
+            session,
+            actor_id=proxy_by_id,
+            action="registration.sign_up",
+            registration_id=registration_id,
+            activity_id=card.id,
+            person_id=person_id,
+        )
     # Under the activity's lock ids only grow, so a newcomer is last on the list.
-    return Place(locked, registration_id, status, None if has_place else facts.waiting + 1,
-                 True, facts.taken + has_place, facts.waiting + (not has_place),
-                 facts.sign_ups_here, facts.initial_responses > 0,
-                 facts.telegram_id is not None, deadline_offers, first_come_open)
+    return Place(
+        locked,
+        registration_id,
+        status,
+        None if has_place else facts.waiting + 1,
+        True,
+        facts.taken + has_place,
+        facts.waiting + (not has_place),
+        facts.sign_ups_here,
+        facts.initial_responses > 0,
+        facts.telegram_id is not None,
+        deadline_offers,
+        first_come_open,
+    )
 
 
 @dataclass(frozen=True)
@@ -231,7 +286,11 @@ class Released:
 
 
 def release(
-    session: Session, *, locked: LockedActivity, person_id: int, now: datetime,
+    session: Session,
+    *,
+    locked: LockedActivity,
+    person_id: int,
+    now: datetime,
     by_id: int | None = None,
 ) -> Released:
     """Give up a place or a reserve position; a freed place goes to the first in line.
@@ -246,21 +305,30 @@ def release(
     if card.status != ActivityStatus.CANCELLED and now >= card.starts_at:
         raise RegistrationClosed(ClosedReason.STARTED)
     was_confirmed = facts.my_status == CONFIRMED
-    session.connection().execute(CANCEL_REGISTRATION,
-                                 {"registration_id": facts.my_id, "now": now})
+    session.connection().execute(CANCEL_REGISTRATION, {"registration_id": facts.my_id, "now": now})
     if was_confirmed:
         _on_place_released(session, facts.my_id)
     # Someone on the reserve list leaving with an open offer frees the place it held
     # (only then is it worth asking for their offers).
-    held_one = (not was_confirmed
-                and facts.deadline_offers + facts.first_come_offers > 0
-                and void_offers(session, activity_id=card.id, now=now,
-                                registration_id=facts.my_id) > 0)
+    held_one = (
+        not was_confirmed
+        and facts.deadline_offers + facts.first_come_offers > 0
+        and void_offers(session, activity_id=card.id, now=now, registration_id=facts.my_id) > 0
+    )
     if by_id is not None and by_id != person_id:
-        _audit(session, actor_id=by_id, action="registration.cancel",
-               registration_id=facts.my_id, activity_id=card.id, person_id=person_id)
-    promoted = (fill_free_places(session, activity=_orm_activity(session, card.id), now=now)
-                if was_confirmed or held_one else [])
+        _audit(
+            session,
+            actor_id=by_id,
+            action="registration.cancel",
+            registration_id=facts.my_id,
+            activity_id=card.id,
+            person_id=person_id,
+        )
+    promoted = (
+        fill_free_places(session, activity=_orm_activity(session, card.id), now=now)
+        if was_confirmed or held_one
+        else []
+    )
     return Released(locked, facts.my_id, was_confirmed, promoted)
 
 
@@ -288,14 +356,16 @@ def sign_up(
     ActivityNotFound, or RegistrationClosed when the activity takes no sign-ups.
     """
     locked = lock_activity(session, activity_id)
-    place = take_place(session, locked=locked, person_id=person_id, now=now,
-                       proxy_by_id=proxy_by_id)
+    place = take_place(
+        session, locked=locked, person_id=person_id, now=now, proxy_by_id=proxy_by_id
+    )
     registration = session.get(Registration, place.registration_id, populate_existing=True)
     activity = _orm_activity(session, activity_id)
     assert registration is not None
     programme = session.get(Programme, activity.programme_id) if place.created else None
-    return SignUpResult(registration, activity, place.position, place.created, place.taken,
-                        place.waiting, programme)
+    return SignUpResult(
+        registration, activity, place.position, place.created, place.taken, place.waiting, programme
+    )
 
 
 def cancel(
@@ -315,9 +385,12 @@ def cancel(
     released = release(session, locked=locked, person_id=person_id, now=now, by_id=by_id)
     registration = session.get(Registration, released.registration_id, populate_existing=True)
     assert registration is not None
-    return CancelResult(registration, _orm_activity(session, activity_id),
-                        released.was_confirmed,
-                        released.promoted[0] if released.promoted else None)
+    return CancelResult(
+        registration,
+        _orm_activity(session, activity_id),
+        released.was_confirmed,
+        released.promoted[0] if released.promoted else None,
+    )
 
 
 def fill_free_places(session: Session, *, activity: Activity, now: datetime) -> list[Registration]:

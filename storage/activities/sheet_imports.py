@@ -53,11 +53,16 @@ class SheetImported:
 
 def _row_json(row: ActivityRow) -> dict[str, Any]:
     return {
-        "line": row.line, "title": row.title, "category": row.category,
-        "starts_at": row.starts_at.isoformat(), "ends_at": row.ends_at.isoformat(),
-        "venue": row.venue, "places": row.places,
-        "registration_deadline": (row.registration_deadline.isoformat()
-                                  if row.registration_deadline else None),
+        "line": row.line,
+        "title": row.title,
+        "category": row.category,
+        "starts_at": row.starts_at.isoformat(),
+        "ends_at": row.ends_at.isoformat(),
+        "venue": row.venue,
+        "places": row.places,
+        "registration_deadline": (
+            row.registration_deadline.isoformat() if row.registration_deadline else None
+        ),
         "description": row.description,
     }
 
@@ -65,12 +70,16 @@ def _row_json(row: ActivityRow) -> dict[str, Any]:
 def _row_of(data: dict[str, Any]) -> ActivityRow:
     deadline = data.get("registration_deadline")
     return ActivityRow(
-        line=int(data["line"]), title=str(data["title"]), category=str(data["category"]),
+        line=int(data["line"]),
+        title=str(data["title"]),
+        category=str(data["category"]),
         starts_at=datetime.fromisoformat(data["starts_at"]),
-        ends_at=datetime.fromisoformat(data["ends_at"]), venue=str(data["venue"]),
+        ends_at=datetime.fromisoformat(data["ends_at"]),
+        venue=str(data["venue"]),
         places=int(data["places"]),
         registration_deadline=datetime.fromisoformat(deadline) if deadline else None,
-        description=str(data.get("description") or ""))
+        description=str(data.get("description") or ""),
+    )
 
 
 def _preview(session: Session, data: dict[str, Any]) -> SheetPreview:
@@ -79,30 +88,51 @@ def _preview(session: Session, data: dict[str, Any]) -> SheetPreview:
     programme = session.get(Programme, programme_id) if programme_id is not None else None
     present = 0
     if programme is not None:
-        keys = set(session.exec(select(Activity.import_key).where(
-            Activity.programme_id == programme.id)).all())
+        keys = set(
+            session.exec(
+                select(Activity.import_key).where(Activity.programme_id == programme.id)
+            ).all()
+        )
         present = sum(1 for r in rows if r.import_key in keys)
     return SheetPreview(
-        nonce=str(data["nonce"]), file_name=str(data["file_name"]),
+        nonce=str(data["nonce"]),
+        file_name=str(data["file_name"]),
         programme_id=programme.id if programme else None,
-        programme_name=programme.name if programme else None, count=len(rows),
-        already_present=present, first_rows=rows[:PREVIEW_ROWS])
+        programme_name=programme.name if programme else None,
+        count=len(rows),
+        already_present=present,
+        first_rows=rows[:PREVIEW_ROWS],
+    )
 
 
 def save_preview(
-    session: Session, *, actor: StaffActor, file_name: str, rows: list[ActivityRow],
+    session: Session,
+    *,
+    actor: StaffActor,
+    file_name: str,
+    rows: list[ActivityRow],
     programme_id: int | None,
 ) -> SheetPreview:
     """Keep a checked file's rows until "Import" (replacing an earlier preview)."""
     if actor.person_id is None or not rows:
         raise NotAllowed(programme_id)
     if programme_id is not None and not actor.may(
-            session, StaffAction.IMPORT_ACTIVITIES, programme_id):
+        session, StaffAction.IMPORT_ACTIVITIES, programme_id
+    ):
         raise NotAllowed(programme_id)
-    data = {"nonce": secrets.token_hex(4), "file_name": file_name[:100],
-            "programme_id": programme_id, "rows": [_row_json(r) for r in rows]}
-    save_dialog(session, person_id=actor.person_id, kind=DIALOG_KIND,
-                step="preview" if programme_id is not None else "programme", data=data)
+    data = {
+        "nonce": secrets.token_hex(4),
+        "file_name": file_name[:100],
+        "programme_id": programme_id,
+        "rows": [_row_json(r) for r in rows],
+    }
+    save_dialog(
+        session,
+        person_id=actor.person_id,
+        kind=DIALOG_KIND,
+        step="preview" if programme_id is not None else "programme",
+        data=data,
+    )
     return _preview(session, data)
 
 
@@ -120,8 +150,10 @@ def choose_programme(
 ) -> SheetPreview:
     """The programme the waiting file goes into (for people with several)."""
     data = _waiting(session, actor, nonce)
-    if not actor.may(session, StaffAction.IMPORT_ACTIVITIES, programme_id) or session.get(
-            Programme, programme_id) is None:
+    if (
+        not actor.may(session, StaffAction.IMPORT_ACTIVITIES, programme_id)
+        or session.get(Programme, programme_id) is None
+    ):
         raise NotAllowed(programme_id)
     data["programme_id"] = programme_id
     assert actor.person_id is not None
@@ -132,7 +164,7 @@ def choose_programme(
 def confirm_import(
     session: Session, *, actor: StaffActor, nonce: str, now: datetime
 ) -> SheetImported:
-    """"Import": add the waiting rows to the programme (none twice), audited."""
+    """ "Import": add the waiting rows to the programme (none twice), audited."""
     data = _waiting(session, actor, nonce)
     programme_id = data.get("programme_id")
     if programme_id is None:
@@ -143,15 +175,24 @@ def confirm_import(
     result = import_into_programme(session, programme_id=programme_id, rows=rows, now=now)
     assert actor.person_id is not None
     close_dialog(session, person_id=actor.person_id, kind=DIALOG_KIND)
-    record(session, actor_id=actor.person_id, action=AuditAction.ACTIVITIES_IMPORTED,
-           subject_type="programme", subject_id=programme_id,
-           details={"added": result.added, "already_present": result.already_present,
-                    "rows": len(rows)}, at=now)
+    record(
+        session,
+        actor_id=actor.person_id,
+        action=AuditAction.ACTIVITIES_IMPORTED,
+        subject_type="programme",
+        subject_id=programme_id,
+        details={
+            "added": result.added,
+            "already_present": result.already_present,
+            "rows": len(rows),
+        },
+        at=now,
+    )
     return SheetImported(result.programme.name, result.added, result.already_present)
 
 
 def cancel_preview(session: Session, *, actor: StaffActor, nonce: str) -> None:
-    """"Cancel": forget the waiting file; PreviewGone if it is not waiting."""
+    """ "Cancel": forget the waiting file; PreviewGone if it is not waiting."""
     _waiting(session, actor, nonce)
     assert actor.person_id is not None
     close_dialog(session, person_id=actor.person_id, kind=DIALOG_KIND)

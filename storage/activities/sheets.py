@@ -178,12 +178,29 @@ def _cell_text(value: Any) -> str:
 
 def _examples(zone: ZoneInfo, now: datetime) -> list[list[Any]]:
     first = (now.astimezone(zone) + timedelta(days=14)).replace(
-        hour=17, minute=0, second=0, microsecond=0, tzinfo=None)
+        hour=17, minute=0, second=0, microsecond=0, tzinfo=None
+    )
     return [
-        ["Klub seniora", "Spotkania", first, first + timedelta(hours=2),
-         "Świetlica, ul. Lipowa 3", 15, first - timedelta(days=1), "Herbata i rozmowy"],
-        ["Komputer bez tajemnic", "Warsztaty", first + timedelta(days=2, hours=-7),
-         first + timedelta(days=2, hours=-5), "Biblioteka, ul. Polna 1", 8, None, ""],
+        [
+            "Klub seniora",
+            "Spotkania",
+            first,
+            first + timedelta(hours=2),
+            "Świetlica, ul. Lipowa 3",
+            15,
+            first - timedelta(days=1),
+            "Herbata i rozmowy",
+        ],
+        [
+            "Komputer bez tajemnic",
+            "Warsztaty",
+            first + timedelta(days=2, hours=-7),
+            first + timedelta(days=2, hours=-5),
+            "Biblioteka, ul. Polna 1",
+            8,
+            None,
+            "",
+        ],
     ]
 
 
@@ -193,8 +210,12 @@ def template_csv(zone: ZoneInfo, now: datetime) -> bytes:
     writer = csv.writer(out, delimiter=";")
     writer.writerow(COLUMNS)
     for row in _examples(zone, now):
-        writer.writerow([v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime)
-                         else "" if v is None else v for v in row])
+        writer.writerow(
+            [
+                v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else "" if v is None else v
+                for v in row
+            ]
+        )
     return ("\ufeff" + out.getvalue()).encode()
 
 

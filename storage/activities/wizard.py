@@ -48,8 +48,12 @@ class Wizard:
     def of(cls, dialog: Dialog) -> Wizard:
         """Read a stored dialog."""
         data = dialog.data
-        return cls(Step(dialog.step), dict(data.get("draft", {})),
-                   dict(data.get("options", {})), bool(data.get("to_preview", False)))
+        return cls(
+            Step(dialog.step),
+            dict(data.get("draft", {})),
+            dict(data.get("options", {})),
+            bool(data.get("to_preview", False)),
+        )
 
     def data(self) -> dict[str, Any]:
         """What is stored."""
@@ -69,8 +73,14 @@ def _options(session: Session, step: Step, programme_id: int | None, person_id: 
 def _save(session: Session, person_id: int, programme_id: int | None, wizard: Wizard) -> Wizard:
     # The buttons' lists are fixed when the question is asked, so `#2` means what was shown.
     wizard.options = {wizard.step.value: _options(session, wizard.step, programme_id, person_id)}
-    save_dialog(session, person_id=person_id, kind=DIALOG_KIND, step=wizard.step.value,
-                data=wizard.data(), awaits_text=wizard.step != Step.PREVIEW)
+    save_dialog(
+        session,
+        person_id=person_id,
+        kind=DIALOG_KIND,
+        step=wizard.step.value,
+        data=wizard.data(),
+        awaits_text=wizard.step != Step.PREVIEW,
+    )
     return wizard
 
 
@@ -108,7 +118,7 @@ def answer_wizard(
         raise StaleStep(wizard.step)
     if text.startswith(OPTION_PREFIX) and step in (Step.CATEGORY, Step.VENUE):
         offered = wizard.options.get(step.value, [])
-        index = text[len(OPTION_PREFIX):]
+        index = text[len(OPTION_PREFIX) :]
         if not index.isdigit() or int(index) >= len(offered):
             raise StaleStep(wizard.step)
         text = offered[int(index)]
@@ -121,8 +131,13 @@ def answer_wizard(
 
 
 def move_wizard(
-    session: Session, *, person_id: int, programme_id: int | None, from_step: Step | None,
-    to_step: Step, to_preview: bool | None = None,
+    session: Session,
+    *,
+    person_id: int,
+    programme_id: int | None,
+    from_step: Step | None,
+    to_step: Step,
+    to_preview: bool | None = None,
 ) -> Wizard:
     """Move to another question (Back, Continue, Change…) keeping every answer."""
     wizard = current_wizard(session, person_id)
@@ -145,8 +160,14 @@ def publish_wizard(
         raise NoDraft(person_id)
     if wizard.step != Step.PREVIEW:
         raise StaleStep(wizard.step)
-    activity = publish(session, draft=wizard.draft, programme_id=programme_id,
-                       organiser_id=person_id, now=now, zone=zone)
+    activity = publish(
+        session,
+        draft=wizard.draft,
+        programme_id=programme_id,
+        organiser_id=person_id,
+        now=now,
+        zone=zone,
+    )
     close_dialog(session, person_id=person_id, kind=DIALOG_KIND)
     return activity
 

@@ -67,8 +67,9 @@ class AnswerSheet:
     @property
     def at_free_question(self) -> bool:
         """Whether the person is at the open question."""
-        return (self.consultation.free_question is not None
-                and self.position == len(self.consultation.questions))
+        return self.consultation.free_question is not None and self.position == len(
+            self.consultation.questions
+        )
 
 
 def _open_consultation(session: Session, consultation_id: int, now: datetime) -> Consultation:
@@ -81,13 +82,22 @@ def _open_consultation(session: Session, consultation_id: int, now: datetime) ->
 
 
 def _row(session: Session, consultation_id: int, code_id: int) -> dict[str, Any] | None:
-    found = session.connection().execute(
-        select(ConsultationResponse.id, ConsultationResponse.choices,  # type: ignore[call-overload]
-               ConsultationResponse.position, ConsultationResponse.free_text,
-               ConsultationResponse.channel)
-        .where(col(ConsultationResponse.consultation_id) == consultation_id,
-               col(ConsultationResponse.participant_code_id) == code_id)
-    ).first()
+    found = (
+        session.connection()
+        .execute(
+            select(
+                ConsultationResponse.id,
+                ConsultationResponse.choices,  # type: ignore[call-overload]
+                ConsultationResponse.position,
+                ConsultationResponse.free_text,
+                ConsultationResponse.channel,
+            ).where(
+                col(ConsultationResponse.consultation_id) == consultation_id,
+                col(ConsultationResponse.participant_code_id) == code_id,
+            )
+        )
+        .first()
+    )
     return dict(found._mapping) if found is not None else None
 
 
@@ -95,27 +105,61 @@ def _sheet(consultation: Consultation, row: dict[str, Any] | None) -> AnswerShee
     if row is None:
         return AnswerSheet(detached(consultation), {}, 0, None, AnswerChannel.CHAT.value)
     choices = {int(k): tuple(v) for k, v in (row["choices"] or {}).items()}
-    return AnswerSheet(detached(consultation), choices, int(row["position"]), row["free_text"],
-                       str(row["channel"]))
+    return AnswerSheet(
+        detached(consultation), choices, int(row["position"]), row["free_text"], str(row["channel"])
+    )
 
 
-def _save(session: Session, consultation_id: int, code_id: int, row: dict[str, Any] | None, *,
-          choices: dict[int, tuple[int, ...]], position: int, free_text: str | None,
-          channel: AnswerChannel, entered_by_id: int | None, now: datetime) -> None:
+def _save(
+    session: Session,
+    consultation_id: int,
+    code_id: int,
+    row: dict[str, Any] | None,
+    *,
+    choices: dict[int, tuple[int, ...]],
+    position: int,
+    free_text: str | None,
+    channel: AnswerChannel,
+    entered_by_id: int | None,
+    now: datetime,
+) -> None:
     stored = {str(k): list(v) for k, v in sorted(choices.items()) if v}
     if row is None:
-        session.connection().execute(insert(ConsultationResponse).values(
-            consultation_id=consultation_id, participant_code_id=code_id,
-            channel=channel.value, entered_by_id=entered_by_id, position=position,
-            choices=stored, free_text=free_text, answered_at=now, updated_at=now))
+        session.connection().execute(
+            insert(ConsultationResponse).values(
+                consultation_id=consultation_id,
+                participant_code_id=code_id,
+                channel=channel.value,
+                entered_by_id=entered_by_id,
+                position=position,
+                choices=stored,
+                free_text=free_text,
+                answered_at=now,
+                updated_at=now,
+            )
+        )
         if channel == AnswerChannel.PAPER:
-            record(session, actor_id=entered_by_id, action="consultation.paper_answer",
-                   subject_type="consultation", subject_id=consultation_id, at=now)
+            record(
+                session,
+                actor_id=entered_by_id,
+                action="consultation.paper_answer",
+                subject_type="consultation",
+                subject_id=consultation_id,
+                at=now,
+            )
     else:
         session.connection().execute(
-            update(ConsultationResponse).where(col(ConsultationResponse.id) == row["id"])
-            .values(position=position, choices=stored, free_text=free_text, updated_at=now,
-                    channel=channel.value, entered_by_id=entered_by_id))
+            update(ConsultationResponse)
+            .where(col(ConsultationResponse.id) == row["id"])
+            .values(
+                position=position,
+                choices=stored,
+                free_text=free_text,
+                updated_at=now,
+                channel=channel.value,
+                entered_by_id=entered_by_id,
+            )
+        )
 
 
 # The open question's answer is typed: the dialog waiting for that text, per answerer.
@@ -131,12 +175,21 @@ def _follow(session: Session, who: Answerer, sheet: AnswerSheet) -> None:
     kind = TEXT_DIALOG if who.paper_by is None else PAPER_TEXT_DIALOG
     cid = sheet.consultation.id
     if sheet.at_free_question:
-        save_dialog(session, person_id=typist, kind=kind, step=str(cid),
-                    data={"consultation_id": cid, "person_id": who.person_id}, awaits_text=True)
+        save_dialog(
+            session,
+            person_id=typist,
+            kind=kind,
+            step=str(cid),
+            data={"consultation_id": cid, "person_id": who.person_id},
+            awaits_text=True,
+        )
         return
     waiting = get_dialog(session, person_id=typist, kind=kind)
-    if waiting is not None and waiting.data.get("consultation_id") == cid and (
-            waiting.data.get("person_id") == who.person_id):
+    if (
+        waiting is not None
+        and waiting.data.get("consultation_id") == cid
+        and (waiting.data.get("person_id") == who.person_id)
+    ):
         close_dialog(session, person_id=typist, kind=kind)
 
 
@@ -147,8 +200,7 @@ def _code_id(session: Session, person_id: int, programme_id: int) -> int:
     code = participant_code(session, person_id=person_id, programme_id=programme_id)
     assert code.id is not None
     session.connection().execute(
-        select(ParticipantCode.id).where(col(ParticipantCode.id) == code.id)
-        .with_for_update()
+        select(ParticipantCode.id).where(col(ParticipantCode.id) == code.id).with_for_update()
     )
     return code.id
 
@@ -161,8 +213,9 @@ class Answerer:
     paper_by: Actor | None = None
 
 
-def _begin(session: Session, consultation_id: int, who: Answerer, now: datetime) -> tuple[
-        Consultation, int, dict[str, Any] | None]:
+def _begin(
+    session: Session, consultation_id: int, who: Answerer, now: datetime
+) -> tuple[Consultation, int, dict[str, Any] | None]:
     consultation = _open_consultation(session, consultation_id, now)
     if who.paper_by is not None:
         if not may_run(who.paper_by, consultation.programme_id):
@@ -181,15 +234,23 @@ def _channel(who: Answerer) -> tuple[AnswerChannel, int | None]:
     return AnswerChannel.PAPER, who.paper_by.person_id
 
 
-def answer_sheet(session: Session, *, consultation_id: int, who: Answerer,
-                 now: datetime) -> AnswerSheet:
+def answer_sheet(
+    session: Session, *, consultation_id: int, who: Answerer, now: datetime
+) -> AnswerSheet:
     """The person's answers so far (refuses closed consultations and other audiences)."""
     consultation, _, row = _begin(session, consultation_id, who, now)
     return _sheet(consultation, row)
 
 
-def choose(session: Session, *, consultation_id: int, who: Answerer, question: int,
-           option: int, now: datetime) -> AnswerSheet:
+def choose(
+    session: Session,
+    *,
+    consultation_id: int,
+    who: Answerer,
+    question: int,
+    option: int,
+    now: datetime,
+) -> AnswerSheet:
     """A tap on an option: single choice sets it and goes on; multiple choice toggles it."""
     consultation, code_id, row = _begin(session, consultation_id, who, now)
     if not 0 <= question < len(consultation.questions):
@@ -208,31 +269,54 @@ def choose(session: Session, *, consultation_id: int, who: Answerer, question: i
         choices[question] = (option,)
         position = question + 1
     channel, by = _channel(who)
-    _save(session, consultation_id, code_id, row, choices=choices, position=position,
-          free_text=sheet.free_text, channel=channel, entered_by_id=by, now=now)
+    _save(
+        session,
+        consultation_id,
+        code_id,
+        row,
+        choices=choices,
+        position=position,
+        free_text=sheet.free_text,
+        channel=channel,
+        entered_by_id=by,
+        now=now,
+    )
     moved = AnswerSheet(sheet.consultation, choices, position, sheet.free_text, channel.value)
     _follow(session, who, moved)
     return moved
 
 
-def move_to(session: Session, *, consultation_id: int, who: Answerer, position: int,
-            now: datetime) -> AnswerSheet:
+def move_to(
+    session: Session, *, consultation_id: int, who: Answerer, position: int, now: datetime
+) -> AnswerSheet:
     """Done (multiple choice), Skip or Change my answers: go to a question, keep answers."""
     consultation, code_id, row = _begin(session, consultation_id, who, now)
     sheet = _sheet(consultation, row)
     if not 0 <= position <= sheet.steps:
         raise BadAnswer(position)
     channel, by = _channel(who)
-    _save(session, consultation_id, code_id, row, choices=dict(sheet.choices), position=position,
-          free_text=sheet.free_text, channel=channel, entered_by_id=by, now=now)
-    moved = AnswerSheet(sheet.consultation, dict(sheet.choices), position, sheet.free_text,
-                        channel.value)
+    _save(
+        session,
+        consultation_id,
+        code_id,
+        row,
+        choices=dict(sheet.choices),
+        position=position,
+        free_text=sheet.free_text,
+        channel=channel,
+        entered_by_id=by,
+        now=now,
+    )
+    moved = AnswerSheet(
+        sheet.consultation, dict(sheet.choices), position, sheet.free_text, channel.value
+    )
     _follow(session, who, moved)
     return moved
 
 
-def write_free_text(session: Session, *, consultation_id: int, who: Answerer, text: str,
-                    now: datetime) -> AnswerSheet:
+def write_free_text(
+    session: Session, *, consultation_id: int, who: Answerer, text: str, now: datetime
+) -> AnswerSheet:
     """The answer to the open question (checked like staff text); then the end."""
     consultation, code_id, row = _begin(session, consultation_id, who, now)
     if consultation.free_question is None:
@@ -240,10 +324,19 @@ def write_free_text(session: Session, *, consultation_id: int, who: Answerer, te
     cleaned = checked_text(text, limit=FREE_ANSWER_MAX, multiline=True)
     sheet = _sheet(consultation, row)
     channel, by = _channel(who)
-    _save(session, consultation_id, code_id, row, choices=dict(sheet.choices),
-          position=sheet.steps, free_text=cleaned, channel=channel, entered_by_id=by, now=now)
-    done = AnswerSheet(sheet.consultation, dict(sheet.choices), sheet.steps, cleaned,
-                       channel.value)
+    _save(
+        session,
+        consultation_id,
+        code_id,
+        row,
+        choices=dict(sheet.choices),
+        position=sheet.steps,
+        free_text=cleaned,
+        channel=channel,
+        entered_by_id=by,
+        now=now,
+    )
+    done = AnswerSheet(sheet.consultation, dict(sheet.choices), sheet.steps, cleaned, channel.value)
     _follow(session, who, done)
     return done
 
@@ -251,9 +344,10 @@ def write_free_text(session: Session, *, consultation_id: int, who: Answerer, te
 def current_sheet(session: Session, *, consultation: Consultation, person_id: int) -> AnswerSheet:
     """What a person has answered so far, read only (nothing is created)."""
     code_id = session.exec(
-        select(ParticipantCode.id).where(col(ParticipantCode.person_id) == person_id,
-                                         col(ParticipantCode.programme_id) ==
-                                         consultation.programme_id)
+        select(ParticipantCode.id).where(
+            col(ParticipantCode.person_id) == person_id,
+            col(ParticipantCode.programme_id) == consultation.programme_id,
+        )
     ).first()
     row = _row(session, consultation.id or 0, code_id) if code_id is not None else None
     return _sheet(consultation, row)
@@ -263,8 +357,10 @@ def open_for(session: Session, *, person_id: int, now: datetime) -> list[Consult
     """Open consultations that ask this person, soonest closing first (for /consultations)."""
     rows = session.exec(
         select(Consultation)
-        .where(col(Consultation.state) == ConsultationState.OPEN.value,
-               col(Consultation.closes_at) > now)
+        .where(
+            col(Consultation.state) == ConsultationState.OPEN.value,
+            col(Consultation.closes_at) > now,
+        )
         .order_by(col(Consultation.closes_at), col(Consultation.id))
     ).all()
     return [detached(c) for c in rows if in_audience(session, c, person_id)]
@@ -275,10 +371,13 @@ def open_for(session: Session, *, person_id: int, now: datetime) -> list[Consult
 
 def consultation_responses(session: Session, *, code_id: int) -> int:
     """How many consultations were answered under a code (for the erasure preview)."""
-    return len(session.exec(
-        select(ConsultationResponse.id)
-        .where(col(ConsultationResponse.participant_code_id) == code_id)
-    ).all())
+    return len(
+        session.exec(
+            select(ConsultationResponse.id).where(
+                col(ConsultationResponse.participant_code_id) == code_id
+            )
+        ).all()
+    )
 
 
 def erase_consultation_answers(session: Session, *, code_id: int, keep: bool) -> tuple[int, int]:
@@ -288,8 +387,9 @@ def erase_consultation_answers(session: Session, *, code_id: int, keep: bool) ->
     deleted; free text always goes, as it may identify.
     """
     rows = session.exec(
-        select(ConsultationResponse.id)
-        .where(col(ConsultationResponse.participant_code_id) == code_id)
+        select(ConsultationResponse.id).where(
+            col(ConsultationResponse.participant_code_id) == code_id
+        )
     ).all()
     if not rows:
         return 0, 0
@@ -301,8 +401,9 @@ def erase_consultation_answers(session: Session, *, code_id: int, keep: bool) ->
             .execution_options(synchronize_session=False)
         )
         return len(rows), 0
-    session.exec(delete(ConsultationResponse)
-                 .where(col(ConsultationResponse.participant_code_id) == code_id))
+    session.exec(
+        delete(ConsultationResponse).where(col(ConsultationResponse.participant_code_id) == code_id)
+    )
     return 0, len(rows)
 
 
@@ -321,15 +422,16 @@ class ConsultationAnswerRecord:
     updated_at: datetime
 
 
-def consultation_answers_of(session: Session, *, person_id: int) -> list[
-        ConsultationAnswerRecord]:
+def consultation_answers_of(session: Session, *, person_id: int) -> list[ConsultationAnswerRecord]:
     """Every consultation answer stored under this person's codes, with the texts."""
     found = []
     for response, consultation, code, programme in session.exec(
         select(ConsultationResponse, Consultation, ParticipantCode, Programme)
         .join(Consultation, col(Consultation.id) == col(ConsultationResponse.consultation_id))
-        .join(ParticipantCode,
-              col(ParticipantCode.id) == col(ConsultationResponse.participant_code_id))
+        .join(
+            ParticipantCode,
+            col(ParticipantCode.id) == col(ConsultationResponse.participant_code_id),
+        )
         .join(Programme, col(Programme.id) == col(Consultation.programme_id))
         .where(col(ParticipantCode.person_id) == person_id)
         .order_by(col(ConsultationResponse.answered_at), col(ConsultationResponse.id))
@@ -337,12 +439,23 @@ def consultation_answers_of(session: Session, *, person_id: int) -> list[
         answers = []
         for index, question in enumerate(consultation.questions):
             options = question["options"]
-            chosen = tuple(str(options[o]) for o in (response.choices or {}).get(str(index), [])
-                           if 0 <= o < len(options))
+            chosen = tuple(
+                str(options[o])
+                for o in (response.choices or {}).get(str(index), [])
+                if 0 <= o < len(options)
+            )
             answers.append((str(question["text"]), chosen))
-        found.append(ConsultationAnswerRecord(
-            programme=programme.name, participant_code=code.code, title=consultation.title,
-            channel=response.channel, answers=tuple(answers),
-            free_question=consultation.free_question, free_text=response.free_text,
-            answered_at=response.answered_at, updated_at=response.updated_at))
+        found.append(
+            ConsultationAnswerRecord(
+                programme=programme.name,
+                participant_code=code.code,
+                title=consultation.title,
+                channel=response.channel,
+                answers=tuple(answers),
+                free_question=consultation.free_question,
+                free_text=response.free_text,
+                answered_at=response.answered_at,
+                updated_at=response.updated_at,
+            )
+        )
     return found

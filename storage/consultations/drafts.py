@@ -50,8 +50,9 @@ class Step(StrEnum):
     TRANSLATION = "l"
 
 
-TEXT_STEPS = frozenset({Step.TITLE, Step.QUESTION, Step.OPTIONS, Step.FREE, Step.OPENS,
-                        Step.CLOSES, Step.TRANSLATION})
+TEXT_STEPS = frozenset(
+    {Step.TITLE, Step.QUESTION, Step.OPTIONS, Step.FREE, Step.OPENS, Step.CLOSES, Step.TRANSLATION}
+)
 # Languages the staff may add their own version in (the residents' chat languages).
 TRANSLATION_LANGUAGES = ("pl", "uk", "en")
 
@@ -175,7 +176,12 @@ def _choice(text: str, allowed: set[str]) -> str:
 
 
 def answer(
-    draft: dict[str, Any], step: Step, text: str, *, now: datetime, zone: ZoneInfo,
+    draft: dict[str, Any],
+    step: Step,
+    text: str,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
     is_admin: bool = False,
 ) -> tuple[dict[str, Any], Step]:
     """The draft with `step` answered, and the step that comes next.
@@ -207,8 +213,13 @@ def answer(
         pending = dict(d.get("pending") or {})
         if "multiple" not in pending:
             raise ConsultationInvalid(Fault.INCOMPLETE)
-        questions.append({"text": pending["text"], "multiple": pending["multiple"],
-                          "options": parse_options(text)})
+        questions.append(
+            {
+                "text": pending["text"],
+                "multiple": pending["multiple"],
+                "options": parse_options(text),
+            }
+        )
         d["questions"] = questions
         d.pop("pending", None)
         return d, Step.MORE if d.get("kind") == Kind.SURVEY else Step.OPENS
@@ -263,8 +274,9 @@ def layout(draft: dict[str, Any]) -> str:
     """The texts in the layout a translation is sent in: blocks separated by a blank line
     (the survey's title; each question with its answers below it; the open question)."""
     blocks = [str(draft["title"])] if draft.get("title") else []
-    blocks += ["\n".join([str(q["text"]), *map(str, q["options"])])
-               for q in draft.get("questions", [])]
+    blocks += [
+        "\n".join([str(q["text"]), *map(str, q["options"])]) for q in draft.get("questions", [])
+    ]
     if draft.get("free"):
         blocks.append(str(draft["free"]))
     return "\n\n".join(blocks)
@@ -283,9 +295,11 @@ def parse_translation(draft: dict[str, Any], text: str) -> dict[str, Any]:
     if draft.get("title"):
         found["title"] = checked_text(blocks.pop(0)[0], limit=TITLE_MAX)
     found["questions"] = [
-        {"text": checked_text(block[0], limit=QUESTION_MAX),
-         "options": [checked_text(o, limit=OPTION_MAX) for o in block[1:]]}
-        for block in blocks[:len(questions)]
+        {
+            "text": checked_text(block[0], limit=QUESTION_MAX),
+            "options": [checked_text(o, limit=OPTION_MAX) for o in block[1:]],
+        }
+        for block in blocks[: len(questions)]
     ]
     if draft.get("free"):
         found["free"] = checked_text(blocks[-1][0], limit=QUESTION_MAX)
@@ -301,18 +315,27 @@ def begin_translation(draft: dict[str, Any], language: str) -> dict[str, Any]:
     return {**draft, "translating": language}
 
 
-def localized(title: str, questions: list[dict[str, Any]], free: str | None,
-              translations: dict[str, Any], language: str) -> tuple[
-        str, list[dict[str, Any]], str | None]:
+def localized(
+    title: str,
+    questions: list[dict[str, Any]],
+    free: str | None,
+    translations: dict[str, Any],
+    language: str,
+) -> tuple[str, list[dict[str, Any]], str | None]:
     """Title, questions and open question in `language` where the staff gave them."""
     version = translations.get(language)
     if not version:
         return title, questions, free
-    merged = [{**q, "text": v["text"], "options": list(v["options"])}
-              for q, v in zip(questions, version.get("questions", []), strict=False)]
-    merged += questions[len(merged):]
-    return (str(version.get("title") or title), merged,
-            str(version["free"]) if free is not None and version.get("free") else free)
+    merged = [
+        {**q, "text": v["text"], "options": list(v["options"])}
+        for q, v in zip(questions, version.get("questions", []), strict=False)
+    ]
+    merged += questions[len(merged) :]
+    return (
+        str(version.get("title") or title),
+        merged,
+        str(version["free"]) if free is not None and version.get("free") else free,
+    )
 
 
 def title_of(draft: dict[str, Any]) -> str:
@@ -326,8 +349,11 @@ def title_of(draft: dict[str, Any]) -> str:
 
 def validate_complete(draft: dict[str, Any], *, now: datetime, zone: ZoneInfo) -> None:
     """Check the whole draft again before publishing (a day may have passed)."""
-    if not draft.get("questions") or "closes" not in draft or "audience" not in draft or (
-        "show_results" not in draft
+    if (
+        not draft.get("questions")
+        or "closes" not in draft
+        or "audience" not in draft
+        or ("show_results" not in draft)
     ):
         raise ConsultationInvalid(Fault.INCOMPLETE)
     if draft["audience"] == ConsultationAudience.ACTIVITY and "activity_id" not in draft:

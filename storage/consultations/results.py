@@ -45,8 +45,9 @@ class Results:
     free_texts: int
 
 
-def count_answers(consultation: Consultation,
-                  responses: list[tuple[str, dict[str, list[int]], str | None]]) -> Results:
+def count_answers(
+    consultation: Consultation, responses: list[tuple[str, dict[str, list[int]], str | None]]
+) -> Results:
     """Count (channel, choices, free text) rows; a respondent answered at least one thing."""
     questions = []
     for index, question in enumerate(consultation.questions):
@@ -58,23 +59,34 @@ def count_answers(consultation: Consultation,
             if chosen:
                 answered += 1
                 tally.update(set(chosen))
-        questions.append(QuestionCounts(str(question["text"]), bool(question["multiple"]),
-                                        options, tuple(tally[i] for i in range(len(options))),
-                                        answered))
+        questions.append(
+            QuestionCounts(
+                str(question["text"]),
+                bool(question["multiple"]),
+                options,
+                tuple(tally[i] for i in range(len(options))),
+                answered,
+            )
+        )
     counted = [r for r in responses if any(r[1].values()) or r[2]]
     return Results(
-        consultation=consultation, respondents=len(counted),
+        consultation=consultation,
+        respondents=len(counted),
         on_paper=sum(1 for r in counted if r[0] == AnswerChannel.PAPER),
-        questions=tuple(questions), free_texts=sum(1 for r in counted if r[2]),
+        questions=tuple(questions),
+        free_texts=sum(1 for r in counted if r[2]),
     )
 
 
-def _responses(session: Session, consultation_id: int) -> list[
-        tuple[str, dict[str, list[int]], str | None]]:
+def _responses(
+    session: Session, consultation_id: int
+) -> list[tuple[str, dict[str, list[int]], str | None]]:
     rows = session.exec(
-        select(ConsultationResponse.channel, ConsultationResponse.choices,
-               ConsultationResponse.free_text)
-        .where(col(ConsultationResponse.consultation_id) == consultation_id)
+        select(
+            ConsultationResponse.channel,
+            ConsultationResponse.choices,
+            ConsultationResponse.free_text,
+        ).where(col(ConsultationResponse.consultation_id) == consultation_id)
     ).all()
     return [(str(ch), dict(choices or {}), text) for ch, choices, text in rows]
 
@@ -98,8 +110,10 @@ def free_text_answers(session: Session, *, consultation_id: int, actor: Actor) -
     staff_consultation(session, consultation_id=consultation_id, actor=actor)
     rows = session.exec(
         select(ConsultationResponse.free_text)
-        .where(col(ConsultationResponse.consultation_id) == consultation_id,
-               col(ConsultationResponse.free_text).is_not(None))
+        .where(
+            col(ConsultationResponse.consultation_id) == consultation_id,
+            col(ConsultationResponse.free_text).is_not(None),
+        )
         .order_by(col(ConsultationResponse.updated_at))
     ).all()
     return [str(text) for text in rows if text]
@@ -113,8 +127,9 @@ class ConsultationLine:
     respondents: int
 
 
-def staff_consultations(session: Session, *, actor: Actor, limit: int = 20) -> list[
-        ConsultationLine]:
+def staff_consultations(
+    session: Session, *, actor: Actor, limit: int = 20
+) -> list[ConsultationLine]:
     """The programme's consultations (admins without a programme: all), newest first."""
     query = select(Consultation)
     if actor.programme_id is not None:
@@ -125,16 +140,20 @@ def staff_consultations(session: Session, *, actor: Actor, limit: int = 20) -> l
     ids = [c.id for c in rows if c.id is not None]
     counts: dict[int, int] = {}
     if ids:
-        counts = {int(cid): int(n) for cid, n in session.exec(
-            select(ConsultationResponse.consultation_id, func.count())
-            .where(col(ConsultationResponse.consultation_id).in_(ids))
-            .group_by(col(ConsultationResponse.consultation_id))
-        ).all()}
+        counts = {
+            int(cid): int(n)
+            for cid, n in session.exec(
+                select(ConsultationResponse.consultation_id, func.count())
+                .where(col(ConsultationResponse.consultation_id).in_(ids))
+                .group_by(col(ConsultationResponse.consultation_id))
+            ).all()
+        }
     return [ConsultationLine(detached(c), counts.get(c.id or 0, 0)) for c in rows]
 
 
-def consultations_between(session: Session, *, programme_id: int, start: datetime | None,
-                          end: datetime | None) -> list[tuple[Consultation, Results]]:
+def consultations_between(
+    session: Session, *, programme_id: int, start: datetime | None, end: datetime | None
+) -> list[tuple[Consultation, Results]]:
     """Opened consultations of a programme (opening instant in [start, end)), with counts."""
     query = select(Consultation).where(
         col(Consultation.programme_id) == programme_id,
@@ -145,22 +164,30 @@ def consultations_between(session: Session, *, programme_id: int, start: datetim
     if end is not None:
         query = query.where(col(Consultation.opens_at) < end)
     found = []
-    for consultation in session.exec(query.order_by(col(Consultation.opens_at),
-                                                    col(Consultation.id))):
+    for consultation in session.exec(
+        query.order_by(col(Consultation.opens_at), col(Consultation.id))
+    ):
         assert consultation.id is not None
         found.append((detached(consultation), results(session, consultation_id=consultation.id)))
     return found
 
 
-def participant_codes_between(session: Session, *, programme_id: int, start: datetime | None,
-                              end: datetime | None) -> dict[str, set[int]]:
+def participant_codes_between(
+    session: Session, *, programme_id: int, start: datetime | None, end: datetime | None
+) -> dict[str, set[int]]:
     """Per channel, the participant codes that answered any of those consultations."""
     query = (
-        select(ConsultationResponse.channel, ConsultationResponse.participant_code_id,
-               ConsultationResponse.choices, ConsultationResponse.free_text)
+        select(
+            ConsultationResponse.channel,
+            ConsultationResponse.participant_code_id,
+            ConsultationResponse.choices,
+            ConsultationResponse.free_text,
+        )
         .join(Consultation, col(Consultation.id) == col(ConsultationResponse.consultation_id))
-        .where(col(Consultation.programme_id) == programme_id,
-               col(Consultation.state) != ConsultationState.SCHEDULED.value)
+        .where(
+            col(Consultation.programme_id) == programme_id,
+            col(Consultation.state) != ConsultationState.SCHEDULED.value,
+        )
     )
     if start is not None:
         query = query.where(col(Consultation.opens_at) >= start)

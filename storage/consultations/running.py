@@ -79,8 +79,9 @@ def staff_consultation(session: Session, *, consultation_id: int, actor: Actor) 
 # ---------------------------------------------------------------- audience
 
 
-def _audience_conditions(audience: str, programme_id: int,
-                         activity_id: int | None) -> list[ColumnElement[bool]]:
+def _audience_conditions(
+    audience: str, programme_id: int, activity_id: int | None
+) -> list[ColumnElement[bool]]:
     """Who a consultation asks, as conditions on Person (erased people never)."""
     conditions: list[ColumnElement[bool]] = [
         col(Person.erased_at).is_(None),
@@ -89,17 +90,20 @@ def _audience_conditions(audience: str, programme_id: int,
     if audience == ConsultationAudience.PROGRAMME:
         conditions.append(col(Person.programme_id) == programme_id)
     elif audience == ConsultationAudience.ACTIVITY:
-        conditions.append(exists().where(
-            col(Registration.person_id) == col(Person.id),
-            col(Registration.activity_id) == activity_id,
-            col(Registration.status) == RegistrationStatus.CONFIRMED.value,
-        ))
+        conditions.append(
+            exists().where(
+                col(Registration.person_id) == col(Person.id),
+                col(Registration.activity_id) == activity_id,
+                col(Registration.status) == RegistrationStatus.CONFIRMED.value,
+            )
+        )
     return conditions
 
 
 def _of(consultation: Consultation) -> list[ColumnElement[bool]]:
-    return _audience_conditions(consultation.audience, consultation.programme_id,
-                                consultation.audience_activity_id)
+    return _audience_conditions(
+        consultation.audience, consultation.programme_id, consultation.audience_activity_id
+    )
 
 
 def audience_ids(session: Session, consultation: Consultation, *, reachable: bool) -> list[int]:
@@ -107,12 +111,12 @@ def audience_ids(session: Session, consultation: Consultation, *, reachable: boo
     return _ids(session, _of(consultation), reachable=reachable)
 
 
-def _ids(session: Session, conditions: list[ColumnElement[bool]], *, reachable: bool) -> list[
-        int]:
+def _ids(session: Session, conditions: list[ColumnElement[bool]], *, reachable: bool) -> list[int]:
     query = select(Person.id).where(*conditions)
     if reachable:
-        query = query.where(col(Person.telegram_id).is_not(None),
-                            col(Person.unreachable_at).is_(None))
+        query = query.where(
+            col(Person.telegram_id).is_not(None), col(Person.unreachable_at).is_(None)
+        )
     return [int(pid) for pid in session.exec(query.order_by(col(Person.id))).all() if pid]
 
 
@@ -124,12 +128,15 @@ def in_audience(session: Session, consultation: Consultation, person_id: int) ->
     return found is not None
 
 
-def audience_size(session: Session, *, draft: dict[str, Any], programme_id: int,
-                  author_id: int) -> int:
+def audience_size(
+    session: Session, *, draft: dict[str, Any], programme_id: int, author_id: int
+) -> int:
     """How many people a draft would reach in the chat now, its author left out."""
     conditions = _audience_conditions(
-        str(draft.get("audience", ConsultationAudience.PROGRAMME)), programme_id,
-        draft.get("activity_id"))
+        str(draft.get("audience", ConsultationAudience.PROGRAMME)),
+        programme_id,
+        draft.get("activity_id"),
+    )
     return len([pid for pid in _ids(session, conditions, reachable=True) if pid != author_id])
 
 
@@ -137,7 +144,12 @@ def audience_size(session: Session, *, draft: dict[str, Any], programme_id: int,
 
 
 def create_consultation(
-    session: Session, *, draft: dict[str, Any], programme_id: int, actor: Actor, now: datetime,
+    session: Session,
+    *,
+    draft: dict[str, Any],
+    programme_id: int,
+    actor: Actor,
+    now: datetime,
     zone: ZoneInfo,
 ) -> Consultation:
     """Create the consultation from a complete draft; it opens at once if due today."""
@@ -152,21 +164,37 @@ def create_consultation(
         # Raises NotYourActivity for an activity this person may not manage.
         managed_activity(session, activity_id=int(activity_id), actor=actor)
     consultation = Consultation(
-        programme_id=programme_id, author_id=actor.person_id, title=title_of(draft),
-        questions=[dict(q) for q in draft["questions"]], free_question=draft.get("free"),
+        programme_id=programme_id,
+        author_id=actor.person_id,
+        title=title_of(draft),
+        questions=[dict(q) for q in draft["questions"]],
+        free_question=draft.get("free"),
         translations=dict(draft.get("translations") or {}),
-        audience=audience.value, audience_activity_id=activity_id,
-        opens_at=opens_at(draft, now=now, zone=zone), closes_at=closes_at(draft, zone),
-        show_results=bool(draft["show_results"]), created_at=now,
+        audience=audience.value,
+        audience_activity_id=activity_id,
+        opens_at=opens_at(draft, now=now, zone=zone),
+        closes_at=closes_at(draft, zone),
+        show_results=bool(draft["show_results"]),
+        created_at=now,
     )
     session.add(consultation)
     session.flush()
     assert consultation.id is not None
-    record(session, actor_id=actor.person_id, action="consultation.created",
-           subject_type="consultation", subject_id=consultation.id,
-           details={"programme_id": programme_id, "audience": audience.value,
-                    "activity_id": activity_id, "questions": len(consultation.questions),
-                    "free_question": consultation.free_question is not None}, at=now)
+    record(
+        session,
+        actor_id=actor.person_id,
+        action="consultation.created",
+        subject_type="consultation",
+        subject_id=consultation.id,
+        details={
+            "programme_id": programme_id,
+            "audience": audience.value,
+            "activity_id": activity_id,
+            "questions": len(consultation.questions),
+            "free_question": consultation.free_question is not None,
+        },
+        at=now,
+    )
     if consultation.opens_at <= now:
         _open(session, consultation.id, now)
     session.refresh(consultation)
@@ -185,8 +213,13 @@ class Advanced:
     queued: int = 0
 
 
-def _claim(session: Session, consultation_id: int, before: ConsultationState,
-           after: ConsultationState, now: datetime) -> bool:
+def _claim(
+    session: Session,
+    consultation_id: int,
+    before: ConsultationState,
+    after: ConsultationState,
+    now: datetime,
+) -> bool:
     stamp = {"opened_at": now} if after == ConsultationState.OPEN else {"closed_at": now}
     result = session.exec(
         update(Consultation)
@@ -199,54 +232,85 @@ def _claim(session: Session, consultation_id: int, before: ConsultationState,
 
 def _open(session: Session, consultation_id: int, now: datetime) -> int | None:
     """Open it and queue the invitations; None if another process opened it first."""
-    if not _claim(session, consultation_id, ConsultationState.SCHEDULED, ConsultationState.OPEN,
-                  now):
+    if not _claim(
+        session, consultation_id, ConsultationState.SCHEDULED, ConsultationState.OPEN, now
+    ):
         return None
     consultation = session.get(Consultation, consultation_id, populate_existing=True)
     assert consultation is not None
     # The author wrote it: their copy was the preview.
-    people = [pid for pid in audience_ids(session, consultation, reachable=True)
-              if pid != consultation.author_id]
-    return enqueue_many(session, [
-        NewSend(kind=SendKind.CONSULTATION, person_id=pid, due_at=now,
+    people = [
+        pid
+        for pid in audience_ids(session, consultation, reachable=True)
+        if pid != consultation.author_id
+    ]
+    return enqueue_many(
+        session,
+        [
+            NewSend(
+                kind=SendKind.CONSULTATION,
+                person_id=pid,
+                due_at=now,
                 programme_id=consultation.programme_id,
                 payload={"consultation_id": consultation_id},
-                dedupe_key=f"consultation:{consultation_id}:{pid}")
-        for pid in people
-    ])
+                dedupe_key=f"consultation:{consultation_id}:{pid}",
+            )
+            for pid in people
+        ],
+    )
 
 
-def _close(session: Session, consultation_id: int, now: datetime,
-           actor_id: int | None) -> int | None:
+def _close(
+    session: Session, consultation_id: int, now: datetime, actor_id: int | None
+) -> int | None:
     """Close it and queue the results; None if another process closed it first."""
     if not _claim(session, consultation_id, ConsultationState.OPEN, ConsultationState.CLOSED, now):
         return None
     consultation = session.get(Consultation, consultation_id, populate_existing=True)
     assert consultation is not None
-    record(session, actor_id=actor_id, action="consultation.closed",
-           subject_type="consultation", subject_id=consultation_id,
-           details={"early": consultation.closes_at > now}, at=now)
+    record(
+        session,
+        actor_id=actor_id,
+        action="consultation.closed",
+        subject_type="consultation",
+        subject_id=consultation_id,
+        details={"early": consultation.closes_at > now},
+        at=now,
+    )
     if not consultation.show_results:
         return 0
     # The results go to everyone who answered in the chat and can still be reached.
     respondents = session.exec(
         select(Person.id)
         .join(ParticipantCode, col(ParticipantCode.person_id) == col(Person.id))
-        .join(ConsultationResponse,
-              col(ConsultationResponse.participant_code_id) == col(ParticipantCode.id))
-        .where(col(ConsultationResponse.consultation_id) == consultation_id,
-               col(ConsultationResponse.channel) == AnswerChannel.CHAT.value,
-               col(Person.telegram_id).is_not(None), col(Person.erased_at).is_(None),
-               col(Person.unreachable_at).is_(None))
+        .join(
+            ConsultationResponse,
+            col(ConsultationResponse.participant_code_id) == col(ParticipantCode.id),
+        )
+        .where(
+            col(ConsultationResponse.consultation_id) == consultation_id,
+            col(ConsultationResponse.channel) == AnswerChannel.CHAT.value,
+            col(Person.telegram_id).is_not(None),
+            col(Person.erased_at).is_(None),
+            col(Person.unreachable_at).is_(None),
+        )
         .order_by(col(Person.id))
     ).all()
-    return enqueue_many(session, [
-        NewSend(kind=SendKind.CONSULTATION_RESULTS, person_id=int(pid), due_at=now,
+    return enqueue_many(
+        session,
+        [
+            NewSend(
+                kind=SendKind.CONSULTATION_RESULTS,
+                person_id=int(pid),
+                due_at=now,
                 programme_id=consultation.programme_id,
                 payload={"consultation_id": consultation_id},
-                dedupe_key=f"consultation_results:{consultation_id}:{pid}")
-        for pid in respondents if pid is not None
-    ])
+                dedupe_key=f"consultation_results:{consultation_id}:{pid}",
+            )
+            for pid in respondents
+            if pid is not None
+        ],
+    )
 
 
 def advance_consultations(session: Session, *, now: datetime) -> Advanced:
@@ -255,8 +319,10 @@ def advance_consultations(session: Session, *, now: datetime) -> Advanced:
     closed: list[int] = []
     queued = 0
     due_open = session.exec(
-        select(Consultation.id).where(col(Consultation.state) == ConsultationState.SCHEDULED.value,
-                                      col(Consultation.opens_at) <= now)
+        select(Consultation.id).where(
+            col(Consultation.state) == ConsultationState.SCHEDULED.value,
+            col(Consultation.opens_at) <= now,
+        )
     ).all()
     for cid in due_open:
         sent = _open(session, cid, now) if cid is not None else None
@@ -264,8 +330,10 @@ def advance_consultations(session: Session, *, now: datetime) -> Advanced:
             queued += sent
             opened.append(cid)
     due_close = session.exec(
-        select(Consultation.id).where(col(Consultation.state) == ConsultationState.OPEN.value,
-                                      col(Consultation.closes_at) <= now)
+        select(Consultation.id).where(
+            col(Consultation.state) == ConsultationState.OPEN.value,
+            col(Consultation.closes_at) <= now,
+        )
     ).all()
     for cid in due_close:
         sent = _close(session, cid, now, None) if cid is not None else None
@@ -278,12 +346,14 @@ def advance_consultations(session: Session, *, now: datetime) -> Advanced:
 def next_change_at(session: Session) -> datetime | None:
     """The next instant a consultation opens or closes, if any."""
     first_open = session.exec(
-        select(func.min(Consultation.opens_at))
-        .where(col(Consultation.state) == ConsultationState.SCHEDULED.value)
+        select(func.min(Consultation.opens_at)).where(
+            col(Consultation.state) == ConsultationState.SCHEDULED.value
+        )
     ).one()
     first_close = session.exec(
-        select(func.min(Consultation.closes_at))
-        .where(col(Consultation.state) == ConsultationState.OPEN.value)
+        select(func.min(Consultation.closes_at)).where(
+            col(Consultation.state) == ConsultationState.OPEN.value
+        )
     ).one()
     found = [moment for moment in (first_open, first_close) if moment is not None]
     return min(found) if found else None
@@ -297,9 +367,16 @@ def close_now(session: Session, *, consultation_id: int, actor: Actor, now: date
     if consultation.state == ConsultationState.OPEN:
         queued = _close(session, consultation_id, now, actor.person_id)
     elif consultation.state == ConsultationState.SCHEDULED and _claim(
-            session, consultation_id, ConsultationState.SCHEDULED, ConsultationState.CLOSED, now):
-        record(session, actor_id=actor.person_id, action="consultation.withdrawn",
-               subject_type="consultation", subject_id=consultation_id, at=now)
+        session, consultation_id, ConsultationState.SCHEDULED, ConsultationState.CLOSED, now
+    ):
+        record(
+            session,
+            actor_id=actor.person_id,
+            action="consultation.withdrawn",
+            subject_type="consultation",
+            subject_id=consultation_id,
+            at=now,
+        )
         queued = 0
     if queued is None:
         raise ConsultationNotOpen(consultation.state, consultation.closes_at)

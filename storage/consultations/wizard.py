@@ -47,14 +47,20 @@ def current_draft(session: Session, *, person_id: int) -> ConsultationDraft | No
     dialog = get_dialog(session, person_id=person_id, kind=DIALOG_KIND)
     if dialog is None:
         return None
-    return ConsultationDraft(Step(dialog.step), dict(dialog.data.get("draft", {})),
-                             list(dialog.data.get("history", [])))
+    return ConsultationDraft(
+        Step(dialog.step), dict(dialog.data.get("draft", {})), list(dialog.data.get("history", []))
+    )
 
 
 def _save(session: Session, person_id: int, found: ConsultationDraft) -> ConsultationDraft:
-    save_dialog(session, person_id=person_id, kind=DIALOG_KIND, step=found.step.value,
-                data={"draft": found.draft, "history": found.history[-HISTORY_LIMIT:]},
-                awaits_text=found.step in TEXT_STEPS)
+    save_dialog(
+        session,
+        person_id=person_id,
+        kind=DIALOG_KIND,
+        step=found.step.value,
+        data={"draft": found.draft, "history": found.history[-HISTORY_LIMIT:]},
+        awaits_text=found.step in TEXT_STEPS,
+    )
     return found
 
 
@@ -65,16 +71,16 @@ def begin_draft(session: Session, *, actor: Actor) -> ConsultationDraft:
     return _save(session, actor.person_id, ConsultationDraft(Step.KIND))
 
 
-def answer_draft(session: Session, *, actor: Actor, step: Step, text: str, now: datetime,
-                 zone: ZoneInfo) -> ConsultationDraft:
+def answer_draft(
+    session: Session, *, actor: Actor, step: Step, text: str, now: datetime, zone: ZoneInfo
+) -> ConsultationDraft:
     """Take an answer for `step`; ConsultationInvalid leaves everything as it was."""
     found = current_draft(session, person_id=actor.person_id)
     if found is None:
         raise NoDraft(actor.person_id)
     if found.step != step:
         raise StaleStep(found.step)
-    draft, following = answer(found.draft, step, text, now=now, zone=zone,
-                              is_admin=actor.is_admin)
+    draft, following = answer(found.draft, step, text, now=now, zone=zone, is_admin=actor.is_admin)
     earlier = [*found.history, {"step": found.step.value, "draft": found.draft}]
     return _save(session, actor.person_id, ConsultationDraft(following, draft, earlier))
 
@@ -87,8 +93,11 @@ def translate_draft(session: Session, *, actor: Actor, language: str) -> Consult
     if found.step != Step.PREVIEW:
         raise StaleStep(found.step)
     earlier = [*found.history, {"step": found.step.value, "draft": found.draft}]
-    return _save(session, actor.person_id, ConsultationDraft(
-        Step.TRANSLATION, begin_translation(found.draft, language), earlier))
+    return _save(
+        session,
+        actor.person_id,
+        ConsultationDraft(Step.TRANSLATION, begin_translation(found.draft, language), earlier),
+    )
 
 
 def back_draft(session: Session, *, actor: Actor, from_step: Step) -> ConsultationDraft:
@@ -99,12 +108,14 @@ def back_draft(session: Session, *, actor: Actor, from_step: Step) -> Consultati
     if found.step != from_step or not found.history:
         raise StaleStep(found.step)
     previous = found.history[-1]
-    return _save(session, actor.person_id, ConsultationDraft(
-        Step(previous["step"]), dict(previous["draft"]), found.history[:-1]))
+    return _save(
+        session,
+        actor.person_id,
+        ConsultationDraft(Step(previous["step"]), dict(previous["draft"]), found.history[:-1]),
+    )
 
 
-def publish_draft(session: Session, *, actor: Actor, now: datetime,
-                  zone: ZoneInfo) -> Consultation:
+def publish_draft(session: Session, *, actor: Actor, now: datetime, zone: ZoneInfo) -> Consultation:
     """Create the consultation and close the dialog, in one transaction."""
     found = current_draft(session, person_id=actor.person_id)
     if found is None:
@@ -113,9 +124,9 @@ def publish_draft(session: Session, *, actor: Actor, now: datetime,
         raise StaleStep(found.step)
     if actor.programme_id is None:
         raise NotYourConsultation(0)
-    consultation = create_consultation(session, draft=found.draft,
-                                       programme_id=actor.programme_id, actor=actor, now=now,
-                                       zone=zone)
+    consultation = create_consultation(
+        session, draft=found.draft, programme_id=actor.programme_id, actor=actor, now=now, zone=zone
+    )
     close_dialog(session, person_id=actor.person_id, kind=DIALOG_KIND)
     return detached(consultation)
 

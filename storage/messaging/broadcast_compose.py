@@ -47,27 +47,51 @@ class Compose:
     def of(cls, dialog: Dialog) -> Compose:
         """Read a stored dialog."""
         d = dialog.data
-        return cls(dialog.step, d.get("text", ""), d.get("photo"), dict(d.get("translations", {})),
-                   d.get("audience"), d.get("audience_activity"), d.get("link"),
-                   bool(d.get("urgent", False)))
+        return cls(
+            dialog.step,
+            d.get("text", ""),
+            d.get("photo"),
+            dict(d.get("translations", {})),
+            d.get("audience"),
+            d.get("audience_activity"),
+            d.get("link"),
+            bool(d.get("urgent", False)),
+        )
 
     def data(self) -> dict[str, Any]:
         """What is stored."""
-        return {"text": self.text, "photo": self.photo, "translations": self.translations,
-                "audience": self.audience, "audience_activity": self.audience_activity,
-                "link": self.link, "urgent": self.urgent}
+        return {
+            "text": self.text,
+            "photo": self.photo,
+            "translations": self.translations,
+            "audience": self.audience,
+            "audience_activity": self.audience_activity,
+            "link": self.link,
+            "urgent": self.urgent,
+        }
 
     def draft(self) -> BroadcastDraft:
         """The rules' view of it."""
         return BroadcastDraft(
-            text=self.text, audience=Audience(self.audience or Audience.PROGRAMME),
-            audience_activity_id=self.audience_activity, photo_file_id=self.photo,
-            link_activity_id=self.link, translations=self.translations, urgent=self.urgent)
+            text=self.text,
+            audience=Audience(self.audience or Audience.PROGRAMME),
+            audience_activity_id=self.audience_activity,
+            photo_file_id=self.photo,
+            link_activity_id=self.link,
+            translations=self.translations,
+            urgent=self.urgent,
+        )
 
 
 def _save(session: Session, person_id: int, compose: Compose) -> Compose:
-    save_dialog(session, person_id=person_id, kind=KIND, step=compose.step,
-                data=compose.data(), awaits_text=compose.step != READY)
+    save_dialog(
+        session,
+        person_id=person_id,
+        kind=KIND,
+        step=compose.step,
+        data=compose.data(),
+        awaits_text=compose.step != READY,
+    )
     return compose
 
 
@@ -114,45 +138,69 @@ def compose_overview(session: Session, *, actor: Actor) -> Overview:
     if compose is None or actor.programme_id is None:
         raise LookupError("no announcement being written")
     audience = Audience(compose.audience or Audience.PROGRAMME)
-    count = len(recipients(session, programme_id=actor.programme_id, audience=audience,
-                           activity_id=compose.audience_activity, author_id=actor.person_id))
-    audience_activity = (session.get(Activity, compose.audience_activity)
-                         if compose.audience_activity else None)
+    count = len(
+        recipients(
+            session,
+            programme_id=actor.programme_id,
+            audience=audience,
+            activity_id=compose.audience_activity,
+            author_id=actor.person_id,
+        )
+    )
+    audience_activity = (
+        session.get(Activity, compose.audience_activity) if compose.audience_activity else None
+    )
     link = session.get(Activity, compose.link) if compose.link else None
-    return Overview(compose, count, audience_activity.title if audience_activity else None,
-                    link.title if link else None)
+    return Overview(
+        compose,
+        count,
+        audience_activity.title if audience_activity else None,
+        link.title if link else None,
+    )
 
 
 def audience_counts(session: Session, *, actor: Actor) -> dict[str, int]:
     """Recipients of the programme-wide audiences, for the audience buttons."""
     assert actor.programme_id is not None
-    return {a.value: len(recipients(session, programme_id=actor.programme_id, audience=a,
-                                    author_id=actor.person_id))
-            for a in (Audience.PROGRAMME, Audience.NO_INITIAL, Audience.NO_FINAL)}
+    return {
+        a.value: len(
+            recipients(
+                session, programme_id=actor.programme_id, audience=a, author_id=actor.person_id
+            )
+        )
+        for a in (Audience.PROGRAMME, Audience.NO_INITIAL, Audience.NO_FINAL)
+    }
 
 
-def send_compose(session: Session, *, actor: Actor, chat_id: int, message_id: int,
-           now: datetime) -> tuple[int, int]:
+def send_compose(
+    session: Session, *, actor: Actor, chat_id: int, message_id: int, now: datetime
+) -> tuple[int, int]:
     """Start sending and close the draft, together; returns (broadcast id, recipients)."""
     compose = current_compose(session, person_id=actor.person_id)
     if compose is None or compose.step != READY or actor.programme_id is None:
         raise LookupError("no announcement ready")
-    broadcast = start_broadcast(session, draft=compose.draft(), programme_id=actor.programme_id,
-                                actor=actor, progress_chat_id=chat_id, now=now,
-                                progress_message_id=message_id)
+    broadcast = start_broadcast(
+        session,
+        draft=compose.draft(),
+        programme_id=actor.programme_id,
+        actor=actor,
+        progress_chat_id=chat_id,
+        now=now,
+        progress_message_id=message_id,
+    )
     close_dialog(session, person_id=actor.person_id, kind=KIND)
     assert broadcast.id is not None
     return broadcast.id, progress(session, broadcast_id=broadcast.id).total
 
 
-
-
-def set_activity_audience(session: Session, *, actor: Actor, audience: str,
-                          activity_id: int) -> Compose:
+def set_activity_audience(
+    session: Session, *, actor: Actor, audience: str, activity_id: int
+) -> Compose:
     """An activity's places or reserve list, if the animator may manage the activity."""
     managed_activity(session, activity_id=activity_id, actor=actor)
-    return change_compose(session, person_id=actor.person_id, audience=audience,
-                   audience_activity=activity_id)
+    return change_compose(
+        session, person_id=actor.person_id, audience=audience, audience_activity=activity_id
+    )
 
 
 def set_link(session: Session, *, actor: Actor, activity_id: int) -> Compose:

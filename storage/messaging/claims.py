@@ -93,8 +93,11 @@ def claim_due(
     for row in chosen:
         if row.id in claimed:
             # Keep the loaded objects in step with the row without another UPDATE.
-            for name, value in (("state", SendState.CLAIMED.value), ("claimed_by", worker),
-                                ("claimed_at", now)):
+            for name, value in (
+                ("state", SendState.CLAIMED.value),
+                ("claimed_by", worker),
+                ("claimed_at", now),
+            ):
                 set_committed_value(row, name, value)
             result.append(row)
     return result
@@ -122,8 +125,15 @@ def mark_sent(
     session: Session, *, send_id: int, worker: str, now: datetime, message_id: int | None
 ) -> bool:
     """Record that Telegram accepted the send."""
-    return _finish(session, send_id, worker, state=SendState.SENT.value, sent_at=now,
-                   telegram_message_id=message_id, last_error=None)
+    return _finish(
+        session,
+        send_id,
+        worker,
+        state=SendState.SENT.value,
+        sent_at=now,
+        telegram_message_id=message_id,
+        last_error=None,
+    )
 
 
 def mark_retry(
@@ -141,10 +151,25 @@ def mark_retry(
     """
     tried = attempts + 1
     if tried >= MAX_ATTEMPTS:
-        return _finish(session, send_id, worker, state=SendState.FAILED.value, attempts=tried,
-                       last_error=error[:200])
-    return _finish(session, send_id, worker, state=SendState.PENDING.value, attempts=tried,
-                   due_at=due_at, claimed_by=None, claimed_at=None, last_error=error[:200])
+        return _finish(
+            session,
+            send_id,
+            worker,
+            state=SendState.FAILED.value,
+            attempts=tried,
+            last_error=error[:200],
+        )
+    return _finish(
+        session,
+        send_id,
+        worker,
+        state=SendState.PENDING.value,
+        attempts=tried,
+        due_at=due_at,
+        claimed_by=None,
+        claimed_at=None,
+        last_error=error[:200],
+    )
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -160,14 +185,20 @@ def mark_failed(session: Session, *, send_id: int, worker: str, error: str) -> b
 
 def mark_dropped(session: Session, *, send_id: int, worker: str, reason: str) -> bool:
     """Retire a claimed send that is no longer relevant (activity gone, person erased…)."""
-    return _finish(session, send_id, worker, state=SendState.DROPPED.value,
-                   last_error=reason[:200])
+    return _finish(session, send_id, worker, state=SendState.DROPPED.value, last_error=reason[:200])
 
 
 def hold_until(session: Session, *, send_id: int, worker: str, due_at: datetime) -> bool:
     """Put a claimed send back unsent, due later (quiet hours); not a failed attempt."""
-    return _finish(session, send_id, worker, state=SendState.PENDING.value, due_at=due_at,
-                   claimed_by=None, claimed_at=None)
+    return _finish(
+        session,
+        send_id,
+        worker,
+        state=SendState.PENDING.value,
+        due_at=due_at,
+        claimed_by=None,
+        claimed_at=None,
+    )
 
 
 def release_stale_claims(
@@ -201,21 +232,28 @@ def release_stale_claims(
         released.extend(
             session.exec(
                 update(PendingSend)
-                .where(col(PendingSend.id).in_(chunk),
-                       col(PendingSend.state) == SendState.CLAIMED.value)
-                .values(state=SendState.PENDING.value, claimed_by=None, claimed_at=None,
-                        attempts=col(PendingSend.attempts) + 1,
-                        last_error="claim of a stopped worker released")
+                .where(
+                    col(PendingSend.id).in_(chunk),
+                    col(PendingSend.state) == SendState.CLAIMED.value,
+                )
+                .values(
+                    state=SendState.PENDING.value,
+                    claimed_by=None,
+                    claimed_at=None,
+                    attempts=col(PendingSend.attempts) + 1,
+                    last_error="claim of a stopped worker released",
+                )
                 .returning(col(PendingSend.id))
                 .execution_options(synchronize_session=False)
             ).scalars()
         )
     if released:
-        log.warning("released %d sends claimed by stopped workers: ids=%s",
-                    len(released), released[:20])
+        log.warning(
+            "released %d sends claimed by stopped workers: ids=%s", len(released), released[:20]
+        )
     return released
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

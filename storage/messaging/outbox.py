@@ -116,31 +116,51 @@ def enqueue_many(session: Session, sends: Sequence[NewSend]) -> int:
     keys = [s.dedupe_key for s in sends if s.dedupe_key is not None]
     existing: set[str] = set()
     for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
+        chunk = keys[start : start + 500]
         existing.update(
-            key for key in session.exec(
+            key
+            for key in session.exec(
                 select(PendingSend.dedupe_key).where(col(PendingSend.dedupe_key).in_(chunk))
-            ) if key is not None
+            )
+            if key is not None
         )
     added = 0
     rows: list[dict[str, Any]] = []
     now = utcnow()
     for send in sends:
         if send.dedupe_key is not None and send.dedupe_key in existing:
-            added += enqueue(session, kind=send.kind, person_id=send.person_id,
-                             due_at=send.due_at, activity_id=send.activity_id,
-                             registration_id=send.registration_id,
-                             broadcast_id=send.broadcast_id, programme_id=send.programme_id,
-                             payload=send.payload, dedupe_key=send.dedupe_key) is not None
+            added += (
+                enqueue(
+                    session,
+                    kind=send.kind,
+                    person_id=send.person_id,
+                    due_at=send.due_at,
+                    activity_id=send.activity_id,
+                    registration_id=send.registration_id,
+                    broadcast_id=send.broadcast_id,
+                    programme_id=send.programme_id,
+                    payload=send.payload,
+                    dedupe_key=send.dedupe_key,
+                )
+                is not None
+            )
             continue
-        rows.append({
-            "kind": send.kind.value, "person_id": send.person_id, "due_at": send.due_at,
-            "activity_id": send.activity_id, "registration_id": send.registration_id,
-            "broadcast_id": send.broadcast_id, "programme_id": send.programme_id,
-            "state": SendState.PENDING.value, "attempts": 0,
-            "payload": dict(send.payload or {}), "dedupe_key": send.dedupe_key,
-            "created_at": now,
-        })
+        rows.append(
+            {
+                "kind": send.kind.value,
+                "person_id": send.person_id,
+                "due_at": send.due_at,
+                "activity_id": send.activity_id,
+                "registration_id": send.registration_id,
+                "broadcast_id": send.broadcast_id,
+                "programme_id": send.programme_id,
+                "state": SendState.PENDING.value,
+                "attempts": 0,
+                "payload": dict(send.payload or {}),
+                "dedupe_key": send.dedupe_key,
+                "created_at": now,
+            }
+        )
     if rows:
         session.flush()
         # Core executemany on the session's own connection and transaction.
@@ -159,13 +179,23 @@ def add_sends(session: Session, sends: Sequence[NewSend], *, revive: bool) -> in
     if not sends:
         return 0
     now = utcnow()
-    rows = [{
-        "kind": s.kind.value, "person_id": s.person_id, "due_at": s.due_at,
-        "activity_id": s.activity_id, "registration_id": s.registration_id,
-        "broadcast_id": s.broadcast_id, "programme_id": s.programme_id,
-        "state": SendState.PENDING.value, "attempts": 0, "payload": dict(s.payload or {}),
-        "dedupe_key": s.dedupe_key, "created_at": now,
-    } for s in sends]
+    rows = [
+        {
+            "kind": s.kind.value,
+            "person_id": s.person_id,
+            "due_at": s.due_at,
+            "activity_id": s.activity_id,
+            "registration_id": s.registration_id,
+            "broadcast_id": s.broadcast_id,
+            "programme_id": s.programme_id,
+            "state": SendState.PENDING.value,
+            "attempts": 0,
+            "payload": dict(s.payload or {}),
+            "dedupe_key": s.dedupe_key,
+            "created_at": now,
+        }
+        for s in sends
+    ]
     if any(row["dedupe_key"] is None for row in rows):
         raise ValueError("add_sends needs a dedupe key on every send")
     connection = session.connection()
@@ -183,9 +213,15 @@ def _upserts(
     return {
         True: revive.on_conflict_do_update(
             index_elements=[table.c.dedupe_key],
-            set_={"state": SendState.PENDING.value, "due_at": revive.excluded.due_at,
-                  "payload": revive.excluded.payload, "attempts": 0, "last_error": None,
-                  "claimed_by": None, "claimed_at": None},
+            set_={
+                "state": SendState.PENDING.value,
+                "due_at": revive.excluded.due_at,
+                "payload": revive.excluded.payload,
+                "attempts": 0,
+                "last_error": None,
+                "claimed_by": None,
+                "claimed_at": None,
+            },
             where=(table.c.state != SendState.SENT.value)
             & (table.c.state != SendState.CLAIMED.value),
         ),
@@ -297,8 +333,10 @@ def person_blocked_bot(session: Session, *, telegram_id: int, now: datetime) -> 
     mark_unreachable(session, telegram_id=telegram_id, now=now)
     result = session.exec(
         update(PendingSend)
-        .where(col(PendingSend.person_id) == person.id,
-               col(PendingSend.state) == SendState.PENDING.value)
+        .where(
+            col(PendingSend.person_id) == person.id,
+            col(PendingSend.state) == SendState.PENDING.value,
+        )
         .values(state=SendState.CANCELLED.value, last_error=UNREACHABLE)
         .execution_options(synchronize_session=False)
     )

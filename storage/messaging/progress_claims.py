@@ -28,8 +28,9 @@ def claim_progress(
 ) -> bool:
     """Take or renew the lease on editing the progress; False if another process holds it."""
     row = session.exec(
-        select(Broadcast.progress_owner, Broadcast.progress_lease_until)
-        .where(col(Broadcast.id) == broadcast_id)
+        select(Broadcast.progress_owner, Broadcast.progress_lease_until).where(
+            col(Broadcast.id) == broadcast_id
+        )
     ).first()
     if row is None:
         return False
@@ -37,8 +38,11 @@ def claim_progress(
     held_elsewhere = owner is not None and owner != worker
     if held_elsewhere and until is not None and until > now and not is_dead(owner or ""):
         return False
-    same_owner = (col(Broadcast.progress_owner).is_(None) if owner is None
-                  else col(Broadcast.progress_owner) == owner)
+    same_owner = (
+        col(Broadcast.progress_owner).is_(None)
+        if owner is None
+        else col(Broadcast.progress_owner) == owner
+    )
     # Compare-and-set on the owner seen: of two processes taking over, one wins.
     result = session.exec(
         update(Broadcast)

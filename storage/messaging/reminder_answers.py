@@ -82,8 +82,9 @@ def give_up_place(
     assert activity.id is not None
     try:
         # The seat rule locks the activity and checks the place again under the lock.
-        released = release(session, locked=lock_activity(session, activity.id),
-                           person_id=person_id, now=now)
+        released = release(
+            session, locked=lock_activity(session, activity.id), person_id=person_id, now=now
+        )
     except NotRegistered:
         raise ReminderAnswerRefused(AnswerRefused.NO_PLACE) from None
     except RegistrationClosed:

@@ -65,8 +65,7 @@ def offsets_from(raw: str | None, *, programme_id: int | None) -> tuple[timedelt
     try:
         return parse_offsets(raw)
     except ValueError:
-        log.warning("programme %s has malformed reminder offsets; using the default",
-                    programme_id)
+        log.warning("programme %s has malformed reminder offsets; using the default", programme_id)
         return _default_offsets
 
 
@@ -121,34 +120,60 @@ def schedule_reminders(
         # Signed up on paper by an animator: the animators get a call list instead, and
         # word at once if the place came from the reserve list after the list went out.
         promoted = registration.id if registration.promoted_at == now else None
-        schedule_call_list(session, activity=activity, offsets=offsets, now=now,
-                           promoted_registration_id=promoted)
+        schedule_call_list(
+            session, activity=activity, offsets=offsets, now=now, promoted_registration_id=promoted
+        )
         return 0
     assert activity.id is not None
     count = 0
-    for send in reminder_sends(registration_id=registration.id,
-                               person_id=registration.person_id, activity_id=activity.id,
-                               programme_id=activity.programme_id,
-                               starts_at=activity.starts_at, offsets=offsets, now=now):
-        count += enqueue(
-            session, kind=send.kind, person_id=send.person_id, due_at=send.due_at,
-            activity_id=send.activity_id, registration_id=send.registration_id,
-            programme_id=send.programme_id, payload=send.payload, dedupe_key=send.dedupe_key,
-        ) is not None
+    for send in reminder_sends(
+        registration_id=registration.id,
+        person_id=registration.person_id,
+        activity_id=activity.id,
+        programme_id=activity.programme_id,
+        starts_at=activity.starts_at,
+        offsets=offsets,
+        now=now,
+    ):
+        count += (
+            enqueue(
+                session,
+                kind=send.kind,
+                person_id=send.person_id,
+                due_at=send.due_at,
+                activity_id=send.activity_id,
+                registration_id=send.registration_id,
+                programme_id=send.programme_id,
+                payload=send.payload,
+                dedupe_key=send.dedupe_key,
+            )
+            is not None
+        )
     return count
 
 
 def reminder_sends(
-    *, registration_id: int, person_id: int, activity_id: int, programme_id: int,
-    starts_at: datetime, offsets: Sequence[timedelta], now: datetime,
+    *,
+    registration_id: int,
+    person_id: int,
+    activity_id: int,
+    programme_id: int,
+    starts_at: datetime,
+    offsets: Sequence[timedelta],
+    now: datetime,
 ) -> list[NewSend]:
     """The reminders of one confirmed place, as outbox rows (the one place they are shaped)."""
     return [
-        NewSend(kind=SendKind.REMINDER, person_id=person_id, due_at=item.due_at,
-                activity_id=activity_id, registration_id=registration_id,
-                programme_id=programme_id,
-                payload={"offset": int(item.offset.total_seconds()), "last": item.last},
-                dedupe_key=reminder_key(registration_id, item.offset))
+        NewSend(
+            kind=SendKind.REMINDER,
+            person_id=person_id,
+            due_at=item.due_at,
+            activity_id=activity_id,
+            registration_id=registration_id,
+            programme_id=programme_id,
+            payload={"offset": int(item.offset.total_seconds()), "last": item.last},
+            dedupe_key=reminder_key(registration_id, item.offset),
+        )
         for item in plan(starts_at, offsets, now)
     ]
 
@@ -201,9 +226,7 @@ def move_reminders(session: Session, *, activity_id: int, now: datetime) -> int:
     session.flush()
     pending = 0
     for registration in registrations:
-        pending += schedule_reminders(
-            session, registration=registration, now=now, offsets=offsets
-        )
+        pending += schedule_reminders(session, registration=registration, now=now, offsets=offsets)
     return pending
 
 

@@ -68,8 +68,16 @@ def _db_now(conn: Connection) -> float:
 def ensure_budget(session: Session) -> None:
     """Create the budget row if this is the first process on the database."""
     session.connection().execute(
-        insert(BUDGET).values(id=BUDGET_ROW, next_slot=0.0, next_broadcast_slot=0.0,
-                              paused_until=0.0, last_bulk_slot=0.0).on_conflict_do_nothing())
+        insert(BUDGET)
+        .values(
+            id=BUDGET_ROW,
+            next_slot=0.0,
+            next_broadcast_slot=0.0,
+            paused_until=0.0,
+            last_bulk_slot=0.0,
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 def take_slots(
@@ -95,8 +103,13 @@ def take_slots(
     conn = session.connection()
     b = BUDGET.c
     row = conn.execute(
-        select(b.next_slot, b.next_broadcast_slot, b.paused_until, b.last_bulk_slot,
-               func.extract("epoch", func.clock_timestamp()))
+        select(
+            b.next_slot,
+            b.next_broadcast_slot,
+            b.paused_until,
+            b.last_bulk_slot,
+            func.extract("epoch", func.clock_timestamp()),
+        )
         .where(b.id == BUDGET_ROW)
         .with_for_update()
     ).one()
@@ -130,16 +143,24 @@ def take_slots(
         values.setdefault("next_broadcast_slot", tat_broadcast)
         conn.execute(update(BUDGET).where(b.id == BUDGET_ROW).values(**values))
     next_free = earliest()
-    return Grant(slots=tuple(slots), now=now, paused_until=paused_until, last_bulk_slot=last_bulk,
-                 next_free=next_free)
+    return Grant(
+        slots=tuple(slots),
+        now=now,
+        paused_until=paused_until,
+        last_bulk_slot=last_bulk,
+        next_free=next_free,
+    )
 
 
 def pause_all(session: Session, *, seconds: float) -> float:
     """Hold every process's bulk sends for `seconds` (Telegram said 429); returns the end."""
     conn = session.connection()
     until = _db_now(conn) + seconds
-    conn.execute(update(BUDGET).where(BUDGET.c.id == BUDGET_ROW)
-                 .values(paused_until=func.greatest(BUDGET.c.paused_until, until)))
+    conn.execute(
+        update(BUDGET)
+        .where(BUDGET.c.id == BUDGET_ROW)
+        .values(paused_until=func.greatest(BUDGET.c.paused_until, until))
+    )
     return until
 
 
@@ -160,8 +181,10 @@ def hold_chat(session: Session, *, chat_id: int, seconds: float, bulk: bool) -> 
         .values(chat_id=chat_id, until=now + seconds, bulk=bulk)
         .on_conflict_do_update(
             index_elements=[table.c.chat_id],
-            set_={"until": func.greatest(table.c.until, now + seconds) if not bulk
-                  else now + seconds, "bulk": bulk},
+            set_={
+                "until": func.greatest(table.c.until, now + seconds) if not bulk else now + seconds,
+                "bulk": bulk,
+            },
             where=free,
         )
         .returning(table.c.chat_id)
@@ -188,16 +211,26 @@ def heartbeat(session: Session, *, worker: str, alive_within: float) -> Members:
     """Say this process is alive; learn how many are, and whether bulk sends are going."""
     conn = session.connection()
     now = _db_now(conn)
-    conn.execute(insert(MEMBERS).values(worker=worker, seen_at=now).on_conflict_do_update(
-        index_elements=[MEMBERS.c.worker], set_={"seen_at": now}))
+    conn.execute(
+        insert(MEMBERS)
+        .values(worker=worker, seen_at=now)
+        .on_conflict_do_update(index_elements=[MEMBERS.c.worker], set_={"seen_at": now})
+    )
     conn.execute(delete(MEMBERS).where(MEMBERS.c.seen_at < now - 60 * alive_within))
     live, others_seen = conn.execute(
-        select(func.count(), func.min(MEMBERS.c.seen_at).filter(MEMBERS.c.worker != worker))
-        .where(MEMBERS.c.seen_at >= now - alive_within)).one()
-    last_bulk = conn.execute(select(BUDGET.c.last_bulk_slot)
-                             .where(BUDGET.c.id == BUDGET_ROW)).scalar()
-    return Members(live=max(int(live), 1), now=now, last_bulk_slot=float(last_bulk or 0.0),
-                   others_seen_since=math.inf if others_seen is None else float(others_seen))
+        select(func.count(), func.min(MEMBERS.c.seen_at).filter(MEMBERS.c.worker != worker)).where(
+            MEMBERS.c.seen_at >= now - alive_within
+        )
+    ).one()
+    last_bulk = conn.execute(
+        select(BUDGET.c.last_bulk_slot).where(BUDGET.c.id == BUDGET_ROW)
+    ).scalar()
+    return Members(
+        live=max(int(live), 1),
+        now=now,
+        last_bulk_slot=float(last_bulk or 0.0),
+        others_seen_since=math.inf if others_seen is None else float(others_seen),
+    )
 
 
 def leave(session: Session, *, worker: str) -> None:
@@ -223,8 +256,9 @@ class BudgetStore:
         self.engine = engine
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="budget")
 
-    async def run(self, fn: Callable[Concatenate[Session, P], T], *args: P.args,
-                  **kwargs: P.kwargs) -> T:
+    async def run(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Run `fn(session, …)` in one transaction."""
 
         def call() -> T:

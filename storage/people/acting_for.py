@@ -72,9 +72,13 @@ def proxy_card(session: Session, *, actor: Actor, person_id: int, now: datetime)
         .order_by(col(Activity.starts_at))
     ).all()
     entries = [
-        Entry(detached(activity), registration.id or 0,
-              registration.status == RegistrationStatus.CONFIRMED,
-              reserve_position(session, registration), registration.attended)
+        Entry(
+            detached(activity),
+            registration.id or 0,
+            registration.status == RegistrationStatus.CONFIRMED,
+            reserve_position(session, registration),
+            registration.attended,
+        )
         for registration, activity in rows
     ]
     return Card(detached(person), entries)
@@ -94,14 +98,19 @@ def create_from_dialog(session: Session, *, actor: Actor, signed: bool) -> Perso
         return None
     close_dialog(session, person_id=actor.person_id, kind=KIND)
     person = create_proxy_participant(
-        session, display_name=str(dialog.data.get("name", "")), created_by_id=actor.person_id,
-        programme_id=actor.programme_id, phone=dialog.data.get("phone"),
-        paper_notice_signed=signed)
+        session,
+        display_name=str(dialog.data.get("name", "")),
+        created_by_id=actor.person_id,
+        programme_id=actor.programme_id,
+        phone=dialog.data.get("phone"),
+        paper_notice_signed=signed,
+    )
     return detached(person)
 
 
-def proxy_choices(session: Session, *, actor: Actor, person_id: int, now: datetime
-                  ) -> list[Activity]:
+def proxy_choices(
+    session: Session, *, actor: Actor, person_id: int, now: datetime
+) -> list[Activity]:
     """Upcoming activities of the person's programme."""
     person = proxy_participant(session, person_id=person_id, programme_ids=proxy_scope(actor))
     assert person.programme_id is not None
@@ -109,31 +118,48 @@ def proxy_choices(session: Session, *, actor: Actor, person_id: int, now: dateti
     return [item.activity for item in page.items]
 
 
-def proxy_sign_up(session: Session, *, actor: Actor, person_id: int, activity_id: int,
-                  now: datetime) -> tuple[bool, int | None]:
+def proxy_sign_up(
+    session: Session, *, actor: Actor, person_id: int, activity_id: int, now: datetime
+) -> tuple[bool, int | None]:
     """The seat rule for the person, recorded as done by the animator; (place?, position)."""
     person = proxy_participant(session, person_id=person_id, programme_ids=proxy_scope(actor))
     activity = session.get(Activity, activity_id)
     if activity is None or activity.programme_id != person.programme_id:
         raise ActivityNotFound(activity_id)
-    result = sign_up(session, person_id=person_id, activity_id=activity_id, now=now,
-                     proxy_by_id=actor.person_id)
+    result = sign_up(
+        session, person_id=person_id, activity_id=activity_id, now=now, proxy_by_id=actor.person_id
+    )
     return result.confirmed, result.position
 
 
-def proxy_cancel(session: Session, *, actor: Actor, person_id: int, activity_id: int,
-                 now: datetime) -> None:
+def proxy_cancel(
+    session: Session, *, actor: Actor, person_id: int, activity_id: int, now: datetime
+) -> None:
     """Give the person's place back (the seat rule records who did it)."""
     proxy_participant(session, person_id=person_id, programme_ids=proxy_scope(actor))
     cancel(session, person_id=person_id, activity_id=activity_id, now=now, by_id=actor.person_id)
 
 
-def proxy_attendance(session: Session, *, actor: Actor, person_id: int, activity_id: int,
-                     registration_id: int, attended: bool, now: datetime) -> None:
+def proxy_attendance(
+    session: Session,
+    *,
+    actor: Actor,
+    person_id: int,
+    activity_id: int,
+    registration_id: int,
+    attended: bool,
+    now: datetime,
+) -> None:
     """Mark the person present or not at one of their activities."""
     proxy_participant(session, person_id=person_id, programme_ids=proxy_scope(actor))
     registration = session.get(Registration, registration_id)
     if registration is None or registration.person_id != person_id:
         raise NotOnTheList(registration_id)
-    set_attendance(session, activity_id=activity_id, registration_id=registration_id,
-                   attended=attended, actor=actor, now=now)
+    set_attendance(
+        session,
+        activity_id=activity_id,
+        registration_id=registration_id,
+        attended=attended,
+        actor=actor,
+        now=now,
+    )

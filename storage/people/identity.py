@@ -43,24 +43,28 @@ class Resident:
         """The person as the access rule judges them (without a working programme)."""
         if self.person_id is None:
             return None
-        return Actor(person_id=self.person_id, access=self.access,
-                     home_programme_id=self.programme_id)
+        return Actor(
+            person_id=self.person_id, access=self.access, home_programme_id=self.programme_id
+        )
 
 
 _ME = select(cast(bindparam("telegram_id"), BigInteger).label("telegram_id")).subquery("me")
 # The Telegram id itself is the driving row, so roles come back for someone who has no
 # person row yet (an admin before /start); one row per role, or one row without.
-_IDENTIFY = (
-    select(
-        PERSON.c.id, PERSON.c.language, PERSON.c.onboarding_step, PERSON.c.programme_id,
-        PERSON.c.display_name, PERSON.c.unreachable_at, PROGRAMME.c.name, ROLE_GRANT.c.role,
-        ROLE_GRANT.c.programme_id.label("grant_programme_id"),
-    )
-    .select_from(
-        _ME.outerjoin(PERSON, PERSON.c.telegram_id == _ME.c.telegram_id)
-        .outerjoin(PROGRAMME, PROGRAMME.c.id == PERSON.c.programme_id)
-        .outerjoin(ROLE_GRANT, ROLE_GRANT.c.telegram_id == _ME.c.telegram_id)
-    )
+_IDENTIFY = select(
+    PERSON.c.id,
+    PERSON.c.language,
+    PERSON.c.onboarding_step,
+    PERSON.c.programme_id,
+    PERSON.c.display_name,
+    PERSON.c.unreachable_at,
+    PROGRAMME.c.name,
+    ROLE_GRANT.c.role,
+    ROLE_GRANT.c.programme_id.label("grant_programme_id"),
+).select_from(
+    _ME.outerjoin(PERSON, PERSON.c.telegram_id == _ME.c.telegram_id)
+    .outerjoin(PROGRAMME, PROGRAMME.c.id == PERSON.c.programme_id)
+    .outerjoin(ROLE_GRANT, ROLE_GRANT.c.telegram_id == _ME.c.telegram_id)
 )
 _REACHABLE_AGAIN = (
     update(PERSON).where(PERSON.c.id == bindparam("person_id")).values(unreachable_at=None)
@@ -78,8 +82,9 @@ def identify(
     connection = session.connection()
     rows = connection.execute(_IDENTIFY, {"telegram_id": telegram_id}).all()
     first = rows[0]
-    access = access_from(((row.role, row.grant_programme_id) for row in rows), telegram_id,
-                         admin_ids)
+    access = access_from(
+        ((row.role, row.grant_programme_id) for row in rows), telegram_id, admin_ids
+    )
     if first.id is not None and first.unreachable_at is not None:
         connection.execute(_REACHABLE_AGAIN, {"person_id": first.id})
     return Resident(

@@ -107,8 +107,14 @@ def link_for(bot_username: str, invitation: NewInvitation) -> str:
 
 
 def _issue(
-    session: Session, *, role: Role, programme_id: int | None, created_by_id: int | None,
-    now: datetime, valid_for: timedelta, via: str,
+    session: Session,
+    *,
+    role: Role,
+    programme_id: int | None,
+    created_by_id: int | None,
+    now: datetime,
+    valid_for: timedelta,
+    via: str,
 ) -> NewInvitation:
     if role not in INVITABLE:
         raise ValueError(f"role {role} cannot be given by invitation")
@@ -120,34 +126,64 @@ def _issue(
         raise ValueError("an invitation must be valid for some time")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     invitation = Invitation(
-        token_hash=hash_token(token), role=role.value, programme_id=programme_id,
-        created_by_id=created_by_id, created_at=now, expires_at=now + valid_for)
+        token_hash=hash_token(token),
+        role=role.value,
+        programme_id=programme_id,
+        created_by_id=created_by_id,
+        created_at=now,
+        expires_at=now + valid_for,
+    )
     session.add(invitation)
     session.flush()
     assert invitation.id is not None
-    record(session, actor_id=created_by_id, action=AuditAction.INVITATION_CREATED,
-           subject_type="invitation", subject_id=invitation.id,
-           details={"role": role.value, "programme_id": programme_id, "via": via}, at=now)
+    record(
+        session,
+        actor_id=created_by_id,
+        action=AuditAction.INVITATION_CREATED,
+        subject_type="invitation",
+        subject_id=invitation.id,
+        details={"role": role.value, "programme_id": programme_id, "via": via},
+        at=now,
+    )
     return NewInvitation(invitation.id, token, role, programme_id, invitation.expires_at)
 
 
 def create_invitation(
-    session: Session, *, actor: StaffActor, role: Role, programme_id: int | None,
-    now: datetime, valid_for: timedelta = DEFAULT_VALID_FOR,
+    session: Session,
+    *,
+    actor: StaffActor,
+    role: Role,
+    programme_id: int | None,
+    now: datetime,
+    valid_for: timedelta = DEFAULT_VALID_FOR,
 ) -> NewInvitation:
     """An invitation made in the chat; NotAllowed unless the actor may give this role."""
     if not actor.may(session, scope_action(programme_id, role), programme_id):
         raise NotAllowed(programme_id)
-    return _issue(session, role=role, programme_id=programme_id, created_by_id=actor.person_id,
-                  now=now, valid_for=valid_for, via="chat")
+    return _issue(
+        session,
+        role=role,
+        programme_id=programme_id,
+        created_by_id=actor.person_id,
+        now=now,
+        valid_for=valid_for,
+        via="chat",
+    )
 
 
 def create_first_admin_invitation(
     session: Session, *, now: datetime, valid_for: timedelta = DEFAULT_VALID_FOR
 ) -> NewInvitation:
     """An administrator invitation for the operator's shell (`palbot first-admin-link`)."""
-    return _issue(session, role=Role.ADMIN, programme_id=None, created_by_id=None, now=now,
-                  valid_for=valid_for, via="command_line")
+    return _issue(
+        session,
+        role=Role.ADMIN,
+        programme_id=None,
+        created_by_id=None,
+        now=now,
+        valid_for=valid_for,
+        via="command_line",
+    )
 
 
 def _problem(invitation: Invitation, now: datetime) -> InvitationProblem | None:
@@ -164,7 +200,8 @@ def _by_token(session: Session, token: str) -> Invitation:
     if not _TOKEN_SHAPE.match(token):
         raise InvitationRefused(InvitationProblem.UNKNOWN)
     found = session.exec(
-        select(Invitation).where(Invitation.token_hash == hash_token(token))).first()
+        select(Invitation).where(Invitation.token_hash == hash_token(token))
+    ).first()
     if found is None:
         raise InvitationRefused(InvitationProblem.UNKNOWN)
     return found
@@ -180,17 +217,31 @@ def open_invitation(
         raise InvitationRefused(problem)
     person, _ = start_person(session, telegram_id=telegram_id, language=language)
     assert person.id is not None and invitation.id is not None
-    save_dialog(session, person_id=person.id, kind=DIALOG_KIND, step="offer",
-                data={"invitation_id": invitation.id})
-    programme = (session.get(Programme, invitation.programme_id)
-                 if invitation.programme_id is not None else None)
-    inviter = (session.get(Person, invitation.created_by_id)
-               if invitation.created_by_id is not None else None)
+    save_dialog(
+        session,
+        person_id=person.id,
+        kind=DIALOG_KIND,
+        step="offer",
+        data={"invitation_id": invitation.id},
+    )
+    programme = (
+        session.get(Programme, invitation.programme_id)
+        if invitation.programme_id is not None
+        else None
+    )
+    inviter = (
+        session.get(Person, invitation.created_by_id)
+        if invitation.created_by_id is not None
+        else None
+    )
     return InvitationOffer(
-        invitation_id=invitation.id, person_id=person.id, role=Role(invitation.role),
+        invitation_id=invitation.id,
+        person_id=person.id,
+        role=Role(invitation.role),
         programme_name=programme.name if programme else None,
         inviter_name=inviter.display_name if inviter and inviter.erased_at is None else None,
-        expires_at=invitation.expires_at)
+        expires_at=invitation.expires_at,
+    )
 
 
 def accept_invitation(
@@ -199,8 +250,11 @@ def accept_invitation(
     """Give the invitation's role to the person who opened it; once, under a row lock."""
     dialog = get_dialog(session, person_id=person_id, kind=DIALOG_KIND)
     invitation = session.exec(
-        select(Invitation).where(Invitation.id == invitation_id).with_for_update()
-        .execution_options(populate_existing=True)).first()
+        select(Invitation)
+        .where(Invitation.id == invitation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if invitation is None:
         raise InvitationRefused(InvitationProblem.UNKNOWN)
     if dialog is None or dialog.data.get("invitation_id") != invitation_id:
@@ -215,17 +269,25 @@ def accept_invitation(
     if person is None or person.telegram_id is None or person.erased_at is not None:
         raise InvitationRefused(InvitationProblem.UNKNOWN)
     role = Role(invitation.role)
-    grant(session, role=role, telegram_id=person.telegram_id,
-          programme_id=invitation.programme_id)
+    grant(session, role=role, telegram_id=person.telegram_id, programme_id=invitation.programme_id)
     invitation.used_at = now
     invitation.used_by_id = person_id
     session.add(invitation)
     session.delete(dialog)  # the offer is answered
-    record(session, actor_id=person_id, action=AuditAction.INVITATION_ACCEPTED,
-           subject_type="invitation", subject_id=invitation_id,
-           details={"role": role.value, "programme_id": invitation.programme_id}, at=now)
-    programme = (session.get(Programme, invitation.programme_id)
-                 if invitation.programme_id is not None else None)
+    record(
+        session,
+        actor_id=person_id,
+        action=AuditAction.INVITATION_ACCEPTED,
+        subject_type="invitation",
+        subject_id=invitation_id,
+        details={"role": role.value, "programme_id": invitation.programme_id},
+        at=now,
+    )
+    programme = (
+        session.get(Programme, invitation.programme_id)
+        if invitation.programme_id is not None
+        else None
+    )
     return AcceptedInvitation(role, programme.name if programme else None)
 
 
@@ -234,20 +296,31 @@ def revoke_invitation(
 ) -> Invitation:
     """Withdraw an unused invitation; NotAllowed for others' scopes or forged ids."""
     invitation = session.exec(
-        select(Invitation).where(Invitation.id == invitation_id).with_for_update()
-        .execution_options(populate_existing=True)).first()
+        select(Invitation)
+        .where(Invitation.id == invitation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if invitation is None or not actor.may(
-            session, scope_action(invitation.programme_id, role_named(invitation.role)),
-            invitation.programme_id):
+        session,
+        scope_action(invitation.programme_id, role_named(invitation.role)),
+        invitation.programme_id,
+    ):
         raise NotAllowed(invitation_id)
     problem = _problem(invitation, now)
     if problem is not None:
         raise InvitationRefused(problem)
     invitation.revoked_at = now
     session.add(invitation)
-    record(session, actor_id=actor.person_id, action=AuditAction.INVITATION_REVOKED,
-           subject_type="invitation", subject_id=invitation_id,
-           details={"role": invitation.role, "programme_id": invitation.programme_id}, at=now)
+    record(
+        session,
+        actor_id=actor.person_id,
+        action=AuditAction.INVITATION_REVOKED,
+        subject_type="invitation",
+        subject_id=invitation_id,
+        details={"role": invitation.role, "programme_id": invitation.programme_id},
+        at=now,
+    )
     return invitation
 
 
@@ -257,11 +330,19 @@ def pending_invitations(
     """Open invitations of a programme (None: administrators), oldest first."""
     if not actor.may(session, scope_action(programme_id), programme_id):
         raise NotAllowed(programme_id)
-    scope = (col(Invitation.programme_id).is_(None) if programme_id is None
-             else col(Invitation.programme_id) == programme_id)
+    scope = (
+        col(Invitation.programme_id).is_(None)
+        if programme_id is None
+        else col(Invitation.programme_id) == programme_id
+    )
     rows = session.exec(
         select(Invitation.id, Invitation.role, Invitation.expires_at)
-        .where(scope, col(Invitation.used_at).is_(None), col(Invitation.revoked_at).is_(None),
-               col(Invitation.expires_at) > now)
-        .order_by(col(Invitation.created_at), col(Invitation.id))).all()
+        .where(
+            scope,
+            col(Invitation.used_at).is_(None),
+            col(Invitation.revoked_at).is_(None),
+            col(Invitation.expires_at) > now,
+        )
+        .order_by(col(Invitation.created_at), col(Invitation.id))
+    ).all()
     return [PendingInvitation(int(i), Role(r), e) for i, r, e in rows if i is not None]

@@ -165,7 +165,7 @@ def open_programmes(session: Session, *, now: datetime) -> list[Programme]:
                 or_(
                     col(Programme.signup_open_until).is_(None),
                     col(Programme.signup_open_until) > now,
-                )
+                ),
             )
             .order_by(col(Programme.name))
         )

@@ -50,29 +50,32 @@ class ProgrammePosterFacts:
     items: list[ListedActivity]
 
 
-def activity_poster_facts(session: Session, *, activity_id: int, actor: Actor
-                          ) -> ActivityPosterFacts:
+def activity_poster_facts(
+    session: Session, *, activity_id: int, actor: Actor
+) -> ActivityPosterFacts:
     """The activity with its places taken, if the actor may manage it (NotYourActivity)."""
     activity = managed_activity(session, activity_id=activity_id, actor=actor)
     programme = session.get(Programme, activity.programme_id)
-    return ActivityPosterFacts(detached(activity), programme.name if programme else "",
-                               confirmed_count(session, activity_id))
+    return ActivityPosterFacts(
+        detached(activity),
+        programme.name if programme else "",
+        confirmed_count(session, activity_id),
+    )
 
 
-def programme_poster_facts(session: Session, *, actor: Actor, now: datetime
-                           ) -> ProgrammePosterFacts:
+def programme_poster_facts(
+    session: Session, *, actor: Actor, now: datetime
+) -> ProgrammePosterFacts:
     """The actor's programme's activities not yet started, soonest first (NoProgramme)."""
     programme = session.get(Programme, actor.programme_id) if actor.programme_id else None
     if programme is None or programme.id is None:
         raise NoProgramme(actor.person_id)
-    page = upcoming_activities(session, programme_id=programme.id, now=now,
-                               size=POSTER_ACTIVITIES)
+    page = upcoming_activities(session, programme_id=programme.id, now=now, size=POSTER_ACTIVITIES)
     items = [ListedActivity(detached(i.activity), i.free) for i in page.items]
     return ProgrammePosterFacts(programme.name, items)
 
 
-def set_proxy_phone(session: Session, *, actor: Actor, person_id: int, raw: str | None
-                    ) -> Person:
+def set_proxy_phone(session: Session, *, actor: Actor, person_id: int, raw: str | None) -> Person:
     """Set (or with None remove) the phone of a person without Telegram the actor acts for.
 
     Raises storage.people.without_telegram.ProxyNotFound for anyone else and InvalidPhone
@@ -83,16 +86,28 @@ def set_proxy_phone(session: Session, *, actor: Actor, person_id: int, raw: str 
     if person.phone != phone:
         person.phone = phone
         session.add(person)
-        record(session, actor_id=actor.person_id, action=PHONE_CHANGED, subject_type="person",
-               subject_id=person.id, details={"has_phone": phone is not None})
+        record(
+            session,
+            actor_id=actor.person_id,
+            action=PHONE_CHANGED,
+            subject_type="person",
+            subject_id=person.id,
+            details={"has_phone": phone is not None},
+        )
     return detached(person)
 
 
 def ask_phone(session: Session, *, actor: Actor, person_id: int) -> Person:
     """Wait for the actor to type the person's phone number (ProxyNotFound for others)."""
     person = proxy_participant(session, person_id=person_id, programme_ids=proxy_scope(actor))
-    save_dialog(session, person_id=actor.person_id, kind=PHONE_DIALOG, step="phone",
-                data={"person_id": person_id}, awaits_text=True)
+    save_dialog(
+        session,
+        person_id=actor.person_id,
+        kind=PHONE_DIALOG,
+        step="phone",
+        data={"person_id": person_id},
+        awaits_text=True,
+    )
     return detached(person)
 
 
@@ -104,8 +119,7 @@ def phone_typed(session: Session, *, actor: Actor, raw: str) -> Person | None:
     dialog = get_dialog(session, person_id=actor.person_id, kind=PHONE_DIALOG)
     if dialog is None:
         return None
-    person = set_proxy_phone(session, actor=actor, person_id=int(dialog.data["person_id"]),
-                             raw=raw)
+    person = set_proxy_phone(session, actor=actor, person_id=int(dialog.data["person_id"]), raw=raw)
     close_dialog(session, person_id=actor.person_id, kind=PHONE_DIALOG)
     return person
 
@@ -115,7 +129,8 @@ def end_phone_edit(session: Session, *, actor: Actor, person_id: int, remove: bo
     if remove:
         person = set_proxy_phone(session, actor=actor, person_id=person_id, raw=None)
     else:
-        person = detached(proxy_participant(session, person_id=person_id,
-                                            programme_ids=proxy_scope(actor)))
+        person = detached(
+            proxy_participant(session, person_id=person_id, programme_ids=proxy_scope(actor))
+        )
     close_dialog(session, person_id=actor.person_id, kind=PHONE_DIALOG)
     return person

@@ -35,70 +35,89 @@ class StaffMember:
     is_you: bool
 
 
-def staff_of(
-    session: Session, *, actor: StaffActor, programme_id: int | None
-) -> list[StaffMember]:
+def staff_of(session: Session, *, actor: StaffActor, programme_id: int | None) -> list[StaffMember]:
     """Role grants of a programme (None: those for every programme), by role and name."""
     if not actor.may(session, scope_action(programme_id), programme_id):
         raise NotAllowed(programme_id)
-    scope = (col(RoleGrant.programme_id).is_(None) if programme_id is None
-             else col(RoleGrant.programme_id) == programme_id)
+    scope = (
+        col(RoleGrant.programme_id).is_(None)
+        if programme_id is None
+        else col(RoleGrant.programme_id) == programme_id
+    )
     rows = session.exec(
         select(RoleGrant.id, RoleGrant.role, RoleGrant.telegram_id, Person.display_name)
         .join(Person, col(Person.telegram_id) == col(RoleGrant.telegram_id), isouter=True)
-        .where(scope)).all()
+        .where(scope)
+    ).all()
     members = [
         StaffMember(int(gid), Role(role), programme_id, name, tid == actor.telegram_id)
-        for gid, role, tid, name in rows if gid is not None and role in Role.__members__.values()
+        for gid, role, tid, name in rows
+        if gid is not None and role in Role.__members__.values()
     ]
     order = {role: i for i, role in enumerate(INVITABLE)}
-    return sorted(members, key=lambda m: (order.get(m.role, 9), (m.display_name or "").casefold(),
-                                          m.grant_id))
+    return sorted(
+        members, key=lambda m: (order.get(m.role, 9), (m.display_name or "").casefold(), m.grant_id)
+    )
 
 
 def staff_member(session: Session, *, actor: StaffActor, grant_id: int) -> StaffMember:
     """One grant for the removal confirmation; NotAllowed outside the actor's scope."""
     found = session.get(RoleGrant, grant_id)
     if found is None or not actor.may(
-            session, scope_action(found.programme_id, role_named(found.role)),
-            found.programme_id):
+        session, scope_action(found.programme_id, role_named(found.role)), found.programme_id
+    ):
         raise NotAllowed(grant_id)
     person = session.exec(select(Person).where(Person.telegram_id == found.telegram_id)).first()
-    return StaffMember(grant_id, Role(found.role), found.programme_id,
-                       person.display_name if person else None,
-                       found.telegram_id == actor.telegram_id)
+    return StaffMember(
+        grant_id,
+        Role(found.role),
+        found.programme_id,
+        person.display_name if person else None,
+        found.telegram_id == actor.telegram_id,
+    )
 
 
 class CannotRemoveYourself(Exception):
     """An administrator may not take away their own administrator role (no lock-out)."""
 
 
-def remove_staff(session: Session, *, actor: StaffActor, grant_id: int,
-                 now: datetime) -> StaffMember:
+def remove_staff(
+    session: Session, *, actor: StaffActor, grant_id: int, now: datetime
+) -> StaffMember:
     """Take one role grant away (the second tap of "remove"); audited."""
     found = session.exec(
-        select(RoleGrant).where(RoleGrant.id == grant_id).with_for_update()).first()
+        select(RoleGrant).where(RoleGrant.id == grant_id).with_for_update()
+    ).first()
     if found is None or not actor.may(
-            session, scope_action(found.programme_id, role_named(found.role)),
-            found.programme_id):
+        session, scope_action(found.programme_id, role_named(found.role)), found.programme_id
+    ):
         raise NotAllowed(grant_id)
     if found.telegram_id == actor.telegram_id and found.role == Role.ADMIN.value:
         raise CannotRemoveYourself(grant_id)
     member = staff_member(session, actor=actor, grant_id=grant_id)
     person = session.exec(select(Person).where(Person.telegram_id == found.telegram_id)).first()
     session.delete(found)
-    record(session, actor_id=actor.person_id, action=AuditAction.STAFF_REMOVED,
-           subject_type="person", subject_id=person.id if person else None,
-           details={"role": found.role, "programme_id": found.programme_id,
-                    "grant_id": grant_id}, at=now)
+    record(
+        session,
+        actor_id=actor.person_id,
+        action=AuditAction.STAFF_REMOVED,
+        subject_type="person",
+        subject_id=person.id if person else None,
+        details={"role": found.role, "programme_id": found.programme_id, "grant_id": grant_id},
+        at=now,
+    )
     session.flush()
     return member
 
 
 def staff_programmes(session: Session, *, actor: StaffActor) -> list[tuple[int, str]]:
     """(id, name) of the programmes whose staff this person manages."""
-    return programmes_for(session, telegram_id=actor.telegram_id, admin_ids=actor.admin_ids,
-                          action=StaffAction.MANAGE_STAFF)
+    return programmes_for(
+        session,
+        telegram_id=actor.telegram_id,
+        admin_ids=actor.admin_ids,
+        action=StaffAction.MANAGE_STAFF,
+    )
 
 
 class ProgrammeNameRefused(ValueError):
@@ -109,8 +128,7 @@ class ProgrammeNameRefused(ValueError):
         self.taken = taken
 
 
-def create_programme(session: Session, *, actor: StaffActor, name: str,
-                     now: datetime) -> Programme:
+def create_programme(session: Session, *, actor: StaffActor, name: str, now: datetime) -> Programme:
     """A new, empty programme (administrators); ProgrammeNameRefused for a bad name."""
     if not actor.may(session, StaffAction.MANAGE_ADMINS, None):
         raise NotAllowed(None)
@@ -122,6 +140,13 @@ def create_programme(session: Session, *, actor: StaffActor, name: str,
     programme = Programme(name=clean, created_at=now)
     session.add(programme)
     session.flush()
-    record(session, actor_id=actor.person_id, action=AuditAction.PROGRAMME_CREATED,
-           subject_type="programme", subject_id=programme.id, details={}, at=now)
+    record(
+        session,
+        actor_id=actor.person_id,
+        action=AuditAction.PROGRAMME_CREATED,
+        subject_type="programme",
+        subject_id=programme.id,
+        details={},
+        at=now,
+    )
     return programme

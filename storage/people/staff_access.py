@@ -58,13 +58,18 @@ def programmes_for(
 ) -> list[tuple[int, str]]:
     """(id, name) of the programmes (not archived) where `may_act` allows `action`, by name."""
     admin_ids = frozenset(admin_ids)
-    rows = session.exec(select(Programme.id, Programme.name)
-                        .where(col(Programme.archived_at).is_(None))
-                        .order_by(Programme.name)).all()
+    rows = session.exec(
+        select(Programme.id, Programme.name)
+        .where(col(Programme.archived_at).is_(None))
+        .order_by(Programme.name)
+    ).all()
     return [
-        (int(pid), name) for pid, name in rows
-        if pid is not None and may_act(session, telegram_id=telegram_id, admin_ids=admin_ids,
-                                       action=action, programme_id=pid)
+        (int(pid), name)
+        for pid, name in rows
+        if pid is not None
+        and may_act(
+            session, telegram_id=telegram_id, admin_ids=admin_ids, action=action, programme_id=pid
+        )
     ]
 
 
@@ -82,8 +87,13 @@ class StaffActor:
 
     def may(self, session: Session, action: StaffAction, programme_id: int | None) -> bool:
         """The one staff check (storage.people.staff_access.may_act) for this person."""
-        return may_act(session, telegram_id=self.telegram_id, admin_ids=self.admin_ids,
-                       action=action, programme_id=programme_id)
+        return may_act(
+            session,
+            telegram_id=self.telegram_id,
+            admin_ids=self.admin_ids,
+            action=action,
+            programme_id=programme_id,
+        )
 
 
 # Roles only administrators give and take away (a coordinator is appointed by the

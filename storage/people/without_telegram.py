@@ -63,9 +63,14 @@ def create_proxy_participant(
     )
     session.add(person)
     session.flush()
-    record(session, actor_id=created_by_id, action=AuditAction.PROXY_CREATED,
-           subject_type="person", subject_id=person.id,
-           details={"programme_id": programme_id, "paper_notice_signed": paper_notice_signed})
+    record(
+        session,
+        actor_id=created_by_id,
+        action=AuditAction.PROXY_CREATED,
+        subject_type="person",
+        subject_id=person.id,
+        details={"programme_id": programme_id, "paper_notice_signed": paper_notice_signed},
+    )
     return person
 
 
@@ -85,9 +90,9 @@ def proxy_participants(session: Session, *, programme_id: int) -> list[Person]:
     )
 
 
-def proxy_participant(session: Session, *, person_id: int, programme_ids: set[int] | None) -> (
-    Person
-):
+def proxy_participant(
+    session: Session, *, person_id: int, programme_ids: set[int] | None
+) -> Person:
     """One participant without Telegram, if in one of `programme_ids` (None = any)."""
     person = session.get(Person, person_id)
     if (

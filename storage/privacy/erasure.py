@@ -116,43 +116,51 @@ def _answers_fate(kept: int, deleted: int) -> AnswersFate:
 
 
 def _live_registrations(session: Session, person_id: int) -> list[tuple[Registration, Activity]]:
-    return list(session.exec(
-        select(Registration, Activity)
-        .join(Activity, col(Activity.id) == col(Registration.activity_id))
-        .where(
-            Registration.person_id == person_id,
-            col(Registration.status).in_([s.value for s in ACTIVE_STATUSES]),
-        )
-        .order_by(col(Registration.id))
-    ).all())
+    return list(
+        session.exec(
+            select(Registration, Activity)
+            .join(Activity, col(Activity.id) == col(Registration.activity_id))
+            .where(
+                Registration.person_id == person_id,
+                col(Registration.status).in_([s.value for s in ACTIVE_STATUSES]),
+            )
+            .order_by(col(Registration.id))
+        ).all()
+    )
 
 
 def _codes_with_programmes(
     session: Session, person_id: int
 ) -> list[tuple[ParticipantCode, Programme]]:
-    return list(session.exec(
-        select(ParticipantCode, Programme)
-        .join(Programme, col(Programme.id) == col(ParticipantCode.programme_id))
-        .where(ParticipantCode.person_id == person_id)
-        .order_by(col(ParticipantCode.id))
-    ).all())
+    return list(
+        session.exec(
+            select(ParticipantCode, Programme)
+            .join(Programme, col(Programme.id) == col(ParticipantCode.programme_id))
+            .where(ParticipantCode.person_id == person_id)
+            .order_by(col(ParticipantCode.id))
+        ).all()
+    )
 
 
 def _submitted_responses(session: Session, code_id: int) -> int:
-    return len(session.exec(
-        select(SurveyResponse.id).where(
-            SurveyResponse.participant_code_id == code_id,
-            col(SurveyResponse.submitted_at).is_not(None),
-        )
-    ).all())
+    return len(
+        session.exec(
+            select(SurveyResponse.id).where(
+                SurveyResponse.participant_code_id == code_id,
+                col(SurveyResponse.submitted_at).is_not(None),
+            )
+        ).all()
+    )
 
 
 def _pending_sends(session: Session, person_id: int) -> int:
-    return len(session.exec(
-        select(PendingSend.id).where(
-            PendingSend.person_id == person_id, PendingSend.state == SendState.PENDING
-        )
-    ).all())
+    return len(
+        session.exec(
+            select(PendingSend.id).where(
+                PendingSend.person_id == person_id, PendingSend.state == SendState.PENDING
+            )
+        ).all()
+    )
 
 
 def erasure_preview(session: Session, *, person_id: int, now: datetime) -> ErasurePreview:
@@ -171,7 +179,8 @@ def erasure_preview(session: Session, *, person_id: int, now: datetime) -> Erasu
     for code, programme in _codes_with_programmes(session, person_id):
         assert code.id is not None
         submitted = _submitted_responses(session, code.id) + consultation_responses(
-            session, code_id=code.id)
+            session, code_id=code.id
+        )
         if programme.keep_answers_on_erasure:
             kept += submitted
         else:
@@ -227,8 +236,9 @@ def _erase_answers(session: Session, person_id: int, report: ErasureReport) -> N
         _delete_responses(session, unsubmitted)
         assert code.id is not None
         # Consultation answers share the code's fate; their free text always goes.
-        kept, deleted = erase_consultation_answers(session, code_id=code.id,
-                                                   keep=programme.keep_answers_on_erasure)
+        kept, deleted = erase_consultation_answers(
+            session, code_id=code.id, keep=programme.keep_answers_on_erasure
+        )
         report.consultation_answers_kept += kept
         report.consultation_answers_deleted += deleted
         if programme.keep_answers_on_erasure:
@@ -247,8 +257,10 @@ def _erase_answers(session: Session, person_id: int, report: ErasureReport) -> N
             report.responses_deleted += len(submitted)
             session.delete(code)
     session.flush()
-    report.answers = _answers_fate(report.responses_kept + report.consultation_answers_kept,
-                                   report.responses_deleted + report.consultation_answers_deleted)
+    report.answers = _answers_fate(
+        report.responses_kept + report.consultation_answers_kept,
+        report.responses_deleted + report.consultation_answers_deleted,
+    )
 
 
 def _lock_person(session: Session, person_id: int) -> Person | None:
@@ -256,7 +268,9 @@ def _lock_person(session: Session, person_id: int) -> Person | None:
     # interleave. NO KEY UPDATE, so that inserts referencing the person (a sign-up holding
     # an activity lock) do not deadlock with us; populate_existing re-reads a held row.
     return session.exec(
-        select(Person).where(Person.id == person_id).with_for_update(key_share=True)
+        select(Person)
+        .where(Person.id == person_id)
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).first()
 
@@ -290,8 +304,9 @@ def erase_person(
             continue  # no seat to give back; the row is the activity's history
         was_confirmed = registration.status == RegistrationStatus.CONFIRMED
         try:
-            result = cancel(session, person_id=person_id, activity_id=activity.id, now=now,
-                            by_id=actor_id)
+            result = cancel(
+                session, person_id=person_id, activity_id=activity.id, now=now, by_id=actor_id
+            )
         except RegistrationClosed:
             # The activity has begun: the place is history (attendance), not a seat to free.
             continue
@@ -308,7 +323,8 @@ def erase_person(
         session.exec(delete(RoleGrant).where(col(RoleGrant.telegram_id) == person.telegram_id))
     # A broadcast's progress message lives in its author's chat: that chat id is theirs.
     session.exec(
-        update(Broadcast).where(col(Broadcast.author_id) == person_id)
+        update(Broadcast)
+        .where(col(Broadcast.author_id) == person_id)
         .values(progress_chat_id=None, progress_message_id=None)
     )
     _erase_answers(session, person_id, report)
@@ -319,21 +335,36 @@ def erase_person(
     person.unreachable_at = None
     person.erased_at = now
     session.add(person)
-    session.add(AuditEntry(
-        at=now, actor_id=actor_id, action="person.erase", subject_type="person",
-        subject_id=person_id,
-        details={"reason": reason.value, "places_released": report.places_released,
-                 "reserve_left": report.reserve_positions_left,
-                 "sends_cancelled": report.sends_cancelled, "answers": report.answers.value,
-                 "responses_kept": report.responses_kept,
-                 "responses_deleted": report.responses_deleted,
-                 "consultations_kept": report.consultation_answers_kept,
-                 "consultations_deleted": report.consultation_answers_deleted},
-    ))
+    session.add(
+        AuditEntry(
+            at=now,
+            actor_id=actor_id,
+            action="person.erase",
+            subject_type="person",
+            subject_id=person_id,
+            details={
+                "reason": reason.value,
+                "places_released": report.places_released,
+                "reserve_left": report.reserve_positions_left,
+                "sends_cancelled": report.sends_cancelled,
+                "answers": report.answers.value,
+                "responses_kept": report.responses_kept,
+                "responses_deleted": report.responses_deleted,
+                "consultations_kept": report.consultation_answers_kept,
+                "consultations_deleted": report.consultation_answers_deleted,
+            },
+        )
+    )
     session.flush()
-    log.info("person erased: person_id=%s reason=%s places=%s reserve=%s sends=%s answers=%s",
-             person_id, reason.value, report.places_released, report.reserve_positions_left,
-             report.sends_cancelled, report.answers.value)
+    log.info(
+        "person erased: person_id=%s reason=%s places=%s reserve=%s sends=%s answers=%s",
+        person_id,
+        reason.value,
+        report.places_released,
+        report.reserve_positions_left,
+        report.sends_cancelled,
+        report.answers.value,
+    )
     return report
 
 
@@ -352,8 +383,9 @@ def erase_proxy_participant(
     Raises storage.people.without_telegram.ProxyNotFound.
     """
     proxy_participant(session, person_id=person_id, programme_ids=programme_ids)
-    return erase_person(session, person_id=person_id, now=now, actor_id=animator_id,
-                        reason=ErasureReason.ANIMATOR)
+    return erase_person(
+        session, person_id=person_id, now=now, actor_id=animator_id, reason=ErasureReason.ANIMATOR
+    )
 
 
 def scrub_freed_space(engine: Engine) -> None:

@@ -144,8 +144,10 @@ class PersonData:
     def attendance(self) -> tuple[RegistrationRecord, ...]:
         """Activities that took place while the person held a place (attended or not)."""
         return tuple(
-            r for r in self.registrations
-            if r.status == RegistrationStatus.CONFIRMED and r.ends_at <= self.generated_at
+            r
+            for r in self.registrations
+            if r.status == RegistrationStatus.CONFIRMED
+            and r.ends_at <= self.generated_at
             and not r.activity_cancelled
         )
 
@@ -166,8 +168,12 @@ class PersonData:
         data = plain(self)
         assert isinstance(data, dict)
         data["attendance"] = [
-            {"activity_id": r.activity_id, "title": r.title, "starts_at": r.starts_at.isoformat(),
-             "attended": r.attended}
+            {
+                "activity_id": r.activity_id,
+                "title": r.title,
+                "starts_at": r.starts_at.isoformat(),
+                "attended": r.attended,
+            }
             for r in self.attendance
         ]
         return {"format": "palbot-person-data/1", **data}
@@ -230,19 +236,35 @@ def person_data(session: Session, *, person_id: int, now: datetime) -> PersonDat
     programme = session.get(Programme, person.programme_id) if person.programme_id else None
     roles: tuple[str, ...] = ()
     if person.telegram_id is not None:
-        roles = tuple(sorted(set(session.exec(
-            select(RoleGrant.role).where(RoleGrant.telegram_id == person.telegram_id)
-        ).all())))
+        roles = tuple(
+            sorted(
+                set(
+                    session.exec(
+                        select(RoleGrant.role).where(RoleGrant.telegram_id == person.telegram_id)
+                    ).all()
+                )
+            )
+        )
     registrations = tuple(
         RegistrationRecord(
-            registration_id=reg.id or 0, activity_id=act.id or 0, title=act.title,
-            category=act.category, venue=act.venue, starts_at=act.starts_at, ends_at=act.ends_at,
-            activity_cancelled=act.status == ActivityStatus.CANCELLED, status=reg.status,
-            reserve_position=_reserve_position(session, reg), joined_reserve=reg.joined_reserve,
-            promoted_at=reg.promoted_at, cancelled_at=reg.cancelled_at, attended=reg.attended,
+            registration_id=reg.id or 0,
+            activity_id=act.id or 0,
+            title=act.title,
+            category=act.category,
+            venue=act.venue,
+            starts_at=act.starts_at,
+            ends_at=act.ends_at,
+            activity_cancelled=act.status == ActivityStatus.CANCELLED,
+            status=reg.status,
+            reserve_position=_reserve_position(session, reg),
+            joined_reserve=reg.joined_reserve,
+            promoted_at=reg.promoted_at,
+            cancelled_at=reg.cancelled_at,
+            attended=reg.attended,
             attendance_marked_at=reg.attendance_marked_at,
             signed_up_by_animator=reg.proxy_by_id is not None and reg.proxy_by_id != person.id,
-            confirmed_coming_at=reg.confirmed_coming_at, created_at=reg.created_at,
+            confirmed_coming_at=reg.confirmed_coming_at,
+            created_at=reg.created_at,
         )
         for reg, act in session.exec(
             select(Registration, Activity)
@@ -264,16 +286,23 @@ def person_data(session: Session, *, person_id: int, now: datetime) -> PersonDat
             session, cache, response.questionnaire_id, response.questionnaire_version
         )
         answers = session.exec(
-            select(SurveyAnswer).where(SurveyAnswer.response_id == response.id)
+            select(SurveyAnswer)
+            .where(SurveyAnswer.response_id == response.id)
             .order_by(col(SurveyAnswer.id))
         ).all()
-        responses.append(ResponseRecord(
-            programme=prog.name, participant_code=code.code, phase=response.phase,
-            questionnaire_id=response.questionnaire_id,
-            questionnaire_version=response.questionnaire_version, channel=response.channel,
-            started_at=response.started_at, submitted_at=response.submitted_at,
-            answers=tuple(_answer_record(a, questionnaire) for a in answers),
-        ))
+        responses.append(
+            ResponseRecord(
+                programme=prog.name,
+                participant_code=code.code,
+                phase=response.phase,
+                questionnaire_id=response.questionnaire_id,
+                questionnaire_version=response.questionnaire_version,
+                channel=response.channel,
+                started_at=response.started_at,
+                submitted_at=response.submitted_at,
+                answers=tuple(_answer_record(a, questionnaire) for a in answers),
+            )
+        )
     pending: list[SendRecord] = []
     sent: list[SendRecord] = []
     for send, title in session.exec(
@@ -292,18 +321,35 @@ def person_data(session: Session, *, person_id: int, now: datetime) -> PersonDat
         for d in session.exec(select(Dialog).where(Dialog.person_id == person_id)).all()
     )
     return PersonData(
-        person_id=person.id, display_name=person.display_name, telegram_id=person.telegram_id,
-        language=person.language, programme=programme.name if programme else None,
-        onboarding_finished=person.is_onboarded, phone=person.phone,
+        person_id=person.id,
+        display_name=person.display_name,
+        telegram_id=person.telegram_id,
+        language=person.language,
+        programme=programme.name if programme else None,
+        onboarding_finished=person.is_onboarded,
+        phone=person.phone,
         paper_notice_signed=person.paper_notice_signed,
         registered_by_animator=person.created_by_id is not None,
-        unreachable_since=person.unreachable_at, created_at=person.created_at, roles=roles,
-        registrations=registrations, responses=tuple(responses), pending_messages=tuple(pending),
-        sent_messages=tuple(sent), open_dialogs=dialogs, generated_at=now,
+        unreachable_since=person.unreachable_at,
+        created_at=person.created_at,
+        roles=roles,
+        registrations=registrations,
+        responses=tuple(responses),
+        pending_messages=tuple(pending),
+        sent_messages=tuple(sent),
+        open_dialogs=dialogs,
+        generated_at=now,
         consultations=tuple(consultation_answers_of(session, person_id=person_id)),
         offers=tuple(
-            OfferRecord(title, starts_at, offer.kind, offer.state, offer.created_at,
-                        offer.deadline, offer.answered_at)
+            OfferRecord(
+                title,
+                starts_at,
+                offer.kind,
+                offer.state,
+                offer.created_at,
+                offer.deadline,
+                offer.answered_at,
+            )
             for offer, title, starts_at in session.exec(
                 select(PlaceOffer, Activity.title, Activity.starts_at)
                 .join(Activity, col(Activity.id) == col(PlaceOffer.activity_id))

@@ -60,7 +60,8 @@ def expired_programmes(session: Session, *, now: datetime) -> list[ExpiredProgra
     """Programmes with a retention period that has passed, oldest first."""
     found = []
     for programme in session.exec(
-        select(Programme).where(col(Programme.retention_months).is_not(None))
+        select(Programme)
+        .where(col(Programme.retention_months).is_not(None))
         .order_by(col(Programme.id))
     ).all():
         assert programme.id is not None and programme.retention_months is not None
@@ -94,12 +95,14 @@ def _programmes_of(session: Session, person_ids: Iterable[int]) -> dict[int, set
     for person_id, programme_id in session.exec(
         select(Registration.person_id, Activity.programme_id)
         .join(Activity, col(Activity.id) == col(Registration.activity_id))
-        .where(col(Registration.person_id).in_(ids)).distinct()
+        .where(col(Registration.person_id).in_(ids))
+        .distinct()
     ).all():
         programmes[person_id].add(programme_id)
     for person_id, programme_id in session.exec(
-        select(ParticipantCode.person_id, ParticipantCode.programme_id)
-        .where(col(ParticipantCode.person_id).in_(ids))
+        select(ParticipantCode.person_id, ParticipantCode.programme_id).where(
+            col(ParticipantCode.person_id).in_(ids)
+        )
     ).all():
         if person_id is not None:
             programmes[person_id].add(programme_id)
@@ -107,7 +110,10 @@ def _programmes_of(session: Session, person_ids: Iterable[int]) -> dict[int, set
 
 
 def due_for_erasure(
-    session: Session, *, now: datetime, protected_telegram_ids: Iterable[int] = (),
+    session: Session,
+    *,
+    now: datetime,
+    protected_telegram_ids: Iterable[int] = (),
     limit: int | None = None,
 ) -> list[DueForErasure]:
     """Residents to erase now: not erased yet, no role, all their programmes expired."""
@@ -115,14 +121,16 @@ def due_for_erasure(
     if not expired:
         return []
     linked = (
-        select(Person.id).where(col(Person.programme_id).in_(expired))
+        select(Person.id)
+        .where(col(Person.programme_id).in_(expired))
         .union(
             select(Registration.person_id)
             .join(Activity, col(Activity.id) == col(Registration.activity_id))
             .where(col(Activity.programme_id).in_(expired)),
             select(ParticipantCode.person_id).where(
                 col(ParticipantCode.programme_id).in_(expired),
-                col(ParticipantCode.person_id).is_not(None)),
+                col(ParticipantCode.person_id).is_not(None),
+            ),
         )
         .subquery()
     )
@@ -145,7 +153,10 @@ def due_for_erasure(
 
 
 def purge_batch(
-    session: Session, *, now: datetime, protected_telegram_ids: Iterable[int] = (),
+    session: Session,
+    *,
+    now: datetime,
+    protected_telegram_ids: Iterable[int] = (),
     limit: int = 200,
 ) -> list[ErasureReport] | None:
     """Erase up to `limit` residents due for erasure, in this transaction.
@@ -160,10 +171,12 @@ def purge_batch(
         if not got:
             return None
     reports = []
-    for due in due_for_erasure(session, now=now, protected_telegram_ids=protected_telegram_ids,
-                               limit=limit):
-        report = erase_person(session, person_id=due.person_id, now=now,
-                              reason=ErasureReason.RETENTION)
+    for due in due_for_erasure(
+        session, now=now, protected_telegram_ids=protected_telegram_ids, limit=limit
+    ):
+        report = erase_person(
+            session, person_id=due.person_id, now=now, reason=ErasureReason.RETENTION
+        )
         if not report.already_erased:
             reports.append(report)
     return reports

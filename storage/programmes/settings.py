@@ -81,8 +81,12 @@ def canonical_retention(raw: str) -> str:
     return str(int(text))
 
 
-def apply_retention(programme: Programme, *, months: int | Literal["unchanged"] | None,
-                    keep_answers: bool | None = None) -> None:
+def apply_retention(
+    programme: Programme,
+    *,
+    months: int | Literal["unchanged"] | None,
+    keep_answers: bool | None = None,
+) -> None:
     """Change retention months (None: off) and/or what happens to survey answers on
     erasure (None: unchanged). Shared by the CLI and the chat."""
     if months != "unchanged":
@@ -111,16 +115,24 @@ class Setting:
     KEEP_ANSWERS = "keep_answers_on_erasure"
 
 
-def set_setting(session: Session, *, actor: StaffActor, programme_id: int, setting: str,
-                value: str, now: datetime) -> Programme:
+def set_setting(
+    session: Session,
+    *,
+    actor: StaffActor,
+    programme_id: int,
+    setting: str,
+    value: str,
+    now: datetime,
+) -> Programme:
     """Set one programme setting from its canonical text (validated again); audited.
 
     `value`: offsets (`24h,2h` or `default`), quiet hours (`21:00-08:00`, `off` or
     `default`), follow-ups (`on`/`off`), retention (months or `off`), answers on
     erasure (`keep`/`delete`).
     """
-    programme = programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
-                              programme_id=programme_id, lock=True)
+    programme = programme_for(
+        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id, lock=True
+    )
     if setting == Setting.REMINDERS:
         programme.reminder_offsets = None if value == "default" else canonical_offsets(value)
     elif setting == Setting.QUIET_HOURS:
@@ -135,9 +147,15 @@ def set_setting(session: Session, *, actor: StaffActor, programme_id: int, setti
     else:
         raise SettingRefused("unknown")
     session.add(programme)
-    record(session, actor_id=actor.person_id, action=AuditAction.PROGRAMME_SETTING_SET,
-           subject_type="programme", subject_id=programme_id, details={"field": setting},
-           at=now)
+    record(
+        session,
+        actor_id=actor.person_id,
+        action=AuditAction.PROGRAMME_SETTING_SET,
+        subject_type="programme",
+        subject_id=programme_id,
+        details={"field": setting},
+        at=now,
+    )
     return programme
 
 
@@ -163,16 +181,27 @@ class ProgrammeSettings:
     editable: bool = False
 
 
-def programme_settings(session: Session, *, actor: StaffActor,
-                       programme_id: int) -> ProgrammeSettings:
+def programme_settings(
+    session: Session, *, actor: StaffActor, programme_id: int
+) -> ProgrammeSettings:
     """A programme and its settings, for those who may run it."""
-    programme = programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
-                              programme_id=programme_id)
+    programme = programme_for(
+        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id
+    )
     return ProgrammeSettings(
-        programme_id, programme.name, programme.starts_at, programme.ends_at,
-        programme.archived_at is not None, programme_activity_count(session, programme_id),
-        programme.reminder_offsets, programme.quiet_hours, programme.survey_followups,
-        programme.retention_months, programme.keep_answers_on_erasure,
-        erasure_date(session, programme), programme.survey_path,
+        programme_id,
+        programme.name,
+        programme.starts_at,
+        programme.ends_at,
+        programme.archived_at is not None,
+        programme_activity_count(session, programme_id),
+        programme.reminder_offsets,
+        programme.quiet_hours,
+        programme.survey_followups,
+        programme.retention_months,
+        programme.keep_answers_on_erasure,
+        erasure_date(session, programme),
+        programme.survey_path,
         programme.final_survey_opened_at,
-        editable=actor.may(session, StaffAction.EDIT_PROGRAMMES, programme_id))
+        editable=actor.may(session, StaffAction.EDIT_PROGRAMMES, programme_id),
+    )

@@ -45,8 +45,9 @@ def shipped_questionnaires() -> list[Path]:
     return [default_questionnaire_path(), *sorted(examples.glob("*.yaml"))]
 
 
-def questionnaire_problems(session: Session | None,
-                           path: Path) -> tuple[Questionnaire | None, list[Problem]]:
+def questionnaire_problems(
+    session: Session | None, path: Path
+) -> tuple[Questionnaire | None, list[Problem]]:
     """A file's problems, including a content change under a version that has responses."""
     problems = validate_file(path)
     if problems:
@@ -70,8 +71,14 @@ def answered_with_other(session: Session, programme: Programme, q: Questionnaire
     ).first()
 
 
-def use_questionnaire(session: Session, *, programme: Programme, path: Path | None,
-                      questionnaire: Questionnaire, force: bool = False) -> None:
+def use_questionnaire(
+    session: Session,
+    *,
+    programme: Programme,
+    path: Path | None,
+    questionnaire: Questionnaire,
+    force: bool = False,
+) -> None:
     """Record the programme's questionnaire file (None: the default); shared by the CLI
     and the chat. OtherQuestionnaireAnswered unless forced."""
     other = answered_with_other(session, programme, questionnaire)
@@ -81,24 +88,31 @@ def use_questionnaire(session: Session, *, programme: Programme, path: Path | No
     session.add(programme)
 
 
-def choose_questionnaire(session: Session, *, actor: StaffActor, programme_id: int,
-                         path: Path, now: datetime) -> Questionnaire:
+def choose_questionnaire(
+    session: Session, *, actor: StaffActor, programme_id: int, path: Path, now: datetime
+) -> Questionnaire:
     """From the chat: check the file again and make it the programme's; audited.
 
     QuestionnaireError-like problems raise InvalidQuestionnaire; another questionnaire
     already answered raises OtherQuestionnaireAnswered (the chat never forces).
     """
-    programme = programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
-                              programme_id=programme_id, lock=True)
+    programme = programme_for(
+        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id, lock=True
+    )
     q, problems = questionnaire_problems(session, path)
     if problems or q is None:
         raise InvalidQuestionnaire(problems)
     default = path == default_questionnaire_path()
-    use_questionnaire(session, programme=programme, path=None if default else path,
-                      questionnaire=q)
-    record(session, actor_id=actor.person_id, action=AuditAction.QUESTIONNAIRE_CHOSEN,
-           subject_type="programme", subject_id=programme_id,
-           details={"questionnaire": q.id, "version": q.version}, at=now)
+    use_questionnaire(session, programme=programme, path=None if default else path, questionnaire=q)
+    record(
+        session,
+        actor_id=actor.person_id,
+        action=AuditAction.QUESTIONNAIRE_CHOSEN,
+        subject_type="programme",
+        subject_id=programme_id,
+        details={"questionnaire": q.id, "version": q.version},
+        at=now,
+    )
     return q
 
 
@@ -140,8 +154,12 @@ class QuestionnaireSummary:
 
 def summary(q: Questionnaire) -> QuestionnaireSummary:
     """The short description shown before a questionnaire is chosen."""
-    return QuestionnaireSummary(q.id, q.version, len(items_for_phase(q, SurveyPhase.INITIAL)),
-                                len(items_for_phase(q, SurveyPhase.FINAL)))
+    return QuestionnaireSummary(
+        q.id,
+        q.version,
+        len(items_for_phase(q, SurveyPhase.INITIAL)),
+        len(items_for_phase(q, SurveyPhase.FINAL)),
+    )
 
 
 @dataclass(frozen=True)
@@ -156,25 +174,33 @@ class ResponseCounts:
 
 def response_counts(session: Session, *, actor: StaffActor, programme_id: int) -> ResponseCounts:
     """Submitted initial and final surveys, matched pairs, and surveys begun but not sent."""
-    programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME,
-                  programme_id=programme_id)
+    programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id)
     rows = session.exec(
-        select(SurveyResponse.phase, col(SurveyResponse.submitted_at).is_not(None),
-               func.count())
+        select(SurveyResponse.phase, col(SurveyResponse.submitted_at).is_not(None), func.count())
         .where(SurveyResponse.programme_id == programme_id)
-        .group_by(SurveyResponse.phase, col(SurveyResponse.submitted_at).is_not(None))).all()
+        .group_by(SurveyResponse.phase, col(SurveyResponse.submitted_at).is_not(None))
+    ).all()
     submitted = {phase: int(n) for phase, done, n in rows if done}
     started = sum(int(n) for _, done, n in rows if not done)
-    final_codes = (select(SurveyResponse.participant_code_id)
-                   .where(SurveyResponse.programme_id == programme_id,
-                          SurveyResponse.phase == SurveyPhase.FINAL.value,
-                          col(SurveyResponse.submitted_at).is_not(None)))
+    final_codes = select(SurveyResponse.participant_code_id).where(
+        SurveyResponse.programme_id == programme_id,
+        SurveyResponse.phase == SurveyPhase.FINAL.value,
+        col(SurveyResponse.submitted_at).is_not(None),
+    )
     pairs = session.exec(
-        select(func.count()).select_from(SurveyResponse)
+        select(func.count())
+        .select_from(SurveyResponse)
         .join(ParticipantCode, col(ParticipantCode.id) == col(SurveyResponse.participant_code_id))
-        .where(SurveyResponse.programme_id == programme_id,
-               SurveyResponse.phase == SurveyPhase.INITIAL.value,
-               col(SurveyResponse.submitted_at).is_not(None),
-               col(SurveyResponse.participant_code_id).in_(final_codes))).one()
-    return ResponseCounts(submitted.get(SurveyPhase.INITIAL.value, 0),
-                          submitted.get(SurveyPhase.FINAL.value, 0), int(pairs), started)
+        .where(
+            SurveyResponse.programme_id == programme_id,
+            SurveyResponse.phase == SurveyPhase.INITIAL.value,
+            col(SurveyResponse.submitted_at).is_not(None),
+            col(SurveyResponse.participant_code_id).in_(final_codes),
+        )
+    ).one()
+    return ResponseCounts(
+        submitted.get(SurveyPhase.INITIAL.value, 0),
+        submitted.get(SurveyPhase.FINAL.value, 0),
+        int(pairs),
+        started,
+    )

@@ -39,27 +39,40 @@ _OTHER = DIALOG.alias("other")
 _RESPONSE_ID = bindparam("response_id", type_=Integer)
 _LOCK_RESPONSE = (
     select(
-        *SURVEY_RESPONSE.c, PARTICIPANT_CODE.c.person_id.label("owner_id"),
-        DIALOG.c.id.label("dialog_id"), DIALOG.c.step.label("dialog_step"),
-        DIALOG.c.awaits_text, DIALOG.c.message_id.label("dialog_message_id"),
+        *SURVEY_RESPONSE.c,
+        PARTICIPANT_CODE.c.person_id.label("owner_id"),
+        DIALOG.c.id.label("dialog_id"),
+        DIALOG.c.step.label("dialog_step"),
+        DIALOG.c.awaits_text,
+        DIALOG.c.message_id.label("dialog_message_id"),
         DIALOG.c.data.label("dialog_data"),
-        exists().where(_OTHER.c.person_id == PARTICIPANT_CODE.c.person_id,
-                       _OTHER.c.kind != FORM_DIALOG, _OTHER.c.awaits_text)
+        exists()
+        .where(
+            _OTHER.c.person_id == PARTICIPANT_CODE.c.person_id,
+            _OTHER.c.kind != FORM_DIALOG,
+            _OTHER.c.awaits_text,
+        )
         .label("other_awaits_text"),
     )
     .select_from(
-        SURVEY_RESPONSE.join(PARTICIPANT_CODE,
-                             PARTICIPANT_CODE.c.id == SURVEY_RESPONSE.c.participant_code_id)
-        .outerjoin(DIALOG, and_(DIALOG.c.person_id == PARTICIPANT_CODE.c.person_id,
-                                DIALOG.c.kind == FORM_DIALOG))
+        SURVEY_RESPONSE.join(
+            PARTICIPANT_CODE, PARTICIPANT_CODE.c.id == SURVEY_RESPONSE.c.participant_code_id
+        ).outerjoin(
+            DIALOG,
+            and_(DIALOG.c.person_id == PARTICIPANT_CODE.c.person_id, DIALOG.c.kind == FORM_DIALOG),
+        )
     )
     .where(SURVEY_RESPONSE.c.id == _RESPONSE_ID)
     .with_for_update(of=SURVEY_RESPONSE)
 )
 _ANSWERS = select(SURVEY_ANSWER.c.item_id, SURVEY_ANSWER.c.value).where(
-    SURVEY_ANSWER.c.response_id == _RESPONSE_ID)
-_MOVE = (update(SURVEY_RESPONSE).where(SURVEY_RESPONSE.c.id == _RESPONSE_ID)
-         .values(position=bindparam("position", type_=Integer)))
+    SURVEY_ANSWER.c.response_id == _RESPONSE_ID
+)
+_MOVE = (
+    update(SURVEY_RESPONSE)
+    .where(SURVEY_RESPONSE.c.id == _RESPONSE_ID)
+    .values(position=bindparam("position", type_=Integer))
+)
 
 
 def _store_statements(insert_of: Any) -> Any:
@@ -70,14 +83,22 @@ def _store_statements(insert_of: Any) -> Any:
     )
 
 
-_STORE = {"sqlite": _store_statements(sqlite.insert),
-          "postgresql": _store_statements(postgresql.insert)}
+_STORE = {
+    "sqlite": _store_statements(sqlite.insert),
+    "postgresql": _store_statements(postgresql.insert),
+}
 _RESPONSE_FIELDS = tuple(column.key for column in SURVEY_RESPONSE.c)
 
 
 def answer_own(
-    session: Session, *, response_id: int, person_id: int, index: int, choice: int | None,
-    now: datetime, message_id: int | None,
+    session: Session,
+    *,
+    response_id: int,
+    person_id: int,
+    index: int,
+    choice: int | None,
+    now: datetime,
+    message_id: int | None,
 ) -> ResponseView | None:
     """Store the person's answer to question `index` (choice None = skip) and move on.
 
@@ -93,12 +114,12 @@ def answer_own(
         raise AlreadySubmitted(row.submitted_at)
     if index != row.position:
         raise StaleStep(row.position)
-    questionnaire = questionnaire_version(session, row.questionnaire_id,
-                                          row.questionnaire_version)
+    questionnaire = questionnaire_version(session, row.questionnaire_id, row.questionnaire_version)
     items = items_for_phase(questionnaire, row.phase)
     answers: dict[str, str | None] = {
         item_id: value
-        for item_id, value in connection.execute(_ANSWERS, {"response_id": response_id})}
+        for item_id, value in connection.execute(_ANSWERS, {"response_id": response_id})
+    }
     if index >= len(items):
         raise StaleStep(row.position)
     item = items[index]
@@ -110,18 +131,31 @@ def answer_own(
             raise InvalidAnswer(item.id)
     back_to_summary = all(i.id in answers for i in items)
     position = len(items) if back_to_summary else index + 1
-    connection.execute(_STORE[connection.dialect.name], {
-        "response_id": response_id, "item_id": item.id, "value": value, "answered_at": now})
+    connection.execute(
+        _STORE[connection.dialect.name],
+        {"response_id": response_id, "item_id": item.id, "value": value, "answered_at": now},
+    )
     connection.execute(_MOVE, {"response_id": response_id, "position": position})
     answers[item.id] = value
     response = SurveyResponse(**{key: getattr(row, key) for key in _RESPONSE_FIELDS})
     response.position = position
-    kept = (row.dialog_id is not None and row.dialog_step == "form" and row.awaits_text
-            and not row.other_awaits_text and row.dialog_data == {"response_id": response_id}
-            and (message_id is None or row.dialog_message_id == message_id))
+    kept = (
+        row.dialog_id is not None
+        and row.dialog_step == "form"
+        and row.awaits_text
+        and not row.other_awaits_text
+        and row.dialog_data == {"response_id": response_id}
+        and (message_id is None or row.dialog_message_id == message_id)
+    )
     if not kept:
         # The form moved to another message, or another dialog took the typed text.
-        save_dialog(session, person_id=person_id, kind=FORM_DIALOG, step="form",
-                    data={"response_id": response_id}, awaits_text=True,
-                    message_id=message_id)
+        save_dialog(
+            session,
+            person_id=person_id,
+            kind=FORM_DIALOG,
+            step="form",
+            data={"response_id": response_id},
+            awaits_text=True,
+            message_id=message_id,
+        )
     return ResponseView(response, questionnaire, items, answers)

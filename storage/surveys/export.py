@@ -60,11 +60,18 @@ def submitted_responses(session: Session, *, programme_id: int) -> list[ScoredRe
         assert response.id is not None and response.submitted_at is not None
         q = questionnaire_of(session, response)
         given = answers.get(response.id, {})
-        out.append(ScoredResponse(
-            code=code, phase=SurveyPhase(response.phase), channel=response.channel,
-            questionnaire=q, answers=given, scores=score_subscales(q, given),
-            started_at=response.started_at, submitted_at=response.submitted_at,
-        ))
+        out.append(
+            ScoredResponse(
+                code=code,
+                phase=SurveyPhase(response.phase),
+                channel=response.channel,
+                questionnaire=q,
+                answers=given,
+                scores=score_subscales(q, given),
+                started_at=response.started_at,
+                submitted_at=response.submitted_at,
+            )
+        )
     out.sort(key=lambda r: (r.code, _PHASE_ORDER[r.phase.value]))
     return out
 
@@ -84,9 +91,9 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def export_header(responses: Sequence[ScoredResponse], fallback: Questionnaire) -> tuple[
-    list[str], list[str], list[str]
-]:
+def export_header(
+    responses: Sequence[ScoredResponse], fallback: Questionnaire
+) -> tuple[list[str], list[str], list[str]]:
     """(header, item ids, subscale ids): items and subscales of every version, in order."""
     versions = [fallback] if not responses else []
     seen_versions: set[tuple[str, str]] = set()
@@ -107,16 +114,21 @@ def export_header(responses: Sequence[ScoredResponse], fallback: Questionnaire) 
         for subscale in q.subscales:
             if subscale.id not in subscale_ids:
                 subscale_ids.append(subscale.id)
-    header = ["participant_code", "phase", "questionnaire_id", "questionnaire_version",
-              "channel", "started_at_utc", "submitted_at_utc"]
+    header = [
+        "participant_code",
+        "phase",
+        "questionnaire_id",
+        "questionnaire_version",
+        "channel",
+        "started_at_utc",
+        "submitted_at_utc",
+    ]
     header += [f"item:{i}{FREE_TEXT_MARK if i in free_text else ''}" for i in item_ids]
     header += [f"score:{s}" for s in subscale_ids]
     return header, item_ids, subscale_ids
 
 
-def write_csv(
-    responses: Sequence[ScoredResponse], out: TextIO, *, fallback: Questionnaire
-) -> int:
+def write_csv(responses: Sequence[ScoredResponse], out: TextIO, *, fallback: Questionnaire) -> int:
     """Write one row per participant and phase; returns how many rows."""
     header, item_ids, subscale_ids = export_header(responses, fallback)
     writer = csv.writer(out)
@@ -124,8 +136,15 @@ def write_csv(
     for r in responses:
         asked = {item.id for item in r.questionnaire.items if item.asked_in(r.phase)}
         writer.writerow(
-            [r.code, r.phase.value, r.questionnaire.id, r.questionnaire.version, r.channel,
-             _utc(r.started_at), _utc(r.submitted_at)]
+            [
+                r.code,
+                r.phase.value,
+                r.questionnaire.id,
+                r.questionnaire.version,
+                r.channel,
+                _utc(r.started_at),
+                _utc(r.submitted_at),
+            ]
             + [_cell(r.answers.get(i)) if i in asked else "" for i in item_ids]
             + [_format_score(r.scores.get(s)) for s in subscale_ids]
         )

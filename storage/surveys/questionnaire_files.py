@@ -66,8 +66,14 @@ class _Reader:
         self.problems: list[Problem] = []
 
     def problem(self, loc: Loc, message: str, line: int | None = None) -> None:
-        self.problems.append(Problem(str(self.path), format_loc(loc), message,
-                                     line if line is not None else self.line_of(loc)))
+        self.problems.append(
+            Problem(
+                str(self.path),
+                format_loc(loc),
+                message,
+                line if line is not None else self.line_of(loc),
+            )
+        )
 
     def line_of(self, loc: Loc) -> int | None:
         for end in range(len(loc), -1, -1):
@@ -106,8 +112,11 @@ class _Reader:
                 loader.dispose()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            self.problem((), f"YAML syntax: {exc.problem or exc.context}",
-                         mark.line + 1 if mark is not None else None)
+            self.problem(
+                (),
+                f"YAML syntax: {exc.problem or exc.context}",
+                mark.line + 1 if mark is not None else None,
+            )
         except yaml.YAMLError as exc:
             self.problem((), f"YAML syntax: {exc}")
         return None
@@ -135,9 +144,12 @@ def _describe(error: ErrorDetails) -> str:
     messages = {
         "missing": "missing",
         "extra_forbidden": "unknown field (check the spelling)",
-        "string_type": "must be text" + (
+        "string_type": "must be text"
+        + (
             ' (YAML reads yes, no, on and off as true/false: put the text in quotes, "yes")'
-            if isinstance(error.get("input"), bool) else ""),
+            if isinstance(error.get("input"), bool)
+            else ""
+        ),
         "int_type": "must be a whole number",
         "int_parsing": "must be a whole number",
         "int_from_float": "must be a whole number",
@@ -165,11 +177,18 @@ def _describe(error: ErrorDetails) -> str:
     if kind == "string_pattern_mismatch":
         return _PATTERN_HINTS.get(str(ctx.get("pattern")), "has characters that are not allowed")
     if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
-        bound = {"greater_than": "more than", "greater_than_equal": "at least",
-                 "less_than": "less than", "less_than_equal": "at most"}[kind]
+        bound = {
+            "greater_than": "more than",
+            "greater_than_equal": "at least",
+            "less_than": "less than",
+            "less_than_equal": "at most",
+        }[kind]
         limit = next(iter(ctx.values()), "")
-        return f"must be {bound} {limit:g}" if isinstance(limit, float) else (
-            f"must be {bound} {limit}")
+        return (
+            f"must be {bound} {limit:g}"
+            if isinstance(limit, float)
+            else (f"must be {bound} {limit}")
+        )
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     return str(error["msg"])
@@ -191,8 +210,9 @@ def _scale_problems(q: Questionnaire, reader: _Reader) -> None:
             if item.options is None:
                 reader.problem((*at, "options"), "missing (a single_choice item needs options)")
             elif not 2 <= len(options) <= MAX_OPTIONS:
-                reader.problem((*at, "options"), f"needs 2 to {MAX_OPTIONS} options "
-                               f"(found {len(options)})")
+                reader.problem(
+                    (*at, "options"), f"needs 2 to {MAX_OPTIONS} options (found {len(options)})"
+                )
             values = Counter(option.value for option in options)
             for k, option in enumerate(options):
                 if values[option.value] > 1:
@@ -200,8 +220,10 @@ def _scale_problems(q: Questionnaire, reader: _Reader) -> None:
             scored = [option.score is not None for option in options]
             if any(scored) and not all(scored):
                 k = scored.index(False)
-                reader.problem((*at, "options", k, "score"),
-                               "missing (either every option has a score or none has)")
+                reader.problem(
+                    (*at, "options", k, "score"),
+                    "missing (either every option has a score or none has)",
+                )
         elif item.options is not None:
             reader.problem((*at, "options"), "only single_choice items have options")
         if item.type == ItemType.TEXT:
@@ -231,17 +253,28 @@ def _subscale_problems(q: Questionnaire, reader: _Reader) -> None:
                 continue
             item = q.items[positions[item_id]]
             if not item.scored:
-                reader.problem((*at, "items", k), f"item {item_id!r} has no score "
-                               "(text items and single_choice without scores cannot be scored)")
+                reader.problem(
+                    (*at, "items", k),
+                    f"item {item_id!r} has no score "
+                    "(text items and single_choice without scores cannot be scored)",
+                )
                 continue
             kinds.add(f"scale {item.scale}" if item.type == ItemType.LIKERT else "scored options")
             phases.add(item.phase.value)
         if len(kinds) > 1:
-            reader.problem((*at, "items"), "mixes answer scales (" + ", ".join(sorted(kinds))
-                           + "); scores would not be comparable")
+            reader.problem(
+                (*at, "items"),
+                "mixes answer scales ("
+                + ", ".join(sorted(kinds))
+                + "); scores would not be comparable",
+            )
         if len(phases) > 1:
-            reader.problem((*at, "items"), "mixes phases (" + ", ".join(sorted(phases))
-                           + "); a subscale must be asked in the same surveys")
+            reader.problem(
+                (*at, "items"),
+                "mixes phases ("
+                + ", ".join(sorted(phases))
+                + "); a subscale must be asked in the same surveys",
+            )
 
 
 def semantic_problems(q: Questionnaire, reader: _Reader) -> None:
@@ -250,8 +283,9 @@ def semantic_problems(q: Questionnaire, reader: _Reader) -> None:
     first: dict[str, int] = {}
     for i, item in enumerate(q.items):
         if counts[item.id] > 1 and item.id in first:
-            reader.problem(("items", i, "id"),
-                           f"{item.id!r} is used twice (also items[{first[item.id]}])")
+            reader.problem(
+                ("items", i, "id"), f"{item.id!r} is used twice (also items[{first[item.id]}])"
+            )
         first.setdefault(item.id, i)
     _scale_problems(q, reader)
     _subscale_problems(q, reader)
@@ -357,8 +391,12 @@ class QuestionnaireCache:
             if cached is None:
                 raise
             if first_report:
-                log.error("keeping the last valid version %s of %s (%s)",
-                          cached[1].version, cached[1].id, key)
+                log.error(
+                    "keeping the last valid version %s of %s (%s)",
+                    cached[1].version,
+                    cached[1].id,
+                    key,
+                )
             return cached[1]
         with self._lock:
             self._entries[key] = (stamp, questionnaire)

@@ -293,9 +293,6 @@ def default_questionnaire_path() -> Path:
     return Path(str(files("bot").joinpath("surveys", "default.yaml")))
 
 
-
-
-
 def from_definition(definition: Mapping[str, Any]) -> Questionnaire:
     """Rebuild a questionnaire from the normalised content stored with its responses."""
     return Questionnaire.model_validate(dict(definition))
@@ -326,9 +323,9 @@ def item_score(item: Item, raw: str | None) -> float | None:
     raise ValueError(f"{raw!r} is not an option of item {item.id}")
 
 
-def score_subscale(q: Questionnaire, subscale: Subscale, answers: Mapping[str, str | None]) -> (
-    float | None
-):
+def score_subscale(
+    q: Questionnaire, subscale: Subscale, answers: Mapping[str, str | None]
+) -> float | None:
     """One subscale's score, or None below its minimum share of answered items."""
     scores = [item_score(q.item(item_id), answers.get(item_id)) for item_id in subscale.items]
     answered = [s for s in scores if s is not None]
@@ -339,8 +336,6 @@ def score_subscale(q: Questionnaire, subscale: Subscale, answers: Mapping[str, s
     return total if subscale.scoring == "sum" else total / len(answered)
 
 
-def score_subscales(
-    q: Questionnaire, answers: Mapping[str, str | None]
-) -> dict[str, float | None]:
+def score_subscales(q: Questionnaire, answers: Mapping[str, str | None]) -> dict[str, float | None]:
     """Every subscale's score for one response's answers (item id → raw answer)."""
     return {s.id: score_subscale(q, s, answers) for s in q.subscales}

@@ -179,8 +179,9 @@ def phase_open(programme: Programme, phase: SurveyPhase) -> bool:
 
 def phase_due(programme: Programme) -> SurveyPhase:
     """The phase residents are asked now."""
-    return SurveyPhase.FINAL if programme.final_survey_opened_at is not None else (
-        SurveyPhase.INITIAL)
+    return (
+        SurveyPhase.FINAL if programme.final_survey_opened_at is not None else (SurveyPhase.INITIAL)
+    )
 
 
 def start_or_resume(
@@ -209,18 +210,22 @@ def start_or_resume(
     code = participant_code(session, person_id=person_id, programme_id=programme.id)
     assert code.id is not None
     response = SurveyResponse(
-        participant_code_id=code.id, programme_id=programme.id, phase=phase.value,
-        questionnaire_id=q.id, questionnaire_version=q.version, channel=channel.value,
+        participant_code_id=code.id,
+        programme_id=programme.id,
+        phase=phase.value,
+        questionnaire_id=q.id,
+        questionnaire_version=q.version,
+        channel=channel.value,
         entered_by_id=entered_by_id if channel == Channel.PROXY else None,
-        position=0, started_at=now,
+        position=0,
+        started_at=now,
     )
     try:
         with session.begin_nested():
             session.add(response)
     except IntegrityError:
         # A double tap on "Continue" raced us to it: use the row the other one made.
-        again = find_response(session, person_id=person_id, programme_id=programme.id,
-                              phase=phase)
+        again = find_response(session, person_id=person_id, programme_id=programme.id, phase=phase)
         if again is None:
             raise
         return again
@@ -253,8 +258,9 @@ def view(session: Session, response: SurveyResponse) -> ResponseView:
     """The response with its questionnaire, items and answers so far."""
     q = questionnaire_of(session, response)
     rows = session.exec(select(SurveyAnswer).where(SurveyAnswer.response_id == response.id)).all()
-    return ResponseView(response, q, items_for_phase(q, response.phase),
-                        {row.item_id: row.value for row in rows})
+    return ResponseView(
+        response, q, items_for_phase(q, response.phase), {row.item_id: row.value for row in rows}
+    )
 
 
 def load_view(session: Session, *, response_id: int) -> ResponseView:
@@ -275,8 +281,9 @@ def _open_at(session: Session, response_id: int, index: int) -> tuple[SurveyResp
     return response, current
 
 
-def _store(session: Session, response_id: int, item_id: str, value: str | None,
-           now: datetime) -> None:
+def _store(
+    session: Session, response_id: int, item_id: str, value: str | None, now: datetime
+) -> None:
     row = session.exec(
         select(SurveyAnswer).where(
             SurveyAnswer.response_id == response_id, SurveyAnswer.item_id == item_id
@@ -376,8 +383,9 @@ def submit(session: Session, *, response_id: int, now: datetime) -> ResponseView
     session.add(response)
     person_id = response_owner(session, response)
     if person_id is not None:
-        cancel_survey_sends(session, person_id=person_id, programme_id=response.programme_id,
-                            phase=current.phase)
+        cancel_survey_sends(
+            session, person_id=person_id, programme_id=response.programme_id, phase=current.phase
+        )
     session.flush()
     return view(session, response)
 
@@ -403,10 +411,14 @@ def followup_sends(
 ) -> list[NewSend]:
     """A phase's follow-ups after an offer at `offered_at`, as outbox rows."""
     return [
-        NewSend(kind=SendKind.SURVEY_FOLLOWUP, person_id=person_id,
-                due_at=offered_at + timedelta(days=days), programme_id=programme_id,
-                payload={"phase": phase.value, "days": days},
-                dedupe_key=followup_key(person_id, programme_id, phase, days))
+        NewSend(
+            kind=SendKind.SURVEY_FOLLOWUP,
+            person_id=person_id,
+            due_at=offered_at + timedelta(days=days),
+            programme_id=programme_id,
+            payload={"phase": phase.value, "days": days},
+            dedupe_key=followup_key(person_id, programme_id, phase, days),
+        )
         for days in FOLLOWUP_DAYS[phase]
     ]
 
@@ -430,8 +442,9 @@ def cancel_survey_sends(
         select(PendingSend).where(
             col(PendingSend.dedupe_key).in_(survey_send_keys(person_id, programme_id, phase)),
             PendingSend.state == SendState.PENDING.value,
-            col(PendingSend.kind).in_([SendKind.SURVEY_INVITE.value,
-                                       SendKind.SURVEY_FOLLOWUP.value]),
+            col(PendingSend.kind).in_(
+                [SendKind.SURVEY_INVITE.value, SendKind.SURVEY_FOLLOWUP.value]
+            ),
         )
     ).all()
     for row in rows:

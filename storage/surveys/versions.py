@@ -94,23 +94,29 @@ def current_questionnaire(
     A file edited without a new version keeps the stored version in use (logged), and a
     broken file keeps the last valid one (see QuestionnaireCache).
     """
-    return current_questionnaire_of(session, programme_id=programme.id,
-                                    survey_path=programme.survey_path, surveys_dir=surveys_dir)
+    return current_questionnaire_of(
+        session,
+        programme_id=programme.id,
+        survey_path=programme.survey_path,
+        surveys_dir=surveys_dir,
+    )
 
 
 # File versions known not to conflict with what the database stores: stored with exactly
 # this content, or not stored yet (it is then stored from this very content). A stored
 # version never changes, so later taps need no query (keyed by the fingerprint).
 _MATCHING: set[tuple[str, str, str, str]] = set()
-_FINGERPRINT = (
-    select(SurveyVersion.fingerprint)
-    .where(SurveyVersion.questionnaire_id == bindparam("questionnaire_id"),
-           SurveyVersion.version == bindparam("version"))
+_FINGERPRINT = select(SurveyVersion.fingerprint).where(
+    SurveyVersion.questionnaire_id == bindparam("questionnaire_id"),
+    SurveyVersion.version == bindparam("version"),
 )
 
 
 def current_questionnaire_of(
-    session: Session, *, programme_id: int | None, survey_path: str | None,
+    session: Session,
+    *,
+    programme_id: int | None,
+    survey_path: str | None,
     surveys_dir: str | None = None,
 ) -> Questionnaire:
     """`current_questionnaire` from a programme's columns; usually no query at all."""
@@ -125,16 +131,21 @@ def current_questionnaire_of(
     with _DEFINITIONS_LOCK:
         if key in _MATCHING:
             return q
-    fingerprint = session.exec(_FINGERPRINT,
-                               params={"questionnaire_id": q.id, "version": q.version}).first()
+    fingerprint = session.exec(
+        _FINGERPRINT, params={"questionnaire_id": q.id, "version": q.version}
+    ).first()
     if fingerprint is None or fingerprint == q.fingerprint:
         with _DEFINITIONS_LOCK:
             _MATCHING.add(key)
         return q
     stored = stored_version(session, q.id, q.version)
     if stored is not None and stored.fingerprint != q.fingerprint:
-        log.error("programme %s: %s changed without a new version; keeping the stored "
-                  "version %s", programme_id, path, q.version)
+        log.error(
+            "programme %s: %s changed without a new version; keeping the stored version %s",
+            programme_id,
+            path,
+            q.version,
+        )
         return _stored(stored)
     return q
 
@@ -144,8 +155,12 @@ def register_version(session: Session, q: Questionnaire) -> SurveyVersion:
     found = stored_version(session, q.id, q.version)
     if found is not None:
         return found
-    row = SurveyVersion(questionnaire_id=q.id, version=q.version, fingerprint=q.fingerprint,
-                        definition=q.definition())
+    row = SurveyVersion(
+        questionnaire_id=q.id,
+        version=q.version,
+        fingerprint=q.fingerprint,
+        definition=q.definition(),
+    )
     try:
         with session.begin_nested():
             session.add(row)
@@ -159,8 +174,7 @@ def register_version(session: Session, q: Questionnaire) -> SurveyVersion:
 
 def questionnaire_of(session: Session, response: SurveyResponse) -> Questionnaire:
     """The exact questionnaire version a response was started with."""
-    return questionnaire_version(session, response.questionnaire_id,
-                                 response.questionnaire_version)
+    return questionnaire_version(session, response.questionnaire_id, response.questionnaire_version)
 
 
 # Stored versions never change: once read, a version needs no query again (per database).

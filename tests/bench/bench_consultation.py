@@ -51,27 +51,46 @@ def main() -> None:
             programme_id, animator_id = programme.id, animator.id
         people = make_people(engine, args.residents, programme_id=programme_id)
         actor = Actor(person_id=animator_id, programme_id=programme_id, is_admin=False)
-        draft = {"kind": "poll", "audience": "programme", "show_results": True,
-                 "opens": "2026-11-23", "closes": "2026-11-30",
-                 "questions": [{"text": "Kiedy?", "multiple": False,
-                                "options": ["Rano", "Po południu", "Wieczorem"]}]}
+        draft = {
+            "kind": "poll",
+            "audience": "programme",
+            "show_results": True,
+            "opens": "2026-11-23",
+            "closes": "2026-11-30",
+            "questions": [
+                {
+                    "text": "Kiedy?",
+                    "multiple": False,
+                    "options": ["Rano", "Po południu", "Wieczorem"],
+                }
+            ],
+        }
         started = time.perf_counter()
         with transaction(engine) as session:
-            consultation = create_consultation(session, draft=draft, programme_id=programme_id,
-                                               actor=actor, now=NOW, zone=ZONE)
+            consultation = create_consultation(
+                session, draft=draft, programme_id=programme_id, actor=actor, now=NOW, zone=ZONE
+            )
             assert consultation.id is not None
             cid = consultation.id
         opening = time.perf_counter() - started
         with read_only(engine) as session:
             queued = len(session.exec(select(PendingSend.id)).all())
-        print(f"opening for {args.residents} residents: {opening * 1000:.0f} ms, "
-              f"{queued} sends queued")
+        print(
+            f"opening for {args.residents} residents: {opening * 1000:.0f} ms, "
+            f"{queued} sends queued"
+        )
 
         def tap(person_id: int, option: int) -> float:
             begin = time.perf_counter()
             with transaction(engine) as session:
-                choose(session, consultation_id=cid, who=Answerer(person_id), question=0,
-                       option=option, now=NOW)
+                choose(
+                    session,
+                    consultation_id=cid,
+                    who=Answerer(person_id),
+                    question=0,
+                    option=option,
+                    now=NOW,
+                )
             return time.perf_counter() - begin
 
         taps = min(args.taps, len(people))
@@ -79,22 +98,30 @@ def main() -> None:
         again = [tap(people[i], (i + 1) % 3) for i in range(taps)]
         for name, times in (("first tap", first), ("changed answer", again)):
             ordered = sorted(times)
-            print(f"{name}: p50 {statistics.median(times) * 1000:.2f} ms, "
-                  f"p99 {ordered[int(len(ordered) * 0.99) - 1] * 1000:.2f} ms")
+            print(
+                f"{name}: p50 {statistics.median(times) * 1000:.2f} ms, "
+                f"p99 {ordered[int(len(ordered) * 0.99) - 1] * 1000:.2f} ms"
+            )
         with transaction(engine) as session:
             close_now(session, consultation_id=cid, actor=actor, now=NOW + timedelta(hours=1))
         started = time.perf_counter()
         with read_only(engine) as session:
             found = session.get(Programme, programme_id)
             assert found is not None
-            build_report(session, programme=found, now=NOW + timedelta(days=1),
-                         options=ReportOptions(year=2026))
+            build_report(
+                session,
+                programme=found,
+                now=NOW + timedelta(days=1),
+                options=ReportOptions(year=2026),
+            )
         report = time.perf_counter() - started
         print(f"whole report with the Consultations sheet: {report:.2f} s")
         engine.dispose()
-    print(f"RESULT opening_ms={opening * 1000:.0f} "
-          f"tap_p50_ms={statistics.median(first) * 1000:.2f} "
-          f"change_p50_ms={statistics.median(again) * 1000:.2f} report_s={report:.2f}")
+    print(
+        f"RESULT opening_ms={opening * 1000:.0f} "
+        f"tap_p50_ms={statistics.median(first) * 1000:.2f} "
+        f"change_p50_ms={statistics.median(again) * 1000:.2f} report_s={report:.2f}"
+    )
 
 
 if __name__ == "__main__":

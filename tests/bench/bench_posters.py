@@ -27,9 +27,13 @@ def _items(count: int) -> list[PosterActivity]:
     return [
         PosterActivity(
             title=f"Warsztaty ceramiki dla seniorów, spotkanie {i + 1}",
-            starts_at=start + timedelta(days=i), ends_at=start + timedelta(days=i, hours=2),
-            venue="Klub Seniora „Złota Jesień”, ul. Łąkowa 12", places=12, taken=i % 13,
-            link=activity_link("pal_bot", 100_000 + i))
+            starts_at=start + timedelta(days=i),
+            ends_at=start + timedelta(days=i, hours=2),
+            venue="Klub Seniora „Złota Jesień”, ul. Łąkowa 12",
+            places=12,
+            taken=i % 13,
+            link=activity_link("pal_bot", 100_000 + i),
+        )
         for i in range(count)
     ]
 
@@ -54,24 +58,36 @@ def main() -> None:
     items = _items(args.activities)
 
     def one() -> bytes:
-        return activity_poster(t, programme="PAL Osiedle Słoneczne", item=items[0],
-                               contact="tel. 22 123 45 67")
+        return activity_poster(
+            t, programme="PAL Osiedle Słoneczne", item=items[0], contact="tel. 22 123 45 67"
+        )
 
     def listing() -> bytes:
-        return programme_poster(t, programme="PAL Osiedle Słoneczne", items=items,
-                                bot=bot_link("pal_bot"), contact="tel. 22 123 45 67")
+        return programme_poster(
+            t,
+            programme="PAL Osiedle Słoneczne",
+            items=items,
+            bot=bot_link("pal_bot"),
+            contact="tel. 22 123 45 67",
+        )
 
     one()  # warm-up: fonts registered, modules imported
     single, single_size = _time(args.rounds, one)
     many, many_size = _time(args.rounds, listing)
-    print(f"activity poster:  median {statistics.median(single) * 1000:.0f} ms, "
-          f"worst {max(single) * 1000:.0f} ms, {single_size / 1024:.0f} kB")
-    print(f"programme poster ({args.activities} activities): median "
-          f"{statistics.median(many) * 1000:.0f} ms, worst {max(many) * 1000:.0f} ms, "
-          f"{many_size / 1024:.0f} kB")
-    print(f"RESULT activity_ms={statistics.median(single) * 1000:.0f} "
-          f"programme_ms={statistics.median(many) * 1000:.0f} "
-          f"activity_kb={single_size / 1024:.0f} programme_kb={many_size / 1024:.0f}")
+    print(
+        f"activity poster:  median {statistics.median(single) * 1000:.0f} ms, "
+        f"worst {max(single) * 1000:.0f} ms, {single_size / 1024:.0f} kB"
+    )
+    print(
+        f"programme poster ({args.activities} activities): median "
+        f"{statistics.median(many) * 1000:.0f} ms, worst {max(many) * 1000:.0f} ms, "
+        f"{many_size / 1024:.0f} kB"
+    )
+    print(
+        f"RESULT activity_ms={statistics.median(single) * 1000:.0f} "
+        f"programme_ms={statistics.median(many) * 1000:.0f} "
+        f"activity_kb={single_size / 1024:.0f} programme_kb={many_size / 1024:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -68,8 +68,15 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
 
 
-def seed(engine: Engine, *, people: int, per_person: int, first_due: datetime,
-         spread: timedelta, activity_start: datetime) -> dict[int, datetime]:
+def seed(
+    engine: Engine,
+    *,
+    people: int,
+    per_person: int,
+    first_due: datetime,
+    spread: timedelta,
+    activity_start: datetime,
+) -> dict[int, datetime]:
     """People with places in `per_person` activities and one reminder each, due within
     `spread` from `first_due`; returns registration id → due time."""
     rng = random.Random(4)
@@ -77,42 +84,70 @@ def seed(engine: Engine, *, people: int, per_person: int, first_due: datetime,
         programme = make_programme(session, name="PAL Benchmark")
         activities = []
         for i in range(per_person):
-            activity = make_activity(session, programme=programme, places=people + 10,
-                                     starts_at=activity_start + timedelta(hours=i),
-                                     title=f"Warsztaty {i + 1}")
+            activity = make_activity(
+                session,
+                programme=programme,
+                places=people + 10,
+                starts_at=activity_start + timedelta(hours=i),
+                title=f"Warsztaty {i + 1}",
+            )
             activities.append(activity)
         assert programme.id is not None
         programme_id = programme.id
         activity_ids = [a.id for a in activities]
     with transaction(engine) as session:
-        session.execute(insert(Person), [
-            {"telegram_id": FIRST_TELEGRAM_ID + i, "display_name": f"Osoba {i}",
-             "language": LANGUAGES[i % len(LANGUAGES)], "onboarding_step": OnboardingStep.DONE,
-             "programme_id": programme_id, "created_at": first_due}
-            for i in range(people)
-        ])
+        session.execute(
+            insert(Person),
+            [
+                {
+                    "telegram_id": FIRST_TELEGRAM_ID + i,
+                    "display_name": f"Osoba {i}",
+                    "language": LANGUAGES[i % len(LANGUAGES)],
+                    "onboarding_step": OnboardingStep.DONE,
+                    "programme_id": programme_id,
+                    "created_at": first_due,
+                }
+                for i in range(people)
+            ],
+        )
         person_ids = list(session.exec(select(Person.id).order_by(col(Person.id))))
-        session.execute(insert(Registration), [
-            {"activity_id": activity_id, "person_id": person_id,
-             "status": RegistrationStatus.CONFIRMED, "created_at": first_due}
-            for activity_id in activity_ids for person_id in person_ids
-        ])
-        registrations = session.exec(select(Registration.id, Registration.person_id,
-                                            Registration.activity_id)).all()
+        session.execute(
+            insert(Registration),
+            [
+                {
+                    "activity_id": activity_id,
+                    "person_id": person_id,
+                    "status": RegistrationStatus.CONFIRMED,
+                    "created_at": first_due,
+                }
+                for activity_id in activity_ids
+                for person_id in person_ids
+            ],
+        )
+        registrations = session.exec(
+            select(Registration.id, Registration.person_id, Registration.activity_id)
+        ).all()
         dues: dict[int, datetime] = {}
         rows = []
         for registration_id, person_id, activity_id in registrations:
             assert registration_id is not None
             due = first_due + spread * rng.random()
             dues[registration_id] = due
-            rows.append({
-                "kind": SendKind.REMINDER.value, "person_id": person_id,
-                "activity_id": activity_id, "registration_id": registration_id,
-                "programme_id": programme_id, "due_at": due, "state": SendState.PENDING.value,
-                "attempts": 0, "payload": {"offset": 3600, "last": False},
-                "dedupe_key": reminder_key(registration_id, timedelta(hours=1)),
-                "created_at": first_due,
-            })
+            rows.append(
+                {
+                    "kind": SendKind.REMINDER.value,
+                    "person_id": person_id,
+                    "activity_id": activity_id,
+                    "registration_id": registration_id,
+                    "programme_id": programme_id,
+                    "due_at": due,
+                    "state": SendState.PENDING.value,
+                    "attempts": 0,
+                    "payload": {"offset": 3600, "last": False},
+                    "dedupe_key": reminder_key(registration_id, timedelta(hours=1)),
+                    "created_at": first_due,
+                }
+            )
         session.execute(insert(PendingSend), rows)
     return dues
 
@@ -125,15 +160,21 @@ async def reminders_due_in_one_minute(total: int, per_person: int) -> bool:
         engine = make_engine(url)
         upgrade_to_latest(engine)
         async with FakeBotApi(token=TOKEN, rate_limit=RateLimit()) as api:
-            env = bot_env(api, PALBOT_DATABASE_URL=url, PALBOT_LOG_LEVEL="INFO",
-                          PALBOT_QUIET_HOURS="off")
+            env = bot_env(
+                api, PALBOT_DATABASE_URL=url, PALBOT_LOG_LEVEL="INFO", PALBOT_QUIET_HOURS="off"
+            )
             async with BotProcess(env, work, ["run"], log_path=work / "bot.log") as bot:
                 await bot.wait_ready(api, timeout=60)
                 first_due = datetime.now(UTC) + timedelta(seconds=8)
                 print(f"seeding {total} reminders for {people} residents…", flush=True)
-                dues = seed(engine, people=people, per_person=per_person,
-                            first_due=first_due, spread=timedelta(minutes=1),
-                            activity_start=first_due + timedelta(hours=2))
+                dues = seed(
+                    engine,
+                    people=people,
+                    per_person=per_person,
+                    first_due=first_due,
+                    spread=timedelta(minutes=1),
+                    activity_start=first_due + timedelta(hours=2),
+                )
                 print("waiting for every reminder…", flush=True)
                 chats = [FIRST_TELEGRAM_ID + i for i in range(people)]
 
@@ -161,8 +202,14 @@ async def reminders_due_in_one_minute(total: int, per_person: int) -> bool:
     per_registration: Counter[int] = Counter()
     lateness = []
     for message in messages:
-        data = next((b.callback_data for b in message.buttons
-                     if (b.callback_data or "").startswith("rem:y:")), None)
+        data = next(
+            (
+                b.callback_data
+                for b in message.buttons
+                if (b.callback_data or "").startswith("rem:y:")
+            ),
+            None,
+        )
         if data is None:
             continue
         registration_id = int(data.removeprefix("rem:y:"))
@@ -175,23 +222,38 @@ async def reminders_due_in_one_minute(total: int, per_person: int) -> bool:
     print(f"reminders: {total} due within one minute to {people} residents")
     print(f"  achieved: {rate:.1f} messages/s (target >= 28)")
     print(f"  429 answers: {stats['rate_limited']} (target: a handful at most)")
-    print(f"  lateness: p50 {_percentile(lateness, 0.5):.1f} s, "
-          f"p99 {_percentile(lateness, 0.99):.1f} s, max {max(lateness, default=0):.1f} s "
-          f"(at 30/s, {total} need {total / 30:.0f} s however they are sent)")
+    print(
+        f"  lateness: p50 {_percentile(lateness, 0.5):.1f} s, "
+        f"p99 {_percentile(lateness, 0.99):.1f} s, max {max(lateness, default=0):.1f} s "
+        f"(at 30/s, {total} need {total / 30:.0f} s however they are sent)"
+    )
     print(f"  duplicates: {duplicates}, losses: {losses} (target 0 and 0)")
     print(f"  database: {dict(states)}")
-    print(f"  bot process: {(cpu.user + cpu.system) / max(len(messages), 1) * 1000:.1f} ms CPU "
-          f"per message; pacer: {pacer}")
-    return (rate >= 28 and duplicates == 0 and losses == 0 and stats["rate_limited"] <= 5
-            and states == Counter({SendState.SENT.value: total}))
+    print(
+        f"  bot process: {(cpu.user + cpu.system) / max(len(messages), 1) * 1000:.1f} ms CPU "
+        f"per message; pacer: {pacer}"
+    )
+    return (
+        rate >= 28
+        and duplicates == 0
+        and losses == 0
+        and stats["rate_limited"] <= 5
+        and states == Counter({SendState.SENT.value: total})
+    )
 
 
 def seed_pending(engine: Engine, count: int) -> None:
     """`count` reminders due over the next month (nothing due at start)."""
     now = datetime.now(UTC)
     people = count // 2
-    seed(engine, people=people, per_person=2, first_due=now + timedelta(days=1),
-         spread=timedelta(days=30), activity_start=now + timedelta(days=40))
+    seed(
+        engine,
+        people=people,
+        per_person=2,
+        first_due=now + timedelta(days=1),
+        spread=timedelta(days=30),
+        activity_start=now + timedelta(days=40),
+    )
     with Session(engine) as session:
         pending = session.exec(select(func.count()).select_from(PendingSend)).one()
         assert pending == count, pending
@@ -219,8 +281,11 @@ async def start_up(pending: int) -> tuple[float, float, float]:
             started = time.monotonic()
             async with bot:
                 await bot.wait_ready(api, timeout=60)
-                await api.wait_until(lambda: "outbox ready in" in bot.log_text(), 60,
-                                     description="the dispatcher set its timer")
+                await api.wait_until(
+                    lambda: "outbox ready in" in bot.log_text(),
+                    60,
+                    description="the dispatcher set its timer",
+                )
                 elapsed = time.monotonic() - started
                 ready = bot.log_text().split("outbox ready in ", 1)[1]
                 rebuild = float(ready.split(" ms", 1)[0]) / 1000
@@ -231,7 +296,8 @@ async def start_up(pending: int) -> tuple[float, float, float]:
                     with Session(engine) as session:
                         due = session.exec(select(func.min(PendingSend.due_at))).one()
                     assert f"next send due at {due}" in bot.log_text(), (
-                        "the timer is not the earliest pending send")
+                        "the timer is not the earliest pending send"
+                    )
                 assert await bot.terminate(timeout=30) == 0, bot.log_tail()
         engine.dispose()
     return elapsed, rebuild, peak
@@ -239,8 +305,9 @@ async def start_up(pending: int) -> tuple[float, float, float]:
 
 async def main() -> int:
     """Run both parts and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--reminders", type=int, default=5000)
     parser.add_argument("--per-person", type=int, default=2)
     parser.add_argument("--pending", type=int, default=50_000)
@@ -253,11 +320,15 @@ async def main() -> int:
     if not args.skip_startup:
         empty_time, empty_rebuild, empty_mb = await start_up(0)
         full_time, full_rebuild, full_mb = await start_up(args.pending)
-        print(f"start-up with {args.pending} pending sends: {full_time:.2f} s to polling with "
-              f"the timer set (the outbox's share: {full_rebuild * 1000:.0f} ms), "
-              f"peak {full_mb:.0f} MB (targets < 3 s, < 250 MB)")
-        print(f"start-up with an empty outbox: {empty_time:.2f} s "
-              f"(the outbox's share: {empty_rebuild * 1000:.0f} ms), peak {empty_mb:.0f} MB")
+        print(
+            f"start-up with {args.pending} pending sends: {full_time:.2f} s to polling with "
+            f"the timer set (the outbox's share: {full_rebuild * 1000:.0f} ms), "
+            f"peak {full_mb:.0f} MB (targets < 3 s, < 250 MB)"
+        )
+        print(
+            f"start-up with an empty outbox: {empty_time:.2f} s "
+            f"(the outbox's share: {empty_rebuild * 1000:.0f} ms), peak {empty_mb:.0f} MB"
+        )
         ok &= full_time < 3 and full_mb < 250
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1

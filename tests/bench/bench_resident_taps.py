@@ -46,25 +46,37 @@ def _user(telegram_id: int) -> dict[str, Any]:
 
 def press(app: PalApplication, telegram_id: int, data: str) -> Update:
     """A callback query from a message the bot sent this resident."""
-    message = {"message_id": 1, "date": 1_780_000_000,
-               "chat": {"id": telegram_id, "type": "private"},
-               "from": {"id": 1, "is_bot": True, "first_name": "PAL"}, "text": "📌"}
-    query = {"id": str(next(_update_ids)), "from": _user(telegram_id), "chat_instance": "c",
-             "data": data, "message": message}
+    message = {
+        "message_id": 1,
+        "date": 1_780_000_000,
+        "chat": {"id": telegram_id, "type": "private"},
+        "from": {"id": 1, "is_bot": True, "first_name": "PAL"},
+        "text": "📌",
+    }
+    query = {
+        "id": str(next(_update_ids)),
+        "from": _user(telegram_id),
+        "chat_instance": "c",
+        "data": data,
+        "message": message,
+    }
     return Update.de_json({"update_id": next(_update_ids), "callback_query": query}, app.bot)
 
 
 def command(app: PalApplication, telegram_id: int, text: str) -> Update:
     """A command typed by this resident."""
-    message = {"message_id": next(_update_ids), "date": 1_780_000_000,
-               "chat": {"id": telegram_id, "type": "private"}, "from": _user(telegram_id),
-               "text": text, "entities": [{"type": "bot_command", "offset": 0,
-                                           "length": len(text.split()[0])}]}
+    message = {
+        "message_id": next(_update_ids),
+        "date": 1_780_000_000,
+        "chat": {"id": telegram_id, "type": "private"},
+        "from": _user(telegram_id),
+        "text": text,
+        "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+    }
     return Update.de_json({"update_id": next(_update_ids), "message": message}, app.bot)
 
 
-async def cpu_per_tap(app: PalApplication, updates: list[Update],
-                      warm_up: int) -> float:
+async def cpu_per_tap(app: PalApplication, updates: list[Update], warm_up: int) -> float:
     """Milliseconds of process CPU per update, after `warm_up` updates."""
     for update in updates[:warm_up]:
         await app.process_update(update)
@@ -74,8 +86,9 @@ async def cpu_per_tap(app: PalApplication, updates: list[Update],
     return (time.process_time() - start) * 1000 / max(1, len(updates) - warm_up)
 
 
-async def run(residents: int, warm_up: int, folder: Path, only: str | None = None,
-              paced: bool = False) -> None:
+async def run(
+    residents: int, warm_up: int, folder: Path, only: str | None = None, paced: bool = False
+) -> None:
     url = f"sqlite:///{folder / 'bench.sqlite3'}"
     engine = make_engine(url)
     upgrade_to_latest(engine)
@@ -84,9 +97,14 @@ async def run(residents: int, warm_up: int, folder: Path, only: str | None = Non
     engine.dispose()
     settings = load_settings(_env_file=None, token="123456:BENCH-taps", database_url=url)
     rec = RecordingRequest()
-    app = build_application(settings, request=rec, get_updates_request=rec,
-                            with_updater=False, clock=FrozenClock(NOW),
-                            rate_limiter=None if paced else False)
+    app = build_application(
+        settings,
+        request=rec,
+        get_updates_request=rec,
+        with_updater=False,
+        clock=FrozenClock(NOW),
+        rate_limiter=None if paced else False,
+    )
     await app.initialize()
     try:
         people = range(FIRST_ID, FIRST_ID + residents)
@@ -103,8 +121,10 @@ async def run(residents: int, warm_up: int, folder: Path, only: str | None = Non
             if only is not None and not name.startswith(only):
                 continue
             figures[name] = await cpu_per_tap(app, [make(t) for t in people], warm_up)
-            print(f"{name[:-3]:>8}: {figures[name]:.2f} ms CPU per tap "
-                  f"({residents - warm_up} taps after {warm_up} warm-up)")
+            print(
+                f"{name[:-3]:>8}: {figures[name]:.2f} ms CPU per tap "
+                f"({residents - warm_up} taps after {warm_up} warm-up)"
+            )
         line = " ".join(f"{k}={v:.2f}" for k, v in figures.items())
         print(f"RESULT {line} residents={residents} paced={int(paced)}")
     finally:
@@ -117,11 +137,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--residents", type=int, default=400)
     parser.add_argument("--warm-up", type=int, default=50)
-    parser.add_argument("--only", choices=("signup", "list", "details"),
-                        help="time one kind of tap (e.g. under a profiler)")
-    parser.add_argument("--paced", action="store_true",
-                        help="keep the Bot API pacer: it then holds the taps to Telegram's "
-                             "30 messages/s, and its waiting costs CPU too")
+    parser.add_argument(
+        "--only",
+        choices=("signup", "list", "details"),
+        help="time one kind of tap (e.g. under a profiler)",
+    )
+    parser.add_argument(
+        "--paced",
+        action="store_true",
+        help="keep the Bot API pacer: it then holds the taps to Telegram's "
+        "30 messages/s, and its waiting costs CPU too",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(run(args.residents, args.warm_up, Path(folder), args.only, args.paced))

@@ -28,15 +28,33 @@ from storage.activities.sheets import (
 )
 
 ZONE = ZoneInfo("Europe/Warsaw")
-HEADER = ["title", "category", "starts_at", "ends_at", "venue", "places",
-          "registration_deadline", "description"]
+HEADER = [
+    "title",
+    "category",
+    "starts_at",
+    "ends_at",
+    "venue",
+    "places",
+    "registration_deadline",
+    "description",
+]
 
 
 def _rows(n: int) -> list[list[object]]:
     start = datetime(2027, 1, 4, 17, 0)
-    return [[f"Zajęcia {i}", "Spotkania", start + timedelta(hours=i),
-             start + timedelta(hours=i, minutes=90), f"Świetlica {i % 7}", 10 + i % 20,
-             start + timedelta(hours=i - 24), "Opis " * 10] for i in range(n)]
+    return [
+        [
+            f"Zajęcia {i}",
+            "Spotkania",
+            start + timedelta(hours=i),
+            start + timedelta(hours=i, minutes=90),
+            f"Świetlica {i % 7}",
+            10 + i % 20,
+            start + timedelta(hours=i - 24),
+            "Opis " * 10,
+        ]
+        for i in range(n)
+    ]
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
@@ -56,8 +74,9 @@ def _csv(rows: list[list[object]]) -> bytes:
     writer = csv.writer(out, delimiter=";")
     writer.writerow(HEADER)
     for row in rows:
-        writer.writerow([v.strftime("%d.%m.%Y %H:%M") if isinstance(v, datetime) else v
-                         for v in row])
+        writer.writerow(
+            [v.strftime("%d.%m.%Y %H:%M") if isinstance(v, datetime) else v for v in row]
+        )
     return ("\ufeff" + out.getvalue()).encode()
 
 
@@ -98,14 +117,19 @@ def main() -> None:
     bomb_ms = (time.perf_counter() - began) * 1000
     limit = DEFAULT_MAX_BYTES
     print(f"rows: {n}")
-    print(f"xlsx: {len(xlsx) / 1e6:.2f} MB ({'within' if len(xlsx) <= limit else 'over'} "
-          f"the 2 MB chat limit), checked in {xlsx_s:.2f} s")
-    print(f"csv:  {len(text) / 1e6:.2f} MB ({'within' if len(text) <= limit else 'over'} "
-          f"the 2 MB chat limit), checked in {csv_s:.2f} s")
-    print(f"zip bomb: {len(bomb) / 1e3:.0f} kB unpacking to 200 MB, {outcome} in "
-          f"{bomb_ms:.1f} ms")
-    print(f"RESULT rows={n} xlsx_s={xlsx_s:.3f} csv_s={csv_s:.3f} xlsx_bytes={len(xlsx)} "
-          f"csv_bytes={len(text)} bomb_ms={bomb_ms:.1f}")
+    print(
+        f"xlsx: {len(xlsx) / 1e6:.2f} MB ({'within' if len(xlsx) <= limit else 'over'} "
+        f"the 2 MB chat limit), checked in {xlsx_s:.2f} s"
+    )
+    print(
+        f"csv:  {len(text) / 1e6:.2f} MB ({'within' if len(text) <= limit else 'over'} "
+        f"the 2 MB chat limit), checked in {csv_s:.2f} s"
+    )
+    print(f"zip bomb: {len(bomb) / 1e3:.0f} kB unpacking to 200 MB, {outcome} in {bomb_ms:.1f} ms")
+    print(
+        f"RESULT rows={n} xlsx_s={xlsx_s:.3f} csv_s={csv_s:.3f} xlsx_bytes={len(xlsx)} "
+        f"csv_bytes={len(text)} bomb_ms={bomb_ms:.1f}"
+    )
 
 
 if __name__ == "__main__":

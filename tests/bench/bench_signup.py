@@ -96,20 +96,25 @@ class Figures:
 
     def result_line(self) -> str:
         """The one machine-readable line the run ends with."""
-        ratio = (self.burst_per_s / self.floor_per_s
-                 if self.burst_per_s is not None and self.floor_per_s else None)
+        ratio = (
+            self.burst_per_s / self.floor_per_s
+            if self.burst_per_s is not None and self.floor_per_s
+            else None
+        )
 
         def show(value: float | None, digits: int) -> str:
             if value is None:
                 return "NA"
             return str(int(value)) if float(value).is_integer() else f"{value:.{digits}f}"
 
-        return (f"RESULT burst_per_s={show(self.burst_per_s and round(self.burst_per_s), 0)} "
-                f"floor_per_s={show(self.floor_per_s and round(self.floor_per_s), 0)} "
-                f"ratio={show(ratio, 2)} cpu_ms={show(self.cpu_ms, 2)} "
-                f"inproc_ms={show(self.inproc_ms, 2)} statements={show(self.statements, 1)} "
-                f"transactions={show(self.transactions, 1)} "
-                f"peak_mb={show(self.peak_mb and round(self.peak_mb), 0)}")
+        return (
+            f"RESULT burst_per_s={show(self.burst_per_s and round(self.burst_per_s), 0)} "
+            f"floor_per_s={show(self.floor_per_s and round(self.floor_per_s), 0)} "
+            f"ratio={show(ratio, 2)} cpu_ms={show(self.cpu_ms, 2)} "
+            f"inproc_ms={show(self.inproc_ms, 2)} statements={show(self.statements, 1)} "
+            f"transactions={show(self.transactions, 1)} "
+            f"peak_mb={show(self.peak_mb and round(self.peak_mb), 0)}"
+        )
 
 
 def _profile(pid: int) -> subprocess.Popen[bytes] | None:
@@ -117,9 +122,23 @@ def _profile(pid: int) -> subprocess.Popen[bytes] | None:
     target = os.environ.get("PALBOT_BENCH_PROFILE")
     if not target:
         return None
-    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw",
-                             "--rate", "200", "-o", target, "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "-o",
+            target,
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @contextlib.contextmanager
@@ -144,8 +163,12 @@ async def _open_details(api: FakeBotApi, users: list[TgUser], activities: list[i
 async def _wait_count(api: FakeBotApi, method: str, count: int, limit_s: float = 300) -> None:
     # One waiter for everyone: a waiter per user would wake on every change (O(n²)) and
     # slow the server that shares this process.
-    await api.wait_until(lambda: api.method_count(method) >= count, limit_s, interval=0.01,
-                         description=f"{count} {method} calls")
+    await api.wait_until(
+        lambda: api.method_count(method) >= count,
+        limit_s,
+        interval=0.01,
+        description=f"{count} {method} calls",
+    )
 
 
 def _answers(api: FakeBotApi, users: list[TgUser]) -> list[tuple[float, float, str]]:
@@ -175,35 +198,43 @@ def _check_order(engine: Engine, activity: int, order: list[int], places: int) -
         + [RegistrationStatus.RESERVE] * max(0, len(order) - places)
     )
     ok = in_order and statuses_ok
-    return (f"{confirmed} places, {reserve} on the reserve list, arrival order "
-            f"{'kept' if in_order else 'BROKEN'} -> {'OK' if ok else 'FAILED'}")
+    return (
+        f"{confirmed} places, {reserve} on the reserve list, arrival order "
+        f"{'kept' if in_order else 'BROKEN'} -> {'OK' if ok else 'FAILED'}"
+    )
 
 
-def _seeded_database(workdir: Path, residents: int, places: int, activities: int = 1
-                     ) -> tuple[str, Engine, list[int]]:
+def _seeded_database(
+    workdir: Path, residents: int, places: int, activities: int = 1
+) -> tuple[str, Engine, list[int]]:
     url = f"sqlite:///{workdir / 'palbot.sqlite3'}"
     engine = make_engine(url)
     upgrade_to_latest(engine)
-    programme, activity_ids = seed_programme(engine, datetime.now(UTC), activities=activities,
-                                             places=places, first_in=timedelta(days=3))
+    programme, activity_ids = seed_programme(
+        engine, datetime.now(UTC), activities=activities, places=places, first_in=timedelta(days=3)
+    )
     make_people(engine, residents, programme_id=programme, first_telegram_id=RESIDENTS_FROM)
     return url, engine, activity_ids
 
 
-async def _start(api: FakeBotApi, workdir: Path, residents: int, places: int,
-                 activities: int = 1) -> tuple[Bench, list[int], list[TgUser]]:
+async def _start(
+    api: FakeBotApi, workdir: Path, residents: int, places: int, activities: int = 1
+) -> tuple[Bench, list[int], list[TgUser]]:
     url, engine, activity_ids = _seeded_database(workdir, residents, places, activities)
     # The local server does not limit, so neither does the bot (as the issue asks).
-    env = bot_env(api, PALBOT_DATABASE_URL=url, PALBOT_LOG_LEVEL="WARNING",
-                  PALBOT_RATE_LIMIT="false")
+    env = bot_env(
+        api, PALBOT_DATABASE_URL=url, PALBOT_LOG_LEVEL="WARNING", PALBOT_RATE_LIMIT="false"
+    )
     bot = BotProcess(env, workdir, ["run"], log_path=workdir / "bot.log")
     bot.start()
     await bot.wait_ready(api, timeout=60)
     assert bot.pid is not None
     with contextlib.suppress(psutil.Error):
         process = psutil.Process(bot.pid)
-        print(f"  bot at ready: {process.memory_info().rss / 2**20:.0f} MB resident, "
-              f"{_cpu_seconds(bot.pid):.2f} s CPU to start (targets <= 110 MB, <= 1.5 s)")
+        print(
+            f"  bot at ready: {process.memory_info().rss / 2**20:.0f} MB resident, "
+            f"{_cpu_seconds(bot.pid):.2f} s CPU to start (targets <= 110 MB, <= 1.5 s)"
+        )
     users = [api.user(RESIDENTS_FROM + i) for i in range(residents)]
     return Bench(api, bot, engine), activity_ids, users
 
@@ -224,8 +255,10 @@ async def burst(api: FakeBotApi, residents: int, places: int, figures: Figures) 
             started = time.perf_counter()
             await _open_details(bench.api, users, [activity])
             opened = time.perf_counter() - started
-            print(f"  warm-up: {residents} deep links answered in {opened:.2f} s "
-                  f"({residents / opened:.0f} updates/s)")
+            print(
+                f"  warm-up: {residents} deep links answered in {opened:.2f} s "
+                f"({residents / opened:.0f} updates/s)"
+            )
             stop = asyncio.Event()
             sampler = asyncio.create_task(bench.sample_memory(stop))
             before = bench.api.method_count("answerCallbackQuery")
@@ -248,12 +281,13 @@ async def burst(api: FakeBotApi, residents: int, places: int, figures: Figures) 
             figures.burst_per_s = residents / elapsed
             figures.cpu_ms = cpu / residents * 1000
             figures.peak_mb = bench.peak_rss / 2**20
-            print(f"  {residents} sign-ups handled in {elapsed:.2f} s: "
-                  f"{figures.burst_per_s:.0f} updates/s (target >= 200); "
-                  f"bot CPU {cpu:.2f} s ({figures.cpu_ms:.2f} ms per update)")
+            print(
+                f"  {residents} sign-ups handled in {elapsed:.2f} s: "
+                f"{figures.burst_per_s:.0f} updates/s (target >= 200); "
+                f"bot CPU {cpu:.2f} s ({figures.cpu_ms:.2f} ms per update)"
+            )
             print(f"  bot peak memory: {figures.peak_mb:.0f} MB (target < 150 MB)")
-            print("  " + _check_order(bench.engine, activity, [u.user_id for u in users],
-                                      places))
+            print("  " + _check_order(bench.engine, activity, [u.user_id for u in users], places))
         finally:
             await _stop(bench)
 
@@ -279,12 +313,15 @@ async def steady(api: FakeBotApi, rate: float, seconds: float) -> None:
             await _wait_count(bench.api, "answerCallbackQuery", before + total)
             stop.set()
             await sampler
-            latencies = sorted((answered - pressed) * 1000
-                               for pressed, answered, _ in _answers(bench.api, users))
+            latencies = sorted(
+                (answered - pressed) * 1000 for pressed, answered, _ in _answers(bench.api, users)
+            )
             p50 = statistics.median(latencies)
             p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-            print(f"  press -> answer: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-                  f"max {latencies[-1]:.1f} ms (target p99 < 100 ms)")
+            print(
+                f"  press -> answer: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+                f"max {latencies[-1]:.1f} ms (target p99 < 100 ms)"
+            )
             print(f"  bot peak memory: {bench.peak_rss / 2**20:.0f} MB (target < 150 MB)")
         finally:
             await _stop(bench)
@@ -319,14 +356,20 @@ app.run_polling()
 
 async def floor(api: FakeBotApi, residents: int, figures: Figures) -> None:
     """The same burst against a bare python-telegram-bot app: no database, no features."""
-    print(f"(floor) {residents} presses at once to a bare python-telegram-bot app on the "
-          f"bot's transport ({os.environ.get('PALBOT_HTTP_CLIENT', 'aiohttp')}; answer + edit, "
-          "no database)")
+    print(
+        f"(floor) {residents} presses at once to a bare python-telegram-bot app on the "
+        f"bot's transport ({os.environ.get('PALBOT_HTTP_CLIENT', 'aiohttp')}; answer + edit, "
+        "no database)"
+    )
     with _workdir() as workdir:
         script = workdir / "floor_bot.py"
         script.write_text(_FLOOR_BOT)
-        bot = BotProcess(bot_env(api), workdir, command=[sys.executable, str(script)],
-                         log_path=workdir / "bot.log")
+        bot = BotProcess(
+            bot_env(api),
+            workdir,
+            command=[sys.executable, str(script)],
+            log_path=workdir / "bot.log",
+        )
         bot.start()
         try:
             await bot.wait_ready(api, timeout=60)
@@ -342,8 +385,10 @@ async def floor(api: FakeBotApi, residents: int, figures: Figures) -> None:
             last = max(answered for _, answered, _ in _answers(api, users))
             cpu = _cpu_seconds(bot.pid) - cpu_before
             figures.floor_per_s = residents / (last - first_press)
-            print(f"  {figures.floor_per_s:.0f} updates/s; bot CPU "
-                  f"{cpu / residents * 1000:.2f} ms per update")
+            print(
+                f"  {figures.floor_per_s:.0f} updates/s; bot CPU "
+                f"{cpu / residents * 1000:.2f} ms per update"
+            )
         finally:
             await bot.terminate(timeout=30)
 
@@ -376,37 +421,53 @@ def _press_update(app: Any, rec: RecordingRequest, user_id: int, label: str) -> 
     for message in reversed(rec.chats[user_id]):
         for text, data in message.buttons():
             if label in text:
-                payload = {"update_id": next(_callback_ids), "callback_query": {
-                    "id": str(next(_callback_ids)), "chat_instance": "ci", "data": data,
-                    "from": {"id": user_id, "is_bot": False, "first_name": "T",
-                             "language_code": "pl"},
-                    "message": message.as_api()}}
+                payload = {
+                    "update_id": next(_callback_ids),
+                    "callback_query": {
+                        "id": str(next(_callback_ids)),
+                        "chat_instance": "ci",
+                        "data": data,
+                        "from": {
+                            "id": user_id,
+                            "is_bot": False,
+                            "first_name": "T",
+                            "language_code": "pl",
+                        },
+                        "message": message.as_api(),
+                    },
+                }
                 return Update.de_json(payload, app.bot)
     raise AssertionError(f"no {label!r} button for {user_id}")
 
 
 def _message_update(app: Any, user_id: int, text: str) -> Update:
     command = text.split()[0]
-    payload = {"update_id": next(_callback_ids), "message": {
-        "message_id": next(_callback_ids), "date": 1_780_000_000, "text": text,
-        "chat": {"id": user_id, "type": "private"},
-        "from": {"id": user_id, "is_bot": False, "first_name": "T", "language_code": "pl"},
-        "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}]}}
+    payload = {
+        "update_id": next(_callback_ids),
+        "message": {
+            "message_id": next(_callback_ids),
+            "date": 1_780_000_000,
+            "text": text,
+            "chat": {"id": user_id, "type": "private"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "T", "language_code": "pl"},
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
+        },
+    }
     return Update.de_json(payload, app.bot)
 
 
 async def inproc(residents: int, places: int, figures: Figures) -> None:
     """Sign-up taps through Application.process_update offline: CPU and SQL per tap."""
-    print(f"(in-process) {residents} sign-up taps through Application.process_update, "
-          f"offline request, same database work ({places} places)")
+    print(
+        f"(in-process) {residents} sign-up taps through Application.process_update, "
+        f"offline request, same database work ({places} places)"
+    )
     with _workdir() as workdir:
         url, engine, (activity,) = _seeded_database(workdir, residents, places)
         engine.dispose()
-        settings = load_settings(_env_file=None, token=TOKEN, database_url=url,
-                                 rate_limit=False)
+        settings = load_settings(_env_file=None, token=TOKEN, database_url=url, rate_limit=False)
         rec = RecordingRequest()
-        app = build_application(settings, request=rec, get_updates_request=rec,
-                                with_updater=False)
+        app = build_application(settings, request=rec, get_updates_request=rec, with_updater=False)
         await app.initialize()
         services = app.bot_data["services"]
         counter = _SqlCounter(services.db.engine)
@@ -427,9 +488,11 @@ async def inproc(residents: int, places: int, figures: Figures) -> None:
         figures.inproc_ms = cpu / residents * 1000
         figures.statements = counter.statements / residents
         figures.transactions = counter.transactions / residents
-        print(f"  CPU per sign-up tap: {figures.inproc_ms:.2f} ms (target <= 3 ms); "
-              f"{figures.statements:.1f} SQL statements in {figures.transactions:.1f} "
-              "transactions per tap (target 1 transaction, <= 8 statements)")
+        print(
+            f"  CPU per sign-up tap: {figures.inproc_ms:.2f} ms (target <= 3 ms); "
+            f"{figures.statements:.1f} SQL statements in {figures.transactions:.1f} "
+            "transactions per tap (target 1 transaction, <= 8 statements)"
+        )
         check = make_engine(url)
         print("  " + _check_order(check, activity, people, places))
         check.dispose()
@@ -438,8 +501,11 @@ async def inproc(residents: int, places: int, figures: Figures) -> None:
 async def run(args: argparse.Namespace) -> Figures:
     """The chosen parts against one local Bot API server."""
     figures = Figures()
-    parts = [args.only] if args.only else ["floor", "burst", "inproc"] + (
-        [] if args.no_steady else ["steady"])
+    parts = (
+        [args.only]
+        if args.only
+        else ["floor", "burst", "inproc"] + ([] if args.no_steady else ["steady"])
+    )
     async with FakeBotApi(token=TOKEN) as api:
         if "floor" in parts:
             await floor(api, args.residents, figures)
@@ -459,8 +525,9 @@ def _load() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark parts, print figures and the RESULT line."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", choices=["burst", "steady", "floor", "inproc"])
     parser.add_argument("--no-steady", action="store_true", help="skip the steady-rate part")
     parser.add_argument("--residents", type=int, default=1000)

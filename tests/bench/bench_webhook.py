@@ -58,8 +58,12 @@ def _drop(server_url: str, name: str) -> None:
 
 async def _wait(api: FakeBotApi, method: str, count: int, limit_s: float = 600) -> None:
     # One waiter for everyone (a waiter per user would wake on every change).
-    await api.wait_until(lambda: api.method_count(method) >= count, limit_s, interval=0.01,
-                         description=f"{count} {method} calls")
+    await api.wait_until(
+        lambda: api.method_count(method) >= count,
+        limit_s,
+        interval=0.01,
+        description=f"{count} {method} calls",
+    )
 
 
 def _cpu(pids: list[int | None]) -> float:
@@ -70,34 +74,57 @@ def _cpu(pids: list[int | None]) -> float:
     return total
 
 
-async def run_burst(server_url: str, processes: int, residents: int, places: int,
-                    connections: int, activities: int = 1) -> float:
+async def run_burst(
+    server_url: str,
+    processes: int,
+    residents: int,
+    places: int,
+    connections: int,
+    activities: int = 1,
+) -> float:
     """One burst with `processes` webhook processes; returns updates per second."""
     url, name = _database(server_url)
     engine = make_engine(url)
     try:
         upgrade_to_latest(engine)
-        programme, activity_ids = seed_programme(engine, datetime.now(UTC), places=places,
-                                                 first_in=timedelta(days=3),
-                                                 activities=activities)
+        programme, activity_ids = seed_programme(
+            engine,
+            datetime.now(UTC),
+            places=places,
+            first_in=timedelta(days=3),
+            activities=activities,
+        )
         make_people(engine, residents, programme_id=programme, first_telegram_id=200_000)
         with tempfile.TemporaryDirectory(prefix="palbot-bench-") as folder:
-            async with FakeBotApi(token=TOKEN) as api, WebhookCluster(
-                api, url, Path(folder), count=processes, max_connections=connections,
-                extra_env={"PALBOT_RATE_LIMIT": "false", "PALBOT_LOG_LEVEL": "WARNING"},
-            ) as cluster:
+            async with (
+                FakeBotApi(token=TOKEN) as api,
+                WebhookCluster(
+                    api,
+                    url,
+                    Path(folder),
+                    count=processes,
+                    max_connections=connections,
+                    extra_env={"PALBOT_RATE_LIMIT": "false", "PALBOT_LOG_LEVEL": "WARNING"},
+                ) as cluster,
+            ):
                 users = [api.user(200_000 + i) for i in range(residents)]
                 before = api.method_count("sendMessage")
                 for n, user in enumerate(users):
                     user.send(f"/start act_{activity_ids[n % activities]}")
                 await _wait(api, "sendMessage", before + residents)
                 try:
-                    await api.wait_until(lambda: all(_has_button(api, u) for u in users), 120,
-                                         interval=0.2, description="every activity screen shown")
+                    await api.wait_until(
+                        lambda: all(_has_button(api, u) for u in users),
+                        120,
+                        interval=0.2,
+                        description="every activity screen shown",
+                    )
                 except Exception:
                     missing = [u for u in users if not _has_button(api, u)]
-                    print(f"  {len(missing)} without the activity screen, e.g.\n"
-                          + api.describe_chat(missing[0].user_id))
+                    print(
+                        f"  {len(missing)} without the activity screen, e.g.\n"
+                        + api.describe_chat(missing[0].user_id)
+                    )
                     print(cluster.logs()[-3000:])
                     raise
                 pids = [p.pid for p in cluster.processes if p.pid is not None]
@@ -119,15 +146,19 @@ async def run_burst(server_url: str, processes: int, residents: int, places: int
         confirmed = statuses.count(RegistrationStatus.CONFIRMED)
         reserve = statuses.count(RegistrationStatus.RESERVE)
         # Each activity fills its places; everyone else waits on a reserve list.
-        ok = (confirmed == sum(min(places, len(range(n, residents, activities)))
-                               for n in range(activities))
-              and confirmed + reserve == residents)
-        print(f"  {processes} process(es): {residents} sign-ups in {last - first:.2f} s = "
-              f"{rate:.0f} updates/s; CPU: bot {cpu:.1f} s, fake API+users {own:.1f} s; "
-              f"per process {sorted(served.values())};"
-              f" {confirmed} places, {reserve} reserve -> {'OK' if ok else 'FAILED'}")
+        ok = (
+            confirmed
+            == sum(min(places, len(range(n, residents, activities))) for n in range(activities))
+            and confirmed + reserve == residents
+        )
+        print(
+            f"  {processes} process(es): {residents} sign-ups in {last - first:.2f} s = "
+            f"{rate:.0f} updates/s; CPU: bot {cpu:.1f} s, fake API+users {own:.1f} s; "
+            f"per process {sorted(served.values())};"
+            f" {confirmed} places, {reserve} reserve -> {'OK' if ok else 'FAILED'}"
+        )
         if "Traceback" in logs:
-            print("  a bot process logged a traceback:\n" + logs[logs.find("Traceback"):][:2000])
+            print("  a bot process logged a traceback:\n" + logs[logs.find("Traceback") :][:2000])
         return rate
     finally:
         engine.dispose()
@@ -149,20 +180,20 @@ async def main_async(args: argparse.Namespace) -> int:
     """Both bursts, then the ratio."""
     server = args.postgres or os.environ.get("PALBOT_TEST_POSTGRES_URL")
     if not server:
-        print("set PALBOT_TEST_POSTGRES_URL (or --postgres) to a PostgreSQL server",
-              file=sys.stderr)
+        print(
+            "set PALBOT_TEST_POSTGRES_URL (or --postgres) to a PostgreSQL server", file=sys.stderr
+        )
         return 2
     load = os.getloadavg()
-    print(f"sign-up burst over webhooks: {args.residents} residents, {args.activities} "
-          f"activit{'y' if args.activities == 1 else 'ies'} of {args.places} places, "
-          f"{args.connections} concurrent deliveries; {os.cpu_count()} cores, load average "
-          f"{load[0]:.1f} at start")
-    one = await run_burst(server, 1, args.residents, args.places, args.connections,
-                          args.activities)
-    two = await run_burst(server, 2, args.residents, args.places, args.connections,
-                          args.activities)
-    print(f"  two/one = {two / one:.2f} (target >= 1.6); load average now "
-          f"{os.getloadavg()[0]:.1f}")
+    print(
+        f"sign-up burst over webhooks: {args.residents} residents, {args.activities} "
+        f"activit{'y' if args.activities == 1 else 'ies'} of {args.places} places, "
+        f"{args.connections} concurrent deliveries; {os.cpu_count()} cores, load average "
+        f"{load[0]:.1f} at start"
+    )
+    one = await run_burst(server, 1, args.residents, args.places, args.connections, args.activities)
+    two = await run_burst(server, 2, args.residents, args.places, args.connections, args.activities)
+    print(f"  two/one = {two / one:.2f} (target >= 1.6); load average now {os.getloadavg()[0]:.1f}")
     return 0
 
 
@@ -171,12 +202,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--residents", type=int, default=1000)
     parser.add_argument("--places", type=int, default=50)
-    parser.add_argument("--activities", type=int, default=1,
-                        help="spread the residents over this many activities (default: one, "
-                        "the issue's burst; each sign-up locks its activity, so one activity "
-                        "serialises the seat rule across processes)")
-    parser.add_argument("--connections", type=int, default=40,
-                        help="webhook deliveries in flight at once (Telegram allows 1-100)")
+    parser.add_argument(
+        "--activities",
+        type=int,
+        default=1,
+        help="spread the residents over this many activities (default: one, "
+        "the issue's burst; each sign-up locks its activity, so one activity "
+        "serialises the seat rule across processes)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=40,
+        help="webhook deliveries in flight at once (Telegram allows 1-100)",
+    )
     parser.add_argument("--postgres", help="server URL (default: PALBOT_TEST_POSTGRES_URL)")
     return asyncio.run(main_async(parser.parse_args()))
 

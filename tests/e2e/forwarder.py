@@ -35,7 +35,8 @@ class RoundRobinForwarder:
     async def __aenter__(self) -> RoundRobinForwarder:
         """Start listening on a free port."""
         self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=30), connector=aiohttp.TCPConnector(limit=0))
+            timeout=aiohttp.ClientTimeout(total=30), connector=aiohttp.TCPConnector(limit=0)
+        )
         app = web.Application(client_max_size=2 * 1024 * 1024)
         app.router.add_route("*", "/{path:.*}", self._forward)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -64,8 +65,9 @@ class RoundRobinForwarder:
                 ) as response:
                     payload = await response.read()
                     self.served[backend] += 1
-                    return web.Response(status=response.status, body=payload,
-                                        content_type=response.content_type)
+                    return web.Response(
+                        status=response.status, body=payload, content_type=response.content_type
+                    )
             except aiohttp.ClientConnectorError:
                 continue  # that process is down: try the next one
         return web.Response(status=502, text="no backend")

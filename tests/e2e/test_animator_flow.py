@@ -25,14 +25,20 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 
 def _env(api: FakeBotApi, db_file: str) -> dict[str, str]:
     # Quiet hours off: the test must not depend on the time of day it runs at.
-    return bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="WARNING",
-                   PALBOT_QUIET_HOURS="off", PALBOT_BROADCAST_RATE_PER_SECOND="28",
-                   PALBOT_GLOBAL_RATE_PER_SECOND="30")
+    return bot_env(
+        api,
+        PALBOT_DATABASE_URL=db_file,
+        PALBOT_LOG_LEVEL="WARNING",
+        PALBOT_QUIET_HOURS="off",
+        PALBOT_BROADCAST_RATE_PER_SECOND="28",
+        PALBOT_GLOBAL_RATE_PER_SECOND="30",
+    )
 
 
 @pytest.fixture
-async def bot(api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
-              ) -> AsyncIterator[BotProcess]:
+async def bot(
+    api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
     async with BotProcess(_env(api, db_file), tmp_path, ["run"]) as proc:
         await proc.wait_ready(api, timeout=30)
         yield proc
@@ -120,8 +126,9 @@ async def test_a_broadcast_to_300_survives_sigkill_without_duplicates(
         # Telegram says "slow down" for a while: the bot holds every bulk send, so the kill
         # below lands between sends, never between Telegram's answer and the record of it.
         api.fail_next("sendMessage", 429, retry_after=25)
-        await api.wait_until(lambda: any(c.status == 429 for c in api.calls("sendMessage")),
-                             10, description="a 429")
+        await api.wait_until(
+            lambda: any(c.status == 429 for c in api.calls("sendMessage")), 10, description="a 429"
+        )
         # Sends already past the pacer finish; then nothing moves.
         settled = -1
         while settled != delivered():
@@ -140,15 +147,21 @@ async def test_a_broadcast_to_300_survives_sigkill_without_duplicates(
         await api.wait_until(lambda: delivered() >= 300, 20, description="all delivered")
         # The animator's progress message ends with the report.
         await api.wait_until(
-            lambda: any("Dostarczono: 300" in m.body for m in api.messages(EWA)), 15,
-            description="delivery report")
+            lambda: any("Dostarczono: 300" in m.body for m in api.messages(EWA)),
+            15,
+            description="delivery report",
+        )
         assert await second.terminate() == 0, second.log_tail()
     assert "Traceback" not in second.log_text(), second.log_tail()
     copies = [_copies(api, 60_000 + i, text) for i in range(300)]
     assert copies == [1] * 300, {i: c for i, c in enumerate(copies) if c != 1}
     with Session(store) as session:
         broadcast = session.exec(select(Broadcast)).one()
-        states = {s.state for s in session.exec(select(PendingSend).where(
-            PendingSend.broadcast_id == broadcast.id))}
+        states = {
+            s.state
+            for s in session.exec(
+                select(PendingSend).where(PendingSend.broadcast_id == broadcast.id)
+            )
+        }
         assert broadcast.state == "done" and states == {"sent"}
         assert session.exec(select(Activity)).all() == []

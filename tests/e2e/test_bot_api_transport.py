@@ -34,8 +34,13 @@ CHAT = 5001
 
 
 def _bot(base_url: str, request: AiohttpRequest, token: str = E2E_TOKEN) -> Bot:
-    return Bot(token, base_url=f"{base_url}/bot", base_file_url=f"{base_url}/file/bot",
-               request=request, get_updates_request=AiohttpRequest(connection_pool_size=1))
+    return Bot(
+        token,
+        base_url=f"{base_url}/bot",
+        base_file_url=f"{base_url}/file/bot",
+        request=request,
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
+    )
 
 
 @pytest.fixture
@@ -70,8 +75,9 @@ async def test_messages_buttons_and_edits(api: FakeBotApi, bot: Bot) -> None:
 
 async def test_a_document_upload_and_download(api: FakeBotApi, bot: Bot) -> None:
     content = "Lista obecności;Łódź\n".encode() * 2000 + bytes(range(256))
-    sent = await bot.send_document(CHAT, InputFile(content, filename="obecność.csv"),
-                                   caption="Lista")
+    sent = await bot.send_document(
+        CHAT, InputFile(content, filename="obecność.csv"), caption="Lista"
+    )
     stored = api.documents(CHAT)[-1]
     assert (stored.data, stored.file_name) == (content, "obecność.csv")
     assert sent.document is not None and sent.caption == "Lista"
@@ -178,8 +184,9 @@ async def test_a_connect_that_hangs_times_out() -> None:
 
 
 async def test_a_full_pool_is_a_pool_timeout(api: FakeBotApi) -> None:
-    async with _bot(api.base_url, AiohttpRequest(connection_pool_size=1, pool_timeout=0.2,
-                                                 read_timeout=10)) as bot:
+    async with _bot(
+        api.base_url, AiohttpRequest(connection_pool_size=1, pool_timeout=0.2, read_timeout=10)
+    ) as bot:
         api.pause()
         first = asyncio.create_task(bot.send_message(CHAT, "holds the only connection"))
         await asyncio.sleep(0.1)
@@ -210,8 +217,10 @@ class _CountingProxy(TcpProxy):
 
 async def test_connections_are_reused_up_to_the_pool_size(api: FakeBotApi) -> None:
     with _CountingProxy("127.0.0.1", api.port) as proxy:
-        async with _bot(f"http://127.0.0.1:{proxy.port}",
-                        AiohttpRequest(connection_pool_size=3, pool_timeout=10)) as bot:
+        async with _bot(
+            f"http://127.0.0.1:{proxy.port}",
+            AiohttpRequest(connection_pool_size=3, pool_timeout=10),
+        ) as bot:
             for n in range(20):
                 await bot.send_message(CHAT, f"one by one {n}")
             await asyncio.gather(*(bot.send_message(CHAT, f"at once {n}") for n in range(40)))

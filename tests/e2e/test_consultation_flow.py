@@ -25,16 +25,21 @@ EWA = 900
 PROGRAMME = "PAL Osiedle Konsultacje"
 LANGUAGES = ("pl", "uk", "en")
 THANKS = {"pl": "Dziękujemy!", "uk": "Дякуємо!", "en": "Thank you!"}
-RESULTS = {"pl": "Wyniki konsultacji", "uk": "Результати консультації",
-           "en": "Results of the consultation"}
+RESULTS = {
+    "pl": "Wyniki konsultacji",
+    "uk": "Результати консультації",
+    "en": "Results of the consultation",
+}
 
 
 @pytest.fixture
-async def bot(api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
-              ) -> AsyncIterator[BotProcess]:
+async def bot(
+    api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
     # Quiet hours off: the test must not depend on the time of day it runs at.
-    env = bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="WARNING",
-                  PALBOT_QUIET_HOURS="off")
+    env = bot_env(
+        api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="WARNING", PALBOT_QUIET_HOURS="off"
+    )
     async with BotProcess(env, tmp_path, ["run"]) as proc:
         await proc.wait_ready(api, timeout=30)
         yield proc
@@ -47,18 +52,25 @@ def _seed(store: Engine) -> tuple[int, list[tuple[int, str]]]:
     residents = []
     for i in range(30):
         language = LANGUAGES[i % 3]
-        seat_resident(store, telegram_id=6000 + i, programme_id=programme_id,
-                      name=f"Osoba {i}", language=language)
+        seat_resident(
+            store,
+            telegram_id=6000 + i,
+            programme_id=programme_id,
+            name=f"Osoba {i}",
+            language=language,
+        )
         residents.append((6000 + i, language))
     with transaction(store) as session:
         grant(session, role=Role.EVALUATOR, telegram_id=EWA, programme_id=programme_id)
-        create_proxy_participant(session, display_name="Pani Halina", created_by_id=1,
-                                 programme_id=programme_id)
+        create_proxy_participant(
+            session, display_name="Pani Halina", created_by_id=1, programme_id=programme_id
+        )
     return programme_id, residents
 
 
-async def test_thirty_residents_and_one_paper_form(api: FakeBotApi, bot: BotProcess,
-                                                   store: Engine) -> None:
+async def test_thirty_residents_and_one_paper_form(
+    api: FakeBotApi, bot: BotProcess, store: Engine
+) -> None:
     _, residents = _seed(store)
     ewa = api.user(EWA)
     await ewa.ask("/animator", "Panel animatora")

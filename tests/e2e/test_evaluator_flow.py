@@ -28,12 +28,20 @@ EWA, KRYSTYNA = 5001, 5002
 
 def _palbot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
-async def test_an_evaluator_receives_the_workbook_in_the_chat(api: FakeBotApi,
-                                                              tmp_path: Path) -> None:
+async def test_an_evaluator_receives_the_workbook_in_the_chat(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
     db_url = f"sqlite:///{tmp_path / 'palbot.sqlite3'}"
     engine = make_engine(db_url)
     upgrade_to_latest(engine)
@@ -42,8 +50,9 @@ async def test_an_evaluator_receives_the_workbook_in_the_chat(api: FakeBotApi,
     with transaction(engine) as session:
         secrets = [p.display_name for p in session.exec(select(Person)) if p.display_name]
     env = bot_env(api, PALBOT_DATABASE_URL=db_url, PALBOT_LOG_LEVEL="WARNING")
-    granted = _palbot(env, tmp_path, "grant", "evaluator", str(EWA),
-                      "--programme", "PAL Osiedle Słoneczne")
+    granted = _palbot(
+        env, tmp_path, "grant", "evaluator", str(EWA), "--programme", "PAL Osiedle Słoneczne"
+    )
     assert granted.returncode == 0, granted.stderr
     async with BotProcess(env, cwd=tmp_path) as bot:
         await bot.wait_ready(api)
@@ -58,12 +67,27 @@ async def test_an_evaluator_receives_the_workbook_in_the_chat(api: FakeBotApi,
         assert ewa.file_bytes(chart)[:4] == b"\x89PNG"
         await ewa.expect_document("participation_by_month.png", timeout=15)
         book = load_workbook(io.BytesIO(ewa.file_bytes(workbook)))
-        assert book.sheetnames == ["Wskaźniki", "Przed i po", "Stwierdzenia",
-                                   "Konsultacje", "Definicje"]
+        assert book.sheetnames == [
+            "Wskaźniki",
+            "Przed i po",
+            "Stwierdzenia",
+            "Konsultacje",
+            "Definicje",
+        ]
         assert [c.value for c in book["Wskaźniki"][3]] == [
-            "Rodzaj wydarzeń", "Wskaźnik", "2025", "2026", "Wszystkie lata"]
-        cells = " ".join(str(c.value) for ws in book for row in ws.iter_rows() for c in row
-                         if c.value is not None)
+            "Rodzaj wydarzeń",
+            "Wskaźnik",
+            "2025",
+            "2026",
+            "Wszystkie lata",
+        ]
+        cells = " ".join(
+            str(c.value)
+            for ws in book
+            for row in ws.iter_rows()
+            for c in row
+            if c.value is not None
+        )
         assert "Pary dopasowane" in cells
         for name in secrets:
             assert name not in cells
@@ -73,8 +97,9 @@ async def test_an_evaluator_receives_the_workbook_in_the_chat(api: FakeBotApi,
 
         # The command line reads the same live database, read-only, while the bot runs.
         out = tmp_path / "out" / "raport.xlsx"
-        report = _palbot(env, tmp_path, "report", "--programme", "PAL Osiedle Słoneczne",
-                         "--out", str(out))
+        report = _palbot(
+            env, tmp_path, "report", "--programme", "PAL Osiedle Słoneczne", "--out", str(out)
+        )
         assert report.returncode == 0, report.stderr
         assert load_workbook(out).sheetnames[0] == "Wskaźniki"
         await ewa.ask("/evaluator", "Panel ewaluacji")

@@ -55,8 +55,9 @@ def _seed(store: Engine, survey: Path) -> int:
         programme = make_programme(session, name="PAL Osiedle Zielone")
         programme.survey_path = str(survey)
         session.add(programme)
-        activity = make_activity(session, programme=programme,
-                                 starts_at=datetime.now(UTC) + timedelta(days=3))
+        activity = make_activity(
+            session, programme=programme, starts_at=datetime.now(UTC) + timedelta(days=3)
+        )
         make_person(session, telegram_id=ANIMATOR_ID, name=ANIMATOR, programme=programme)
         grant(session, role=Role.ANIMATOR, telegram_id=ANIMATOR_ID, programme_id=programme.id)
         assert activity.id is not None
@@ -69,8 +70,9 @@ async def test_logs_hold_no_names_texts_or_answers(
     survey = tmp_path / "survey.yaml"
     survey.write_text(yaml.safe_dump(QUESTIONNAIRE, allow_unicode=True), encoding="utf-8")
     activity = _seed(store, survey)
-    env = bot_env(api, PALBOT_DATABASE_URL=db_url, PALBOT_LOG_LEVEL="DEBUG",
-                  PALBOT_QUIET_HOURS="off")
+    env = bot_env(
+        api, PALBOT_DATABASE_URL=db_url, PALBOT_LOG_LEVEL="DEBUG", PALBOT_QUIET_HOURS="off"
+    )
     bot = BotProcess(env, tmp_path, ["run"], log_path=tmp_path / "bot.log").start()
     try:
         await bot.wait_ready(api, timeout=30)
@@ -93,8 +95,9 @@ async def test_logs_hold_no_names_texts_or_answers(
         await ewa.ask("/animator", "Panel animatora")
         await ewa.tap("📣", "Nowe ogłoszenie")
         await ewa.ask(ANNOUNCEMENT, "Kto ma dostać ogłoszenie")
-        preview = await ewa.tap("Wszyscy w programie", lambda m: any(
-            b.callback_data == "anb:send" for b in m.buttons))
+        preview = await ewa.tap(
+            "Wszyscy w programie", lambda m: any(b.callback_data == "anb:send" for b in m.buttons)
+        )
         ewa.press_data(preview, "anb:send")
         await me.expect_new(ANNOUNCEMENT, timeout=20)
 
@@ -108,13 +111,24 @@ async def test_logs_hold_no_names_texts_or_answers(
         bot.kill()
     log = bot.log_text()
     assert "DEBUG" in log, "the run must have logged at DEBUG to prove the point"
-    for needle in (RESIDENT, "Bożydar", "Wąchocki", ANIMATOR, "Genowefa", SURVEY_TEXT,
-                   "Przybyszewska", ANNOUNCEMENT, "Zawistowskiej", CHATTER, "parteru"):
+    for needle in (
+        RESIDENT,
+        "Bożydar",
+        "Wąchocki",
+        ANIMATOR,
+        "Genowefa",
+        SURVEY_TEXT,
+        "Przybyszewska",
+        ANNOUNCEMENT,
+        "Zawistowskiej",
+        CHATTER,
+        "parteru",
+    ):
         assert needle not in log, f"{needle!r} is in the bot's log"
     for telegram_id in (RESIDENT_ID, ANIMATOR_ID):
         lines = [line for line in log.splitlines() if str(telegram_id) in line]
         assert not lines, f"Telegram id {telegram_id} is in the bot's log: {lines[:3]}"
     ours = "\n".join(line for line in log.splitlines() if "httpcore" not in line)
-    assert "Traceback" not in ours, ours[ours.find("Traceback") - 300:][:4000]
+    assert "Traceback" not in ours, ours[ours.find("Traceback") - 300 :][:4000]
     with transaction(store) as session:
         assert session.get(Programme, 1) is not None

@@ -33,8 +33,13 @@ OFFER_SECONDS = 20
 
 
 def _env(api: FakeBotApi, database_url: str) -> dict[str, str]:
-    return bot_env(api, PALBOT_DATABASE_URL=database_url, PALBOT_LOG_LEVEL="INFO",
-                   PALBOT_QUIET_HOURS="off", PALBOT_OFFER_TIME=f"{OFFER_SECONDS}s")
+    return bot_env(
+        api,
+        PALBOT_DATABASE_URL=database_url,
+        PALBOT_LOG_LEVEL="INFO",
+        PALBOT_QUIET_HOURS="off",
+        PALBOT_OFFER_TIME=f"{OFFER_SECONDS}s",
+    )
 
 
 async def _sign_up(user: TgUser, activity_id: int, button: str, expected: str) -> None:
@@ -44,9 +49,14 @@ async def _sign_up(user: TgUser, activity_id: int, button: str, expected: str) -
 
 def _statuses(store: Engine) -> dict[int | None, str]:
     with Session(store) as session:
-        return {p.telegram_id: r.status for r, p in session.exec(
-            select(Registration, Person)
-            .join(Person, col(Person.id) == col(Registration.person_id)))}
+        return {
+            p.telegram_id: r.status
+            for r, p in session.exec(
+                select(Registration, Person).join(
+                    Person, col(Person.id) == col(Registration.person_id)
+                )
+            )
+        }
 
 
 async def test_sigkill_between_offer_and_deadline_then_it_expires_to_the_next_person(
@@ -72,7 +82,9 @@ async def test_sigkill_between_offer_and_deadline_then_it_expires_to_the_next_pe
             cancel(session, person_id=people[0], activity_id=activity, now=datetime.now(UTC))
         offer = await krystyna.expect_new("Miejsce czeka na Ciebie do:", timeout=10)
         assert [b.text for b in offer.buttons] == [
-            "✅ Biorę to miejsce", "Rezygnuję – wypisz mnie z listy rezerwowej"]
+            "✅ Biorę to miejsce",
+            "Rezygnuję – wypisz mnie z listy rezerwowej",
+        ]
         bot.kill()  # SIGKILL between the offer and its deadline
     with Session(store) as session:
         [row] = session.exec(select(PlaceOffer)).all()
@@ -99,9 +111,11 @@ async def test_sigkill_between_offer_and_deadline_then_it_expires_to_the_next_pe
         assert again.text == "To miejsce już jest Twoje."
         assert await bot.terminate() == 0, bot.log_tail()
     assert "Traceback" not in bot.log_text(), bot.log_tail()
-    assert _statuses(store) == {3600: RegistrationStatus.CANCELLED,
-                                3601: RegistrationStatus.RESERVE,
-                                3602: RegistrationStatus.CONFIRMED}
+    assert _statuses(store) == {
+        3600: RegistrationStatus.CANCELLED,
+        3601: RegistrationStatus.RESERVE,
+        3602: RegistrationStatus.CONFIRMED,
+    }
     with Session(store) as session:
         states = session.exec(select(PlaceOffer.state).order_by(col(PlaceOffer.id))).all()
     assert states == [OfferState.EXPIRED, OfferState.TAKEN]

@@ -32,9 +32,14 @@ FIRST_OFFSET = 25
 async def test_a_poster_to_print_and_a_call_list_with_the_reminder(
     api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
 ) -> None:
-    env = bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="INFO",
-                  PALBOT_QUIET_HOURS="off", PALBOT_REMINDER_OFFSETS=f"{FIRST_OFFSET}s,5s",
-                  PALBOT_SIGNUP_CONTACT="22 123 45 67")
+    env = bot_env(
+        api,
+        PALBOT_DATABASE_URL=db_file,
+        PALBOT_LOG_LEVEL="INFO",
+        PALBOT_QUIET_HOURS="off",
+        PALBOT_REMINDER_OFFSETS=f"{FIRST_OFFSET}s,5s",
+        PALBOT_SIGNUP_CONTACT="22 123 45 67",
+    )
     async with BotProcess(env, tmp_path, ["run"]) as bot:
         await bot.wait_ready(api, timeout=30)
         _, programme_id = seat_animator(store, telegram_id=EWA)
@@ -42,8 +47,9 @@ async def test_a_poster_to_print_and_a_call_list_with_the_reminder(
         with transaction(store) as session:
             programme = session.get(Programme, programme_id)
             assert programme is not None
-            activity = make_activity(session, programme=programme, starts_at=start, places=8,
-                                     title="Warsztaty ceramiki")
+            activity = make_activity(
+                session, programme=programme, starts_at=start, places=8, title="Warsztaty ceramiki"
+            )
             activity_id = activity.id
         ewa = api.user(EWA)
 
@@ -95,8 +101,9 @@ async def test_a_poster_to_print_and_a_call_list_with_the_reminder(
 
         ewa.press("Lista do telefonów (CSV)", message=call)
         document = await ewa.expect_document(".csv", timeout=10)
-        rows = list(csv.reader(io.StringIO(ewa.file_bytes(document).decode("utf-8-sig")),
-                               delimiter=";"))
+        rows = list(
+            csv.reader(io.StringIO(ewa.file_bytes(document).decode("utf-8-sig")), delimiter=";")
+        )
         assert [r[:3] for r in rows[1:]] == [["1", "Pani Irena", "600 123 456"]]
         await ewa.expect_nothing("Zadzwoń do tych osób", within=1.0)
         assert await bot.terminate() == 0, bot.log_tail()

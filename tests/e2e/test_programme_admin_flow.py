@@ -25,11 +25,17 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 
 
 @pytest.fixture
-async def bot(api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
-              ) -> AsyncIterator[BotProcess]:
-    env = bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="DEBUG",
-                  PALBOT_QUIET_HOURS="off", PALBOT_ADMIN_IDS=str(ANNA),
-                  PALBOT_SURVEYS_DIR=str(tmp_path / "surveys"))
+async def bot(
+    api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    env = bot_env(
+        api,
+        PALBOT_DATABASE_URL=db_file,
+        PALBOT_LOG_LEVEL="DEBUG",
+        PALBOT_QUIET_HOURS="off",
+        PALBOT_ADMIN_IDS=str(ANNA),
+        PALBOT_SURVEYS_DIR=str(tmp_path / "surveys"),
+    )
     async with BotProcess(env, tmp_path, ["run"]) as proc:
         await proc.wait_ready(api, timeout=30)
         yield proc
@@ -57,8 +63,9 @@ async def test_a_programme_is_run_from_admin(
     starts = datetime(tuesday.year, tuesday.month, tuesday.day, 17, 0, tzinfo=WARSAW)
     with Session(store) as session:
         programme = make_programme(session, name="PAL Barwinek 2026")
-        make_activity(session, programme=programme, title="Klub seniora",
-                      starts_at=starts.astimezone(UTC))
+        make_activity(
+            session, programme=programme, title="Klub seniora", starts_at=starts.astimezone(UTC)
+        )
         programme_id = programme.id
         session.commit()
     anna = api.user(ANNA)
@@ -68,8 +75,9 @@ async def test_a_programme_is_run_from_admin(
     await anna.tap("PAL Barwinek 2026", "Zespół programu")
     await anna.tap("Program: daty, ustawienia, ankiety", "⚙️ Program „PAL Barwinek 2026”")
     await anna.tap("Nazwa", "Wpisz nową nazwę")
-    await anna.ask("PAL Barwinek jesień", "Zmienić nazwę programu „PAL Barwinek 2026” na: "
-                   "PAL Barwinek jesień?")
+    await anna.ask(
+        "PAL Barwinek jesień", "Zmienić nazwę programu „PAL Barwinek 2026” na: PAL Barwinek jesień?"
+    )
     await anna.tap("Tak, zmień", "⚙️ Program „PAL Barwinek jesień”")
 
     await anna.tap("Czas przypomnień", "Przypomnienia teraz")
@@ -112,13 +120,17 @@ async def test_a_programme_is_run_from_admin(
         assert source.final_survey_opened_at is not None
         edition = session.exec(select(Programme).where(col(Programme.id) != programme_id)).one()
         copied = session.exec(select(Activity).where(Activity.programme_id == edition.id)).one()
-        actions = [e.action for e in session.exec(select(AuditEntry).order_by(
-            col(AuditEntry.id)))]
+        actions = [e.action for e in session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))]
     assert edition.reminder_offsets == "24h,2h" and edition.survey_path == source.survey_path
     local = copied.starts_at.astimezone(WARSAW)
     assert (local.date(), local.hour, local.minute) == (next_year, 17, 0)
-    assert actions == ["programme.renamed", "programme.setting_set",
-                       "survey.questionnaire_chosen", "survey.final_opened", "programme.copied"]
+    assert actions == [
+        "programme.renamed",
+        "programme.setting_set",
+        "survey.questionnaire_chosen",
+        "survey.final_opened",
+        "programme.copied",
+    ]
     log = bot.log_text()
     for secret in ("PAL Barwinek", "Klub seniora", "Anna", "ankieta.yaml"):
         assert secret not in log, secret

@@ -37,8 +37,9 @@ OFFSETS = {"PALBOT_REMINDER_OFFSETS": "10s,5s", "PALBOT_QUIET_HOURS": "off"}
 
 
 def _env(api: FakeBotApi, database_url: str, **extra: str) -> dict[str, str]:
-    return bot_env(api, PALBOT_DATABASE_URL=database_url, PALBOT_LOG_LEVEL="INFO",
-                   **OFFSETS, **extra)
+    return bot_env(
+        api, PALBOT_DATABASE_URL=database_url, PALBOT_LOG_LEVEL="INFO", **OFFSETS, **extra
+    )
 
 
 async def _sign_up(user: TgUser, activity_id: int, button: str, expected: str) -> None:
@@ -56,8 +57,9 @@ async def test_a_reminder_arrives_on_time_and_both_buttons_work(
     async with BotProcess(_env(api, db_file), tmp_path, ["run"]) as bot:
         await bot.wait_ready(api, timeout=30)
         start = datetime.now(UTC) + timedelta(seconds=16)
-        programme, (activity,) = seed_programme(store, datetime.now(UTC), places=1,
-                                                first_in=start - datetime.now(UTC))
+        programme, (activity,) = seed_programme(
+            store, datetime.now(UTC), places=1, first_in=start - datetime.now(UTC)
+        )
         make_people(store, 2, programme_id=programme, first_telegram_id=3100)
         jan, krystyna = api.user(3100), api.user(3101)
         await _sign_up(jan, activity, "Zapisz się", "Masz miejsce na")
@@ -87,9 +89,14 @@ async def test_a_reminder_arrives_on_time_and_both_buttons_work(
         assert await bot.terminate() == 0, bot.log_tail()
     _clean_exit(bot)
     with Session(store) as session:
-        rows = {p.telegram_id: r for r, p in session.exec(
-            select(Registration, Person).join(Person, col(Person.id) == col(Registration.person_id))
-        )}
+        rows = {
+            p.telegram_id: r
+            for r, p in session.exec(
+                select(Registration, Person).join(
+                    Person, col(Person.id) == col(Registration.person_id)
+                )
+            )
+        }
     assert rows[3100].status == RegistrationStatus.CANCELLED
     assert rows[3100].confirmed_coming_at is not None
     assert rows[3101].status == RegistrationStatus.CONFIRMED
@@ -103,8 +110,9 @@ async def test_sigkill_before_a_reminder_then_restart_sends_it_exactly_once(
         await bot.wait_ready(api, timeout=30)
         # One reminder 15 s before: room for a slow restart before the activity begins.
         start = datetime.now(UTC) + timedelta(seconds=25)
-        programme, (activity,) = seed_programme(store, datetime.now(UTC), places=5,
-                                                first_in=start - datetime.now(UTC))
+        programme, (activity,) = seed_programme(
+            store, datetime.now(UTC), places=5, first_in=start - datetime.now(UTC)
+        )
         with transaction(store) as session:
             row = session.get(Programme, programme)
             assert row is not None
@@ -127,8 +135,9 @@ async def test_sigkill_before_a_reminder_then_restart_sends_it_exactly_once(
     _clean_exit(bot)
     assert sum("Przypomnienie" in m.body for m in olena.messages) == 1
     with Session(store) as session:
-        states = session.exec(select(PendingSend.state).where(
-            PendingSend.kind == SendKind.REMINDER.value)).all()
+        states = session.exec(
+            select(PendingSend.state).where(PendingSend.kind == SendKind.REMINDER.value)
+        ).all()
     assert states == [SendState.SENT]
 
 
@@ -138,27 +147,31 @@ async def test_two_processes_on_one_postgresql_database_send_each_reminder_once(
 ) -> None:
     engine = make_engine(postgres_url)
     upgrade_to_latest(engine)
-    polling = BotProcess(_env(api, postgres_url), tmp_path, ["run"],
-                         log_path=tmp_path / "polling.log")
-    quiet = BotProcess(_env(api, postgres_url), tmp_path, ["run", "--no-polling"],
-                       log_path=tmp_path / "sender.log")
+    polling = BotProcess(
+        _env(api, postgres_url), tmp_path, ["run"], log_path=tmp_path / "polling.log"
+    )
+    quiet = BotProcess(
+        _env(api, postgres_url), tmp_path, ["run", "--no-polling"], log_path=tmp_path / "sender.log"
+    )
     residents = 40
     async with polling, quiet:
         await polling.wait_ready(api, timeout=30)
-        await api.wait_until(lambda: "outbox dispatcher started" in quiet.log_text(), 30,
-                             description="the second process started its dispatcher")
+        await api.wait_until(
+            lambda: "outbox dispatcher started" in quiet.log_text(),
+            30,
+            description="the second process started its dispatcher",
+        )
         start = datetime.now(UTC) + timedelta(seconds=17)
-        programme, (activity,) = seed_programme(engine, datetime.now(UTC), places=residents,
-                                                first_in=start - datetime.now(UTC))
-        people = make_people(engine, residents, programme_id=programme,
-                             first_telegram_id=3300)
+        programme, (activity,) = seed_programme(
+            engine, datetime.now(UTC), places=residents, first_in=start - datetime.now(UTC)
+        )
+        people = make_people(engine, residents, programme_id=programme, first_telegram_id=3300)
         with transaction(engine) as session:
             row = session.get(Programme, programme)
             assert row is not None
             row.reminder_offsets = "10s,5s"
             for person_id in people:
-                sign_up(session, person_id=person_id, activity_id=activity,
-                        now=datetime.now(UTC))
+                sign_up(session, person_id=person_id, activity_id=activity, now=datetime.now(UTC))
         users = [api.user(3300 + i) for i in range(residents)]
 
         def everyone_reminded_twice() -> bool:
@@ -173,9 +186,12 @@ async def test_two_processes_on_one_postgresql_database_send_each_reminder_once(
     counts = [sum("Przypomnienie" in m.body for m in u.messages) for u in users]
     assert counts == [2] * residents
     with Session(engine) as session:
-        workers = session.exec(select(PendingSend.claimed_by).where(
-            PendingSend.kind == SendKind.REMINDER.value,
-            PendingSend.state == SendState.SENT.value)).all()
+        workers = session.exec(
+            select(PendingSend.claimed_by).where(
+                PendingSend.kind == SendKind.REMINDER.value,
+                PendingSend.state == SendState.SENT.value,
+            )
+        ).all()
     engine.dispose()
     assert len(workers) == 2 * residents
     assert len(set(workers)) == 2, "both processes should have sent some"
@@ -200,10 +216,18 @@ async def test_a_change_from_the_command_line_reaches_everyone_signed_up(
         env = {k: v for k, v in os.environ.items() if not k.startswith("PALBOT_")}
         env.update(PALBOT_DATABASE_URL=db_file, PYTHONPATH=str(REPO_ROOT))
         cli = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "change-activity", str(activity),
-            "--venue", "Dom Kultury, ul. Lipowa 1",
-            cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "bot",
+            "change-activity",
+            str(activity),
+            "--venue",
+            "Dom Kultury, ul. Lipowa 1",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await asyncio.wait_for(cli.communicate(), 30)
         assert cli.returncode == 0, err.decode()
         assert out.decode().endswith("3 people will be told\n")

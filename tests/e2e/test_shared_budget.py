@@ -38,17 +38,27 @@ def store(postgres_url: str) -> Iterator[Engine]:
 async def test_three_processes_share_one_budget_and_survive_a_kill(
     store: Engine, postgres_url: str, tmp_path: Path
 ) -> None:
-    figures = await run_load(store, postgres_url, tmp_path, residents=RESIDENTS, tappers=40,
-                             tap_interval=8.0, processes=3, kill_half_way=True,
-                             extra_env={"PALBOT_LOG_LEVEL": "INFO"})
-    summary = (f"{figures.messages_per_s:.1f} msg/s, copies {figures.copies_per_s:.1f}/s, "
-               f"429s {figures.rate_limited}, dup {figures.duplicates} "
-               f"({figures.duplicates_at_kill} in flight at the kill), "
-               f"lost {figures.losses}, p99 {figures.p99 * 1000:.0f} ms, unanswered "
-               f"{figures.unanswered}, takeover {figures.takeover_s} s "
-               f"({figures.rate_before_kill:.1f}/s before, {figures.rate_after_kill:.1f}/s "
-               f"after), report {figures.report_seen}, 429s by chat {figures.limited_chats}, "
-               f"busiest second {figures.busiest_second}, every 429 {figures.refusals}")
+    figures = await run_load(
+        store,
+        postgres_url,
+        tmp_path,
+        residents=RESIDENTS,
+        tappers=40,
+        tap_interval=8.0,
+        processes=3,
+        kill_half_way=True,
+        extra_env={"PALBOT_LOG_LEVEL": "INFO"},
+    )
+    summary = (
+        f"{figures.messages_per_s:.1f} msg/s, copies {figures.copies_per_s:.1f}/s, "
+        f"429s {figures.rate_limited}, dup {figures.duplicates} "
+        f"({figures.duplicates_at_kill} in flight at the kill), "
+        f"lost {figures.losses}, p99 {figures.p99 * 1000:.0f} ms, unanswered "
+        f"{figures.unanswered}, takeover {figures.takeover_s} s "
+        f"({figures.rate_before_kill:.1f}/s before, {figures.rate_after_kill:.1f}/s "
+        f"after), report {figures.report_seen}, 429s by chat {figures.limited_chats}, "
+        f"busiest second {figures.busiest_second}, every 429 {figures.refusals}"
+    )
     print(summary)
     print(figures.logs)
     assert figures.killed_at is not None, summary
@@ -60,4 +70,4 @@ async def test_three_processes_share_one_budget_and_survive_a_kill(
     assert figures.unanswered == 0, summary
     assert figures.takeover_s is not None and figures.takeover_s <= 5, summary
     assert figures.report_seen and figures.state == "done", summary
-    assert "Traceback" not in figures.logs, figures.logs[figures.logs.find("Traceback"):][:3000]
+    assert "Traceback" not in figures.logs, figures.logs[figures.logs.find("Traceback") :][:3000]

@@ -21,8 +21,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
 
 
 @pytest.fixture
-async def bot(api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
-              ) -> AsyncIterator[BotProcess]:
+async def bot(
+    api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
     env = bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="WARNING")
     async with BotProcess(env, tmp_path, ["run"], log_path=tmp_path / "bot.log") as proc:
         await proc.wait_ready(api, timeout=30)
@@ -38,15 +39,17 @@ async def _onboard(user: TgUser, name: str) -> None:
     await user.ask(name, f"Dziękujemy, {name}!")
 
 
-async def test_onboarding_browse_and_sign_up(api: FakeBotApi, bot: BotProcess,
-                                             store: Engine) -> None:
+async def test_onboarding_browse_and_sign_up(
+    api: FakeBotApi, bot: BotProcess, store: Engine
+) -> None:
     seed_programme(store, datetime.now(UTC), activities=3, places=2)
     olena = api.user(1001, language_code="pl")
     await _onboard(olena, "Olena")
     assert "📅 Zajęcia i spotkania" in str(olena.reply_keyboard)
     listing = await olena.ask("📅 Zajęcia i spotkania", "Zajęcia i spotkania: PAL")
     assert next(b for b in listing.button_texts if b.startswith("Warsztaty")).endswith(
-        "2 wolne miejsca")
+        "2 wolne miejsca"
+    )
     details = await olena.tap("Warsztaty 1", "Rodzaj: warsztaty")
     assert "Kiedy:" in details.body and "Gdzie: Klub Sąsiedzki" in details.body
     signed = await olena.tap("Zapisz się", "Masz miejsce na: Warsztaty 1")
@@ -143,8 +146,7 @@ async def test_forty_residents_at_once_for_ten_places(
     residents = [api.user(50_000 + i) for i in range(40)]
     for resident in residents:
         resident.send(f"/start act_{activity}")
-    await asyncio.gather(*(r.expect("Warsztaty rękodzieła")
-                           for r in residents))
+    await asyncio.gather(*(r.expect("Warsztaty rękodzieła") for r in residents))
     # Everyone presses at (nearly) the same moment, in an order nobody planned.
     order = residents[:]
     random.Random(40).shuffle(order)
@@ -163,7 +165,8 @@ async def test_forty_residents_at_once_for_ten_places(
     arrival = [r.user_id for r in order]
     assert [p.telegram_id for _, p in rows] == arrival
     assert [r.status for r, _ in rows] == (
-        [RegistrationStatus.CONFIRMED] * 10 + [RegistrationStatus.RESERVE] * 30)
+        [RegistrationStatus.CONFIRMED] * 10 + [RegistrationStatus.RESERVE] * 30
+    )
     for position, resident in enumerate(order[10:], start=1):
         answer = next(a for r, a in zip(order, answers, strict=True) if r is resident)
         assert answer.text == f"⏳ Jesteś na liście rezerwowej (miejsce {position})."

@@ -30,16 +30,23 @@ LINK = re.compile(r"https://t\.me/pal_test_bot\?start=(inv_[A-Za-z0-9_-]+)")
 
 def _env(api: FakeBotApi, db_file: str) -> dict[str, str]:
     # DEBUG, so the end of the test can show no token, name or title reaches the log.
-    return bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="DEBUG",
-                   PALBOT_QUIET_HOURS="off")
+    return bot_env(
+        api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="DEBUG", PALBOT_QUIET_HOURS="off"
+    )
 
 
 async def _first_admin_link(api: FakeBotApi, db_file: str, cwd: Path) -> str:
     # Not subprocess.run: the local Bot API answers getMe from this very event loop.
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "first-admin-link", cwd=cwd,
+        sys.executable,
+        "-m",
+        "bot",
+        "first-admin-link",
+        cwd=cwd,
         env={**os.environ, **_env(api, db_file)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 0, err.decode()
     assert "valid until" in err.decode()
@@ -49,8 +56,9 @@ async def _first_admin_link(api: FakeBotApi, db_file: str, cwd: Path) -> str:
 
 
 @pytest.fixture
-async def bot(api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
-              ) -> AsyncIterator[BotProcess]:
+async def bot(
+    api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
     async with BotProcess(_env(api, db_file), tmp_path, ["run"]) as proc:
         await proc.wait_ready(api, timeout=30)
         yield proc
@@ -110,8 +118,9 @@ async def test_a_fresh_install_is_run_from_the_chat(
     # An invitation left too long expires.
     await anna.ask("/admin", "Administracja. Wybierz program")
     await anna.tap("PAL Barwinek 2027", "Zespół programu")
-    late = LINK.search((await anna.tap("Zaproś osobę prowadzącą ewaluację",
-                                       "Wyślij ten link")).body)
+    late = LINK.search(
+        (await anna.tap("Zaproś osobę prowadzącą ewaluację", "Wyślij ten link")).body
+    )
     assert late
     with Session(store) as session:
         waiting = session.exec(select(Invitation).where(col(Invitation.used_at).is_(None))).one()
@@ -121,13 +130,21 @@ async def test_a_fresh_install_is_run_from_the_chat(
     await jan.ask(f"/start {late.group(1)}", "To zaproszenie straciło ważność.")
 
     # Ewa sends a workbook with one bad row, then the fixed one, and imports it.
-    day = (datetime.now(UTC) + timedelta(days=30)).replace(hour=15, minute=0, second=0,
-                                                          microsecond=0, tzinfo=None)
-    good = [["Klub seniora", "Spotkania", day, day + timedelta(hours=2), "Świetlica", 15],
-            ["Komputer bez tajemnic", "Warsztaty", day + timedelta(days=2),
-             day + timedelta(days=2, hours=2), "Biblioteka", 8]]
-    ewa.send_document(_xlsx([*good, ["Spacer", "Ruch", "jutro", day, "Park", 20]]),
-                      "zajecia.xlsx")
+    day = (datetime.now(UTC) + timedelta(days=30)).replace(
+        hour=15, minute=0, second=0, microsecond=0, tzinfo=None
+    )
+    good = [
+        ["Klub seniora", "Spotkania", day, day + timedelta(hours=2), "Świetlica", 15],
+        [
+            "Komputer bez tajemnic",
+            "Warsztaty",
+            day + timedelta(days=2),
+            day + timedelta(days=2, hours=2),
+            "Biblioteka",
+            8,
+        ],
+    ]
+    ewa.send_document(_xlsx([*good, ["Spacer", "Ruch", "jutro", day, "Park", 20]]), "zajecia.xlsx")
     errors = await ewa.expect("1 wiersz do poprawienia")
     assert "Wiersz 4: starts_at: „jutro” to nie data i godzina" in errors.body
     ewa.send_document(_xlsx(good), "zajecia.xlsx")
@@ -144,17 +161,29 @@ async def test_a_fresh_install_is_run_from_the_chat(
     with Session(store) as session:
         titles = sorted(a.title for a in session.exec(select(Activity)))
         grants = sorted((g.telegram_id, g.role) for g in session.exec(select(RoleGrant)))
-        actions = [e.action for e in session.exec(select(AuditEntry).order_by(
-            col(AuditEntry.id)))]
+        actions = [e.action for e in session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))]
     assert titles == ["Klub seniora", "Komputer bez tajemnic"]
     log = bot.log_text()
-    for secret in (first, for_ewa, late.group(1), "Klub seniora", "PAL Barwinek", "Krystyna",
-                   "zajecia.xlsx"):
+    for secret in (
+        first,
+        for_ewa,
+        late.group(1),
+        "Klub seniora",
+        "PAL Barwinek",
+        "Krystyna",
+        "zajecia.xlsx",
+    ):
         assert secret.removeprefix("inv_") not in log, secret
     assert grants == [(ANNA, "admin"), (EWA, "animator")]
-    assert actions == ["invitation.created", "invitation.accepted", "programme.created",
-                       "invitation.created", "invitation.accepted", "invitation.created",
-                       "activities.imported"]
+    assert actions == [
+        "invitation.created",
+        "invitation.accepted",
+        "programme.created",
+        "invitation.created",
+        "invitation.accepted",
+        "invitation.created",
+        "activities.imported",
+    ]
 
 
 async def test_an_administrator_appoints_a_coordinator_who_builds_her_team(

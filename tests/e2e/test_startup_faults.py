@@ -30,20 +30,22 @@ async def _run_until_exit(env: dict[str, str], tmp_path: Path) -> tuple[int, lis
     return code, proc.log_text().strip().splitlines()
 
 
-async def test_a_token_telegram_refuses(api: FakeBotApi, db_file: str, store: Engine,
-                                        tmp_path: Path) -> None:
+async def test_a_token_telegram_refuses(
+    api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
+) -> None:
     env = bot_env(api, token=PLACEHOLDER_TOKEN, PALBOT_DATABASE_URL=db_file)
     code, lines = await _run_until_exit(env, tmp_path)
     assert code == ExitCode.TOKEN_REFUSED, lines
-    assert lines == ["palbot: Telegram refused the bot token (401 Unauthorized); check "
-                     "PALBOT_TOKEN (the token @BotFather gave you)"]
+    assert lines == [
+        "palbot: Telegram refused the bot token (401 Unauthorized); check "
+        "PALBOT_TOKEN (the token @BotFather gave you)"
+    ]
     assert PLACEHOLDER_TOKEN.split(":")[1] not in "\n".join(lines)
 
 
 async def test_an_unreachable_bot_api(db_file: str, store: Engine, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
-    env = {"PALBOT_API_URL": url, "PALBOT_TOKEN": PLACEHOLDER_TOKEN,
-           "PALBOT_DATABASE_URL": db_file}
+    env = {"PALBOT_API_URL": url, "PALBOT_TOKEN": PLACEHOLDER_TOKEN, "PALBOT_DATABASE_URL": db_file}
     code, lines = await _run_until_exit(env, tmp_path)
     assert code == ExitCode.BOT_API_UNREACHABLE, lines
     assert len(lines) == 1, lines
@@ -63,8 +65,9 @@ async def test_a_database_that_is_down(api: FakeBotApi, tmp_path: Path) -> None:
     assert api.method_count("getMe") == 0  # the database is checked first
 
 
-async def test_a_healthy_start_still_serves(api: FakeBotApi, db_file: str, store: Engine,
-                                            tmp_path: Path) -> None:
+async def test_a_healthy_start_still_serves(
+    api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
+) -> None:
     env = bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="WARNING")
     async with BotProcess(env, tmp_path, ["run"]) as proc:
         await proc.wait_ready(api, timeout=30)
@@ -73,13 +76,16 @@ async def test_a_healthy_start_still_serves(api: FakeBotApi, db_file: str, store
     assert "Traceback" not in proc.log_text() and "Unclosed" not in proc.log_text()
 
 
-async def test_a_bot_api_that_never_answers(api: FakeBotApi, db_file: str, store: Engine,
-                                            tmp_path: Path) -> None:
+async def test_a_bot_api_that_never_answers(
+    api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
+) -> None:
     api.pause()  # accepts connections, answers nothing
     try:
         code, lines = await _run_until_exit(bot_env(api, PALBOT_DATABASE_URL=db_file), tmp_path)
     finally:
         api.resume()
     assert code == ExitCode.BOT_API_UNREACHABLE, lines
-    assert lines == [f"palbot: no answer from the Bot API at {api.base_url} within 10 s; check "
-                     "PALBOT_API_URL and the network route to it"]
+    assert lines == [
+        f"palbot: no answer from the Bot API at {api.base_url} within 10 s; check "
+        "PALBOT_API_URL and the network route to it"
+    ]

@@ -26,31 +26,51 @@ from tests.support.surveys import answered_survey, register
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
 PROGRAMME = "PAL Osiedle Słoneczne"
-INITIAL_ITEMS = [i.id for i in items_for_phase(load_questionnaire(default_questionnaire_path()),
-                                               SurveyPhase.INITIAL)]
+INITIAL_ITEMS = [
+    i.id
+    for i in items_for_phase(load_questionnaire(default_questionnaire_path()), SurveyPhase.INITIAL)
+]
 
 
 @pytest.fixture
 def env(api: FakeBotApi, db_file: str) -> dict[str, str]:
     # Quiet hours off: invitations are not urgent and would otherwise wait for the morning.
-    return bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="WARNING",
-                   PALBOT_QUIET_HOURS="off")
+    return bot_env(
+        api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="WARNING", PALBOT_QUIET_HOURS="off"
+    )
 
 
 def seed_resident(store: Engine, telegram_id: int, language: str = "pl") -> None:
     with transaction(store) as session:
         programme = make_programme(session, name=PROGRAMME)
-        person = make_person(session, telegram_id=telegram_id, name="Krystyna",
-                             language=language, programme=programme)
-        register(session, person=person, programme=programme,
-                 starts_at=datetime.now(UTC) - timedelta(days=1), attended=True)
+        person = make_person(
+            session,
+            telegram_id=telegram_id,
+            name="Krystyna",
+            language=language,
+            programme=programme,
+        )
+        register(
+            session,
+            person=person,
+            programme=programme,
+            starts_at=datetime.now(UTC) - timedelta(days=1),
+            attended=True,
+        )
 
 
 def palbot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run a `palbot` subcommand as an administrator would, next to the running bot."""
     full = {**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=30, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
 
 async def answer(user: TgUser, label: str, upto: str) -> None:
@@ -113,9 +133,14 @@ async def test_final_survey_opened_from_the_command_line_answered_and_exported(
         olena = session.exec(select(Person).where(Person.telegram_id == 3101)).one()
         programme = session.get(Programme, olena.programme_id)
         assert programme is not None
-        answered_survey(session, person=olena, programme=programme,
-                        phase=SurveyPhase.INITIAL, values=dict.fromkeys(INITIAL_ITEMS, "2"),
-                        now=datetime.now(UTC) - timedelta(days=90))
+        answered_survey(
+            session,
+            person=olena,
+            programme=programme,
+            phase=SurveyPhase.INITIAL,
+            values=dict.fromkeys(INITIAL_ITEMS, "2"),
+            now=datetime.now(UTC) - timedelta(days=90),
+        )
     user = api.user(3101, language_code="uk")
     bot = BotProcess(env, tmp_path, ["run"], log_path=tmp_path / "bot.log").start()
     try:
@@ -139,8 +164,9 @@ async def test_final_survey_opened_from_the_command_line_answered_and_exported(
     assert "Traceback" not in bot.log_text(), bot.log_tail()
 
     out = tmp_path / "responses.csv"
-    exported = palbot(env, tmp_path, "export-responses", "--programme", PROGRAMME,
-                      "--out", str(out))
+    exported = palbot(
+        env, tmp_path, "export-responses", "--programme", PROGRAMME, "--out", str(out)
+    )
     assert exported.returncode == 0, exported.stderr
     assert "(1 participants with both surveys)" in exported.stdout
     raw = out.read_text(encoding="utf-8-sig")
@@ -160,8 +186,9 @@ async def test_broken_questionnaire_stops_start_up_with_its_problems(
     api: FakeBotApi, env: dict[str, str], store: Engine, tmp_path: Path
 ) -> None:
     broken = tmp_path / "ours.yaml"
-    broken.write_text("id: ours\nversion: 1\ntitle: {en: Ours}\nintro: {pl: x}\nitems: []\n",
-                      encoding="utf-8")
+    broken.write_text(
+        "id: ours\nversion: 1\ntitle: {en: Ours}\nintro: {pl: x}\nitems: []\n", encoding="utf-8"
+    )
     with transaction(store) as session:
         make_programme(session, name=PROGRAMME).survey_path = str(broken)
     bot = BotProcess(env, tmp_path, ["run"], log_path=tmp_path / "bot.log").start()

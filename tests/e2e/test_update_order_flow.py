@@ -18,8 +18,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
 
 
 @pytest.fixture
-async def bot(api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
-              ) -> AsyncIterator[BotProcess]:
+async def bot(
+    api: FakeBotApi, db_file: str, store: Engine, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
     env = bot_env(api, PALBOT_DATABASE_URL=db_file, PALBOT_LOG_LEVEL="WARNING")
     async with BotProcess(env, tmp_path, ["run"]) as proc:
         await proc.wait_ready(api, timeout=30)

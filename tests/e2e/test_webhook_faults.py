@@ -41,8 +41,9 @@ async def api() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-def _places_with_reminders(store: Engine, *, people: int, first_id: int, starts_in: timedelta,
-                           offset: str) -> list[int]:
+def _places_with_reminders(
+    store: Engine, *, people: int, first_id: int, starts_in: timedelta, offset: str
+) -> list[int]:
     """People holding places in one activity whose one reminder is due `offset` before."""
     # One "now" for every sign-up: slow seeding must not push a reminder's due time
     # behind the moment its place is confirmed (such reminders are rightly skipped).
@@ -82,11 +83,13 @@ async def _until(condition: object, timeout: float, what: str) -> None:
 async def test_each_reminder_once_from_two_processes(
     api: FakeBotApi, store: Engine, postgres_url: str, tmp_path: Path
 ) -> None:
-    chats = _places_with_reminders(store, people=40, first_id=81_000,
-                                   starts_in=timedelta(seconds=45), offset="35s")
+    chats = _places_with_reminders(
+        store, people=40, first_id=81_000, starts_in=timedelta(seconds=45), offset="35s"
+    )
     assert _reminders(store) == {"pending": 40}
-    async with WebhookCluster(api, postgres_url, tmp_path,
-                              extra_env={"PALBOT_QUIET_HOURS": "off"}) as cluster:
+    async with WebhookCluster(
+        api, postgres_url, tmp_path, extra_env={"PALBOT_QUIET_HOURS": "off"}
+    ) as cluster:
         await _until(lambda: _reminders(store) == {"sent": 40}, 60, "40 reminders sent")
         await asyncio.sleep(2)  # a duplicate would show up by now
         logs = cluster.logs()
@@ -100,19 +103,22 @@ async def test_each_reminder_once_from_two_processes(
 async def test_sigterm_mid_work_leaves_sends_claimable(
     api: FakeBotApi, store: Engine, postgres_url: str, tmp_path: Path
 ) -> None:
-    chats = _places_with_reminders(store, people=400, first_id=82_000,
-                                   starts_in=timedelta(seconds=90), offset="88s")
+    chats = _places_with_reminders(
+        store, people=400, first_id=82_000, starts_in=timedelta(seconds=90), offset="88s"
+    )
     assert _reminders(store) == {"pending": 400}
     api.set_latency(0.1)  # each send takes a while: there is work in flight to interrupt
-    async with WebhookCluster(api, postgres_url, tmp_path,
-                              extra_env={"PALBOT_QUIET_HOURS": "off"}) as cluster:
+    async with WebhookCluster(
+        api, postgres_url, tmp_path, extra_env={"PALBOT_QUIET_HOURS": "off"}
+    ) as cluster:
         await _until(lambda: _reminders(store).get("sent", 0) >= 20, 60, "sending to start")
         first = cluster.processes[0]
         code = await first.terminate(timeout=30)
         assert code == 0, first.log_tail()
         at_exit = _reminders(store)
-        await _until(lambda: _reminders(store) == {"sent": 400}, 120,
-                     "the other process to send the rest")
+        await _until(
+            lambda: _reminders(store) == {"sent": 400}, 120, "the other process to send the rest"
+        )
         await asyncio.sleep(1)
     assert at_exit.get("sent", 0) < 400, f"nothing left to take over: {at_exit}"
     with Session(store) as session:
@@ -126,11 +132,13 @@ async def test_sigterm_mid_work_leaves_sends_claimable(
 async def test_bot_api_unreachable_sends_wait_and_resume(
     api: FakeBotApi, store: Engine, postgres_url: str, tmp_path: Path
 ) -> None:
-    chats = _places_with_reminders(store, people=10, first_id=83_000,
-                                   starts_in=timedelta(seconds=60), offset="52s")
+    chats = _places_with_reminders(
+        store, people=10, first_id=83_000, starts_in=timedelta(seconds=60), offset="52s"
+    )
     assert _reminders(store) == {"pending": 10}
-    async with WebhookCluster(api, postgres_url, tmp_path, count=1,
-                              extra_env={"PALBOT_QUIET_HOURS": "off"}) as cluster:
+    async with WebhookCluster(
+        api, postgres_url, tmp_path, count=1, extra_env={"PALBOT_QUIET_HOURS": "off"}
+    ) as cluster:
         api.pause()  # the Bot API server stops answering
         olena = api.user(chats[0])
         olena.send("/privacy")
@@ -147,4 +155,4 @@ async def test_bot_api_unreachable_sends_wait_and_resume(
         sent = [m for m in api.messages(chat) if "Warsztaty rękodzieła" in (m.text or "")]
         assert len(sent) == 1, f"chat {chat} got {len(sent)} reminders"
     assert SendState.FAILED.value not in _reminders(store)
-    assert "Traceback" not in logs, logs[logs.find("Traceback") - 300:][:3000]
+    assert "Traceback" not in logs, logs[logs.find("Traceback") - 300 :][:3000]

@@ -67,8 +67,9 @@ async def sign_up(user: TgUser, activity_id: int, timeout: float = 60.0) -> str:
     details = await user.ask(f"/start act_{activity_id}", "Warsztaty", timeout=timeout)
     label = "Zapisz się" if "Zapisz się" in str(details.button_texts) else "Dopisz mnie"
     user.press(label)
-    result = await user.expect(lambda m: "Masz miejsce" in (m.text or "")
-                               or "rezerwow" in (m.text or ""), timeout=timeout)
+    result = await user.expect(
+        lambda m: "Masz miejsce" in (m.text or "") or "rezerwow" in (m.text or ""), timeout=timeout
+    )
     return result.text or ""
 
 
@@ -113,21 +114,26 @@ async def test_two_processes_serve_one_bot(
         async with wave:
             await step
 
-    async with WebhookCluster(api, postgres_url, tmp_path,
-                              extra_env={"PALBOT_QUIET_HOURS": "off",
-                                         "PALBOT_RATE_LIMIT": "false"}) as cluster:
-        await asyncio.gather(*(in_wave(onboard(r, f"Mieszkanka {n}"))
-                               for n, r in enumerate(residents)))
+    async with WebhookCluster(
+        api,
+        postgres_url,
+        tmp_path,
+        extra_env={"PALBOT_QUIET_HOURS": "off", "PALBOT_RATE_LIMIT": "false"},
+    ) as cluster:
+        await asyncio.gather(
+            *(in_wave(onboard(r, f"Mieszkanka {n}")) for n, r in enumerate(residents))
+        )
         await asyncio.gather(*(sign_up(r, wanted[r.user_id]) for r in residents))
-        await asyncio.gather(*(in_wave(answer_survey(r, f"Uwagi numer {n}"))
-                               for n, r in enumerate(residents)))
+        await asyncio.gather(
+            *(in_wave(answer_survey(r, f"Uwagi numer {n}")) for n, r in enumerate(residents))
+        )
         assert cluster.delivery is not None
         await cluster.delivery.drained()
         served = cluster.forwarder.served
         assert len(served) == 2 and min(served.values()) > 0.4 * sum(served.values())
         assert cluster.delivery.stats.given_up == 0
         logs = cluster.logs()
-    assert "Traceback" not in logs, logs[logs.find("Traceback") - 500:][:3000]
+    assert "Traceback" not in logs, logs[logs.find("Traceback") - 500 :][:3000]
     with Session(store) as session:
         people = session.exec(select(Person).where(col(Person.telegram_id) >= 70_000)).all()
         assert len(people) == 200 and all(p.is_onboarded for p in people)
@@ -156,14 +162,21 @@ async def test_webhook_refuses_a_wrong_secret(
 ) -> None:
     async with WebhookCluster(api, postgres_url, tmp_path, count=1) as cluster:
         port = cluster.ports[0]
-        update = {"update_id": 1, "message": {
-            "message_id": 1, "date": 1_780_000_000, "text": "/start",
-            "chat": {"id": 71_001, "type": "private", "first_name": "X"},
-            "from": {"id": 71_001, "is_bot": False, "first_name": "X"}}}
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 1_780_000_000,
+                "text": "/start",
+                "chat": {"id": 71_001, "type": "private", "first_name": "X"},
+                "from": {"id": 71_001, "is_bot": False, "first_name": "X"},
+            },
+        }
         async with aiohttp.ClientSession() as http:
             for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": SECRET[:-1]}):
-                async with http.post(f"http://127.0.0.1:{port}/tg", json=update,
-                                     headers=headers) as response:
+                async with http.post(
+                    f"http://127.0.0.1:{port}/tg", json=update, headers=headers
+                ) as response:
                     assert response.status == 403
         await asyncio.sleep(0.5)
         assert api.messages(71_001) == []

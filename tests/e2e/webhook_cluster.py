@@ -48,12 +48,17 @@ class WebhookCluster:
         self.database_url = database_url
         self.workdir = workdir
         self.ports = [free_port() for _ in range(count)]
-        self.env = bot_env(api, **{"PALBOT_DATABASE_URL": database_url,
-                                   "PALBOT_WEBHOOK_SECRET": SECRET, "PALBOT_LOG_LEVEL": "INFO",
-                                   **(extra_env or {})})
+        self.env = bot_env(
+            api,
+            **{
+                "PALBOT_DATABASE_URL": database_url,
+                "PALBOT_WEBHOOK_SECRET": SECRET,
+                "PALBOT_LOG_LEVEL": "INFO",
+                **(extra_env or {}),
+            },
+        )
         self.processes = [
-            BotProcess(self.env, workdir, self.args(port),
-                       log_path=workdir / f"palbot-{n + 1}.log")
+            BotProcess(self.env, workdir, self.args(port), log_path=workdir / f"palbot-{n + 1}.log")
             for n, port in enumerate(self.ports)
         ]
         self.forwarder = RoundRobinForwarder([f"http://127.0.0.1:{p}" for p in self.ports])
@@ -71,13 +76,16 @@ class WebhookCluster:
             process.start()
         await asyncio.gather(*(self.wait_healthy(n) for n in range(len(self.processes))))
         await self.forwarder.__aenter__()
-        self.delivery = WebhookDelivery(self.api, f"{self.forwarder.url}/tg", SECRET,
-                                        max_connections=self.max_connections)
+        self.delivery = WebhookDelivery(
+            self.api, f"{self.forwarder.url}/tg", SECRET, max_connections=self.max_connections
+        )
         await self.delivery.start()
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         """Stop delivering, then stop every process (SIGTERM; SIGKILL if it hangs)."""
@@ -93,8 +101,10 @@ class WebhookCluster:
 
     async def health(self, n: int) -> tuple[int, dict[str, object]]:
         """Status and body of process n's /healthz."""
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http, \
-                http.get(f"http://127.0.0.1:{self.ports[n]}/healthz") as response:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http,
+            http.get(f"http://127.0.0.1:{self.ports[n]}/healthz") as response,
+        ):
             return response.status, await response.json()
 
     async def wait_healthy(self, n: int, timeout: float = 45.0) -> None:

@@ -81,9 +81,14 @@ def _build(engine: Engine, clock: FrozenClock) -> World:
         w.a, w.b = a.id, b.id
         beata = make_person(session, telegram_id=BEATA, name="Beata", programme=b)
         grant(session, role=Role.ANIMATOR, telegram_id=BEATA, programme_id=b.id)
-        for telegram_id, name in ((HANNA, "Hanna"), (OLD, "Olgierd"), (REVOKED, "Roman"),
-                                  (EVALUATOR, "Ewelina"), (RESIDENT, "Bogumiła"),
-                                  (CELINA, "Celina")):
+        for telegram_id, name in (
+            (HANNA, "Hanna"),
+            (OLD, "Olgierd"),
+            (REVOKED, "Roman"),
+            (EVALUATOR, "Ewelina"),
+            (RESIDENT, "Bogumiła"),
+            (CELINA, "Celina"),
+        ):
             person = make_person(session, telegram_id=telegram_id, name=name, programme=b)
             assert person.id is not None
             w.people[telegram_id] = person.id
@@ -93,37 +98,53 @@ def _build(engine: Engine, clock: FrozenClock) -> World:
         session.add(RoleGrant(telegram_id=OLD, role=Role.ANIMATOR.value))
         grant(session, role=Role.EVALUATOR, telegram_id=EVALUATOR, programme_id=a.id)
         grant(session, role=Role.ANIMATOR, telegram_id=REVOKED, programme_id=b.id)
-        mine = make_activity(session, programme=a, starts_at=now + timedelta(days=2),
-                             title="Zajęcia Alfa")
+        mine = make_activity(
+            session, programme=a, starts_at=now + timedelta(days=2), title="Zajęcia Alfa"
+        )
         mine.organiser_id = w.people[HANNA]
-        imported = make_activity(session, programme=b, starts_at=now + timedelta(days=3),
-                                 title="Warsztaty Beta")
-        beatas = make_activity(session, programme=b, starts_at=now + timedelta(days=4),
-                               title="Spotkanie Beta")
+        imported = make_activity(
+            session, programme=b, starts_at=now + timedelta(days=3), title="Warsztaty Beta"
+        )
+        beatas = make_activity(
+            session, programme=b, starts_at=now + timedelta(days=4), title="Spotkanie Beta"
+        )
         beatas.organiser_id = beata.id
         session.add_all([mine, beatas])
-        zofia = create_proxy_participant(session, display_name="Zofia Tajna",
-                                         created_by_id=beata.id or 0, programme_id=b.id)
+        zofia = create_proxy_participant(
+            session, display_name="Zofia Tajna", created_by_id=beata.id or 0, programme_id=b.id
+        )
         session.flush()
         assert (mine.id and imported.id and beatas.id and zofia.id) is not None
         w.a_activity, w.b_imported, w.b_beatas = mine.id or 0, imported.id or 0, beatas.id or 0
         w.zofia = zofia.id or 0
-        response = start_or_resume(session, person_id=w.zofia, programme=b,
-                                   phase=SurveyPhase.INITIAL, channel=Channel.PROXY, now=now,
-                                   entered_by_id=beata.id)
+        response = start_or_resume(
+            session,
+            person_id=w.zofia,
+            programme=b,
+            phase=SurveyPhase.INITIAL,
+            channel=Channel.PROXY,
+            now=now,
+            entered_by_id=beata.id,
+        )
         w.zofia_response = response.id or 0
     with transaction(engine) as session:
         sign_up(session, person_id=w.people[RESIDENT], activity_id=w.b_imported, now=now)
-        sign_up(session, person_id=w.zofia, activity_id=w.b_imported, now=now,
-                proxy_by_id=w.people[REVOKED])
+        sign_up(
+            session,
+            person_id=w.zofia,
+            activity_id=w.b_imported,
+            now=now,
+            proxy_by_id=w.people[REVOKED],
+        )
     with transaction(engine) as session:
         for registration in session.exec(select(Registration)):
             if registration.person_id == w.zofia:
                 w.zofia_registration = registration.id or 0
             else:
                 w.b_registration = registration.id or 0
-        w.beata_grant = session.exec(select(RoleGrant.id).where(
-            RoleGrant.telegram_id == BEATA)).one() or 0
+        w.beata_grant = (
+            session.exec(select(RoleGrant.id).where(RoleGrant.telegram_id == BEATA)).one() or 0
+        )
         # Roman's role is taken away after he began his dialogs (they are set per probe).
         revoke(session, role=Role.ANIMATOR, telegram_id=REVOKED)
     return w
@@ -144,48 +165,83 @@ class Probe:
 
 def probes(w: World, now_ts: int) -> list[Probe]:
     """Every staff entry point, aimed at programme B."""
-    bi, bb, z, zr, resp = (w.b_imported, w.b_beatas, w.zofia, w.zofia_registration,
-                           w.zofia_response)
+    bi, bb, z, zr, resp = (
+        w.b_imported,
+        w.b_beatas,
+        w.zofia,
+        w.zofia_registration,
+        w.zofia_response,
+    )
     buttons = {
         # activity cards, calling off, changes
-        "card": f"an:a:{bi}", "card of Beata's": f"an:a:{bb}", "call off ask": f"an:x:{bi}",
-        "call off": f"an:xy:{bb}", "edit fields": f"ane:{bi}", "edit title": f"ane:f:{bi}:t",
+        "card": f"an:a:{bi}",
+        "card of Beata's": f"an:a:{bb}",
+        "call off ask": f"an:x:{bi}",
+        "call off": f"an:xy:{bb}",
+        "edit fields": f"ane:{bi}",
+        "edit title": f"ane:f:{bi}:t",
         # attendance, check-in code, participants and their CSV
-        "checklist": f"ana:{bi}", "checklist page": f"ana:p:{bi}:0",
-        "attendance tap": f"ana:t:{bi}:{w.b_registration}:1:0", "check-in code": f"ana:code:{bi}",
-        "participants": f"anp:{bi}", "participants CSV": f"anp:csv:{bb}",
+        "checklist": f"ana:{bi}",
+        "checklist page": f"ana:p:{bi}:0",
+        "attendance tap": f"ana:t:{bi}:{w.b_registration}:1:0",
+        "check-in code": f"ana:code:{bi}",
+        "participants": f"anp:{bi}",
+        "participants CSV": f"anp:csv:{bb}",
         # announcements about B's activities
-        "announce activity": f"anb:new:{bi}", "audience of activity": f"anb:aa:places:{bi}",
-        "link to activity": f"anb:lk:{bb}", "stop broadcast": "anb:stop:1",
+        "announce activity": f"anb:new:{bi}",
+        "audience of activity": f"anb:aa:places:{bi}",
+        "link to activity": f"anb:lk:{bb}",
+        "stop broadcast": "anb:stop:1",
         # people without Telegram and their erasure
-        "person card": f"anx:p:{z}", "person sign-up list": f"anx:su:{z}",
-        "person sign-up": f"anx:sa:{z}:{bb}", "person cancel": f"anx:cx:{z}:{bi}",
-        "person attendance": f"anx:at:{z}:{bi}:{zr}:1", "erase ask": f"pv:ax:{z}",
+        "person card": f"anx:p:{z}",
+        "person sign-up list": f"anx:su:{z}",
+        "person sign-up": f"anx:sa:{z}:{bb}",
+        "person cancel": f"anx:cx:{z}:{bi}",
+        "person attendance": f"anx:at:{z}:{bi}:{zr}:1",
+        "erase ask": f"pv:ax:{z}",
         "erase": f"pv:ay:{z}:{now_ts}",
         # paper surveys and the survey form on a B response
-        "paper programme": f"pp:prog:{w.b}", "paper person": f"pp:who:{z}",
-        "paper open": f"pp:go:{z}:i", "paper add": f"pp:new:{w.b}",
-        "form answer": f"sv:a:{resp}:0:1", "form skip": f"sv:k:{resp}:0",
-        "form submit": f"sv:w:{resp}", "form view": f"sv:v:{resp}",
+        "paper programme": f"pp:prog:{w.b}",
+        "paper person": f"pp:who:{z}",
+        "paper open": f"pp:go:{z}:i",
+        "paper add": f"pp:new:{w.b}",
+        "form answer": f"sv:a:{resp}:0:1",
+        "form skip": f"sv:k:{resp}:0",
+        "form submit": f"sv:w:{resp}",
+        "form view": f"sv:v:{resp}",
         # reports
-        "report programme": f"ev:p:{w.b}", "report year": f"ev:y:{w.b}:2026",
+        "report programme": f"ev:p:{w.b}",
+        "report year": f"ev:y:{w.b}:2026",
         # which programme the screens are about
         "choose programme": f"an:pg:{w.b}",
         # B's team: its screen, inviting, removing Beata; appointing a coordinator of A
-        "team": f"adm:p:{w.b}", "invite to B": f"adm:i:{w.b}:animator",
-        "remove ask": f"adm:s:{w.beata_grant}", "remove": f"adm:sr:{w.beata_grant}",
-        "coordinator of A": f"adm:i:{w.a}:coordinator", "administrators": "adm:a",
+        "team": f"adm:p:{w.b}",
+        "invite to B": f"adm:i:{w.b}:animator",
+        "remove ask": f"adm:s:{w.beata_grant}",
+        "remove": f"adm:sr:{w.beata_grant}",
+        "coordinator of A": f"adm:i:{w.a}:coordinator",
+        "administrators": "adm:a",
         "invite admin": "adm:i:0:admin",
         # B's settings, surveys, records; renaming and archiving A (administrators')
-        "settings": f"prg:o:{w.b}", "reminder times": f"prg:e:{w.b}:rem",
-        "surveys screen": f"prg:s:{w.b}", "audit": f"prg:au:{w.b}:0",
-        "all audit": "prg:au:0:0", "people data": f"prg:pd:{w.b}",
-        "rename A": f"prg:e:{w.a}:name", "archive A": f"prg:bc:{w.a}:ar:on",
+        "settings": f"prg:o:{w.b}",
+        "reminder times": f"prg:e:{w.b}:rem",
+        "surveys screen": f"prg:s:{w.b}",
+        "audit": f"prg:au:{w.b}:0",
+        "all audit": "prg:au:0:0",
+        "people data": f"prg:pd:{w.b}",
+        "rename A": f"prg:e:{w.a}:name",
+        "archive A": f"prg:bc:{w.a}:ar:on",
     }
     wide = {
-        "final ask": "an:final", "final open": "an:finaly", "new activity": "anw:new",
-        "new announcement": "anb:new", "add person": "anx:add", "people list": "anx:list",
-        "paper notice": "pp:nt:1", "person notice": "anx:nt:1", "wizard publish": "anw:pub",
+        "final ask": "an:final",
+        "final open": "an:finaly",
+        "new activity": "anw:new",
+        "new announcement": "anb:new",
+        "add person": "anx:add",
+        "people list": "anx:list",
+        "paper notice": "pp:nt:1",
+        "person notice": "anx:nt:1",
+        "wizard publish": "anw:pub",
         "admin menu": "adm:menu",
     }
     texts = {
@@ -198,32 +254,55 @@ def probes(w: World, now_ts: int) -> list[Probe]:
         "announcement text": ("animator_broadcast", "text", {"step": "text"}),
         "person name": ("animator_proxy", "name", {}),
     }
-    compose: dict[str, Any] = {"text": "Ogłoszenie", "photo": None, "translations": {},
-                               "urgent": False}
+    compose: dict[str, Any] = {
+        "text": "Ogłoszenie",
+        "photo": None,
+        "translations": {},
+        "urgent": False,
+    }
     planted_buttons: dict[str, tuple[str, tuple[str, str, dict[str, Any]]]] = {
-        "send to B's activity": ("anb:send", ("animator_broadcast", "ready", {
-            **compose, "audience": "places", "audience_activity": bi, "link": None})),
-        "send with a link to B": ("anb:send", ("animator_broadcast", "ready", {
-            **compose, "audience": "programme", "audience_activity": None, "link": bb})),
+        "send to B's activity": (
+            "anb:send",
+            (
+                "animator_broadcast",
+                "ready",
+                {**compose, "audience": "places", "audience_activity": bi, "link": None},
+            ),
+        ),
+        "send with a link to B": (
+            "anb:send",
+            (
+                "animator_broadcast",
+                "ready",
+                {**compose, "audience": "programme", "audience_activity": None, "link": bb},
+            ),
+        ),
         "edit button answer": ("ane:a:p:20", ("animator_edit", "p", {"activity_id": bi})),
-        "paper notice for B": ("pp:nt:1", ("paper_new", "notice",
-                                           {"programme_id": w.b, "name": "Nowa"})),
+        "paper notice for B": (
+            "pp:nt:1",
+            ("paper_new", "notice", {"programme_id": w.b, "name": "Nowa"}),
+        ),
     }
     return [
-        *(Probe(f"/{c}", command=f"/{c}", wide=True)
-          for c in ("animator", "paper", "evaluator", "admin")),
+        *(
+            Probe(f"/{c}", command=f"/{c}", wide=True)
+            for c in ("animator", "paper", "evaluator", "admin")
+        ),
         *(Probe(name, button=data, dialog=d) for name, (data, d) in planted_buttons.items()),
         Probe("check-in deep link", command=f"/start ci_{bi}_0000"),
         *(Probe(name, button=data) for name, data in buttons.items()),
         *(Probe(name, button=data, wide=True) for name, data in wide.items()),
         *(Probe(name, text="Zmiana od Hani", dialog=d) for name, d in texts.items()),
-        *(Probe(name, text="Tekst od Hani", dialog=d, wide=True)
-          for name, d in wide_texts.items()),
+        *(Probe(name, text="Tekst od Hani", dialog=d, wide=True) for name, d in wide_texts.items()),
     ]
 
 
-def _only_closed(before: dict[str, list[tuple[Any, ...]]],
-                 after: dict[str, list[tuple[Any, ...]]], person_id: int, probe: Probe) -> bool:
+def _only_closed(
+    before: dict[str, list[tuple[Any, ...]]],
+    after: dict[str, list[tuple[Any, ...]]],
+    person_id: int,
+    probe: Probe,
+) -> bool:
     """Whether the only change is the probe's own planted dialog being closed (cleanup)."""
     if probe.dialog is None:
         return False
@@ -231,8 +310,9 @@ def _only_closed(before: dict[str, list[tuple[Any, ...]]],
     # dialog columns: id, person_id, kind, ...
     planted = [row for row in before["dialog"] if row[1] == person_id and row[2] == kind]
     rest = {name: rows for name, rows in before.items() if name != "dialog"}
-    return (rest == {name: rows for name, rows in after.items() if name != "dialog"}
-            and after["dialog"] == [row for row in before["dialog"] if row not in planted])
+    return rest == {name: rows for name, rows in after.items() if name != "dialog"} and after[
+        "dialog"
+    ] == [row for row in before["dialog"] if row not in planted]
 
 
 REFUSALS_EN = (
@@ -263,8 +343,11 @@ def _said(rec: RecordingRequest, since: int, chat_id: int) -> tuple[list[str], l
             continue
         if int(params.get("chat_id", 0) or 0) != chat_id:
             continue
-        texts += [str(params.get("text") or ""), str(params.get("caption") or ""),
-                  str(params.get("reply_markup") or "")]
+        texts += [
+            str(params.get("text") or ""),
+            str(params.get("caption") or ""),
+            str(params.get("reply_markup") or ""),
+        ]
         if call.method in {"sendDocument", "sendPhoto"}:
             documents.append(call.method)
     return texts, documents
@@ -287,7 +370,11 @@ def world(engine: Engine, clock: FrozenClock) -> Iterator[World]:
 
 @pytest.mark.parametrize("actor", list(ACTORS))
 async def test_nobody_reaches_programme_b(
-    actor: str, world: World, engine: Engine, clock: FrozenClock, rec: RecordingRequest,
+    actor: str,
+    world: World,
+    engine: Engine,
+    clock: FrozenClock,
+    rec: RecordingRequest,
     chat_user: Callable[..., ChatUser],
 ) -> None:
     telegram_id = ACTORS[actor]
@@ -302,8 +389,14 @@ async def test_nobody_reaches_programme_b(
         if probe.dialog is not None:
             kind, step, data = probe.dialog
             with transaction(engine) as session:
-                save_dialog(session, person_id=world.people[telegram_id], kind=kind, step=step,
-                            data=data, awaits_text=True)
+                save_dialog(
+                    session,
+                    person_id=world.people[telegram_id],
+                    kind=kind,
+                    step=step,
+                    data=data,
+                    awaits_text=True,
+                )
         before = dump(engine)
         since = len(rec.calls)
         if probe.command is not None:
@@ -339,7 +432,9 @@ async def test_nobody_reaches_programme_b(
 
 
 async def test_the_animator_of_a_still_works_in_a(
-    world: World, engine: Engine, chat_user: Callable[..., ChatUser],
+    world: World,
+    engine: Engine,
+    chat_user: Callable[..., ChatUser],
 ) -> None:
     """The refusals above are about B: Hanna's own programme keeps working."""
     hanna = chat_user(HANNA)

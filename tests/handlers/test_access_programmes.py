@@ -21,12 +21,17 @@ HELENA = 7201
 def _seed(engine: Engine, clock: FrozenClock) -> tuple[int, int, int]:
     """Programmes Alfa and Beta (granted), Gamma (her home, not granted)."""
     with transaction(engine) as session:
-        alfa, beta, gamma = (make_programme(session, name=n)
-                             for n in ("PAL Alfa", "PAL Beta", "PAL Gamma"))
-        for programme, title in ((alfa, "Zajęcia Alfa"), (beta, "Zajęcia Beta"),
-                                 (gamma, "Zajęcia Gamma")):
-            make_activity(session, programme=programme, title=title,
-                          starts_at=clock.now() + timedelta(days=2))
+        alfa, beta, gamma = (
+            make_programme(session, name=n) for n in ("PAL Alfa", "PAL Beta", "PAL Gamma")
+        )
+        for programme, title in (
+            (alfa, "Zajęcia Alfa"),
+            (beta, "Zajęcia Beta"),
+            (gamma, "Zajęcia Gamma"),
+        ):
+            make_activity(
+                session, programme=programme, title=title, starts_at=clock.now() + timedelta(days=2)
+            )
         make_person(session, telegram_id=HELENA, name="Helena", programme=gamma)
         for programme in (alfa, beta):
             grant(session, role=Role.ANIMATOR, telegram_id=HELENA, programme_id=programme.id)
@@ -44,8 +49,9 @@ async def test_an_animator_of_two_programmes_chooses_one(
     alfa, beta, gamma = _seed(engine, clock)
     helena = chat_user(HELENA)
     await helena.send("/animator")
-    assert helena.last.text == ("Pracujesz w kilku programach. Którym programem chcesz się "
-                                "teraz zająć?")
+    assert helena.last.text == (
+        "Pracujesz w kilku programach. Którym programem chcesz się teraz zająć?"
+    )
     assert _labels(helena) == ["PAL Alfa", "PAL Beta", "↩️ Menu"]
     # Before a choice, a programme-wide tool asks for one.
     await helena.press_data("anw:new")
@@ -55,8 +61,11 @@ async def test_an_animator_of_two_programmes_chooses_one(
     assert helena.last.text == "Panel animatora. Co chcesz zrobić?\nProgram: PAL Beta."
     assert _labels(helena)[0] == "🔁 Zmień program"
     await helena.press_data("an:list")
-    assert [x for x in _labels(helena) if "Zajęcia" in x] == [
-        x for x in _labels(helena) if "Zajęcia Beta" in x] != []
+    assert (
+        [x for x in _labels(helena) if "Zajęcia" in x]
+        == [x for x in _labels(helena) if "Zajęcia Beta" in x]
+        != []
+    )
 
     await helena.press("◀ Panel animatora")
     await helena.press("🔁 Zmień program")
@@ -68,8 +77,9 @@ async def test_an_animator_of_two_programmes_chooses_one(
 
     # Her home programme is not hers to run: a forged choice of it is refused.
     await helena.press_data(f"an:pg:{gamma}")
-    assert helena.last_answer() == ("Ten program nie jest Ci przypisany. Jeśli to pomyłka, "
-                                    "zapytaj administratora.")
+    assert helena.last_answer() == (
+        "Ten program nie jest Ci przypisany. Jeśli to pomyłka, zapytaj administratora."
+    )
     await helena.send("/animator")
     assert helena.last.text.endswith("Program: PAL Alfa.")
     assert alfa != beta

@@ -35,15 +35,15 @@ async def test_list_is_paginated_by_eight_soonest_first(
     labels = [b[0] for b in first.buttons()]
     activity_labels = [label for label in labels if label.startswith("Warsztaty")]
     assert [label.split(" · ")[0] for label in activity_labels] == [
-        f"Warsztaty {i}" for i in range(1, 9)]
+        f"Warsztaty {i}" for i in range(1, 9)
+    ]
     assert activity_labels[0] == "Warsztaty 1 · 25.11, 10:00 · 10 wolnych miejsc"
     assert "Następne ▶" in labels and "◀ Poprzednie" not in labels
     await jan.press("Następne ▶")
     page_two = jan.last
     assert page_two.message_id == first.message_id  # edited in place
     assert "Strona 2 z 2" in page_two.text
-    assert [b[0].split(" · ")[0] for b in page_two.buttons()][:2] == ["Warsztaty 9",
-                                                                      "Warsztaty 10"]
+    assert [b[0].split(" · ")[0] for b in page_two.buttons()][:2] == ["Warsztaty 9", "Warsztaty 10"]
     await jan.press("◀ Poprzednie")
     assert "Strona 1 z 2" in jan.last.text
 
@@ -74,9 +74,13 @@ async def test_details_show_everything_with_polish_plurals(
     assert "Robimy kartki świąteczne" in text
     assert "🪑 3 wolne miejsca" in text
     assert next(b[0] for b in jan.last.buttons()) == "Zapisz się"
-    for places, expected in ((1, "1 wolne miejsce"), (2, "2 wolne miejsca"),
-                             (5, "5 wolnych miejsc"), (22, "22 wolne miejsca"),
-                             (12, "12 wolnych miejsc")):
+    for places, expected in (
+        (1, "1 wolne miejsce"),
+        (2, "2 wolne miejsca"),
+        (5, "5 wolnych miejsc"),
+        (22, "22 wolne miejsca"),
+        (12, "12 wolnych miejsc"),
+    ):
         with transaction(engine) as session:
             row = session.get(Activity, activity)
             assert row is not None
@@ -98,8 +102,10 @@ async def test_sign_up_then_reserve_list(
     await olena.press("Zapisz się")
     assert olena.alerts()[-1] == "✅ Masz miejsce na: Warsztaty rękodzieła"
     assert "✅ Masz miejsce na: Warsztaty rękodzieła" in _details(olena).text
-    assert [b[0] for b in _details(olena).buttons()][:2] == ["📅 Dodaj do kalendarza",
-                                                             "Rezygnuję z miejsca"]
+    assert [b[0] for b in _details(olena).buttons()][:2] == [
+        "📅 Dodaj do kalendarza",
+        "Rezygnuję z miejsca",
+    ]
 
     await jan.send("/activities")
     assert "lista rezerwowa" in jan.last.buttons()[0][0]

@@ -28,8 +28,13 @@ NOT_STAFF = "To jest tylko dla administratorów i koordynatorów programów."
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     """Anna is an administrator of this deployment."""
-    return load_settings(_env_file=None, token=TEST_TOKEN, database_url=db_url,
-                         admin_ids=str(ANNA), invitation_valid_days=3)
+    return load_settings(
+        _env_file=None,
+        token=TEST_TOKEN,
+        database_url=db_url,
+        admin_ids=str(ANNA),
+        invitation_valid_days=3,
+    )
 
 
 @pytest.fixture
@@ -45,8 +50,9 @@ def programme_id(engine: Engine) -> int:
 
 def _grants(engine: Engine) -> list[tuple[int, str, int | None]]:
     with read_only(engine) as session:
-        return sorted((g.telegram_id, g.role, g.programme_id)
-                      for g in session.exec(select(RoleGrant)))
+        return sorted(
+            (g.telegram_id, g.role, g.programme_id) for g in session.exec(select(RoleGrant))
+        )
 
 
 def _actions(engine: Engine) -> list[str]:
@@ -92,8 +98,9 @@ async def test_anna_invites_ewa_who_accepts_once(
     assert ewa.alerts()[-1].startswith("Це запрошення вже використано.")
     jan = chat_user(JAN, language_code="en")
     await jan.send(f"/start {payload}")
-    assert jan.last_answer() == ("This invitation has already been used. If you need one, "
-                                 "ask for a new link.")
+    assert jan.last_answer() == (
+        "This invitation has already been used. If you need one, ask for a new link."
+    )
     assert _grants(engine) == [(EWA, "animator", programme_id)]
     assert _actions(engine) == ["invitation.created", "invitation.accepted"]
 
@@ -111,7 +118,8 @@ async def test_remove_in_two_taps_and_withdraw(
     assert "• (no name yet) — animator" in anna.last.text
     await anna.press("✖️ (no name yet) — animator")
     assert anna.last.text.startswith(
-        "Remove (no name yet) (animator) from the team of “PAL Barwinek”?")
+        "Remove (no name yet) (animator) from the team of “PAL Barwinek”?"
+    )
     assert _grants(engine) == [(EWA, "animator", programme_id)]  # one tap is not enough
     confirm = dict(anna.last.buttons())["✖️ Yes, remove"]
     await anna.press("Yes, remove")
@@ -128,11 +136,17 @@ async def test_remove_in_two_taps_and_withdraw(
     await anna.press("Withdraw: evaluator (reports)")
     assert anna.alerts()[-1] == "The invitation was withdrawn."
     await ewa.send(f"/start {payload}")
-    assert ewa.last_answer() == ("This invitation was withdrawn. Ask the person who sent it "
-                                 "if this is a mistake.")
+    assert ewa.last_answer() == (
+        "This invitation was withdrawn. Ask the person who sent it if this is a mistake."
+    )
     assert _grants(engine) == []
-    assert _actions(engine) == ["invitation.created", "invitation.accepted", "staff.removed",
-                                "invitation.created", "invitation.revoked"]
+    assert _actions(engine) == [
+        "invitation.created",
+        "invitation.accepted",
+        "staff.removed",
+        "invitation.created",
+        "invitation.revoked",
+    ]
 
 
 async def test_expired_and_forged_links(
@@ -164,8 +178,14 @@ async def test_a_resident_cannot_use_admin_screens(
     krystyna = chat_user(KRYSTYNA, language_code="pl")
     await krystyna.send("/admin")
     assert krystyna.last_answer() == NOT_STAFF
-    for forged in (f"adm:p:{programme_id}", f"adm:i:{programme_id}:animator", "adm:i:0:admin",
-                   "adm:sr:1", f"adm:ir:{invitation_id}", "adm:new"):
+    for forged in (
+        f"adm:p:{programme_id}",
+        f"adm:i:{programme_id}:animator",
+        "adm:i:0:admin",
+        "adm:sr:1",
+        f"adm:ir:{invitation_id}",
+        "adm:new",
+    ):
         await krystyna.press_data(forged)
         assert krystyna.alerts()[-1] == NOT_STAFF, forged
     # Accepting an invitation she never opened (a forged button) grants nothing.

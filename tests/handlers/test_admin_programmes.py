@@ -43,8 +43,13 @@ def rec() -> RecordingRequest:
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     """Anna is an administrator; questionnaires sent in the chat are kept under tmp_path."""
-    return load_settings(_env_file=None, token=TEST_TOKEN, database_url=db_url,
-                         admin_ids=str(ANNA), surveys_dir=str(tmp_path / "surveys"))
+    return load_settings(
+        _env_file=None,
+        token=TEST_TOKEN,
+        database_url=db_url,
+        admin_ids=str(ANNA),
+        surveys_dir=str(tmp_path / "surveys"),
+    )
 
 
 @pytest.fixture
@@ -53,8 +58,9 @@ def programme_id(engine: Engine) -> int:
     resident) have finished /start."""
     with transaction(engine) as session:
         programme = make_programme(session, name="PAL Barwinek 2026")
-        make_activity(session, programme=programme,
-                      starts_at=datetime(2026, 11, 24, 16, 0, tzinfo=UTC))
+        make_activity(
+            session, programme=programme, starts_at=datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+        )
         make_person(session, telegram_id=ANNA, name="Anna", language="en")
         make_person(session, telegram_id=EWA, name="Ewa", programme=programme)
         make_person(session, telegram_id=KRYSTYNA, name="Krystyna", programme=programme)
@@ -109,8 +115,9 @@ async def test_rename_dates_and_reminder_times_are_confirmed(
     await anna.send("30d")
     assert anna.last.text.startswith("Each time must be from 15m to 336h")
     await anna.send("2h, 24h")
-    assert anna.last.text == ("Change reminders before an activity of “PAL Barwinek 2027” to: "
-                              "24h, 2h?")
+    assert anna.last.text == (
+        "Change reminders before an activity of “PAL Barwinek 2027” to: 24h, 2h?"
+    )
     await anna.press("Cancel")
     assert anna.alerts()[-1] == "Nothing changed."
     assert _programme(engine, programme_id).reminder_offsets is None
@@ -144,9 +151,13 @@ async def test_rename_dates_and_reminder_times_are_confirmed(
     assert programme.ends_at is not None and programme.starts_at is not None
     assert programme.starts_at.astimezone(WARSAW).date().isoformat() == "2027-01-11"
     assert "End: 30 June 2027" in anna.last.text
-    assert _actions(engine) == ["programme.renamed", "programme.setting_set",
-                                "programme.setting_set", "programme.dates_set",
-                                "programme.dates_set"]
+    assert _actions(engine) == [
+        "programme.renamed",
+        "programme.setting_set",
+        "programme.setting_set",
+        "programme.dates_set",
+        "programme.dates_set",
+    ]
 
 
 async def test_follow_ups_retention_archive_and_a_new_edition(
@@ -175,19 +186,22 @@ async def test_follow_ups_retention_archive_and_a_new_edition(
 
     await anna.press("Kopiuj jako nową edycję")
     await anna.send("04.01.2027")
-    assert anna.last.text == ("Utworzyć edycję „PAL Barwinek 2027” od 4 stycznia 2027? Zostanie "
-                              "skopiowane 1 wydarzenie, przesunięte o tygodnie: 6, bez zapisów.")
+    assert anna.last.text == (
+        "Utworzyć edycję „PAL Barwinek 2027” od 4 stycznia 2027? Zostanie "
+        "skopiowane 1 wydarzenie, przesunięte o tygodnie: 6, bez zapisów."
+    )
     await anna.press("Tak, utwórz")
     assert anna.last.text.startswith("⚙️ Program „PAL Barwinek 2027”")
     with read_only(engine) as session:
-        edition = session.exec(select(Programme).where(
-            Programme.name == "PAL Barwinek 2027")).one()
-        copied = session.exec(select(Activity).where(
-            Activity.programme_id == edition.id)).one()
+        edition = session.exec(select(Programme).where(Programme.name == "PAL Barwinek 2027")).one()
+        copied = session.exec(select(Activity).where(Activity.programme_id == edition.id)).one()
         assert edition.retention_months == 24 and edition.survey_followups is False
     local = copied.starts_at.astimezone(WARSAW)
     assert (local.weekday(), local.time(), local.date().isoformat()) == (
-        1, time(17, 0), "2027-01-05")
+        1,
+        time(17, 0),
+        "2027-01-05",
+    )
 
     await anna.send("/admin")
     await anna.press("PAL Barwinek 2026")
@@ -203,8 +217,13 @@ async def test_follow_ups_retention_archive_and_a_new_edition(
     await anna.press("Przywróć z archiwum")
     await anna.press("Tak, zmień")
     assert _programme(engine, programme_id).archived_at is None
-    assert _actions(engine) == ["programme.setting_set", "programme.setting_set",
-                                "programme.copied", "programme.archived", "programme.restored"]
+    assert _actions(engine) == [
+        "programme.setting_set",
+        "programme.setting_set",
+        "programme.copied",
+        "programme.archived",
+        "programme.restored",
+    ]
 
 
 def _yaml(data: dict[str, object]) -> bytes:
@@ -254,18 +273,29 @@ async def test_questionnaire_by_file_and_the_final_survey(
     await anna.press("Yes, open it")
     assert anna.last.text.startswith("The final survey is open now.")
     assert _programme(engine, programme_id).final_survey_opened_at is not None
-    assert _actions(engine) == ["survey.questionnaire_chosen", "survey.questionnaire_chosen",
-                                "survey.final_opened"]
+    assert _actions(engine) == [
+        "survey.questionnaire_chosen",
+        "survey.questionnaire_chosen",
+        "survey.final_opened",
+    ]
 
 
 async def test_audit_trail_and_a_data_file(
-    chat_user: Callable[..., ChatUser], engine: Engine, programme_id: int,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
+    programme_id: int,
     rec: RecordingRequest,
 ) -> None:
     with transaction(engine) as session:
         anna_id = session.exec(select(Person.id).where(Person.telegram_id == ANNA)).one()
-        session.add(Person(display_name="Helena", programme_id=programme_id,
-                           created_by_id=anna_id, onboarding_step="done"))
+        session.add(
+            Person(
+                display_name="Helena",
+                programme_id=programme_id,
+                created_by_id=anna_id,
+                onboarding_step="done",
+            )
+        )
     anna = chat_user(ANNA, language_code="en")
     await _open(anna)
     await anna.press("Survey reminders off")
@@ -293,18 +323,37 @@ async def test_a_resident_and_an_animator_are_refused(
         await person.send("/admin")
         assert person.last_answer() == NOT_STAFF
         p = programme_id
-        for forged in (f"prg:o:{p}", f"prg:e:{p}:name", f"prg:e:{p}:copy", f"prg:y:{p}:abcdef12",
-                       f"prg:b:{p}:ar:on", f"prg:bc:{p}:ar:on", f"prg:bc:{p}:fu:off",
-                       f"prg:bc:{p}:rem:default", f"prg:s:{p}", f"prg:sqy:{p}:0",
-                       f"prg:sf:{p}", f"prg:fsy:{p}", f"prg:au:{p}:0", "prg:au:0:0",
-                       f"prg:pd:{p}", f"prg:pf:{p}:1", "prg:arch"):
+        for forged in (
+            f"prg:o:{p}",
+            f"prg:e:{p}:name",
+            f"prg:e:{p}:copy",
+            f"prg:y:{p}:abcdef12",
+            f"prg:b:{p}:ar:on",
+            f"prg:bc:{p}:ar:on",
+            f"prg:bc:{p}:fu:off",
+            f"prg:bc:{p}:rem:default",
+            f"prg:s:{p}",
+            f"prg:sqy:{p}:0",
+            f"prg:sf:{p}",
+            f"prg:fsy:{p}",
+            f"prg:au:{p}:0",
+            "prg:au:0:0",
+            f"prg:pd:{p}",
+            f"prg:pf:{p}:1",
+            "prg:arch",
+        ):
             await person.press_data(forged)
             assert person.last_answer() == NOT_STAFF, forged
         await send_document(person, b"id: x\n", "ankieta.yaml")
     assert _actions(engine) == []
     after = _programme(engine, programme_id)
-    assert (after.name, after.archived_at, after.survey_followups, after.survey_path,
-            after.final_survey_opened_at) == (before.name, None, True, None, None)
+    assert (
+        after.name,
+        after.archived_at,
+        after.survey_followups,
+        after.survey_path,
+        after.final_survey_opened_at,
+    ) == (before.name, None, True, None, None)
     with read_only(engine) as session:
         from storage.models import Dialog
 
@@ -312,7 +361,9 @@ async def test_a_resident_and_an_animator_are_refused(
 
 
 async def test_a_coordinator_gets_the_programme_screens_but_not_programme_edits(
-    chat_user: Callable[..., ChatUser], engine: Engine, programme_id: int,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
+    programme_id: int,
 ) -> None:
     """Ewa coordinates this programme: /admin lists it, its team screen leads to its
     settings; renaming, archiving, copying and the all-programmes audit stay with admins."""
@@ -325,18 +376,24 @@ async def test_a_coordinator_gets_the_programme_screens_but_not_programme_edits(
     await ewa.press("PAL Barwinek 2026")
     await ewa.press("Program: daty, ustawienia, ankiety")
     shown = [label for label, _ in ewa.last.buttons()]
-    assert not any(word in label for label in shown
-                   for word in ("Nazwa", "archiwum", "edycj")), shown
+    assert not any(word in label for label in shown for word in ("Nazwa", "archiwum", "edycj")), (
+        shown
+    )
     await ewa.press("Czas przypomnień")
     await ewa.send("48h")
     await ewa.press("Tak, zmień")
     assert _programme(engine, programme_id).reminder_offsets == "48h"
     # Renaming, archiving and copying stay with administrators.
-    for forged in (f"prg:e:{programme_id}:name", f"prg:bc:{programme_id}:ar:on",
-                   f"prg:e:{programme_id}:copy", "prg:au:0:0"):
+    for forged in (
+        f"prg:e:{programme_id}:name",
+        f"prg:bc:{programme_id}:ar:on",
+        f"prg:e:{programme_id}:copy",
+        "prg:au:0:0",
+    ):
         await ewa.press_data(forged)
         assert ewa.last_answer() == (
-            "Tylko administrator albo koordynator tego programu może to zrobić."), forged
+            "Tylko administrator albo koordynator tego programu może to zrobić."
+        ), forged
     assert _actions(engine) == ["programme.setting_set"]
 
 
@@ -347,8 +404,14 @@ async def test_a_questionnaire_change_after_answers_and_an_oversized_file_are_re
         programme = session.get(Programme, programme_id)
         krystyna = session.exec(select(Person).where(Person.telegram_id == KRYSTYNA)).one()
         assert programme is not None
-        answered_survey(session, person=krystyna, programme=programme,
-                        phase=SurveyPhase.INITIAL, values={}, now=clock.now())
+        answered_survey(
+            session,
+            person=krystyna,
+            programme=programme,
+            phase=SurveyPhase.INITIAL,
+            values={},
+            now=clock.now(),
+        )
     anna = chat_user(ANNA, language_code="en")
     await _open(anna)
     await anna.press("Questionnaire and surveys")

@@ -50,16 +50,19 @@ async def send_photo(user: ChatUser, caption: str) -> None:
     from telegram import Update
 
     message: dict[str, Any] = {
-        "message_id": next(_ids), "date": 1_780_000_000,
+        "message_id": next(_ids),
+        "date": 1_780_000_000,
         "chat": {"id": user.user_id, "type": "private"},
-        "from": {"id": user.user_id, "is_bot": False, "first_name": "Ewa",
-                 "language_code": "pl"},
-        "photo": [{"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
-                  {"file_id": "big-photo", "file_unique_id": "b", "width": 900, "height": 900}],
+        "from": {"id": user.user_id, "is_bot": False, "first_name": "Ewa", "language_code": "pl"},
+        "photo": [
+            {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+            {"file_id": "big-photo", "file_unique_id": "b", "width": 900, "height": 900},
+        ],
         "caption": caption,
     }
-    await user.app.process_update(Update.de_json({"update_id": next(_ids), "message": message},
-                                                 user.app.bot))
+    await user.app.process_update(
+        Update.de_json({"update_id": next(_ids), "message": message}, user.app.bot)
+    )
 
 
 def _sends(engine: Engine) -> list[PendingSend]:
@@ -126,8 +129,10 @@ async def test_compose_choose_audience_translate_send_and_report(
     assert "Dostarczono: 3" in report.text and "Nie udało się: 0" in report.text
     with read_only(engine) as session:
         broadcast = session.exec(select(Broadcast)).one()
-        actions = [e.action for e in session.exec(select(AuditEntry).where(
-            AuditEntry.subject_type == "broadcast"))]
+        actions = [
+            e.action
+            for e in session.exec(select(AuditEntry).where(AuditEntry.subject_type == "broadcast"))
+        ]
     assert broadcast.state == "done"
     assert actions == ["broadcast.started", "broadcast.finished"]
 
@@ -146,8 +151,10 @@ async def test_survey_audiences_and_blocked_people(
     await ewa.press("Wyślij do 5 osób")
     progress = ewa.last
     # Jan blocked the bot meanwhile.
-    rec.fail_with["sendMessage"] = (403, {"ok": False, "error_code": 403,
-                                          "description": "Forbidden: bot was blocked by the user"})
+    rec.fail_with["sendMessage"] = (
+        403,
+        {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
+    )
     services: Services = ewa.app.bot_data["services"]
     await dispatcher_of(services).drain()
     services.clock.advance(FIRST_EDIT_AFTER)  # type: ignore[attr-defined]

@@ -103,14 +103,16 @@ async def test_lowering_places_below_those_taken_is_refused_with_numbers(
     await ewa.send("4")
     assert "Wolne miejsca zaproponowano 1 osobie z listy rezerwowej." in ewa.last.text
     with read_only(engine) as session:
-        taken = session.exec(select(Registration).where(
-            Registration.status == RegistrationStatus.CONFIRMED)).all()
+        taken = session.exec(
+            select(Registration).where(Registration.status == RegistrationStatus.CONFIRMED)
+        ).all()
     # The new place is offered to the first in line, who holds it until answering.
     assert len(taken) == 3
 
 
-async def test_a_bad_date_in_a_change_gets_a_hint(ewa: ChatUser, scene: Scene,
-                                                   engine: Engine) -> None:
+async def test_a_bad_date_in_a_change_gets_a_hint(
+    ewa: ChatUser, scene: Scene, engine: Engine
+) -> None:
     before = _activity(engine, scene.activity_id).starts_at
     await ewa.press_data(f"ane:f:{scene.activity_id}:d")
     await ewa.send("1.1.2026")
@@ -141,9 +143,14 @@ async def test_another_animators_activity_is_refused(
 ) -> None:
     other = make_scene(engine, clock.now(), first_telegram_id=6000, animator_telegram_id=901)
     ewa = await _ewa(engine, chat_user)
-    for data in (f"an:a:{other.activity_id}", f"ane:f:{other.activity_id}:t",
-                 f"an:xy:{other.activity_id}", f"ana:{other.activity_id}",
-                 f"anp:csv:{other.activity_id}", f"ana:code:{other.activity_id}"):
+    for data in (
+        f"an:a:{other.activity_id}",
+        f"ane:f:{other.activity_id}:t",
+        f"an:xy:{other.activity_id}",
+        f"ana:{other.activity_id}",
+        f"anp:csv:{other.activity_id}",
+        f"ana:code:{other.activity_id}",
+    ):
         await ewa.press_data(data)
         assert "nie jest dla Ciebie dostępne" in ewa.last_answer(), data
     assert _activity(engine, other.activity_id).status == "published"
@@ -177,8 +184,7 @@ async def test_two_animators_tick_the_same_list(
     await ewa.press("Krystyna", message=ewa_list)
     assert "Obecni: 2 z 3." in ewa.last.text
     with read_only(engine) as session:
-        present = session.exec(select(Registration).where(
-            Registration.attended == True)).all()  # noqa: E712
+        present = session.exec(select(Registration).where(Registration.attended == True)).all()  # noqa: E712
     assert len(present) == 2
     assert len(_audit(engine, "attendance.set")) == 2
 
@@ -242,9 +248,15 @@ async def test_residents_never_see_names(
 ) -> None:
     jan = chat_user(5001)
     await jan.send("/animator")
-    for data in (f"anp:{scene.activity_id}", f"anp:csv:{scene.activity_id}",
-                 f"ana:{scene.activity_id}", f"ana:t:{scene.activity_id}:1:1:0",
-                 "anx:list", f"an:xy:{scene.activity_id}", "anb:send"):
+    for data in (
+        f"anp:{scene.activity_id}",
+        f"anp:csv:{scene.activity_id}",
+        f"ana:{scene.activity_id}",
+        f"ana:t:{scene.activity_id}:1:1:0",
+        "anx:list",
+        f"an:xy:{scene.activity_id}",
+        "anb:send",
+    ):
         await jan.press_data(data)
         assert jan.last_answer() == "To jest tylko dla zespołu programu."
     assert all(m.document is None for m in jan.messages)
@@ -276,13 +288,15 @@ async def test_a_person_without_telegram_is_added_signed_up_and_marked(
     assert "⏳ Lista rezerwowa, miejsce 3" in ewa.last.text
     with read_only(engine) as session:
         irena = session.exec(select(Person).where(Person.display_name == "Pani Irena")).one()
-        registration = session.exec(select(Registration).where(
-            Registration.person_id == irena.id)).one()
+        registration = session.exec(
+            select(Registration).where(Registration.person_id == irena.id)
+        ).one()
     assert irena.telegram_id is None and irena.created_by_id is not None
     assert registration.proxy_by_id == irena.created_by_id
     assert registration.status == RegistrationStatus.RESERVE
     actions = {e.action for e in _audit(engine, "proxy.created")} | {
-        e.action for e in _audit(engine, "registration.sign_up")}
+        e.action for e in _audit(engine, "registration.sign_up")
+    }
     assert actions == {"proxy.created", "registration.sign_up"}
     # A place frees up, Irena moves up, and on the day Ewa marks her present.
     await ewa.press_data(f"ane:f:{scene.activity_id}:p")

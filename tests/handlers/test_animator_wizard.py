@@ -99,10 +99,16 @@ async def test_ewa_creates_an_activity_and_residents_see_it(
         (["Spacer", "spacer", "jutro", "17"], "14 h", "najwyżej 12 godz."),
         (["Spacer", "spacer", "jutro", "17", "2 h", "Park"], "dużo", "cyframi, od 1 do 500"),
         (["Spacer", "spacer", "jutro", "17", "2 h", "Park"], "501", "od 1 do 500"),
-        (["Spacer", "spacer", "jutro", "17", "2 h", "Park", "10"], "jutro 18:00",
-         "przed rozpoczęciem"),
-        (["Spacer", "spacer", "jutro", "17", "2 h", "Park", "10"], "wczoraj?",
-         "Nie rozumiem tego terminu"),
+        (
+            ["Spacer", "spacer", "jutro", "17", "2 h", "Park", "10"],
+            "jutro 18:00",
+            "przed rozpoczęciem",
+        ),
+        (
+            ["Spacer", "spacer", "jutro", "17", "2 h", "Park", "10"],
+            "wczoraj?",
+            "Nie rozumiem tego terminu",
+        ),
     ],
 )
 async def test_every_step_rejects_bad_input_with_a_hint_and_keeps_answers(
@@ -199,8 +205,9 @@ async def test_the_draft_survives_a_restart(
     # The bot restarts: a brand-new Application on the same database.
     await ewa.app.shutdown()
     rec = RecordingRequest()
-    fresh: PalApplication = build_application(settings, request=rec, get_updates_request=rec,
-                                              with_updater=False, clock=clock)
+    fresh: PalApplication = build_application(
+        settings, request=rec, get_updates_request=rec, with_updater=False, clock=clock
+    )
     await fresh.initialize()
     try:
         again = ChatUser(fresh, rec, EWA, language_code="pl")

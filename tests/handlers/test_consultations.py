@@ -75,7 +75,10 @@ def _consultation(engine: Engine) -> Consultation:
 
 
 async def test_ewa_creates_a_poll_and_residents_answer_in_their_languages(
-    ewa: ChatUser, chat_user: Callable[..., ChatUser], engine: Engine, rec: RecordingRequest,
+    ewa: ChatUser,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
+    rec: RecordingRequest,
     clock: FrozenClock,
 ) -> None:
     await create_poll(ewa)
@@ -90,8 +93,7 @@ async def test_ewa_creates_a_poll_and_residents_answer_in_their_languages(
     assert "The programme team asks for your opinion" in texts[JOHN]
     assert "Kiedy mają być spotkania?" in texts[OLENA]
 
-    krystyna, olena, john = (chat_user(KRYSTYNA), chat_user(OLENA, "uk"),
-                             chat_user(JOHN, "en"))
+    krystyna, olena, john = (chat_user(KRYSTYNA), chat_user(OLENA, "uk"), chat_user(JOHN, "en"))
     await krystyna.press("Rano")
     assert "Dziękujemy! Twoje odpowiedzi są zapisane." in krystyna.last.text
     await olena.press("Wieczorem")
@@ -122,7 +124,10 @@ async def test_ewa_creates_a_poll_and_residents_answer_in_their_languages(
 
 
 async def test_a_needs_survey_with_multiple_choice_and_an_open_question(
-    ewa: ChatUser, chat_user: Callable[..., ChatUser], engine: Engine, rec: RecordingRequest,
+    ewa: ChatUser,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
+    rec: RecordingRequest,
     clock: FrozenClock,
 ) -> None:
     await ewa.press("Konsultacje")
@@ -180,7 +185,10 @@ async def test_a_needs_survey_with_multiple_choice_and_an_open_question(
 
 
 async def test_bad_input_gets_short_polite_answers(
-    ewa: ChatUser, chat_user: Callable[..., ChatUser], engine: Engine, rec: RecordingRequest,
+    ewa: ChatUser,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
+    rec: RecordingRequest,
     clock: FrozenClock,
 ) -> None:
     await ewa.press("Konsultacje")
@@ -209,8 +217,7 @@ async def test_bad_input_gets_short_polite_answers(
 
     krystyna = chat_user(KRYSTYNA)
     await krystyna.send("Tak")  # text where a button is due
-    assert "Użyj przycisków poniżej" in krystyna.last.text or "przycisk" in (
-        krystyna.last_answer())
+    assert "Użyj przycisków poniżej" in krystyna.last.text or "przycisk" in (krystyna.last_answer())
     await krystyna.press_data(f"cr:{cid}:0:7")  # forged option
     assert "nieaktywny" in krystyna.last_answer()
     await krystyna.press_data("cr:999999:0:0")  # no such consultation
@@ -230,12 +237,17 @@ async def test_bad_input_gets_short_polite_answers(
 
 
 async def test_paper_answers_are_entered_by_the_team(
-    ewa: ChatUser, engine: Engine, scene: Scene,
+    ewa: ChatUser,
+    engine: Engine,
+    scene: Scene,
 ) -> None:
     with transaction(engine) as session:
-        create_proxy_participant(session, display_name="Pani Halina",
-                                 created_by_id=scene.animator_id,
-                                 programme_id=scene.programme_id)
+        create_proxy_participant(
+            session,
+            display_name="Pani Halina",
+            created_by_id=scene.animator_id,
+            programme_id=scene.programme_id,
+        )
     await create_poll(ewa, results="Nie, wyniki widzi tylko zespół")
     await ewa.press("Opublikuj")
     await ewa.press("Dotychczasowe odpowiedzi")
@@ -252,7 +264,9 @@ async def test_paper_answers_are_entered_by_the_team(
 
 
 async def test_another_programmes_animator_sees_nothing(
-    ewa: ChatUser, chat_user: Callable[..., ChatUser], engine: Engine,
+    ewa: ChatUser,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
 ) -> None:
     await create_poll(ewa)
     await ewa.press("Opublikuj")
@@ -269,7 +283,9 @@ async def test_another_programmes_animator_sees_nothing(
 
 
 async def test_residents_find_open_consultations_with_a_command(
-    ewa: ChatUser, chat_user: Callable[..., ChatUser], rec: RecordingRequest,
+    ewa: ChatUser,
+    chat_user: Callable[..., ChatUser],
+    rec: RecordingRequest,
 ) -> None:
     john = chat_user(JOHN, "en")
     await john.send("/consultations")
@@ -286,14 +302,28 @@ async def test_residents_find_open_consultations_with_a_command(
 
 
 async def test_the_schedule_catches_up_on_start(
-    app: PalApplication, engine: Engine, scene: Scene, clock: FrozenClock,
+    app: PalApplication,
+    engine: Engine,
+    scene: Scene,
+    clock: FrozenClock,
 ) -> None:
-    draft = {"kind": "poll", "audience": "programme", "show_results": False,
-             "opens": "2026-11-24", "closes": "2026-11-30",
-             "questions": [{"text": "Kiedy?", "multiple": False, "options": ["Rano", "Wieczór"]}]}
+    draft = {
+        "kind": "poll",
+        "audience": "programme",
+        "show_results": False,
+        "opens": "2026-11-24",
+        "closes": "2026-11-30",
+        "questions": [{"text": "Kiedy?", "multiple": False, "options": ["Rano", "Wieczór"]}],
+    }
     with transaction(engine) as session:
-        create_consultation(session, draft=draft, programme_id=scene.programme_id,
-                            actor=scene.actor, now=clock.now(), zone=ZoneInfo("Europe/Warsaw"))
+        create_consultation(
+            session,
+            draft=draft,
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            now=clock.now(),
+            zone=ZoneInfo("Europe/Warsaw"),
+        )
     # The bot was down when it was due to open.
     clock.set(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
     await start_schedule(app)
@@ -302,7 +332,10 @@ async def test_the_schedule_catches_up_on_start(
 
 
 async def test_ewa_adds_the_texts_in_ukrainian(
-    ewa: ChatUser, chat_user: Callable[..., ChatUser], engine: Engine, rec: RecordingRequest,
+    ewa: ChatUser,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
+    rec: RecordingRequest,
 ) -> None:
     await create_poll(ewa)
     await ewa.press("Dodaj tekst: Українська")

@@ -34,8 +34,7 @@ ONLY_ADMINS = "Tylko administrator albo koordynator tego programu może to zrobi
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     """Anna is an administrator of this deployment."""
-    return load_settings(_env_file=None, token=TEST_TOKEN, database_url=db_url,
-                         admin_ids=str(ANNA))
+    return load_settings(_env_file=None, token=TEST_TOKEN, database_url=db_url, admin_ids=str(ANNA))
 
 
 @pytest.fixture
@@ -54,10 +53,12 @@ def world(engine: Engine, clock: FrozenClock) -> dict[str, int]:
         assert alfa.id and beta.id and krystyna.id
         grant(session, role=Role.ANIMATOR, telegram_id=EWA, programme_id=alfa.id)
         grant(session, role=Role.ANIMATOR, telegram_id=BEATA, programme_id=beta.id)
-        in_alfa = make_activity(session, programme=alfa, starts_at=now + timedelta(days=2),
-                                title="Nordic walking")
-        in_beta = make_activity(session, programme=beta, starts_at=now + timedelta(days=3),
-                                title="Warsztaty Beta")
+        in_alfa = make_activity(
+            session, programme=alfa, starts_at=now + timedelta(days=2), title="Nordic walking"
+        )
+        in_beta = make_activity(
+            session, programme=beta, starts_at=now + timedelta(days=3), title="Warsztaty Beta"
+        )
         in_alfa.organiser_id, in_beta.organiser_id = ewa.id, beata.id
         session.add_all([in_alfa, in_beta])
         session.flush()
@@ -70,8 +71,9 @@ def world(engine: Engine, clock: FrozenClock) -> dict[str, int]:
 
 def _grants(engine: Engine) -> list[tuple[int, str, int | None]]:
     with read_only(engine) as session:
-        return sorted((g.telegram_id, g.role, g.programme_id)
-                      for g in session.exec(select(RoleGrant)))
+        return sorted(
+            (g.telegram_id, g.role, g.programme_id) for g in session.exec(select(RoleGrant))
+        )
 
 
 def _coordinate(engine: Engine, programme_id: int) -> None:
@@ -93,8 +95,7 @@ async def test_an_administrator_appoints_a_coordinator_by_link(
     await nowy.send(f"/start {found.group(1)}")
     await nowy.press("Przyjmuję")
     assert (NOWY, "coordinator", world["alfa"]) in _grants(engine)
-    assert any("koordynator/koordynatorka w programie „PAL Alfa”" in m.text
-               for m in nowy.messages)
+    assert any("koordynator/koordynatorka w programie „PAL Alfa”" in m.text for m in nowy.messages)
 
 
 async def test_a_coordinator_finds_her_programme_in_the_menu_and_help(
@@ -133,8 +134,14 @@ async def test_a_coordinator_invites_an_animator_to_her_programme_only(
         made = session.exec(select(Invitation.role, Invitation.programme_id)).all()
     assert made == [("animator", world["alfa"])]
     before = dump(engine)
-    for forged in (f"adm:p:{world['beta']}", f"adm:i:{world['beta']}:animator",
-                   f"adm:i:{world['alfa']}:coordinator", "adm:a", "adm:i:0:admin", "adm:new"):
+    for forged in (
+        f"adm:p:{world['beta']}",
+        f"adm:i:{world['beta']}:animator",
+        f"adm:i:{world['alfa']}:coordinator",
+        "adm:a",
+        "adm:i:0:admin",
+        "adm:new",
+    ):
         await celina.press_data(forged)
         assert celina.last_answer() == ONLY_ADMINS, forged
     assert dump(engine) == before
@@ -152,15 +159,22 @@ async def test_a_coordinator_changes_her_programmes_reminder_times_not_anothers(
     await celina.send("48h, 3h")
     await celina.press("Tak, zmień")
     before = dump(engine)
-    for forged in (f"prg:o:{world['beta']}", f"prg:e:{world['beta']}:rem",
-                   f"prg:b:{world['beta']}:fu:off", f"prg:s:{world['beta']}",
-                   f"prg:e:{world['alfa']}:name", f"prg:bc:{world['alfa']}:ar:on"):
+    for forged in (
+        f"prg:o:{world['beta']}",
+        f"prg:e:{world['beta']}:rem",
+        f"prg:b:{world['beta']}:fu:off",
+        f"prg:s:{world['beta']}",
+        f"prg:e:{world['alfa']}:name",
+        f"prg:bc:{world['alfa']}:ar:on",
+    ):
         await celina.press_data(forged)
         assert celina.last_answer() == ONLY_ADMINS, forged
     assert dump(engine) == before
     with read_only(engine) as session:
-        offsets = {p.name: p.reminder_offsets for p in session.exec(
-            select(Programme).order_by(col(Programme.id)))}
+        offsets = {
+            p.name: p.reminder_offsets
+            for p in session.exec(select(Programme).order_by(col(Programme.id)))
+        }
         assert offsets == {"PAL Alfa": "48h,3h", "PAL Beta": None}
         assert session.exec(select(Dialog)).all() == []
 
@@ -181,8 +195,11 @@ async def test_a_coordinator_opens_any_activity_of_her_programme_not_anothers(
     t = translator("pl")
     refused = t._("This activity is not available to you. Open the animator menu again.")
     before = dump(engine)
-    for forged in (f"an:a:{world['in_beta']}", f"ana:{world['in_beta']}",
-                   f"anp:{world['in_beta']}"):
+    for forged in (
+        f"an:a:{world['in_beta']}",
+        f"ana:{world['in_beta']}",
+        f"anp:{world['in_beta']}",
+    ):
         await celina.press_data(forged)
         assert celina.last_answer() == refused, forged
         assert "Warsztaty Beta" not in celina.last.text
@@ -200,4 +217,5 @@ async def test_a_coordinator_reads_her_programmes_report_only(
     await celina.press_data(f"ev:p:{world['beta']}")
     t = translator("pl")
     assert celina.last_answer() == t._(
-        "You are not assigned to this programme, so its report is not available to you.")
+        "You are not assigned to this programme, so its report is not available to you."
+    )

@@ -27,8 +27,7 @@ EWA, KRYSTYNA, ADAM = 4001, 4002, 4003
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     """Adam is an administrator of this deployment."""
-    return load_settings(_env_file=None, token=TEST_TOKEN, database_url=db_url,
-                         admin_ids=str(ADAM))
+    return load_settings(_env_file=None, token=TEST_TOKEN, database_url=db_url, admin_ids=str(ADAM))
 
 
 @pytest.fixture
@@ -42,12 +41,17 @@ def story(engine: Engine) -> tuple[int, int]:
 
 
 def _documents(rec: RecordingRequest, chat_id: int) -> list[tuple[str, bytes]]:
-    return [(m.file_name or "", m.document or b"") for m in rec.chats.get(chat_id, [])
-            if m.document is not None]
+    return [
+        (m.file_name or "", m.document or b"")
+        for m in rec.chats.get(chat_id, [])
+        if m.document is not None
+    ]
 
 
 async def test_ewa_receives_the_workbook_and_charts_of_her_programme(
-    chat_user: Callable[..., ChatUser], rec: RecordingRequest, story: tuple[int, int],
+    chat_user: Callable[..., ChatUser],
+    rec: RecordingRequest,
+    story: tuple[int, int],
     engine: Engine,
 ) -> None:
     mine, other = story
@@ -60,25 +64,37 @@ async def test_ewa_receives_the_workbook_and_charts_of_her_programme(
     await ewa.press("PAL Osiedle Słoneczne")
     assert ewa.last.text == "PAL Osiedle Słoneczne: jaki okres ma obejmować raport?"
     assert [label for label, _ in ewa.last.buttons()] == [
-        "Wszystkie lata", "2025", "2026", "↩️ Menu"]
+        "Wszystkie lata",
+        "2025",
+        "2026",
+        "↩️ Menu",
+    ]
     await ewa.press("2026")
     documents = _documents(rec, EWA)
     names = [name for name, _ in documents]
-    assert names == ["raport-PAL-Osiedle-Słoneczne-2026.xlsx",
-                     "raport-PAL-Osiedle-Słoneczne-2026-prepost.png",
-                     "raport-PAL-Osiedle-Słoneczne-2026-participation_by_month.png"]
+    assert names == [
+        "raport-PAL-Osiedle-Słoneczne-2026.xlsx",
+        "raport-PAL-Osiedle-Słoneczne-2026-prepost.png",
+        "raport-PAL-Osiedle-Słoneczne-2026-participation_by_month.png",
+    ]
     caption = next(m.text for m in ewa.messages if m.file_name and m.file_name.endswith("xlsx"))
     assert caption.startswith("Raport: PAL Osiedle Słoneczne (2026). Liczby poniżej 5 osób")
     book = load_workbook(io.BytesIO(documents[0][1]))
-    assert book.sheetnames == ["Wskaźniki", "Przed i po", "Stwierdzenia",
-                               "Konsultacje", "Definicje"]
+    assert book.sheetnames == [
+        "Wskaźniki",
+        "Przed i po",
+        "Stwierdzenia",
+        "Konsultacje",
+        "Definicje",
+    ]
     assert [c.value for c in book["Wskaźniki"][3]] == ["Rodzaj wydarzeń", "Wskaźnik", "2026"]
     status = [m.text for m in ewa.messages if m.text.startswith("Przygotowuję raport")]
     assert status == [] and any(m.text == "Raport jest gotowy." for m in ewa.messages)
     with transaction(engine) as session:
         names_and_ids = [(p.display_name, p.telegram_id) for p in session.exec(select(Person))]
-    cells = " ".join(str(c.value) for ws in book for row in ws.iter_rows() for c in row
-                     if c.value is not None)
+    cells = " ".join(
+        str(c.value) for ws in book for row in ws.iter_rows() for c in row if c.value is not None
+    )
     for name, telegram_id in names_and_ids:
         assert name and name not in cells
         assert telegram_id is None or str(telegram_id) not in cells
@@ -96,7 +112,12 @@ async def test_all_years_report_has_a_column_per_year(
     assert name == "raport-PAL-Osiedle-Słoneczne-all.xlsx"
     book = load_workbook(io.BytesIO(content))
     assert [c.value for c in book["Indicators"][3]] == [
-        "Activity category", "Indicator", "2025", "2026", "All years"]
+        "Activity category",
+        "Indicator",
+        "2025",
+        "2026",
+        "All years",
+    ]
 
 
 async def test_a_resident_is_refused_everywhere(
@@ -144,5 +165,6 @@ async def test_an_admin_sees_every_programme_and_the_menu_button_works(
 async def test_no_programmes_at_all(chat_user: Callable[..., ChatUser]) -> None:
     adam = chat_user(ADAM, language_code="en")
     await adam.send("/evaluator")
-    assert adam.last.text == \
-        "No programme is assigned to you yet. Ask an administrator to assign one."
+    assert (
+        adam.last.text == "No programme is assigned to you yet. Ask an administrator to assign one."
+    )

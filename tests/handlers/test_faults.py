@@ -45,15 +45,22 @@ def direct(postgres_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 async def pg_app(
-    postgres_url: str, proxy: TcpProxy, direct: Engine, rec: RecordingRequest,
+    postgres_url: str,
+    proxy: TcpProxy,
+    direct: Engine,
+    rec: RecordingRequest,
     clock: FrozenClock,
 ) -> AsyncIterator[PalApplication]:
     """The bot on PostgreSQL through the proxy."""
     through_proxy = make_url(postgres_url).set(port=proxy.port)
-    settings = load_settings(_env_file=None, token=TEST_TOKEN,
-                             database_url=through_proxy.render_as_string(hide_password=False))
-    application = build_application(settings, request=rec, get_updates_request=rec,
-                                     with_updater=False, clock=clock)
+    settings = load_settings(
+        _env_file=None,
+        token=TEST_TOKEN,
+        database_url=through_proxy.render_as_string(hide_password=False),
+    )
+    application = build_application(
+        settings, request=rec, get_updates_request=rec, with_updater=False, clock=clock
+    )
     await application.initialize()
     yield application
     await application.shutdown()
@@ -62,7 +69,10 @@ async def pg_app(
 
 
 async def test_database_outage_asks_to_try_again_then_recovers(
-    pg_app: PalApplication, rec: RecordingRequest, proxy: TcpProxy, direct: Engine,
+    pg_app: PalApplication,
+    rec: RecordingRequest,
+    proxy: TcpProxy,
+    direct: Engine,
     clock: FrozenClock,
 ) -> None:
     with transaction(direct) as session:
@@ -87,8 +97,9 @@ async def test_a_sign_up_cut_before_commit_leaves_nothing_behind(
     with transaction(direct) as session:
         programme = make_programme(session)
         person = make_person(session, telegram_id=4402, programme=programme)
-        activity = make_activity(session, programme=programme,
-                                 starts_at=clock.now() + timedelta(days=3))
+        activity = make_activity(
+            session, programme=programme, starts_at=clock.now() + timedelta(days=3)
+        )
         ids = (person.id, activity.id)
     person_id, activity_id = ids
     assert person_id and activity_id
@@ -107,6 +118,7 @@ async def test_a_sign_up_cut_before_commit_leaves_nothing_behind(
         assert session.exec(select(Registration)).all() == []
         assert session.exec(select(PendingSend)).all() == []
     # And the same sign-up works once the database is back.
-    result = await services.db.write(sign_up, person_id=person_id, activity_id=activity_id,
-                                     now=clock.now())
+    result = await services.db.write(
+        sign_up, person_id=person_id, activity_id=activity_id, now=clock.now()
+    )
     assert result.confirmed

@@ -29,21 +29,53 @@ from tests.support.chat import ChatUser
 from tests.support.privacy import all_rows_text
 from tests.support.recording import RecordingRequest
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 # What people type: anything, plus the shapes that break parsers most often.
 texts = st.one_of(
     st.text(min_size=0, max_size=80),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=4096),
-    st.sampled_from([
-        "", " ", "\n", "0", "-1", "99999999999999999999", "12.12", "31.02.2026", "jutro",
-        "tomorrow", "25:99", "1e309", "NaN", "<b>x</b>", "*_`[", "👩‍👩‍👧‍👦" * 30,
-        "\u202eRTL\u202c", "שלום", "\x00\x01", "a" * 10_000, "/start act_999999999",
-        "/start act_-1", "/start " + "x" * 64, "/checkin 0000", "/checkin", "/survey",
-        "/animator", "/evaluator", "/paper", "/forgetme", "/mydata", "/privacy",
-    ]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\n",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "12.12",
+            "31.02.2026",
+            "jutro",
+            "tomorrow",
+            "25:99",
+            "1e309",
+            "NaN",
+            "<b>x</b>",
+            "*_`[",
+            "👩‍👩‍👧‍👦" * 30,
+            "\u202eRTL\u202c",
+            "שלום",
+            "\x00\x01",
+            "a" * 10_000,
+            "/start act_999999999",
+            "/start act_-1",
+            "/start " + "x" * 64,
+            "/checkin 0000",
+            "/checkin",
+            "/survey",
+            "/animator",
+            "/evaluator",
+            "/paper",
+            "/forgetme",
+            "/mydata",
+            "/privacy",
+        ]
+    ),
 ).filter(lambda t: "\x00" not in t or len(t) < 10)
 
 
@@ -53,7 +85,8 @@ def _prefixes(app: PalApplication) -> list[str]:
     for handlers in app.handlers.values():
         for handler in handlers:
             if isinstance(handler, CallbackQueryHandler) and isinstance(
-                    handler.pattern, re.Pattern):
+                handler.pattern, re.Pattern
+            ):
                 literal = re.match(r"\^([a-z]+:?(?:[a-z]+:)?)", handler.pattern.pattern)
                 if literal:
                     found.add(literal.group(1))
@@ -61,15 +94,24 @@ def _prefixes(app: PalApplication) -> list[str]:
 
 
 def _live_patterns(app: PalApplication) -> list[re.Pattern[str]]:
-    return [h.pattern for hs in app.handlers.values() for h in hs
-            if isinstance(h, CallbackQueryHandler) and isinstance(h.pattern, re.Pattern)]
+    return [
+        h.pattern
+        for hs in app.handlers.values()
+        for h in hs
+        if isinstance(h, CallbackQueryHandler) and isinstance(h.pattern, re.Pattern)
+    ]
 
 
 def _garbage(prefixes: list[str]) -> st.SearchStrategy[str]:
     """Forged or stale callback data: known prefixes with ids nobody has, or noise."""
     missing_id = st.integers(min_value=10**9, max_value=10**12 - 1).map(str)
-    suffix = st.one_of(missing_id, st.text(max_size=30), st.just(""), st.just("-1"),
-                       st.tuples(missing_id, missing_id).map(":".join))
+    suffix = st.one_of(
+        missing_id,
+        st.text(max_size=30),
+        st.just(""),
+        st.just("-1"),
+        st.tuples(missing_id, missing_id).map(":".join),
+    )
     forged = st.tuples(st.sampled_from(prefixes), suffix).map("".join)
     noise = st.text(max_size=64)
     return st.one_of(forged, noise).filter(lambda d: 0 < len(d.encode()) <= 64)
@@ -95,8 +137,9 @@ class Watch:
         if callback:
             assert any(c.method == "answerCallbackQuery" for c in calls), "button not answered"
         else:
-            assert any(int(c.params.get("chat_id", 0) or 0) == user_id for c in calls), \
+            assert any(int(c.params.get("chat_id", 0) or 0) == user_id for c in calls), (
                 "no answer to the message"
+            )
 
 
 @pytest.fixture
@@ -109,8 +152,14 @@ def watch(rec: RecordingRequest, caplog: pytest.LogCaptureFixture) -> Watch:
 @pytest.fixture
 def world(engine: Engine, clock: FrozenClock) -> tuple[int, int]:
     """A programme with an activity and people, and an animator: (programme, activity)."""
-    scene = make_scene(engine, clock.now(), places=2, people=3, starts_in=timedelta(days=2),
-                       animator_telegram_id=900)
+    scene = make_scene(
+        engine,
+        clock.now(),
+        places=2,
+        people=3,
+        starts_in=timedelta(days=2),
+        animator_telegram_id=900,
+    )
     with transaction(engine) as session:
         grant_where_they_live(session, role=Role.ANIMATOR, telegram_id=900)
     return scene.programme_id, scene.activity_id
@@ -162,8 +211,12 @@ OPENINGS = ["anw:new", "anb:new", "anx:add", "ane:f:{activity}:t", "pp:new:{prog
 @FUZZ
 @given(text=texts)
 async def test_any_text_in_animator_dialogs(
-    chat_user: Callable[..., ChatUser], watch: Watch, world: tuple[int, int],
-    app: PalApplication, template: str, text: str,
+    chat_user: Callable[..., ChatUser],
+    watch: Watch,
+    world: tuple[int, int],
+    app: PalApplication,
+    template: str,
+    text: str,
 ) -> None:
     programme, activity = world
     opening = template.format(programme=programme, activity=activity)
@@ -181,8 +234,13 @@ async def test_any_text_in_animator_dialogs(
 @FUZZ
 @given(data=st.data())
 async def test_forged_buttons_change_nothing(
-    chat_user: Callable[..., ChatUser], watch: Watch, world: tuple[int, int],
-    app: PalApplication, engine: Engine, who: int, data: st.DataObject,
+    chat_user: Callable[..., ChatUser],
+    watch: Watch,
+    world: tuple[int, int],
+    app: PalApplication,
+    engine: Engine,
+    who: int,
+    data: st.DataObject,
 ) -> None:
     person = chat_user(who)
     if not person.messages:

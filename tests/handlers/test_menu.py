@@ -90,8 +90,9 @@ async def test_command_lists_are_set_per_language(
     calls = rec.calls_to("setMyCommands")
     by_language = {c.params.get("language_code"): c.params["commands"] for c in calls}
     assert set(by_language) == {None, "pl", "uk", "en"}
-    assert {"command": "activities", "description": "Browse activities and sign up"} in \
-        by_language["en"]
+    assert {"command": "activities", "description": "Browse activities and sign up"} in by_language[
+        "en"
+    ]
     assert by_language[None] == by_language["pl"]
     assert any(c["description"] == "Змінити мову" for c in by_language["uk"])
 

@@ -52,10 +52,13 @@ async def test_cancel_asks_first_then_offers_the_place_to_the_first_in_line(
     assert olena.last.text == "Gotowe. Nie masz już miejsca na: Warsztaty rękodzieła"
     with Session(engine) as session:
         statuses = {r.person_id: r.status for r in session.exec(select(Registration))}
-        assert sorted(statuses.values()) == [RegistrationStatus.CANCELLED,
-                                             RegistrationStatus.RESERVE]
-        (notice,) = session.exec(select(PendingSend).where(
-            PendingSend.kind == SendKind.PLACE_OFFER.value)).all()
+        assert sorted(statuses.values()) == [
+            RegistrationStatus.CANCELLED,
+            RegistrationStatus.RESERVE,
+        ]
+        (notice,) = session.exec(
+            select(PendingSend).where(PendingSend.kind == SendKind.PLACE_OFFER.value)
+        ).all()
         assert notice.activity_id == activity
     # Jan takes the offered place (the offer's own tests are in test_offer_buttons.py).
     await jan.press_data(f"of:t:{notice.payload['offer_id']}")
@@ -65,8 +68,14 @@ async def test_cancel_asks_first_then_offers_the_place_to_the_first_in_line(
     await olena.press_data(f"cxy:{activity}")
     assert olena.alerts()[-1] == "Nie masz zapisu na to wydarzenie."
     with Session(engine) as session:
-        assert len(session.exec(select(PendingSend).where(
-            PendingSend.kind == SendKind.PLACE_OFFER.value)).all()) == 1
+        assert (
+            len(
+                session.exec(
+                    select(PendingSend).where(PendingSend.kind == SendKind.PLACE_OFFER.value)
+                ).all()
+            )
+            == 1
+        )
 
 
 async def test_leaving_the_reserve_list(
@@ -92,5 +101,6 @@ async def test_nobody_can_cancel_someone_elses_place(
     await krystyna.press_data(f"cx:{activity}")
     assert krystyna.alerts()[-1] == "Nie masz zapisu na to wydarzenie."
     with Session(engine) as session:
-        assert all(r.status != RegistrationStatus.CANCELLED
-                   for r in session.exec(select(Registration)))
+        assert all(
+            r.status != RegistrationStatus.CANCELLED for r in session.exec(select(Registration))
+        )

@@ -40,15 +40,23 @@ def _dispatcher(app: PalApplication) -> Dispatcher:
 
 
 def _scene(engine: Engine, clock: FrozenClock, starts_in: timedelta) -> Scene:
-    return make_scene(engine, starts_at=clock.now() + starts_in, places=1,
-                      people=[("Jan", 702, "pl"), ("Krystyna", 703, "pl"), ("Olena", 701, "uk")],
-                      now=clock.now())
+    return make_scene(
+        engine,
+        starts_at=clock.now() + starts_in,
+        places=1,
+        people=[("Jan", 702, "pl"), ("Krystyna", 703, "pl"), ("Olena", 701, "uk")],
+        now=clock.now(),
+    )
 
 
 def _jan_cancels(engine: Engine, clock: FrozenClock, scene: Scene) -> None:
     with transaction(engine) as session:
-        cancel(session, person_id=scene.people["Jan"].person_id, activity_id=scene.activity_id,
-               now=clock.now())
+        cancel(
+            session,
+            person_id=scene.people["Jan"].person_id,
+            activity_id=scene.activity_id,
+            now=clock.now(),
+        )
 
 
 def _offers(engine: Engine) -> list[PlaceOffer]:
@@ -66,15 +74,19 @@ async def test_the_offer_spells_out_its_deadline_and_take_gives_the_place(
     offer = krystyna.last
     assert offer.text == OFFER_PL
     assert [b[0] for b in offer.buttons()] == [
-        "✅ Biorę to miejsce", "Rezygnuję – wypisz mnie z listy rezerwowej"]
+        "✅ Biorę to miejsce",
+        "Rezygnuję – wypisz mnie z listy rezerwowej",
+    ]
     await krystyna.press("Biorę to miejsce")
     assert krystyna.alerts()[-1] == "Miejsce jest Twoje!"
-    assert offer.text.endswith("\n\n✅ Miejsce jest Twoje. Do zobaczenia: środa, 25 listopada, "
-                               "10:00!")
+    assert offer.text.endswith(
+        "\n\n✅ Miejsce jest Twoje. Do zobaczenia: środa, 25 listopada, 10:00!"
+    )
     # The offer's buttons give way to the way out every confirmed place has.
     assert [b[0] for b in offer.buttons()] == ["Rezygnuję z miejsca"]
     assert registration(engine, scene.people["Krystyna"].registration_id).status == (
-        RegistrationStatus.CONFIRMED)
+        RegistrationStatus.CONFIRMED
+    )
     # A double tap (an old copy of the button) is answered kindly and changes nothing.
     [row] = _offers(engine)
     await krystyna.press_data(f"of:t:{row.id}")
@@ -82,7 +94,8 @@ async def test_the_offer_spells_out_its_deadline_and_take_gives_the_place(
     await krystyna.press_data(f"of:px:{row.id}")
     assert krystyna.alerts()[-1].startswith("To miejsce już jest Twoje. Aby z niego zrezygnować")
     assert registration(engine, scene.people["Krystyna"].registration_id).status == (
-        RegistrationStatus.CONFIRMED)
+        RegistrationStatus.CONFIRMED
+    )
     await krystyna.send("/my")
     assert "✅ Masz miejsce" in krystyna.last.text
 
@@ -101,25 +114,34 @@ async def test_pass_leaves_the_reserve_list_and_the_next_person_is_asked(
     assert [b[0] for b in offer.buttons()] == ["Tak, rezygnuję i wypisuję się", "Nie, wróć"]
     await krystyna.press("Nie, wróć")
     assert [b[0] for b in offer.buttons()] == [
-        "✅ Biorę to miejsce", "Rezygnuję – wypisz mnie z listy rezerwowej"]
+        "✅ Biorę to miejsce",
+        "Rezygnuję – wypisz mnie z listy rezerwowej",
+    ]
     assert registration(engine, scene.people["Krystyna"].registration_id).status == (
-        RegistrationStatus.RESERVE)
+        RegistrationStatus.RESERVE
+    )
     await krystyna.press("Rezygnuję")
     await krystyna.press("Tak, rezygnuję")
-    assert offer.text.endswith("\n\nGotowe: miejsce przechodzi na następną osobę, a Ciebie nie "
-                               "ma już na liście rezerwowej na to wydarzenie.")
+    assert offer.text.endswith(
+        "\n\nGotowe: miejsce przechodzi na następną osobę, a Ciebie nie "
+        "ma już na liście rezerwowej na to wydarzenie."
+    )
     assert offer.buttons() == []
     assert registration(engine, scene.people["Krystyna"].registration_id).status == (
-        RegistrationStatus.CANCELLED)
+        RegistrationStatus.CANCELLED
+    )
     assert await _dispatcher(app).drain() == 1
     assert olena.last.text.startswith("Звільнилося місце, і ви перші в резервному списку.")
     assert [b[0] for b in olena.last.buttons()] == [
-        "✅ Беру це місце", "Відмовляюся – вилучіть мене з резервного списку"]
+        "✅ Беру це місце",
+        "Відмовляюся – вилучіть мене з резервного списку",
+    ]
     # Krystyna's old button now says she passed.
     first = _offers(engine)[0]
     await krystyna.press_data(f"of:t:{first.id}")
-    assert krystyna.alerts()[-1] == ("Ta propozycja została odrzucona i nie ma Cię już na "
-                                     "liście rezerwowej.")
+    assert krystyna.alerts()[-1] == (
+        "Ta propozycja została odrzucona i nie ma Cię już na liście rezerwowej."
+    )
 
 
 async def test_someone_elses_unknown_or_forged_offers_change_nothing(
@@ -139,7 +161,8 @@ async def test_someone_elses_unknown_or_forged_offers_change_nothing(
     await stranger.press_data(f"of:t:{row.id}")
     assert [o.state for o in _offers(engine)] == [OfferState.OFFERED]
     assert registration(engine, scene.people["Olena"].registration_id).status == (
-        RegistrationStatus.RESERVE)
+        RegistrationStatus.RESERVE
+    )
 
 
 async def test_an_expired_offer_is_refused_kindly_and_moves_on(
@@ -161,11 +184,13 @@ async def test_an_expired_offer_is_refused_kindly_and_moves_on(
     assert krystyna.alerts()[-1].startswith("Przepraszamy, czas na zajęcie tego miejsca minął")
     assert offer.buttons() == []
     assert registration(engine, scene.people["Krystyna"].registration_id).status == (
-        RegistrationStatus.RESERVE)
+        RegistrationStatus.RESERVE
+    )
     clock.advance(timedelta(hours=10))  # 08:00 in Warsaw
     await _dispatcher(app).drain()
-    assert krystyna.last.text.startswith("Minął czas na zajęcie miejsca na „Warsztaty "
-                                         "rękodzieła” (środa, 25 listopada, 10:00)")
+    assert krystyna.last.text.startswith(
+        "Minął czas na zajęcie miejsca na „Warsztaty rękodzieła” (środa, 25 listopada, 10:00)"
+    )
     assert "Nadal jesteś na liście rezerwowej." in krystyna.last.text
 
 
@@ -181,18 +206,25 @@ async def test_last_minute_first_tap_wins_and_the_others_hear_it_politely(
     await olena.press("Беру це місце")
     assert olena.alerts()[-1] == "Місце ваше!"
     await krystyna.press("Biorę to miejsce")
-    assert krystyna.alerts()[-1] == ("Przepraszamy, ktoś był szybszy i miejsce jest już zajęte. "
-                                     "Nadal jesteś na liście rezerwowej.")
+    assert krystyna.alerts()[-1] == (
+        "Przepraszamy, ktoś był szybszy i miejsce jest już zajęte. "
+        "Nadal jesteś na liście rezerwowej."
+    )
     # A second tap from an old copy of the message: the place is already hers.
     olenas = next(o for o in _offers(engine) if o.person_id == scene.people["Olena"].person_id)
     await olena.press_data(f"of:t:{olenas.id}")
     assert olena.alerts()[-1] == "Це місце вже ваше."
-    confirmed = [r for r in ("Krystyna", "Olena")
-                 if registration(engine, scene.people[r].registration_id).status
-                 == RegistrationStatus.CONFIRMED]
+    confirmed = [
+        r
+        for r in ("Krystyna", "Olena")
+        if registration(engine, scene.people[r].registration_id).status
+        == RegistrationStatus.CONFIRMED
+    ]
     assert confirmed == ["Olena"]
     assert [s.person_id for s in sends(engine, SendKind.PLACE_OFFER)] == [
-        scene.people["Krystyna"].person_id, scene.people["Olena"].person_id]
+        scene.people["Krystyna"].person_id,
+        scene.people["Olena"].person_id,
+    ]
 
 
 async def test_my_activities_shows_the_offer_and_takes_the_place_from_there(
@@ -210,7 +242,8 @@ async def test_my_activities_shows_the_offer_and_takes_the_place_from_there(
     await krystyna.press("✅ Biorę to miejsce: Warsztaty rękodzieła")
     assert krystyna.alerts()[-1] == "Miejsce jest Twoje!"
     assert registration(engine, scene.people["Krystyna"].registration_id).status == (
-        RegistrationStatus.CONFIRMED)
+        RegistrationStatus.CONFIRMED
+    )
     await krystyna.send("/my")
     assert "✅ Masz miejsce" in krystyna.last.text and "🎁" not in krystyna.last.text
     # Olena, second on the list, is still told her position, and has no button to take.

@@ -49,17 +49,29 @@ def paper(engine: Engine, clock: FrozenClock, scene: Scene) -> Paper:
     """Zofia (with a phone) and Henryka get the last places; Marek is on the reserve list."""
     ids = []
     with transaction(engine) as session:
-        for name, phone in (("Pani Zofia", "600 100 200"), ("Pani Henryka", None),
-                            ("Pan Marek", "+48 601 000 111")):
-            person = create_proxy_participant(session, display_name=name,
-                                              created_by_id=scene.animator_id,
-                                              programme_id=scene.programme_id, phone=phone)
+        for name, phone in (
+            ("Pani Zofia", "600 100 200"),
+            ("Pani Henryka", None),
+            ("Pan Marek", "+48 601 000 111"),
+        ):
+            person = create_proxy_participant(
+                session,
+                display_name=name,
+                created_by_id=scene.animator_id,
+                programme_id=scene.programme_id,
+                phone=phone,
+            )
             assert person.id is not None
             ids.append(person.id)
     for person_id in ids:
         with transaction(engine) as session:
-            proxy_sign_up(session, actor=scene.actor, person_id=person_id,
-                          activity_id=scene.activity_id, now=clock.now())
+            proxy_sign_up(
+                session,
+                actor=scene.actor,
+                person_id=person_id,
+                activity_id=scene.activity_id,
+                now=clock.now(),
+            )
     return Paper(*ids)
 
 
@@ -148,14 +160,14 @@ async def test_the_call_list_in_the_chat_and_as_a_csv_file(
     assert sent.file_name.startswith(f"call-list-{scene.activity_id}-")
     rows = list(csv.reader(io.StringIO(sent.document.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == ["Lp.", "Imię", "Numer telefonu", "Wydarzenie", "Początek"]
-    assert [r[:3] for r in rows[1:]] == [["1", "Pani Henryka", ""],
-                                         ["2", "Pani Zofia", "600 100 200"]]
+    assert [r[:3] for r in rows[1:]] == [
+        ["1", "Pani Henryka", ""],
+        ["2", "Pani Zofia", "600 100 200"],
+    ]
     assert rows[1][3:] == ["Warsztaty rękodzieła", "2026-11-24 10:00"]
 
 
-async def test_an_activity_without_paper_participants_says_so(
-    ewa: ChatUser, scene: Scene
-) -> None:
+async def test_an_activity_without_paper_participants_says_so(ewa: ChatUser, scene: Scene) -> None:
     await ewa.press_data(f"ano:call:{scene.activity_id}")
     assert "Żadna osoba bez Telegramu nie ma miejsca" in ewa.last.text
     await ewa.press_data(f"ano:csv:{scene.activity_id}")
@@ -164,12 +176,17 @@ async def test_an_activity_without_paper_participants_says_so(
 
 
 async def test_a_resident_and_another_programmes_animator_are_refused(
-    engine: Engine, chat_user: Callable[..., ChatUser], ewa: ChatUser, scene: Scene,
-    paper: Paper
+    engine: Engine, chat_user: Callable[..., ChatUser], ewa: ChatUser, scene: Scene, paper: Paper
 ) -> None:
-    presses = [f"ano:{scene.activity_id}", f"ano:pdf:{scene.activity_id}",
-               f"ano:call:{scene.activity_id}", f"ano:csv:{scene.activity_id}", "ano:prog",
-               f"ano:ph:{paper.zofia}", f"ano:phx:{paper.zofia}"]
+    presses = [
+        f"ano:{scene.activity_id}",
+        f"ano:pdf:{scene.activity_id}",
+        f"ano:call:{scene.activity_id}",
+        f"ano:csv:{scene.activity_id}",
+        "ano:prog",
+        f"ano:ph:{paper.zofia}",
+        f"ano:phx:{paper.zofia}",
+    ]
     jan = chat_user(JAN)
     for data in presses:
         await jan.press_data(data)
@@ -187,7 +204,8 @@ async def test_a_resident_and_another_programmes_animator_are_refused(
     # His own programme's poster holds none of Ewa's activities.
     await adam.press_data("ano:prog")
     assert adam.last.document is not None and page_qr_codes(adam.last.document) == [
-        ["https://t.me/pal_test_bot"]]
+        ["https://t.me/pal_test_bot"]
+    ]
     assert "600 100 200" not in " ".join(m.text for m in adam.messages)
     assert _phone(engine, paper.zofia) == "600 100 200"
     # Forged ids are refused the same way as someone else's.

@@ -24,8 +24,12 @@ def _fresh_cache() -> None:
     questionnaire_cache.clear()
 
 
-async def animator(chat_user: Callable[..., ChatUser], engine: Engine, user_id: int,
-                   programme_id: int | None = None) -> ChatUser:
+async def animator(
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
+    user_id: int,
+    programme_id: int | None = None,
+) -> ChatUser:
     anna = chat_user(user_id)
     await onboard(anna, "Anna")
     with transaction(engine) as session:
@@ -83,8 +87,9 @@ async def test_paper_survey_can_be_paused_and_resumed(
     with transaction(engine) as session:
         anna_id = session.exec(select(Person.id).where(Person.telegram_id == 1202)).one()
         assert anna_id is not None
-        zofia = create_proxy_participant(session, display_name="Zofia", created_by_id=anna_id,
-                                         programme_id=programme_id)
+        zofia = create_proxy_participant(
+            session, display_name="Zofia", created_by_id=anna_id, programme_id=programme_id
+        )
     await anna.send("/paper")
     await anna.press("Zofia")
     await anna.press("Ankieta końcowa")  # paper answers can be entered whenever they arrive
@@ -111,8 +116,9 @@ async def test_paper_entry_is_for_the_team_and_their_programmes_only(
         anna = Person(telegram_id=None, display_name="x")
         session.add(anna)
         session.flush()
-        zofia = create_proxy_participant(session, display_name="Zofia", created_by_id=anna.id or 0,
-                                         programme_id=programme_id)
+        zofia = create_proxy_participant(
+            session, display_name="Zofia", created_by_id=anna.id or 0, programme_id=programme_id
+        )
     await jan.send("/paper")
     assert jan.last_answer() == "To jest tylko dla zespołu programu."
     await jan.press_data(f"pp:go:{zofia.id}:i")
@@ -123,8 +129,7 @@ async def test_paper_entry_is_for_the_team_and_their_programmes_only(
     assert all("nieaktywny" in a for a in piotr.alerts()[-3:])
     with read_only(engine) as session:
         assert session.exec(select(SurveyResponse)).all() == []
-        assert len(session.exec(select(Person).where(col(Person.telegram_id).is_(None))).all()
-                   ) == 2
+        assert len(session.exec(select(Person).where(col(Person.telegram_id).is_(None))).all()) == 2
         assert session.get(Programme, other_id) is not None
 
 
@@ -137,8 +142,9 @@ async def test_a_resident_cannot_touch_a_paper_survey(
     await onboard(jan, "Jan")
     with transaction(engine) as session:
         anna_id = session.exec(select(Person.id).where(Person.telegram_id == 1205)).one()
-        zofia = create_proxy_participant(session, display_name="Zofia",
-                                         created_by_id=anna_id or 0, programme_id=programme_id)
+        zofia = create_proxy_participant(
+            session, display_name="Zofia", created_by_id=anna_id or 0, programme_id=programme_id
+        )
     await anna.press_data(f"pp:go:{zofia.id}:i")
     with read_only(engine) as session:
         response = session.exec(select(SurveyResponse)).one()

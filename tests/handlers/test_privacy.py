@@ -26,9 +26,13 @@ WIESLAWA = 987_654_321_987
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     """Settings naming the controller and the data protection officer."""
-    return load_settings(_env_file=None, token=TEST_TOKEN, database_url=db_url,
-                         controller_name="MOPS w Kielcach, ul. Studzienna 2",
-                         dpo_contact="iod@mops.kielce.pl")
+    return load_settings(
+        _env_file=None,
+        token=TEST_TOKEN,
+        database_url=db_url,
+        controller_name="MOPS w Kielcach, ul. Studzienna 2",
+        dpo_contact="iod@mops.kielce.pl",
+    )
 
 
 @pytest.fixture
@@ -102,8 +106,7 @@ async def test_my_data_lists_places_offered_from_the_reserve_list(
     with transaction(engine) as session:
         bozena = session.exec(select(Person).where(Person.telegram_id == WIESLAWA + 2)).one()
         assert bozena.id is not None
-        cancel(session, person_id=bozena.id, activity_id=wieslawa.full_activity_id,
-               now=clock.now())
+        cancel(session, person_id=bozena.id, activity_id=wieslawa.full_activity_id, now=clock.now())
     me = chat_user(WIESLAWA)
     await me.send("/mydata")
     html = (me.messages[0].document or b"").decode()
@@ -139,13 +142,18 @@ async def test_forget_me_asks_then_erases_and_promotes(
     with transaction(engine) as session:
         person = person_row(session, wieslawa.person_id)
         assert person.erased_at is not None and person.display_name is None
-        marianna = session.exec(select(Registration).where(
-            Registration.person_id == wieslawa.waiting_person_id)).one()
+        marianna = session.exec(
+            select(Registration).where(Registration.person_id == wieslawa.waiting_person_id)
+        ).one()
         # Marianna is offered the freed place (storage.activities.offers) and holds it
         # until she answers.
         assert marianna.status == "reserve"
-        assert session.exec(select(PlaceOffer.state).where(
-            PlaceOffer.registration_id == marianna.id)).one() == "offered"
+        assert (
+            session.exec(
+                select(PlaceOffer.state).where(PlaceOffer.registration_id == marianna.id)
+            ).one()
+            == "offered"
+        )
     await me.send("/mydata")
     assert me.last_answer() == "Nie przechowujemy żadnych Twoich danych."
 
@@ -207,8 +215,12 @@ async def test_animator_deletes_a_paper_participants_data(
     seat_resident(engine, telegram_id=912, programme_id=programme_id)
     with transaction(engine) as session:
         henryka = create_proxy_participant(
-            session, display_name="Henryka Lipowa", created_by_id=animator_id,
-            programme_id=programme_id, phone="600 100 200")
+            session,
+            display_name="Henryka Lipowa",
+            created_by_id=animator_id,
+            programme_id=programme_id,
+            phone="600 100 200",
+        )
         assert henryka.id is not None
         henryka_id = henryka.id
     ewa, piotr, resident = chat_user(910), chat_user(911), chat_user(912)

@@ -25,8 +25,12 @@ def _two_programmes(engine: Engine, clock: FrozenClock, telegram_id: int) -> tup
         own = make_programme(session, name="PAL Osiedle Barwinek")
         other = make_programme(session, name="PAL Stare Miasto")
         mine = make_activity(session, programme=own, starts_at=clock.now() + timedelta(days=2))
-        theirs = make_activity(session, programme=other, title="Spacer z kijkami",
-                               starts_at=clock.now() + timedelta(days=3))
+        theirs = make_activity(
+            session,
+            programme=other,
+            title="Spacer z kijkami",
+            starts_at=clock.now() + timedelta(days=3),
+        )
         person = make_person(session, telegram_id=telegram_id, programme=own)
         assert person.id and mine.id and theirs.id
         return person.id, mine.id, theirs.id
@@ -85,7 +89,9 @@ async def test_a_replayed_programme_choice_after_onboarding_changes_nothing(
 
 
 async def test_a_failure_while_offering_the_survey_rolls_back_the_whole_tap(
-    chat_user: Callable[..., ChatUser], engine: Engine, clock: FrozenClock,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
+    clock: FrozenClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, mine, _ = _two_programmes(engine, clock, 8105)

@@ -30,8 +30,9 @@ class FlakyRequest(RecordingRequest):
         super().__init__()
         self.queued: dict[str, list[tuple[int, dict[str, Any]]]] = {}
 
-    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any
-                         ) -> tuple[int, bytes]:
+    async def do_request(
+        self, url: str, method: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         if self.queued.get(api_method):
             self.fail_with[api_method] = self.queued[api_method].pop(0)
@@ -46,11 +47,13 @@ def _error(status: int, description: str, **parameters: Any) -> tuple[int, dict[
 
 
 @pytest.fixture
-async def flaky_app(settings: Settings, engine: Engine, clock: FrozenClock
-                    ) -> AsyncIterator[tuple[PalApplication, FlakyRequest]]:
+async def flaky_app(
+    settings: Settings, engine: Engine, clock: FrozenClock
+) -> AsyncIterator[tuple[PalApplication, FlakyRequest]]:
     request = FlakyRequest()
-    application = build_application(settings, request=request, get_updates_request=request,
-                                    with_updater=False, clock=clock)
+    application = build_application(
+        settings, request=request, get_updates_request=request, with_updater=False, clock=clock
+    )
     await application.initialize()
     yield application, request
     await application.shutdown()
@@ -75,8 +78,9 @@ async def test_every_call_is_paced_and_outbox_sends_are_marked_bulk(
     result = await _sender(app).send(601, message, bulk=True)
     assert result.outcome is SendOutcome.DELIVERED and result.message_id
     (call,) = request.calls_to("sendMessage")
-    assert call.params["reply_markup"] == {"inline_keyboard": [[
-        {"text": "✅ Będę", "callback_data": "rem:y:1"}]]}
+    assert call.params["reply_markup"] == {
+        "inline_keyboard": [[{"text": "✅ Będę", "callback_data": "rem:y:1"}]]
+    }
     # A bulk send to chat 601 now keeps that chat spaced; a reply to it would not wait.
     state = limiter.pacer.state
     assert state.chat_delay(601, limiter.pacer._clock()) > 0.9
@@ -94,15 +98,18 @@ async def test_server_errors_are_retried_and_a_refusal_is_a_failure(
     request.queued["sendMessage"] = [_error(400, "Bad Request: message is too long")]
     refused = await _sender(app).send(603, OutgoingMessage("x"), bulk=True)
     assert (refused.outcome, refused.error) == (
-        SendOutcome.FAILED, "BadRequest: Message is too long")
+        SendOutcome.FAILED,
+        "BadRequest: Message is too long",
+    )
 
 
 async def test_a_long_flood_wait_is_handed_back_to_the_outbox(
     flaky_app: tuple[PalApplication, FlakyRequest],
 ) -> None:
     app, request = flaky_app
-    request.queued["sendMessage"] = [_error(429, "Too Many Requests: retry after 120",
-                                            retry_after=120)]
+    request.queued["sendMessage"] = [
+        _error(429, "Too Many Requests: retry after 120", retry_after=120)
+    ]
     result = await _sender(app).send(604, OutgoingMessage("x"), bulk=True)
     assert (result.outcome, result.retry_after) == (SendOutcome.RETRY_LATER, 120)
 
@@ -127,7 +134,8 @@ async def test_photos_and_files_go_with_their_text(
     app, request = flaky_app
     photo = OutgoingMessage("Zebranie w czwartek", photo_file_id="AgAD-photo")
     assert (await _sender(app).send(606, photo, bulk=True, broadcast=True)).outcome is (
-        SendOutcome.DELIVERED)
+        SendOutcome.DELIVERED
+    )
     (call,) = request.calls_to("sendPhoto")
     assert (call.params["photo"], call.params["caption"]) == ("AgAD-photo", "Zebranie w czwartek")
     files = OutgoingMessage("Plik", attachments=(("plan.csv", b"a;b\n"),))
@@ -139,13 +147,15 @@ async def test_photos_and_files_go_with_their_text(
 async def test_the_pacer_can_be_turned_off(settings: Settings, clock: FrozenClock) -> None:
     request = RecordingRequest()
     off = settings.model_copy(update={"rate_limit": False})
-    application = build_application(off, request=request, get_updates_request=request,
-                                    with_updater=False, clock=clock)
+    application = build_application(
+        off, request=request, get_updates_request=request, with_updater=False, clock=clock
+    )
     assert application.bot.rate_limiter is None
     await application.initialize()
     services: Services = application.bot_data["services"]
     sender = services.extras[SENDER]
     assert (await sender.send(607, OutgoingMessage("x"), bulk=True)).outcome is (
-        SendOutcome.DELIVERED)
+        SendOutcome.DELIVERED
+    )
     await application.shutdown()
     services.db.close()

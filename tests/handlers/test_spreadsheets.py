@@ -59,10 +59,22 @@ def _xlsx(rows: list[list[object]]) -> bytes:
 
 
 GOOD = [
-    ["Klub seniora", "Spotkania", datetime(2026, 12, 1, 17), datetime(2026, 12, 1, 19),
-     "Świetlica", 15],
-    ["Komputer bez tajemnic", "Warsztaty", datetime(2026, 12, 3, 10), datetime(2026, 12, 3, 12),
-     "Biblioteka", 8],
+    [
+        "Klub seniora",
+        "Spotkania",
+        datetime(2026, 12, 1, 17),
+        datetime(2026, 12, 1, 19),
+        "Świetlica",
+        15,
+    ],
+    [
+        "Komputer bez tajemnic",
+        "Warsztaty",
+        datetime(2026, 12, 3, 10),
+        datetime(2026, 12, 3, 12),
+        "Biblioteka",
+        8,
+    ],
 ]
 BAD = [*GOOD, ["Spacer", "Ruch", "jutro", datetime(2026, 12, 4, 12), "Park", 20]]
 
@@ -86,8 +98,7 @@ async def test_bad_row_then_fixed_file_then_the_same_file_again(
     text = ewa.last.text
     assert text.startswith("📄 zajecia.xlsx: 2 wiersze są poprawne.\n1 wiersz do poprawienia:")
     assert "Wiersz 4: starts_at: „jutro” to nie data i godzina" in text
-    assert text.endswith("Nic nie zostało zaimportowane. Popraw te wiersze i wyślij plik "
-                         "ponownie.")
+    assert text.endswith("Nic nie zostało zaimportowane. Popraw te wiersze i wyślij plik ponownie.")
     assert [label for label, _ in ewa.last.buttons()] == ["⬇️ Wzór (XLSX)", "⬇️ Wzór (CSV)"]
     assert _activities(engine) == [] and _dialogs(engine) == []
 
@@ -110,15 +121,19 @@ async def test_bad_row_then_fixed_file_then_the_same_file_again(
     with read_only(engine) as session:
         audit = session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()
     assert [(a.action, a.details["added"]) for a in audit] == [
-        ("activities.imported", 2), ("activities.imported", 0)]
+        ("activities.imported", 2),
+        ("activities.imported", 0),
+    ]
 
 
 async def test_csv_from_excel_cancel_and_stale_buttons(
     chat_user: Callable[..., ChatUser], engine: Engine, programmes: tuple[int, int]
 ) -> None:
     ewa = chat_user(EWA)
-    csv_text = ("\ufefftitle;category;starts_at;ends_at;venue;places\r\n"
-                "Klub;Spotkania;01.12.2026 17:00;01.12.2026 19:00;Świetlica;15\r\n")
+    csv_text = (
+        "\ufefftitle;category;starts_at;ends_at;venue;places\r\n"
+        "Klub;Spotkania;01.12.2026 17:00;01.12.2026 19:00;Świetlica;15\r\n"
+    )
     await send_document(ewa, csv_text.encode(), "zajecia.csv")
     assert "1 wydarzenie, wszystkie wiersze są poprawne." in ewa.last.text
     import_button = dict(ewa.last.buttons())["✅ Importuj"]
@@ -155,8 +170,10 @@ async def test_several_programmes_are_chosen_on_a_screen(
 
 
 async def test_bad_files_are_refused_and_change_nothing(
-    chat_user: Callable[..., ChatUser], rec: RecordingRequest, engine: Engine,
-    programmes: tuple[int, int]
+    chat_user: Callable[..., ChatUser],
+    rec: RecordingRequest,
+    engine: Engine,
+    programmes: tuple[int, int],
 ) -> None:
     assert isinstance(rec, FileRecordingRequest)
     ewa = chat_user(EWA)
@@ -181,8 +198,10 @@ async def test_bad_files_are_refused_and_change_nothing(
 
 
 async def test_a_resident_sending_a_spreadsheet_is_refused(
-    chat_user: Callable[..., ChatUser], rec: RecordingRequest, engine: Engine,
-    programmes: tuple[int, int]
+    chat_user: Callable[..., ChatUser],
+    rec: RecordingRequest,
+    engine: Engine,
+    programmes: tuple[int, int],
 ) -> None:
     assert isinstance(rec, FileRecordingRequest)
     krystyna = chat_user(KRYSTYNA)
@@ -205,8 +224,10 @@ async def test_templates_come_from_the_import_screen(
     await ewa.press("Wzór (XLSX)")
     await ewa.press("Wzór (CSV)", message=ewa.messages[-2])
     documents = [(m.file_name, m.document) for m in ewa.messages if m.document is not None]
-    assert [name for name, _ in documents] == ["activities-template.xlsx",
-                                               "activities-template.csv"]
+    assert [name for name, _ in documents] == [
+        "activities-template.xlsx",
+        "activities-template.csv",
+    ]
     for name, data in documents:
         assert name is not None and data is not None
         sheet = read_activity_sheet(data, file_name=name, zone=ZoneInfo("Europe/Warsaw"))
@@ -221,6 +242,8 @@ async def test_an_administrator_without_programmes_is_told_to_create_one(
         grant(session, role=Role.ADMIN, telegram_id=EWA)
     ewa = chat_user(EWA)
     await send_document(ewa, _xlsx(GOOD), "zajecia.xlsx")
-    assert ewa.last.text == ("Nie ma jeszcze programu, do którego możesz dodać wydarzenia. "
-                             "Administrator może go utworzyć w /admin.")
+    assert ewa.last.text == (
+        "Nie ma jeszcze programu, do którego możesz dodać wydarzenia. "
+        "Administrator może go utworzyć w /admin."
+    )
     assert _activities(engine) == [] and _dialogs(engine) == []

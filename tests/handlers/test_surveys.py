@@ -27,23 +27,51 @@ from tests.support.surveys import small_questionnaire, write_yaml
 
 LANGUAGES = {"pl": "Polski", "uk": "Українська", "en": "English"}
 TEXTS = {
-    "pl": {"title": "Samoocena: Ty i Twoja okolica", "q1": "Radzę sobie z codziennymi sprawami.",
-           "agree": "4 — Raczej się zgadzam", "voluntary": "Udział i ankiety są dobrowolne",
-           "continue": "Dalej", "back": "Wstecz", "skip": "Pomiń", "pause": "Dokończę później",
-           "submit": "Wyślij", "change": "Zmień odpowiedź", "thanks": "Dziękujemy!",
-           "minutes": "około 3 minut", "count": "12 pytań"},
-    "uk": {"title": "Самооцінка: ви і ваша місцевість",
-           "q1": "Я даю собі раду з повсякденними справами.", "agree": "4 — Скоріше погоджуюся",
-           "voluntary": "Участь і анкети добровільні", "continue": "Далі", "back": "Назад",
-           "skip": "Пропустити", "pause": "Продовжу пізніше", "submit": "Надіслати",
-           "change": "Змінити відповідь", "thanks": "Дякуємо!", "minutes": "близько 3 хвилин",
-           "count": "12 питань"},
-    "en": {"title": "Self-assessment: you and your neighbourhood",
-           "q1": "I can handle everyday matters.", "agree": "4 — Agree",
-           "voluntary": "Taking part and the surveys are voluntary", "continue": "Continue",
-           "back": "Back", "skip": "Skip", "pause": "Pause", "submit": "Submit",
-           "change": "Change an answer", "thanks": "Thank you!", "minutes": "about 3 minutes",
-           "count": "12 questions"},
+    "pl": {
+        "title": "Samoocena: Ty i Twoja okolica",
+        "q1": "Radzę sobie z codziennymi sprawami.",
+        "agree": "4 — Raczej się zgadzam",
+        "voluntary": "Udział i ankiety są dobrowolne",
+        "continue": "Dalej",
+        "back": "Wstecz",
+        "skip": "Pomiń",
+        "pause": "Dokończę później",
+        "submit": "Wyślij",
+        "change": "Zmień odpowiedź",
+        "thanks": "Dziękujemy!",
+        "minutes": "około 3 minut",
+        "count": "12 pytań",
+    },
+    "uk": {
+        "title": "Самооцінка: ви і ваша місцевість",
+        "q1": "Я даю собі раду з повсякденними справами.",
+        "agree": "4 — Скоріше погоджуюся",
+        "voluntary": "Участь і анкети добровільні",
+        "continue": "Далі",
+        "back": "Назад",
+        "skip": "Пропустити",
+        "pause": "Продовжу пізніше",
+        "submit": "Надіслати",
+        "change": "Змінити відповідь",
+        "thanks": "Дякуємо!",
+        "minutes": "близько 3 хвилин",
+        "count": "12 питань",
+    },
+    "en": {
+        "title": "Self-assessment: you and your neighbourhood",
+        "q1": "I can handle everyday matters.",
+        "agree": "4 — Agree",
+        "voluntary": "Taking part and the surveys are voluntary",
+        "continue": "Continue",
+        "back": "Back",
+        "skip": "Skip",
+        "pause": "Pause",
+        "submit": "Submit",
+        "change": "Change an answer",
+        "thanks": "Thank you!",
+        "minutes": "about 3 minutes",
+        "count": "12 questions",
+    },
 }
 
 
@@ -62,8 +90,14 @@ def answers(engine: Engine) -> dict[str, str | None]:
         return {a.item_id: a.value for a in session.exec(select(SurveyAnswer))}
 
 
-async def resident(chat_user: Callable[..., ChatUser], engine: Engine, clock: FrozenClock,
-                   user_id: int, language: str = "pl", name: str = "Krystyna") -> ChatUser:
+async def resident(
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
+    clock: FrozenClock,
+    user_id: int,
+    language: str = "pl",
+    name: str = "Krystyna",
+) -> ChatUser:
     with read_only(engine) as session:
         exists = session.exec(select(Programme)).first() is not None
     if not exists:
@@ -207,8 +241,14 @@ async def test_stale_double_forged_buttons_and_double_submit_change_nothing(
     await olena.press_data(f"sv:w:{response.id}")
     assert olena.alerts()[-1] == "Ця кнопка вже неактивна. Відкрийте меню знову."
     # Forged shapes: a choice that does not exist, a missing index, an index far away.
-    for data in (f"sv:a:{response.id}:1:9", f"sv:k:{response.id}", f"sv:e:{response.id}:99",
-                 "sv:a:999999:0:1", "sv:go:999999:i", f"sv:a:{response.id}:1"):
+    for data in (
+        f"sv:a:{response.id}:1:9",
+        f"sv:k:{response.id}",
+        f"sv:e:{response.id}:99",
+        "sv:a:999999:0:1",
+        "sv:go:999999:i",
+        f"sv:a:{response.id}:1",
+    ):
         await jan.press_data(data)
     assert answers(engine) == {"se_cope": "2"}
     assert responses(engine)[0].position == 1
@@ -272,8 +312,12 @@ async def test_text_item_with_length_limit(
     await olena.send("ще щось")
     assert "Скористайтеся кнопками нижче" in olena.last.text
     await olena.press("Надіслати")
-    assert answers(engine) == {"q_cope": "4", "q_alone": "2", "q_heard": "friend",
-                               "q_comment": "Дякую 👍"}
+    assert answers(engine) == {
+        "q_cope": "4",
+        "q_alone": "2",
+        "q_heard": "friend",
+        "q_comment": "Дякую 👍",
+    }
 
 
 async def test_initial_survey_is_offered_after_the_first_sign_up_only(
@@ -288,8 +332,9 @@ async def test_initial_survey_is_offered_after_the_first_sign_up_only(
     await krystyna.press_data(f"su:{activity_ids[1]}", message=details)
     assert krystyna.last.message_id == offer.message_id  # no second offer
     with read_only(engine) as session:
-        (followup,) = session.exec(select(PendingSend).where(
-            PendingSend.kind == SendKind.SURVEY_FOLLOWUP.value)).all()
+        (followup,) = session.exec(
+            select(PendingSend).where(PendingSend.kind == SendKind.SURVEY_FOLLOWUP.value)
+        ).all()
     assert followup.due_at == clock.now() + timedelta(days=3)
     await krystyna.press("Dalej", message=offer)
     assert "· 1/12" in krystyna.last.text
@@ -334,15 +379,19 @@ async def test_a_file_broken_while_running_keeps_the_last_valid_version(
 
 
 async def test_a_form_message_that_cannot_be_edited_continues_in_a_new_one(
-    chat_user: Callable[..., ChatUser], engine: Engine, clock: FrozenClock,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
+    clock: FrozenClock,
     rec: RecordingRequest,
 ) -> None:
     jan = await resident(chat_user, engine, clock, 913, name="Jan")
     await jan.send("/survey")
     await jan.press("Dalej")
     gone = jan.last
-    rec.fail_with["editMessageText"] = (400, {
-        "ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"})
+    rec.fail_with["editMessageText"] = (
+        400,
+        {"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"},
+    )
     await jan.press("4 — ")
     fresh = jan.last
     assert fresh.message_id != gone.message_id and "· 2/12" in fresh.text

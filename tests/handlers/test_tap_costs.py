@@ -60,11 +60,13 @@ def tap_engine(tap_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-async def tap_app(tap_url: str, tap_engine: Engine, rec: RecordingRequest,
-                  clock: FrozenClock) -> AsyncIterator[PalApplication]:
+async def tap_app(
+    tap_url: str, tap_engine: Engine, rec: RecordingRequest, clock: FrozenClock
+) -> AsyncIterator[PalApplication]:
     settings = load_settings(_env_file=None, token=TEST_TOKEN, database_url=tap_url)
-    app = build_application(settings, request=rec, get_updates_request=rec,
-                            with_updater=False, clock=clock)
+    app = build_application(
+        settings, request=rec, get_updates_request=rec, with_updater=False, clock=clock
+    )
     await app.initialize()
     yield app
     await app.shutdown()
@@ -150,20 +152,28 @@ async def test_release_my_and_reminder_answers_make_one_hop_each(
         live = session.exec(
             select(Registration.status)
             .where(Registration.activity_id == first)
-            .where(col(Registration.status) != RegistrationStatus.CANCELLED)).all()
-        offered = session.exec(select(PlaceOffer.state).where(
-            PlaceOffer.activity_id == first)).all()
+            .where(col(Registration.status) != RegistrationStatus.CANCELLED)
+        ).all()
+        offered = session.exec(
+            select(PlaceOffer.state).where(PlaceOffer.activity_id == first)
+        ).all()
     # Ben, first in line, is offered the freed place (storage.activities.offers);
     # it is held for him.
     assert live == [RegistrationStatus.RESERVE] and offered == [OfferState.OFFERED]
 
     with read_only(tap_engine) as session:
-        ben_place = session.exec(select(Registration.id).where(
-            Registration.activity_id == second,
-            Registration.status == RegistrationStatus.RESERVE)).one()
-        anna_place = session.exec(select(Registration.id).where(
-            Registration.activity_id == second,
-            Registration.status == RegistrationStatus.CONFIRMED)).one()
+        ben_place = session.exec(
+            select(Registration.id).where(
+                Registration.activity_id == second,
+                Registration.status == RegistrationStatus.RESERVE,
+            )
+        ).one()
+        anna_place = session.exec(
+            select(Registration.id).where(
+                Registration.activity_id == second,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+        ).one()
     with measure(tap_app) as coming:
         await anna.press_data(f"rem:y:{anna_place}")
     assert coming.transactions == 1 and coming.hops == 1, _explain(coming)

@@ -45,7 +45,9 @@ def test_the_bot_uses_the_per_person_processor(app: PalApplication) -> None:
 
 
 async def test_a_name_and_a_command_typed_back_to_back_get_the_menu(
-    running_app: PalApplication, chat_user: Callable[..., ChatUser], engine: Engine,
+    running_app: PalApplication,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
     clock: FrozenClock,
 ) -> None:
     seed_programme(engine, clock.now())
@@ -68,7 +70,9 @@ async def test_a_name_and_a_command_typed_back_to_back_get_the_menu(
 
 
 async def test_others_are_answered_while_one_person_is_stuck(
-    running_app: PalApplication, chat_user: Callable[..., ChatUser], engine: Engine,
+    running_app: PalApplication,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
     clock: FrozenClock,
 ) -> None:
     seed_programme(engine, clock.now())
@@ -108,7 +112,9 @@ async def test_others_are_answered_while_one_person_is_stuck(
 
 
 async def test_a_burst_from_several_people_keeps_each_persons_order(
-    running_app: PalApplication, chat_user: Callable[..., ChatUser], engine: Engine,
+    running_app: PalApplication,
+    chat_user: Callable[..., ChatUser],
+    engine: Engine,
     clock: FrozenClock,
 ) -> None:
     seed_programme(engine, clock.now())
@@ -130,6 +136,7 @@ async def test_a_burst_from_several_people_keeps_each_persons_order(
     for n in range(15):
         for person in people:
             await running_app.update_queue.put(
-                person.update(person.message_payload(sent[person.user_id][n])))
+                person.update(person.message_payload(sent[person.user_id][n]))
+            )
     await _drain(running_app)
     assert seen == sent

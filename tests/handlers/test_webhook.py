@@ -52,7 +52,9 @@ class SlowRequest(RecordingRequest):
 
 def _text_update(user_id: int, text: str) -> dict[str, Any]:
     message: dict[str, Any] = {
-        "message_id": next(_ids), "date": 1_780_000_000, "text": text,
+        "message_id": next(_ids),
+        "date": 1_780_000_000,
+        "text": text,
         "chat": {"id": user_id, "type": "private", "first_name": "Olena"},
         "from": {"id": user_id, "is_bot": False, "first_name": "Olena", "language_code": "en"},
     }
@@ -66,8 +68,14 @@ async def running(
     application: PalApplication, *, set_webhook: bool = True
 ) -> AsyncIterator[tuple[str, asyncio.Event, asyncio.Task[None]]]:
     """Serve `application` on a free port; yields (base URL, stop event, serve task)."""
-    config = WebhookConfig(host="127.0.0.1", port=0, public_url="https://bot.example.org/tg",
-                           secret=SECRET, set_webhook=set_webhook, health_timeout=2.0)
+    config = WebhookConfig(
+        host="127.0.0.1",
+        port=0,
+        public_url="https://bot.example.org/tg",
+        secret=SECRET,
+        set_webhook=set_webhook,
+        health_timeout=2.0,
+    )
     stop = asyncio.Event()
     bound: asyncio.Future[WebhookServer] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(serve(application, config, stop, ready=bound.set_result))
@@ -84,8 +92,14 @@ def make_app(settings: Settings, clock: FrozenClock) -> Callable[..., PalApplica
     """Build an application on the offline Bot API (not yet initialised)."""
 
     def make(request: RecordingRequest, database: Database | None = None) -> PalApplication:
-        return build_application(settings, request=request, get_updates_request=request,
-                                 with_updater=False, clock=clock, database=database)
+        return build_application(
+            settings,
+            request=request,
+            get_updates_request=request,
+            with_updater=False,
+            clock=clock,
+            database=database,
+        )
 
     return make
 
@@ -95,8 +109,9 @@ async def test_update_with_the_secret_is_handled(
 ) -> None:
     rec = RecordingRequest()
     async with running(make_app(rec)) as (base, _, _), aiohttp.ClientSession() as http:
-        response = await http.post(f"{base}/tg", json=_text_update(701, "/nonsense"),
-                                   headers={SECRET_HEADER: SECRET})
+        response = await http.post(
+            f"{base}/tg", json=_text_update(701, "/nonsense"), headers={SECRET_HEADER: SECRET}
+        )
         assert response.status == 200
         for _ in range(100):
             if rec.calls_to("sendMessage"):
@@ -116,8 +131,9 @@ async def test_update_without_the_right_secret_is_refused(
 ) -> None:
     rec = RecordingRequest()
     async with running(make_app(rec)) as (base, _, _), aiohttp.ClientSession() as http:
-        response = await http.post(f"{base}/tg", json=_text_update(702, "/nonsense"),
-                                   headers=headers)
+        response = await http.post(
+            f"{base}/tg", json=_text_update(702, "/nonsense"), headers=headers
+        )
         assert response.status == 403
         await asyncio.sleep(0.2)
     assert rec.calls_to("sendMessage") == []
@@ -136,15 +152,19 @@ async def test_health_reports_database_and_bot_api(
     make_app: Callable[..., PalApplication], engine: object
 ) -> None:
     rec = RecordingRequest()
-    async with running(make_app(rec), set_webhook=False) as (base, _, _), \
-            aiohttp.ClientSession() as http:
+    async with (
+        running(make_app(rec), set_webhook=False) as (base, _, _),
+        aiohttp.ClientSession() as http,
+    ):
         healthy = await http.get(f"{base}/healthz")
         assert healthy.status == 200
         report = await healthy.json()
         assert report["database"] == "ok"
         assert report["bot_api"] == "ok"
-        rec.fail_with["getMe"] = (502, {"ok": False, "error_code": 502,
-                                        "description": "Bad Gateway"})
+        rec.fail_with["getMe"] = (
+            502,
+            {"ok": False, "error_code": 502, "description": "Bad Gateway"},
+        )
         sick = await http.get(f"{base}/healthz")
         assert sick.status == 503
         assert (await sick.json())["bot_api"] == "unreachable"
@@ -155,21 +175,30 @@ async def test_health_reports_an_unreachable_database(
 ) -> None:
     # Nothing listens on port 9 of the loopback: connections are refused at once.
     database = Database(make_engine("postgresql+psycopg://palbot@127.0.0.1:9/none"))
-    async with running(make_app(RecordingRequest(), database), set_webhook=False) as (base, _, _), \
-            aiohttp.ClientSession() as http:
+    async with (
+        running(make_app(RecordingRequest(), database), set_webhook=False) as (base, _, _),
+        aiohttp.ClientSession() as http,
+    ):
         response = await http.get(f"{base}/healthz")
         assert response.status == 503
         report = await response.json()
-        assert report == {"status": "unavailable", "database": "unreachable", "bot_api": "ok",
-                          "accepting_updates": True, "queued_updates": 0}
+        assert report == {
+            "status": "unavailable",
+            "database": "unreachable",
+            "bot_api": "ok",
+            "accepting_updates": True,
+            "queued_updates": 0,
+        }
 
 
 async def test_shutdown_finishes_updates_in_flight_then_refuses_new_ones(
     make_app: Callable[..., PalApplication], engine: object
 ) -> None:
     rec = SlowRequest()
-    async with running(make_app(rec), set_webhook=False) as (base, stop, task), \
-            aiohttp.ClientSession() as http:
+    async with (
+        running(make_app(rec), set_webhook=False) as (base, stop, task),
+        aiohttp.ClientSession() as http,
+    ):
         rec.delay = 1.0
         updates = [_text_update(710 + n, "/nonsense") for n in range(5)]
         for update in updates:
@@ -178,8 +207,9 @@ async def test_shutdown_finishes_updates_in_flight_then_refuses_new_ones(
         stop.set()  # as SIGTERM does
         await asyncio.wait_for(task, 20)
         with pytest.raises(aiohttp.ClientConnectionError):
-            await http.post(f"{base}/tg", json=_text_update(799, "/x"),
-                            headers={SECRET_HEADER: SECRET})
+            await http.post(
+                f"{base}/tg", json=_text_update(799, "/x"), headers={SECRET_HEADER: SECRET}
+            )
     # Every update accepted before the stop was answered, none was dropped.
     answered = {int(c.params["chat_id"]) for c in rec.calls_to("sendMessage")}
     assert answered == {710, 711, 712, 713, 714}
@@ -233,8 +263,9 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return slept
 
 
-_CONFIG = WebhookConfig(host="127.0.0.1", port=8443, public_url="https://pal.example/tg",
-                        secret="s" * 32)
+_CONFIG = WebhookConfig(
+    host="127.0.0.1", port=8443, public_url="https://pal.example/tg", secret="s" * 32
+)
 
 
 async def test_webhook_registration_waits_as_told_and_backs_off(waits: list[float]) -> None:

@@ -79,14 +79,24 @@ def make_scene(
     return Scene(programme_id, animator_id, activity_id, ids[:places], ids[places:])
 
 
-def seat_animator(engine: Engine, *, telegram_id: int, name: str = "Ewa",
-                  programme_name: str | None = None, role: Role = Role.ANIMATOR) -> tuple[int, int]:
+def seat_animator(
+    engine: Engine,
+    *,
+    telegram_id: int,
+    name: str = "Ewa",
+    programme_name: str | None = None,
+    role: Role = Role.ANIMATOR,
+) -> tuple[int, int]:
     """An onboarded animator (with the role granted) in a new programme: (person, programme)."""
     with transaction(engine) as session:
         programme = make_programme(session, name=programme_name)
         person = make_animator(session, programme, telegram_id=telegram_id, name=name)
-        grant(session, role=role, telegram_id=telegram_id,
-              programme_id=None if role == Role.ADMIN else programme.id)
+        grant(
+            session,
+            role=role,
+            telegram_id=telegram_id,
+            programme_id=None if role == Role.ADMIN else programme.id,
+        )
         assert person.id is not None and programme.id is not None
         return person.id, programme.id
 
@@ -94,17 +104,28 @@ def seat_animator(engine: Engine, *, telegram_id: int, name: str = "Ewa",
 def grant_where_they_live(session: Session, *, role: Role, telegram_id: int) -> None:
     """Grant `role` for the programme the person takes part in (the usual set-up)."""
     person = session.exec(select(Person).where(Person.telegram_id == telegram_id)).one()
-    grant(session, role=role, telegram_id=telegram_id,
-          programme_id=None if role == Role.ADMIN else person.programme_id)
+    grant(
+        session,
+        role=role,
+        telegram_id=telegram_id,
+        programme_id=None if role == Role.ADMIN else person.programme_id,
+    )
 
 
-def seat_resident(engine: Engine, *, telegram_id: int, programme_id: int, name: str = "Krystyna",
-                  language: str = "pl") -> int:
+def seat_resident(
+    engine: Engine,
+    *,
+    telegram_id: int,
+    programme_id: int,
+    name: str = "Krystyna",
+    language: str = "pl",
+) -> int:
     """An onboarded resident of a programme; returns the person id."""
     with transaction(engine) as session:
         programme = session.get(Programme, programme_id)
         assert programme is not None
-        person = make_person(session, telegram_id=telegram_id, name=name, programme=programme,
-                             language=language)
+        person = make_person(
+            session, telegram_id=telegram_id, name=name, programme=programme, language=language
+        )
         assert person.id is not None
         return person.id

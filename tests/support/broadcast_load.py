@@ -77,8 +77,7 @@ class Tapper:
                 await asyncio.wait_for(stop.wait(), delay)
             if stop.is_set():
                 break
-            self.user.api.user_presses(self.user.user_id, message.message_id,
-                                       screens[turn % 2])
+            self.user.api.user_presses(self.user.user_id, message.message_id, screens[turn % 2])
             turn += 1
             delay = self.mean_interval * rng.uniform(0.5, 1.5)
 
@@ -92,8 +91,14 @@ class Tapper:
         for press in api.callback_presses(chat):
             if press.data not in (f"act:{self.activity_id}", "acts:0"):
                 continue
-            answer = next((e.time for e in edits
-                           if e.message_id == press.message_id and e.time >= press.time), None)
+            answer = next(
+                (
+                    e.time
+                    for e in edits
+                    if e.message_id == press.message_id and e.time >= press.time
+                ),
+                None,
+            )
             if answer is None:
                 missing.append(press.time)
             else:
@@ -150,23 +155,29 @@ def seed(engine: Engine, residents: int) -> int:
     with transaction(engine) as session:
         programme = session.get(Programme, programme_id)
         assert programme is not None
-        activity = make_activity(session, programme=programme,
-                                 starts_at=datetime.now(UTC) + timedelta(days=3))
+        activity = make_activity(
+            session, programme=programme, starts_at=datetime.now(UTC) + timedelta(days=3)
+        )
         assert activity.id is not None
         return activity.id
 
 
 def _copy_times(api: FakeBotApi, residents: int) -> list[float]:
-    return [m.sent_at for i in range(residents) for m in api.messages(FIRST_RESIDENT + i)
-            if m.body == TEXT]
+    return [
+        m.sent_at
+        for i in range(residents)
+        for m in api.messages(FIRST_RESIDENT + i)
+        if m.body == TEXT
+    ]
 
 
 def _outbox_empty(engine: Engine) -> bool:
     with Session(engine) as session:
         left = session.exec(
-            select(func.count()).select_from(PendingSend)
-            .where(col(PendingSend.state).in_([SendState.PENDING.value,
-                                               SendState.CLAIMED.value]))).one()
+            select(func.count())
+            .select_from(PendingSend)
+            .where(col(PendingSend.state).in_([SendState.PENDING.value, SendState.CLAIMED.value]))
+        ).one()
     return int(left) == 0
 
 
@@ -187,7 +198,7 @@ def _takeover(times: list[float], killed: float) -> tuple[float, float, float]:
     ordered = sorted(t for t in times if t >= killed)
     back = float("inf")
     for index, first in enumerate(ordered):
-        window = sum(1 for t in ordered[index:index + 60] if t < first + 1.0)
+        window = sum(1 for t in ordered[index : index + 60] if t < first + 1.0)
         if window >= 0.8 * before:
             back = first - killed
             break
@@ -216,13 +227,16 @@ async def run_load(
     bot: BotProcess | None = None
     try:
         if database_url.startswith("sqlite"):
-            bot = BotProcess(bot_env(api, PALBOT_DATABASE_URL=database_url, **env), workdir,
-                             ["run"], log_path=workdir / "bot.log")
+            bot = BotProcess(
+                bot_env(api, PALBOT_DATABASE_URL=database_url, **env),
+                workdir,
+                ["run"],
+                log_path=workdir / "bot.log",
+            )
             bot.start()
             await bot.wait_ready(api, timeout=60)
         else:
-            cluster = WebhookCluster(api, database_url, workdir, count=processes,
-                                     extra_env=env)
+            cluster = WebhookCluster(api, database_url, workdir, count=processes, extra_env=env)
             await cluster.__aenter__()
         kill = None
         if cluster is not None and kill_half_way:
@@ -231,8 +245,9 @@ async def run_load(
             def kill() -> None:
                 _progress_owner(engine, running).kill()
 
-        await _announce_while_tapping(api, engine, figures, activity_id, tappers=tappers,
-                                      tap_interval=tap_interval, kill=kill)
+        await _announce_while_tapping(
+            api, engine, figures, activity_id, tappers=tappers, tap_interval=tap_interval, kill=kill
+        )
     finally:
         if cluster is not None:
             await cluster.__aexit__(None, None, None)
@@ -255,15 +270,23 @@ def _progress_owner(engine: Engine, cluster: WebhookCluster) -> BotProcess:
 
 
 async def _announce_while_tapping(
-    api: FakeBotApi, engine: Engine, figures: LoadFigures, activity_id: int, *, tappers: int,
-    tap_interval: float, kill: Callable[[], object] | None,
+    api: FakeBotApi,
+    engine: Engine,
+    figures: LoadFigures,
+    activity_id: int,
+    *,
+    tappers: int,
+    tap_interval: float,
+    kill: Callable[[], object] | None,
 ) -> None:
     residents = figures.residents
     rng = random.Random(7)
     # Tappers spread over the programme, so their copies arrive throughout the run.
     step = max(1, residents // max(tappers, 1))
-    taps = [Tapper(api.user(FIRST_RESIDENT + i * step), activity_id, tap_interval)
-            for i in range(tappers)]
+    taps = [
+        Tapper(api.user(FIRST_RESIDENT + i * step), activity_id, tap_interval)
+        for i in range(tappers)
+    ]
     wave = asyncio.Semaphore(10)
 
     async def open_list(tapper: Tapper) -> None:
@@ -306,28 +329,36 @@ async def _announce_while_tapping(
     times = _copy_times(api, residents)
     last_copy = max(times) if times else time.time()
     with contextlib.suppress(Exception):
-        await api.wait_until(lambda: any(REPORT in m.body for m in api.messages(ANIMATOR)), 30,
-                             description="the delivery report")
+        await api.wait_until(
+            lambda: any(REPORT in m.body for m in api.messages(ANIMATOR)),
+            30,
+            description="the delivery report",
+        )
         figures.report_seen = True
     await asyncio.sleep(3)  # anything sent twice would arrive now
-    copies = [sum(1 for m in api.messages(FIRST_RESIDENT + i) if m.body == TEXT)
-              for i in range(residents)]
+    copies = [
+        sum(1 for m in api.messages(FIRST_RESIDENT + i) if m.body == TEXT) for i in range(residents)
+    ]
     figures.elapsed = last_copy - started
     figures.copies_per_s = residents / figures.elapsed if figures.elapsed > 0 else 0.0
     figures.messages_per_s = _overall_rate(samples, min(times, default=started), last_copy)
-    figures.rate_limited = (api.stats(include_chats=False)["rate_limited"]
-                            - before["rate_limited"])
+    figures.rate_limited = api.stats(include_chats=False)["rate_limited"] - before["rate_limited"]
     every = api.stats(include_chats=True)
     chats = every["chats"]
-    figures.refusals = [(round(at - started, 2), method, chat, limit)
-                        for at, method, chat, limit in every["refusals"]]
-    figures.limited_chats = {int(chat): data["rate_limited"] for chat, data in chats.items()
-                             if data["rate_limited"]}
+    figures.refusals = [
+        (round(at - started, 2), method, chat, limit)
+        for at, method, chat, limit in every["refusals"]
+    ]
+    figures.limited_chats = {
+        int(chat): data["rate_limited"] for chat, data in chats.items() if data["rate_limited"]
+    }
     # The busiest second at the server, to tell Telegram's overall limit from a chat's.
-    arrivals = sorted(t for data in chats.values()
-                      for t in [*data["send_times"], *data["edit_times"]])
+    arrivals = sorted(
+        t for data in chats.values() for t in [*data["send_times"], *data["edit_times"]]
+    )
     figures.busiest_second = max(
-        (bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals)), default=0)
+        (bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals)), default=0
+    )
     figures.duplicates = sum(1 for c in copies if c > 1)
     if killed is not None:
         # The one repeat a crash can cause (see schedules/dispatcher.py): a copy Telegram
@@ -335,18 +366,23 @@ async def _announce_while_tapping(
         # reached the server in the moment before the kill.
         doubled = [FIRST_RESIDENT + i for i, c in enumerate(copies) if c > 1]
         figures.duplicates_at_kill = sum(
-            1 for chat in doubled
-            if killed - 1.0 <= min(m.sent_at for m in api.messages(chat) if m.body == TEXT)
-            <= killed + 0.5)
+            1
+            for chat in doubled
+            if killed - 1.0
+            <= min(m.sent_at for m in api.messages(chat) if m.body == TEXT)
+            <= killed + 0.5
+        )
     figures.losses = sum(1 for c in copies if c == 0)
     for tapper in taps:
         found, missing = tapper.latencies()
         # A tap in the killed process's hands when it died is lost with it (Telegram
         # does not resend an update it delivered); only those are not counted.
         figures.latencies.extend(seconds for _, seconds in found)
-        figures.unanswered += sum(1 for at in missing
-                                  if killed is None or not killed - 2 <= at <= killed)
+        figures.unanswered += sum(
+            1 for at in missing if killed is None or not killed - 2 <= at <= killed
+        )
     if killed is not None:
         figures.killed_at = killed - started
         figures.rate_before_kill, figures.rate_after_kill, figures.takeover_s = _takeover(
-            times, killed)
+            times, killed
+        )

@@ -16,8 +16,12 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table (but the send budget's bookkeeping), in primary-key order."""
     with Session(engine) as session:
         return {
-            table.name: [tuple(row) for row in session.execute(
-                table.select().order_by(*table.primary_key.columns)).all()]
+            table.name: [
+                tuple(row)
+                for row in session.execute(
+                    table.select().order_by(*table.primary_key.columns)
+                ).all()
+            ]
             for table in SQLModel.metadata.sorted_tables
             if table.name not in _BOOKKEEPING
         }

@@ -42,18 +42,24 @@ class FileRecordingRequest(RecordingRequest):
         if "/file/bot" in url:
             self.downloads += 1
             return 200, self.uploads[url.rsplit("/", 1)[-1]]
-        status, body = await super().do_request(url, method, request_data, read_timeout,
-                                                write_timeout, connect_timeout, pool_timeout)
+        status, body = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
         if url.endswith("/getFile") and request_data is not None:
             file_id = str(request_data.parameters["file_id"])
-            result = {"file_id": file_id, "file_unique_id": f"u-{file_id}",
-                      "file_size": len(self.uploads[file_id]), "file_path": file_id}
+            result = {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_size": len(self.uploads[file_id]),
+                "file_path": file_id,
+            }
             return 200, json.dumps({"ok": True, "result": result}).encode()
         return status, body
 
 
-async def send_document(user: ChatUser, data: bytes, file_name: str, *,
-                        declared_size: int | None = None) -> list[SentMessage]:
+async def send_document(
+    user: ChatUser, data: bytes, file_name: str, *, declared_size: int | None = None
+) -> list[SentMessage]:
     """The user sends a file as a document."""
     assert isinstance(user.rec, FileRecordingRequest)
     file_id = user.rec.upload(data)
@@ -61,10 +67,17 @@ async def send_document(user: ChatUser, data: bytes, file_name: str, *,
         "message_id": next(_update_ids),
         "date": 1_780_000_000,
         "chat": {"id": user.user_id, "type": "private", "first_name": user.first_name},
-        "from": {"id": user.user_id, "is_bot": False, "first_name": user.first_name,
-                 "language_code": user.language_code},
-        "document": {"file_id": file_id, "file_unique_id": f"u-{file_id}",
-                     "file_name": file_name,
-                     "file_size": len(data) if declared_size is None else declared_size},
+        "from": {
+            "id": user.user_id,
+            "is_bot": False,
+            "first_name": user.first_name,
+            "language_code": user.language_code,
+        },
+        "document": {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_name": file_name,
+            "file_size": len(data) if declared_size is None else declared_size,
+        },
     }
     return await user._process({"update_id": next(_update_ids), "message": message})

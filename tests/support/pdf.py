@@ -36,8 +36,11 @@ def page_qr_codes(pdf: bytes, dpi: int = DPI) -> list[list[str]]:
         for page in document:
             bitmap = page.render(scale=dpi / 72)
             image = bitmap.to_pil()
-            codes = [c for c in zxingcpp.read_barcodes(image)
-                     if c.format == zxingcpp.BarcodeFormat.QRCode]
+            codes = [
+                c
+                for c in zxingcpp.read_barcodes(image)
+                if c.format == zxingcpp.BarcodeFormat.QRCode
+            ]
             found.append([c.text for c in sorted(codes, key=lambda c: c.position.top_left.y)])
             bitmap.close()
             page.close()

@@ -37,21 +37,40 @@ QUESTIONNAIRE: dict[str, Any] = {
     "version": "1",
     "title": {"pl": "Ankieta testowa", "uk": "Тестова анкета", "en": "Test survey"},
     "intro": {"pl": "Kilka pytań.", "en": "A few questions."},
-    "scales": {"agree": {"labels": [
-        {"pl": "Zdecydowanie się nie zgadzam", "en": "Strongly disagree"},
-        {"pl": "Raczej się nie zgadzam", "en": "Disagree"},
-        {"pl": "Trudno powiedzieć", "en": "Hard to say"},
-        {"pl": "Raczej się zgadzam", "en": "Agree"},
-        {"pl": "Zdecydowanie się zgadzam", "en": "Strongly agree"},
-    ]}},
+    "scales": {
+        "agree": {
+            "labels": [
+                {"pl": "Zdecydowanie się nie zgadzam", "en": "Strongly disagree"},
+                {"pl": "Raczej się nie zgadzam", "en": "Disagree"},
+                {"pl": "Trudno powiedzieć", "en": "Hard to say"},
+                {"pl": "Raczej się zgadzam", "en": "Agree"},
+                {"pl": "Zdecydowanie się zgadzam", "en": "Strongly agree"},
+            ]
+        }
+    },
     "items": [
-        {"id": "q1", "type": "likert", "scale": "agree",
-         "text": {"pl": "Czuję się potrzebna w okolicy.", "en": "I feel needed nearby."}},
-        {"id": "q2", "type": "likert", "scale": "agree", "reverse": True,
-         "text": {"pl": "Trudno mi rozmawiać z nowymi ludźmi.",
-                  "en": "I find it hard to talk to new people."}},
-        {"id": "note", "type": "text", "max_length": 500,
-         "text": {"pl": "Co chcesz nam powiedzieć?", "en": "What would you like to tell us?"}},
+        {
+            "id": "q1",
+            "type": "likert",
+            "scale": "agree",
+            "text": {"pl": "Czuję się potrzebna w okolicy.", "en": "I feel needed nearby."},
+        },
+        {
+            "id": "q2",
+            "type": "likert",
+            "scale": "agree",
+            "reverse": True,
+            "text": {
+                "pl": "Trudno mi rozmawiać z nowymi ludźmi.",
+                "en": "I find it hard to talk to new people.",
+            },
+        },
+        {
+            "id": "note",
+            "type": "text",
+            "max_length": 500,
+            "text": {"pl": "Co chcesz nam powiedzieć?", "en": "What would you like to tell us?"},
+        },
     ],
 }
 
@@ -75,9 +94,14 @@ class Resident:
 def store_questionnaire(session: Session) -> None:
     """Record the test questionnaire's version, as the survey area does on first use."""
     questionnaire = from_definition(QUESTIONNAIRE)
-    session.add(SurveyVersion(questionnaire_id=questionnaire.id, version=questionnaire.version,
-                              fingerprint=questionnaire.fingerprint,
-                              definition=questionnaire.definition()))
+    session.add(
+        SurveyVersion(
+            questionnaire_id=questionnaire.id,
+            version=questionnaire.version,
+            fingerprint=questionnaire.fingerprint,
+            definition=questionnaire.definition(),
+        )
+    )
     session.flush()
 
 
@@ -101,17 +125,32 @@ def resident_with_history(
     assert programme.id is not None
     person = make_person(session, telegram_id=telegram_id, name=name, programme=programme)
     assert person.id is not None
-    future = make_activity(session, programme=programme, starts_at=now + timedelta(days=3),
-                           places=1, title="Spacer nordic walking")
-    past = make_activity(session, programme=programme, starts_at=now - timedelta(days=7),
-                         title="Kawiarenka sąsiedzka")
-    full = make_activity(session, programme=programme, starts_at=now + timedelta(days=5),
-                         places=1, title="Wycieczka do skansenu")
+    future = make_activity(
+        session,
+        programme=programme,
+        starts_at=now + timedelta(days=3),
+        places=1,
+        title="Spacer nordic walking",
+    )
+    past = make_activity(
+        session,
+        programme=programme,
+        starts_at=now - timedelta(days=7),
+        title="Kawiarenka sąsiedzka",
+    )
+    full = make_activity(
+        session,
+        programme=programme,
+        starts_at=now + timedelta(days=5),
+        places=1,
+        title="Wycieczka do skansenu",
+    )
     assert future.id and past.id and full.id
     # Someone waits for the future activity's only place.
     sign_up(session, person_id=person.id, activity_id=future.id, now=now)
-    waiting = make_person(session, telegram_id=telegram_id + 1, name="Marianna",
-                          programme=programme)
+    waiting = make_person(
+        session, telegram_id=telegram_id + 1, name="Marianna", programme=programme
+    )
     assert waiting.id is not None
     sign_up(session, person_id=waiting.id, activity_id=future.id, now=now)
     # The full activity: someone else has the place, our resident waits.
@@ -119,35 +158,72 @@ def resident_with_history(
     assert other.id is not None
     sign_up(session, person_id=other.id, activity_id=full.id, now=now)
     sign_up(session, person_id=person.id, activity_id=full.id, now=now)
-    session.add(Registration(activity_id=past.id, person_id=person.id, status="confirmed",
-                             attended=True, attendance_marked_at=past.ends_at,
-                             created_at=now - timedelta(days=10)))
+    session.add(
+        Registration(
+            activity_id=past.id,
+            person_id=person.id,
+            status="confirmed",
+            attended=True,
+            attendance_marked_at=past.ends_at,
+            created_at=now - timedelta(days=10),
+        )
+    )
     code = ParticipantCode(code="K7Q2M9XT", person_id=person.id, programme_id=programme.id)
     session.add(code)
     session.flush()
     assert code.id is not None
     response = SurveyResponse(
-        participant_code_id=code.id, programme_id=programme.id, phase="initial",
-        questionnaire_id="privacy_test", questionnaire_version="1",
-        started_at=now - timedelta(days=9), submitted_at=now - timedelta(days=9),
+        participant_code_id=code.id,
+        programme_id=programme.id,
+        phase="initial",
+        questionnaire_id="privacy_test",
+        questionnaire_version="1",
+        started_at=now - timedelta(days=9),
+        submitted_at=now - timedelta(days=9),
     )
     session.add(response)
     session.flush()
     assert response.id is not None
     free_text = f"Pozdrawiam serdecznie, {name}, tel. 600 700 800"
     for item_id, value in (("q1", "4"), ("q2", "2"), ("note", free_text)):
-        session.add(SurveyAnswer(response_id=response.id, item_id=item_id, value=value,
-                                 answered_at=now - timedelta(days=9)))
-    enqueue(session, kind=SendKind.REMINDER, person_id=person.id, activity_id=future.id,
-            due_at=now + timedelta(days=2), dedupe_key=f"test-reminder:{person.id}")
-    session.add(Dialog(person_id=person.id, kind="survey", step="q1",
-                       data={"draft": {"q1": "3"}}, awaits_text=False))
+        session.add(
+            SurveyAnswer(
+                response_id=response.id,
+                item_id=item_id,
+                value=value,
+                answered_at=now - timedelta(days=9),
+            )
+        )
+    enqueue(
+        session,
+        kind=SendKind.REMINDER,
+        person_id=person.id,
+        activity_id=future.id,
+        due_at=now + timedelta(days=2),
+        dedupe_key=f"test-reminder:{person.id}",
+    )
+    session.add(
+        Dialog(
+            person_id=person.id,
+            kind="survey",
+            step="q1",
+            data={"draft": {"q1": "3"}},
+            awaits_text=False,
+        )
+    )
     session.add(RoleGrant(telegram_id=telegram_id, role="evaluator"))
     session.flush()
     return Resident(
-        person_id=person.id, telegram_id=telegram_id, name=name, free_text=free_text,
-        programme_id=programme.id, future_activity_id=future.id, past_activity_id=past.id,
-        full_activity_id=full.id, waiting_person_id=waiting.id, code=code.code,
+        person_id=person.id,
+        telegram_id=telegram_id,
+        name=name,
+        free_text=free_text,
+        programme_id=programme.id,
+        future_activity_id=future.id,
+        past_activity_id=past.id,
+        full_activity_id=full.id,
+        waiting_person_id=waiting.id,
+        code=code.code,
     )
 
 

@@ -47,15 +47,21 @@ def make_scene(
     with transaction(engine) as session:
         programme = make_programme(session)
         programme.quiet_hours = quiet_hours
-        activity = make_activity(session, programme=programme, places=places,
-                                 starts_at=starts_at, title="Warsztaty rękodzieła")
+        activity = make_activity(
+            session,
+            programme=programme,
+            places=places,
+            starts_at=starts_at,
+            title="Warsztaty rękodzieła",
+        )
         activity.contact = contact
         session.add(activity)
         assert programme.id is not None and activity.id is not None
         residents = {}
         for name, telegram_id, language in people:
-            person = make_person(session, telegram_id=telegram_id, name=name, language=language,
-                                 programme=programme)
+            person = make_person(
+                session, telegram_id=telegram_id, name=name, language=language, programme=programme
+            )
             assert person.id is not None
             result = sign_up(session, person_id=person.id, activity_id=activity.id, now=now)
             assert result.registration.id is not None
@@ -63,8 +69,9 @@ def make_scene(
         return Scene(programme.id, activity.id, starts_at, residents)
 
 
-def sends(engine: Engine, kind: SendKind | None = None,
-          state: SendState | None = None) -> list[PendingSend]:
+def sends(
+    engine: Engine, kind: SendKind | None = None, state: SendState | None = None
+) -> list[PendingSend]:
     """Pending-send rows, oldest due first."""
     with Session(engine) as session:
         query = select(PendingSend)

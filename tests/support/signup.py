@@ -20,8 +20,7 @@ def make_programme(
     session: Session, *, name: str | None = None, open_until: datetime | None = None
 ) -> Programme:
     """A programme taking sign-ups (until `open_until` if given)."""
-    programme = Programme(name=name or f"PAL Osiedle {next(_names)}",
-                          signup_open_until=open_until)
+    programme = Programme(name=name or f"PAL Osiedle {next(_names)}", signup_open_until=open_until)
     session.add(programme)
     session.flush()
     return programme
@@ -43,9 +42,15 @@ def make_activity(
     """A published activity."""
     assert programme.id is not None
     activity = Activity(
-        programme_id=programme.id, title=title, category=category, venue=venue,
-        starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), places=places,
-        registration_deadline=deadline, description=description,
+        programme_id=programme.id,
+        title=title,
+        category=category,
+        venue=venue,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=hours),
+        places=places,
+        registration_deadline=deadline,
+        description=description,
     )
     session.add(activity)
     session.flush()
@@ -62,7 +67,9 @@ def make_person(
 ) -> Person:
     """An onboarded resident."""
     person = Person(
-        telegram_id=telegram_id, display_name=name, language=language,
+        telegram_id=telegram_id,
+        display_name=name,
+        language=language,
         onboarding_step=OnboardingStep.DONE,
         programme_id=programme.id if programme else None,
     )
@@ -71,14 +78,19 @@ def make_person(
     return person
 
 
-def make_people(engine: Engine, n: int, *, programme_id: int | None = None,
-                first_telegram_id: int = 10_000) -> list[int]:
+def make_people(
+    engine: Engine, n: int, *, programme_id: int | None = None, first_telegram_id: int = 10_000
+) -> list[int]:
     """`n` onboarded residents; returns their person ids in creation order."""
     ids = []
     with transaction(engine) as session:
         for i in range(n):
-            person = Person(telegram_id=first_telegram_id + i, display_name=f"Osoba {i + 1}",
-                            onboarding_step=OnboardingStep.DONE, programme_id=programme_id)
+            person = Person(
+                telegram_id=first_telegram_id + i,
+                display_name=f"Osoba {i + 1}",
+                onboarding_step=OnboardingStep.DONE,
+                programme_id=programme_id,
+            )
             session.add(person)
             session.flush()
             assert person.id is not None
@@ -87,8 +99,13 @@ def make_people(engine: Engine, n: int, *, programme_id: int | None = None,
 
 
 def seed_programme(
-    engine: Engine, now: datetime, *, name: str = "PAL Osiedle Barwinek",
-    activities: int = 1, places: int = 10, first_in: timedelta = timedelta(days=2),
+    engine: Engine,
+    now: datetime,
+    *,
+    name: str = "PAL Osiedle Barwinek",
+    activities: int = 1,
+    places: int = 10,
+    first_in: timedelta = timedelta(days=2),
 ) -> tuple[int, list[int]]:
     """A programme with `activities` activities a day apart; returns (programme, activity ids)."""
     with transaction(engine) as session:
@@ -96,7 +113,9 @@ def seed_programme(
         ids = []
         for i in range(activities):
             activity = make_activity(
-                session, programme=programme, places=places,
+                session,
+                programme=programme,
+                places=places,
                 title=f"Warsztaty {i + 1}" if activities > 1 else "Warsztaty rękodzieła",
                 starts_at=now + first_in + timedelta(days=i),
             )

@@ -21,8 +21,9 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self.port = 0
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-proxy",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="tcp-proxy", daemon=True
+        )
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -32,8 +33,12 @@ class TcpProxy:
         self._call(self._listen(0))
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         """Stop and release the thread."""
         self._call(self._close())
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -52,8 +57,9 @@ class TcpProxy:
         asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
 
     async def _listen(self, port: int) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port,
-                                                  reuse_address=True)
+        self._server = await asyncio.start_server(
+            self._accept, "127.0.0.1", port, reuse_address=True
+        )
         self.port = int(self._server.sockets[0].getsockname()[1])
 
     async def _close(self) -> None:

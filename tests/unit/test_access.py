@@ -31,55 +31,73 @@ ME = 10
 
 def _activity(programme_id: int, organiser_id: int | None = None) -> Activity:
     when = datetime(2026, 12, 1, 17, tzinfo=UTC)
-    return Activity(programme_id=programme_id, organiser_id=organiser_id, title="x",
-                    category="x", venue="x", places=1, starts_at=when, ends_at=when)
+    return Activity(
+        programme_id=programme_id,
+        organiser_id=organiser_id,
+        title="x",
+        category="x",
+        venue="x",
+        places=1,
+        starts_at=when,
+        ends_at=when,
+    )
 
 
 def _proxy(programme_id: int, *, erased: bool = False) -> Person:
-    return Person(id=99, telegram_id=None, created_by_id=5, programme_id=programme_id,
-                  erased_at=datetime(2026, 1, 1, tzinfo=UTC) if erased else None)
+    return Person(
+        id=99,
+        telegram_id=None,
+        created_by_id=5,
+        programme_id=programme_id,
+        erased_at=datetime(2026, 1, 1, tzinfo=UTC) if erased else None,
+    )
 
 
-ANIMATOR_OF_A_LIVING_IN_B = Actor(ME, A, Access(grants={Role.ANIMATOR: frozenset({A})}),
-                                  home_programme_id=B)
+ANIMATOR_OF_A_LIVING_IN_B = Actor(
+    ME, A, Access(grants={Role.ANIMATOR: frozenset({A})}), home_programme_id=B
+)
 OLD_GRANT = Actor(ME, None, Access(grants={Role.ANIMATOR: frozenset()}), home_programme_id=B)
-EVALUATOR_OF_A = Actor(ME, None, Access(grants={Role.EVALUATOR: frozenset({A})}),
-                       home_programme_id=B)
+EVALUATOR_OF_A = Actor(
+    ME, None, Access(grants={Role.EVALUATOR: frozenset({A})}), home_programme_id=B
+)
 RESIDENT_OF_B = Actor(ME, None, Access(), home_programme_id=B)
 ADMIN = Actor.admin(ME)
 
 
-@pytest.mark.parametrize(("actor", "action", "target", "allowed"), [
-    # The animator of A: A's own and unowned activities, never B's (where she lives).
-    (ANIMATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, _activity(A, ME), True),
-    (ANIMATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, _activity(A), True),
-    (ANIMATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, _activity(A, 11), False),
-    (ANIMATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, _activity(B), False),
-    (ANIMATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, _activity(B, ME), False),
-    (ANIMATOR_OF_A_LIVING_IN_B, Action.WORK_IN_PROGRAMME, A, True),
-    (ANIMATOR_OF_A_LIVING_IN_B, Action.WORK_IN_PROGRAMME, B, False),
-    (ANIMATOR_OF_A_LIVING_IN_B, Action.ACT_FOR_PERSON, _proxy(A), True),
-    (ANIMATOR_OF_A_LIVING_IN_B, Action.ACT_FOR_PERSON, _proxy(A, erased=True), False),
-    (ANIMATOR_OF_A_LIVING_IN_B, Action.ACT_FOR_PERSON, _proxy(B), False),
-    (ANIMATOR_OF_A_LIVING_IN_B, Action.READ_REPORTS, A, False),
-    # A grant without a programme reaches nothing.
-    (OLD_GRANT, Action.MANAGE_ACTIVITY, _activity(B), False),
-    (OLD_GRANT, Action.WORK_IN_PROGRAMME, B, False),
-    (OLD_GRANT, Action.ACT_FOR_PERSON, _proxy(B), False),
-    # Evaluators read reports of their programmes only, and run nothing.
-    (EVALUATOR_OF_A, Action.READ_REPORTS, A, True),
-    (EVALUATOR_OF_A, Action.READ_REPORTS, B, False),
-    (EVALUATOR_OF_A, Action.MANAGE_ACTIVITY, _activity(A), False),
-    # Residents sign themselves up in their own programme only.
-    (RESIDENT_OF_B, Action.SIGN_UP, _activity(B), True),
-    (RESIDENT_OF_B, Action.SIGN_UP, _activity(A), False),
-    (RESIDENT_OF_B, Action.WORK_IN_PROGRAMME, B, False),
-    (RESIDENT_OF_B, Action.READ_REPORTS, B, False),
-    # Admins: every programme.
-    (ADMIN, Action.MANAGE_ACTIVITY, _activity(B, 11), True),
-    (ADMIN, Action.ACT_FOR_PERSON, _proxy(B), True),
-    (ADMIN, Action.READ_REPORTS, B, True),
-])
+@pytest.mark.parametrize(
+    ("actor", "action", "target", "allowed"),
+    [
+        # The animator of A: A's own and unowned activities, never B's (where she lives).
+        (ANIMATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, _activity(A, ME), True),
+        (ANIMATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, _activity(A), True),
+        (ANIMATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, _activity(A, 11), False),
+        (ANIMATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, _activity(B), False),
+        (ANIMATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, _activity(B, ME), False),
+        (ANIMATOR_OF_A_LIVING_IN_B, Action.WORK_IN_PROGRAMME, A, True),
+        (ANIMATOR_OF_A_LIVING_IN_B, Action.WORK_IN_PROGRAMME, B, False),
+        (ANIMATOR_OF_A_LIVING_IN_B, Action.ACT_FOR_PERSON, _proxy(A), True),
+        (ANIMATOR_OF_A_LIVING_IN_B, Action.ACT_FOR_PERSON, _proxy(A, erased=True), False),
+        (ANIMATOR_OF_A_LIVING_IN_B, Action.ACT_FOR_PERSON, _proxy(B), False),
+        (ANIMATOR_OF_A_LIVING_IN_B, Action.READ_REPORTS, A, False),
+        # A grant without a programme reaches nothing.
+        (OLD_GRANT, Action.MANAGE_ACTIVITY, _activity(B), False),
+        (OLD_GRANT, Action.WORK_IN_PROGRAMME, B, False),
+        (OLD_GRANT, Action.ACT_FOR_PERSON, _proxy(B), False),
+        # Evaluators read reports of their programmes only, and run nothing.
+        (EVALUATOR_OF_A, Action.READ_REPORTS, A, True),
+        (EVALUATOR_OF_A, Action.READ_REPORTS, B, False),
+        (EVALUATOR_OF_A, Action.MANAGE_ACTIVITY, _activity(A), False),
+        # Residents sign themselves up in their own programme only.
+        (RESIDENT_OF_B, Action.SIGN_UP, _activity(B), True),
+        (RESIDENT_OF_B, Action.SIGN_UP, _activity(A), False),
+        (RESIDENT_OF_B, Action.WORK_IN_PROGRAMME, B, False),
+        (RESIDENT_OF_B, Action.READ_REPORTS, B, False),
+        # Admins: every programme.
+        (ADMIN, Action.MANAGE_ACTIVITY, _activity(B, 11), True),
+        (ADMIN, Action.ACT_FOR_PERSON, _proxy(B), True),
+        (ADMIN, Action.READ_REPORTS, B, True),
+    ],
+)
 def test_the_rule(actor: Actor, action: Action, target: object, allowed: bool) -> None:
     if isinstance(target, Activity):
         assert may(actor, action, activity=target) is allowed
@@ -90,13 +108,18 @@ def test_the_rule(actor: Actor, action: Action, target: object, allowed: bool) -
         assert may(actor, action, programme_id=target) is allowed
 
 
-COORDINATOR_OF_A_LIVING_IN_B = Actor(ME, A, Access(grants={Role.COORDINATOR: frozenset({A})}),
-                                     home_programme_id=B)
+COORDINATOR_OF_A_LIVING_IN_B = Actor(
+    ME, A, Access(grants={Role.COORDINATOR: frozenset({A})}), home_programme_id=B
+)
 ANIMATOR_OF_A = Actor(ME, A, Access(grants={Role.ANIMATOR: frozenset({A})}))
 # Role x programme-wide action: what each role may do in its own programme (A); in
 # another programme (B) nobody but an administrator may do anything.
-PROGRAMME_ACTIONS = (Action.WORK_IN_PROGRAMME, Action.READ_REPORTS, Action.MANAGE_STAFF,
-                     Action.RUN_PROGRAMME)
+PROGRAMME_ACTIONS = (
+    Action.WORK_IN_PROGRAMME,
+    Action.READ_REPORTS,
+    Action.MANAGE_STAFF,
+    Action.RUN_PROGRAMME,
+)
 OWN_PROGRAMME: list[tuple[str, Actor, set[Action]]] = [
     ("animator", ANIMATOR_OF_A, {Action.WORK_IN_PROGRAMME}),
     ("evaluator", EVALUATOR_OF_A, {Action.READ_REPORTS}),
@@ -106,8 +129,9 @@ OWN_PROGRAMME: list[tuple[str, Actor, set[Action]]] = [
 ]
 
 
-@pytest.mark.parametrize(("role", "actor", "allowed"), OWN_PROGRAMME,
-                         ids=[row[0] for row in OWN_PROGRAMME])
+@pytest.mark.parametrize(
+    ("role", "actor", "allowed"), OWN_PROGRAMME, ids=[row[0] for row in OWN_PROGRAMME]
+)
 @pytest.mark.parametrize("action", PROGRAMME_ACTIONS)
 def test_role_by_action_in_own_and_other_programme(
     role: str, actor: Actor, allowed: set[Action], action: Action
@@ -116,18 +140,25 @@ def test_role_by_action_in_own_and_other_programme(
     assert may(actor, action, programme_id=B) is actor.is_admin, role
 
 
-@pytest.mark.parametrize(("target", "allowed"), [
-    # Every activity of A, whoever organises it; nothing of B (where she lives).
-    (_activity(A, ME), True), (_activity(A, 11), True), (_activity(A), True),
-    (_activity(B), False), (_activity(B, ME), False),
-])
+@pytest.mark.parametrize(
+    ("target", "allowed"),
+    [
+        # Every activity of A, whoever organises it; nothing of B (where she lives).
+        (_activity(A, ME), True),
+        (_activity(A, 11), True),
+        (_activity(A), True),
+        (_activity(B), False),
+        (_activity(B, ME), False),
+    ],
+)
 def test_a_coordinator_manages_every_activity_of_her_programme(
     target: Activity, allowed: bool
 ) -> None:
     assert may(COORDINATOR_OF_A_LIVING_IN_B, Action.MANAGE_ACTIVITY, activity=target) is allowed
     # She signs up as a resident only at home.
     assert may(COORDINATOR_OF_A_LIVING_IN_B, Action.SIGN_UP, activity=target) is (
-        target.programme_id == B)
+        target.programme_id == B
+    )
 
 
 def test_a_coordinator_acts_for_people_of_her_programme_only() -> None:
@@ -135,8 +166,13 @@ def test_a_coordinator_acts_for_people_of_her_programme_only() -> None:
     assert may(coordinator, Action.ACT_FOR_PERSON, person=_proxy(A))
     assert not may(coordinator, Action.ACT_FOR_PERSON, person=_proxy(A, erased=True))
     assert not may(coordinator, Action.ACT_FOR_PERSON, person=_proxy(B))
-    for action in (Action.MANAGE_ACTIVITY, Action.WORK_IN_PROGRAMME, Action.READ_REPORTS,
-                   Action.MANAGE_STAFF, Action.RUN_PROGRAMME):
+    for action in (
+        Action.MANAGE_ACTIVITY,
+        Action.WORK_IN_PROGRAMME,
+        Action.READ_REPORTS,
+        Action.MANAGE_STAFF,
+        Action.RUN_PROGRAMME,
+    ):
         assert programmes_for(coordinator, action) == frozenset({A}), action
 
 
@@ -228,7 +264,8 @@ def test_statements_per_update(engine: Engine) -> None:
             with transaction(engine) as session:
                 load_actor(session, telegram_id, admin_ids)
             found[(telegram_id, bool(admin_ids))] = sum(
-                1 for s in statements if s.lstrip().upper().startswith("SELECT"))
+                1 for s in statements if s.lstrip().upper().startswith("SELECT")
+            )
     finally:
         event.remove(engine, "before_cursor_execute", count)
     # resident, one programme, two programmes (the stored choice), admin (choice, programmes)

@@ -35,11 +35,24 @@ from tests.support.animator import Scene, make_scene
 WARSAW = ZoneInfo("Europe/Warsaw")
 
 
-def _edit(engine: Engine, scene: Scene, step: Step, text: str, clock: FrozenClock,
-          actor: Actor | None = None) -> EditResult:
+def _edit(
+    engine: Engine,
+    scene: Scene,
+    step: Step,
+    text: str,
+    clock: FrozenClock,
+    actor: Actor | None = None,
+) -> EditResult:
     with transaction(engine) as session:
-        return edit_activity(session, activity_id=scene.activity_id, actor=actor or scene.actor,
-                             step=step, text=text, now=clock.now(), zone=WARSAW)
+        return edit_activity(
+            session,
+            activity_id=scene.activity_id,
+            actor=actor or scene.actor,
+            step=step,
+            text=text,
+            now=clock.now(),
+            zone=WARSAW,
+        )
 
 
 def _sends(engine: Engine, kind: SendKind) -> list[PendingSend]:
@@ -63,8 +76,9 @@ def test_title_change_tells_nobody_but_is_audited(engine: Engine, clock: FrozenC
     assert result.fields == ["title"] and result.notices == 0
     assert _sends(engine, SendKind.CHANGE) == []
     with read_only(engine) as session:
-        entry = session.exec(select(AuditEntry).where(
-            AuditEntry.action == "activity.changed")).one()
+        entry = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "activity.changed")
+        ).one()
     assert entry.details == {"fields": ["title"]} and entry.actor_id == scene.animator_id
 
 
@@ -102,9 +116,12 @@ def test_raising_places_offers_the_new_place_to_the_first_in_line(
     result = _edit(engine, scene, Step.PLACES, "4", clock)
     assert result.promoted == 1
     with read_only(engine) as session:
-        confirmed = session.exec(select(Registration.person_id).where(
-            Registration.activity_id == scene.activity_id,
-            Registration.status == RegistrationStatus.CONFIRMED)).all()
+        confirmed = session.exec(
+            select(Registration.person_id).where(
+                Registration.activity_id == scene.activity_id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+        ).all()
     # The new place is offered (storage.activities.offers), held for the first in line until taken.
     assert sorted(confirmed) == sorted(scene.placed)
     assert [s.person_id for s in _sends(engine, SendKind.PLACE_OFFER)] == [scene.reserve[0]]
@@ -124,9 +141,12 @@ def test_raising_places_gives_them_at_once_where_the_programme_asks(
     result = _edit(engine, scene, Step.PLACES, "4", clock)
     assert result.promoted == 1
     with read_only(engine) as session:
-        confirmed = session.exec(select(Registration.person_id).where(
-            Registration.activity_id == scene.activity_id,
-            Registration.status == RegistrationStatus.CONFIRMED)).all()
+        confirmed = session.exec(
+            select(Registration.person_id).where(
+                Registration.activity_id == scene.activity_id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+        ).all()
     assert sorted(confirmed) == sorted([*scene.placed, scene.reserve[0]])
     assert [s.person_id for s in _sends(engine, SendKind.PROMOTION)] == [scene.reserve[0]]
 
@@ -157,9 +177,7 @@ def test_a_passed_deadline_does_not_block_moving_the_date(
     assert result.activity.registration_deadline == clock.now() - timedelta(hours=1)
 
 
-def test_others_activities_and_started_ones_are_refused(
-    engine: Engine, clock: FrozenClock
-) -> None:
+def test_others_activities_and_started_ones_are_refused(engine: Engine, clock: FrozenClock) -> None:
     scene = make_scene(engine, clock.now(), starts_in=timedelta(hours=2))
     stranger = Actor.animator(scene.placed[0], scene.programme_id)
     with pytest.raises(NotYourActivity):
@@ -175,15 +193,19 @@ def test_others_activities_and_started_ones_are_refused(
 def test_calling_off_tells_everyone_once(engine: Engine, clock: FrozenClock) -> None:
     scene = make_scene(engine, clock.now(), places=2, people=3)
     with transaction(engine) as session:
-        assert call_off(session, activity_id=scene.activity_id, actor=scene.actor,
-                        now=clock.now()) == 3
+        assert (
+            call_off(session, activity_id=scene.activity_id, actor=scene.actor, now=clock.now())
+            == 3
+        )
     with transaction(engine) as session, pytest.raises(InvalidChange) as again:
         call_off(session, activity_id=scene.activity_id, actor=scene.actor, now=clock.now())
     assert again.value.problem == ChangeProblem.CANCELLED
     with read_only(engine) as session:
         activity = session.get(Activity, scene.activity_id)
         assert activity is not None and activity.status == "cancelled"
-        actions = [e.action for e in session.exec(select(AuditEntry).where(
-            AuditEntry.subject_type == "activity"))]
+        actions = [
+            e.action
+            for e in session.exec(select(AuditEntry).where(AuditEntry.subject_type == "activity"))
+        ]
     assert actions == ["activity.cancelled"]
     assert all(s.payload["cancelled"] for s in _sends(engine, SendKind.CHANGE))

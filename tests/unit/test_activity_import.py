@@ -18,7 +18,7 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 GOOD = (
     "title,category,starts_at,ends_at,venue,places,registration_deadline,description\n"
     "Warsztaty rękodzieła,warsztaty,2026-12-01 17:00,2026-12-01 19:00,"
-    "\"Klub Sąsiedzki, ul. Słoneczna 5\",12,2026-11-30 12:00,Kartki świąteczne\n"
+    '"Klub Sąsiedzki, ul. Słoneczna 5",12,2026-11-30 12:00,Kartki świąteczne\n'
     "Spacer z kijkami,sport,2026-12-05T10:00:00+01:00,2026-12-05T12:00:00+01:00,Park Miejski,"
     "20,,\n"
 )
@@ -35,8 +35,10 @@ def test_good_file_parses_local_and_iso_times() -> None:
 
 
 def test_polish_excel_bom_and_semicolons() -> None:
-    text = ("Title;Category;Starts_at;Ends_at;Venue;Places\r\n"
-            "Piknik rodzinny;integracja;01.06.2026 12:00;01.06.2026 16:00;Skwer, ul. Lipowa;80\r\n")
+    text = (
+        "Title;Category;Starts_at;Ends_at;Venue;Places\r\n"
+        "Piknik rodzinny;integracja;01.06.2026 12:00;01.06.2026 16:00;Skwer, ul. Lipowa;80\r\n"
+    )
     rows = parse_activities_csv(b"\xef\xbb\xbf" + text.encode("utf-8"), zone=WARSAW)
     assert len(rows) == 1
     assert rows[0].title == "Piknik rodzinny" and rows[0].venue == "Skwer, ul. Lipowa"
@@ -79,12 +81,14 @@ def test_missing_columns_and_bad_encoding() -> None:
 def test_import_creates_programme_and_is_idempotent(engine: Engine, clock: FrozenClock) -> None:
     rows = parse_activities_csv(GOOD, zone=WARSAW)
     with transaction(engine) as session:
-        first = import_activities(session, programme_name="PAL Barwinek", rows=rows,
-                                  now=clock.now())
+        first = import_activities(
+            session, programme_name="PAL Barwinek", rows=rows, now=clock.now()
+        )
     assert first.programme_created and first.added == 2 and first.already_present == 0
     with transaction(engine) as session:
-        again = import_activities(session, programme_name="PAL Barwinek", rows=rows,
-                                  now=clock.now())
+        again = import_activities(
+            session, programme_name="PAL Barwinek", rows=rows, now=clock.now()
+        )
     assert not again.programme_created and again.added == 0 and again.already_present == 2
     with Session(engine) as session:
         assert len(session.exec(select(Activity)).all()) == 2
@@ -94,9 +98,17 @@ def test_import_creates_programme_and_is_idempotent(engine: Engine, clock: Froze
 
 def test_new_rows_in_a_grown_file_are_added(engine: Engine, clock: FrozenClock) -> None:
     with transaction(engine) as session:
-        import_activities(session, programme_name="PAL", now=clock.now(),
-                          rows=parse_activities_csv(GOOD, zone=WARSAW)[:1])
+        import_activities(
+            session,
+            programme_name="PAL",
+            now=clock.now(),
+            rows=parse_activities_csv(GOOD, zone=WARSAW)[:1],
+        )
     with transaction(engine) as session:
-        result = import_activities(session, programme_name="PAL", now=clock.now(),
-                                   rows=parse_activities_csv(GOOD, zone=WARSAW))
+        result = import_activities(
+            session,
+            programme_name="PAL",
+            now=clock.now(),
+            rows=parse_activities_csv(GOOD, zone=WARSAW),
+        )
     assert (result.added, result.already_present) == (1, 1)

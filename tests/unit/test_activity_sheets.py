@@ -21,8 +21,16 @@ from storage.activities.sheets import (
 )
 
 ZONE = ZoneInfo("Europe/Warsaw")
-HEADER = ["title", "category", "starts_at", "ends_at", "venue", "places",
-          "registration_deadline", "description"]
+HEADER = [
+    "title",
+    "category",
+    "starts_at",
+    "ends_at",
+    "venue",
+    "places",
+    "registration_deadline",
+    "description",
+]
 
 
 def _xlsx(rows: list[list[object]], header: list[str] = HEADER) -> bytes:
@@ -45,13 +53,31 @@ def _refusal(data: bytes, name: str, **kw: int) -> SheetProblem:
 
 def test_xlsx_with_real_dates_and_numbers() -> None:
     start = datetime(2026, 12, 1, 17, 0)
-    data = _xlsx([
-        ["Klub seniora", "Spotkania", start, datetime(2026, 12, 1, 19, 0), "Świetlica", 15.0,
-         datetime(2026, 11, 30, 12, 0), "Herbata"],
-        ["Komputer", "Warsztaty", "02.12.2026 10:00", "2026-12-02 12:00", "Biblioteka", 8,
-         None, None],
-        [None, None, None, None, None, None, None, None],
-    ])
+    data = _xlsx(
+        [
+            [
+                "Klub seniora",
+                "Spotkania",
+                start,
+                datetime(2026, 12, 1, 19, 0),
+                "Świetlica",
+                15.0,
+                datetime(2026, 11, 30, 12, 0),
+                "Herbata",
+            ],
+            [
+                "Komputer",
+                "Warsztaty",
+                "02.12.2026 10:00",
+                "2026-12-02 12:00",
+                "Biblioteka",
+                8,
+                None,
+                None,
+            ],
+            [None, None, None, None, None, None, None, None],
+        ]
+    )
     sheet = read_activity_sheet(data, file_name="Zajęcia.XLSX", zone=ZONE)
     assert sheet.kind is SheetKind.XLSX and sheet.errors == []
     first, second = sheet.rows
@@ -62,12 +88,14 @@ def test_xlsx_with_real_dates_and_numbers() -> None:
 
 def test_xlsx_bad_rows_by_line_and_formulas() -> None:
     start = datetime(2026, 12, 1, 17, 0)
-    data = _xlsx([
-        ["Klub", "Spotkania", start, datetime(2026, 12, 1, 19, 0), "Świetlica", 15],
-        ["Klub", "", start, datetime(2026, 12, 1, 16, 0), "Świetlica 2", "dużo"],
-        ["Suma", "Spotkania", start, datetime(2026, 12, 1, 19, 0), "Sala", "=2*5"],
-        ["Klub", "Spotkania", start, datetime(2026, 12, 1, 19, 0), "Świetlica", 15],
-    ])
+    data = _xlsx(
+        [
+            ["Klub", "Spotkania", start, datetime(2026, 12, 1, 19, 0), "Świetlica", 15],
+            ["Klub", "", start, datetime(2026, 12, 1, 16, 0), "Świetlica 2", "dużo"],
+            ["Suma", "Spotkania", start, datetime(2026, 12, 1, 19, 0), "Sala", "=2*5"],
+            ["Klub", "Spotkania", start, datetime(2026, 12, 1, 19, 0), "Świetlica", 15],
+        ]
+    )
     sheet = read_activity_sheet(data, file_name="a.xlsx", zone=ZONE)
     assert [r.line for r in sheet.rows] == [2]
     by_line = {e.line: [p.kind for p in e.problems] for e in sheet.errors}
@@ -81,21 +109,26 @@ def test_xlsx_bad_rows_by_line_and_formulas() -> None:
 
 
 def test_csv_from_polish_excel_with_bom_and_semicolons() -> None:
-    text = ("\ufefftitle;category;starts_at;ends_at;venue;places\r\n"
-            "Klub;Spotkania;01.12.2026 17:00;01.12.2026 19:00;Świetlica;15\r\n"
-            "Zły;Spotkania;jutro;01.12.2026 19:00;Świetlica;15\r\n"
-            "Formuła;Spotkania;01.12.2026 17:00;01.12.2026 19:00;=HYPERLINK(\"x\");15\r\n")
+    text = (
+        "\ufefftitle;category;starts_at;ends_at;venue;places\r\n"
+        "Klub;Spotkania;01.12.2026 17:00;01.12.2026 19:00;Świetlica;15\r\n"
+        "Zły;Spotkania;jutro;01.12.2026 19:00;Świetlica;15\r\n"
+        'Formuła;Spotkania;01.12.2026 17:00;01.12.2026 19:00;=HYPERLINK("x");15\r\n'
+    )
     sheet = read_activity_sheet(text.encode(), file_name="zajecia.csv", zone=ZONE)
     assert sheet.kind is SheetKind.CSV and [r.title for r in sheet.rows] == ["Klub"]
     assert [(e.line, e.problems[0].kind) for e in sheet.errors] == [
-        (3, ProblemKind.BAD_TIME), (4, ProblemKind.FORMULA)]
+        (3, ProblemKind.BAD_TIME),
+        (4, ProblemKind.FORMULA),
+    ]
     assert "jutro" in str(sheet.errors[0])
 
 
 def test_missing_columns_and_empty_files_are_reported_on_line_one() -> None:
     sheet = read_activity_sheet(b"name;date\nx;y\n", file_name="a.csv", zone=ZONE)
     assert [(e.line, e.problems[0].kind) for e in sheet.errors] == [
-        (1, ProblemKind.MISSING_COLUMNS)]
+        (1, ProblemKind.MISSING_COLUMNS)
+    ]
     empty = read_activity_sheet(b"", file_name="a.csv", zone=ZONE)
     assert empty.errors[0].problems[0].kind is ProblemKind.EMPTY_FILE
     header_only = read_activity_sheet(_xlsx([]), file_name="a.xlsx", zone=ZONE)

@@ -37,20 +37,27 @@ from storage.models import (
 from tests.support.animator import Scene, make_scene
 
 
-def _answered(engine: Engine, person_id: int, programme_id: int, phase: str,
-              submitted: bool = True) -> None:
+def _answered(
+    engine: Engine, person_id: int, programme_id: int, phase: str, submitted: bool = True
+) -> None:
     with transaction(engine) as session:
-        code = session.exec(select(ParticipantCode).where(
-            ParticipantCode.person_id == person_id)).first()
+        code = session.exec(
+            select(ParticipantCode).where(ParticipantCode.person_id == person_id)
+        ).first()
         if code is None:
-            code = ParticipantCode(code=f"C{person_id:06d}", person_id=person_id,
-                                   programme_id=programme_id)
+            code = ParticipantCode(
+                code=f"C{person_id:06d}", person_id=person_id, programme_id=programme_id
+            )
             session.add(code)
             session.flush()
         assert code.id is not None
-        response = SurveyResponse(participant_code_id=code.id, programme_id=programme_id,
-                                  phase=phase, questionnaire_id="pal-default",
-                                  questionnaire_version="1")
+        response = SurveyResponse(
+            participant_code_id=code.id,
+            programme_id=programme_id,
+            phase=phase,
+            questionnaire_id="pal-default",
+            questionnaire_version="1",
+        )
         if submitted:
             response.submitted_at = datetime(2026, 11, 1, tzinfo=UTC)
         session.add(response)
@@ -63,8 +70,12 @@ def _scene(engine: Engine, clock: FrozenClock) -> Scene:
 def test_the_author_is_left_out(engine: Engine, clock: FrozenClock) -> None:
     scene = _scene(engine, clock)
     with read_only(engine) as session:
-        found = recipients(session, programme_id=scene.programme_id,
-                           audience=Audience.PROGRAMME, author_id=scene.animator_id)
+        found = recipients(
+            session,
+            programme_id=scene.programme_id,
+            audience=Audience.PROGRAMME,
+            author_id=scene.animator_id,
+        )
     assert found == sorted([*scene.placed, *scene.reserve])
 
 
@@ -75,9 +86,11 @@ def test_audiences(engine: Engine, clock: FrozenClock) -> None:
     _answered(engine, scene.placed[1], scene.programme_id, "initial", submitted=False)
     _answered(engine, scene.reserve[0], scene.programme_id, "final")
     with read_only(engine) as session:
+
         def who(audience: Audience, activity_id: int | None = None) -> list[int]:
-            return recipients(session, programme_id=scene.programme_id, audience=audience,
-                              activity_id=activity_id)
+            return recipients(
+                session, programme_id=scene.programme_id, audience=audience, activity_id=activity_id
+            )
 
         assert who(Audience.PROGRAMME) == everyone
         assert who(Audience.PLACES, scene.activity_id) == scene.placed
@@ -96,11 +109,14 @@ def test_people_who_cannot_be_reached_are_left_out(engine: Engine, clock: Frozen
         erased.erased_at = clock.now()
         session.add_all([blocked, erased])
         programme_id = scene.programme_id
-        paper = Person(display_name="Pani Irena", programme_id=programme_id,
-                       created_by_id=scene.animator_id, onboarding_step="done")
+        paper = Person(
+            display_name="Pani Irena",
+            programme_id=programme_id,
+            created_by_id=scene.animator_id,
+            onboarding_step="done",
+        )
         session.add(paper)
-        unfinished = Person(telegram_id=77, programme_id=programme_id,
-                            onboarding_step="name")
+        unfinished = Person(telegram_id=77, programme_id=programme_id, onboarding_step="name")
         session.add(unfinished)
     with read_only(engine) as session:
         found = recipients(session, programme_id=scene.programme_id, audience=Audience.PROGRAMME)
@@ -128,21 +144,31 @@ def test_over_long_texts_are_refused_with_the_length(
 
 def test_start_creates_one_send_per_recipient_in_one_go(engine: Engine, clock: FrozenClock) -> None:
     scene = _scene(engine, clock)
-    draft = BroadcastDraft(text="Jutro spotkanie o 17:00.", audience=Audience.PROGRAMME,
-                           translations={"uk": "Завтра зустріч о 17:00."})
+    draft = BroadcastDraft(
+        text="Jutro spotkanie o 17:00.",
+        audience=Audience.PROGRAMME,
+        translations={"uk": "Завтра зустріч о 17:00."},
+    )
     with transaction(engine) as session:
-        broadcast = start_broadcast(session, draft=draft, programme_id=scene.programme_id,
-                                    actor=scene.actor, progress_chat_id=900, now=clock.now())
+        broadcast = start_broadcast(
+            session,
+            draft=draft,
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            progress_chat_id=900,
+            now=clock.now(),
+        )
         broadcast_id = broadcast.id
     with read_only(engine) as session:
         sends = session.exec(select(PendingSend).where(PendingSend.kind == "broadcast")).all()
         # Everyone but the author, whose copy was the preview.
-        assert sorted(s.person_id or 0 for s in sends) == sorted(
-            [*scene.placed, *scene.reserve])
+        assert sorted(s.person_id or 0 for s in sends) == sorted([*scene.placed, *scene.reserve])
         assert {s.dedupe_key for s in sends} == {
-            f"broadcast:{broadcast_id}:{s.person_id}" for s in sends}
+            f"broadcast:{broadcast_id}:{s.person_id}" for s in sends
+        }
         assert {(s.kind, s.state, s.broadcast_id) for s in sends} == {
-            ("broadcast", "pending", broadcast_id)}
+            ("broadcast", "pending", broadcast_id)
+        }
         entry = session.exec(
             select(AuditEntry).where(AuditEntry.action == "broadcast.started")
         ).one()
@@ -155,11 +181,21 @@ def test_start_creates_one_send_per_recipient_in_one_go(engine: Engine, clock: F
 
 def test_translation_over_the_limit_is_refused_too(engine: Engine, clock: FrozenClock) -> None:
     scene = _scene(engine, clock)
-    draft = BroadcastDraft(text="Krótko.", audience=Audience.PROGRAMME,
-                           photo_file_id="photo-1", translations={"en": "x" * 1100})
+    draft = BroadcastDraft(
+        text="Krótko.",
+        audience=Audience.PROGRAMME,
+        photo_file_id="photo-1",
+        translations={"en": "x" * 1100},
+    )
     with transaction(engine) as session, pytest.raises(BroadcastTooLong) as caught:
-        start_broadcast(session, draft=draft, programme_id=scene.programme_id,
-                        actor=scene.actor, progress_chat_id=None, now=clock.now())
+        start_broadcast(
+            session,
+            draft=draft,
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            progress_chat_id=None,
+            now=clock.now(),
+        )
     assert (caught.value.language, caught.value.length) == ("en", 1100)
     with read_only(engine) as session:
         assert session.exec(select(PendingSend).where(PendingSend.kind == "broadcast")).all() == []
@@ -171,9 +207,12 @@ def test_another_animators_activity_is_refused(engine: Engine, clock: FrozenCloc
     with transaction(engine) as session, pytest.raises(NotYourActivity):
         start_broadcast(
             session,
-            draft=BroadcastDraft(text="x", audience=Audience.PLACES,
-                                 audience_activity_id=other.activity_id),
-            programme_id=scene.programme_id, actor=scene.actor, progress_chat_id=None,
+            draft=BroadcastDraft(
+                text="x", audience=Audience.PLACES, audience_activity_id=other.activity_id
+            ),
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            progress_chat_id=None,
             now=clock.now(),
         )
     with read_only(engine) as session:
@@ -184,13 +223,19 @@ def test_progress_counts_outcomes_and_finishes(engine: Engine, clock: FrozenCloc
     scene = _scene(engine, clock)
     with transaction(engine) as session:
         broadcast = start_broadcast(
-            session, draft=BroadcastDraft(text="Hej", audience=Audience.PROGRAMME),
-            programme_id=scene.programme_id, actor=scene.actor, progress_chat_id=900,
-            now=clock.now())
+            session,
+            draft=BroadcastDraft(text="Hej", audience=Audience.PROGRAMME),
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            progress_chat_id=900,
+            now=clock.now(),
+        )
         broadcast_id = broadcast.id or 0
     outcomes = [(SendState.SENT, None)] * 2 + [
-        (SendState.FAILED, UNREACHABLE), (SendState.FAILED, "BadRequest"),
-        (SendState.DROPPED, "person erased")]
+        (SendState.FAILED, UNREACHABLE),
+        (SendState.FAILED, "BadRequest"),
+        (SendState.DROPPED, "person erased"),
+    ]
     with transaction(engine) as session:
         sends = session.exec(
             select(PendingSend)
@@ -217,9 +262,13 @@ def test_cancel_withdraws_what_is_not_sent_yet(engine: Engine, clock: FrozenCloc
     scene = _scene(engine, clock)
     with transaction(engine) as session:
         broadcast = start_broadcast(
-            session, draft=BroadcastDraft(text="Hej", audience=Audience.PROGRAMME),
-            programme_id=scene.programme_id, actor=scene.actor, progress_chat_id=900,
-            now=clock.now())
+            session,
+            draft=BroadcastDraft(text="Hej", audience=Audience.PROGRAMME),
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            progress_chat_id=900,
+            now=clock.now(),
+        )
         broadcast_id = broadcast.id or 0
         first = session.exec(
             select(PendingSend).where(PendingSend.broadcast_id == broadcast_id)
@@ -231,13 +280,16 @@ def test_cancel_withdraws_what_is_not_sent_yet(engine: Engine, clock: FrozenCloc
     with transaction(engine) as session, pytest.raises(BroadcastNotFound):
         cancel_broadcast(session, broadcast_id=broadcast_id, actor=stranger, now=clock.now())
     with transaction(engine) as session:
-        found = cancel_broadcast(session, broadcast_id=broadcast_id, actor=scene.actor,
-                                 now=clock.now())
+        found = cancel_broadcast(
+            session, broadcast_id=broadcast_id, actor=scene.actor, now=clock.now()
+        )
     assert (found.delivered, found.skipped, found.waiting) == (1, 4, 0)
     assert found.broadcast.state == BroadcastState.CANCELLED
     with read_only(engine) as session:
-        actions = [e.action for e in session.exec(
-            select(AuditEntry).where(AuditEntry.subject_type == "broadcast"))]
+        actions = [
+            e.action
+            for e in session.exec(select(AuditEntry).where(AuditEntry.subject_type == "broadcast"))
+        ]
     assert actions == ["broadcast.started", "broadcast.cancelled"]
 
 
@@ -246,8 +298,11 @@ def test_reserve_audience_may_come_up_empty(engine: Engine, clock: FrozenClock) 
     with transaction(engine) as session, pytest.raises(BroadcastEmpty):
         start_broadcast(
             session,
-            draft=BroadcastDraft(text="x", audience=Audience.RESERVE,
-                                 audience_activity_id=scene.activity_id),
-            programme_id=scene.programme_id, actor=scene.actor, progress_chat_id=None,
+            draft=BroadcastDraft(
+                text="x", audience=Audience.RESERVE, audience_activity_id=scene.activity_id
+            ),
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            progress_chat_id=None,
             now=clock.now() + timedelta(minutes=1),
         )

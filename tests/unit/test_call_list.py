@@ -47,8 +47,9 @@ class Chats:
     def __init__(self) -> None:
         self.sent: list[tuple[int, OutgoingMessage]] = []
 
-    async def send(self, chat_id: int, message: OutgoingMessage, *, bulk: bool,
-                   broadcast: bool = False) -> SendResult:
+    async def send(
+        self, chat_id: int, message: OutgoingMessage, *, bulk: bool, broadcast: bool = False
+    ) -> SendResult:
         self.sent.append((chat_id, message))
         return SendResult(SendOutcome.DELIVERED, message_id=len(self.sent))
 
@@ -87,8 +88,9 @@ async def database(engine: Engine) -> AsyncIterator[Database]:
     db.close()
 
 
-def _story(engine: Engine, now: datetime, *, starts_at: datetime | None = None,
-           places: int = 3) -> Story:
+def _story(
+    engine: Engine, now: datetime, *, starts_at: datetime | None = None, places: int = 3
+) -> Story:
     """Ewa's programme: Jan (Telegram), Zofia (phone) and Henryka hold places, Marek waits.
 
     Adam animates another programme. The activity is the programme's (no organiser).
@@ -102,31 +104,64 @@ def _story(engine: Engine, now: datetime, *, starts_at: datetime | None = None,
         grant(session, role=Role.ANIMATOR, telegram_id=EWA, programme_id=programme.id)
         grant(session, role=Role.ANIMATOR, telegram_id=ADAM, programme_id=other.id)
         jan = make_person(session, telegram_id=JAN, name="Jan", programme=programme)
-        activity = make_activity(session, programme=programme, starts_at=starts_at,
-                                 places=places, title="Warsztaty ceramiki")
+        activity = make_activity(
+            session,
+            programme=programme,
+            starts_at=starts_at,
+            places=places,
+            title="Warsztaty ceramiki",
+        )
         assert programme.id and ewa.id and adam.id and jan.id and activity.id
-        paper = [create_proxy_participant(session, display_name=name, created_by_id=ewa.id,
-                                          programme_id=programme.id, phone=phone)
-                 for name, phone in (("Pani Zofia", "600 100 200"), ("Pani Henryka", None),
-                                     ("Pan Marek", "+48 601 000 111"))]
+        paper = [
+            create_proxy_participant(
+                session,
+                display_name=name,
+                created_by_id=ewa.id,
+                programme_id=programme.id,
+                phone=phone,
+            )
+            for name, phone in (
+                ("Pani Zofia", "600 100 200"),
+                ("Pani Henryka", None),
+                ("Pan Marek", "+48 601 000 111"),
+            )
+        ]
         ids = [p.id for p in paper]
         assert all(ids)
         ewa_actor = Actor.animator(ewa.id, programme.id)
         assert other.id
         adam_actor = Actor.animator(adam.id, other.id)
-        story = Story(programme.id, activity.id, starts_at, ewa_actor, adam_actor,
-                      int(ids[0] or 0), int(ids[1] or 0), int(ids[2] or 0))
+        story = Story(
+            programme.id,
+            activity.id,
+            starts_at,
+            ewa_actor,
+            adam_actor,
+            int(ids[0] or 0),
+            int(ids[1] or 0),
+            int(ids[2] or 0),
+        )
         sign_up(session, person_id=jan.id, activity_id=activity.id, now=now)
     for person_id in (story.zofia, story.henryka, story.marek):
         with transaction(engine) as session:
-            proxy_sign_up(session, actor=story.ewa, person_id=person_id,
-                          activity_id=story.activity_id, now=now)
+            proxy_sign_up(
+                session,
+                actor=story.ewa,
+                person_id=person_id,
+                activity_id=story.activity_id,
+                now=now,
+            )
     return story
 
 
 def _dispatcher(db: Database, chats: Chats, clock: FrozenClock) -> Dispatcher:
-    return Dispatcher(db=db, sender=chats, clock=clock, worker="test:1:1",
-                      settings=DispatchSettings(quiet_hours=None))
+    return Dispatcher(
+        db=db,
+        sender=chats,
+        clock=clock,
+        worker="test:1:1",
+        settings=DispatchSettings(quiet_hours=None),
+    )
 
 
 def test_the_call_list_holds_people_without_telegram_with_a_place(
@@ -137,7 +172,9 @@ def test_the_call_list_holds_people_without_telegram_with_a_place(
         found = call_list(session, activity_id=story.activity_id, actor=story.ewa)
     # Jan has Telegram; Marek is on the reserve list (3 places: Jan, Zofia, Henryka).
     assert [(e.display_name, e.phone) for e in found.entries] == [
-        ("Pani Henryka", None), ("Pani Zofia", "600 100 200")]
+        ("Pani Henryka", None),
+        ("Pani Zofia", "600 100 200"),
+    ]
     assert found.without_phone == 1
     with Session(engine) as session, pytest.raises(NotYourActivity):
         call_list(session, activity_id=story.activity_id, actor=story.adam)
@@ -165,8 +202,7 @@ def test_only_the_programmes_animators_get_it_and_only_once(
     with transaction(engine) as session:
         activity = session.get(Activity, story.activity_id)
         assert activity is not None and activity.programme_id is not None
-        grant(session, role=Role.COORDINATOR, telegram_id=ADAM,
-              programme_id=activity.programme_id)
+        grant(session, role=Role.COORDINATOR, telegram_id=ADAM, programme_id=activity.programme_id)
         assert call_list_recipients(session, activity=activity) == [story.ewa.person_id]
         activity.organiser_id = story.adam.person_id
         assert call_list_recipients(session, activity=activity) == [story.adam.person_id]
@@ -199,12 +235,17 @@ async def test_the_list_is_the_one_true_when_it_is_sent(
     now = clock.now()
     with transaction(engine) as session:
         # Zofia gives her place back: Marek (without Telegram) gets it from the reserve list.
-        proxy_cancel(session, actor=story.ewa, person_id=story.zofia,
-                     activity_id=story.activity_id, now=now)
+        proxy_cancel(
+            session, actor=story.ewa, person_id=story.zofia, activity_id=story.activity_id, now=now
+        )
     with transaction(engine) as session:
-        erase_proxy_participant(session, person_id=story.henryka,
-                                animator_id=story.ewa.person_id,
-                                programme_ids={story.programme_id}, now=now)
+        erase_proxy_participant(
+            session,
+            person_id=story.henryka,
+            animator_id=story.ewa.person_id,
+            programme_ids={story.programme_id},
+            now=now,
+        )
     chats = Chats()
     clock.set(story.starts_at - timedelta(hours=24))
     await _dispatcher(database, chats, clock).drain()
@@ -221,20 +262,29 @@ async def test_nothing_is_sent_when_nobody_is_left(
 ) -> None:
     story = _story(engine, clock.now(), places=2)  # Jan and Zofia; Henryka and Marek wait
     with transaction(engine) as session:
-        proxy_cancel(session, actor=story.ewa, person_id=story.zofia,
-                     activity_id=story.activity_id, now=clock.now())
+        proxy_cancel(
+            session,
+            actor=story.ewa,
+            person_id=story.zofia,
+            activity_id=story.activity_id,
+            now=clock.now(),
+        )
     with transaction(engine) as session:
         # Henryka was promoted; now she gives the place back too, and so does Marek.
         for person_id in (story.henryka, story.marek):
-            proxy_cancel(session, actor=story.ewa, person_id=person_id,
-                         activity_id=story.activity_id, now=clock.now())
+            proxy_cancel(
+                session,
+                actor=story.ewa,
+                person_id=person_id,
+                activity_id=story.activity_id,
+                now=clock.now(),
+            )
     chats = Chats()
     clock.set(story.starts_at - timedelta(hours=24))
     await _dispatcher(database, chats, clock).drain()
     assert chats.to(EWA) == []
     # The list, and "phone them now" for Henryka and Marek: none is still true.
-    assert [s.last_error for s in sends(engine, SendKind.CALL_LIST)] == [
-        "no longer relevant"] * 3
+    assert [s.last_error for s in sends(engine, SendKind.CALL_LIST)] == ["no longer relevant"] * 3
 
 
 async def test_nothing_is_sent_for_an_activity_called_off(
@@ -280,8 +330,13 @@ async def test_quiet_hours_hold_the_call_list_until_morning(
     story = _story(engine, clock.now(), starts_at=start)
     chats = Chats()
     night = (datetime(2026, 1, 1, 21, 0).time(), datetime(2026, 1, 1, 8, 0).time())
-    dispatcher = Dispatcher(db=database, sender=chats, clock=clock, worker="test:1:1",
-                            settings=DispatchSettings(quiet_hours=night))
+    dispatcher = Dispatcher(
+        db=database,
+        sender=chats,
+        clock=clock,
+        worker="test:1:1",
+        settings=DispatchSettings(quiet_hours=night),
+    )
     clock.set(story.starts_at - timedelta(hours=24))  # 22:30 the evening before
     await dispatcher.drain()
     assert chats.sent == []
@@ -295,8 +350,9 @@ async def test_quiet_hours_hold_the_call_list_until_morning(
 def test_staff_set_change_and_remove_a_phone_number(engine: Engine, clock: FrozenClock) -> None:
     story = _story(engine, clock.now())
     with transaction(engine) as session:
-        person = set_proxy_phone(session, actor=story.ewa, person_id=story.henryka,
-                                 raw="  +48 512   345 678 ")
+        person = set_proxy_phone(
+            session, actor=story.ewa, person_id=story.henryka, raw="  +48 512   345 678 "
+        )
     assert person.phone == "+48 512 345 678"
     for bad in ("12345", "600-abc-123", "9" * 25, "☎️ 600 100 200", "x" * 10_000):
         with transaction(engine) as session, pytest.raises(InvalidPhone):
@@ -325,8 +381,13 @@ def test_the_phone_is_in_the_persons_data_and_erased_with_them(
     with Session(engine) as session:
         assert person_data(session, person_id=story.zofia, now=now).phone == "600 100 200"
     with transaction(engine) as session:
-        erase_proxy_participant(session, person_id=story.zofia, animator_id=story.ewa.person_id,
-                                programme_ids={story.programme_id}, now=now)
+        erase_proxy_participant(
+            session,
+            person_id=story.zofia,
+            animator_id=story.ewa.person_id,
+            programme_ids={story.programme_id},
+            now=now,
+        )
     with Session(engine) as session:
         zofia = session.get(Person, story.zofia)
         assert zofia is not None and (zofia.display_name, zofia.phone) == (None, None)
@@ -346,11 +407,17 @@ def test_the_call_list_is_due_with_the_programmes_first_reminder(
         start = clock.now() + timedelta(days=5)
         activity = make_activity(session, programme=programme, starts_at=start)
         assert programme.id and ewa.id and activity.id
-        paper = create_proxy_participant(session, display_name="Pani Zofia",
-                                         created_by_id=ewa.id, programme_id=programme.id)
+        paper = create_proxy_participant(
+            session, display_name="Pani Zofia", created_by_id=ewa.id, programme_id=programme.id
+        )
         assert paper.id
-        sign_up(session, person_id=paper.id, activity_id=activity.id, now=clock.now(),
-                proxy_by_id=ewa.id)
+        sign_up(
+            session,
+            person_id=paper.id,
+            activity_id=activity.id,
+            now=clock.now(),
+            proxy_by_id=ewa.id,
+        )
     [send] = sends(engine, SendKind.CALL_LIST)
     assert send.due_at == start - timedelta(hours=48)
     assert send.due_at.tzinfo is not None and send.due_at.astimezone(UTC) == send.due_at
@@ -365,15 +432,16 @@ async def test_a_place_from_the_reserve_list_late_is_phoned_at_once(
     assert sends(engine, SendKind.CALL_LIST) == []
     with transaction(engine) as session:
         jan = session.exec(select(Person).where(Person.telegram_id == JAN)).one()
-        cancel(session, person_id=int(jan.id or 0), activity_id=story.activity_id,
-               now=clock.now())
+        cancel(session, person_id=int(jan.id or 0), activity_id=story.activity_id, now=clock.now())
     [send] = sends(engine, SendKind.CALL_LIST)
     assert send.due_at == clock.now() and send.person_id == story.ewa.person_id
     chats = Chats()
     await _dispatcher(database, chats, clock).drain()
     [text] = chats.to(EWA)
-    assert text.startswith("📞 Zwolniło się miejsce i dostaje je Pani Henryka – ta osoba nie "
-                           "ma Telegramu. Zadzwoń do niej: brak numeru telefonu")
+    assert text.startswith(
+        "📞 Zwolniło się miejsce i dostaje je Pani Henryka – ta osoba nie "
+        "ma Telegramu. Zadzwoń do niej: brak numeru telefonu"
+    )
     assert "📌 Warsztaty ceramiki" in text and "Zofia" not in text
 
 
@@ -382,16 +450,27 @@ async def test_a_late_promotion_given_up_again_before_sending_is_not_sent(
 ) -> None:
     story = _story(engine, clock.now(), starts_at=clock.now() + timedelta(hours=10), places=2)
     with transaction(engine) as session:
-        proxy_cancel(session, actor=story.ewa, person_id=story.zofia,
-                     activity_id=story.activity_id, now=clock.now())
+        proxy_cancel(
+            session,
+            actor=story.ewa,
+            person_id=story.zofia,
+            activity_id=story.activity_id,
+            now=clock.now(),
+        )
     with transaction(engine) as session:
         # Henryka got Zofia's place; Ewa gives it back for her at once (she said no).
-        proxy_cancel(session, actor=story.ewa, person_id=story.henryka,
-                     activity_id=story.activity_id, now=clock.now())
+        proxy_cancel(
+            session,
+            actor=story.ewa,
+            person_id=story.henryka,
+            activity_id=story.activity_id,
+            now=clock.now(),
+        )
     chats = Chats()
     await _dispatcher(database, chats, clock).drain()
     # Marek got the place last: only his call goes out.
     [text] = chats.to(EWA)
     assert "Pan Marek" in text and "+48 601 000 111" in text
     assert {s.last_error for s in sends(engine, SendKind.CALL_LIST, SendState.DROPPED)} == {
-        "no longer relevant"}
+        "no longer relevant"
+    }

@@ -31,11 +31,18 @@ def _scene(engine: Engine, now: datetime) -> tuple[int, dict[str, int]]:
     """A one-place activity in four days: Olena (uk) has the place, Jan (pl) waits."""
     with transaction(engine) as session:
         programme = make_programme(session)
-        activity = make_activity(session, programme=programme, places=1,
-                                 starts_at=now + timedelta(days=4), title="Spacer nordic walking",
-                                 venue="Park Miejski, wejście od ul. Lipowej")
-        people = {"olena": make_person(session, telegram_id=1, name="Olena", language="uk"),
-                  "jan": make_person(session, telegram_id=2, name="Jan", language="pl")}
+        activity = make_activity(
+            session,
+            programme=programme,
+            places=1,
+            starts_at=now + timedelta(days=4),
+            title="Spacer nordic walking",
+            venue="Park Miejski, wejście od ul. Lipowej",
+        )
+        people = {
+            "olena": make_person(session, telegram_id=1, name="Olena", language="uk"),
+            "jan": make_person(session, telegram_id=2, name="Jan", language="pl"),
+        }
         assert activity.id is not None
         ids = {name: p.id for name, p in people.items() if p.id is not None}
         for person_id in ids.values():
@@ -47,9 +54,13 @@ def _sends(
     engine: Engine, kind: SendKind, state: SendState = SendState.PENDING
 ) -> list[PendingSend]:
     with Session(engine) as session:
-        return list(session.exec(select(PendingSend).where(
-            PendingSend.kind == kind.value, PendingSend.state == state.value
-        ).order_by(col(PendingSend.person_id))))
+        return list(
+            session.exec(
+                select(PendingSend)
+                .where(PendingSend.kind == kind.value, PendingSend.state == state.value)
+                .order_by(col(PendingSend.person_id))
+            )
+        )
 
 
 def _render(engine: Engine, send: PendingSend) -> str:
@@ -68,8 +79,13 @@ def test_moving_tells_place_holders_and_the_reserve_list_and_moves_reminders(
     old_start = clock.now() + timedelta(days=4)
     new_start = old_start + timedelta(days=1, hours=2)
     with transaction(engine) as session:
-        notices = change_activity(session, activity_id=activity, now=clock.now(),
-                                  starts_at=new_start, actor_id=people["jan"])
+        notices = change_activity(
+            session,
+            activity_id=activity,
+            now=clock.now(),
+            starts_at=new_start,
+            actor_id=people["jan"],
+        )
     assert notices == 2
     olena_notice, jan_notice = _sends(engine, SendKind.CHANGE)
     assert (olena_notice.person_id, jan_notice.person_id) == (people["olena"], people["jan"])
@@ -86,13 +102,17 @@ def test_moving_tells_place_holders_and_the_reserve_list_and_moves_reminders(
     # Jan waits on the reserve list: told his position, no answer buttons.
     assert "⏳ Jesteś na liście rezerwowej (miejsce 1)." in _render(engine, jan_notice)
     assert [r.due_at for r in _sends(engine, SendKind.REMINDER)] == [
-        new_start - 24 * H, new_start - 2 * H]
+        new_start - 24 * H,
+        new_start - 2 * H,
+    ]
     with Session(engine) as session:
         row = session.get(Activity, activity)
         assert row is not None and row.ends_at == new_start + 2 * H
         audit = session.exec(select(AuditEntry)).one()
         assert (audit.action, audit.details) == (
-            "activity.changed", {"fields": ["starts_at", "ends_at"]})
+            "activity.changed",
+            {"fields": ["starts_at", "ends_at"]},
+        )
 
 
 def test_two_quick_changes_make_one_notice_against_the_original(
@@ -119,8 +139,12 @@ def test_a_change_undone_before_the_notice_left_is_not_sent(
     activity, _people = _scene(engine, clock.now())
     with transaction(engine) as session:
         change_activity(session, activity_id=activity, now=clock.now(), venue="Dom Kultury")
-        change_activity(session, activity_id=activity, now=clock.now() + H,
-                        venue="Park Miejski, wejście od ul. Lipowej")
+        change_activity(
+            session,
+            activity_id=activity,
+            now=clock.now() + H,
+            venue="Park Miejski, wejście od ul. Lipowej",
+        )
     (notice, _other) = _sends(engine, SendKind.CHANGE)
     with Session(engine) as session:
         person = session.get(Person, notice.person_id)
@@ -161,7 +185,9 @@ def test_bad_changes_are_refused_and_change_nothing(
     activity, _people = _scene(engine, clock.now())
     with pytest.raises(InvalidChange) as caught, transaction(engine) as session:
         change_activity(
-            session, activity_id=activity, now=clock.now(),
+            session,
+            activity_id=activity,
+            now=clock.now(),
             starts_at=clock.now() - H if field == "starts_at" else None,
             ends_at=clock.now() + timedelta(days=3) if field == "ends_at" else None,
             venue="   " if field == "venue" else None,

@@ -34,8 +34,9 @@ def test_bad_rows_are_listed_and_nothing_is_imported(
     db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "zajecia.csv"
-    path.write_bytes(("\ufeff" + HEADER + GOOD + "Piknik;;2026-12-02 17:00;jutro;Park;-3\n")
-                     .encode())
+    path.write_bytes(
+        ("\ufeff" + HEADER + GOOD + "Piknik;;2026-12-02 17:00;jutro;Park;-3\n").encode()
+    )
     assert main(["import-activities", str(path), "--programme", "PAL Barwinek"]) == 1
     err = capsys.readouterr().err
     assert "nothing imported" in err
@@ -66,13 +67,16 @@ def test_help_explains_columns(capsys: pytest.CaptureFixture[str]) -> None:
     assert "registration_deadline" in out and "nothing is imported" in out
 
 
-HOSTILE = ("Warsztaty\u202e;warsztaty;2026-12-01 17:00;2026-12-01 19:00;Klub;10\n"
-           "Piknik\x07;festyn;2026-12-02 17:00;2026-12-02 19:00;Park;10\n"
-           "Kino;film;2026-12-03 17:00;2026-12-03 19:00;Sala\x00 1;10\n")
+HOSTILE = (
+    "Warsztaty\u202e;warsztaty;2026-12-01 17:00;2026-12-01 19:00;Klub;10\n"
+    "Piknik\x07;festyn;2026-12-02 17:00;2026-12-02 19:00;Park;10\n"
+    "Kino;film;2026-12-03 17:00;2026-12-03 19:00;Sala\x00 1;10\n"
+)
 
 
-def _import_hostile(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                    capsys: pytest.CaptureFixture[str]) -> None:
+def _import_hostile(
+    url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("PALBOT_DATABASE_URL", url)
     path = tmp_path / "zajecia.csv"
     path.write_text(HEADER + GOOD + HOSTILE, encoding="utf-8")
@@ -86,14 +90,18 @@ def _import_hostile(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 
 
 def test_control_characters_are_reported_by_line_on_sqlite(
-    db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _import_hostile(db, monkeypatch, tmp_path, capsys)
 
 
 def test_control_characters_are_reported_by_line_on_postgres(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _import_hostile(postgres_url, monkeypatch, tmp_path, capsys)

@@ -21,15 +21,32 @@ def db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     engine = make_engine(url)
     upgrade_to_latest(engine)
     with transaction(engine) as session:
-        record(session, actor_id=None, action=AuditAction.ACTIVITY_CREATED,
-               subject_type="activity", subject_id=1, at=datetime(2026, 11, 20, 12, tzinfo=UTC))
-        record(session, actor_id=None, action=AuditAction.ATTENDANCE_SET,
-               subject_type="registration", subject_id=7,
-               details={"activity_id": 1, "person_id": 3, "attended": True},
-               at=datetime(2026, 11, 30, 16, 5, tzinfo=UTC))
-        record(session, actor_id=None, action=AuditAction.BROADCAST_STARTED,
-               subject_type="broadcast", subject_id=2, details={"recipients": 120},
-               at=datetime(2026, 12, 1, 9, tzinfo=UTC))
+        record(
+            session,
+            actor_id=None,
+            action=AuditAction.ACTIVITY_CREATED,
+            subject_type="activity",
+            subject_id=1,
+            at=datetime(2026, 11, 20, 12, tzinfo=UTC),
+        )
+        record(
+            session,
+            actor_id=None,
+            action=AuditAction.ATTENDANCE_SET,
+            subject_type="registration",
+            subject_id=7,
+            details={"activity_id": 1, "person_id": 3, "attended": True},
+            at=datetime(2026, 11, 30, 16, 5, tzinfo=UTC),
+        )
+        record(
+            session,
+            actor_id=None,
+            action=AuditAction.BROADCAST_STARTED,
+            subject_type="broadcast",
+            subject_id=2,
+            details={"recipients": 120},
+            at=datetime(2026, 12, 1, 9, tzinfo=UTC),
+        )
     engine.dispose()
     return url
 
@@ -44,8 +61,21 @@ def test_since_a_date_in_local_time(db: str, capsys: pytest.CaptureFixture[str])
 
 
 def test_filters_and_json(db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["audit", "--since", "2026-11-01 00:00", "--until", "2026-12-01",
-                 "--action", "activity.created", "--json"]) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "--since",
+                "2026-11-01 00:00",
+                "--until",
+                "2026-12-01",
+                "--action",
+                "activity.created",
+                "--json",
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["action"], r["subject_id"]) for r in rows] == [("activity.created", 1)]
 

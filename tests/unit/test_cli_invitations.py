@@ -57,8 +57,9 @@ def test_import_activities_reads_xlsx(
     sheet = book.active
     assert sheet is not None
     sheet.append(["title", "category", "starts_at", "ends_at", "venue", "places"])
-    sheet.append(["Klub", "Spotkania", datetime(2026, 12, 1, 17), datetime(2026, 12, 1, 19),
-                  "Świetlica", 12])
+    sheet.append(
+        ["Klub", "Spotkania", datetime(2026, 12, 1, 17), datetime(2026, 12, 1, 19), "Świetlica", 12]
+    )
     out = io.BytesIO()
     book.save(out)
     path = tmp_path / "zajecia.xlsx"

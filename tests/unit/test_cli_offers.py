@@ -27,8 +27,7 @@ def db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     engine = make_engine(url)
     upgrade_to_latest(engine)
     with transaction(engine) as session:
-        make_programme(session, name="PAL Barwinek",
-                       open_until=datetime(2026, 12, 31, tzinfo=UTC))
+        make_programme(session, name="PAL Barwinek", open_until=datetime(2026, 12, 31, tzinfo=UTC))
     engine.dispose()
     return url
 
@@ -45,22 +44,45 @@ def test_shows_the_deployment_defaults(db: str, capsys: pytest.CaptureFixture[st
     assert main(["offer-windows", "--programme", "PAL Barwinek"]) == 0
     assert capsys.readouterr().out.strip() == (
         "PAL Barwinek: a freed place is offered for 8 h to the first in line; within 2 h "
-        "of the start, the first tap on the reserve list wins")
+        "of the start, the first tap on the reserve list wins"
+    )
 
 
-def test_sets_and_resets_the_programme_windows(
-    db: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["offer-windows", "--programme", "PAL Barwinek", "--offer-time", "90m",
-                 "--first-come", "3h"]) == 0
+def test_sets_and_resets_the_programme_windows(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "offer-windows",
+                "--programme",
+                "PAL Barwinek",
+                "--offer-time",
+                "90m",
+                "--first-come",
+                "3h",
+            ]
+        )
+        == 0
+    )
     assert "offered for 90 min" in capsys.readouterr().out
     programme = _programme(db)
     assert (programme.offer_time, programme.offer_first_come) == ("90m", "3h")
     assert windows_for(programme).first_come == timedelta(hours=3)
     assert main(["offer-windows", "--programme", "PAL Barwinek", "--offer-time", "0"]) == 0
     assert "given at once" in capsys.readouterr().out
-    assert main(["offer-windows", "--programme", "PAL Barwinek", "--offer-time", "default",
-                 "--first-come", "default"]) == 0
+    assert (
+        main(
+            [
+                "offer-windows",
+                "--programme",
+                "PAL Barwinek",
+                "--offer-time",
+                "default",
+                "--first-come",
+                "default",
+            ]
+        )
+        == 0
+    )
     programme = _programme(db)
     assert (programme.offer_time, programme.offer_first_come) == (None, None)
 

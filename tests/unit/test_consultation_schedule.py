@@ -44,13 +44,25 @@ def scene(engine: Engine, clock: FrozenClock) -> Scene:
 
 
 def _create(engine: Engine, scene: Scene, clock: FrozenClock, opens: str) -> int:
-    draft = {"kind": "poll", "audience": "programme", "show_results": True, "opens": opens,
-             "closes": "2026-11-30",
-             "questions": [{"text": "Kiedy?", "multiple": False,
-                            "options": ["Rano", "Po południu", "Wieczorem"]}]}
+    draft = {
+        "kind": "poll",
+        "audience": "programme",
+        "show_results": True,
+        "opens": opens,
+        "closes": "2026-11-30",
+        "questions": [
+            {"text": "Kiedy?", "multiple": False, "options": ["Rano", "Po południu", "Wieczorem"]}
+        ],
+    }
     with transaction(engine) as session:
-        found = create_consultation(session, draft=draft, programme_id=scene.programme_id,
-                                    actor=scene.actor, now=clock.now(), zone=WARSAW)
+        found = create_consultation(
+            session,
+            draft=draft,
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            now=clock.now(),
+            zone=WARSAW,
+        )
         assert found.id is not None
         return found.id
 
@@ -61,8 +73,9 @@ async def test_it_opens_on_its_day_after_quiet_hours_paced_like_announcements(
     _create(engine, scene, clock, opens="2026-11-25")
     schedule = ConsultationSchedule(database, clock)
     outbox = Outbox()
-    dispatcher = Dispatcher(db=database, sender=outbox, clock=clock,
-                            settings=DispatchSettings(quiet_hours=NIGHT))
+    dispatcher = Dispatcher(
+        db=database, sender=outbox, clock=clock, settings=DispatchSettings(quiet_hours=NIGHT)
+    )
     assert (await schedule.tick()).opened == []
     midnight = datetime(2026, 11, 25, 0, 0, tzinfo=WARSAW)
     assert await schedule.next_at() == midnight
@@ -86,12 +99,19 @@ async def test_closing_sends_results_and_drops_unsent_invitations(
 ) -> None:
     cid = _create(engine, scene, clock, opens="2026-11-23")
     with transaction(engine) as session:
-        choose(session, consultation_id=cid, who=Answerer(scene.placed[0]), question=0,
-               option=2, now=clock.now())
+        choose(
+            session,
+            consultation_id=cid,
+            who=Answerer(scene.placed[0]),
+            question=0,
+            option=2,
+            now=clock.now(),
+        )
         close_now(session, consultation_id=cid, actor=scene.actor, now=clock.now())
     outbox = Outbox()
-    dispatcher = Dispatcher(db=database, sender=outbox, clock=clock,
-                            settings=DispatchSettings(quiet_hours=None))
+    dispatcher = Dispatcher(
+        db=database, sender=outbox, clock=clock, settings=DispatchSettings(quiet_hours=None)
+    )
     await dispatcher.drain()
     # The invitations were still waiting when it closed: only the results go out.
     assert [chat for chat, _, _, _ in outbox.sent] == [5000]

@@ -56,9 +56,16 @@ def draft(**extra: Any) -> dict[str, Any]:
     """A complete single-question draft, open today until Friday, for the programme."""
     base: dict[str, Any] = {
         "kind": "poll",
-        "questions": [{"text": "Kiedy spotkania?", "multiple": False,
-                       "options": ["Rano", "Po południu", "Wieczorem"]}],
-        "opens": "2026-11-23", "closes": "2026-11-27", "audience": "programme",
+        "questions": [
+            {
+                "text": "Kiedy spotkania?",
+                "multiple": False,
+                "options": ["Rano", "Po południu", "Wieczorem"],
+            }
+        ],
+        "opens": "2026-11-23",
+        "closes": "2026-11-27",
+        "audience": "programme",
         "show_results": True,
     }
     base.update(extra)
@@ -72,8 +79,14 @@ def scene(engine: Engine) -> Scene:
 
 def _create(engine: Engine, scene: Scene, **extra: Any) -> int:
     with transaction(engine) as session:
-        found = create_consultation(session, draft=draft(**extra), programme_id=scene.programme_id,
-                                    actor=scene.actor, now=NOW, zone=ZONE)
+        found = create_consultation(
+            session,
+            draft=draft(**extra),
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            now=NOW,
+            zone=ZONE,
+        )
         assert found.id is not None
         return found.id
 
@@ -99,11 +112,13 @@ def test_a_draft_walks_from_kind_to_preview_and_refuses_bad_answers() -> None:
     d, step = answer(d, Step.TITLE, "Potrzeby mieszkańców", now=NOW, zone=ZONE)
     d, step = answer(d, Step.QUESTION, "Co Cię interesuje?", now=NOW, zone=ZONE)
     d, step = answer(d, Step.MODE, "n", now=NOW, zone=ZONE)
-    d, step = answer(d, Step.OPTIONS, "1. Gimnastyka\n2) Komputer\n- Wycieczki", now=NOW,
-                     zone=ZONE)
+    d, step = answer(d, Step.OPTIONS, "1. Gimnastyka\n2) Komputer\n- Wycieczki", now=NOW, zone=ZONE)
     assert step == Step.MORE
-    assert d["questions"][0] == {"text": "Co Cię interesuje?", "multiple": True,
-                                 "options": ["Gimnastyka", "Komputer", "Wycieczki"]}
+    assert d["questions"][0] == {
+        "text": "Co Cię interesuje?",
+        "multiple": True,
+        "options": ["Gimnastyka", "Komputer", "Wycieczki"],
+    }
     d, step = answer(d, Step.MORE, "f", now=NOW, zone=ZONE)
     d, step = answer(d, Step.FREE, "Czego brakuje na osiedlu?", now=NOW, zone=ZONE)
     assert step == Step.OPENS
@@ -154,8 +169,9 @@ def test_opening_today_invites_the_programme_once(engine: Engine, scene: Scene) 
 
 
 def test_a_later_opening_waits_for_the_schedule(engine: Engine, scene: Scene) -> None:
-    cid = _create(engine, scene, opens="2026-11-25", audience="activity",
-                  activity_id=scene.activity_id)
+    cid = _create(
+        engine, scene, opens="2026-11-25", audience="activity", activity_id=scene.activity_id
+    )
     assert _sends(engine, "consultation") == []
     with read_only(engine) as session:
         assert next_change_at(session) == datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
@@ -166,24 +182,35 @@ def test_a_later_opening_waits_for_the_schedule(engine: Engine, scene: Scene) ->
     assert sorted(s.person_id or 0 for s in _sends(engine, "consultation")) == sorted(scene.placed)
 
 
-def test_everyone_and_other_programmes_activities_are_refused(engine: Engine,
-                                                             scene: Scene) -> None:
+def test_everyone_and_other_programmes_activities_are_refused(engine: Engine, scene: Scene) -> None:
     with transaction(engine) as session, pytest.raises(NotYourConsultation):
-        create_consultation(session, draft=draft(audience="everyone"),
-                            programme_id=scene.programme_id, actor=scene.actor, now=NOW,
-                            zone=ZONE)
+        create_consultation(
+            session,
+            draft=draft(audience="everyone"),
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            now=NOW,
+            zone=ZONE,
+        )
     with transaction(engine) as session, pytest.raises(NotYourConsultation):
         other = make_programme(session)
         assert other.id is not None
-        create_consultation(session, draft=draft(), programme_id=other.id, actor=scene.actor,
-                            now=NOW, zone=ZONE)
+        create_consultation(
+            session, draft=draft(), programme_id=other.id, actor=scene.actor, now=NOW, zone=ZONE
+        )
 
 
 def test_audience_everyone_reaches_all_programmes(engine: Engine, scene: Scene) -> None:
     with transaction(engine) as session:
         make_person(session, telegram_id=7777, programme=make_programme(session))
-        probe = Consultation(programme_id=scene.programme_id, author_id=scene.animator_id,
-                             title="x", audience="everyone", opens_at=NOW, closes_at=NOW)
+        probe = Consultation(
+            programme_id=scene.programme_id,
+            author_id=scene.animator_id,
+            title="x",
+            audience="everyone",
+            opens_at=NOW,
+            closes_at=NOW,
+        )
         # Five residents, the animator and the outsider.
         assert len(audience_ids(session, probe, reachable=True)) == 7
 
@@ -195,31 +222,39 @@ def test_answer_change_and_close(engine: Engine, scene: Scene) -> None:
     cid = _create(engine, scene)
     krystyna, jan = scene.placed[0], scene.placed[1]
     with transaction(engine) as session:
-        sheet = choose(session, consultation_id=cid, who=Answerer(krystyna), question=0,
-                       option=0, now=NOW)
+        sheet = choose(
+            session, consultation_id=cid, who=Answerer(krystyna), question=0, option=0, now=NOW
+        )
         assert sheet.finished and sheet.choices == {0: (0,)}
         # Changing the answer replaces it.
-        sheet = choose(session, consultation_id=cid, who=Answerer(krystyna), question=0,
-                       option=2, now=NOW)
+        sheet = choose(
+            session, consultation_id=cid, who=Answerer(krystyna), question=0, option=2, now=NOW
+        )
         choose(session, consultation_id=cid, who=Answerer(jan), question=0, option=2, now=NOW)
         with pytest.raises(BadAnswer):
-            choose(session, consultation_id=cid, who=Answerer(jan), question=0, option=9,
-                   now=NOW)
+            choose(session, consultation_id=cid, who=Answerer(jan), question=0, option=9, now=NOW)
         with pytest.raises(BadAnswer):
-            choose(session, consultation_id=cid, who=Answerer(jan), question=3, option=0,
-                   now=NOW)
+            choose(session, consultation_id=cid, who=Answerer(jan), question=3, option=0, now=NOW)
     with read_only(engine) as session:
         counted = results(session, consultation_id=cid)
     assert counted.respondents == 2 and counted.questions[0].counts == (0, 0, 2)
     with transaction(engine) as session:
-        queued = close_now(session, consultation_id=cid, actor=scene.actor,
-                           now=NOW + timedelta(hours=1))
+        queued = close_now(
+            session, consultation_id=cid, actor=scene.actor, now=NOW + timedelta(hours=1)
+        )
     assert queued == 2
     assert sorted(s.person_id or 0 for s in _sends(engine, "consultation_results")) == sorted(
-        [krystyna, jan])
+        [krystyna, jan]
+    )
     with transaction(engine) as session, pytest.raises(ConsultationNotOpen):
-        choose(session, consultation_id=cid, who=Answerer(krystyna), question=0, option=1,
-               now=NOW + timedelta(hours=2))
+        choose(
+            session,
+            consultation_id=cid,
+            who=Answerer(krystyna),
+            question=0,
+            option=1,
+            now=NOW + timedelta(hours=2),
+        )
 
 
 def test_a_consultation_not_open_yet_can_be_withdrawn(engine: Engine, scene: Scene) -> None:
@@ -243,10 +278,13 @@ def test_closing_at_the_date_and_not_twice(engine: Engine, scene: Scene) -> None
 
 
 def test_multiple_choice_toggles_and_done_moves_on(engine: Engine, scene: Scene) -> None:
-    questions = [{"text": "Co?", "multiple": True, "options": ["A", "B", "C"]},
-                 {"text": "Kiedy?", "multiple": False, "options": ["Rano", "Wieczór"]}]
-    cid = _create(engine, scene, kind="survey", title="Potrzeby", questions=questions,
-                  free="Coś jeszcze?")
+    questions = [
+        {"text": "Co?", "multiple": True, "options": ["A", "B", "C"]},
+        {"text": "Kiedy?", "multiple": False, "options": ["Rano", "Wieczór"]},
+    ]
+    cid = _create(
+        engine, scene, kind="survey", title="Potrzeby", questions=questions, free="Coś jeszcze?"
+    )
     who = Answerer(scene.placed[0])
     with transaction(engine) as session:
         choose(session, consultation_id=cid, who=who, question=0, option=0, now=NOW)
@@ -258,12 +296,14 @@ def test_multiple_choice_toggles_and_done_moves_on(engine: Engine, scene: Scene)
         assert sheet.at_free_question
         with pytest.raises(ConsultationInvalid):
             write_free_text(session, consultation_id=cid, who=who, text="z" * 10_000, now=NOW)
-        sheet = write_free_text(session, consultation_id=cid, who=who,
-                                text="Ławki przy bloku", now=NOW)
+        sheet = write_free_text(
+            session, consultation_id=cid, who=who, text="Ławki przy bloku", now=NOW
+        )
         assert sheet.finished
     with read_only(engine) as session:
         assert free_text_answers(session, consultation_id=cid, actor=scene.actor) == [
-            "Ławki przy bloku"]
+            "Ławki przy bloku"
+        ]
         outsider = Actor(person_id=1)
         with pytest.raises(NotYourConsultation):
             free_text_answers(session, consultation_id=cid, actor=outsider)
@@ -272,26 +312,47 @@ def test_multiple_choice_toggles_and_done_moves_on(engine: Engine, scene: Scene)
 def test_people_outside_the_audience_cannot_answer(engine: Engine, scene: Scene) -> None:
     cid = _create(engine, scene, audience="activity", activity_id=scene.activity_id)
     with transaction(engine) as session, pytest.raises(NotInAudience):
-        choose(session, consultation_id=cid, who=Answerer(scene.reserve[0]), question=0,
-               option=0, now=NOW)
+        choose(
+            session,
+            consultation_id=cid,
+            who=Answerer(scene.reserve[0]),
+            question=0,
+            option=0,
+            now=NOW,
+        )
 
 
 def test_paper_answers_are_marked_and_only_for_people_without_telegram(
-        engine: Engine, scene: Scene) -> None:
+    engine: Engine, scene: Scene
+) -> None:
     cid = _create(engine, scene)
     with transaction(engine) as session:
-        paper = create_proxy_participant(session, programme_id=scene.programme_id,
-                                         display_name="Pani Halina",
-                                         created_by_id=scene.animator_id)
+        paper = create_proxy_participant(
+            session,
+            programme_id=scene.programme_id,
+            display_name="Pani Halina",
+            created_by_id=scene.animator_id,
+        )
         assert paper.id is not None
         paper_id = paper.id
     with transaction(engine) as session:
-        choose(session, consultation_id=cid, who=Answerer(paper_id, paper_by=scene.actor),
-               question=0, option=1, now=NOW)
+        choose(
+            session,
+            consultation_id=cid,
+            who=Answerer(paper_id, paper_by=scene.actor),
+            question=0,
+            option=1,
+            now=NOW,
+        )
         with pytest.raises(LookupError):  # a resident with Telegram answers for themselves
-            choose(session, consultation_id=cid,
-                   who=Answerer(scene.placed[0], paper_by=scene.actor), question=0, option=1,
-                   now=NOW)
+            choose(
+                session,
+                consultation_id=cid,
+                who=Answerer(scene.placed[0], paper_by=scene.actor),
+                question=0,
+                option=1,
+                now=NOW,
+            )
     with read_only(engine) as session:
         counted = results(session, consultation_id=cid)
         row = session.exec(select(ConsultationResponse)).one()
@@ -303,8 +364,9 @@ def test_paper_answers_are_marked_and_only_for_people_without_telegram(
 
 
 @pytest.mark.parametrize("keep", [True, False])
-def test_erasure_keeps_choices_under_the_code_or_deletes_them(engine: Engine, scene: Scene,
-                                                              keep: bool) -> None:
+def test_erasure_keeps_choices_under_the_code_or_deletes_them(
+    engine: Engine, scene: Scene, keep: bool
+) -> None:
     with transaction(engine) as session:
         programme = session.get(Programme, scene.programme_id)
         assert programme is not None
@@ -329,7 +391,8 @@ def test_erasure_keeps_choices_under_the_code_or_deletes_them(engine: Engine, sc
     with transaction(engine) as session:
         report = erase_person(session, person_id=who.person_id, now=NOW)
     assert (report.consultation_answers_kept, report.consultation_answers_deleted) == (
-        (1, 0) if keep else (0, 1))
+        (1, 0) if keep else (0, 1)
+    )
     with read_only(engine) as session:
         rows = list(session.exec(select(ConsultationResponse)))
         codes = list(session.exec(select(ParticipantCode)))
@@ -358,16 +421,25 @@ def test_the_workbook_sheet_counts_people_and_hides_small_options(engine: Engine
         for n, person_id in enumerate(scene.placed + others):
             # 9 say "Rano", 2 "Po południu", 1 "Wieczorem".
             option = 0 if n < 9 else (1 if n < 11 else 2)
-            choose(session, consultation_id=cid, who=Answerer(person_id), question=0,
-                   option=option, now=NOW)
-        write(session, consultation_id=cid, who=Answerer(others[0]), text="Sekretny tekst",
-              now=NOW)
+            choose(
+                session,
+                consultation_id=cid,
+                who=Answerer(person_id),
+                question=0,
+                option=option,
+                now=NOW,
+            )
+        write(session, consultation_id=cid, who=Answerer(others[0]), text="Sekretny tekst", now=NOW)
         close_now(session, consultation_id=cid, actor=scene.actor, now=NOW + timedelta(days=1))
     with read_only(engine) as session:
         programme = session.get(Programme, scene.programme_id)
         assert programme is not None
-        report = build_report(session, programme=programme, now=NOW + timedelta(days=2),
-                              options=ReportOptions(year=2026))
+        report = build_report(
+            session,
+            programme=programme,
+            now=NOW + timedelta(days=2),
+            options=ReportOptions(year=2026),
+        )
     sheet = next(s for s in report.sheets if s.key == "consultations")
     rows = [[c.value for c in row] for row in sheet.rows]
     assert ["2026", 1, 12, 0] in [r[:4] for r in rows]
@@ -417,8 +489,9 @@ def test_a_translation_keeps_the_layout_of_the_original() -> None:
         parse_translation(d, "Needs\n\nWhen?\nMorning\nAfter\u202enoon\nEvening\n\nMore?")
     assert control.value.fault == Fault.CONTROL
     english = parse_translation(d, "Needs\r\n\r\nWhen?\nMorning\n Afternoon \nEvening\n\n\nMore?")
-    title, questions, free = localized("Potrzeby", d["questions"], "Coś jeszcze?",
-                                       {"en": english}, "en")
+    title, questions, free = localized(
+        "Potrzeby", d["questions"], "Coś jeszcze?", {"en": english}, "en"
+    )
     assert (title, free) == ("Needs", "More?")
     assert questions[0]["options"] == ["Morning", "Afternoon", "Evening"]
     assert questions[0]["multiple"] is False

@@ -46,13 +46,25 @@ def _all_at_once(engine: Engine, works: list[Callable[[Session], object]]) -> li
 
 def _consultation(engine: Engine, opens: str) -> tuple[int, list[int]]:
     scene = make_scene(engine, NOW, places=3, people=5)
-    draft = {"kind": "poll", "audience": "programme", "show_results": False,
-             "opens": opens, "closes": "2026-11-30",
-             "questions": [{"text": "Co?", "multiple": True,
-                            "options": [f"Opcja {i}" for i in range(THREADS)]}]}
+    draft = {
+        "kind": "poll",
+        "audience": "programme",
+        "show_results": False,
+        "opens": opens,
+        "closes": "2026-11-30",
+        "questions": [
+            {"text": "Co?", "multiple": True, "options": [f"Opcja {i}" for i in range(THREADS)]}
+        ],
+    }
     with transaction(engine) as session:
-        found = create_consultation(session, draft=draft, programme_id=scene.programme_id,
-                                    actor=scene.actor, now=NOW, zone=ZONE)
+        found = create_consultation(
+            session,
+            draft=draft,
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            now=NOW,
+            zone=ZONE,
+        )
         assert found.id is not None
         return found.id, scene.placed + scene.reserve
 
@@ -62,8 +74,9 @@ def test_many_quick_taps_of_one_person_are_all_kept(db: Engine) -> None:
     who = Answerer(people[0])
 
     def tap(option: int) -> Callable[[Session], object]:
-        return lambda session: choose(session, consultation_id=cid, who=who, question=0,
-                                      option=option, now=NOW)
+        return lambda session: choose(
+            session, consultation_id=cid, who=who, question=0, option=option, now=NOW
+        )
 
     _all_at_once(db, [tap(i) for i in range(THREADS)])
     with read_only(db) as session:
@@ -75,8 +88,9 @@ def test_many_quick_taps_of_one_person_are_all_kept(db: Engine) -> None:
 def test_processes_opening_at_once_invite_everyone_once(db: Engine) -> None:
     cid, people = _consultation(db, "2026-11-24")
     due = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
-    outcomes = _all_at_once(db, [lambda session: advance_consultations(session, now=due)
-                                 for _ in range(THREADS)])
+    outcomes = _all_at_once(
+        db, [lambda session: advance_consultations(session, now=due) for _ in range(THREADS)]
+    )
     opened = [cid for outcome in outcomes for cid in getattr(outcome, "opened", [])]
     with read_only(db) as session:
         sends = session.exec(select(PendingSend).where(PendingSend.kind == "consultation")).all()

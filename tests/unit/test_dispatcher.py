@@ -39,8 +39,9 @@ class Outbox:
         self.gate: asyncio.Event | None = None
         self.latency = 0.0
 
-    async def send(self, chat_id: int, message: OutgoingMessage, *, bulk: bool,
-                   broadcast: bool = False) -> SendResult:
+    async def send(
+        self, chat_id: int, message: OutgoingMessage, *, bulk: bool, broadcast: bool = False
+    ) -> SendResult:
         if self.gate is not None:
             await self.gate.wait()
         if self.latency:
@@ -58,23 +59,45 @@ async def database(engine: Engine) -> AsyncIterator[Database]:
     db.close()
 
 
-def _dispatcher(db: Database, outbox: Outbox, clock: FrozenClock, *, worker: str = "test:1:1",
-                quiet: bool = True, changes_as_x: bool = False) -> Dispatcher:
+def _dispatcher(
+    db: Database,
+    outbox: Outbox,
+    clock: FrozenClock,
+    *,
+    worker: str = "test:1:1",
+    quiet: bool = True,
+    changes_as_x: bool = False,
+) -> Dispatcher:
     # `changes_as_x`: change notices render as a bare "x", for people with no activity.
     renderers = {**RENDERERS, SendKind.CHANGE.value: _bare} if changes_as_x else RENDERERS
-    return Dispatcher(db=db, sender=outbox, clock=clock, worker=worker,
-                      settings=DispatchSettings(quiet_hours=NIGHT if quiet else None),
-                      renderers=renderers)
+    return Dispatcher(
+        db=db,
+        sender=outbox,
+        clock=clock,
+        worker=worker,
+        settings=DispatchSettings(quiet_hours=NIGHT if quiet else None),
+        renderers=renderers,
+    )
 
 
 def _bare(*_args: object) -> OutgoingMessage:
     return OutgoingMessage("x")
 
 
-def _scene(engine: Engine, clock: FrozenClock, *, starts_at: datetime | None = None,
-           ids: tuple[int, int] = (702, 701)) -> Scene:
-    return make_scene(engine, starts_at=starts_at or clock.now() + timedelta(days=2), places=5,
-                      people=[("Jan", ids[0], "pl"), ("Olena", ids[1], "uk")], now=clock.now())
+def _scene(
+    engine: Engine,
+    clock: FrozenClock,
+    *,
+    starts_at: datetime | None = None,
+    ids: tuple[int, int] = (702, 701),
+) -> Scene:
+    return make_scene(
+        engine,
+        starts_at=starts_at or clock.now() + timedelta(days=2),
+        places=5,
+        people=[("Jan", ids[0], "pl"), ("Olena", ids[1], "uk")],
+        now=clock.now(),
+    )
 
 
 async def test_due_reminders_go_out_once_in_each_persons_language(
@@ -89,8 +112,10 @@ async def test_due_reminders_go_out_once_in_each_persons_language(
     assert await dispatcher.drain() == 2
     assert await dispatcher.drain() == 0
     texts = {chat: message.text.splitlines()[0] for chat, message, _, _ in outbox.sent}
-    assert texts == {702: "🔔 Przypomnienie: Warsztaty rękodzieła",
-                     701: "🔔 Нагадування: Warsztaty rękodzieła"}
+    assert texts == {
+        702: "🔔 Przypomnienie: Warsztaty rękodzieła",
+        701: "🔔 Нагадування: Warsztaty rękodzieła",
+    }
     assert all(bulk and not broadcast for _, _, bulk, broadcast in outbox.sent)
 
 
@@ -156,14 +181,21 @@ async def test_a_quiet_reminder_overtaken_by_the_next_one_is_dropped(
     await _dispatcher(database, outbox, clock).drain()
     assert outbox.sent == []
     assert {s.last_error for s in sends(engine, SendKind.REMINDER, SendState.DROPPED)} == {
-        "superseded during quiet hours"}
+        "superseded during quiet hours"
+    }
 
 
 async def test_programme_quiet_hours_can_be_off(
     engine: Engine, database: Database, clock: FrozenClock
 ) -> None:
-    scene = make_scene(engine, starts_at=datetime(2026, 11, 26, 7, 30, tzinfo=WARSAW), places=2,
-                       people=[("Jan", 702, "pl")], now=clock.now(), quiet_hours="off")
+    scene = make_scene(
+        engine,
+        starts_at=datetime(2026, 11, 26, 7, 30, tzinfo=WARSAW),
+        places=2,
+        people=[("Jan", 702, "pl")],
+        now=clock.now(),
+        quiet_hours="off",
+    )
     outbox = Outbox()
     clock.set(first_reminder_due(scene))
     await _dispatcher(database, outbox, clock).drain()
@@ -180,8 +212,12 @@ async def test_sends_for_erased_people_or_deleted_activities_are_dropped(
         jan.telegram_id, jan.display_name, jan.erased_at = None, None, clock.now()
         session.add(jan)
         # A change notice whose registration went away with its activity.
-        orphan = enqueue(session, kind=SendKind.CHANGE, person_id=scene.people["Olena"].person_id,
-                         due_at=clock.now())
+        orphan = enqueue(
+            session,
+            kind=SendKind.CHANGE,
+            person_id=scene.people["Olena"].person_id,
+            due_at=clock.now(),
+        )
         assert orphan is not None
     outbox = Outbox()
     clock.set(first_reminder_due(scene))
@@ -195,8 +231,13 @@ async def test_sends_for_erased_people_or_deleted_activities_are_dropped(
 async def test_failures_back_off_then_fail_for_good(
     engine: Engine, database: Database, clock: FrozenClock
 ) -> None:
-    scene = make_scene(engine, starts_at=clock.now() + timedelta(days=5), places=2,
-                       people=[("Jan", 702, "pl")], now=clock.now())
+    scene = make_scene(
+        engine,
+        starts_at=clock.now() + timedelta(days=5),
+        places=2,
+        people=[("Jan", 702, "pl")],
+        now=clock.now(),
+    )
     outbox = Outbox()
     dispatcher = _dispatcher(database, outbox, clock)
     outbox.answers = [SendResult(SendOutcome.RETRY_LATER, error="NetworkError")] * MAX_ATTEMPTS
@@ -206,7 +247,10 @@ async def test_failures_back_off_then_fail_for_good(
         clock.advance(timedelta(hours=1))
     first = sends(engine, SendKind.REMINDER)[0]
     assert (first.state, first.attempts, first.last_error) == (
-        SendState.FAILED, MAX_ATTEMPTS, "NetworkError")
+        SendState.FAILED,
+        MAX_ATTEMPTS,
+        "NetworkError",
+    )
     # Telegram refusing the message outright is not retried.
     outbox.answers = [SendResult(SendOutcome.FAILED, error="BadRequest: chat not found")]
     clock.set(scene.starts_at - timedelta(hours=2))
@@ -218,8 +262,13 @@ async def test_failures_back_off_then_fail_for_good(
 async def test_a_flood_wait_longer_than_the_backoff_is_honoured(
     engine: Engine, database: Database, clock: FrozenClock
 ) -> None:
-    scene = make_scene(engine, starts_at=clock.now() + timedelta(days=5), places=2,
-                       people=[("Jan", 702, "pl")], now=clock.now())
+    scene = make_scene(
+        engine,
+        starts_at=clock.now() + timedelta(days=5),
+        places=2,
+        people=[("Jan", 702, "pl")],
+        now=clock.now(),
+    )
     outbox = Outbox()
     outbox.answers = [SendResult(SendOutcome.RETRY_LATER, error="RetryAfter", retry_after=300)]
     clock.set(first_reminder_due(scene))
@@ -233,12 +282,16 @@ async def test_two_dispatchers_on_one_database_send_each_message_once(
 ) -> None:
     with transaction(engine) as session:
         for i in range(60):
-            person = Person(telegram_id=9000 + i, display_name=f"Osoba {i}",
-                            onboarding_step="done")
+            person = Person(telegram_id=9000 + i, display_name=f"Osoba {i}", onboarding_step="done")
             session.add(person)
             session.flush()
-            enqueue(session, kind=SendKind.CHANGE, person_id=person.id, due_at=clock.now(),
-                    payload={"cancelled": True})
+            enqueue(
+                session,
+                kind=SendKind.CHANGE,
+                person_id=person.id,
+                due_at=clock.now(),
+                payload={"cancelled": True},
+            )
 
     second_db = Database(engine)
     outbox_a, outbox_b = Outbox(), Outbox()
@@ -256,8 +309,13 @@ async def test_two_dispatchers_on_one_database_send_each_message_once(
 async def test_claims_of_a_crashed_worker_are_resent_after_the_lease(
     engine: Engine, database: Database, clock: FrozenClock
 ) -> None:
-    scene = make_scene(engine, starts_at=clock.now() + timedelta(days=5), places=2,
-                       people=[("Jan", 702, "pl")], now=clock.now())
+    scene = make_scene(
+        engine,
+        starts_at=clock.now() + timedelta(days=5),
+        places=2,
+        people=[("Jan", 702, "pl")],
+        now=clock.now(),
+    )
     clock.set(first_reminder_due(scene))
     with transaction(engine) as session:  # a worker on another host claims, then dies
         assert len(claim_due(session, worker="elsewhere:42:7", now=clock.now(), limit=5)) == 1
@@ -286,8 +344,13 @@ def test_a_worker_on_this_host_whose_process_ended_is_dead() -> None:
 async def test_an_enqueued_send_for_now_wakes_the_dispatcher(
     engine: Engine, database: Database, clock: FrozenClock
 ) -> None:
-    scene = make_scene(engine, starts_at=clock.now() + timedelta(days=5), places=1,
-                       people=[("Jan", 702, "pl"), ("Olena", 701, "uk")], now=clock.now())
+    scene = make_scene(
+        engine,
+        starts_at=clock.now() + timedelta(days=5),
+        places=1,
+        people=[("Jan", 702, "pl"), ("Olena", 701, "uk")],
+        now=clock.now(),
+    )
     outbox = Outbox()
     wakes: list[datetime | None] = []
 
@@ -295,14 +358,19 @@ async def test_an_enqueued_send_for_now_wakes_the_dispatcher(
         def wake_at(self, when: datetime | None) -> None:
             wakes.append(when)
 
-    dispatcher = Dispatcher(db=database, sender=outbox, clock=clock, alarm=Alarm(),
-                            settings=DispatchSettings())
+    dispatcher = Dispatcher(
+        db=database, sender=outbox, clock=clock, alarm=Alarm(), settings=DispatchSettings()
+    )
     await dispatcher.start()
     await dispatcher.wait_idle()
     assert wakes[-1] == first_reminder_due(scene)  # nothing due: sleep until the reminder
     # Jan gives up his place: Olena is offered it and the offer goes out at once.
-    await database.write(cancel, person_id=scene.people["Jan"].person_id,
-                         activity_id=scene.activity_id, now=clock.now())
+    await database.write(
+        cancel,
+        person_id=scene.people["Jan"].person_id,
+        activity_id=scene.activity_id,
+        now=clock.now(),
+    )
     for _ in range(100):
         if outbox.sent:
             break
@@ -315,8 +383,13 @@ async def test_an_enqueued_send_for_now_wakes_the_dispatcher(
 async def test_stopping_waits_for_sends_in_flight(
     engine: Engine, database: Database, clock: FrozenClock
 ) -> None:
-    scene = make_scene(engine, starts_at=clock.now() + timedelta(days=5), places=2,
-                       people=[("Jan", 702, "pl")], now=clock.now())
+    scene = make_scene(
+        engine,
+        starts_at=clock.now() + timedelta(days=5),
+        places=2,
+        people=[("Jan", 702, "pl")],
+        now=clock.now(),
+    )
     outbox = Outbox()
     outbox.gate = asyncio.Event()
     dispatcher = _dispatcher(database, outbox, clock)
@@ -332,8 +405,13 @@ async def test_stopping_waits_for_sends_in_flight(
 async def test_a_reminder_whose_activity_was_deleted_is_dropped(
     engine: Engine, database: Database, clock: FrozenClock
 ) -> None:
-    scene = make_scene(engine, starts_at=clock.now() + timedelta(days=5), places=2,
-                       people=[("Jan", 702, "pl")], now=clock.now())
+    scene = make_scene(
+        engine,
+        starts_at=clock.now() + timedelta(days=5),
+        places=2,
+        people=[("Jan", 702, "pl")],
+        now=clock.now(),
+    )
     # Deleted behind the bot's back, references and all.
     raw = sqlite3.connect(str(engine.url.database))
     raw.execute("PRAGMA foreign_keys=OFF")
@@ -345,14 +423,20 @@ async def test_a_reminder_whose_activity_was_deleted_is_dropped(
     await _dispatcher(database, outbox, clock).drain()
     assert outbox.sent == []
     assert [s.last_error for s in sends(engine, SendKind.REMINDER, SendState.DROPPED)] == [
-        "activity gone"]
+        "activity gone"
+    ]
 
 
 async def test_stopping_gives_back_claims_whose_sends_never_finished(
     engine: Engine, database: Database, clock: FrozenClock
 ) -> None:
-    scene = make_scene(engine, starts_at=clock.now() + timedelta(days=5), places=2,
-                       people=[("Jan", 702, "pl")], now=clock.now())
+    scene = make_scene(
+        engine,
+        starts_at=clock.now() + timedelta(days=5),
+        places=2,
+        people=[("Jan", 702, "pl")],
+        now=clock.now(),
+    )
     outbox = Outbox()
     outbox.gate = asyncio.Event()  # Telegram never answers
     dispatcher = _dispatcher(database, outbox, clock)
@@ -388,8 +472,13 @@ async def test_a_send_finishing_during_a_claim_does_not_end_the_drain(
         session.add(person)
         session.flush()
         for _ in range(2):
-            enqueue(session, kind=SendKind.CHANGE, person_id=person.id, due_at=clock.now(),
-                    payload={"cancelled": True})
+            enqueue(
+                session,
+                kind=SendKind.CHANGE,
+                person_id=person.id,
+                due_at=clock.now(),
+                payload={"cancelled": True},
+            )
     database = SlowClaims(engine)
     try:
         outbox = Outbox()
@@ -420,7 +509,10 @@ class FailingRecords(Database):
 
 @pytest.mark.parametrize(("failures", "state"), [(2, SendState.SENT), (9, SendState.CLAIMED)])
 async def test_recording_a_sent_message_is_retried_then_left_to_the_lease(
-    engine: Engine, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch, failures: int,
+    engine: Engine,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+    failures: int,
     state: SendState,
 ) -> None:
     # Telegram took the message; writing "sent" fails for a moment. The write is tried
@@ -436,8 +528,13 @@ async def test_recording_a_sent_message_is_retried_then_left_to_the_lease(
         person = Person(telegram_id=9200, display_name="Ewa", onboarding_step="done")
         session.add(person)
         session.flush()
-        enqueue(session, kind=SendKind.CHANGE, person_id=person.id, due_at=clock.now(),
-                payload={"cancelled": True})
+        enqueue(
+            session,
+            kind=SendKind.CHANGE,
+            person_id=person.id,
+            due_at=clock.now(),
+            payload={"cancelled": True},
+        )
     database = FailingRecords(engine, failures)
     try:
         outbox = Outbox()

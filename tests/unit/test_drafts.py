@@ -175,7 +175,10 @@ def test_publish_makes_the_activity_visible_and_audited(engine: Engine, clock: F
         assert [item.activity.id for item in page.items] == [activity.id]
         entry = session.exec(select(AuditEntry)).one()
         assert (entry.action, entry.actor_id, entry.subject_id) == (
-            "activity.created", animator.id, activity.id)
+            "activity.created",
+            animator.id,
+            activity.id,
+        )
         assert "Warsztaty" not in str(entry.details)
 
 
@@ -189,8 +192,14 @@ def test_publish_checks_the_draft_again_when_time_has_passed(
         animator = make_person(session, telegram_id=701, programme=programme)
         assert programme.id is not None and animator.id is not None
         with pytest.raises(DraftInvalid) as caught:
-            publish(session, draft=draft, programme_id=programme.id, organiser_id=animator.id,
-                    now=clock.now(), zone=WARSAW)
+            publish(
+                session,
+                draft=draft,
+                programme_id=programme.id,
+                organiser_id=animator.id,
+                now=clock.now(),
+                zone=WARSAW,
+            )
         assert caught.value.problem == Problem.START_PAST
     with transaction(engine) as session:
         assert session.exec(select(Activity)).all() == []
@@ -199,8 +208,7 @@ def test_publish_checks_the_draft_again_when_time_has_passed(
 def test_publish_refuses_an_incomplete_draft(engine: Engine, clock: FrozenClock) -> None:
     draft = answer({}, Step.TITLE, "Spacer", now=clock.now(), zone=WARSAW)
     with transaction(engine) as session, pytest.raises(DraftInvalid) as caught:
-        publish(session, draft=draft, programme_id=1, organiser_id=1, now=clock.now(),
-                zone=WARSAW)
+        publish(session, draft=draft, programme_id=1, organiser_id=1, now=clock.now(), zone=WARSAW)
     assert caught.value.problem == Problem.INCOMPLETE
 
 
@@ -209,12 +217,12 @@ def test_category_and_venue_suggestions(engine: Engine, clock: FrozenClock) -> N
         programme = make_programme(session)
         other = make_programme(session)
         start = clock.now() + timedelta(days=3)
-        make_activity(session, programme=programme, starts_at=start, category="spacer",
-                      venue="Park Miejski")
+        make_activity(
+            session, programme=programme, starts_at=start, category="spacer", venue="Park Miejski"
+        )
         make_activity(session, programme=programme, starts_at=start, category="warsztaty")
         make_activity(session, programme=programme, starts_at=start, category="warsztaty")
-        make_activity(session, programme=other, starts_at=start, category="sport",
-                      venue="Hala")
+        make_activity(session, programme=other, starts_at=start, category="sport", venue="Hala")
         assert programme.id is not None
         assert known_categories(session, programme_id=programme.id) == ["warsztaty", "spacer"]
         venues = recent_venues(session, programme_id=programme.id)

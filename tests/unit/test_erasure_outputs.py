@@ -39,23 +39,38 @@ def story(engine: Engine, clock: FrozenClock) -> tuple[Resident, str, int]:
         wieslawa = resident_with_history(session, now=now)
         programme = session.get(Programme, wieslawa.programme_id)
         assert programme is not None
-        animator = make_person(session, telegram_id=555_000_111, name="Animatorka Ewa",
-                               programme=programme)
+        animator = make_person(
+            session, telegram_id=555_000_111, name="Animatorka Ewa", programme=programme
+        )
         assert animator.id is not None
         # Ewa also signed Wiesława up somewhere on her behalf (an audited proxy act).
         from tests.support.signup import make_activity
 
-        extra = make_activity(session, programme=programme, starts_at=now + timedelta(days=9),
-                              title="Zumba dla seniorów")
+        extra = make_activity(
+            session,
+            programme=programme,
+            starts_at=now + timedelta(days=9),
+            title="Zumba dla seniorów",
+        )
         assert extra.id is not None
-        sign_up(session, person_id=wieslawa.person_id, activity_id=extra.id, now=now,
-                proxy_by_id=animator.id)
+        sign_up(
+            session,
+            person_id=wieslawa.person_id,
+            activity_id=extra.id,
+            now=now,
+            proxy_by_id=animator.id,
+        )
         return wieslawa, programme.name, animator.id
 
 
 def _needles(wieslawa: Resident) -> list[str]:
-    return [wieslawa.name, "Zdziebłowska", str(wieslawa.telegram_id), wieslawa.free_text,
-            "600 700 800"]
+    return [
+        wieslawa.name,
+        "Zdziebłowska",
+        str(wieslawa.telegram_id),
+        wieslawa.free_text,
+        "600 700 800",
+    ]
 
 
 def _assert_clean(where: str, text: str, wieslawa: Resident) -> None:
@@ -69,8 +84,13 @@ def _xlsx_text(path: Path) -> str:
 
 
 def test_no_output_names_an_erased_person(
-    story: tuple[Resident, str, int], engine: Engine, db_url: str, clock: FrozenClock,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    story: tuple[Resident, str, int],
+    engine: Engine,
+    db_url: str,
+    clock: FrozenClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     wieslawa, programme, animator_id = story
     monkeypatch.setenv("PALBOT_DATABASE_URL", db_url)
@@ -90,25 +110,47 @@ def test_no_output_names_an_erased_person(
     assert wieslawa.code in exported, "her answers stay under the code"
 
     book, sheets = tmp_path / "report.xlsx", tmp_path / "sheets"
-    assert main(["report", "--programme", programme, "--out", str(book), "--row-level",
-                 "--csv", str(sheets)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--programme",
+                programme,
+                "--out",
+                str(book),
+                "--row-level",
+                "--csv",
+                str(sheets),
+            ]
+        )
+        == 0
+    )
     _assert_clean("evaluator workbook", _xlsx_text(book), wieslawa)
     for sheet in sheets.glob("*.csv"):
         _assert_clean(sheet.name, sheet.read_text(encoding="utf-8"), wieslawa)
 
-    for args in (["audit", "--since", "2000-01-01"], ["audit", "--since", "2000-01-01", "--json"],
-                 ["purge", "--dry-run"]):
+    for args in (
+        ["audit", "--since", "2000-01-01"],
+        ["audit", "--since", "2000-01-01", "--json"],
+        ["purge", "--dry-run"],
+    ):
         assert main(args) == 0
         _assert_clean(" ".join(args), capsys.readouterr().out, wieslawa)
 
     with transaction(engine) as session:
         others = person_data(session, person_id=wieslawa.person_id + 1, now=clock.now())
         everyone = participant_list(
-            session, activity_id=wieslawa.past_activity_id,
-            actor=Actor.admin(animator_id, wieslawa.programme_id), now=clock.now())
+            session,
+            activity_id=wieslawa.past_activity_id,
+            actor=Actor.admin(animator_id, wieslawa.programme_id),
+            now=clock.now(),
+        )
         mine = person_data(session, person_id=wieslawa.person_id, now=clock.now())
-    _assert_clean("another person's /mydata", render_html(others, translator("pl"))
-                  + render_json(others), wieslawa)
+    _assert_clean(
+        "another person's /mydata",
+        render_html(others, translator("pl")) + render_json(others),
+        wieslawa,
+    )
     _assert_clean("participant list", repr(everyone), wieslawa)
     # Even her own stub's data file is empty of her.
     _assert_clean("the stub's data", json.dumps(mine.to_json(), ensure_ascii=False), wieslawa)

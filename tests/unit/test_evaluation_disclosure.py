@@ -40,8 +40,7 @@ def test_counts_one_to_four_show_as_less_than_five_and_zero_stays() -> None:
 
 
 @pytest.mark.parametrize(("min_count", "min_pairs"), [(2, 10), (5, 2), (1, 1), (0, 10), (6, 5)])
-def test_thresholds_below_three_or_inconsistent_are_refused(min_count: int,
-                                                            min_pairs: int) -> None:
+def test_thresholds_below_three_or_inconsistent_are_refused(min_count: int, min_pairs: int) -> None:
     with pytest.raises(ThresholdTooLow):
         DisclosureRules(min_count=min_count, min_n_for_statistics=min_pairs)
 
@@ -119,8 +118,12 @@ def _primary_recoverable(grid: SuppressionGrid, shown: dict[object, object]) -> 
     cells = grid._cells
     hidden = sorted((k for k, v in shown.items() if isinstance(v, Hidden)), key=str)
     top = sum(c.value for c in cells.values())
-    domains = {k: range(1, 5) if shown[k].reason is Reason.SMALL  # type: ignore[attr-defined]
-               else [0, *range(5, top + 1)] for k in hidden}
+    domains = {
+        k: range(1, 5)
+        if shown[k].reason is Reason.SMALL  # type: ignore[attr-defined]
+        else [0, *range(5, top + 1)]
+        for k in hidden
+    }
     relations = grid._relations
     seen: dict[object, set[int]] = {k: set() for k in hidden}
     value = {k: c.value for k, c in cells.items()}
@@ -128,8 +131,9 @@ def _primary_recoverable(grid: SuppressionGrid, shown: dict[object, object]) -> 
     def consistent(assigned: set[object]) -> bool:
         for total, parts in relations:
             members = (total, *parts)
-            if all(m in assigned or m not in domains for m in members) and \
-                    value[total] != sum(value[p] for p in parts):
+            if all(m in assigned or m not in domains for m in members) and value[total] != sum(
+                value[p] for p in parts
+            ):
                 return False
         return True
 
@@ -145,8 +149,12 @@ def _primary_recoverable(grid: SuppressionGrid, shown: dict[object, object]) -> 
                 search(index + 1, assigned | {key})
 
     search(0, set())
-    return {k for k in hidden if shown[k].reason is Reason.SMALL  # type: ignore[attr-defined]
-            and len(seen[k]) == 1}
+    return {
+        k
+        for k in hidden
+        if shown[k].reason is Reason.SMALL  # type: ignore[attr-defined]
+        and len(seen[k]) == 1
+    }
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -188,8 +196,10 @@ def test_percentages_need_visible_inputs_and_enough_people() -> None:
 def test_no_small_count_is_pinned_in_a_larger_table(seed: int) -> None:
     rng = np.random.default_rng(seed)
     grid = SuppressionGrid(RULES)
-    _table(grid, {f"cat{i}": [int(v) for v in rng.choice([0, 1, 2, 4, 8, 20], size=3)]
-                  for i in range(5)})
+    _table(
+        grid,
+        {f"cat{i}": [int(v) for v in rng.choice([0, 1, 2, 4, 8, 20], size=3)] for i in range(5)},
+    )
     shown = grid.solve()
     hidden = {k: v.reason for k, v in shown.shown.items() if isinstance(v, Hidden)}
     assert any(r is Reason.SMALL for r in hidden.values())

@@ -58,8 +58,9 @@ def any_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 def _table(engine: Engine, programme_id: int, year: int | None = None) -> IndicatorTable:
     with report_session(engine) as session:
-        return compute_indicators(session, programme_id=programme_id, now=TEST_NOW,
-                                  zone=WARSAW, year=year)
+        return compute_indicators(
+            session, programme_id=programme_id, now=TEST_NOW, zone=WARSAW, year=year
+        )
 
 
 def _story(engine: Engine) -> int:
@@ -89,9 +90,12 @@ def test_months_add_up_to_the_years(any_engine: Engine) -> None:
     assert len(table.months) == 24
     nonzero = {k: v for k, v in table.monthly.items() if v}
     assert nonzero == {
-        ("activities_held", "2025-03"): 1, ("attendances", "2025-03"): 7,
-        ("activities_held", "2025-06"): 1, ("attendances", "2025-06"): 7,
-        ("activities_held", "2026-02"): 1, ("attendances", "2026-02"): 4,
+        ("activities_held", "2025-03"): 1,
+        ("attendances", "2025-03"): 7,
+        ("activities_held", "2025-06"): 1,
+        ("attendances", "2025-06"): 7,
+        ("activities_held", "2026-02"): 1,
+        ("attendances", "2026-02"): 4,
     }
 
 
@@ -119,8 +123,9 @@ def test_local_new_year_decides_the_year(engine: Engine) -> None:
     with transaction(engine) as session:
         programme = make_programme(session, "PAL Sylwester")
         person = make_person(session, "Sylwia")
-        activity = make_activity(session, programme, category="Bal",
-                                 starts_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC))
+        activity = make_activity(
+            session, programme, category="Bal", starts_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
+        )
         sign(session, activity, person, attended=True)
         pid = programme.id
     assert pid is not None

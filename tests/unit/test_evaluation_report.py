@@ -56,8 +56,9 @@ def _report(engine: Engine, programme_id: int, **options: Any) -> Report:
     with report_session(engine) as session:
         programme = session.get(Programme, programme_id)
         assert programme is not None
-        return build_report(session, programme=programme, now=TEST_NOW,
-                            options=ReportOptions(**options))
+        return build_report(
+            session, programme=programme, now=TEST_NOW, options=ReportOptions(**options)
+        )
 
 
 def _sheet(report: Report, key: str) -> Sheet:
@@ -100,8 +101,9 @@ def test_indicator_sheet_hides_small_counts_and_their_complements(engine: Engine
     assert _row(sheet, surveys, "Initial surveys")[2:] == ["x", "<5", 12]
     rate = _row(sheet, surveys, "Initial survey response rate (%)")
     assert rate[2:4] == ["x", "x"] and rate[4] == pytest.approx(100 * 12 / 14)
-    assert _row(sheet, surveys, "Initial surveys followed by a final one (%)")[4] == \
-        pytest.approx(100 * 10 / 12)
+    assert _row(sheet, surveys, "Initial surveys followed by a final one (%)")[4] == pytest.approx(
+        100 * 10 / 12
+    )
 
 
 def test_monthly_table_and_chart_data_share_the_hiding(engine: Engine) -> None:
@@ -115,6 +117,7 @@ def test_monthly_table_and_chart_data_share_the_hiding(engine: Engine) -> None:
 
 def _story_scores() -> tuple[np.ndarray, np.ndarray]:
     """Self-esteem scores of the ten pairs, computed here independently of the code."""
+
     def score(answers: dict[str, str | None]) -> float:
         values = []
         for item in ("se1", "se2", "se3"):
@@ -141,13 +144,14 @@ def test_prepost_sheet_agrees_with_an_independent_computation(engine: Engine) ->
     assert row["Before: mean"] == pytest.approx(before.mean())
     assert row["After: median"] == pytest.approx(np.median(after))
     assert row["Mean change"] == pytest.approx((after - before).mean())
-    low, high = sps.t.interval(0.95, 9, loc=(after - before).mean(),
-                               scale=sps.sem(after - before))
+    low, high = sps.t.interval(0.95, 9, loc=(after - before).mean(), scale=sps.sem(after - before))
     assert (row["Mean change: 95% CI from"], row["Mean change: 95% CI to"]) == pytest.approx(
-        (low, high))
+        (low, high)
+    )
     # Rounded, as scipy's documentation advises: 3.667 − 2.333 and 2.333 − 1.0 must tie.
-    exact = sps.wilcoxon(np.round(after - before, 9),
-                         method=sps.PermutationMethod(n_resamples=np.inf))
+    exact = sps.wilcoxon(
+        np.round(after - before, 9), method=sps.PermutationMethod(n_resamples=np.inf)
+    )
     assert row["p"] == pytest.approx(float(exact.pvalue))
     assert row["How p was computed"] == "exact (ties)"
     # Nine rose and one fell: the one is hidden, so the nine must be too.
@@ -168,11 +172,15 @@ def test_items_sheet_marks_reverse_items_and_shows_final_only_answers(engine: En
     se3 = _row(sheet, "I cope with difficulties.")
     # One person skipped se3 at the start: nine pairs, below the statistics threshold.
     assert se3[3] == 9 and se3[4] is None and se3[-1] == "Fewer than 10 pairs: counts only."
-    recommend = _rows(sheet).index(
-        ["Would you recommend the activities? (final survey)"])
-    answers = _rows(sheet)[recommend + 2: recommend + 7]
-    assert answers == [["1 — Yes", 6, pytest.approx(100 * 6 / 11)], ["2 — No", "<5", "x"],
-                       ["3 — Not sure", "<5", "x"], ["No answer", 0, 0.0], ["Total", 11]]
+    recommend = _rows(sheet).index(["Would you recommend the activities? (final survey)"])
+    answers = _rows(sheet)[recommend + 2 : recommend + 7]
+    assert answers == [
+        ["1 — Yes", 6, pytest.approx(100 * 6 / 11)],
+        ["2 — No", "<5", "x"],
+        ["3 — Not sure", "<5", "x"],
+        ["No answer", 0, 0.0],
+        ["Total", 11],
+    ]
 
 
 def test_definitions_sheet_defines_every_indicator_in_the_language(engine: Engine) -> None:
@@ -191,8 +199,7 @@ def _secrets(engine: Engine) -> list[str]:
     """Everything that identifies a person and must never be in evaluator output."""
     with transaction(engine) as session:
         people = session.exec(select(Person)).all()
-        texts = session.exec(select(SurveyAnswer.value).where(
-            SurveyAnswer.item_id == "note")).all()
+        texts = session.exec(select(SurveyAnswer.value).where(SurveyAnswer.item_id == "note")).all()
     found = [p.display_name for p in people if p.display_name]
     found += [str(p.telegram_id) for p in people if p.telegram_id]
     found += [t for t in texts if t]
@@ -210,11 +217,15 @@ def _output_texts(folder: Path) -> dict[str, str]:
     for path in folder.rglob("*"):
         if path.suffix == ".xlsx":
             book = load_workbook(path)
-            cells = [str(c.value) for ws in book for row in ws.iter_rows() for c in row
-                     if c.value is not None]
+            cells = [
+                str(c.value)
+                for ws in book
+                for row in ws.iter_rows()
+                for c in row
+                if c.value is not None
+            ]
             with zipfile.ZipFile(path) as archive:
-                raw = [archive.read(name).decode("utf-8", "replace")
-                       for name in archive.namelist()]
+                raw = [archive.read(name).decode("utf-8", "replace") for name in archive.namelist()]
             out[str(path)] = "\n".join(cells + raw)
         elif path.is_file():
             out[str(path)] = path.read_bytes().decode("utf-8", "replace")
@@ -259,8 +270,14 @@ def test_row_level_export_has_codes_but_still_no_names_or_free_text(
             assert secret not in content, f"{secret!r} found in {name}"
     responses = (out / "csv" / "responses.csv").read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(responses)))
-    assert rows[0][:6] == ["participant_code", "phase", "channel", "questionnaire_id",
-                           "questionnaire_version", "submitted_month"]
+    assert rows[0][:6] == [
+        "participant_code",
+        "phase",
+        "channel",
+        "questionnaire_id",
+        "questionnaire_version",
+        "submitted_month",
+    ]
     assert "item_note" not in rows[0]  # free text is not even a column
     assert len(rows) - 1 == 23  # every submitted response of this programme
     story_codes = {r[0] for r in rows[1:]}
@@ -273,8 +290,13 @@ def test_workbook_formatting(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "r.xlsx"
     write_workbook(report.sheets, path)
     book = load_workbook(path)
-    assert book.sheetnames == ["Wskaźniki", "Przed i po", "Stwierdzenia",
-                               "Konsultacje", "Definicje"]
+    assert book.sheetnames == [
+        "Wskaźniki",
+        "Przed i po",
+        "Stwierdzenia",
+        "Konsultacje",
+        "Definicje",
+    ]
     ws = book["Wskaźniki"]
     assert ws.freeze_panes == "C4"
     assert ws["A3"].font.bold and ws["C3"].value == "2025"
@@ -295,15 +317,21 @@ def test_workbook_formatting(engine: Engine, tmp_path: Path) -> None:
 def test_csv_writes_one_file_per_sheet_with_plain_numbers(engine: Engine, tmp_path: Path) -> None:
     report = _report(engine, _story(engine), language="en")
     written = write_csv(report.sheets, tmp_path)
-    assert [p.name for p in written] == ["indicators.csv", "prepost.csv", "items.csv",
-                                         "consultations.csv", "definitions.csv"]
+    assert [p.name for p in written] == [
+        "indicators.csv",
+        "prepost.csv",
+        "items.csv",
+        "consultations.csv",
+        "definitions.csv",
+    ]
     content = (tmp_path / "indicators.csv").read_text(encoding="utf-8-sig")
     assert ",Places offered,30,5,35" in content
     assert "Initial survey response rate (%),x,x,85.7" in content
 
 
-def test_a_programme_with_nothing_gets_a_workbook_that_says_so(engine: Engine,
-                                                              tmp_path: Path) -> None:
+def test_a_programme_with_nothing_gets_a_workbook_that_says_so(
+    engine: Engine, tmp_path: Path
+) -> None:
     with transaction(engine) as session:
         pid = make_programme(session, "PAL Nowy").id
     assert pid is not None
@@ -311,11 +339,11 @@ def test_a_programme_with_nothing_gets_a_workbook_that_says_so(engine: Engine,
     write_workbook(report.sheets, tmp_path / "r.xlsx")
     book = load_workbook(tmp_path / "r.xlsx")
     assert book.sheetnames == ["Indicators", "Pre-post", "Items", "Consultations", "Definitions"]
-    assert book["Indicators"]["A3"].value == \
-        "This programme has no activities and no surveys yet."
+    assert book["Indicators"]["A3"].value == "This programme has no activities and no surveys yet."
     texts = [c.value for r in book["Pre-post"].iter_rows() for c in r]
-    assert "No matched pairs yet: nobody has submitted both the initial and the final " \
-           "survey." in texts
+    assert (
+        "No matched pairs yet: nobody has submitted both the initial and the final survey." in texts
+    )
     assert report.summary[0] == "This programme has no activities and no surveys yet."
     assert figures(report).keys() == {"participation_by_month"} or not report.monthly
 
@@ -323,15 +351,28 @@ def test_a_programme_with_nothing_gets_a_workbook_that_says_so(engine: Engine,
 def test_one_year_and_few_pairs_are_said_in_words(engine: Engine) -> None:
     with transaction(engine) as session:
         programme = make_programme(session, "PAL Mały")
-        activity = make_activity(session, programme, category="Kawiarenka",
-                                 starts_at=aware(2026, 3, 3))
+        activity = make_activity(
+            session, programme, category="Kawiarenka", starts_at=aware(2026, 3, 3)
+        )
         for n in range(6):
             person = make_person(session, f"Osoba {n}")
             sign(session, activity, person, attended=True)
-            answer_survey(session, programme, person, "initial", likert(2, 4, 2, 2, 3),
-                          submitted_at=aware(2026, 3, 1))
-            answer_survey(session, programme, person, "final", likert(4, 2, 4, 3, 3),
-                          submitted_at=aware(2026, 10, 1))
+            answer_survey(
+                session,
+                programme,
+                person,
+                "initial",
+                likert(2, 4, 2, 2, 3),
+                submitted_at=aware(2026, 3, 1),
+            )
+            answer_survey(
+                session,
+                programme,
+                person,
+                "final",
+                likert(4, 2, 4, 3, 3),
+                submitted_at=aware(2026, 10, 1),
+            )
         pid = programme.id
     assert pid is not None
     report = _report(engine, pid, language="en")
@@ -346,8 +387,12 @@ def test_one_year_and_few_pairs_are_said_in_words(engine: Engine) -> None:
 
 
 def test_lower_threshold_of_three_shows_more(engine: Engine) -> None:
-    report = _report(engine, _story(engine), language="en",
-                     rules=DisclosureRules(min_count=3, min_n_for_statistics=3))
+    report = _report(
+        engine,
+        _story(engine),
+        language="en",
+        rules=DisclosureRules(min_count=3, min_n_for_statistics=3),
+    )
     sheet = _sheet(report, "indicators")
     assert _row(sheet, "Spotkania sąsiedzkie", "Sign-ups")[2:] == [7, 3, 10]
     assert _row(sheet, "All activities", "No-shows")[2:] == ["<3", "<3", 3]
@@ -359,19 +404,37 @@ def test_several_questionnaire_versions_and_bad_answers_are_reported(engine: Eng
         programme = make_programme(session, "PAL Wersje")
         for n in range(12):
             person = make_person(session, f"Wersja {n}")
-            answer_survey(session, programme, person, "initial", likert(2, 3, 2, 2, 3),
-                          submitted_at=aware(2026, 2, 1))
+            answer_survey(
+                session,
+                programme,
+                person,
+                "initial",
+                likert(2, 3, 2, 2, 3),
+                submitted_at=aware(2026, 2, 1),
+            )
             final = likert(4, 2, 3, 3, 4)
             if n == 0:
                 final["se1"] = "9"  # not a point of the scale
-            answer_survey(session, programme, person, "final", final,
-                          submitted_at=aware(2026, 9, 1), definition=version_two)
+            answer_survey(
+                session,
+                programme,
+                person,
+                "final",
+                final,
+                submitted_at=aware(2026, 9, 1),
+                definition=version_two,
+            )
         pid = programme.id
     assert pid is not None
     report = _report(engine, pid, language="en")
     texts = [c.value for row in _sheet(report, "prepost").rows for c in row]
-    assert any(str(t).startswith("Responses were given to several questionnaire versions: "
-                                 "test-self 1 (12), test-self 2 (12)") for t in texts)
+    assert any(
+        str(t).startswith(
+            "Responses were given to several questionnaire versions: "
+            "test-self 1 (12), test-self 2 (12)"
+        )
+        for t in texts
+    )
     assert "1 answer is not among its statement's answers and was left out." in texts
     assert _row(_sheet(report, "prepost"), "Self-esteem")[1] == 12
 
@@ -381,10 +444,20 @@ def test_reports_never_write(engine: Engine) -> None:
 
     def counts() -> list[int]:
         with transaction(engine) as session:
-            tables = ["programme", "activity", "registration", "person", "surveyresponse",
-                      "surveyanswer", "participantcode", "surveyversion"]
-            return [session.connection().execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                    for t in tables]
+            tables = [
+                "programme",
+                "activity",
+                "registration",
+                "person",
+                "surveyresponse",
+                "surveyanswer",
+                "participantcode",
+                "surveyversion",
+            ]
+            return [
+                session.connection().execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in tables
+            ]
 
     before = counts()
     report_files(engine, programme_id=pid, now=TEST_NOW, options=ReportOptions(row_level=True))

@@ -41,8 +41,11 @@ def _random_answers(q: Questionnaire, rng: random.Random) -> dict[str, str | Non
 
 @pytest.mark.parametrize("which", ["default", "small"])
 def test_matrix_scores_equal_score_subscales(engine: Engine, which: str) -> None:
-    q = load_questionnaire(default_questionnaire_path()) if which == "default" \
+    q = (
+        load_questionnaire(default_questionnaire_path())
+        if which == "default"
         else small_questionnaire()
+    )
     with transaction(engine) as session:
         remember_version(session, q.definition() if which == "default" else TEST_DEFINITION)
     rng = random.Random(42)
@@ -55,8 +58,9 @@ def test_matrix_scores_equal_score_subscales(engine: Engine, which: str) -> None
         matrix = np.full((len(rows), len(readable)), np.nan)
         for index, answers in enumerate(rows):
             fill_row(scorers, q, answers.items(), matrix[index], columns)
-        ours = subscale_matrix(scorers, [(q.id, q.version)] * len(rows), matrix, columns,
-                               subscale_ids)
+        ours = subscale_matrix(
+            scorers, [(q.id, q.version)] * len(rows), matrix, columns, subscale_ids
+        )
     for index, answers in enumerate(rows):
         theirs = score_subscales(q, answers)
         for position, subscale_id in enumerate(subscale_ids):
@@ -76,7 +80,12 @@ def test_values_outside_the_scale_are_counted_not_scored(engine: Engine) -> None
     with report_session(engine) as session:
         scorers = Scorers(session)
         row = np.full(3, np.nan)
-        fill_row(scorers, q, [("se1", "7"), ("se2", "2"), ("note", "tekst")], row,
-                 {"se1": 0, "se2": 1, "se3": 2})
+        fill_row(
+            scorers,
+            q,
+            [("se1", "7"), ("se2", "2"), ("note", "tekst")],
+            row,
+            {"se1": 0, "se2": 1, "se3": 2},
+        )
     assert scorers.unreadable == 1
     assert np.isnan(row[0]) and row[1] == 4.0  # se2 is reverse-worded: 6 − 2

@@ -61,12 +61,15 @@ def test_mean_change_interval_on_students_sleep_data() -> None:
 # Newcombe, R. G. (1998) "Two-sided confidence intervals for the single proportion:
 # comparison of seven methods", Statistics in Medicine 17, 857–872, Table I, method 3
 # (Wilson score interval without continuity correction).
-@pytest.mark.parametrize(("count", "n", "low", "high"), [
-    (81, 263, 0.2553, 0.3662),
-    (15, 148, 0.0624, 0.1605),
-    (0, 20, 0.0, 0.1611),
-    (1, 29, 0.0061, 0.1718),
-])
+@pytest.mark.parametrize(
+    ("count", "n", "low", "high"),
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
 def test_wilson_interval_matches_newcombe(count: int, n: int, low: float, high: float) -> None:
     interval = wilson(count, n)
     assert interval.low == pytest.approx(low, abs=5e-5)
@@ -89,8 +92,9 @@ def test_wilcoxon_without_ties_matches_scipy_exact_and_asymptotic(seed: int) -> 
 
 @pytest.mark.parametrize("zero_method", ["wilcox", "pratt"])
 @pytest.mark.parametrize("seed", range(12))
-def test_wilcoxon_with_ties_and_zeros_matches_scipy_full_permutation(seed: int,
-                                                                     zero_method: str) -> None:
+def test_wilcoxon_with_ties_and_zeros_matches_scipy_full_permutation(
+    seed: int, zero_method: str
+) -> None:
     # Likert scores: many ties and zero differences. scipy enumerates all 2^n sign
     # patterns (slow, hence n ≤ 11 here); ours counts them by dynamic programming.
     rng = np.random.default_rng(100 + seed)
@@ -100,8 +104,9 @@ def test_wilcoxon_with_ties_and_zeros_matches_scipy_full_permutation(seed: int,
     if np.all(after == before):
         after[0] = 5.0 if before[0] < 5 else 4.0
     ours = signed_rank(before, after, zero_method=zero_method)  # type: ignore[arg-type]
-    theirs = sps.wilcoxon(after - before, zero_method=zero_method,
-                          method=sps.PermutationMethod(n_resamples=np.inf))
+    theirs = sps.wilcoxon(
+        after - before, zero_method=zero_method, method=sps.PermutationMethod(n_resamples=np.inf)
+    )
     assert ours.statistic == pytest.approx(float(theirs.statistic))
     assert ours.p_value == pytest.approx(float(theirs.pvalue), rel=1e-9)
 
@@ -167,8 +172,7 @@ def test_shares_count_rises_ties_and_falls_despite_float_noise() -> None:
 
 def test_holm_step_down_by_hand() -> None:
     # Sorted 0.005, 0.01, 0.03, 0.04 → ×4, ×3, ×2, ×1 with running maximum.
-    assert holm([0.01, 0.04, 0.03, None, 0.005]) == pytest.approx(
-        [0.03, 0.06, 0.06, None, 0.02])
+    assert holm([0.01, 0.04, 0.03, None, 0.005]) == pytest.approx([0.03, 0.06, 0.06, None, 0.02])
     assert holm([0.5, 0.9]) == [1.0, 1.0]
     assert holm([]) == []
 

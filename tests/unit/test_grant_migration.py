@@ -47,27 +47,63 @@ def _seed(engine: Engine, *, programmes: int) -> list[int]:
 
     with engine.begin() as conn:
         ids = [add(conn, Programme(name=f"PAL Osiedle {i}")) for i in range(programmes)]
-        organiser = add(conn, Person(telegram_id=ORGANISER, display_name="Ewa", language="pl",
-                                     onboarding_step=OnboardingStep.DONE, programme_id=ids[-1]))
+        organiser = add(
+            conn,
+            Person(
+                telegram_id=ORGANISER,
+                display_name="Ewa",
+                language="pl",
+                onboarding_step=OnboardingStep.DONE,
+                programme_id=ids[-1],
+            ),
+        )
         starts_at = datetime(2026, 12, 10, 17, tzinfo=UTC)
-        add(conn, Activity(programme_id=ids[0], title="Warsztaty", category="warsztaty",
-                           venue="Klub", starts_at=starts_at,
-                           ends_at=starts_at + timedelta(hours=2), places=10,
-                           description="", organiser_id=organiser))
-        add(conn, Person(telegram_id=NEWCOMER, display_name="Jan", language="pl",
-                         onboarding_step=OnboardingStep.DONE, programme_id=ids[0]))
-        for telegram_id, role in ((ORGANISER, "animator"), (EVALUATOR, "evaluator"),
-                                  (NEWCOMER, "animator")):
+        add(
+            conn,
+            Activity(
+                programme_id=ids[0],
+                title="Warsztaty",
+                category="warsztaty",
+                venue="Klub",
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=2),
+                places=10,
+                description="",
+                organiser_id=organiser,
+            ),
+        )
+        add(
+            conn,
+            Person(
+                telegram_id=NEWCOMER,
+                display_name="Jan",
+                language="pl",
+                onboarding_step=OnboardingStep.DONE,
+                programme_id=ids[0],
+            ),
+        )
+        for telegram_id, role in (
+            (ORGANISER, "animator"),
+            (EVALUATOR, "evaluator"),
+            (NEWCOMER, "animator"),
+        ):
             add(conn, RoleGrant(telegram_id=telegram_id, role=role))
         add(conn, RoleGrant(telegram_id=SCOPED, role="animator", programme_id=ids[-1]))
-        add(conn, RoleGrant(telegram_id=SCOPED, role="admin",
-                            granted_at=datetime.now(UTC) - timedelta(days=1)))
+        add(
+            conn,
+            RoleGrant(
+                telegram_id=SCOPED, role="admin", granted_at=datetime.now(UTC) - timedelta(days=1)
+            ),
+        )
     return ids
 
 
 def _grants(session: Session, telegram_id: int) -> list[tuple[str, int | None]]:
-    rows = session.exec(select(RoleGrant).where(RoleGrant.telegram_id == telegram_id)
-                        .order_by(col(RoleGrant.role), col(RoleGrant.programme_id))).all()
+    rows = session.exec(
+        select(RoleGrant)
+        .where(RoleGrant.telegram_id == telegram_id)
+        .order_by(col(RoleGrant.role), col(RoleGrant.programme_id))
+    ).all()
     return [(g.role, g.programme_id) for g in rows]
 
 
@@ -79,8 +115,10 @@ def _check_several(engine: Engine, ids: list[int]) -> None:
         # Nothing to go by: the grant stays, names no programme and grants none.
         assert _grants(session, EVALUATOR) == [("evaluator", None)]
         assert _grants(session, NEWCOMER) == [("animator", None)]
-        for telegram_id, action in ((EVALUATOR, Action.READ_REPORTS),
-                                    (NEWCOMER, Action.WORK_IN_PROGRAMME)):
+        for telegram_id, action in (
+            (EVALUATOR, Action.READ_REPORTS),
+            (NEWCOMER, Action.WORK_IN_PROGRAMME),
+        ):
             access = load_access(session, telegram_id)
             assert programmes_for(access, action) == frozenset()
             assert not any(may(access, action, programme_id=p) for p in ids)

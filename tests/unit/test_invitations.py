@@ -43,24 +43,38 @@ def _setup(engine: Engine) -> tuple[StaffActor, int]:
         return StaffActor(ADMIN_TG, admin.id, frozenset({ADMIN_TG})), programme.id
 
 
-def _invite(engine: Engine, actor: StaffActor, programme_id: int, clock: FrozenClock,
-            role: Role = Role.ANIMATOR, days: int = 7) -> tuple[int, str]:
+def _invite(
+    engine: Engine,
+    actor: StaffActor,
+    programme_id: int,
+    clock: FrozenClock,
+    role: Role = Role.ANIMATOR,
+    days: int = 7,
+) -> tuple[int, str]:
     with transaction(engine) as session:
-        made = create_invitation(session, actor=actor, role=role, programme_id=programme_id,
-                                 now=clock.now(), valid_for=timedelta(days=days))
+        made = create_invitation(
+            session,
+            actor=actor,
+            role=role,
+            programme_id=programme_id,
+            now=clock.now(),
+            valid_for=timedelta(days=days),
+        )
         return made.invitation_id, made.token
 
 
 def _open(engine: Engine, token: str, telegram_id: int, clock: FrozenClock) -> int:
     with transaction(engine) as session:
-        return open_invitation(session, token=token, telegram_id=telegram_id, language="pl",
-                               now=clock.now()).person_id
+        return open_invitation(
+            session, token=token, telegram_id=telegram_id, language="pl", now=clock.now()
+        ).person_id
 
 
 def _accept(engine: Engine, person_id: int, invitation_id: int, clock: FrozenClock) -> Role:
     with transaction(engine) as session:
-        return accept_invitation(session, person_id=person_id, invitation_id=invitation_id,
-                                 now=clock.now()).role
+        return accept_invitation(
+            session, person_id=person_id, invitation_id=invitation_id, now=clock.now()
+        ).role
 
 
 def _refusal(fn: object, *args: object) -> InvitationProblem:
@@ -86,10 +100,14 @@ def test_only_the_hash_is_stored_and_the_link_is_accepted_once(
         assert stored.token_hash == hash_token(token) and token not in stored.token_hash
         assert stored.expires_at == clock.now() + timedelta(days=7)
     with transaction(engine) as session:
-        offer = open_invitation(session, token=token, telegram_id=ANIMATOR_TG, language="uk",
-                                now=clock.now())
+        offer = open_invitation(
+            session, token=token, telegram_id=ANIMATOR_TG, language="uk", now=clock.now()
+        )
     assert (offer.role, offer.programme_name, offer.inviter_name) == (
-        Role.ANIMATOR, "PAL Barwinek", "Anna")
+        Role.ANIMATOR,
+        "PAL Barwinek",
+        "Anna",
+    )
     assert _roles(engine, ANIMATOR_TG) == frozenset()  # opening grants nothing
     assert _accept(engine, offer.person_id, invitation_id, clock) is Role.ANIMATOR
     with read_only(engine) as session:
@@ -98,8 +116,9 @@ def test_only_the_hash_is_stored_and_the_link_is_accepted_once(
         actions = [e.action for e in session.exec(select(AuditEntry))]
     assert actions == ["invitation.created", "invitation.accepted"]
     # Pressing "accept" again, or opening the link again (anyone), grants nothing more.
-    assert _refusal(_accept, engine, offer.person_id, invitation_id, clock) is \
-        InvitationProblem.USED
+    assert (
+        _refusal(_accept, engine, offer.person_id, invitation_id, clock) is InvitationProblem.USED
+    )
     assert _refusal(_open, engine, token, OTHER_TG, clock) is InvitationProblem.USED
     assert _roles(engine, OTHER_TG) == frozenset()
 
@@ -115,16 +134,28 @@ def test_expired_revoked_forged_and_unopened(engine: Engine, clock: FrozenClock)
     revoked_id, revoked = _invite(engine, actor, programme_id, clock, role=Role.EVALUATOR)
     opened_by = _open(engine, revoked, OTHER_TG, clock)
     with transaction(engine) as session:
-        assert [p.invitation_id for p in pending_invitations(
-            session, actor=actor, programme_id=programme_id, now=clock.now())] == [revoked_id]
+        assert [
+            p.invitation_id
+            for p in pending_invitations(
+                session, actor=actor, programme_id=programme_id, now=clock.now()
+            )
+        ] == [revoked_id]
         revoke_invitation(session, actor=actor, invitation_id=revoked_id, now=clock.now())
-        assert pending_invitations(session, actor=actor, programme_id=programme_id,
-                                   now=clock.now()) == []
+        assert (
+            pending_invitations(session, actor=actor, programme_id=programme_id, now=clock.now())
+            == []
+        )
     assert _refusal(_accept, engine, opened_by, revoked_id, clock) is InvitationProblem.REVOKED
     assert _refusal(_open, engine, revoked, OTHER_TG, clock) is InvitationProblem.REVOKED
 
-    for forged in ("x" * 32, revoked[:-1] + ("A" if revoked[-1] != "A" else "B"), "", "../..",
-                   "a" * 500, "żółw" * 8):
+    for forged in (
+        "x" * 32,
+        revoked[:-1] + ("A" if revoked[-1] != "A" else "B"),
+        "",
+        "../..",
+        "a" * 500,
+        "żółw" * 8,
+    ):
         assert _refusal(_open, engine, forged, OTHER_TG, clock) is InvitationProblem.UNKNOWN
     # A confirm button for an invitation this person never opened (forged callback data).
     open_id, _ = _invite(engine, actor, programme_id, clock)
@@ -147,31 +178,37 @@ def test_only_administrators_invite_and_manage_staff(engine: Engine, clock: Froz
     as_resident = StaffActor(RESIDENT_TG, None, frozenset({ADMIN_TG}))
     for who in (as_animator, as_resident):
         with transaction(engine) as session, pytest.raises(NotAllowed):
-            create_invitation(session, actor=who, role=Role.ANIMATOR, programme_id=programme_id,
-                              now=clock.now())
+            create_invitation(
+                session, actor=who, role=Role.ANIMATOR, programme_id=programme_id, now=clock.now()
+            )
         with transaction(engine) as session, pytest.raises(NotAllowed):
-            create_invitation(session, actor=who, role=Role.ADMIN, programme_id=None,
-                              now=clock.now())
+            create_invitation(
+                session, actor=who, role=Role.ADMIN, programme_id=None, now=clock.now()
+            )
         with transaction(engine) as session, pytest.raises(NotAllowed):
             remove_staff(session, actor=who, grant_id=animator.id or 0, now=clock.now())
         with transaction(engine) as session, pytest.raises(NotAllowed):
             staff_of(session, actor=who, programme_id=programme_id)
     with transaction(engine) as session, pytest.raises(ValueError):
-        create_invitation(session, actor=actor, role=Role.ADMIN, programme_id=programme_id,
-                          now=clock.now())
+        create_invitation(
+            session, actor=actor, role=Role.ADMIN, programme_id=programme_id, now=clock.now()
+        )
     with transaction(engine) as session, pytest.raises(NotAllowed):
-        create_invitation(session, actor=actor, role=Role.ANIMATOR, programme_id=424242,
-                          now=clock.now())
+        create_invitation(
+            session, actor=actor, role=Role.ANIMATOR, programme_id=424242, now=clock.now()
+        )
     with transaction(engine) as session:
         staff = staff_of(session, actor=actor, programme_id=programme_id)
         assert [(m.role, m.is_you) for m in staff] == [(Role.ANIMATOR, False)]
         remove_staff(session, actor=actor, grant_id=staff[0].grant_id, now=clock.now())
     assert _roles(engine, ANIMATOR_TG) == frozenset()
     with read_only(engine) as session:
-        removed = session.exec(select(AuditEntry).where(
-            AuditEntry.action == "staff.removed")).one()
-    assert removed.details == {"role": "animator", "programme_id": programme_id,
-                               "grant_id": animator.id}
+        removed = session.exec(select(AuditEntry).where(AuditEntry.action == "staff.removed")).one()
+    assert removed.details == {
+        "role": "animator",
+        "programme_id": programme_id,
+        "grant_id": animator.id,
+    }
 
 
 def test_first_admin_link_and_no_self_lock_out(engine: Engine, clock: FrozenClock) -> None:
@@ -188,8 +225,9 @@ def test_first_admin_link_and_no_self_lock_out(engine: Engine, clock: FrozenCloc
         with pytest.raises(CannotRemoveYourself):
             remove_staff(session, actor=me, grant_id=admins[0].grant_id, now=clock.now())
     with read_only(engine) as session:
-        created = session.exec(select(AuditEntry).where(
-            AuditEntry.action == "invitation.created")).one()
+        created = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "invitation.created")
+        ).one()
     assert created.actor_id is None and created.details["via"] == "command_line"
 
 
@@ -212,19 +250,20 @@ def _race(engine: Engine, clock: FrozenClock, people: int = 6) -> None:
     assert outcomes == ["used"] * (people - 1) + ["won"]
     with read_only(engine) as session:
         grants = session.exec(select(RoleGrant)).all()
-        accepted = session.exec(select(AuditEntry).where(
-            AuditEntry.action == "invitation.accepted")).all()
+        accepted = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "invitation.accepted")
+        ).all()
     assert len(grants) == 1 and len(accepted) == 1
 
 
-def test_two_people_accepting_one_link_at_once_sqlite(engine: Engine,
-                                                      clock: FrozenClock) -> None:
+def test_two_people_accepting_one_link_at_once_sqlite(engine: Engine, clock: FrozenClock) -> None:
     _race(engine, clock)
 
 
 @pytest.mark.postgres
-def test_two_people_accepting_one_link_at_once_postgres(postgres_engine: Engine,
-                                                        clock: FrozenClock) -> None:
+def test_two_people_accepting_one_link_at_once_postgres(
+    postgres_engine: Engine, clock: FrozenClock
+) -> None:
     _race(postgres_engine, clock)
 
 

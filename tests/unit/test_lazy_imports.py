@@ -30,11 +30,21 @@ print(json.dumps({{"at_start": at_start, "after_report_code": loaded()}}))
 
 def test_palbot_run_leaves_the_report_libraries_unloaded(tmp_path: Path) -> None:
     code = _RUN_PATH.format(HEAVY=repr(HEAVY))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-c", code, f"sqlite:///{tmp_path / 'db.sqlite3'}"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
-                          check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code, f"sqlite:///{tmp_path / 'db.sqlite3'}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["at_start"] == []

@@ -21,14 +21,23 @@ TELEGRAM_IDS = {"telegram_id", "chat_id", "user_id", "from_user", "effective_use
 def _log_calls_with_telegram_ids(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in LOG_METHODS
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "log"):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in LOG_METHODS
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "log"
+        ):
             continue
         for argument in [*node.args[1:], *(k.value for k in node.keywords)]:
             for part in ast.walk(argument):
-                name = (part.attr if isinstance(part, ast.Attribute)
-                        else part.id if isinstance(part, ast.Name) else None)
+                name = (
+                    part.attr
+                    if isinstance(part, ast.Attribute)
+                    else part.id
+                    if isinstance(part, ast.Name)
+                    else None
+                )
                 if name in TELEGRAM_IDS:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno} logs {name}")
     return found
@@ -39,6 +48,7 @@ def test_no_log_call_carries_a_telegram_id(package: str) -> None:
     folder = ROOT / package
     if not folder.exists():
         pytest.skip(f"{package}/ is not in this checkout")
-    offenders = [hit for path in sorted(folder.rglob("*.py"))
-                 for hit in _log_calls_with_telegram_ids(path)]
+    offenders = [
+        hit for path in sorted(folder.rglob("*.py")) for hit in _log_calls_with_telegram_ids(path)
+    ]
     assert offenders == []

@@ -43,7 +43,14 @@ def test_telegram_ids_fit_64_bits(postgres_engine: Engine) -> None:
         session.add_all([programme, author])
         session.flush()
         assert programme.id is not None and author.id is not None
-        session.add(Broadcast(programme_id=programme.id, author_id=author.id, text="x",
-                              audience="programme", progress_chat_id=big))
+        session.add(
+            Broadcast(
+                programme_id=programme.id,
+                author_id=author.id,
+                text="x",
+                audience="programme",
+                progress_chat_id=big,
+            )
+        )
         session.commit()
         assert session.exec(select(Broadcast)).one().progress_chat_id == big

@@ -64,9 +64,16 @@ class Scene:
     starts_at: datetime
 
 
-def _scene(engine: Engine, clock: FrozenClock, *, places: int = 1, waiting: int = 3,
-           starts_in: timedelta = timedelta(days=3), paper: tuple[int, ...] = (),
-           offer_time: str | None = None) -> Scene:
+def _scene(
+    engine: Engine,
+    clock: FrozenClock,
+    *,
+    places: int = 1,
+    waiting: int = 3,
+    starts_in: timedelta = timedelta(days=3),
+    paper: tuple[int, ...] = (),
+    offer_time: str | None = None,
+) -> Scene:
     """`places` people hold the places, `waiting` more are on the reserve list in order;
     those whose waiting index is in `paper` have no Telegram (an animator signed them up)."""
     with transaction(engine) as session:
@@ -74,20 +81,25 @@ def _scene(engine: Engine, clock: FrozenClock, *, places: int = 1, waiting: int 
         programme.offer_time = offer_time
         animator = make_person(session, telegram_id=900, name="Ewa")
         starts_at = clock.now() + starts_in
-        activity = make_activity(session, programme=programme, places=places,
-                                 starts_at=starts_at)
+        activity = make_activity(session, programme=programme, places=places, starts_at=starts_at)
         assert activity.id is not None and animator.id is not None
         people: list[int] = []
         for i in range(places + waiting):
             without_telegram = i >= places and (i - places) in paper
-            person = make_person(session, name=f"Osoba {i}",
-                                 telegram_id=None if without_telegram else 1000 + i)
+            person = make_person(
+                session, name=f"Osoba {i}", telegram_id=None if without_telegram else 1000 + i
+            )
             if without_telegram:
                 person.created_by_id = animator.id
             assert person.id is not None
             people.append(person.id)
-            sign_up(session, person_id=person.id, activity_id=activity.id, now=clock.now(),
-                    proxy_by_id=animator.id if without_telegram else None)
+            sign_up(
+                session,
+                person_id=person.id,
+                activity_id=activity.id,
+                now=clock.now(),
+                proxy_by_id=animator.id if without_telegram else None,
+            )
         return Scene(activity.id, people[:places], people[places:], starts_at)
 
 
@@ -102,29 +114,49 @@ def _open(engine: Engine) -> list[PlaceOffer]:
 
 def _status(engine: Engine, person_id: int, activity_id: int) -> str:
     with Session(engine) as session:
-        return session.exec(select(Registration.status).where(
-            Registration.person_id == person_id, Registration.activity_id == activity_id)
-            .order_by(col(Registration.id).desc())).first() or ""
+        return (
+            session.exec(
+                select(Registration.status)
+                .where(Registration.person_id == person_id, Registration.activity_id == activity_id)
+                .order_by(col(Registration.id).desc())
+            ).first()
+            or ""
+        )
 
 
 def _confirmed(engine: Engine, activity_id: int) -> list[int]:
     with Session(engine) as session:
-        return list(session.exec(select(Registration.person_id).where(
-            Registration.activity_id == activity_id,
-            Registration.status == RegistrationStatus.CONFIRMED)))
+        return list(
+            session.exec(
+                select(Registration.person_id).where(
+                    Registration.activity_id == activity_id,
+                    Registration.status == RegistrationStatus.CONFIRMED,
+                )
+            )
+        )
 
 
 def _audit(engine: Engine) -> list[str]:
     with Session(engine) as session:
-        return [e.action for e in session.exec(
-            select(AuditEntry).where(AuditEntry.subject_type == "offer")
-            .order_by(col(AuditEntry.id)))]
+        return [
+            e.action
+            for e in session.exec(
+                select(AuditEntry)
+                .where(AuditEntry.subject_type == "offer")
+                .order_by(col(AuditEntry.id))
+            )
+        ]
 
 
 def _sends(engine: Engine, kind: SendKind) -> list[PendingSend]:
     with Session(engine) as session:
-        return list(session.exec(select(PendingSend).where(PendingSend.kind == kind.value)
-                                 .order_by(col(PendingSend.id))))
+        return list(
+            session.exec(
+                select(PendingSend)
+                .where(PendingSend.kind == kind.value)
+                .order_by(col(PendingSend.id))
+            )
+        )
 
 
 def _expire(engine: Engine, clock: FrozenClock) -> int:
@@ -139,8 +171,7 @@ def _expire(engine: Engine, clock: FrozenClock) -> int:
 
 def _free_place(engine: Engine, clock: FrozenClock, scene: Scene) -> None:
     with transaction(engine) as session:
-        cancel(session, person_id=scene.placed[0], activity_id=scene.activity_id,
-               now=clock.now())
+        cancel(session, person_id=scene.placed[0], activity_id=scene.activity_id, now=clock.now())
 
 
 def test_offered_passed_next_expired_next(db: Engine, clock: FrozenClock) -> None:
@@ -196,11 +227,13 @@ def test_taking_confirms_schedules_reminders_and_a_second_tap_is_harmless(
         passed = pass_offer(session, offer_id=offer.id, person_id=a, now=clock.now())
     assert first.refusal is None and second.already and passed.refusal == OfferRefusal.TAKEN
     assert _confirmed(db, scene.activity_id) == [a]
-    assert [s.person_id for s in _sends(db, SendKind.REMINDER)
-            if s.state == SendState.PENDING and s.person_id == a] == [a, a]
+    assert [
+        s.person_id
+        for s in _sends(db, SendKind.REMINDER)
+        if s.state == SendState.PENDING and s.person_id == a
+    ] == [a, a]
     with Session(db) as session:
-        registration = session.exec(select(Registration).where(
-            Registration.person_id == a)).one()
+        registration = session.exec(select(Registration).where(Registration.person_id == a)).one()
         assert registration.promoted_at == clock.now()
 
 
@@ -211,10 +244,14 @@ def test_someone_elses_or_unknown_offer_changes_nothing(db: Engine, clock: Froze
     [offer] = _open(db)
     assert offer.id is not None
     with transaction(db) as session:
-        assert take_offer(session, offer_id=offer.id, person_id=b,
-                          now=clock.now()).refusal == OfferRefusal.NOT_YOURS
-        assert pass_offer(session, offer_id=999_999, person_id=a,
-                          now=clock.now()).refusal == OfferRefusal.NOT_YOURS
+        assert (
+            take_offer(session, offer_id=offer.id, person_id=b, now=clock.now()).refusal
+            == OfferRefusal.NOT_YOURS
+        )
+        assert (
+            pass_offer(session, offer_id=999_999, person_id=a, now=clock.now()).refusal
+            == OfferRefusal.NOT_YOURS
+        )
     assert [o.state for o in _offers(db)] == [OfferState.OFFERED]
 
 
@@ -224,13 +261,16 @@ def test_an_open_offer_holds_the_place_against_newcomers(db: Engine, clock: Froz
     with transaction(db) as session:
         newcomer = make_person(session, telegram_id=4242, name="Nowa")
         assert newcomer.id is not None
-        result = sign_up(session, person_id=newcomer.id, activity_id=scene.activity_id,
-                         now=clock.now())
-        view = activity_view(session, activity_id=scene.activity_id, person_id=newcomer.id,
-                             now=clock.now())
+        result = sign_up(
+            session, person_id=newcomer.id, activity_id=scene.activity_id, now=clock.now()
+        )
+        view = activity_view(
+            session, activity_id=scene.activity_id, person_id=newcomer.id, now=clock.now()
+        )
         # The residents' lean screens read the same rule in Core.
-        card = card_view(session, activity_id=scene.activity_id, person_id=newcomer.id,
-                         now=clock.now())
+        card = card_view(
+            session, activity_id=scene.activity_id, person_id=newcomer.id, now=clock.now()
+        )
         programme_id = result.activity.programme_id
         listed = card_page(session, programme_id=programme_id, now=clock.now()).items
     assert result.position == 2 and result.registration.status == RegistrationStatus.RESERVE
@@ -261,7 +301,9 @@ def test_deadline_never_runs_into_the_last_minute_window(db: Engine, clock: Froz
     message = _render(db, SendKind.PLACE_OFFER, offer.person_id, "pl")
     assert "Miejsce czeka na Ciebie do: poniedziałek, 23 listopada, 16:00." in message.text
     assert [b.text for row in message.buttons for b in row] == [
-        "✅ Biorę to miejsce", "Rezygnuję – wypisz mnie z listy rezerwowej"]
+        "✅ Biorę to miejsce",
+        "Rezygnuję – wypisz mnie z listy rezerwowej",
+    ]
     assert message.exempt_from_quiet_hours
 
 
@@ -269,9 +311,11 @@ def _render(engine: Engine, kind: SendKind, person_id: int, language: str) -> Ou
     render = RENDERERS[kind.value]
     assert render is not None
     with Session(engine) as session:
-        send = session.exec(select(PendingSend).where(
-            PendingSend.kind == kind.value, PendingSend.person_id == person_id)
-            .order_by(col(PendingSend.id).desc())).first()
+        send = session.exec(
+            select(PendingSend)
+            .where(PendingSend.kind == kind.value, PendingSend.person_id == person_id)
+            .order_by(col(PendingSend.id).desc())
+        ).first()
         person = session.get(Person, person_id)
         assert send is not None and person is not None
         message = render(session, send, person, translator(language))
@@ -308,8 +352,7 @@ def test_last_minute_first_tap_wins_and_never_twice(db: Engine, clock: FrozenClo
         offer_id = by_person[person]
         assert offer_id is not None
         with transaction(db) as session:
-            return take_offer(session, offer_id=offer_id, person_id=person,
-                              now=clock.now()).refusal
+            return take_offer(session, offer_id=offer_id, person_id=person, now=clock.now()).refusal
 
     results = _all_at_once(len(scene.waiting), tap)
     assert results.count(None) == 2
@@ -324,16 +367,15 @@ def test_last_minute_first_tap_wins_and_never_twice(db: Engine, clock: FrozenClo
     assert _status(db, loser, scene.activity_id) == RegistrationStatus.RESERVE
 
 
-def test_a_newcomer_during_a_last_minute_round_is_asked_too(
-    db: Engine, clock: FrozenClock
-) -> None:
+def test_a_newcomer_during_a_last_minute_round_is_asked_too(db: Engine, clock: FrozenClock) -> None:
     scene = _scene(db, clock, waiting=1, starts_in=H)
     _free_place(db, clock, scene)
     with transaction(db) as session:
         newcomer = make_person(session, telegram_id=4343, name="Nowa")
         assert newcomer.id is not None
-        result = sign_up(session, person_id=newcomer.id, activity_id=scene.activity_id,
-                         now=clock.now())
+        result = sign_up(
+            session, person_id=newcomer.id, activity_id=scene.activity_id, now=clock.now()
+        )
     assert not result.confirmed
     assert sorted(o.person_id for o in _open(db)) == sorted([scene.waiting[0], newcomer.id])
 
@@ -345,8 +387,9 @@ def test_paper_person_first_in_line_gets_the_place_and_the_animator_is_asked_to_
     paper, telegram = scene.waiting
     with transaction(db) as session:
         animator = session.exec(select(Person).where(Person.telegram_id == 900)).one()
-        programme_id = session.exec(select(Activity.programme_id).where(
-            Activity.id == scene.activity_id)).one()
+        programme_id = session.exec(
+            select(Activity.programme_id).where(Activity.id == scene.activity_id)
+        ).one()
         grant(session, role=Role.ANIMATOR, telegram_id=900, programme_id=programme_id)
         animator_id = animator.id
     _free_place(db, clock, scene)
@@ -371,8 +414,7 @@ def test_an_expired_person_is_skipped_until_the_last_minute_round(
     assert [o.person_id for o in _open(db)] == [b]
     # Another place frees up: A had their turn, so nobody else is waiting for an offer.
     with transaction(db) as session:
-        cancel(session, person_id=scene.placed[1], activity_id=scene.activity_id,
-               now=clock.now())
+        cancel(session, person_id=scene.placed[1], activity_id=scene.activity_id, now=clock.now())
     assert [o.person_id for o in _open(db)] == [b]
     # B lets it expire at the window; in the last two hours both are asked together.
     clock.set(scene.starts_at - 2 * H)
@@ -401,8 +443,9 @@ def test_moving_the_activity_voids_and_offers_again(db: Engine, clock: FrozenClo
     scene = _scene(db, clock, waiting=2)
     _free_place(db, clock, scene)
     with transaction(db) as session:
-        change_activity(session, activity_id=scene.activity_id, now=clock.now(),
-                        starts_at=clock.now() + 10 * H)
+        change_activity(
+            session, activity_id=scene.activity_id, now=clock.now(), starts_at=clock.now() + 10 * H
+        )
     first, second = _offers(db)
     assert first.state == OfferState.VOID and second.state == OfferState.OFFERED
     assert second.person_id == first.person_id
@@ -421,9 +464,7 @@ def test_leaving_the_reserve_list_with_an_open_offer_passes_it_on(
     assert _open(db)[0].person_id == b
 
 
-def test_offers_due_while_the_bot_was_down_expire_on_start(
-    db: Engine, clock: FrozenClock
-) -> None:
+def test_offers_due_while_the_bot_was_down_expire_on_start(db: Engine, clock: FrozenClock) -> None:
     scene = _scene(db, clock, waiting=2)
     _free_place(db, clock, scene)
     # The bot is down for a day: the first run after start catches up.

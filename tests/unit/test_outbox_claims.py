@@ -39,8 +39,13 @@ def _people_with_sends(engine: Engine, now: datetime, people: int, per_person: i
         for i in range(people):
             person = make_person(session, telegram_id=50_000 + i, name=f"Osoba {i}")
             for j in range(per_person):
-                enqueue(session, kind=SendKind.REMINDER, person_id=person.id,
-                        due_at=now - timedelta(seconds=j), dedupe_key=f"t:{person.id}:{j}")
+                enqueue(
+                    session,
+                    kind=SendKind.REMINDER,
+                    person_id=person.id,
+                    due_at=now - timedelta(seconds=j),
+                    dedupe_key=f"t:{person.id}:{j}",
+                )
 
 
 def _claim_everything_concurrently(engine: Engine, now: datetime, workers: int) -> Counter[int]:
@@ -101,8 +106,13 @@ def test_claims_take_due_sends_oldest_first_one_per_person(
     now = clock.now()
     _people_with_sends(engine, now, people=3, per_person=2)
     with transaction(engine) as session:
-        enqueue(session, kind=SendKind.REMINDER, person_id=None, due_at=now + timedelta(hours=1),
-                dedupe_key="later")
+        enqueue(
+            session,
+            kind=SendKind.REMINDER,
+            person_id=None,
+            due_at=now + timedelta(hours=1),
+            dedupe_key="later",
+        )
         first = claim_due(session, worker="a", now=now, limit=10)
         assert len(first) == 3 and len({r.person_id for r in first}) == 3
         assert all(r.state == SendState.CLAIMED and r.claimed_by == "a" for r in first)
@@ -136,12 +146,21 @@ def test_a_failing_send_backs_off_and_fails_after_the_limit(
         with transaction(engine) as session:
             rows = claim_due(session, worker="a", now=now + timedelta(days=1), limit=1)
             assert len(rows) == 1 and rows[0].id is not None
-            mark_retry(session, send_id=rows[0].id, worker="a", attempts=rows[0].attempts,
-                       due_at=now + retry_delay(attempt + 1), error="NetworkError")
+            mark_retry(
+                session,
+                send_id=rows[0].id,
+                worker="a",
+                attempts=rows[0].attempts,
+                due_at=now + retry_delay(attempt + 1),
+                error="NetworkError",
+            )
     with Session(engine) as session:
         (stored,) = session.exec(select(PendingSend)).all()
         assert (stored.state, stored.attempts, stored.last_error) == (
-            SendState.FAILED, MAX_ATTEMPTS, "NetworkError")
+            SendState.FAILED,
+            MAX_ATTEMPTS,
+            "NetworkError",
+        )
     assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 12)] == [30, 60, 120, 1800]
 
 
@@ -162,9 +181,7 @@ def test_held_sends_go_back_to_pending_without_counting_an_attempt(
         assert (stored.state, stored.due_at, stored.attempts) == (SendState.PENDING, morning, 0)
 
 
-def test_claims_of_dead_or_lapsed_workers_are_released(
-    engine: Engine, clock: FrozenClock
-) -> None:
+def test_claims_of_dead_or_lapsed_workers_are_released(engine: Engine, clock: FrozenClock) -> None:
     now = clock.now()
     _people_with_sends(engine, now - timedelta(minutes=10), people=3)
     with transaction(engine) as session:
@@ -190,8 +207,12 @@ def test_listeners_hear_of_committed_sends_only(engine: Engine, clock: FrozenClo
         with transaction(engine) as session:
             person = make_person(session, telegram_id=1)
             for minutes in (30, 5, 60):
-                enqueue(session, kind=SendKind.CHANGE, person_id=person.id,
-                        due_at=clock.now() + timedelta(minutes=minutes))
+                enqueue(
+                    session,
+                    kind=SendKind.CHANGE,
+                    person_id=person.id,
+                    due_at=clock.now() + timedelta(minutes=minutes),
+                )
         assert heard == [clock.now() + timedelta(minutes=5)]
         with pytest.raises(RuntimeError), transaction(engine) as session:
             enqueue(session, kind=SendKind.CHANGE, person_id=person.id, due_at=clock.now())

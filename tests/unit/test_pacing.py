@@ -49,8 +49,9 @@ class VirtualTime:
             task.result()
 
 
-def _send(state: PacingState, lane: Lane, chat: int | None, start: float,
-          answered: float | None = None) -> None:
+def _send(
+    state: PacingState, lane: Lane, chat: int | None, start: float, answered: float | None = None
+) -> None:
     state.record(lane, chat, start)
     state.done(lane, chat, start if answered is None else answered)
 
@@ -229,8 +230,9 @@ async def test_server_errors_back_off_exponentially_then_give_up() -> None:
 
 async def test_other_errors_and_long_floods_go_back_to_the_caller() -> None:
     vt = VirtualTime()
-    pacer = Pacer(PacingLimits(max_flood_wait=30), classify=classify, clock=vt.clock,
-                  sleep=vt.sleep)
+    pacer = Pacer(
+        PacingLimits(max_flood_wait=30), classify=classify, clock=vt.clock, sleep=vt.sleep
+    )
     with pytest.raises(ValueError):
         await vt.run(pacer.call(_flaky([ValueError()]), lane=Lane.BULK))
     with pytest.raises(Flood):

@@ -73,8 +73,9 @@ def test_bad_names_are_refused_with_reason(raw: str, problem: NameProblem) -> No
 def test_onboarding_steps_with_one_programme(engine: Engine, clock: FrozenClock) -> None:
     with transaction(engine) as session:
         programme = make_programme(session)
-        person, created = start_person(session, telegram_id=77, language="uk",
-                                       start_payload="act_5")
+        person, created = start_person(
+            session, telegram_id=77, language="uk", start_payload="act_5"
+        )
         assert created and person.id is not None
         again, created_again = start_person(session, telegram_id=77, language="en")
         assert not created_again and again.id == person.id and again.language == "uk"
@@ -112,8 +113,9 @@ def test_programme_step_when_several_open(engine: Engine, clock: FrozenClock) ->
     with transaction(engine) as session:
         first = make_programme(session, name="PAL Barwinek")
         make_programme(session, name="PAL Zagórska")
-        closed = make_programme(session, name="PAL 2021",
-                                open_until=clock.now() - timedelta(days=1))
+        closed = make_programme(
+            session, name="PAL 2021", open_until=clock.now() - timedelta(days=1)
+        )
         person, _ = start_person(session, telegram_id=79, language="pl")
         assert person.id is not None and first.id is not None and closed.id is not None
         set_language(session, person_id=person.id, language="pl")
@@ -121,10 +123,10 @@ def test_programme_step_when_several_open(engine: Engine, clock: FrozenClock) ->
         named = set_display_name(session, person_id=person.id, raw="Jan", now=clock.now())
         assert named.onboarding_step == OnboardingStep.PROGRAMME
         with pytest.raises(ProgrammeNotOpen):
-            choose_programme(session, person_id=person.id, programme_id=closed.id,
-                             now=clock.now())
-        done = choose_programme(session, person_id=person.id, programme_id=first.id,
-                                now=clock.now())
+            choose_programme(session, person_id=person.id, programme_id=closed.id, now=clock.now())
+        done = choose_programme(
+            session, person_id=person.id, programme_id=first.id, now=clock.now()
+        )
         assert done.is_onboarded and done.programme_id == first.id
 
 

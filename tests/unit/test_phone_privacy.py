@@ -43,27 +43,54 @@ def zofia(engine: Engine, clock: FrozenClock) -> tuple[int, int, str, int]:
         ewa = make_person(session, telegram_id=900, name="Ewa", programme=programme)
         activity = make_activity(session, programme=programme, starts_at=past)
         assert programme.id and ewa.id and activity.id
-        person = create_proxy_participant(session, display_name=NAME, created_by_id=ewa.id,
-                                          programme_id=programme.id, phone=PHONE)
+        person = create_proxy_participant(
+            session, display_name=NAME, created_by_id=ewa.id, programme_id=programme.id, phone=PHONE
+        )
         assert person.id
-        registration = sign_up(session, person_id=person.id, activity_id=activity.id,
-                               now=past - timedelta(days=1), proxy_by_id=ewa.id).registration
+        registration = sign_up(
+            session,
+            person_id=person.id,
+            activity_id=activity.id,
+            now=past - timedelta(days=1),
+            proxy_by_id=ewa.id,
+        ).registration
         assert isinstance(registration, Registration) and registration.id
-        set_attendance(session, activity_id=activity.id, registration_id=registration.id,
-                       attended=True, now=past + timedelta(minutes=5),
-                       actor=Actor.admin(ewa.id, programme.id))
+        set_attendance(
+            session,
+            activity_id=activity.id,
+            registration_id=registration.id,
+            attended=True,
+            now=past + timedelta(minutes=5),
+            actor=Actor.admin(ewa.id, programme.id),
+        )
         return person.id, ewa.id, programme.name, programme.id
 
 
 def test_the_evaluator_never_sees_the_phone(
-    zofia: tuple[int, int, str, int], db_url: str, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    zofia: tuple[int, int, str, int],
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _, _, programme, _ = zofia
     monkeypatch.setenv("PALBOT_DATABASE_URL", db_url)
     book, sheets = tmp_path / "report.xlsx", tmp_path / "sheets"
-    assert main(["report", "--programme", programme, "--out", str(book), "--row-level",
-                 "--csv", str(sheets)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--programme",
+                programme,
+                "--out",
+                str(book),
+                "--row-level",
+                "--csv",
+                str(sheets),
+            ]
+        )
+        == 0
+    )
     outputs = [_xlsx_text(book)] + [s.read_text(encoding="utf-8") for s in sheets.glob("*.csv")]
     assert len(outputs) > 1
     for text in outputs:
@@ -82,8 +109,13 @@ def test_her_data_export_holds_the_phone_until_she_is_erased(
         data = person_data(session, person_id=person_id, now=clock.now())
     assert PHONE in render_html(data, translator("pl")) and PHONE in render_json(data)
     with transaction(engine) as session:
-        erase_proxy_participant(session, person_id=person_id, animator_id=ewa_id,
-                                programme_ids={programme_id}, now=clock.now())
+        erase_proxy_participant(
+            session,
+            person_id=person_id,
+            animator_id=ewa_id,
+            programme_ids={programme_id},
+            now=clock.now(),
+        )
     with Session(engine) as session:
         data = person_data(session, person_id=person_id, now=clock.now())
     assert "699 111 222" not in render_html(data, translator("pl")) + render_json(data)

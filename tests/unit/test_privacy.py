@@ -84,8 +84,13 @@ def test_erasure_gives_up_places_promotes_and_keeps_answers_under_the_code(
     with transaction(engine) as session:
         preview = erasure_preview(session, person_id=wieslawa.person_id, now=now)
         assert (preview.places_released, preview.reserve_positions_left) == (1, 1)
-        pending = len(session.exec(select(PendingSend).where(
-            PendingSend.person_id == wieslawa.person_id, PendingSend.state == "pending")).all())
+        pending = len(
+            session.exec(
+                select(PendingSend).where(
+                    PendingSend.person_id == wieslawa.person_id, PendingSend.state == "pending"
+                )
+            ).all()
+        )
         assert preview.pending_messages == pending >= 1
         assert preview.answers == AnswersFate.KEPT
     with transaction(engine) as session:
@@ -99,26 +104,38 @@ def test_erasure_gives_up_places_promotes_and_keeps_answers_under_the_code(
         assert (person.display_name, person.telegram_id, person.phone) == (None, None, None)
         assert person.erased_at == now
         # Marianna, first on the reserve list, is offered the freed place.
-        marianna = session.exec(select(Registration).where(
-            Registration.person_id == wieslawa.waiting_person_id)).one()
-        offer = session.exec(select(PlaceOffer).where(
-            PlaceOffer.registration_id == marianna.id)).one()
+        marianna = session.exec(
+            select(Registration).where(Registration.person_id == wieslawa.waiting_person_id)
+        ).one()
+        offer = session.exec(
+            select(PlaceOffer).where(PlaceOffer.registration_id == marianna.id)
+        ).one()
         assert (marianna.status, offer.state) == ("reserve", "offered")
         assert len(report.promoted_registration_ids) == 1
         # The past attendance stays for the indicators, on the nameless stub.
-        past = session.exec(select(Registration).where(
-            Registration.activity_id == wieslawa.past_activity_id)).one()
+        past = session.exec(
+            select(Registration).where(Registration.activity_id == wieslawa.past_activity_id)
+        ).one()
         assert past.attended and past.person_id == wieslawa.person_id
-        code = session.exec(select(ParticipantCode).where(
-            ParticipantCode.code == wieslawa.code)).one()
+        code = session.exec(
+            select(ParticipantCode).where(ParticipantCode.code == wieslawa.code)
+        ).one()
         assert code.person_id is None
         answers = {a.item_id: a.value for a in session.exec(select(SurveyAnswer))}
         assert answers == {"q1": "4", "q2": "2"}
         assert session.exec(select(Dialog)).all() == []
-        assert session.exec(select(RoleGrant).where(
-            RoleGrant.telegram_id == wieslawa.telegram_id)).all() == []
-        states = {s.state for s in session.exec(select(PendingSend).where(
-            PendingSend.person_id == wieslawa.person_id))}
+        assert (
+            session.exec(
+                select(RoleGrant).where(RoleGrant.telegram_id == wieslawa.telegram_id)
+            ).all()
+            == []
+        )
+        states = {
+            s.state
+            for s in session.exec(
+                select(PendingSend).where(PendingSend.person_id == wieslawa.person_id)
+            )
+        }
         assert states == {"cancelled"}
         audit = session.exec(select(AuditEntry).where(AuditEntry.action == "person.erase")).one()
         assert audit.subject_id == wieslawa.person_id
@@ -133,8 +150,10 @@ def test_erasure_deletes_answers_when_the_programme_says_so(
     with transaction(engine) as session:
         wieslawa = resident_with_history(session, now=now, keep_answers=False)
     with transaction(engine) as session:
-        assert erasure_preview(session, person_id=wieslawa.person_id,
-                               now=now).answers == AnswersFate.DELETED
+        assert (
+            erasure_preview(session, person_id=wieslawa.person_id, now=now).answers
+            == AnswersFate.DELETED
+        )
         report = erase_person(session, person_id=wieslawa.person_id, now=now)
     assert report.answers == AnswersFate.DELETED
     with transaction(engine) as session:
@@ -151,9 +170,13 @@ def test_unsubmitted_survey_goes_even_when_answers_are_kept(
         wieslawa = resident_with_history(session, now=now)
         code = session.exec(select(ParticipantCode)).one()
         assert code.id is not None
-        draft = SurveyResponse(participant_code_id=code.id, programme_id=wieslawa.programme_id,
-                               phase="final", questionnaire_id="privacy_test",
-                               questionnaire_version="1")
+        draft = SurveyResponse(
+            participant_code_id=code.id,
+            programme_id=wieslawa.programme_id,
+            phase="final",
+            questionnaire_id="privacy_test",
+            questionnaire_version="1",
+        )
         session.add(draft)
         session.flush()
         assert draft.id is not None
@@ -174,16 +197,19 @@ def test_erasing_twice_is_harmless(engine: Engine, clock: FrozenClock) -> None:
         again = erase_person(session, person_id=wieslawa.person_id, now=now)
     assert again.already_erased
     with transaction(engine) as session:
-        assert len(session.exec(select(AuditEntry).where(
-            AuditEntry.action == "person.erase")).all()) == 1
+        assert (
+            len(session.exec(select(AuditEntry).where(AuditEntry.action == "person.erase")).all())
+            == 1
+        )
 
 
 def test_animator_erases_only_people_without_telegram(engine: Engine, clock: FrozenClock) -> None:
     now = clock.now()
     with transaction(engine) as session:
         programme = make_programme(session)
-        animator = make_person(session, telegram_id=5550001, name="Animatorka Ewa",
-                               programme=programme)
+        animator = make_person(
+            session, telegram_id=5550001, name="Animatorka Ewa", programme=programme
+        )
         paper = make_person(session, name="Henryka z ulicy Lipowej", programme=programme)
         paper.created_by_id = animator.id
         paper.phone = "+48 600 100 200"
@@ -193,15 +219,30 @@ def test_animator_erases_only_people_without_telegram(engine: Engine, clock: Fro
     animator_id, paper_id, resident_id, programme_id = ids
     assert animator_id and paper_id and resident_id and programme_id
     with transaction(engine) as session, pytest.raises(ProxyNotFound):
-        erase_proxy_participant(session, person_id=resident_id, animator_id=animator_id,
-                                programme_ids={programme_id}, now=now)
+        erase_proxy_participant(
+            session,
+            person_id=resident_id,
+            animator_id=animator_id,
+            programme_ids={programme_id},
+            now=now,
+        )
     with transaction(engine) as session, pytest.raises(ProxyNotFound):
         # Not an animator of that person's programme.
-        erase_proxy_participant(session, person_id=paper_id, animator_id=animator_id,
-                                programme_ids={programme_id + 1}, now=now)
+        erase_proxy_participant(
+            session,
+            person_id=paper_id,
+            animator_id=animator_id,
+            programme_ids={programme_id + 1},
+            now=now,
+        )
     with transaction(engine) as session:
-        report = erase_proxy_participant(session, person_id=paper_id, animator_id=animator_id,
-                                         programme_ids={programme_id}, now=now)
+        report = erase_proxy_participant(
+            session,
+            person_id=paper_id,
+            animator_id=animator_id,
+            programme_ids={programme_id},
+            now=now,
+        )
     assert not report.already_erased
     with transaction(engine) as session:
         paper_row = person_row(session, paper_id)
@@ -209,8 +250,9 @@ def test_animator_erases_only_people_without_telegram(engine: Engine, clock: Fro
         audit = session.exec(select(AuditEntry).where(AuditEntry.action == "person.erase")).one()
         assert (audit.actor_id, audit.details["reason"]) == (animator_id, "animator")
     with transaction(engine) as session, pytest.raises(ProxyNotFound):
-        erase_proxy_participant(session, person_id=paper_id, animator_id=animator_id,
-                                programme_ids=None, now=now)
+        erase_proxy_participant(
+            session, person_id=paper_id, animator_id=animator_id, programme_ids=None, now=now
+        )
 
 
 def _file_bytes(db_file: Path) -> bytes:
@@ -230,8 +272,12 @@ def test_no_trace_in_the_sqlite_file_after_erasure(
     with transaction(engine) as session:
         wieslawa = resident_with_history(session, now=now)
     id_as_text, id_as_integer = telegram_id_patterns(wieslawa.telegram_id)
-    patterns = [*name_patterns(wieslawa.name), id_as_text, id_as_integer,
-                wieslawa.free_text.encode()]
+    patterns = [
+        *name_patterns(wieslawa.name),
+        id_as_text,
+        id_as_integer,
+        wieslawa.free_text.encode(),
+    ]
     before = _file_bytes(db_file)
     # The search must be able to find them: the name, the id as SQLite stores an integer.
     for pattern in (wieslawa.name.encode(), id_as_integer, wieslawa.free_text.encode()):
@@ -276,5 +322,7 @@ def test_erased_stub_is_not_found_by_telegram_id(engine: Engine, clock: FrozenCl
     with Session(engine) as session:
         from storage.models import Person
 
-        assert session.exec(select(Person).where(
-            Person.telegram_id == wieslawa.telegram_id)).first() is None
+        assert (
+            session.exec(select(Person).where(Person.telegram_id == wieslawa.telegram_id)).first()
+            is None
+        )

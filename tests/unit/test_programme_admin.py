@@ -64,8 +64,11 @@ def _setup(engine: Engine) -> tuple[StaffActor, StaffActor, int]:
         admin = make_person(session, telegram_id=ADMIN_TG, name="Anna")
         resident = make_person(session, telegram_id=RESIDENT_TG, programme=programme)
         assert programme.id is not None
-        return (StaffActor(ADMIN_TG, admin.id, frozenset({ADMIN_TG})),
-                StaffActor(RESIDENT_TG, resident.id, frozenset({ADMIN_TG})), programme.id)
+        return (
+            StaffActor(ADMIN_TG, admin.id, frozenset({ADMIN_TG})),
+            StaffActor(RESIDENT_TG, resident.id, frozenset({ADMIN_TG})),
+            programme.id,
+        )
 
 
 def _actions(engine: Engine) -> list[str]:
@@ -84,18 +87,19 @@ def test_rename_checks_the_name_and_is_audited(engine: Engine) -> None:
     admin, resident, pid = _setup(engine)
     with transaction(engine) as session:
         make_programme(session, name="PAL Stare Miasto")
-    for bad, reason in (("", EditionRefusal.NAME_LENGTH),
-                        ("x" * 10_000, EditionRefusal.NAME_LENGTH),
-                        ("PAL\u0007", EditionRefusal.NAME_CHARACTERS),
-                        ("PAL  Stare Miasto", EditionRefusal.NAME_TAKEN)):
+    for bad, reason in (
+        ("", EditionRefusal.NAME_LENGTH),
+        ("x" * 10_000, EditionRefusal.NAME_LENGTH),
+        ("PAL\u0007", EditionRefusal.NAME_CHARACTERS),
+        ("PAL  Stare Miasto", EditionRefusal.NAME_TAKEN),
+    ):
         with pytest.raises(EditionRefused) as refused, transaction(engine) as session:
             rename_programme(session, actor=admin, programme_id=pid, name=bad, now=NOW)
         assert refused.value.reason is reason, bad
     with pytest.raises(NotAllowed), transaction(engine) as session:
         rename_programme(session, actor=resident, programme_id=pid, name="Mine", now=NOW)
     with transaction(engine) as session:
-        rename_programme(session, actor=admin, programme_id=pid, name=" PAL  Barwinek 🌳 ",
-                         now=NOW)
+        rename_programme(session, actor=admin, programme_id=pid, name=" PAL  Barwinek 🌳 ", now=NOW)
     assert _programme(engine, pid).name == "PAL Barwinek 🌳"
     assert _actions(engine) == ["programme.renamed"]
 
@@ -103,21 +107,26 @@ def test_rename_checks_the_name_and_is_audited(engine: Engine) -> None:
 def test_dates_are_local_days_not_in_the_past_and_in_order(engine: Engine) -> None:
     admin, resident, pid = _setup(engine)
     with pytest.raises(EditionRefused) as refused, transaction(engine) as session:
-        set_end_date(session, actor=admin, programme_id=pid, day=date(2026, 11, 22),
-                     zone=WARSAW, now=NOW)
+        set_end_date(
+            session, actor=admin, programme_id=pid, day=date(2026, 11, 22), zone=WARSAW, now=NOW
+        )
     assert refused.value.reason is EditionRefusal.DATE_PAST
     with transaction(engine) as session:
-        set_start_date(session, actor=admin, programme_id=pid, day=date(2027, 1, 11),
-                       zone=WARSAW, now=NOW)
-        set_end_date(session, actor=admin, programme_id=pid, day=date(2027, 6, 30),
-                     zone=WARSAW, now=NOW)
+        set_start_date(
+            session, actor=admin, programme_id=pid, day=date(2027, 1, 11), zone=WARSAW, now=NOW
+        )
+        set_end_date(
+            session, actor=admin, programme_id=pid, day=date(2027, 6, 30), zone=WARSAW, now=NOW
+        )
     with pytest.raises(EditionRefused) as refused, transaction(engine) as session:
-        set_end_date(session, actor=admin, programme_id=pid, day=date(2027, 1, 10),
-                     zone=WARSAW, now=NOW)
+        set_end_date(
+            session, actor=admin, programme_id=pid, day=date(2027, 1, 10), zone=WARSAW, now=NOW
+        )
     assert refused.value.reason is EditionRefusal.END_BEFORE_START
     with pytest.raises(NotAllowed), transaction(engine) as session:
-        set_end_date(session, actor=resident, programme_id=pid, day=date(2027, 7, 1),
-                     zone=WARSAW, now=NOW)
+        set_end_date(
+            session, actor=resident, programme_id=pid, day=date(2027, 7, 1), zone=WARSAW, now=NOW
+        )
     programme = _programme(engine, pid)
     assert programme.starts_at == datetime(2027, 1, 10, 23, 0, tzinfo=UTC)  # 00:00 in Warsaw
     assert programme.ends_at == datetime(2027, 6, 30, 21, 59, tzinfo=UTC)  # 23:59 CEST
@@ -128,16 +137,22 @@ def test_archive_hides_from_choices_and_keeps_data(engine: Engine) -> None:
     admin, resident, pid = _setup(engine)
     with transaction(engine) as session:
         other = make_programme(session, name="PAL Stare Miasto")
-        make_activity(session, programme=session.get(Programme, pid) or other,
-                      starts_at=NOW + timedelta(days=3))
+        make_activity(
+            session,
+            programme=session.get(Programme, pid) or other,
+            starts_at=NOW + timedelta(days=3),
+        )
     with transaction(engine) as session:
         set_archived(session, actor=admin, programme_id=pid, archived=True, now=NOW)
         set_archived(session, actor=admin, programme_id=pid, archived=True, now=NOW)  # no-op
     with read_only(engine) as session:
         assert [p.name for p in open_programmes(session, now=NOW)] == ["PAL Stare Miasto"]
-        assert [name for _, name in programmes_for(
-            session, telegram_id=ADMIN_TG, admin_ids={ADMIN_TG},
-            action=StaffAction.MANAGE_STAFF)] == ["PAL Stare Miasto"]
+        assert [
+            name
+            for _, name in programmes_for(
+                session, telegram_id=ADMIN_TG, admin_ids={ADMIN_TG}, action=StaffAction.MANAGE_STAFF
+            )
+        ] == ["PAL Stare Miasto"]
         assert archived_programmes(session, actor=admin) == [(pid, "PAL Barwinek 2026")]
         # Its activities, people and settings stay.
         assert session.exec(select(Activity).where(Activity.programme_id == pid)).all()
@@ -179,43 +194,80 @@ def test_copy_edition_shifts_by_whole_weeks_and_copies_no_sign_ups(
         source.reminder_offsets, source.quiet_hours, source.retention_months = "48h,3h", "off", 24
         source.ends_at = datetime(2026, 12, 18, 22, 59, tzinfo=UTC)
         # Tuesday 24 Nov 2026 17:00 and Wednesday 2 Dec 2026 10:30, winter time (CET).
-        tuesday = make_activity(session, programme=source,
-                                starts_at=datetime(2026, 11, 24, 16, 0, tzinfo=UTC), places=12,
-                                deadline=datetime(2026, 11, 23, 16, 0, tzinfo=UTC))
-        wednesday = make_activity(session, programme=source, title="Komputer dla seniorów",
-                                  starts_at=datetime(2026, 12, 2, 9, 30, tzinfo=UTC))
-        cancelled = make_activity(session, programme=source, title="Odwołane",
-                                  starts_at=datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+        tuesday = make_activity(
+            session,
+            programme=source,
+            starts_at=datetime(2026, 11, 24, 16, 0, tzinfo=UTC),
+            places=12,
+            deadline=datetime(2026, 11, 23, 16, 0, tzinfo=UTC),
+        )
+        wednesday = make_activity(
+            session,
+            programme=source,
+            title="Komputer dla seniorów",
+            starts_at=datetime(2026, 12, 2, 9, 30, tzinfo=UTC),
+        )
+        cancelled = make_activity(
+            session,
+            programme=source,
+            title="Odwołane",
+            starts_at=datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
+        )
         cancelled.status = "cancelled"
         person = make_person(session, telegram_id=555, programme=source)
         assert tuesday.id is not None and person.id is not None
-        session.add(Registration(activity_id=tuesday.id, person_id=person.id,
-                                 status="confirmed"))
+        session.add(Registration(activity_id=tuesday.id, person_id=person.id, status="confirmed"))
         assert wednesday.id is not None
     # The new edition starts on Monday 29 March 2027, the day after the change to summer
     # time: the copies keep their local times (17:00, 10:30), not their UTC instants.
     with read_only(engine) as session:
-        plan = plan_copy(session, actor=admin, programme_id=pid, starts_on=date(2027, 3, 29),
-                         name=None, zone=WARSAW, now=NOW)
+        plan = plan_copy(
+            session,
+            actor=admin,
+            programme_id=pid,
+            starts_on=date(2027, 3, 29),
+            name=None,
+            zone=WARSAW,
+            now=NOW,
+        )
     assert plan.name == "PAL Barwinek 2027" and plan.activities == 2
     with pytest.raises(NotAllowed), transaction(engine) as session:
-        copy_edition(session, actor=resident, programme_id=pid, starts_on=date(2027, 3, 29),
-                     name=None, zone=WARSAW, now=NOW)
+        copy_edition(
+            session,
+            actor=resident,
+            programme_id=pid,
+            starts_on=date(2027, 3, 29),
+            name=None,
+            zone=WARSAW,
+            now=NOW,
+        )
     with transaction(engine) as session:
-        edition, done = copy_edition(session, actor=admin, programme_id=pid,
-                                     starts_on=date(2027, 3, 29), name=None, zone=WARSAW,
-                                     now=NOW)
+        edition, done = copy_edition(
+            session,
+            actor=admin,
+            programme_id=pid,
+            starts_on=date(2027, 3, 29),
+            name=None,
+            zone=WARSAW,
+            now=NOW,
+        )
         new_id = edition.id
     assert done.weeks == plan.weeks
     with read_only(engine) as session:
         copied = session.get(Programme, new_id)
         assert copied is not None
         assert (copied.reminder_offsets, copied.quiet_hours, copied.retention_months) == (
-            "48h,3h", "off", 24)
+            "48h,3h",
+            "off",
+            24,
+        )
         assert copied.starts_at is not None
         assert copied.starts_at.astimezone(WARSAW).date() == date(2027, 3, 29)
-        rows = session.exec(select(Activity).where(Activity.programme_id == new_id)
-                            .order_by(col(Activity.starts_at))).all()
+        rows = session.exec(
+            select(Activity)
+            .where(Activity.programme_id == new_id)
+            .order_by(col(Activity.starts_at))
+        ).all()
         assert [a.title for a in rows] == ["Warsztaty rękodzieła", "Komputer dla seniorów"]
         first, second = rows
         local = first.starts_at.astimezone(WARSAW)
@@ -229,17 +281,32 @@ def test_copy_edition_shifts_by_whole_weeks_and_copies_no_sign_ups(
         assert (second_local.weekday(), second_local.time()) == (2, time(10, 30))
         assert (second_local.date() - date(2026, 12, 2)).days % 7 == 0
         ids = [a.id for a in rows]
-        assert not session.exec(select(Registration).where(
-            col(Registration.activity_id).in_(ids))).all()
+        assert not session.exec(
+            select(Registration).where(col(Registration.activity_id).in_(ids))
+        ).all()
     assert _actions(engine) == ["programme.copied"]
     # The same name again is refused; a start before the source is too.
     with pytest.raises(EditionRefused) as refused, read_only(engine) as session:
-        plan_copy(session, actor=admin, programme_id=pid, starts_on=date(2027, 3, 29),
-                  name=None, zone=WARSAW, now=NOW)
+        plan_copy(
+            session,
+            actor=admin,
+            programme_id=pid,
+            starts_on=date(2027, 3, 29),
+            name=None,
+            zone=WARSAW,
+            now=NOW,
+        )
     assert refused.value.reason is EditionRefusal.NAME_TAKEN
     with pytest.raises(EditionRefused) as refused, read_only(engine) as session:
-        plan_copy(session, actor=admin, programme_id=pid, starts_on=date(2026, 11, 23),
-                  name="X", zone=WARSAW, now=NOW)
+        plan_copy(
+            session,
+            actor=admin,
+            programme_id=pid,
+            starts_on=date(2026, 11, 23),
+            name="X",
+            zone=WARSAW,
+            now=NOW,
+        )
     assert refused.value.reason is EditionRefusal.NOT_AFTER_SOURCE
 
 
@@ -262,27 +329,55 @@ def test_setters_validate_and_audit(database: str, request: pytest.FixtureReques
         with pytest.raises(SettingRefused):
             canonical_retention(bad)
     with pytest.raises(NotAllowed), transaction(engine) as session:
-        set_setting(session, actor=resident, programme_id=pid, setting=Setting.REMINDERS,
-                    value="24h", now=NOW)
+        set_setting(
+            session,
+            actor=resident,
+            programme_id=pid,
+            setting=Setting.REMINDERS,
+            value="24h",
+            now=NOW,
+        )
     with pytest.raises(SettingRefused), transaction(engine) as session:
-        set_setting(session, actor=admin, programme_id=pid, setting=Setting.REMINDERS,
-                    value="never", now=NOW)
+        set_setting(
+            session,
+            actor=admin,
+            programme_id=pid,
+            setting=Setting.REMINDERS,
+            value="never",
+            now=NOW,
+        )
     with transaction(engine) as session:
-        for setting, value in ((Setting.REMINDERS, "3h, 48h"), (Setting.QUIET_HOURS, "22:00-07:00"),
-                               (Setting.FOLLOWUPS, "off"), (Setting.RETENTION, "36"),
-                               (Setting.KEEP_ANSWERS, "delete")):
-            set_setting(session, actor=admin, programme_id=pid, setting=setting, value=value,
-                        now=NOW)
+        for setting, value in (
+            (Setting.REMINDERS, "3h, 48h"),
+            (Setting.QUIET_HOURS, "22:00-07:00"),
+            (Setting.FOLLOWUPS, "off"),
+            (Setting.RETENTION, "36"),
+            (Setting.KEEP_ANSWERS, "delete"),
+        ):
+            set_setting(
+                session, actor=admin, programme_id=pid, setting=setting, value=value, now=NOW
+            )
     programme = _programme(engine, pid)
-    assert (programme.reminder_offsets, programme.quiet_hours, programme.survey_followups,
-            programme.retention_months, programme.keep_answers_on_erasure) == (
-        "48h,3h", "22:00-07:00", False, 36, False)
+    assert (
+        programme.reminder_offsets,
+        programme.quiet_hours,
+        programme.survey_followups,
+        programme.retention_months,
+        programme.keep_answers_on_erasure,
+    ) == ("48h,3h", "22:00-07:00", False, 36, False)
     assert offsets_for(programme) == (timedelta(hours=48), timedelta(hours=3))
     with transaction(engine) as session:
-        set_setting(session, actor=admin, programme_id=pid, setting=Setting.RETENTION,
-                    value="off", now=NOW)
-        set_setting(session, actor=admin, programme_id=pid, setting=Setting.REMINDERS,
-                    value="default", now=NOW)
+        set_setting(
+            session, actor=admin, programme_id=pid, setting=Setting.RETENTION, value="off", now=NOW
+        )
+        set_setting(
+            session,
+            actor=admin,
+            programme_id=pid,
+            setting=Setting.REMINDERS,
+            value="default",
+            now=NOW,
+        )
     programme = _programme(engine, pid)
     assert programme.retention_months is None and programme.reminder_offsets is None
     with read_only(engine) as session:
@@ -290,9 +385,15 @@ def test_setters_validate_and_audit(database: str, request: pytest.FixtureReques
         assert view.name == "PAL Barwinek 2026" and view.activities == 0
     with read_only(engine) as session:
         fields = [e.details["field"] for e in session.exec(select(AuditEntry))]
-    assert fields == [Setting.REMINDERS, Setting.QUIET_HOURS, Setting.FOLLOWUPS,
-                      Setting.RETENTION, Setting.KEEP_ANSWERS, Setting.RETENTION,
-                      Setting.REMINDERS]
+    assert fields == [
+        Setting.REMINDERS,
+        Setting.QUIET_HOURS,
+        Setting.FOLLOWUPS,
+        Setting.RETENTION,
+        Setting.KEEP_ANSWERS,
+        Setting.RETENTION,
+        Setting.REMINDERS,
+    ]
 
 
 def test_questionnaire_choice_counts_and_refusals(engine: Engine, tmp_path: Path) -> None:
@@ -304,11 +405,9 @@ def test_questionnaire_choice_counts_and_refusals(engine: Engine, tmp_path: Path
         choose_questionnaire(session, actor=admin, programme_id=pid, path=broken, now=NOW)
     assert any(p.line and "items[0].text" in p.location for p in invalid.value.problems)
     with pytest.raises(NotAllowed), transaction(engine) as session:
-        choose_questionnaire(session, actor=resident, programme_id=pid, path=shipped[1],
-                             now=NOW)
+        choose_questionnaire(session, actor=resident, programme_id=pid, path=shipped[1], now=NOW)
     with transaction(engine) as session:
-        q = choose_questionnaire(session, actor=admin, programme_id=pid, path=shipped[1],
-                                 now=NOW)
+        q = choose_questionnaire(session, actor=admin, programme_id=pid, path=shipped[1], now=NOW)
     assert _programme(engine, pid).survey_path == str(shipped[1])
     with transaction(engine) as session:
         choose_questionnaire(session, actor=admin, programme_id=pid, path=shipped[0], now=NOW)
@@ -319,19 +418,34 @@ def test_questionnaire_choice_counts_and_refusals(engine: Engine, tmp_path: Path
         assert programme is not None
         for n in range(3):
             person = make_person(session, telegram_id=900 + n, programme=programme)
-            answered_survey(session, person=person, programme=programme,
-                            phase=SurveyPhase.INITIAL, values={}, now=NOW)
+            answered_survey(
+                session,
+                person=person,
+                programme=programme,
+                phase=SurveyPhase.INITIAL,
+                values={},
+                now=NOW,
+            )
             if n == 0:
-                answered_survey(session, person=person, programme=programme,
-                                phase=SurveyPhase.FINAL, values={}, now=NOW)
+                answered_survey(
+                    session,
+                    person=person,
+                    programme=programme,
+                    phase=SurveyPhase.FINAL,
+                    values={},
+                    now=NOW,
+                )
     with read_only(engine) as session:
         counts = response_counts(session, actor=admin, programme_id=pid)
     assert (counts.initial, counts.final, counts.pairs) == (3, 1, 1)
     with pytest.raises(NotAllowed), read_only(engine) as session:
         response_counts(session, actor=resident, programme_id=pid)
     # Answered with the default questionnaire: another one would break the comparison.
-    other = next(path for path in shipped[1:]
-                 if load_questionnaire(path).id != load_questionnaire(shipped[0]).id)
+    other = next(
+        path
+        for path in shipped[1:]
+        if load_questionnaire(path).id != load_questionnaire(shipped[0]).id
+    )
     with pytest.raises(OtherQuestionnaireAnswered), transaction(engine) as session:
         choose_questionnaire(session, actor=admin, programme_id=pid, path=other, now=NOW)
     assert _programme(engine, pid).survey_path is None
@@ -349,17 +463,41 @@ def test_audit_pages_and_data_files(database: str, request: pytest.FixtureReques
         session.add(paper)
         session.flush()
         for n in range(12):
-            record(session, actor_id=admin.person_id, action="programme.setting_set",
-                   subject_type="programme", subject_id=pid, details={"n": n},
-                   at=NOW + timedelta(minutes=n))
-        record(session, actor_id=None, action="programme.created", subject_type="programme",
-               subject_id=pid + 1000, at=NOW)
-        record(session, actor_id=None, action="staff.removed", subject_type="person",
-               subject_id=1, details={"programme_id": pid + 1000, "role": "animator"},
-               at=NOW - timedelta(minutes=2))
-        record(session, actor_id=None, action="invitation.created", subject_type="invitation",
-               subject_id=1, details={"programme_id": pid, "role": "animator"},
-               at=NOW - timedelta(minutes=1))
+            record(
+                session,
+                actor_id=admin.person_id,
+                action="programme.setting_set",
+                subject_type="programme",
+                subject_id=pid,
+                details={"n": n},
+                at=NOW + timedelta(minutes=n),
+            )
+        record(
+            session,
+            actor_id=None,
+            action="programme.created",
+            subject_type="programme",
+            subject_id=pid + 1000,
+            at=NOW,
+        )
+        record(
+            session,
+            actor_id=None,
+            action="staff.removed",
+            subject_type="person",
+            subject_id=1,
+            details={"programme_id": pid + 1000, "role": "animator"},
+            at=NOW - timedelta(minutes=2),
+        )
+        record(
+            session,
+            actor_id=None,
+            action="invitation.created",
+            subject_type="invitation",
+            subject_id=1,
+            details={"programme_id": pid, "role": "animator"},
+            at=NOW - timedelta(minutes=1),
+        )
         paper_id = paper.id
     assert paper_id is not None
     with read_only(engine) as session:
@@ -372,16 +510,17 @@ def test_audit_pages_and_data_files(database: str, request: pytest.FixtureReques
         assert second.entries[-1].action == "invitation.created"
         assert len(everything.entries) == 5
         assert people_without_telegram(session, actor=admin, programme_id=pid) == [
-            (paper_id, "Helena")]
+            (paper_id, "Helena")
+        ]
     for who, programme_id in ((resident, pid), (admin, pid + 1)):
         with pytest.raises(NotAllowed), read_only(engine) as session:
             audit_page(session, actor=who, programme_id=programme_id, page=0)
     with pytest.raises(NotAllowed), transaction(engine) as session:
-        data_for_staff(session, actor=admin, programme_id=pid, person_id=resident.person_id or 0,
-                       now=NOW)  # a Telegram user gets their own file with /mydata
+        data_for_staff(
+            session, actor=admin, programme_id=pid, person_id=resident.person_id or 0, now=NOW
+        )  # a Telegram user gets their own file with /mydata
     with transaction(engine) as session:
-        data = data_for_staff(session, actor=admin, programme_id=pid, person_id=paper_id,
-                              now=NOW)
+        data = data_for_staff(session, actor=admin, programme_id=pid, person_id=paper_id, now=NOW)
     assert data.display_name == "Helena"
     assert _actions(engine)[-1] == "person.data_exported"
 
@@ -405,14 +544,22 @@ def test_statements_per_copy_and_screen_do_not_grow_with_the_template(
         programme = session.get(Programme, pid)
         assert programme is not None
         for i in range(activities):
-            make_activity(session, programme=programme,
-                          starts_at=NOW + timedelta(days=1 + i, hours=i % 4))
+            make_activity(
+                session, programme=programme, starts_at=NOW + timedelta(days=1 + i, hours=i % 4)
+            )
     counter = _statements(engine)
     with read_only(engine) as session:
         programme_settings(session, actor=admin, programme_id=pid)
     assert counter[0] <= 6  # begin, the programme, the access check, the count
     counter[0] = 0
     with transaction(engine) as session:
-        copy_edition(session, actor=admin, programme_id=pid, starts_on=date(2027, 11, 23),
-                     name=None, zone=WARSAW, now=NOW)
+        copy_edition(
+            session,
+            actor=admin,
+            programme_id=pid,
+            starts_on=date(2027, 11, 23),
+            name=None,
+            zone=WARSAW,
+            now=NOW,
+        )
     assert counter[0] <= 16  # the same for 3 and for 60 activities: one executemany

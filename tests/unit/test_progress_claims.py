@@ -26,8 +26,15 @@ class ShownEdits:
     edits: list[str] = field(default_factory=list)
     fail: bool = False
 
-    async def show(self, *, chat_id: int, message_id: int, text: str,
-                   stop_label: str | None, stop_data: str | None) -> None:
+    async def show(
+        self,
+        *,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        stop_label: str | None,
+        stop_data: str | None,
+    ) -> None:
         if self.fail:
             raise ConnectionError("Bot API away")
         self.edits.append(text)
@@ -37,9 +44,14 @@ def _start(engine: Engine, clock: FrozenClock) -> int:
     scene = make_scene(engine, clock.now(), places=3, people=3)
     with transaction(engine) as session:
         broadcast = start_broadcast(
-            session, draft=BroadcastDraft(text="Hej", audience=Audience.PROGRAMME),
-            programme_id=scene.programme_id, actor=scene.actor, progress_chat_id=900,
-            now=clock.now(), progress_message_id=55)
+            session,
+            draft=BroadcastDraft(text="Hej", audience=Audience.PROGRAMME),
+            programme_id=scene.programme_id,
+            actor=scene.actor,
+            progress_chat_id=900,
+            now=clock.now(),
+            progress_message_id=55,
+        )
         assert broadcast.id is not None
     # The handler shows the first progress itself; watchers edit from a moment later.
     clock.advance(FIRST_EDIT_AFTER + timedelta(seconds=1))
@@ -48,8 +60,11 @@ def _start(engine: Engine, clock: FrozenClock) -> int:
 
 def _send_all(engine: Engine, broadcast_id: int) -> None:
     with transaction(engine) as session:
-        session.exec(update(PendingSend).where(col(PendingSend.broadcast_id) == broadcast_id)
-                     .values(state=SendState.SENT.value))
+        session.exec(
+            update(PendingSend)
+            .where(col(PendingSend.broadcast_id) == broadcast_id)
+            .values(state=SendState.SENT.value)
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -66,10 +81,18 @@ async def test_one_process_shows_progress_and_another_finishes_the_report(
     db = Database(any_engine)
     views = {name: ShownEdits() for name in ("one", "two")}
     dead: set[str] = set()
-    watchers = {name: BroadcastProgress(db=db, view=views[name], clock=clock,
-                                        zone_name="Europe/Warsaw", quiet_hours=None,
-                                        worker=name, is_dead=lambda w: w in dead)
-                for name in ("one", "two")}
+    watchers = {
+        name: BroadcastProgress(
+            db=db,
+            view=views[name],
+            clock=clock,
+            zone_name="Europe/Warsaw",
+            quiet_hours=None,
+            worker=name,
+            is_dead=lambda w: w in dead,
+        )
+        for name in ("one", "two")
+    }
     await watchers["one"].tick()
     await watchers["two"].tick()
     # Only the lease holder edits the message.
@@ -99,10 +122,12 @@ async def test_a_report_that_could_not_be_shown_is_tried_again_by_another_proces
     _send_all(any_engine, broadcast_id)
     db = Database(any_engine)
     failing, working = ShownEdits(fail=True), ShownEdits()
-    one = BroadcastProgress(db=db, view=failing, clock=clock, zone_name="Europe/Warsaw",
-                            quiet_hours=None, worker="one")
-    two = BroadcastProgress(db=db, view=working, clock=clock, zone_name="Europe/Warsaw",
-                            quiet_hours=None, worker="two")
+    one = BroadcastProgress(
+        db=db, view=failing, clock=clock, zone_name="Europe/Warsaw", quiet_hours=None, worker="one"
+    )
+    two = BroadcastProgress(
+        db=db, view=working, clock=clock, zone_name="Europe/Warsaw", quiet_hours=None, worker="two"
+    )
     await one.tick()  # finishes the broadcast, but the edit fails
     await two.tick()  # "one" still holds the lease (alive, not lapsed)
     assert working.edits == []
@@ -120,14 +145,19 @@ def test_the_lease_goes_to_one_claimer_and_lapses(engine: Engine, clock: FrozenC
     broadcast_id = _start(engine, clock)
     now = clock.now()
     with transaction(engine) as session:
-        assert claim_progress(session, broadcast_id=broadcast_id, worker="a", now=now,
-                              lease=PROGRESS_LEASE)
-        assert not claim_progress(session, broadcast_id=broadcast_id, worker="b", now=now,
-                                  lease=PROGRESS_LEASE)
-        assert claim_progress(session, broadcast_id=broadcast_id, worker="a", now=now,
-                              lease=PROGRESS_LEASE)
+        assert claim_progress(
+            session, broadcast_id=broadcast_id, worker="a", now=now, lease=PROGRESS_LEASE
+        )
+        assert not claim_progress(
+            session, broadcast_id=broadcast_id, worker="b", now=now, lease=PROGRESS_LEASE
+        )
+        assert claim_progress(
+            session, broadcast_id=broadcast_id, worker="a", now=now, lease=PROGRESS_LEASE
+        )
         later = now + PROGRESS_LEASE + timedelta(seconds=1)
-        assert claim_progress(session, broadcast_id=broadcast_id, worker="b", now=later,
-                              lease=PROGRESS_LEASE)
-        assert not claim_progress(session, broadcast_id=broadcast_id, worker="a", now=later,
-                                  lease=PROGRESS_LEASE)
+        assert claim_progress(
+            session, broadcast_id=broadcast_id, worker="b", now=later, lease=PROGRESS_LEASE
+        )
+        assert not claim_progress(
+            session, broadcast_id=broadcast_id, worker="a", now=later, lease=PROGRESS_LEASE
+        )

@@ -31,17 +31,20 @@ def _promote(engine: Engine, clock: FrozenClock) -> tuple[int, int]:
     with transaction(engine) as session:
         programme = make_programme(session)
         programme.offer_time = "0"  # this programme gives a freed place at once
-        activity = make_activity(session, programme=programme, places=1,
-                                 starts_at=clock.now() + timedelta(days=2))
-        olena, jan = make_person(session, name="Olena"), make_person(session, name="Jan",
-                                                                     language="uk",
-                                                                     telegram_id=2)
+        activity = make_activity(
+            session, programme=programme, places=1, starts_at=clock.now() + timedelta(days=2)
+        )
+        olena, jan = (
+            make_person(session, name="Olena"),
+            make_person(session, name="Jan", language="uk", telegram_id=2),
+        )
         assert activity.id and olena.id and jan.id
         sign_up(session, person_id=olena.id, activity_id=activity.id, now=clock.now())
         sign_up(session, person_id=jan.id, activity_id=activity.id, now=clock.now())
         cancel(session, person_id=olena.id, activity_id=activity.id, now=clock.now())
-        send = session.exec(select(PendingSend).where(
-            PendingSend.kind == SendKind.PROMOTION.value)).one()
+        send = session.exec(
+            select(PendingSend).where(PendingSend.kind == SendKind.PROMOTION.value)
+        ).one()
         assert send.id is not None
         return send.id, activity.id
 
@@ -76,16 +79,17 @@ def test_promotion_message_has_title_date_venue_and_cancel(
     assert isinstance(polish, OutgoingMessage)
     assert "Dobra wiadomość: zwolniło się miejsce i jest Twoje!" in polish.text
     assert ("Rezygnuję z miejsca", f"cx:{activity_id}") in [
-        (b.text, b.callback_data) for row in polish.buttons for b in row]
+        (b.text, b.callback_data) for row in polish.buttons for b in row
+    ]
 
 
 def test_dropped_when_the_place_is_no_longer_theirs(engine: Engine, clock: FrozenClock) -> None:
     send_id, activity_id = _promote(engine, clock)
     with transaction(engine) as session:
-        registration = session.exec(select(Registration).where(
-            Registration.status == RegistrationStatus.CONFIRMED)).one()
-        cancel(session, person_id=registration.person_id, activity_id=activity_id,
-               now=clock.now())
+        registration = session.exec(
+            select(Registration).where(Registration.status == RegistrationStatus.CONFIRMED)
+        ).one()
+        cancel(session, person_id=registration.person_id, activity_id=activity_id, now=clock.now())
     assert _render(engine, send_id) is None
 
 

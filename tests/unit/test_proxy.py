@@ -27,18 +27,26 @@ def test_animator_creates_a_participant_without_telegram(engine: Engine) -> None
         other = make_programme(session)
         anna = make_person(session, telegram_id=5001, name="Anna (animatorka)")
         assert anna.id is not None and programme.id is not None and other.id is not None
-        zofia = create_proxy_participant(session, display_name="  Pani  Zofia ",
-                                         created_by_id=anna.id, programme_id=programme.id,
-                                         phone="+48 600 100 200", paper_notice_signed=True)
-        create_proxy_participant(session, display_name="Adam", created_by_id=anna.id,
-                                 programme_id=other.id)
+        zofia = create_proxy_participant(
+            session,
+            display_name="  Pani  Zofia ",
+            created_by_id=anna.id,
+            programme_id=programme.id,
+            phone="+48 600 100 200",
+            paper_notice_signed=True,
+        )
+        create_proxy_participant(
+            session, display_name="Adam", created_by_id=anna.id, programme_id=other.id
+        )
         assert zofia.is_proxy and zofia.is_onboarded and zofia.telegram_id is None
         assert zofia.display_name == "Pani Zofia" and zofia.phone == "+48 600 100 200"
-        assert [p.display_name for p in proxy_participants(session,
-                                                           programme_id=programme.id)] == [
-            "Pani Zofia"]
-        assert proxy_participant(session, person_id=zofia.id or 0,
-                                 programme_ids={programme.id}).id == zofia.id
+        assert [p.display_name for p in proxy_participants(session, programme_id=programme.id)] == [
+            "Pani Zofia"
+        ]
+        assert (
+            proxy_participant(session, person_id=zofia.id or 0, programme_ids={programme.id}).id
+            == zofia.id
+        )
         with pytest.raises(ProxyNotFound):
             proxy_participant(session, person_id=zofia.id or 0, programme_ids={other.id})
         with pytest.raises(ProxyNotFound):
@@ -52,8 +60,9 @@ def test_bad_names_are_refused(engine: Engine, name: str) -> None:
     with transaction(engine) as session:
         programme = make_programme(session)
         with pytest.raises(InvalidDisplayName):
-            create_proxy_participant(session, display_name=name, created_by_id=1,
-                                     programme_id=programme.id or 0)
+            create_proxy_participant(
+                session, display_name=name, created_by_id=1, programme_id=programme.id or 0
+            )
 
 
 @pytest.mark.parametrize("phone", ["abc", "12", "+48 600 100 200 300 400 500"])
@@ -62,8 +71,13 @@ def test_bad_phones_are_refused(engine: Engine, phone: str) -> None:
         programme = make_programme(session)
         anna = make_person(session, telegram_id=5002)
         with pytest.raises(InvalidPhone):
-            create_proxy_participant(session, display_name="Zofia", created_by_id=anna.id or 0,
-                                     programme_id=programme.id or 0, phone=phone)
+            create_proxy_participant(
+                session,
+                display_name="Zofia",
+                created_by_id=anna.id or 0,
+                programme_id=programme.id or 0,
+                phone=phone,
+            )
 
 
 def test_animator_programmes_come_from_grants(engine: Engine) -> None:

@@ -45,19 +45,16 @@ def test_values_outside_the_scale_are_refused_not_scored(default: Questionnaire,
 
 def test_subscale_mean_uses_reverse_scores(default: Questionnaire) -> None:
     # self_esteem = se_cope 4, se_learn 5, se_nothing_to_offer 2 (reverse → 4): mean 13/3.
-    scores = score_subscales(default, {"se_cope": "4", "se_learn": "5",
-                                       "se_nothing_to_offer": "2"})
+    scores = score_subscales(default, {"se_cope": "4", "se_learn": "5", "se_nothing_to_offer": "2"})
     assert scores["self_esteem"] == pytest.approx(13 / 3)
     assert scores["motivation"] is None  # nothing answered
 
 
 def test_minimum_answered_share_with_skips(default: Questionnaire) -> None:
     # min_answered 0.66 of 3 items: 2 answers score (mean of those two), 1 does not.
-    two = score_subscales(default, {"mo_plans": "5", "mo_go_out": None,
-                                    "mo_hard_to_start": "1"})
+    two = score_subscales(default, {"mo_plans": "5", "mo_go_out": None, "mo_hard_to_start": "1"})
     assert two["motivation"] == pytest.approx(5.0)
-    one = score_subscales(default, {"mo_plans": "5", "mo_go_out": None,
-                                    "mo_hard_to_start": None})
+    one = score_subscales(default, {"mo_plans": "5", "mo_go_out": None, "mo_hard_to_start": None})
     assert one["motivation"] is None
 
 
@@ -85,8 +82,11 @@ def test_sum_is_not_prorated() -> None:
 def djg_manual(answers: dict[str, str | None]) -> dict[str, int | None]:
     """The manual's SPSS syntax, transcribed: count 'lonely' answers; missing rules."""
     emotional, social = ("emptiness", "miss_people", "rejected"), ("rely_on", "trust", "close_to")
-    lonely = {k: (v in ("yes", "more_or_less")) if k in emotional else (v in ("no", "more_or_less"))
-              for k, v in answers.items() if v is not None}
+    lonely = {
+        k: (v in ("yes", "more_or_less")) if k in emotional else (v in ("no", "more_or_less"))
+        for k, v in answers.items()
+        if v is not None
+    }
 
     def missing(keys: tuple[str, ...]) -> int:
         return sum(1 for k in keys if answers.get(k) is None)
@@ -100,14 +100,38 @@ def djg_manual(answers: dict[str, str | None]) -> dict[str, int | None]:
 @pytest.mark.parametrize(
     "answers",
     [
-        {"emptiness": "yes", "rely_on": "yes", "trust": "yes", "miss_people": "no",
-         "close_to": "yes", "rejected": "no"},
-        {"emptiness": "more_or_less", "rely_on": "more_or_less", "trust": "no",
-         "miss_people": "yes", "close_to": "no", "rejected": "more_or_less"},
-        {"emptiness": "no", "rely_on": None, "trust": "yes", "miss_people": "no",
-         "close_to": "yes", "rejected": "no"},
-        {"emptiness": None, "rely_on": None, "trust": "no", "miss_people": "yes",
-         "close_to": "no", "rejected": "yes"},
+        {
+            "emptiness": "yes",
+            "rely_on": "yes",
+            "trust": "yes",
+            "miss_people": "no",
+            "close_to": "yes",
+            "rejected": "no",
+        },
+        {
+            "emptiness": "more_or_less",
+            "rely_on": "more_or_less",
+            "trust": "no",
+            "miss_people": "yes",
+            "close_to": "no",
+            "rejected": "more_or_less",
+        },
+        {
+            "emptiness": "no",
+            "rely_on": None,
+            "trust": "yes",
+            "miss_people": "no",
+            "close_to": "yes",
+            "rejected": "no",
+        },
+        {
+            "emptiness": None,
+            "rely_on": None,
+            "trust": "no",
+            "miss_people": "yes",
+            "close_to": "no",
+            "rejected": "yes",
+        },
     ],
 )
 def test_de_jong_gierveld_scores_match_the_manual(answers: dict[str, str | None]) -> None:
@@ -119,10 +143,22 @@ def test_de_jong_gierveld_scores_match_the_manual(answers: dict[str, str | None]
 
 def test_de_jong_gierveld_extremes() -> None:
     q = load_questionnaire(DJG)
-    not_lonely = {"emptiness": "no", "miss_people": "no", "rejected": "no",
-                  "rely_on": "yes", "trust": "yes", "close_to": "yes"}
-    lonely = {"emptiness": "yes", "miss_people": "yes", "rejected": "yes",
-              "rely_on": "no", "trust": "no", "close_to": "no"}
+    not_lonely = {
+        "emptiness": "no",
+        "miss_people": "no",
+        "rejected": "no",
+        "rely_on": "yes",
+        "trust": "yes",
+        "close_to": "yes",
+    }
+    lonely = {
+        "emptiness": "yes",
+        "miss_people": "yes",
+        "rejected": "yes",
+        "rely_on": "no",
+        "trust": "no",
+        "close_to": "no",
+    }
     assert score_subscales(q, not_lonely) == {"emotional": 0.0, "social": 0.0, "overall": 0.0}
     assert score_subscales(q, lonely) == {"emotional": 3.0, "social": 3.0, "overall": 6.0}
 
@@ -138,4 +174,5 @@ def test_de_jong_gierveld_matches_the_manual_for_any_answers(
     answers = dict(zip(_DJG_ITEMS, values, strict=True))
     expected = djg_manual(answers)
     assert score_subscales(q, answers) == {
-        k: (None if v is None else float(v)) for k, v in expected.items()}
+        k: (None if v is None else float(v)) for k, v in expected.items()
+    }

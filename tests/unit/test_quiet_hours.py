@@ -58,17 +58,23 @@ def test_the_morning_is_eight_o_clock_on_both_sides_of_dst_changes() -> None:
     # A quiet period ending inside the skipped hour ends right after the jump.
     odd = (time(21, 0), time(2, 30))
     assert quiet_end(local(2026, 3, 28, 23, 0), odd, WARSAW) == datetime(
-        2026, 3, 29, 1, 30, tzinfo=UTC)
+        2026, 3, 29, 1, 30, tzinfo=UTC
+    )
 
 
 def test_exemptions() -> None:
     now = local(2026, 11, 23, 23, 0).astimezone(UTC)
-    assert is_exempt(SendKind.REMINDER, OutgoingMessage("x", exempt_from_quiet_hours=True),
-                     now=now, activity_starts_at=None)
+    assert is_exempt(
+        SendKind.REMINDER,
+        OutgoingMessage("x", exempt_from_quiet_hours=True),
+        now=now,
+        activity_starts_at=None,
+    )
     assert is_exempt(SendKind.PROMOTION, PLAIN, now=now, activity_starts_at=None)
     assert is_exempt(SendKind.CHANGE, PLAIN, now=now, activity_starts_at=now + timedelta(hours=10))
-    assert not is_exempt(SendKind.CHANGE, PLAIN, now=now,
-                         activity_starts_at=now + timedelta(hours=30))
+    assert not is_exempt(
+        SendKind.CHANGE, PLAIN, now=now, activity_starts_at=now + timedelta(hours=30)
+    )
     assert not is_exempt(SendKind.SURVEY_FOLLOWUP, PLAIN, now=now, activity_starts_at=None)
 
 

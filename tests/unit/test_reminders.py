@@ -44,14 +44,14 @@ def _reminders(engine: Engine, *, state: SendState | None = SendState.PENDING) -
         return list(session.exec(query.order_by(col(PendingSend.due_at))))
 
 
-def _scene(engine: Engine, starts_at: datetime, places: int = 1,
-           offsets: str | None = None) -> tuple[int, int, int]:
+def _scene(
+    engine: Engine, starts_at: datetime, places: int = 1, offsets: str | None = None
+) -> tuple[int, int, int]:
     """A one-place activity and two residents, Olena and Jan; returns their ids."""
     with transaction(engine) as session:
         programme = make_programme(session)
         programme.reminder_offsets = offsets
-        activity = make_activity(session, programme=programme, places=places,
-                                 starts_at=starts_at)
+        activity = make_activity(session, programme=programme, places=places, starts_at=starts_at)
         olena = make_person(session, telegram_id=1, name="Olena", language="uk")
         jan = make_person(session, telegram_id=2, name="Jan")
         assert activity.id and olena.id and jan.id
@@ -116,8 +116,9 @@ def test_moving_an_activity_moves_pending_and_sent_reminders(
         sign_up(session, person_id=olena, activity_id=activity, now=clock.now())
     clock.advance(timedelta(hours=7))  # the 24 h reminder went out
     with transaction(engine) as session:
-        first = session.exec(select(PendingSend).where(
-            PendingSend.kind == SendKind.REMINDER.value)).first()
+        first = session.exec(
+            select(PendingSend).where(PendingSend.kind == SendKind.REMINDER.value)
+        ).first()
         assert first is not None
         first.state, first.sent_at = SendState.SENT.value, clock.now()
         session.add(first)
@@ -196,8 +197,9 @@ def test_reminder_before_a_sunday_after_the_october_dst_change(engine: Engine) -
 def test_people_without_telegram_get_no_reminders(engine: Engine, clock: FrozenClock) -> None:
     with transaction(engine) as session:
         programme = make_programme(session)
-        activity = make_activity(session, programme=programme,
-                                 starts_at=clock.now() + timedelta(days=3))
+        activity = make_activity(
+            session, programme=programme, starts_at=clock.now() + timedelta(days=3)
+        )
         paper = make_person(session, telegram_id=None, name="Pani Halina")
         assert activity.id and paper.id
         sign_up(session, person_id=paper.id, activity_id=activity.id, now=clock.now())

@@ -33,8 +33,9 @@ def test_add_months_keeps_the_day_where_it_can() -> None:
     assert add_months(datetime(2027, 11, 30, tzinfo=UTC), 3) == datetime(2028, 2, 29, tzinfo=UTC)
 
 
-def _programme(session: Session, *, ended: datetime | None, months: int | None,
-               own_end: bool = False) -> Programme:
+def _programme(
+    session: Session, *, ended: datetime | None, months: int | None, own_end: bool = False
+) -> Programme:
     programme = make_programme(session)
     programme.retention_months = months
     if ended is not None:
@@ -79,14 +80,19 @@ def test_only_residents_of_expired_programmes_are_due(engine: Engine, clock: Fro
         assert [p.programme_id for p in expired_programmes(session, now=now)] == [old.id]
         due = due_for_erasure(session, now=now, protected_telegram_ids={8006})
         assert [d.person_id for d in due] == [gone.id]
-        ids = {"gone": gone.id, "both": both.id, "fresh": fresh.id, "kept": kept.id,
-               "animator": animator.id, "admin": admin.id}
+        ids = {
+            "gone": gone.id,
+            "both": both.id,
+            "fresh": fresh.id,
+            "kept": kept.id,
+            "animator": animator.id,
+            "admin": admin.id,
+        }
     with transaction(engine) as session:
         reports = purge_batch(session, now=now, protected_telegram_ids={8006})
         assert reports is not None and [r.person_id for r in reports] == [ids["gone"]]
     with transaction(engine) as session:
-        erased = {p.id for p in session.exec(select(Person).where(
-            Person.erased_at.is_not(None)))}  # type: ignore[union-attr]
+        erased = {p.id for p in session.exec(select(Person).where(Person.erased_at.is_not(None)))}  # type: ignore[union-attr]
         assert erased == {ids["gone"]}
         audit = session.exec(select(AuditEntry).where(AuditEntry.action == "person.erase")).one()
         assert (audit.actor_id, audit.details["reason"]) == (None, "retention")
@@ -129,15 +135,18 @@ def test_purge_waits_for_another_process_on_postgresql(
 
 
 def test_purge_command_shows_then_erases(
-    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     now = datetime.now(UTC)
     with transaction(engine) as session:
         old = _programme(session, ended=now - timedelta(days=500), months=12)
         make_programme(session)
-        person = make_person(session, telegram_id=9200, name="Bronisława Kaczmarczyk",
-                             programme=old)
+        person = make_person(
+            session, telegram_id=9200, name="Bronisława Kaczmarczyk", programme=old
+        )
         person_id = person.id
     monkeypatch.setenv("PALBOT_DATABASE_URL", db_url)
     assert main(["purge", "--dry-run"]) == 0
@@ -153,15 +162,17 @@ def test_purge_command_shows_then_erases(
 
 
 def test_person_data_and_erase_commands(
-    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], tmp_path: object,
+    engine: Engine,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: object,
 ) -> None:
     from pathlib import Path
 
     with transaction(engine) as session:
         programme = make_programme(session)
-        person = make_person(session, name="Genowefa z Lipowej", programme=programme,
-                             language="uk")
+        person = make_person(session, name="Genowefa z Lipowej", programme=programme, language="uk")
         person_id = person.id
     monkeypatch.setenv("PALBOT_DATABASE_URL", db_url)
     out = Path(str(tmp_path)) / "dane.html"
@@ -176,7 +187,9 @@ def test_person_data_and_erase_commands(
 
 
 def test_set_retention_command(
-    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with transaction(engine) as session:
@@ -186,13 +199,26 @@ def test_set_retention_command(
     monkeypatch.setenv("PALBOT_DATABASE_URL", db_url)
     assert main(["set-retention", "--programme", "PAL Stare Miasto 2026"]) == 0
     assert "no automatic erasure" in capsys.readouterr().out
-    assert main(["set-retention", "--programme", "PAL Stare Miasto 2026", "--months", "24",
-                 "--answers", "delete"]) == 0
+    assert (
+        main(
+            [
+                "set-retention",
+                "--programme",
+                "PAL Stare Miasto 2026",
+                "--months",
+                "24",
+                "--answers",
+                "delete",
+            ]
+        )
+        == 0
+    )
     shown = capsys.readouterr().out
     assert "24 months after the end, on 2028-12-31; survey answers deleted" in shown
     with transaction(engine) as session:
-        stored = session.exec(select(Programme).where(
-            Programme.name == "PAL Stare Miasto 2026")).one()
+        stored = session.exec(
+            select(Programme).where(Programme.name == "PAL Stare Miasto 2026")
+        ).one()
         assert (stored.retention_months, stored.keep_answers_on_erasure) == (24, False)
     assert main(["set-retention", "--programme", "PAL Stare Miasto 2026", "--months", "0"]) == 2
     assert main(["set-retention", "--programme", "Nope", "--months", "off"]) == 1

@@ -39,8 +39,9 @@ def workshop(engine: Engine, clock: FrozenClock) -> int:
     """A two-place workshop a week from now."""
     with transaction(engine) as session:
         programme = make_programme(session)
-        activity = make_activity(session, programme=programme, places=2,
-                                 starts_at=clock.now() + timedelta(days=7))
+        activity = make_activity(
+            session, programme=programme, places=2, starts_at=clock.now() + timedelta(days=7)
+        )
         assert activity.id is not None
         return activity.id
 
@@ -51,8 +52,9 @@ def _people(engine: Engine, *names: str, telegram: bool = False) -> list[int]:
         for name in names:
             # Without Telegram (signed up on paper) unless asked: their turn gives them
             # the place outright (storage.activities.offers).
-            person = make_person(session, name=name,
-                                 telegram_id=7000 + len(ids) if telegram else None)
+            person = make_person(
+                session, name=name, telegram_id=7000 + len(ids) if telegram else None
+            )
             assert person.id is not None
             ids.append(person.id)
         return ids
@@ -65,8 +67,9 @@ def test_places_then_reserve_list_in_arrival_order(
     results = []
     for person in (olena, jan, krystyna, marek):
         with transaction(engine) as session:
-            results.append(sign_up(session, person_id=person, activity_id=workshop,
-                                   now=clock.now()))
+            results.append(
+                sign_up(session, person_id=person, activity_id=workshop, now=clock.now())
+            )
     assert [r.confirmed for r in results] == [True, True, False, False]
     assert [r.position for r in results] == [None, None, 1, 2]
     assert all(r.created for r in results)
@@ -100,8 +103,9 @@ def test_reserve_person_signing_up_again_keeps_position(
 def test_cancelling_a_place_offers_it_to_the_first_in_line_and_enqueues_the_offer(
     engine: Engine, clock: FrozenClock, workshop: int
 ) -> None:
-    olena, jan, krystyna, marek = _people(engine, "Olena", "Jan", "Krystyna", "Marek",
-                                          telegram=True)
+    olena, jan, krystyna, marek = _people(
+        engine, "Olena", "Jan", "Krystyna", "Marek", telegram=True
+    )
     with transaction(engine) as session:
         for p in (olena, jan, krystyna, marek):
             sign_up(session, person_id=p, activity_id=workshop, now=clock.now())
@@ -113,13 +117,18 @@ def test_cancelling_a_place_offers_it_to_the_first_in_line_and_enqueues_the_offe
     with Session(engine) as session:
         offer = session.exec(select(PlaceOffer)).one()
         assert (offer.person_id, offer.registration_id, offer.state, offer.kind) == (
-            krystyna, result.promoted.id, OfferState.OFFERED, OfferKind.DEADLINE)
+            krystyna,
+            result.promoted.id,
+            OfferState.OFFERED,
+            OfferKind.DEADLINE,
+        )
         assert offer.deadline == clock.now() + timedelta(hours=12)
         sends = session.exec(
             select(PendingSend).where(PendingSend.kind == SendKind.PLACE_OFFER.value)
         ).all()
         assert [(s.person_id, s.registration_id, s.dedupe_key, s.payload) for s in sends] == [
-            (krystyna, result.promoted.id, f"offer:{offer.id}", {"offer_id": offer.id})]
+            (krystyna, result.promoted.id, f"offer:{offer.id}", {"offer_id": offer.id})
+        ]
         assert sends[0].due_at == clock.now()
         # Krystyna is still on the reserve list until she takes it, and the place is held.
         mine = my_registrations(session, person_id=krystyna, now=clock.now())
@@ -139,9 +148,12 @@ def test_cancelling_a_reserve_position_promotes_nobody(
         result = cancel(session, person_id=c, activity_id=workshop, now=clock.now())
     assert not result.was_confirmed and result.promoted is None
     with Session(engine) as session:
-        assert session.exec(
-            select(PendingSend).where(PendingSend.kind == SendKind.PROMOTION.value)
-        ).all() == []
+        assert (
+            session.exec(
+                select(PendingSend).where(PendingSend.kind == SendKind.PROMOTION.value)
+            ).all()
+            == []
+        )
         assert [m.position for m in my_registrations(session, person_id=d, now=clock.now())] == [1]
 
 
@@ -286,34 +298,53 @@ def test_proxy_sign_up_and_cancel_are_audited(
 ) -> None:
     animator, olena = _people(engine, "Animator", "Olena")
     with transaction(engine) as session:
-        result = sign_up(session, person_id=olena, activity_id=workshop, now=clock.now(),
-                         proxy_by_id=animator)
+        result = sign_up(
+            session, person_id=olena, activity_id=workshop, now=clock.now(), proxy_by_id=animator
+        )
         cancel(session, person_id=olena, activity_id=workshop, now=clock.now(), by_id=animator)
     assert result.registration.proxy_by_id == animator
     with Session(engine) as session:
         actions = [(e.action, e.actor_id, e.subject_id) for e in session.exec(select(AuditEntry))]
-    assert actions == [("registration.sign_up", animator, result.registration.id),
-                       ("registration.cancel", animator, result.registration.id)]
+    assert actions == [
+        ("registration.sign_up", animator, result.registration.id),
+        ("registration.cancel", animator, result.registration.id),
+    ]
 
 
-def test_my_registrations_lists_upcoming_with_status(
-    engine: Engine, clock: FrozenClock
-) -> None:
+def test_my_registrations_lists_upcoming_with_status(engine: Engine, clock: FrozenClock) -> None:
     with transaction(engine) as session:
         programme = make_programme(session)
-        later = make_activity(session, programme=programme, places=1, title="Later",
-                              starts_at=clock.now() + timedelta(days=9))
-        sooner = make_activity(session, programme=programme, places=5, title="Sooner",
-                               starts_at=clock.now() + timedelta(days=2))
-        past = make_activity(session, programme=programme, places=5, title="Past",
-                             starts_at=clock.now() - timedelta(days=2))
+        later = make_activity(
+            session,
+            programme=programme,
+            places=1,
+            title="Later",
+            starts_at=clock.now() + timedelta(days=9),
+        )
+        sooner = make_activity(
+            session,
+            programme=programme,
+            places=5,
+            title="Sooner",
+            starts_at=clock.now() + timedelta(days=2),
+        )
+        past = make_activity(
+            session,
+            programme=programme,
+            places=5,
+            title="Past",
+            starts_at=clock.now() - timedelta(days=2),
+        )
         first, olena = make_person(session, name="First"), make_person(session, name="Olena")
         assert first.id and olena.id and later.id and sooner.id and past.id
         sign_up(session, person_id=first.id, activity_id=later.id, now=clock.now())
         sign_up(session, person_id=olena.id, activity_id=later.id, now=clock.now())
         sign_up(session, person_id=olena.id, activity_id=sooner.id, now=clock.now())
-        session.add(Registration(activity_id=past.id, person_id=olena.id,
-                                 status=RegistrationStatus.CONFIRMED))
+        session.add(
+            Registration(
+                activity_id=past.id, person_id=olena.id, status=RegistrationStatus.CONFIRMED
+            )
+        )
     with Session(engine) as session:
         mine = my_registrations(session, person_id=olena.id, now=clock.now())
     assert [(m.activity.title, m.registration.status, m.position) for m in mine] == [

@@ -32,8 +32,9 @@ PLACES = 10
 def _activity(engine: Engine, clock: FrozenClock) -> tuple[int, list[int]]:
     with transaction(engine) as session:
         programme = make_programme(session)
-        activity = make_activity(session, programme=programme, places=PLACES,
-                                 starts_at=clock.now() + timedelta(days=3))
+        activity = make_activity(
+            session, programme=programme, places=PLACES, starts_at=clock.now() + timedelta(days=3)
+        )
         assert activity.id is not None and programme.id is not None
         activity_id, programme_id = activity.id, programme.id
     return activity_id, make_people(engine, PEOPLE, programme_id=programme_id)
@@ -54,7 +55,8 @@ def _all_at_once(n: int, work: Callable[[int], object]) -> list[object]:
 def _check_allocation(engine: Engine, activity_id: int) -> None:
     with Session(engine) as session:
         rows = session.exec(
-            select(Registration).where(Registration.activity_id == activity_id)
+            select(Registration)
+            .where(Registration.activity_id == activity_id)
             .order_by(col(Registration.id))
         ).all()
         confirmed = [r for r in rows if r.status == RegistrationStatus.CONFIRMED]
@@ -84,12 +86,20 @@ def _race(engine: Engine, clock: FrozenClock) -> None:
     # Five people with places cancel at once: exactly the first five waiting are offered
     # the places (storage.activities.offers), which they hold until they answer.
     with Session(engine) as session:
-        confirmed = session.exec(select(Registration.person_id).where(
-            Registration.activity_id == activity_id,
-            Registration.status == RegistrationStatus.CONFIRMED)).all()
-        waiting = session.exec(select(Registration.person_id).where(
-            Registration.activity_id == activity_id,
-            Registration.status == RegistrationStatus.RESERVE).order_by(col(Registration.id))).all()
+        confirmed = session.exec(
+            select(Registration.person_id).where(
+                Registration.activity_id == activity_id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+        ).all()
+        waiting = session.exec(
+            select(Registration.person_id)
+            .where(
+                Registration.activity_id == activity_id,
+                Registration.status == RegistrationStatus.RESERVE,
+            )
+            .order_by(col(Registration.id))
+        ).all()
     leaving = list(confirmed[:5])
 
     def leave(i: int) -> object:
@@ -98,13 +108,24 @@ def _race(engine: Engine, clock: FrozenClock) -> None:
 
     _all_at_once(5, leave)
     with Session(engine) as session:
-        now_confirmed = set(session.exec(select(Registration.person_id).where(
-            Registration.activity_id == activity_id,
-            Registration.status == RegistrationStatus.CONFIRMED)).all())
-        notices = [p for p in session.exec(select(PendingSend.person_id).where(
-            PendingSend.kind == SendKind.PLACE_OFFER.value)).all() if p]
-        offered = session.exec(select(PlaceOffer.person_id).where(
-            PlaceOffer.state == OfferState.OFFERED)).all()
+        now_confirmed = set(
+            session.exec(
+                select(Registration.person_id).where(
+                    Registration.activity_id == activity_id,
+                    Registration.status == RegistrationStatus.CONFIRMED,
+                )
+            ).all()
+        )
+        notices = [
+            p
+            for p in session.exec(
+                select(PendingSend.person_id).where(PendingSend.kind == SendKind.PLACE_OFFER.value)
+            ).all()
+            if p
+        ]
+        offered = session.exec(
+            select(PlaceOffer.person_id).where(PlaceOffer.state == OfferState.OFFERED)
+        ).all()
     assert now_confirmed == set(confirmed) - set(leaving)
     assert sorted(notices) == sorted(offered) == sorted(waiting[:5])
 

@@ -48,12 +48,18 @@ def budget(postgres_engine: Engine) -> Iterator[Engine]:
     yield postgres_engine
 
 
-def take(engine: Engine, count: int, *, broadcast: bool = False, debt: int = 0,
-         horizon: float = HORIZON) -> Grant:
+def take(
+    engine: Engine, count: int, *, broadcast: bool = False, debt: int = 0, horizon: float = HORIZON
+) -> Grant:
     with transaction(engine) as session:
-        return take_slots(session, count=count, interval=IV,
-                          broadcast_interval=BIV if broadcast else None, horizon=horizon,
-                          debt=debt)
+        return take_slots(
+            session,
+            count=count,
+            interval=IV,
+            broadcast_interval=BIV if broadcast else None,
+            horizon=horizon,
+            debt=debt,
+        )
 
 
 def test_slots_are_spaced_by_the_rate_and_stop_at_the_horizon(budget: Engine) -> None:
@@ -95,14 +101,17 @@ def test_replies_charged_afterwards_push_bulk_slots_back(budget: Engine) -> None
 def test_one_reply_between_announcement_slots_does_not_delay_them(budget: Engine) -> None:
     """The global rate (29/s) leaves room beside announcements (25/s) for the odd reply."""
     with transaction(budget) as session:
-        first = take_slots(session, count=2, interval=IV, broadcast_interval=BIV,
-                           horizon=HORIZON, tolerance=IV)
+        first = take_slots(
+            session, count=2, interval=IV, broadcast_interval=BIV, horizon=HORIZON, tolerance=IV
+        )
         take_slots(session, count=0, interval=IV, horizon=HORIZON, debt=1, tolerance=IV)
-        after_one = take_slots(session, count=1, interval=IV, broadcast_interval=BIV,
-                               horizon=HORIZON, tolerance=IV)
+        after_one = take_slots(
+            session, count=1, interval=IV, broadcast_interval=BIV, horizon=HORIZON, tolerance=IV
+        )
         take_slots(session, count=0, interval=IV, horizon=HORIZON, debt=3, tolerance=IV)
-        after_three = take_slots(session, count=1, interval=IV, broadcast_interval=BIV,
-                                 horizon=HORIZON, tolerance=IV)
+        after_three = take_slots(
+            session, count=1, interval=IV, broadcast_interval=BIV, horizon=HORIZON, tolerance=IV
+        )
     assert after_one.slots[0] == pytest.approx(first.slots[-1] + BIV, abs=1e-6)
     # Several replies at once do take announcement time.
     assert after_three.slots[0] > after_one.slots[0] + BIV + IV
@@ -176,8 +185,9 @@ def test_postgresql_shares_the_budget(postgres_url: str) -> None:
     pacer.shared.store.close()
 
 
-async def test_three_pacers_together_keep_the_global_rate(budget: Engine,
-                                                          postgres_url: str) -> None:
+async def test_three_pacers_together_keep_the_global_rate(
+    budget: Engine, postgres_url: str
+) -> None:
     """Three processes' pacers sending bulk at once: together at the rate, never above."""
     limits = PacingLimits(global_per_second=29, broadcast_per_second=25)
     pacers = [shared_pacer(limits, BudgetStore(make_engine(postgres_url))) for _ in range(3)]
@@ -192,8 +202,9 @@ async def test_three_pacers_together_keep_the_global_rate(budget: Engine,
 
     async def sender(pacer_index: int, chat_base: int) -> None:
         pacer = pacers[pacer_index]
-        await asyncio.gather(*(pacer.call(send_one, lane=Lane.BROADCAST, chat_id=chat_base + n)
-                               for n in range(25)))
+        await asyncio.gather(
+            *(pacer.call(send_one, lane=Lane.BROADCAST, chat_id=chat_base + n) for n in range(25))
+        )
 
     started = loop.time()
     await asyncio.gather(*(sender(i, 1000 * (i + 1)) for i in range(3)))
@@ -222,11 +233,13 @@ def test_live_processes_are_counted_by_heartbeat_and_leave_at_once(budget: Engin
         # It also tells whether bulk sends are going on anywhere.
         granted = take_slots(session, count=1, interval=IV, horizon=HORIZON)
         assert heartbeat(session, worker="a", alive_within=3.0).last_bulk_slot == (
-            pytest.approx(granted.slots[0], abs=1e-6))
+            pytest.approx(granted.slots[0], abs=1e-6)
+        )
 
 
-async def test_each_process_keeps_to_its_share_of_telegrams_limit(budget: Engine,
-                                                                 postgres_url: str) -> None:
+async def test_each_process_keeps_to_its_share_of_telegrams_limit(
+    budget: Engine, postgres_url: str
+) -> None:
     """The live processes split the 30 a second; one leaving hands its share over."""
     pacer = shared_pacer(PacingLimits(), BudgetStore(make_engine(postgres_url)))
     shared = pacer.shared
@@ -245,7 +258,8 @@ async def test_each_process_keeps_to_its_share_of_telegrams_limit(budget: Engine
 
 
 async def test_a_newcomer_sends_nothing_until_every_other_process_has_counted_it(
-        budget: Engine, postgres_url: str) -> None:
+    budget: Engine, postgres_url: str
+) -> None:
     """Shares never add up to more than 30: the others still use their old ones."""
     with transaction(budget) as session:
         heartbeat(session, worker="host:1:1", alive_within=3.0)
@@ -264,7 +278,8 @@ async def test_a_newcomer_sends_nothing_until_every_other_process_has_counted_it
 
 
 async def test_a_process_whose_heartbeat_is_late_stops_before_it_is_counted_out(
-        budget: Engine, postgres_url: str) -> None:
+    budget: Engine, postgres_url: str
+) -> None:
     """The others take a silent process's share after ALIVE_WITHIN; it stops before."""
     pacer = shared_pacer(PacingLimits(), BudgetStore(make_engine(postgres_url)))
     shared = pacer.shared

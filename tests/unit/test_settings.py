@@ -63,8 +63,10 @@ def test_offsets_and_quiet_hours_parsing() -> None:
         parse_quiet_hours("21:00-21:00")
 
 
-@pytest.mark.parametrize(("raw", "seconds"), [
-    ("12h", 43200), ("90m", 5400), ("1h30m", 5400), ("2 days", 172800), ("0", 0), ("off", 0)])
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [("12h", 43200), ("90m", 5400), ("1h30m", 5400), ("2 days", 172800), ("0", 0), ("off", 0)],
+)
 def test_durations_in_settings(raw: str, seconds: int) -> None:
     assert parse_duration(raw).total_seconds() == seconds
 

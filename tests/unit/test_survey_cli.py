@@ -63,13 +63,20 @@ def test_check_and_set_refuse_a_changed_file_under_a_version_with_responses(
         programme = make_programme(session, name="PAL Barwinek")
         programme.survey_path = str(path)
         ola = make_person(session, telegram_id=1, programme=programme)
-        answered_survey(session, person=ola, programme=programme, phase=SurveyPhase.INITIAL,
-                        values={}, now=clock.now())
+        answered_survey(
+            session,
+            person=ola,
+            programme=programme,
+            phase=SurveyPhase.INITIAL,
+            values={},
+            now=clock.now(),
+        )
     data["items"][0]["text"]["en"] = "I manage everyday things."
     write_yaml(path, data)
     assert main(["check-surveys", str(path)]) == 1
     assert "version: version '1' of 'pal_self_assessment' already has responses" in (
-        capsys.readouterr().out)
+        capsys.readouterr().out
+    )
     assert main(["set-survey", "--programme", "PAL Barwinek", str(path)]) == 1
     data["version"] = "2"
     write_yaml(path, data)
@@ -83,8 +90,14 @@ def test_set_survey_checks_the_file_and_guards_comparability(
     with transaction(engine) as session:
         programme = make_programme(session, name="PAL Barwinek")
         ola = make_person(session, telegram_id=1, programme=programme)
-        answered_survey(session, person=ola, programme=programme, phase=SurveyPhase.INITIAL,
-                        values={}, now=clock.now())
+        answered_survey(
+            session,
+            person=ola,
+            programme=programme,
+            phase=SurveyPhase.INITIAL,
+            values={},
+            now=clock.now(),
+        )
     broken = tmp_path / "broken.yaml"
     broken.write_text("id: [", encoding="utf-8")
     assert main(["set-survey", "--programme", "PAL Barwinek", str(broken)]) == 1
@@ -108,8 +121,12 @@ def test_open_final_survey_invites_and_counts(
         programme = make_programme(session, name="PAL Barwinek")
         for n in range(3):
             person = make_person(session, telegram_id=100 + n, programme=programme)
-            register(session, person=person, programme=programme,
-                     starts_at=clock.now() - timedelta(days=3))
+            register(
+                session,
+                person=person,
+                programme=programme,
+                starts_at=clock.now() - timedelta(days=3),
+            )
     assert main(["open-final-survey", "--programme", "PAL Barwinek"]) == 0
     out = capsys.readouterr().out
     assert "opened now" in out and "invited: 3" in out
@@ -117,8 +134,9 @@ def test_open_final_survey_invites_and_counts(
     out = capsys.readouterr().out
     assert "was already open" in out and "invited: 0" in out and "(not again): 3" in out
     with read_only(engine) as session:
-        invites = session.exec(select(PendingSend).where(
-            PendingSend.kind == SendKind.SURVEY_INVITE.value)).all()
+        invites = session.exec(
+            select(PendingSend).where(PendingSend.kind == SendKind.SURVEY_INVITE.value)
+        ).all()
     assert len(invites) == 3
 
 
@@ -127,14 +145,25 @@ def test_export_responses_writes_codes_and_scores_only(
 ) -> None:
     with transaction(engine) as session:
         programme = make_programme(session, name="PAL Barwinek")
-        ola = make_person(session, telegram_id=4242, name="Aleksandra Wiśniewska",
-                          programme=programme)
-        answered_survey(session, person=ola, programme=programme, phase=SurveyPhase.INITIAL,
-                        values={"se_cope": "1", "se_learn": "2", "se_nothing_to_offer": "5"},
-                        now=clock.now())
-        answered_survey(session, person=ola, programme=programme, phase=SurveyPhase.FINAL,
-                        values={"se_cope": "4", "se_learn": "5", "se_nothing_to_offer": "2"},
-                        now=clock.now() + timedelta(days=60))
+        ola = make_person(
+            session, telegram_id=4242, name="Aleksandra Wiśniewska", programme=programme
+        )
+        answered_survey(
+            session,
+            person=ola,
+            programme=programme,
+            phase=SurveyPhase.INITIAL,
+            values={"se_cope": "1", "se_learn": "2", "se_nothing_to_offer": "5"},
+            now=clock.now(),
+        )
+        answered_survey(
+            session,
+            person=ola,
+            programme=programme,
+            phase=SurveyPhase.FINAL,
+            values={"se_cope": "4", "se_learn": "5", "se_nothing_to_offer": "2"},
+            now=clock.now() + timedelta(days=60),
+        )
     out = tmp_path / "answers.csv"
     assert main(["export-responses", "--programme", "PAL Barwinek", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -143,12 +172,16 @@ def test_export_responses_writes_codes_and_scores_only(
     assert "Aleksandra" not in raw and "4242" not in raw
     rows = list(csv.DictReader(raw.splitlines()))
     assert [(r["phase"], r["score:self_esteem"]) for r in rows] == [
-        ("initial", "1.333"), ("final", "4.333")]
+        ("initial", "1.333"),
+        ("final", "4.333"),
+    ]
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
 
 def test_run_refuses_to_start_with_a_broken_questionnaire(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     broken = tmp_path / "broken.yaml"

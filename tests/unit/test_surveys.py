@@ -42,15 +42,26 @@ def _fresh_cache() -> None:
     questionnaire_cache.clear()
 
 
-def start(session: Session, clock: FrozenClock, *, survey_path: Path | None = None,
-          phase: SurveyPhase = SurveyPhase.INITIAL) -> int:
+def start(
+    session: Session,
+    clock: FrozenClock,
+    *,
+    survey_path: Path | None = None,
+    phase: SurveyPhase = SurveyPhase.INITIAL,
+) -> int:
     programme = make_programme(session)
     if survey_path is not None:
         programme.survey_path = str(survey_path)
     person = make_person(session, telegram_id=700, programme=programme)
     assert person.id is not None
-    response = start_or_resume(session, person_id=person.id, programme=programme, phase=phase,
-                               channel=Channel.CHAT, now=clock.now())
+    response = start_or_resume(
+        session,
+        person_id=person.id,
+        programme=programme,
+        phase=phase,
+        channel=Channel.CHAT,
+        now=clock.now(),
+    )
     assert response.id is not None
     return response.id
 
@@ -208,16 +219,36 @@ def test_one_submission_per_phase_per_programme(engine: Engine, clock: FrozenClo
         programme = session.get(Programme, programme_id)
         assert programme is not None
         with pytest.raises(AlreadySubmitted) as refused:
-            start_or_resume(session, person_id=person_id, programme=programme,
-                            phase=SurveyPhase.INITIAL, channel=Channel.CHAT, now=clock.now())
+            start_or_resume(
+                session,
+                person_id=person_id,
+                programme=programme,
+                phase=SurveyPhase.INITIAL,
+                channel=Channel.CHAT,
+                now=clock.now(),
+            )
         assert refused.value.submitted_at == clock.now()
-        final = start_or_resume(session, person_id=person_id, programme=programme,
-                                phase=SurveyPhase.FINAL, channel=Channel.CHAT, now=clock.now())
+        final = start_or_resume(
+            session,
+            person_id=person_id,
+            programme=programme,
+            phase=SurveyPhase.FINAL,
+            channel=Channel.CHAT,
+            now=clock.now(),
+        )
         assert final.id != rid
         # Resuming gives the same response back, never a second one.
-        assert start_or_resume(session, person_id=person_id, programme=programme,
-                               phase=SurveyPhase.FINAL, channel=Channel.CHAT,
-                               now=clock.now()).id == final.id
+        assert (
+            start_or_resume(
+                session,
+                person_id=person_id,
+                programme=programme,
+                phase=SurveyPhase.FINAL,
+                channel=Channel.CHAT,
+                now=clock.now(),
+            ).id
+            == final.id
+        )
 
 
 def test_text_answers_are_trimmed_and_limited(
@@ -231,8 +262,7 @@ def test_text_answers_are_trimmed_and_limited(
         with pytest.raises(AnswerTooLong) as long_one:
             answer(session, response_id=rid, index=3, value="x" * 21, now=clock.now())
         assert long_one.value.max_length == 20
-        v = answer(session, response_id=rid, index=3, value="  Dziękuję 👍 שלום  ",
-                   now=clock.now())
+        v = answer(session, response_id=rid, index=3, value="  Dziękuję 👍 שלום  ", now=clock.now())
         assert v.answers["q_comment"] == "Dziękuję 👍 שלום" and v.at_summary
 
 

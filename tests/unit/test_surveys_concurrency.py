@@ -64,17 +64,20 @@ def _seed(engine: Engine) -> tuple[int, int]:
         return programme.id, person.id
 
 
-def test_simultaneous_starts_make_one_response_and_one_code(
-    db: Engine, clock: FrozenClock
-) -> None:
+def test_simultaneous_starts_make_one_response_and_one_code(db: Engine, clock: FrozenClock) -> None:
     programme_id, person_id = _seed(db)
 
     def start(session: Session) -> int | None:
         programme = session.get(Programme, programme_id)
         assert programme is not None
-        return start_or_resume(session, person_id=person_id, programme=programme,
-                               phase=SurveyPhase.INITIAL, channel=Channel.CHAT,
-                               now=clock.now()).id
+        return start_or_resume(
+            session,
+            person_id=person_id,
+            programme=programme,
+            phase=SurveyPhase.INITIAL,
+            channel=Channel.CHAT,
+            now=clock.now(),
+        ).id
 
     ids = _all_at_once(db, start)
     assert len(set(ids)) == 1
@@ -89,20 +92,31 @@ def test_double_taps_store_one_answer_and_submit_once(db: Engine, clock: FrozenC
     with transaction(db) as session:
         programme = session.get(Programme, programme_id)
         assert programme is not None
-        response = start_or_resume(session, person_id=person_id, programme=programme,
-                                   phase=SurveyPhase.INITIAL, channel=Channel.CHAT,
-                                   now=clock.now())
+        response = start_or_resume(
+            session,
+            person_id=person_id,
+            programme=programme,
+            phase=SurveyPhase.INITIAL,
+            channel=Channel.CHAT,
+            now=clock.now(),
+        )
         assert response.id is not None
         response_id = response.id
 
-    outcomes = _all_at_once(db, lambda s: answer(s, response_id=response_id, index=0, value="3",
-                                             now=clock.now()))
+    outcomes = _all_at_once(
+        db, lambda s: answer(s, response_id=response_id, index=0, value="3", now=clock.now())
+    )
     assert sum(isinstance(o, StaleStep) for o in outcomes) == THREADS - 1
     with transaction(db) as session:
         assert load_view(session, response_id=response_id).response.position == 1
         for index in range(1, 12):
-            answer(session, response_id=response_id, index=index, value="4",
-                   now=clock.now() + timedelta(seconds=index))
+            answer(
+                session,
+                response_id=response_id,
+                index=index,
+                value="4",
+                now=clock.now() + timedelta(seconds=index),
+            )
     outcomes = _all_at_once(db, lambda s: submit(s, response_id=response_id, now=clock.now()))
     assert sum(isinstance(o, AlreadySubmitted) for o in outcomes) == THREADS - 1
     with Session(db) as session:

@@ -16,7 +16,8 @@ _ids = itertools.count(1)
 
 def _message(user_id: int | None, chat_id: int = 0) -> Update:
     message: dict[str, Any] = {
-        "message_id": next(_ids), "date": 1_780_000_000,
+        "message_id": next(_ids),
+        "date": 1_780_000_000,
         "chat": {"id": chat_id or user_id, "type": "private" if user_id else "channel"},
         "text": "x",
     }
@@ -82,8 +83,11 @@ async def test_no_more_than_the_bound_run_at_once_and_people_overlap() -> None:
         per_person.setdefault(person, []).append(n)
         now_running -= 1
 
-    tasks = [_feed(processor, _message(person), work(person, n))
-             for n in range(20) for person in range(1, 7)]
+    tasks = [
+        _feed(processor, _message(person), work(person, n))
+        for n in range(20)
+        for person in range(1, 7)
+    ]
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
     assert peak == 3
     assert per_person == {person: list(range(20)) for person in range(1, 7)}
