@@ -12,11 +12,9 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -25,32 +23,30 @@ from bot.keyboards import back_to_menu_button, inline
 from handlers.admin.invitations import role_name
 from handlers.common import answer
 from handlers.resident.activities import show_screen
-from storage.models import Programme, Role
+from storage.models import Role
 from storage.people.invitations import (
     InvitationRefused,
-    NewInvitation,
-    PendingInvitation,
-    create_invitation,
     link_for,
-    pending_invitations,
-    revoke_invitation,
 )
 from storage.people.staff import (
     CannotRemoveYourself,
     StaffMember,
-    remove_staff,
-    staff_member,
-    staff_of,
-    staff_programmes,
 )
 from storage.people.staff_access import (
     GIVEN_BY_ADMINS,
     NotAllowed,
-    StaffAction,
     StaffActor,
-    programmes_for,
 )
 from translations import Translator
+from usecases.programme_team import (
+    Team,
+    invite_with_name,
+    member_and_place,
+    menu_programmes,
+    remove_and_team,
+    team_of,
+    withdraw_and_team,
+)
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]
@@ -100,18 +96,6 @@ def _arg(context: PalContext, group: int = 1) -> int:
     return int(context.matches[0].group(group))
 
 
-def _menu(session: Session, *, actor: StaffActor) -> tuple[bool, list[tuple[int, str]]]:
-    """Whether the person administers everything, and the programmes they see here."""
-    if actor.may(session, StaffAction.MANAGE_ADMINS, None):
-        return True, staff_programmes(session, actor=actor)
-    return False, programmes_for(
-        session,
-        telegram_id=actor.telegram_id,
-        admin_ids=actor.admin_ids,
-        action=StaffAction.RUN_PROGRAMME,
-    )
-
-
 async def admin_menu(update: Update, context: PalContext) -> None:
     """/admin and `adm:menu`: the programmes, administrators, a new programme, import.
 
@@ -120,7 +104,7 @@ async def admin_menu(update: Update, context: PalContext) -> None:
     """
     t = context.t
     if context.viewer.is_onboarded and context.viewer.person is not None:
-        is_admin, programmes = await context.db.read(_menu, actor=staff_actor(context))
+        is_admin, programmes = await context.db.read(menu_programmes, actor=staff_actor(context))
     else:
         is_admin, programmes = context.viewer.can(Role.ADMIN), []
     if not is_admin and not programmes:
@@ -155,41 +139,6 @@ async def admin_menu(update: Update, context: PalContext) -> None:
         else t._("Administration. There is no programme yet: add one with “New programme”.")
     )
     await show_screen(update, context, text, inline(rows))
-
-
-@dataclass(frozen=True)
-class Team:
-    """A programme's (or the administrators') team screen."""
-
-    programme_id: int | None
-    programme_name: str | None
-    members: list[StaffMember]
-    pending: list[PendingInvitation]
-    # Whether the viewer appoints coordinators here (administrators); coordinators
-    # manage animators and evaluators only.
-    appoints_coordinators: bool = False
-
-    def removable(self, member: StaffMember) -> bool:
-        """Whether the viewer gets a remove button for this member."""
-        if member.is_you and member.role is Role.ADMIN:
-            return False
-        return self.appoints_coordinators or member.role not in GIVEN_BY_ADMINS
-
-
-def team_of(
-    session: Session, *, actor: StaffActor, programme_id: int | None, now: datetime
-) -> Team:
-    """A programme's (None: the administrators') team, for those who may manage it."""
-    programme = session.get(Programme, programme_id) if programme_id is not None else None
-    if programme_id is not None and programme is None:
-        raise NotAllowed(programme_id)
-    return Team(
-        programme_id,
-        programme.name if programme else None,
-        staff_of(session, actor=actor, programme_id=programme_id),
-        pending_invitations(session, actor=actor, programme_id=programme_id, now=now),
-        appoints_coordinators=actor.may(session, StaffAction.MANAGE_ADMINS, programme_id),
-    )
 
 
 def _name(t: Translator, member: StaffMember) -> str:
@@ -303,7 +252,7 @@ async def on_invite(update: Update, context: PalContext) -> None:
     valid_for = timedelta(days=context.settings.invitation_valid_days)
     try:
         made, name = await context.db.write(
-            _invite_with_name,
+            invite_with_name,
             actor=staff_actor(context),
             role=role,
             programme_id=programme_id,
@@ -334,33 +283,13 @@ async def on_invite(update: Update, context: PalContext) -> None:
     await show_screen(update, context, text, inline([[(t._("↩️ Team"), back)]]), new_message=True)
 
 
-def _invite_with_name(
-    session: Session,
-    *,
-    actor: StaffActor,
-    role: Role,
-    programme_id: int | None,
-    now: datetime,
-    valid_for: timedelta,
-) -> tuple[NewInvitation, str | None]:
-    made = create_invitation(
-        session, actor=actor, role=role, programme_id=programme_id, now=now, valid_for=valid_for
-    )
-    return made, _programme_name(session, programme_id=programme_id)
-
-
-def _programme_name(session: Session, *, programme_id: int | None) -> str | None:
-    programme = session.get(Programme, programme_id) if programme_id is not None else None
-    return programme.name if programme else None
-
-
 @admin_only
 async def on_withdraw(update: Update, context: PalContext) -> None:
     """`adm:ir:<id>`: withdraw an invitation nobody has used yet."""
     t = context.t
     try:
         team = await context.db.write(
-            _withdraw_and_team,
+            withdraw_and_team,
             actor=staff_actor(context),
             invitation_id=_arg(context),
             now=context.services.clock.now(),
@@ -374,20 +303,6 @@ async def on_withdraw(update: Update, context: PalContext) -> None:
     await render_team(update, context, team, toast=t._("The invitation was withdrawn."))
 
 
-def _withdraw_and_team(
-    session: Session, *, actor: StaffActor, invitation_id: int, now: datetime
-) -> Team:
-    invitation = revoke_invitation(session, actor=actor, invitation_id=invitation_id, now=now)
-    return team_of(session, actor=actor, programme_id=invitation.programme_id, now=now)
-
-
-def _member_and_place(
-    session: Session, *, actor: StaffActor, grant_id: int
-) -> tuple[StaffMember, str | None]:
-    member = staff_member(session, actor=actor, grant_id=grant_id)
-    return member, _programme_name(session, programme_id=member.programme_id)
-
-
 @admin_only
 async def on_member(update: Update, context: PalContext) -> None:
     """`adm:s:<grant>`: first tap of "remove" — are you sure?"""
@@ -395,7 +310,7 @@ async def on_member(update: Update, context: PalContext) -> None:
     grant_id = _arg(context)
     try:
         member, programme = await context.db.read(
-            _member_and_place, actor=staff_actor(context), grant_id=grant_id
+            member_and_place, actor=staff_actor(context), grant_id=grant_id
         )
     except NotAllowed:
         await answer(update, context, t._("This person is no longer on the team."), alert=True)
@@ -424,7 +339,7 @@ async def on_remove(update: Update, context: PalContext) -> None:
     t = context.t
     try:
         member, team = await context.db.write(
-            _remove_and_team,
+            remove_and_team,
             actor=staff_actor(context),
             grant_id=_arg(context),
             now=context.services.clock.now(),
@@ -444,13 +359,6 @@ async def on_remove(update: Update, context: PalContext) -> None:
     await render_team(
         update, context, team, toast=t._("Removed: {name}.").format(name=_name(t, member))
     )
-
-
-def _remove_and_team(
-    session: Session, *, actor: StaffActor, grant_id: int, now: datetime
-) -> tuple[StaffMember, Team]:
-    member = remove_staff(session, actor=actor, grant_id=grant_id, now=now)
-    return member, team_of(session, actor=actor, programme_id=member.programme_id, now=now)
 
 
 def register(app: PalApplication) -> None:

@@ -6,36 +6,26 @@ the programme created by storage.people.staff.create_programme, which asks may_a
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import PalApplication, PalContext
 from bot.keyboards import inline
 from handlers.admin.menu import (
-    Team,
     admin_menu,
     admin_only,
     not_allowed_text,
     render_team,
     staff_actor,
-    team_of,
 )
 from handlers.common import answer, too_long
 from handlers.dialogs import on_text
 from handlers.resident.activities import show_screen
 from storage.dialogs import close_dialog, save_dialog
 from storage.models import Dialog, Role
-from storage.people.staff import ProgrammeNameRefused, create_programme
-from storage.people.staff_access import NotAllowed, StaffAction, StaffActor
-
-NEW_PROGRAMME = "admin_programme"
-
-
-def _may_create(session: Session, *, actor: StaffActor) -> bool:
-    return actor.may(session, StaffAction.EDIT_PROGRAMMES, None)
+from storage.people.staff import ProgrammeNameRefused
+from storage.people.staff_access import NotAllowed
+from usecases.new_programme import NEW_PROGRAMME, create_programme_and_close, may_create_programme
 
 
 @admin_only
@@ -45,7 +35,7 @@ async def on_new_programme(update: Update, context: PalContext) -> None:
     person = context.viewer.person
     assert person is not None and person.id is not None
     # Coordinators pass admin_only (their programmes' screens) but create no programmes.
-    if not await context.db.read(_may_create, actor=staff_actor(context)):
+    if not await context.db.read(may_create_programme, actor=staff_actor(context)):
         await answer(update, context, not_allowed_text(context), alert=True)
         return
     await context.db.write(
@@ -71,13 +61,6 @@ async def on_new_programme_cancel(update: Update, context: PalContext) -> None:
     await admin_menu(update, context)
 
 
-def _create_and_close(session: Session, *, actor: StaffActor, name: str, now: datetime) -> Team:
-    programme = create_programme(session, actor=actor, name=name, now=now)
-    assert actor.person_id is not None and programme.id is not None
-    close_dialog(session, person_id=actor.person_id, kind=NEW_PROGRAMME)
-    return team_of(session, actor=actor, programme_id=programme.id, now=now)
-
-
 @on_text(NEW_PROGRAMME)
 async def on_programme_name(update: Update, context: PalContext, dialog: Dialog) -> None:
     """The new programme's name, typed."""
@@ -92,7 +75,7 @@ async def on_programme_name(update: Update, context: PalContext, dialog: Dialog)
         if too_long(message.text):
             raise ProgrammeNameRefused(taken=False)
         team = await context.db.write(
-            _create_and_close,
+            create_programme_and_close,
             actor=staff_actor(context),
             name=message.text,
             now=context.services.clock.now(),

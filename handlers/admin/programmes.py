@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import functools
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
@@ -36,63 +32,34 @@ from handlers.admin.programme_texts import (
 from handlers.common import answer, too_long
 from handlers.dialogs import on_text
 from handlers.resident.activities import show_screen
-from storage.date_input import NotUnderstood, parse_date
-from storage.dialogs import close_dialog, get_dialog, save_dialog
+from storage.dialogs import close_dialog
 from storage.models import Dialog
-from storage.people.staff_access import NotAllowed, StaffAction, StaffActor
+from storage.people.staff_access import NotAllowed, StaffAction
 from storage.programmes.editions import (
-    EditionPlan,
-    EditionRefusal,
     EditionRefused,
     archived_programmes,
-    check_day,
-    clean_programme_name,
-    copy_edition,
-    local_day,
-    plan_copy,
-    programme_for,
-    rename_programme,
-    set_archived,
-    set_end_date,
-    set_start_date,
 )
 from storage.programmes.settings import (
     ProgrammeSettings,
-    Setting,
     SettingRefused,
-    canonical_offsets,
-    canonical_quiet_hours,
-    canonical_retention,
     programme_settings,
-    set_setting,
+)
+from usecases.programme_settings import (
+    EDIT,
+    FIELDS,
+    Stale,
+    apply_edit,
+    apply_edit_choice,
+    begin_edit,
+    check_edit_value,
+    checked_programme_name,
+    programme_name_of,
+    remember_edit_value,
 )
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, PalContext], Awaitable[None]]
 H = TypeVar("H", bound=Handler)
-EDIT = "programme_edit"
-# Typed fields: what each changes and which action allows it.
-FIELDS = {
-    "name": StaffAction.EDIT_PROGRAMMES,
-    "start": StaffAction.RUN_PROGRAMME,
-    "end": StaffAction.RUN_PROGRAMME,
-    "rem": StaffAction.RUN_PROGRAMME,
-    "quiet": StaffAction.RUN_PROGRAMME,
-    "ret": StaffAction.RUN_PROGRAMME,
-    "copy": StaffAction.EDIT_PROGRAMMES,
-}
-# Button choices: (setting, allowed values).
-CHOICES = {
-    "fu": Setting.FOLLOWUPS,
-    "ka": Setting.KEEP_ANSWERS,
-    "rem": Setting.REMINDERS,
-    "quiet": Setting.QUIET_HOURS,
-    "ar": "archived",
-}
-
-
-class Stale(Exception):
-    """A confirmation whose dialog is gone or was replaced."""
 
 
 def staff_screen(handler: H) -> H:
@@ -159,21 +126,6 @@ async def on_programme(update: Update, context: PalContext) -> None:
     await show_programme(update, context, int(arg(context)))
 
 
-def _begin(
-    session: Session, *, actor: StaffActor, programme_id: int, field: str, person_id: int
-) -> ProgrammeSettings:
-    programme_for(session, actor=actor, action=FIELDS[field], programme_id=programme_id)
-    save_dialog(
-        session,
-        person_id=person_id,
-        kind=EDIT,
-        step=field,
-        data={"pid": programme_id, "field": field},
-        awaits_text=True,
-    )
-    return programme_settings(session, actor=actor, programme_id=programme_id)
-
-
 @staff_screen
 async def on_edit(update: Update, context: PalContext) -> None:
     """`prg:e:<p>:<field>`: ask for the new value (the next text message)."""
@@ -182,7 +134,7 @@ async def on_edit(update: Update, context: PalContext) -> None:
     assert person is not None and person.id is not None
     programme_id, field = int(arg(context)), arg(context, 2)
     view = await context.db.write(
-        _begin,
+        begin_edit,
         actor=staff_actor(context),
         programme_id=programme_id,
         field=field,
@@ -195,59 +147,6 @@ async def on_edit(update: Update, context: PalContext) -> None:
         )
     rows.append([(t._("✖️ Cancel"), f"prg:x:{programme_id}")])
     await show_screen(update, context, prompt(t, field, view), inline(rows))
-
-
-def _check_value(
-    session: Session,
-    *,
-    actor: StaffActor,
-    programme_id: int,
-    field: str,
-    text: str,
-    zone: ZoneInfo,
-    now: datetime,
-) -> tuple[str, EditionPlan | None]:
-    """The canonical value of a typed answer, or EditionRefused / SettingRefused."""
-    programme = programme_for(session, actor=actor, action=FIELDS[field], programme_id=programme_id)
-    today = now.astimezone(zone).date()
-    if field == "name":
-        return clean_programme_name(session, text, except_id=programme_id), None
-    if field == "rem":
-        return canonical_offsets(text), None
-    if field == "quiet":
-        return canonical_quiet_hours(text), None
-    if field == "ret":
-        return canonical_retention(text), None
-    try:
-        day = check_day(parse_date(text, today=today), today=today)
-    except NotUnderstood:
-        raise SettingRefused("date") from None
-    if field == "copy":
-        return day.isoformat(), plan_copy(
-            session,
-            actor=actor,
-            programme_id=programme_id,
-            starts_on=day,
-            name=None,
-            zone=zone,
-            now=now,
-        )
-    start, end = local_day(programme.starts_at, zone), local_day(programme.ends_at, zone)
-    if (field == "end" and start and day < start) or (field == "start" and end and day > end):
-        raise EditionRefused(EditionRefusal.END_BEFORE_START)
-    return day.isoformat(), None
-
-
-def _remember(session: Session, *, dialog: Dialog, value: str) -> str:
-    nonce = secrets.token_hex(4)
-    save_dialog(
-        session,
-        person_id=dialog.person_id,
-        kind=EDIT,
-        step="confirm",
-        data={**dialog.data, "value": value, "nonce": nonce},
-    )
-    return nonce
 
 
 @on_text(EDIT)
@@ -265,7 +164,7 @@ async def on_value(update: Update, context: PalContext, dialog: Dialog) -> None:
         return
     try:
         value, plan = await context.db.read(
-            _check_value,
+            check_edit_value,
             actor=staff_actor(context),
             programme_id=programme_id,
             field=field,
@@ -282,8 +181,10 @@ async def on_value(update: Update, context: PalContext, dialog: Dialog) -> None:
         cancel = inline([[(t._("✖️ Cancel"), f"prg:x:{programme_id}")]])
         await message.reply_text(refusal_text(t, reason), reply_markup=cancel)
         return
-    nonce = await context.db.write(_remember, dialog=dialog, value=value)
-    name = await context.db.read(_name_of, actor=staff_actor(context), programme_id=programme_id)
+    nonce = await context.db.write(remember_edit_value, dialog=dialog, value=value)
+    name = await context.db.read(
+        programme_name_of, actor=staff_actor(context), programme_id=programme_id
+    )
     await show_screen(
         update,
         context,
@@ -300,70 +201,6 @@ async def on_value(update: Update, context: PalContext, dialog: Dialog) -> None:
             ]
         ),
     )
-
-
-def _name_of(session: Session, *, actor: StaffActor, programme_id: int) -> str:
-    return programme_for(
-        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id
-    ).name
-
-
-def _apply(
-    session: Session,
-    *,
-    actor: StaffActor,
-    person_id: int,
-    programme_id: int,
-    nonce: str,
-    zone: ZoneInfo,
-    now: datetime,
-) -> ProgrammeSettings:
-    programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id)
-    dialog = get_dialog(session, person_id=person_id, kind=EDIT)
-    if (
-        dialog is None
-        or dialog.step != "confirm"
-        or dialog.data.get("nonce") != nonce
-        or dialog.data.get("pid") != programme_id
-    ):
-        raise Stale(nonce)
-    field, value = str(dialog.data["field"]), str(dialog.data["value"])
-    shown = programme_id
-    if field == "name":
-        rename_programme(session, actor=actor, programme_id=programme_id, name=value, now=now)
-    elif field in ("start", "end"):
-        setter = set_start_date if field == "start" else set_end_date
-        setter(
-            session,
-            actor=actor,
-            programme_id=programme_id,
-            day=date.fromisoformat(value),
-            zone=zone,
-            now=now,
-        )
-    elif field == "copy":
-        edition, _ = copy_edition(
-            session,
-            actor=actor,
-            programme_id=programme_id,
-            starts_on=date.fromisoformat(value),
-            name=None,
-            zone=zone,
-            now=now,
-        )
-        assert edition.id is not None
-        shown = edition.id
-    else:
-        setting = {
-            "rem": Setting.REMINDERS,
-            "quiet": Setting.QUIET_HOURS,
-            "ret": Setting.RETENTION,
-        }[field]
-        set_setting(
-            session, actor=actor, programme_id=programme_id, setting=setting, value=value, now=now
-        )
-    close_dialog(session, person_id=person_id, kind=EDIT)
-    return programme_settings(session, actor=actor, programme_id=shown)
 
 
 async def stale(update: Update, context: PalContext) -> None:
@@ -384,7 +221,7 @@ async def on_confirm(update: Update, context: PalContext) -> None:
     assert person is not None and person.id is not None
     try:
         view = await context.db.write(
-            _apply,
+            apply_edit,
             actor=staff_actor(context),
             person_id=person.id,
             programme_id=int(arg(context)),
@@ -433,7 +270,7 @@ async def on_choice(update: Update, context: PalContext) -> None:
         return
     action = StaffAction.EDIT_PROGRAMMES if choice == "ar" else StaffAction.RUN_PROGRAMME
     name = await context.db.read(
-        _checked_name, actor=staff_actor(context), programme_id=programme_id, action=action
+        checked_programme_name, actor=staff_actor(context), programme_id=programme_id, action=action
     )
     await show_screen(
         update,
@@ -448,39 +285,6 @@ async def on_choice(update: Update, context: PalContext) -> None:
     )
 
 
-def _checked_name(
-    session: Session, *, actor: StaffActor, programme_id: int, action: StaffAction
-) -> str:
-    return programme_for(session, actor=actor, action=action, programme_id=programme_id).name
-
-
-def _apply_choice(
-    session: Session,
-    *,
-    actor: StaffActor,
-    person_id: int,
-    programme_id: int,
-    choice: str,
-    value: str,
-    now: datetime,
-) -> ProgrammeSettings:
-    if choice == "ar":
-        set_archived(
-            session, actor=actor, programme_id=programme_id, archived=value == "on", now=now
-        )
-    else:
-        set_setting(
-            session,
-            actor=actor,
-            programme_id=programme_id,
-            setting=CHOICES[choice],
-            value=value,
-            now=now,
-        )
-    close_dialog(session, person_id=person_id, kind=EDIT)
-    return programme_settings(session, actor=actor, programme_id=programme_id)
-
-
 @staff_screen
 async def on_choice_confirm(update: Update, context: PalContext) -> None:
     """`prg:bc:<p>:<choice>:<value>`: make the change (audited)."""
@@ -491,7 +295,7 @@ async def on_choice_confirm(update: Update, context: PalContext) -> None:
         await stale(update, context)
         return
     view = await context.db.write(
-        _apply_choice,
+        apply_edit_choice,
         actor=staff_actor(context),
         person_id=person.id,
         programme_id=programme_id,

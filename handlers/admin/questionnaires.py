@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
@@ -23,57 +20,38 @@ from bot.context import PalApplication, PalContext
 from bot.keyboards import inline
 from handlers.admin.menu import not_allowed_text, staff_actor
 from handlers.admin.programme_texts import Rows, day_text
-from handlers.admin.programmes import Stale, arg, staff_screen, stale
+from handlers.admin.programmes import arg, staff_screen, stale
 from handlers.common import answer
 from handlers.dialogs import on_text
 from handlers.resident.activities import show_screen
-from schedules.survey_followups import FinalSurveyOpening, open_final_survey
-from storage.dialogs import close_dialog, get_dialog, save_dialog
+from storage.dialogs import close_dialog, get_dialog
 from storage.models import Dialog
-from storage.people.staff_access import NotAllowed, StaffAction, StaffActor
-from storage.programmes.editions import programme_for
+from storage.people.staff_access import NotAllowed
 from storage.programmes.surveys import (
     FileTooLarge,
     InvalidQuestionnaire,
     OtherQuestionnaireAnswered,
     QuestionnaireSummary,
-    ResponseCounts,
-    choose_questionnaire,
     keep_sent_file,
-    questionnaire_problems,
-    response_counts,
     shipped_questionnaires,
     summary,
 )
 from storage.surveys.questionnaire_files import MAX_FILE_BYTES, questionnaire_cache
-from storage.surveys.questionnaires import Problem, QuestionnaireError
-from storage.surveys.versions import questionnaire_path
+from storage.surveys.questionnaires import Problem
 from translations import Translator
+from usecases.programme_settings import Stale
+from usecases.questionnaire_choice import (
+    SURVEY_FILE,
+    check_sent_questionnaire,
+    choose_programme_questionnaire,
+    open_questionnaire_choice,
+    questionnaire_programme_name,
+    questionnaire_screen,
+    wait_for_questionnaire_file,
+)
 
 log = logging.getLogger(__name__)
-SURVEY_FILE = "programme_survey_file"
 PROBLEMS_SHOWN = 25
-
-
-def _screen(
-    session: Session,
-    *,
-    actor: StaffActor,
-    programme_id: int,
-    person_id: int,
-    surveys_dir: str | None,
-) -> tuple[str, str, datetime | None, ResponseCounts, QuestionnaireSummary | None]:
-    programme = programme_for(
-        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id
-    )
-    close_dialog(session, person_id=person_id, kind=SURVEY_FILE)
-    path = questionnaire_path(programme, surveys_dir)
-    try:
-        current: QuestionnaireSummary | None = summary(questionnaire_cache.get(path))
-    except QuestionnaireError:
-        current = None
-    counts = response_counts(session, actor=actor, programme_id=programme_id)
-    return programme.name, path.name, programme.final_survey_opened_at, counts, current
 
 
 def summary_text(t: Translator, found: QuestionnaireSummary) -> str:
@@ -100,7 +78,7 @@ async def on_surveys(update: Update, context: PalContext) -> None:
     assert person is not None and person.id is not None
     programme_id = int(arg(context))
     name, file_name, opened, counts, current = await context.db.write(
-        _screen,
+        questionnaire_screen,
         actor=staff_actor(context),
         programme_id=programme_id,
         person_id=person.id,
@@ -152,12 +130,6 @@ def _shipped(index: int) -> Path | None:
     return shipped[index] if 0 <= index < len(shipped) else None
 
 
-def _name(session: Session, *, actor: StaffActor, programme_id: int) -> str:
-    return programme_for(
-        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id
-    ).name
-
-
 @staff_screen
 async def on_shipped(update: Update, context: PalContext) -> None:
     """`prg:sq:<p>:<n>`: use this shipped questionnaire?"""
@@ -167,7 +139,9 @@ async def on_shipped(update: Update, context: PalContext) -> None:
     if path is None:
         await stale(update, context)
         return
-    name = await context.db.read(_name, actor=staff_actor(context), programme_id=programme_id)
+    name = await context.db.read(
+        questionnaire_programme_name, actor=staff_actor(context), programme_id=programme_id
+    )
     found = summary(questionnaire_cache.get(path))
     await show_screen(
         update,
@@ -190,7 +164,7 @@ async def _chosen(
     assert person is not None and person.id is not None
     try:
         found = await context.db.write(
-            _choose,
+            choose_programme_questionnaire,
             actor=staff_actor(context),
             programme_id=programme_id,
             path=path,
@@ -227,30 +201,6 @@ async def _chosen(
     )
 
 
-def _choose(
-    session: Session,
-    *,
-    actor: StaffActor,
-    programme_id: int,
-    path: Path,
-    person_id: int,
-    nonce: str | None,
-    now: datetime,
-) -> tuple[str, QuestionnaireSummary]:
-    if nonce is not None:
-        dialog = get_dialog(session, person_id=person_id, kind=SURVEY_FILE)
-        if (
-            dialog is None
-            or dialog.data.get("nonce") != nonce
-            or dialog.data.get("pid") != programme_id
-        ):
-            raise Stale(nonce)
-        path = Path(str(dialog.data["path"]))
-        close_dialog(session, person_id=person_id, kind=SURVEY_FILE)
-    q = choose_questionnaire(session, actor=actor, programme_id=programme_id, path=path, now=now)
-    return _name(session, actor=actor, programme_id=programme_id), summary(q)
-
-
 @staff_screen
 async def on_shipped_confirm(update: Update, context: PalContext) -> None:
     """`prg:sqy:<p>:<n>`: the programme uses the shipped questionnaire (audited)."""
@@ -261,21 +211,6 @@ async def on_shipped_confirm(update: Update, context: PalContext) -> None:
     await _chosen(update, context, int(arg(context)), path)
 
 
-def _wait_for_file(
-    session: Session, *, actor: StaffActor, programme_id: int, person_id: int
-) -> str:
-    name = _name(session, actor=actor, programme_id=programme_id)
-    save_dialog(
-        session,
-        person_id=person_id,
-        kind=SURVEY_FILE,
-        step="file",
-        data={"pid": programme_id},
-        awaits_text=True,
-    )
-    return name
-
-
 @staff_screen
 async def on_send_file(update: Update, context: PalContext) -> None:
     """`prg:sf:<p>`: the next YAML document is this programme's questionnaire."""
@@ -284,7 +219,10 @@ async def on_send_file(update: Update, context: PalContext) -> None:
     assert person is not None and person.id is not None
     programme_id = int(arg(context))
     name = await context.db.write(
-        _wait_for_file, actor=staff_actor(context), programme_id=programme_id, person_id=person.id
+        wait_for_questionnaire_file,
+        actor=staff_actor(context),
+        programme_id=programme_id,
+        person_id=person.id,
     )
     await show_screen(
         update,
@@ -326,26 +264,6 @@ def problem_lines(t: Translator, problems: list[Problem]) -> list[str]:
     return lines
 
 
-def _check_sent(
-    session: Session, *, actor: StaffActor, dialog: Dialog, path: Path
-) -> tuple[QuestionnaireSummary | None, list[Problem], str | None]:
-    programme_id = int(dialog.data["pid"])
-    programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id)
-    q, problems = questionnaire_problems(session, path)
-    if problems or q is None:
-        return None, problems, None
-    nonce = secrets.token_hex(4)
-    save_dialog(
-        session,
-        person_id=dialog.person_id,
-        kind=SURVEY_FILE,
-        step="confirm",
-        data={"pid": programme_id, "path": str(path), "nonce": nonce},
-        awaits_text=True,
-    )
-    return summary(q), [], nonce
-
-
 def sent_folder(context: PalContext) -> Path:
     """Where questionnaires sent in the chat are kept (they are read at each survey)."""
     return (Path(context.settings.surveys_dir or "surveys") / "sent").resolve()
@@ -383,7 +301,7 @@ async def on_questionnaire_file(update: Update, context: PalContext) -> None:
         content = bytes(await file.download_as_bytearray())
         path = await asyncio.to_thread(keep_sent_file, content, folder=sent_folder(context))
         found, problems, nonce = await context.db.write(
-            _check_sent, actor=staff_actor(context), dialog=dialog, path=path
+            check_sent_questionnaire, actor=staff_actor(context), dialog=dialog, path=path
         )
     except FileTooLarge:
         await message.reply_text(
@@ -426,7 +344,9 @@ async def on_final(update: Update, context: PalContext) -> None:
     """`prg:fs:<p>`: open the final survey?"""
     t = context.t
     programme_id = int(arg(context))
-    name = await context.db.read(_name, actor=staff_actor(context), programme_id=programme_id)
+    name = await context.db.read(
+        questionnaire_programme_name, actor=staff_actor(context), programme_id=programme_id
+    )
     await show_screen(
         update,
         context,
@@ -444,22 +364,13 @@ async def on_final(update: Update, context: PalContext) -> None:
     )
 
 
-def _open(
-    session: Session, *, actor: StaffActor, programme_id: int, person_id: int | None, now: datetime
-) -> FinalSurveyOpening:
-    programme = programme_for(
-        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id, lock=True
-    )
-    return open_final_survey(session, programme=programme, now=now, actor_id=person_id)
-
-
 @staff_screen
 async def on_final_confirm(update: Update, context: PalContext) -> None:
     """`prg:fsy:<p>`: open it and invite everyone it is for (once per person)."""
     t = context.t
     programme_id = int(arg(context))
     done = await context.db.write(
-        _open,
+        open_questionnaire_choice,
         actor=staff_actor(context),
         programme_id=programme_id,
         person_id=context.viewer.person.id if context.viewer.person else None,

@@ -10,12 +10,9 @@ Callback data: `ane:<id>` (which field?), `ane:f:<id>:<step>` (ask it),
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
@@ -42,74 +39,14 @@ from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.dialogs import on_text
 from storage.activities.change_notices import InvalidChange
 from storage.activities.drafts import QUESTIONS, DraftInvalid, Step
-from storage.activities.editing import EditResult, PlacesBelowTaken, draft_of, edit_activity
-from storage.activities.organising import Actor, NotYourActivity, managed_activity
-from storage.activities.wizard import OPTION_PREFIX, known_categories, recent_venues
-from storage.dialogs import close_dialog, get_dialog, save_dialog
+from storage.activities.editing import EditResult, PlacesBelowTaken
+from storage.activities.organising import NotYourActivity, managed_activity
+from storage.dialogs import close_dialog
 from storage.models import Dialog, Role
 from translations import Translator
+from usecases.activity_changes import KIND, Question, apply_change, ask_change, pending_change
 
 log = logging.getLogger(__name__)
-KIND = "animator_edit"
-
-
-@dataclass(frozen=True)
-class Question:
-    """The field being changed, with what the activity holds now."""
-
-    activity_id: int
-    title: str
-    step: Step
-    draft: dict[str, Any]
-    options: list[str]
-
-
-def _ask(
-    session: Session, *, activity_id: int, step: Step, actor: Actor, zone: ZoneInfo
-) -> Question:
-    """Remember which field of which activity the next answer changes."""
-    activity = managed_activity(session, activity_id=activity_id, actor=actor)
-    options: list[str] = []
-    if step == Step.CATEGORY:
-        options = known_categories(session, programme_id=activity.programme_id)
-    elif step == Step.VENUE:
-        options = recent_venues(
-            session, programme_id=activity.programme_id, organiser_id=actor.person_id
-        )
-    save_dialog(
-        session,
-        person_id=actor.person_id,
-        kind=KIND,
-        step=step.value,
-        data={"activity_id": activity_id, "options": options},
-        awaits_text=True,
-    )
-    return Question(activity_id, activity.title, step, draft_of(activity, zone), options)
-
-
-def _pending(session: Session, *, person_id: int) -> Dialog | None:
-    return get_dialog(session, person_id=person_id, kind=KIND)
-
-
-def _apply(
-    session: Session, *, step: Step, text: str, actor: Actor, now: datetime, zone: ZoneInfo
-) -> EditResult:
-    """Apply the answer to the activity the dialog names; close the dialog if it worked."""
-    dialog = get_dialog(session, person_id=actor.person_id, kind=KIND)
-    if dialog is None or dialog.step != step.value:
-        raise LookupError("no such question open")
-    activity_id = int(dialog.data["activity_id"])
-    if text.startswith(OPTION_PREFIX) and step in (Step.CATEGORY, Step.VENUE):
-        offered = list(dialog.data.get("options", []))
-        index = text[len(OPTION_PREFIX) :]
-        if not index.isdigit() or int(index) >= len(offered):
-            raise LookupError("stale option")
-        text = offered[int(index)]
-    result = edit_activity(
-        session, activity_id=activity_id, actor=actor, step=step, text=text, now=now, zone=zone
-    )
-    close_dialog(session, person_id=actor.person_id, kind=KIND)
-    return result
 
 
 def _question_screen(
@@ -189,7 +126,7 @@ async def on_field(update: Update, context: PalContext) -> None:
         if step is None:
             raise NotYourActivity(activity_id)
         q = await context.db.write(
-            _ask,
+            ask_change,
             activity_id=activity_id,
             step=step,
             actor=actor_of(context),
@@ -207,7 +144,12 @@ async def _take(update: Update, context: PalContext, step: Step, text: str) -> N
     actor = actor_of(context)
     try:
         result = await context.db.write(
-            _apply, step=step, text=text, actor=actor, now=context.services.clock.now(), zone=zone
+            apply_change,
+            step=step,
+            text=text,
+            actor=actor,
+            now=context.services.clock.now(),
+            zone=zone,
         )
     except LookupError:
         await answer(update, context, t._("This button is no longer active. Open the menu again."))
@@ -230,11 +172,15 @@ async def _take(update: Update, context: PalContext, step: Step, text: str) -> N
             ).format(taken=exc.taken, requested=exc.requested)
         else:
             hint = problem_hint(t, exc, zone)
-        dialog = await context.db.read(_pending, person_id=actor.person_id)
+        dialog = await context.db.read(pending_change, person_id=actor.person_id)
         if dialog is None:
             return
         q = await context.db.write(
-            _ask, activity_id=int(dialog.data["activity_id"]), step=step, actor=actor, zone=zone
+            ask_change,
+            activity_id=int(dialog.data["activity_id"]),
+            step=step,
+            actor=actor,
+            zone=zone,
         )
         await _show_question(update, context, q, note="⚠️ " + hint)
         return
@@ -286,7 +232,7 @@ async def on_typed(update: Update, context: PalContext, dialog: Dialog) -> None:
 async def on_cancel(update: Update, context: PalContext) -> None:
     """`ane:cancel`: stop changing; nothing is saved."""
     actor = actor_of(context)
-    dialog = await context.db.read(_pending, person_id=actor.person_id)
+    dialog = await context.db.read(pending_change, person_id=actor.person_id)
     await context.db.write(close_dialog, person_id=actor.person_id, kind=KIND)
     if dialog is not None:
         await show_card(

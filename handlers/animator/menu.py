@@ -11,10 +11,9 @@ granted programmes the screens are about). Everything re-checks the access rule
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
-from sqlmodel import Session, select
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -32,26 +31,25 @@ from handlers.animator.common import (
     screen,
 )
 from handlers.common import answer
-from schedules.survey_followups import FinalSurveyOpening, open_final_survey
 from storage.access import choose_working_programme, working_programmes
 from storage.activities.change_notices import ChangeProblem, InvalidChange
 from storage.activities.editing import call_off
 from storage.activities.organising import (
-    Actor,
     ManagedActivity,
     NotYourActivity,
-    detached,
     managed_activities,
-    managed_activity,
 )
 from storage.models import (
-    Activity,
     ActivityStatus,
     Programme,
-    Registration,
-    RegistrationStatus,
 )
 from translations import Translator
+from usecases.animator_cards import (
+    Card,
+    activity_card,
+    open_programme_final_survey,
+    programme_by_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -183,29 +181,6 @@ async def on_list(update: Update, context: PalContext) -> None:
 # ---------------------------------------------------------------- the card
 
 
-@dataclass(frozen=True)
-class Card:
-    """One activity with its numbers, for its animator."""
-
-    activity: Activity
-    taken: int
-    reserve: int
-    attended: int
-
-
-def _card(session: Session, *, activity_id: int, actor: Actor) -> Card:
-    activity = managed_activity(session, activity_id=activity_id, actor=actor)
-    rows = session.exec(
-        select(Registration.status, Registration.attended).where(
-            Registration.activity_id == activity_id
-        )
-    ).all()
-    taken = sum(1 for status, _ in rows if status == RegistrationStatus.CONFIRMED)
-    reserve = sum(1 for status, _ in rows if status == RegistrationStatus.RESERVE)
-    attended = sum(1 for status, came in rows if status == RegistrationStatus.CONFIRMED and came)
-    return Card(detached(activity), taken, reserve, attended)
-
-
 def card_text(t: Translator, card: Card, now: datetime) -> str:
     """The activity as its animator sees it: details and numbers."""
     a = card.activity
@@ -269,7 +244,9 @@ async def show_card(
     """Show an activity's card, or refuse if the animator may not manage it."""
     t = context.t
     try:
-        card = await context.db.read(_card, activity_id=activity_id, actor=actor_of(context))
+        card = await context.db.read(
+            activity_card, activity_id=activity_id, actor=actor_of(context)
+        )
     except NotYourActivity:
         await refuse_stale(update, context)
         return
@@ -295,7 +272,9 @@ async def on_call_off_ask(update: Update, context: PalContext) -> None:
     t = context.t
     activity_id = match_int(context)
     try:
-        card = await context.db.read(_card, activity_id=activity_id, actor=actor_of(context))
+        card = await context.db.read(
+            activity_card, activity_id=activity_id, actor=actor_of(context)
+        )
     except NotYourActivity:
         await refuse_stale(update, context)
         return
@@ -366,19 +345,6 @@ async def on_call_off(update: Update, context: PalContext) -> None:
 # ---------------------------------------------------------------- final survey
 
 
-def _programme(session: Session, *, programme_id: int) -> Programme | None:
-    programme = session.get(Programme, programme_id)
-    return detached(programme) if programme is not None else None
-
-
-def _open_final(
-    session: Session, *, programme_id: int, actor_id: int, now: datetime
-) -> FinalSurveyOpening:
-    programme = session.get(Programme, programme_id)
-    assert programme is not None
-    return open_final_survey(session, programme=programme, now=now, actor_id=actor_id)
-
-
 @animator_only
 async def on_final_ask(update: Update, context: PalContext) -> None:
     """`an:final`: explain, then ask before opening the final survey."""
@@ -387,7 +353,7 @@ async def on_final_ask(update: Update, context: PalContext) -> None:
     if actor.programme_id is None:
         await refuse_no_programme(update, context)
         return
-    programme = await context.db.read(_programme, programme_id=actor.programme_id)
+    programme = await context.db.read(programme_by_id, programme_id=actor.programme_id)
     if programme is None:
         await refuse_stale(update, context)
         return
@@ -419,7 +385,7 @@ async def on_final(update: Update, context: PalContext) -> None:
         await refuse_stale(update, context)
         return
     result = await context.db.write(
-        _open_final,
+        open_programme_final_survey,
         programme_id=actor.programme_id,
         actor_id=actor.person_id,
         now=context.services.clock.now(),

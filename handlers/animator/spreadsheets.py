@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -29,7 +28,6 @@ from storage.activities.sheet_imports import (
     cancel_preview,
     choose_programme,
     confirm_import,
-    save_preview,
 )
 from storage.activities.sheets import (
     COLUMNS,
@@ -41,8 +39,9 @@ from storage.activities.sheets import (
     template_xlsx,
 )
 from storage.models import Role
-from storage.people.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
+from storage.people.staff_access import NotAllowed
 from translations import Translator
+from usecases.spreadsheets import keep_for_preview
 
 log = logging.getLogger(__name__)
 ERRORS_SHOWN = 25
@@ -200,24 +199,6 @@ async def _show_preview(
     )
 
 
-def _keep_for_preview(
-    session: Session, *, actor: StaffActor, file_name: str, rows: list[ActivityRow]
-) -> tuple[list[tuple[int, str]], SheetPreview | None]:
-    """The programmes the file may go to, and its stored preview (None if there are none)."""
-    programmes = programmes_for(
-        session,
-        telegram_id=actor.telegram_id,
-        admin_ids=actor.admin_ids,
-        action=StaffAction.IMPORT_ACTIVITIES,
-    )
-    if not programmes:
-        return programmes, None
-    only = programmes[0][0] if len(programmes) == 1 else None
-    return programmes, save_preview(
-        session, actor=actor, file_name=file_name, rows=rows, programme_id=only
-    )
-
-
 async def on_document(update: Update, context: PalContext) -> None:
     """A document: from the team, a spreadsheet of activities to check and preview."""
     message = update.effective_message
@@ -271,7 +252,7 @@ async def on_document(update: Update, context: PalContext) -> None:
         )
         return
     programmes, preview = await context.db.write(
-        _keep_for_preview, actor=staff_actor(context), file_name=file_name, rows=sheet.rows
+        keep_for_preview, actor=staff_actor(context), file_name=file_name, rows=sheet.rows
     )
     if preview is None:
         await message.reply_text(

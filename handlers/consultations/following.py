@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
@@ -23,7 +22,6 @@ from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.consultations.answers import text_hint
 from handlers.dialogs import on_text
 from schedules.consultations import answer_screen, last_minute, results_lines
-from storage.activities.organising import Actor, detached
 from storage.consultations.answers import (
     PAPER_TEXT_DIALOG,
     Answerer,
@@ -46,13 +44,13 @@ from storage.consultations.running import (
     NotInAudience,
     NotYourConsultation,
     close_now,
-    staff_consultation,
 )
 from storage.dialogs import close_dialog
 from storage.messaging.broadcasts import utf16_length
-from storage.models import ConsultationState, Dialog, Person, Role
-from storage.people.without_telegram import ProxyNotFound, proxy_participants
+from storage.models import ConsultationState, Dialog, Role
+from storage.people.without_telegram import ProxyNotFound
 from translations import Translator
+from usecases.consultation_paper import paper_people
 
 log = logging.getLogger(__name__)
 # Room left in a 4,096-unit message for the buttons' screen to stay readable.
@@ -226,20 +224,13 @@ async def on_close(update: Update, context: PalContext) -> None:
     await _card(update, context, cid)
 
 
-def _paper_people(session: Session, *, consultation_id: int, actor: Actor) -> list[Person]:
-    consultation = staff_consultation(session, consultation_id=consultation_id, actor=actor)
-    return [
-        detached(p) for p in proxy_participants(session, programme_id=consultation.programme_id)
-    ]
-
-
 @animator_only
 async def on_paper_people(update: Update, context: PalContext) -> None:
     """`anc:pp:<id>`: whose paper form to enter."""
     t = context.t
     cid = _id(context)
     try:
-        people = await context.db.read(_paper_people, consultation_id=cid, actor=actor_of(context))
+        people = await context.db.read(paper_people, consultation_id=cid, actor=actor_of(context))
     except NotYourConsultation:
         await _stale(update, context)
         return

@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
-from datetime import datetime
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
@@ -23,34 +20,22 @@ from bot.keyboards import inline
 from handlers.animator.common import actor_of, animator_only, screen
 from handlers.common import answer
 from handlers.privacy.rights import still_fresh
-from storage.activities.organising import Actor
 from storage.people.acting_for import proxy_scope
-from storage.people.without_telegram import ProxyNotFound, proxy_participant
+from storage.people.without_telegram import ProxyNotFound
 from storage.privacy.erasure import (
     AnswersFate,
     ErasurePreview,
     ErasureReport,
     erase_proxy_participant,
-    erasure_preview,
     scrub_freed_space,
 )
 from translations import Translator
+from usecases.erasure_by_animator import ask_erasure
 
 log = logging.getLogger(__name__)
 
 _ASK = re.compile(r"^pv:ax:(\d{1,12})$")
 _ERASE = re.compile(r"^pv:ay:(\d{1,12}):(\d{1,12})$")
-
-
-@dataclass(frozen=True)
-class _Ask:
-    name: str
-    preview: ErasurePreview
-
-
-def _ask(session: Session, *, actor: Actor, person_id: int, now: datetime) -> _Ask:
-    person = proxy_participant(session, person_id=person_id, programme_ids=proxy_scope(actor))
-    return _Ask(person.display_name or "—", erasure_preview(session, person_id=person_id, now=now))
 
 
 def _answers(t: Translator, fate: AnswersFate, *, done: bool) -> str | None:
@@ -146,7 +131,9 @@ async def on_ask(update: Update, context: PalContext) -> None:
     person_id = int(match.group(1))
     now = context.services.clock.now()
     try:
-        asked = await context.db.read(_ask, actor=actor_of(context), person_id=person_id, now=now)
+        asked = await context.db.read(
+            ask_erasure, actor=actor_of(context), person_id=person_id, now=now
+        )
     except ProxyNotFound:
         await answer(update, context, _not_yours(t), alert=True)
         return

@@ -13,7 +13,6 @@ import re
 from datetime import UTC, datetime, time, timedelta
 
 from babel.dates import format_date
-from sqlmodel import Session
 from telegram import InputFile, ReplyKeyboardRemove, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
@@ -34,8 +33,8 @@ from storage.privacy.erasure import (
     scrub_freed_space,
 )
 from storage.privacy.my_data import PersonNotFound, person_data
-from storage.privacy.retention import programme_end
 from translations import Translator
+from usecases.privacy_rights import programme_and_end
 
 log = logging.getLogger(__name__)
 
@@ -168,17 +167,6 @@ def notice_messages(
     ]
 
 
-def _programme_and_end(
-    session: Session, programme_id: int | None
-) -> tuple[Programme | None, datetime | None]:
-    if programme_id is None:
-        return None, None
-    programme = session.get(Programme, programme_id)
-    if programme is None:
-        return None, None
-    return programme, programme_end(session, programme)
-
-
 def _rights_buttons(t: Translator) -> list[list[tuple[str, str]]]:
     return [[(t._("📄 My data"), "pv:data"), (t._("🗑 Delete my data"), "pv:forget")]]
 
@@ -191,7 +179,7 @@ async def privacy_command(update: Update, context: PalContext) -> None:
         return
     person = context.viewer.person
     programme, end = await context.db.read(
-        _programme_and_end, person.programme_id if person else None
+        programme_and_end, person.programme_id if person else None
     )
     messages = notice_messages(
         t,

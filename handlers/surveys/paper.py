@@ -12,10 +12,8 @@ role and that the person belongs to one of the animator's programmes.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -25,86 +23,27 @@ from handlers.common import answer, requires_onboarding, requires_role
 from handlers.dialogs import on_text
 from handlers.surveys.form import LETTER_PHASE, PHASE_LETTER, form_screen, phase_title
 from handlers.surveys.steps import actor_of, refusal_text, show
-from storage.access import Action, may, programmes_for
-from storage.dialogs import close_dialog, get_dialog, save_dialog
-from storage.models import Dialog, Person, Programme, Role
+from storage.access import Action, may
+from storage.dialogs import save_dialog
+from storage.models import Dialog, Role
 from storage.people.onboarding import InvalidDisplayName, NameProblem, validate_display_name
 from storage.people.without_telegram import (
     ProxyNotFound,
-    create_proxy_participant,
-    proxy_participant,
-    proxy_participants,
 )
 from storage.surveys.questionnaires import SurveyPhase
-from storage.surveys.responses import Channel, SurveyError, find_response, start_or_resume, view
+from storage.surveys.responses import SurveyError
 from translations import Translator
-from usecases.survey_steps import Actor, Step, keep_dialog
+from usecases.paper_surveys import (
+    KIND_NEW,
+    ProgrammeList,
+    begin_new_person,
+    create_paper_person,
+    paper_list,
+    paper_person,
+    start_paper,
+)
 
 log = logging.getLogger(__name__)
-KIND_NEW = "paper_new"
-
-
-def _allowed(session: Session, actor: Actor) -> list[Programme]:
-    scope = programmes_for(actor.access, Action.WORK_IN_PROGRAMME)
-    query = (
-        select(Programme).where(col(Programme.archived_at).is_(None)).order_by(col(Programme.name))
-    )
-    if scope is not None:
-        query = query.where(col(Programme.id).in_(sorted(scope)))
-    return list(session.exec(query))
-
-
-@dataclass(frozen=True)
-class PersonRow:
-    """A participant without Telegram and how far their paper surveys are."""
-
-    person_id: int
-    name: str
-    initial: datetime | None
-    final: datetime | None
-    initial_started: bool
-    final_started: bool
-
-
-@dataclass(frozen=True)
-class ProgrammeList:
-    """The animator's programmes, or the people of the one chosen."""
-
-    programmes: list[Programme]
-    chosen: Programme | None
-    people: list[PersonRow]
-
-
-def _people(session: Session, programme_id: int) -> list[PersonRow]:
-    rows = []
-    for person in proxy_participants(session, programme_id=programme_id):
-        assert person.id is not None
-        initial, final = (
-            find_response(session, person_id=person.id, programme_id=programme_id, phase=phase)
-            for phase in SurveyPhase
-        )
-        rows.append(
-            PersonRow(
-                person_id=person.id,
-                name=person.display_name or "?",
-                initial=initial.submitted_at if initial is not None else None,
-                final=final.submitted_at if final is not None else None,
-                initial_started=initial is not None,
-                final_started=final is not None,
-            )
-        )
-    return rows
-
-
-def _list(session: Session, *, actor: Actor, programme_id: int | None) -> ProgrammeList:
-    programmes = _allowed(session, actor)
-    chosen = None
-    if programme_id is not None:
-        chosen = next((p for p in programmes if p.id == programme_id), None)
-    elif len(programmes) == 1:
-        chosen = programmes[0]
-    people = _people(session, chosen.id) if chosen is not None and chosen.id else []
-    return ProgrammeList(programmes, chosen, people)
 
 
 def _mark(submitted: datetime | None, started: bool) -> str:
@@ -147,7 +86,7 @@ def _list_screen(t: Translator, listing: ProgrammeList) -> tuple[str, list[list[
 @requires_role(Role.ANIMATOR)
 async def paper_command(update: Update, context: PalContext) -> None:
     """/paper and `pp:list`: the animator's people without Telegram."""
-    listing = await context.db.read(_list, actor=actor_of(context), programme_id=None)
+    listing = await context.db.read(paper_list, actor=actor_of(context), programme_id=None)
     text, rows = _list_screen(context.t, listing)
     await show(update, context, text, inline(rows) if rows else None)
 
@@ -158,20 +97,12 @@ async def on_programme(update: Update, context: PalContext) -> None:
     """`pp:prog:<id>`: the people of one programme."""
     assert context.matches is not None
     programme_id = int(context.matches[0].group(1))
-    listing = await context.db.read(_list, actor=actor_of(context), programme_id=programme_id)
+    listing = await context.db.read(paper_list, actor=actor_of(context), programme_id=programme_id)
     if listing.chosen is None:
         await answer(update, context, refusal_text(context, SurveyError(programme_id)))
         return
     text, rows = _list_screen(context.t, listing)
     await show(update, context, text, inline(rows))
-
-
-def _person(session: Session, *, actor: Actor, person_id: int) -> tuple[Person, PersonRow]:
-    allowed = {p.id for p in _allowed(session, actor) if p.id is not None}
-    person = proxy_participant(session, person_id=person_id, programme_ids=allowed)
-    assert person.programme_id is not None
-    row = next(r for r in _people(session, person.programme_id) if r.person_id == person_id)
-    return person, row
 
 
 @requires_onboarding
@@ -182,7 +113,7 @@ async def on_person(update: Update, context: PalContext) -> None:
     t = context.t
     try:
         person, row = await context.db.read(
-            _person, actor=actor_of(context), person_id=int(context.matches[0].group(1))
+            paper_person, actor=actor_of(context), person_id=int(context.matches[0].group(1))
         )
     except ProxyNotFound as exc:
         await answer(update, context, refusal_text(context, SurveyError(str(exc))))
@@ -203,36 +134,6 @@ async def on_person(update: Update, context: PalContext) -> None:
     await show(update, context, "\n".join(lines), inline(rows))
 
 
-def _start_paper(
-    session: Session,
-    *,
-    actor: Actor,
-    person_id: int,
-    phase: SurveyPhase,
-    now: datetime,
-    message_id: int | None,
-    surveys_dir: str | None,
-) -> Step:
-    allowed = {p.id for p in _allowed(session, actor) if p.id is not None}
-    person = proxy_participant(session, person_id=person_id, programme_ids=allowed)
-    programme = session.get(Programme, person.programme_id)
-    assert programme is not None
-    # Paper answers are transcribed whenever they arrive: both phases stay open here.
-    response = start_or_resume(
-        session,
-        person_id=person_id,
-        programme=programme,
-        phase=phase,
-        channel=Channel.PROXY,
-        now=now,
-        entered_by_id=actor.person_id,
-        surveys_dir=surveys_dir,
-    )
-    step = Step(view(session, response), person.display_name or "?")
-    keep_dialog(session, actor, step, message_id)
-    return step
-
-
 @requires_onboarding
 @requires_role(Role.ANIMATOR)
 async def on_start(update: Update, context: PalContext) -> None:
@@ -241,7 +142,7 @@ async def on_start(update: Update, context: PalContext) -> None:
     message = update.callback_query.message
     try:
         step = await context.db.write(
-            _start_paper,
+            start_paper,
             actor=actor_of(context),
             person_id=int(context.matches[0].group(1)),
             phase=LETTER_PHASE[context.matches[0].group(2)],
@@ -264,23 +165,6 @@ async def on_start(update: Update, context: PalContext) -> None:
 # ---------------------------------------------------------------- adding a person
 
 
-def _begin_new(
-    session: Session, *, actor: Actor, programme_id: int, message_id: int | None
-) -> bool:
-    if programme_id not in {p.id for p in _allowed(session, actor)}:
-        return False
-    save_dialog(
-        session,
-        person_id=actor.person_id,
-        kind=KIND_NEW,
-        step="name",
-        data={"programme_id": programme_id},
-        awaits_text=True,
-        message_id=message_id,
-    )
-    return True
-
-
 @requires_onboarding
 @requires_role(Role.ANIMATOR)
 async def on_new(update: Update, context: PalContext) -> None:
@@ -288,7 +172,7 @@ async def on_new(update: Update, context: PalContext) -> None:
     assert context.matches is not None and update.callback_query is not None
     message = update.callback_query.message
     ok = await context.db.write(
-        _begin_new,
+        begin_new_person,
         actor=actor_of(context),
         programme_id=int(context.matches[0].group(1)),
         message_id=message.message_id if message is not None else None,
@@ -349,25 +233,6 @@ async def on_new_name(update: Update, context: PalContext, dialog: Dialog) -> No
     )
 
 
-def _create(session: Session, *, actor: Actor, signed: bool) -> Person | None:
-    dialog = get_dialog(session, person_id=actor.person_id, kind=KIND_NEW)
-    if dialog is None or dialog.step != "notice":
-        return None
-    programme_id, name = dialog.data.get("programme_id"), dialog.data.get("name")
-    close_dialog(session, person_id=actor.person_id, kind=KIND_NEW)
-    if not isinstance(programme_id, int) or not isinstance(name, str):
-        return None
-    if programme_id not in {p.id for p in _allowed(session, actor)}:
-        return None
-    return create_proxy_participant(
-        session,
-        display_name=name,
-        created_by_id=actor.person_id,
-        programme_id=programme_id,
-        paper_notice_signed=signed,
-    )
-
-
 @requires_onboarding
 @requires_role(Role.ANIMATOR)
 async def on_notice(update: Update, context: PalContext) -> None:
@@ -375,7 +240,7 @@ async def on_notice(update: Update, context: PalContext) -> None:
     assert context.matches is not None
     t = context.t
     person = await context.db.write(
-        _create, actor=actor_of(context), signed=context.matches[0].group(1) == "1"
+        create_paper_person, actor=actor_of(context), signed=context.matches[0].group(1) == "1"
     )
     if person is None:
         await answer(update, context, refusal_text(context, SurveyError("stale")))
