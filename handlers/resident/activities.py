@@ -105,8 +105,10 @@ def programme_choice(t: Translator, programmes: list[ProgrammeChoice]) -> Inline
     return inline([[(shorten(p.name, 60), f"prog:{p.id}")] for p in programmes])
 
 
-async def show_activities(update: Update, context: PalContext, page: int = 0) -> None:
-    """The list of upcoming activities, 8 per page, as buttons."""
+async def show_activities(
+    update: Update, context: PalContext, page: int = 0, *, new_message: bool = False
+) -> None:
+    """The list of upcoming activities, 8 per page, as buttons (in a new message if asked)."""
     data = await context.db.read(
         list_activities,
         caller=caller_of(update, context),
@@ -123,6 +125,7 @@ async def show_activities(update: Update, context: PalContext, page: int = 0) ->
                 context,
                 t._("Which programme do you take part in? Choose one:"),
                 programme_choice(t, list(data.programmes)),
+                new_message=new_message,
             )
         else:
             await show_screen(
@@ -130,6 +133,7 @@ async def show_activities(update: Update, context: PalContext, page: int = 0) ->
                 context,
                 t._("No programme is taking sign-ups right now. Please check again later."),
                 None,
+                new_message=new_message,
             )
         return
     name = data.resident.programme_name or ""
@@ -143,6 +147,7 @@ async def show_activities(update: Update, context: PalContext, page: int = 0) ->
                 "Please check again later."
             ).format(programme=name),
             inline([[back_to_menu_button(t)]]),
+            new_message=new_message,
         )
         return
     lines = [
@@ -165,7 +170,7 @@ async def show_activities(update: Update, context: PalContext, page: int = 0) ->
     if nav:
         rows.append(nav)
     rows.append([back_to_menu_button(t)])
-    await show_screen(update, context, "\n".join(lines), inline(rows))
+    await show_screen(update, context, "\n".join(lines), inline(rows), new_message=new_message)
 
 
 async def activities_command(update: Update, context: PalContext) -> None:

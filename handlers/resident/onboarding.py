@@ -150,7 +150,11 @@ async def show_step(
 
 
 async def finish(update: Update, context: PalContext, person: Person, payload: str | None) -> None:
-    """The main menu, then the activity from a deep link if there was one."""
+    """The main menu, then the activity from a deep link, else the programme's activities.
+
+    The list comes at once so that a new resident's next tap is an activity: /start,
+    language, the notice, the name, (the programme,) the activity and "Sign up".
+    """
     _remember(context, person)
     t = context.t
     chat = update.effective_chat
@@ -165,6 +169,8 @@ async def finish(update: Update, context: PalContext, person: Person, payload: s
     match = _DEEP_LINK.match(payload or "")
     if match:
         await send_details(update, context, int(match.group(1)), new_message=True)
+    elif person.programme_id is not None:
+        await show_activities(update, context, new_message=True)
 
 
 async def start(update: Update, context: PalContext) -> None:

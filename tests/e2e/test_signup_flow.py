@@ -66,6 +66,40 @@ async def test_onboarding_browse_and_sign_up(
     assert {c.language_code for c in commands} >= {"pl", "uk", "en"}
 
 
+async def test_a_new_resident_has_a_place_in_seven_actions_with_one_typed_answer(
+    api: FakeBotApi, bot: BotProcess, store: Engine
+) -> None:
+    """/start, language, the notice, the name, the programme, the activity, "Zapisz się".
+
+    Two programmes are open, so the choice of one is a step (with one it is skipped).
+    Counted at the server: the messages the person sent and the buttons they pressed.
+    """
+    now = datetime.now(UTC)
+    seed_programme(store, now, name="PAL Barwinek", activities=2)
+    seed_programme(store, now, name="PAL Zagórska", activities=2)
+    krystyna = api.user(1003, language_code="pl")
+    await krystyna.ask("/start", "Wybierz język")
+    await krystyna.tap("Polski", "Informacja o danych osobowych")
+    await krystyna.tap("Dalej", "Jak mają Cię widzieć animatorzy")
+    await krystyna.ask("Krystyna", "W którym programie bierzesz udział")
+    await krystyna.tap("PAL Zagórska", "Zajęcia i spotkania: PAL Zagórska")
+    await krystyna.tap("Warsztaty 1", "Rodzaj: warsztaty")
+    await krystyna.tap("Zapisz się", "Masz miejsce na: Warsztaty 1")
+    typed = [m.get("text") for m in api.user_messages(1003)]
+    pressed = api.callback_presses(1003)
+    assert len(typed) + len(pressed) == 7, (typed, [p.data for p in pressed])
+    assert [t for t in typed if t and not t.startswith("/")] == ["Krystyna"]
+    with Session(store) as session:
+        person = session.exec(select(Person).where(Person.telegram_id == 1003)).one()
+        places = session.exec(
+            select(Registration).where(
+                Registration.person_id == person.id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+        ).all()
+    assert len(places) == 1
+
+
 async def test_reserve_list_and_cancel_frees_the_place(
     api: FakeBotApi, bot: BotProcess, store: Engine
 ) -> None:

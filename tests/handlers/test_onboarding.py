@@ -37,8 +37,12 @@ async def test_olena_onboards_in_ukrainian(
     assert olena.messages[-2].buttons() == []  # the notice stays, without its button
     assert "Яке ім’я бачитимуть аніматори" in olena.last.text
     await olena.send("  Олена  ")
-    assert "Дякуємо, Олена!" in olena.last.text
-    assert "📅 Заняття та зустрічі" in olena.last.keyboard()
+    welcome = olena.messages[-2]
+    assert "Дякуємо, Олена!" in welcome.text
+    assert "📅 Заняття та зустрічі" in welcome.keyboard()
+    # The programme's activities follow at once: the next tap can be a sign-up.
+    assert "Заняття та зустрічі: PAL" in olena.last.text
+    assert any("Warsztaty rękodzieła" in b[0] for b in olena.last.buttons())
     person = _person(engine, 601)
     assert person is not None and person.is_onboarded
     assert (person.display_name, person.language) == ("Олена", "uk")
@@ -93,7 +97,8 @@ async def test_choosing_a_programme_when_several_are_open(
     assert "W którym programie bierzesz udział" in krystyna.last.text
     assert [b[0] for b in krystyna.last.buttons()] == ["PAL Barwinek", "PAL Zagórska"]
     await krystyna.press("PAL Zagórska")
-    assert "Dziękujemy, Krystyna!" in krystyna.last.text
+    assert "Dziękujemy, Krystyna!" in krystyna.messages[-2].text
+    assert "Zajęcia i spotkania: PAL Zagórska" in krystyna.last.text
     person = _person(engine, 605)
     assert person is not None and person.programme_id == second and person.is_onboarded
 

@@ -61,8 +61,9 @@ async def test_a_name_and_a_command_typed_back_to_back_get_the_menu(
     await running_app.update_queue.put(olena.update(olena.message_payload("/activities")))
     await _drain(running_app)
     texts = [m.text for m in olena.messages]
-    assert "Dziękujemy, Olena!" in texts[-2]
-    assert "Zajęcia i spotkania" in texts[-1]
+    # The welcome with the programme's activities, then the list /activities asked for.
+    assert "Dziękujemy, Olena!" in texts[-3]
+    assert "Zajęcia i spotkania" in texts[-2] and "Zajęcia i spotkania" in texts[-1]
     assert sum("Jak mają Cię widzieć animatorzy" in t for t in texts) == 1
     with Session(engine) as session:
         person = session.exec(select(Person).where(Person.telegram_id == 701)).one()
