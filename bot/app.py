@@ -36,10 +36,9 @@ from handlers.privacy import by_animator, rights
 from handlers.resident import activities, my_places, offers, onboarding, reminder_answers
 from handlers.surveys import paper, residents
 from schedules.clock import Clock, SystemClock
-from storage.activities.offers import set_default_windows
 from storage.db import make_engine
 from storage.executor import Database
-from storage.messaging.reminders import set_default_offsets
+from storage.programmes.defaults import bind_defaults
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,9 @@ def build_application(
     """
     if settings.token is None:
         raise ValueError("PALBOT_TOKEN is required")
-    db = database or Database(make_engine(settings.database_url), settings.db_workers)
+    # The rules' defaults, where a programme sets none of its own, travel with the engine.
+    engine = bind_defaults(make_engine(settings.database_url), settings.programme_defaults())
+    db = database or Database(engine, settings.db_workers)
     services = Services(settings=settings, db=db, clock=clock or SystemClock())
 
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
@@ -94,9 +95,6 @@ def build_application(
     application: PalApplication = builder.build()
     application.bot_data["services"] = services
 
-    # The rules' deployment-wide defaults, where a programme sets none of its own.
-    set_default_offsets(settings.reminder_offsets)
-    set_default_windows(settings.offer_time, settings.offer_first_come)
     install_dispatcher(application)
     # Consultations open and close on their dates.
     install_consultations(application)

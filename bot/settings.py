@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from storage.programmes.defaults import ProgrammeDefaults
 from storage.setting_values import (
     QuietHours,
     parse_duration,
@@ -137,6 +138,10 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """Whether the database is an SQLite file."""
         return self.database_url.startswith("sqlite")
+
+    def programme_defaults(self) -> ProgrammeDefaults:
+        """What a programme gets where it sets none: reminder offsets, offer windows."""
+        return ProgrammeDefaults.of(self.reminder_offsets, self.offer_time, self.offer_first_come)
 
 
 class SettingsError(Exception):

@@ -7,10 +7,9 @@ import logging
 from sqlalchemy.engine import Engine
 
 from bot.settings import Settings, load_settings
-from storage.activities.offers import set_default_windows
 from storage.db import make_engine
-from storage.messaging.reminders import set_default_offsets
 from storage.migrate import upgrade_to_latest
+from storage.programmes.defaults import bind_defaults
 
 
 def settings_and_engine(*, migrate: bool = True) -> tuple[Settings, Engine]:
@@ -21,11 +20,9 @@ def settings_and_engine(*, migrate: bool = True) -> tuple[Settings, Engine]:
 
 def open_database(settings: Settings, *, migrate: bool = True) -> Engine:
     """Open the database in the settings, migrated to the latest schema unless told not to."""
-    engine = make_engine(settings.database_url)
-    # The rules' deployment-wide defaults, as the bot sets them: a command that frees a
-    # place or moves an activity must offer and remind exactly as the bot would.
-    set_default_offsets(settings.reminder_offsets)
-    set_default_windows(settings.offer_time, settings.offer_first_come)
+    # The rules' defaults, bound as the bot binds them: a command that frees a place or
+    # moves an activity must offer and remind exactly as the bot would.
+    engine = bind_defaults(make_engine(settings.database_url), settings.programme_defaults())
     if migrate:
         upgrade_to_latest(engine)
     return engine

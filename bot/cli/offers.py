@@ -55,7 +55,7 @@ def _offer_windows(args: argparse.Namespace) -> int:
     ok_first, first_come = _checked(args.first_come, "--first-come")
     if not (ok_time and ok_first):
         return 2
-    _settings, engine = settings_and_engine()
+    settings, engine = settings_and_engine()
     with transaction(engine) as session:
         programme = programme_by_name(session, args.programme)
         if programme is None:
@@ -67,7 +67,7 @@ def _offer_windows(args: argparse.Namespace) -> int:
             programme.offer_first_come = first_come
         session.add(programme)
         session.flush()
-        windows = windows_for(programme)
+        windows = windows_for(programme, settings.programme_defaults().offer_windows)
     if windows.immediate:
         print(f"{args.programme}: freed places are given at once to the first in line")
     else:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 from babel.dates import format_date
 
-from storage.messaging.reminders import default_offsets
 from storage.programmes.editions import EditionPlan, EditionRefusal
 from storage.programmes.settings import ProgrammeSettings, offsets_label
 from translations import Translator
@@ -22,10 +22,10 @@ def day_text(t: Translator, moment: datetime | date | None) -> str:
     return format_date(day, "d MMMM y", locale=t.locale)
 
 
-def offsets_text(t: Translator, raw: str | None) -> str:
+def offsets_text(t: Translator, raw: str | None, default: Sequence[timedelta]) -> str:
     """`48h, 3h` or the default with “(default)”."""
     if raw is None:
-        label = offsets_label(default_offsets())
+        label = offsets_label(tuple(default))
         return t._("{value} (default)").format(value=label.replace(",", ", "))
     return raw.replace(",", ", ")
 
@@ -72,7 +72,7 @@ def programme_text(t: Translator, view: ProgrammeSettings) -> str:
             n=view.activities
         ),
         t._("Reminders before an activity: {value}").format(
-            value=offsets_text(t, view.reminder_offsets)
+            value=offsets_text(t, view.reminder_offsets, view.default_reminder_offsets)
         ),
         t._("Quiet hours (no messages): {value}").format(value=quiet_text(t, view.quiet_hours)),
         t._("Survey reminders: {value}").format(
@@ -150,7 +150,7 @@ def prompt(t: Translator, field: str, view: ProgrammeSettings) -> str:
         "rem": lambda: t._(
             "Reminders now: {value}. Type how long before an activity to "
             "remind, e.g. “24h, 2h” (up to 4, from 15m to 336h):"
-        ).format(value=offsets_text(t, view.reminder_offsets)),
+        ).format(value=offsets_text(t, view.reminder_offsets, view.default_reminder_offsets)),
         "quiet": lambda: t._(
             "Quiet hours now: {value}. Type them like “21:00-08:00”, or “off” for none:"
         ).format(value=quiet_text(t, view.quiet_hours)),
@@ -200,7 +200,14 @@ def refusal_text(t: Translator, reason: str) -> str:
     return texts.get(reason, texts["date"])()
 
 
-def confirm_text(t: Translator, field: str, value: str, name: str, plan: EditionPlan | None) -> str:
+def confirm_text(
+    t: Translator,
+    field: str,
+    value: str,
+    name: str,
+    plan: EditionPlan | None,
+    default_offsets: Sequence[timedelta],
+) -> str:
     """The question before a typed change is made."""
     if plan is not None:
         return t.ngettext(
@@ -213,7 +220,7 @@ def confirm_text(t: Translator, field: str, value: str, name: str, plan: Edition
     shown = {
         "start": lambda: day_text(t, date.fromisoformat(value)),
         "end": lambda: day_text(t, date.fromisoformat(value)),
-        "rem": lambda: offsets_text(t, None if value == "default" else value),
+        "rem": lambda: offsets_text(t, None if value == "default" else value, default_offsets),
         "quiet": lambda: quiet_text(t, None if value == "default" else value),
         "ret": lambda: (
             t._("never automatically")

@@ -188,7 +188,7 @@ async def on_value(update: Update, context: PalContext, dialog: Dialog) -> None:
     await show_screen(
         update,
         context,
-        confirm_text(t, field, value, name, plan),
+        confirm_text(t, field, value, name, plan, context.services.settings.reminder_offsets),
         inline(
             [
                 [
@@ -275,7 +275,7 @@ async def on_choice(update: Update, context: PalContext) -> None:
     await show_screen(
         update,
         context,
-        confirm_text(t, choice, value, name, None),
+        confirm_text(t, choice, value, name, None, context.services.settings.reminder_offsets),
         inline(
             [
                 [(t._("✅ Yes, change it"), f"prg:bc:{programme_id}:{choice}:{value}")],

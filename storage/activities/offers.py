@@ -47,12 +47,11 @@ from storage.models import (
     SendKind,
     SendState,
 )
+from storage.programmes.defaults import OfferWindows, defaults_of
 from storage.setting_values import parse_duration
 
 log = logging.getLogger(__name__)
 
-BUILT_IN_OFFER_TIME = timedelta(hours=12)
-BUILT_IN_FIRST_COME = timedelta(hours=2)
 # A deadline offer shorter than this is not worth a person's attention: the freed place
 # goes straight to a first-come round instead.
 MIN_OFFER_TIME = timedelta(minutes=30)
@@ -62,38 +61,8 @@ OFFER_PASSED = "offer.passed"
 OFFER_EXPIRED = "offer.expired"
 
 
-@dataclass(frozen=True)
-class OfferWindows:
-    """How long one person has to take a place; when the last-minute round starts."""
-
-    offer_time: timedelta = BUILT_IN_OFFER_TIME
-    first_come: timedelta = BUILT_IN_FIRST_COME
-
-    @property
-    def immediate(self) -> bool:
-        """Whether freed places are given at once without asking (offer_time 0)."""
-        return self.offer_time <= timedelta(0)
-
-
-_defaults: OfferWindows | None = None
-
-
-def set_default_windows(offer_time: timedelta, first_come: timedelta) -> None:
-    """Use these where a programme sets none (called once at start-up from the settings)."""
-    global _defaults
-    if offer_time < timedelta(0) or first_come < timedelta(0):
-        raise ValueError("offer windows cannot be negative")
-    _defaults = OfferWindows(offer_time, first_come)
-
-
-def default_windows() -> OfferWindows:
-    """The deployment-wide windows: as set at start-up (the bot and the CLI), else built in."""
-    return _defaults if _defaults is not None else OfferWindows()
-
-
-def windows_for(programme: Programme | None) -> OfferWindows:
-    """A programme's own windows where set, else the deployment defaults."""
-    defaults = default_windows()
+def windows_for(programme: Programme | None, defaults: OfferWindows) -> OfferWindows:
+    """A programme's own windows where set, else the deployment's `defaults`."""
     if programme is None:
         return defaults
     return OfferWindows(
@@ -202,7 +171,9 @@ def offer_free_places(session: Session, *, activity: Activity, now: datetime) ->
     if activity.status == ActivityStatus.CANCELLED or now >= activity.starts_at:
         return []
     _expire_due(session, activity, now)
-    windows = windows_for(session.get(Programme, activity.programme_id))
+    windows = windows_for(
+        session.get(Programme, activity.programme_id), defaults_of(session).offer_windows
+    )
     open_offers = _open_offers(session, activity.id)
     deadline_open = sum(1 for o in open_offers if o.kind == OfferKind.DEADLINE)
     round_open = any(o.kind == OfferKind.FIRST_COME for o in open_offers)

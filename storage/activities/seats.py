@@ -47,6 +47,7 @@ from storage.models import (
     RegistrationStatus,
 )
 from storage.models.activities import ACTIVE_STATUSES
+from storage.programmes.defaults import defaults_of
 
 __all__ = [
     "ActivityNotFound",
@@ -236,7 +237,11 @@ def take_place(
                 programme_id=card.programme_id,
                 starts_at=card.starts_at,
                 now=now,
-                offsets=offsets_from(locked.reminder_offsets, programme_id=card.programme_id),
+                offsets=offsets_from(
+                    locked.reminder_offsets,
+                    programme_id=card.programme_id,
+                    default=defaults_of(session).reminder_offsets,
+                ),
             ),
             revive=True,
         )

@@ -3,8 +3,8 @@ activity. Each is one pending send with the stable key `reminder:{registration}:
 so scheduling twice changes nothing and a restart never loses or repeats one.
 
 Offsets come from the programme (`Programme.reminder_offsets`, e.g. `48h,3h`) or else
-from the deployment default, which the composition root sets from
-`PALBOT_REMINDER_OFFSETS` with `set_default_offsets`.
+from the deployment's default (`PALBOT_REMINDER_OFFSETS`, bound to the engine, see
+storage.programmes.defaults).
 """
 
 from __future__ import annotations
@@ -29,44 +29,32 @@ from storage.models import (
     SendKind,
     SendState,
 )
+from storage.programmes.defaults import defaults_of
 from storage.setting_values import parse_offsets
 
 log = logging.getLogger(__name__)
 
-BUILT_IN_OFFSETS: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
-_default_offsets: tuple[timedelta, ...] = BUILT_IN_OFFSETS
 
-
-def set_default_offsets(offsets: Sequence[timedelta]) -> None:
-    """Use these offsets where a programme sets none (called once at start-up)."""
-    global _default_offsets
-    cleaned = tuple(sorted({o for o in offsets if o > timedelta(0)}, reverse=True))
-    if not cleaned:
-        raise ValueError("at least one positive reminder offset is needed")
-    _default_offsets = cleaned
-
-
-def default_offsets() -> tuple[timedelta, ...]:
-    """The deployment-wide offsets, largest first."""
-    return _default_offsets
-
-
-def offsets_for(programme: Programme | None) -> tuple[timedelta, ...]:
-    """A programme's own offsets, largest first, else the default."""
+def offsets_for(
+    programme: Programme | None, default: tuple[timedelta, ...]
+) -> tuple[timedelta, ...]:
+    """A programme's own offsets, largest first, else `default`."""
     if programme is None:
-        return _default_offsets
-    return offsets_from(programme.reminder_offsets, programme_id=programme.id)
+        return default
+    return offsets_from(programme.reminder_offsets, programme_id=programme.id, default=default)
 
 
-def offsets_from(raw: str | None, *, programme_id: int | None) -> tuple[timedelta, ...]:
-    """A programme's `reminder_offsets` text as offsets, largest first, else the default."""
+def offsets_from(
+    raw: str | None, *, programme_id: int | None, default: tuple[timedelta, ...]
+) -> tuple[timedelta, ...]:
+    """A programme's `reminder_offsets` text as offsets, largest first, else `default`."""
     if raw is None or not raw.strip():
-        return _default_offsets
+        return default
     try:
         return parse_offsets(raw)
     except ValueError:
         log.warning("programme %s has malformed reminder offsets; using the default", programme_id)
-        return _default_offsets
+        return default
 
 
 def reminder_key(registration_id: int, offset: timedelta) -> str:
@@ -115,7 +103,9 @@ def schedule_reminders(
     if activity is None or activity.status == ActivityStatus.CANCELLED:
         return 0
     if offsets is None:
-        offsets = offsets_for(session.get(Programme, activity.programme_id))
+        offsets = offsets_for(
+            session.get(Programme, activity.programme_id), defaults_of(session).reminder_offsets
+        )
     if person.telegram_id is None:
         # Signed up on paper by an animator: the animators get a call list instead, and
         # word at once if the place came from the reserve list after the list went out.
@@ -194,7 +184,9 @@ def move_reminders(session: Session, *, activity_id: int, now: datetime) -> int:
     activity = session.get(Activity, activity_id)
     if activity is None:
         return 0
-    offsets = offsets_for(session.get(Programme, activity.programme_id))
+    offsets = offsets_for(
+        session.get(Programme, activity.programme_id), defaults_of(session).reminder_offsets
+    )
     wanted = {}
     registrations = session.exec(
         select(Registration).where(

@@ -17,6 +17,7 @@ from storage.audit import AuditAction, record
 from storage.models import Programme
 from storage.people.staff_access import StaffAction, StaffActor
 from storage.privacy.retention import add_months, programme_end
+from storage.programmes.defaults import BUILT_IN_OFFSETS, defaults_of
 from storage.programmes.editions import programme_activity_count, programme_for
 from storage.setting_values import parse_offsets, parse_quiet_hours
 
@@ -179,6 +180,8 @@ class ProgrammeSettings:
     final_opened_at: datetime | None
     # Whether the viewer may rename, copy and archive it (administrators, not coordinators).
     editable: bool = False
+    # The deployment's reminder offsets, shown where the programme sets none.
+    default_reminder_offsets: tuple[timedelta, ...] = BUILT_IN_OFFSETS
 
 
 def programme_settings(
@@ -204,4 +207,5 @@ def programme_settings(
         programme.survey_path,
         programme.final_survey_opened_at,
         editable=actor.may(session, StaffAction.EDIT_PROGRAMMES, programme_id),
+        default_reminder_offsets=defaults_of(session).reminder_offsets,
     )

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-import storage.activities.offers
 from bot.cli import main
 from storage.activities.offers import windows_for
 from storage.db import make_engine, transaction
 from storage.migrate import upgrade_to_latest
 from storage.models import Programme
+from storage.programmes.defaults import OfferWindows
 from tests.support.signup import make_programme
 
 
@@ -22,8 +22,6 @@ def db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     monkeypatch.setenv("PALBOT_DATABASE_URL", url)
     monkeypatch.setenv("PALBOT_OFFER_TIME", "8h")
-    # The command sets the process-wide defaults from its settings; undo that afterwards.
-    monkeypatch.setattr(storage.activities.offers, "_defaults", None)
     engine = make_engine(url)
     upgrade_to_latest(engine)
     with transaction(engine) as session:
@@ -66,7 +64,7 @@ def test_sets_and_resets_the_programme_windows(db: str, capsys: pytest.CaptureFi
     assert "offered for 90 min" in capsys.readouterr().out
     programme = _programme(db)
     assert (programme.offer_time, programme.offer_first_come) == ("90m", "3h")
-    assert windows_for(programme).first_come == timedelta(hours=3)
+    assert windows_for(programme, OfferWindows()).first_come == timedelta(hours=3)
     assert main(["offer-windows", "--programme", "PAL Barwinek", "--offer-time", "0"]) == 0
     assert "given at once" in capsys.readouterr().out
     assert (

@@ -17,6 +17,7 @@ from storage.messaging.reminders import offsets_for
 from storage.models import Activity, AuditEntry, Person, Programme, Registration
 from storage.people.onboarding import open_programmes
 from storage.people.staff_access import NotAllowed, StaffAction, StaffActor, programmes_for
+from storage.programmes.defaults import BUILT_IN_OFFSETS
 from storage.programmes.editions import (
     EditionRefusal,
     EditionRefused,
@@ -365,7 +366,7 @@ def test_setters_validate_and_audit(database: str, request: pytest.FixtureReques
         programme.retention_months,
         programme.keep_answers_on_erasure,
     ) == ("48h,3h", "22:00-07:00", False, 36, False)
-    assert offsets_for(programme) == (timedelta(hours=48), timedelta(hours=3))
+    assert offsets_for(programme, BUILT_IN_OFFSETS) == (timedelta(hours=48), timedelta(hours=3))
     with transaction(engine) as session:
         set_setting(
             session, actor=admin, programme_id=pid, setting=Setting.RETENTION, value="off", now=NOW

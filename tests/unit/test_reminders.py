@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -15,25 +13,13 @@ from schedules.reminder_notices import render_reminder
 from storage.activities.offers import take_offer
 from storage.activities.seats import cancel, sign_up
 from storage.db import transaction
-from storage.messaging.reminders import (
-    default_offsets,
-    move_reminders,
-    offsets_for,
-    reminder_key,
-    set_default_offsets,
-)
+from storage.messaging.reminders import move_reminders, offsets_for, reminder_key
 from storage.models import Activity, PendingSend, Person, PlaceOffer, SendKind, SendState
+from storage.programmes.defaults import ProgrammeDefaults, bind_defaults, defaults_of
 from tests.support.signup import make_activity, make_person, make_programme
 from translations import translator
 
 H = timedelta(hours=1)
-
-
-@pytest.fixture(autouse=True)
-def _default_offsets() -> Iterator[None]:
-    before = default_offsets()
-    yield
-    set_default_offsets(before)
 
 
 def _reminders(engine: Engine, *, state: SendState | None = SendState.PENDING) -> list[PendingSend]:
@@ -97,14 +83,35 @@ def test_cancelling_moves_the_reminders_to_the_promoted_person(
     assert {r.person_id for r in cancelled} == {olena} and len(cancelled) == 2
 
 
-def test_programme_offsets_override_the_default(engine: Engine, clock: FrozenClock) -> None:
-    set_default_offsets([timedelta(hours=5)])
+def _five_hours(engine: Engine) -> Engine:
+    """The engine with a deployment default of one reminder 5 h before."""
+    defaults = ProgrammeDefaults.of([timedelta(hours=5)], 12 * H, 2 * H)
+    return bind_defaults(engine, defaults)
+
+
+def test_programme_offsets_override_the_deployment_default(
+    engine: Engine, clock: FrozenClock
+) -> None:
     start = clock.now() + timedelta(days=5)
     activity, olena, _ = _scene(engine, start, offsets="3d, 30m")
-    with transaction(engine) as session:
+    with transaction(_five_hours(engine)) as session:
         sign_up(session, person_id=olena, activity_id=activity, now=clock.now())
+        assert offsets_for(None, defaults_of(session).reminder_offsets) == (5 * H,)
     assert [r.due_at for r in _reminders(engine)] == [start - 72 * H, start - timedelta(minutes=30)]
-    assert offsets_for(None) == (timedelta(hours=5),)
+
+
+def test_without_offsets_of_its_own_a_programme_takes_the_engines_default(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    """The default travels with the engine the composition root binds, not a global."""
+    start = clock.now() + timedelta(days=5)
+    activity, olena, jan = _scene(engine, start, places=2)
+    with transaction(_five_hours(engine)) as session:
+        sign_up(session, person_id=olena, activity_id=activity, now=clock.now())
+    with transaction(engine) as session:  # an engine without bound defaults: built in
+        sign_up(session, person_id=jan, activity_id=activity, now=clock.now())
+    due = {(r.person_id, r.due_at) for r in _reminders(engine)}
+    assert due == {(olena, start - 5 * H), (jan, start - 24 * H), (jan, start - 2 * H)}
 
 
 def test_moving_an_activity_moves_pending_and_sent_reminders(
