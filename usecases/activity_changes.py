@@ -54,6 +54,7 @@ def ask_change(
 
 
 def pending_change(session: Session, *, person_id: int) -> Dialog | None:
+    """The person's change dialog in progress, if any."""
     return get_dialog(session, person_id=person_id, kind=KIND)
 
 

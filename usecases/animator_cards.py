@@ -32,6 +32,7 @@ class Card:
 
 
 def activity_card(session: Session, *, activity_id: int, actor: Actor) -> Card:
+    """An activity the animator manages, with its places taken, reserve list and attendance."""
     activity = managed_activity(session, activity_id=activity_id, actor=actor)
     rows = session.exec(
         select(Registration.status, Registration.attended).where(
@@ -45,6 +46,7 @@ def activity_card(session: Session, *, activity_id: int, actor: Actor) -> Card:
 
 
 def programme_by_id(session: Session, *, programme_id: int) -> Programme | None:
+    """The programme, detached from the session, or None."""
     programme = session.get(Programme, programme_id)
     return detached(programme) if programme is not None else None
 
@@ -52,6 +54,7 @@ def programme_by_id(session: Session, *, programme_id: int) -> Programme | None:
 def open_programme_final_survey(
     session: Session, *, programme_id: int, actor_id: int, now: datetime
 ) -> FinalSurveyOpening:
+    """Open the programme's final survey for its participants (audited)."""
     programme = session.get(Programme, programme_id)
     assert programme is not None
     return open_final_survey(session, programme=programme, now=now, actor_id=actor_id)

@@ -13,6 +13,7 @@ from storage.people.without_telegram import proxy_participants
 
 
 def paper_people(session: Session, *, consultation_id: int, actor: Actor) -> list[Person]:
+    """The people without Telegram of the consultation's programme, for the staff member."""
     consultation = staff_consultation(session, consultation_id=consultation_id, actor=actor)
     return [
         detached(p) for p in proxy_participants(session, programme_id=consultation.programme_id)

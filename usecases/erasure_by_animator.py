@@ -18,6 +18,8 @@ from storage.privacy.erasure import (
 
 @dataclass(frozen=True)
 class ErasureQuestion:
+    """Whose data would be erased, and what erasing it removes and keeps."""
+
     name: str
     preview: ErasurePreview
 
@@ -25,6 +27,7 @@ class ErasureQuestion:
 def ask_erasure(
     session: Session, *, actor: Actor, person_id: int, now: datetime
 ) -> ErasureQuestion:
+    """What erasing a person without Telegram would do, if the animator may act for them."""
     person = proxy_participant(session, person_id=person_id, programme_ids=proxy_scope(actor))
     return ErasureQuestion(
         person.display_name or "—", erasure_preview(session, person_id=person_id, now=now)

@@ -18,12 +18,14 @@ NEW_PROGRAMME = "admin_programme"
 
 
 def may_create_programme(session: Session, *, actor: StaffActor) -> bool:
+    """Whether the staff member may create programmes (administrators)."""
     return actor.may(session, StaffAction.EDIT_PROGRAMMES, None)
 
 
 def create_programme_and_close(
     session: Session, *, actor: StaffActor, name: str, now: datetime
 ) -> Team:
+    """Create the programme, end the dialog and return its (new) team screen."""
     programme = create_programme(session, actor=actor, name=name, now=now)
     assert actor.person_id is not None and programme.id is not None
     close_dialog(session, person_id=actor.person_id, kind=NEW_PROGRAMME)

@@ -23,6 +23,7 @@ KIND_NEW = "paper_new"
 
 
 def paper_programmes(session: Session, actor: Actor) -> list[Programme]:
+    """The open programmes the staff member may enter paper surveys in, by name."""
     scope = programmes_for(actor.access, Action.WORK_IN_PROGRAMME)
     query = (
         select(Programme).where(col(Programme.archived_at).is_(None)).order_by(col(Programme.name))
@@ -54,6 +55,7 @@ class ProgrammeList:
 
 
 def paper_people_of(session: Session, programme_id: int) -> list[PersonRow]:
+    """The programme's people without Telegram, each with their surveys' state."""
     rows = []
     for person in proxy_participants(session, programme_id=programme_id):
         assert person.id is not None
@@ -75,6 +77,7 @@ def paper_people_of(session: Session, programme_id: int) -> list[PersonRow]:
 
 
 def paper_list(session: Session, *, actor: Actor, programme_id: int | None) -> ProgrammeList:
+    """The programmes to choose from, the chosen one and its people without Telegram."""
     programmes = paper_programmes(session, actor)
     chosen = None
     if programme_id is not None:
@@ -86,6 +89,7 @@ def paper_list(session: Session, *, actor: Actor, programme_id: int | None) -> P
 
 
 def paper_person(session: Session, *, actor: Actor, person_id: int) -> tuple[Person, PersonRow]:
+    """A person without Telegram the staff member may act for, with their surveys' state."""
     allowed = {p.id for p in paper_programmes(session, actor) if p.id is not None}
     person = proxy_participant(session, person_id=person_id, programme_ids=allowed)
     assert person.programme_id is not None
@@ -103,6 +107,7 @@ def start_paper(
     message_id: int | None,
     surveys_dir: str | None,
 ) -> Step:
+    """Start or resume a person's survey on paper and return its first open step."""
     allowed = {p.id for p in paper_programmes(session, actor) if p.id is not None}
     person = proxy_participant(session, person_id=person_id, programme_ids=allowed)
     programme = session.get(Programme, person.programme_id)
@@ -126,6 +131,7 @@ def start_paper(
 def begin_new_person(
     session: Session, *, actor: Actor, programme_id: int, message_id: int | None
 ) -> bool:
+    """Ask for the name of a new person without Telegram; False outside the actor's programmes."""
     if programme_id not in {p.id for p in paper_programmes(session, actor)}:
         return False
     save_dialog(
@@ -141,6 +147,7 @@ def begin_new_person(
 
 
 def create_paper_person(session: Session, *, actor: Actor, signed: bool) -> Person | None:
+    """Create the person the dialog collected (name and notice read); None if it is stale."""
     dialog = get_dialog(session, person_id=actor.person_id, kind=KIND_NEW)
     if dialog is None or dialog.step != "notice":
         return None

@@ -13,6 +13,7 @@ from storage.privacy.retention import programme_end
 def programme_and_end(
     session: Session, programme_id: int | None
 ) -> tuple[Programme | None, datetime | None]:
+    """The person's programme and the day it ends, from which data retention counts."""
     if programme_id is None:
         return None, None
     programme = session.get(Programme, programme_id)

@@ -70,6 +70,7 @@ class Stale(Exception):
 def begin_edit(
     session: Session, *, actor: StaffActor, programme_id: int, field: str, person_id: int
 ) -> ProgrammeSettings:
+    """Start typing a new value for one setting; returns the settings screen."""
     programme_for(session, actor=actor, action=FIELDS[field], programme_id=programme_id)
     save_dialog(
         session,
@@ -124,6 +125,7 @@ def check_edit_value(
 
 
 def remember_edit_value(session: Session, *, dialog: Dialog, value: str) -> str:
+    """Keep the typed value until it is confirmed; returns the confirmation's nonce."""
     nonce = secrets.token_hex(4)
     save_dialog(
         session,
@@ -136,6 +138,7 @@ def remember_edit_value(session: Session, *, dialog: Dialog, value: str) -> str:
 
 
 def programme_name_of(session: Session, *, actor: StaffActor, programme_id: int) -> str:
+    """The name of a programme the staff member may run."""
     return programme_for(
         session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id
     ).name
@@ -151,6 +154,7 @@ def apply_edit(
     zone: ZoneInfo,
     now: datetime,
 ) -> ProgrammeSettings:
+    """Apply the confirmed typed value; Stale if the confirmation is not the current one."""
     programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id)
     dialog = get_dialog(session, person_id=person_id, kind=EDIT)
     if (
@@ -202,6 +206,7 @@ def apply_edit(
 def checked_programme_name(
     session: Session, *, actor: StaffActor, programme_id: int, action: StaffAction
 ) -> str:
+    """The programme's name if the staff member may take `action` in it."""
     return programme_for(session, actor=actor, action=action, programme_id=programme_id).name
 
 
@@ -215,6 +220,7 @@ def apply_edit_choice(
     value: str,
     now: datetime,
 ) -> ProgrammeSettings:
+    """Apply a setting chosen with a button (archive, survey reminders, answers kept)."""
     if choice == "ar":
         set_archived(
             session, actor=actor, programme_id=programme_id, archived=value == "on", now=now

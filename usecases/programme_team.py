@@ -87,6 +87,7 @@ def invite_with_name(
     now: datetime,
     valid_for: timedelta,
 ) -> tuple[NewInvitation, str | None]:
+    """Create an invitation; returns it with the programme's name."""
     made = create_invitation(
         session, actor=actor, role=role, programme_id=programme_id, now=now, valid_for=valid_for
     )
@@ -94,6 +95,7 @@ def invite_with_name(
 
 
 def programme_name(session: Session, *, programme_id: int | None) -> str | None:
+    """A programme's name, or None for none or an unknown id."""
     programme = session.get(Programme, programme_id) if programme_id is not None else None
     return programme.name if programme else None
 
@@ -101,6 +103,7 @@ def programme_name(session: Session, *, programme_id: int | None) -> str | None:
 def withdraw_and_team(
     session: Session, *, actor: StaffActor, invitation_id: int, now: datetime
 ) -> Team:
+    """Revoke an invitation and return the team screen it was on."""
     invitation = revoke_invitation(session, actor=actor, invitation_id=invitation_id, now=now)
     return team_of(session, actor=actor, programme_id=invitation.programme_id, now=now)
 
@@ -108,6 +111,7 @@ def withdraw_and_team(
 def member_and_place(
     session: Session, *, actor: StaffActor, grant_id: int
 ) -> tuple[StaffMember, str | None]:
+    """A staff member (for the removal question) and their programme's name."""
     member = staff_member(session, actor=actor, grant_id=grant_id)
     return member, programme_name(session, programme_id=member.programme_id)
 
@@ -115,5 +119,6 @@ def member_and_place(
 def remove_and_team(
     session: Session, *, actor: StaffActor, grant_id: int, now: datetime
 ) -> tuple[StaffMember, Team]:
+    """Remove a staff member's role and return them with the updated team."""
     member = remove_staff(session, actor=actor, grant_id=grant_id, now=now)
     return member, team_of(session, actor=actor, programme_id=member.programme_id, now=now)

@@ -24,7 +24,7 @@ from storage.programmes.surveys import (
 from storage.surveys.questionnaire_files import questionnaire_cache
 from storage.surveys.questionnaires import Problem, QuestionnaireError
 from storage.surveys.versions import questionnaire_path
-from usecases.programme_settings import Stale
+from usecases.programme_settings import Stale, programme_name_of
 
 SURVEY_FILE = "programme_survey_file"
 
@@ -37,6 +37,7 @@ def questionnaire_screen(
     person_id: int,
     surveys_dir: str | None,
 ) -> tuple[str, str, datetime | None, ResponseCounts, QuestionnaireSummary | None]:
+    """The programme's questionnaire screen: current file, the others shipped, answers so far."""
     programme = programme_for(
         session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id
     )
@@ -50,12 +51,6 @@ def questionnaire_screen(
     return programme.name, path.name, programme.final_survey_opened_at, counts, current
 
 
-def questionnaire_programme_name(session: Session, *, actor: StaffActor, programme_id: int) -> str:
-    return programme_for(
-        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id
-    ).name
-
-
 def choose_programme_questionnaire(
     session: Session,
     *,
@@ -66,6 +61,7 @@ def choose_programme_questionnaire(
     nonce: str | None,
     now: datetime,
 ) -> tuple[str, QuestionnaireSummary]:
+    """Set the programme's questionnaire (a confirmed upload or a shipped file)."""
     if nonce is not None:
         dialog = get_dialog(session, person_id=person_id, kind=SURVEY_FILE)
         if (
@@ -77,13 +73,14 @@ def choose_programme_questionnaire(
         path = Path(str(dialog.data["path"]))
         close_dialog(session, person_id=person_id, kind=SURVEY_FILE)
     q = choose_questionnaire(session, actor=actor, programme_id=programme_id, path=path, now=now)
-    return questionnaire_programme_name(session, actor=actor, programme_id=programme_id), summary(q)
+    return programme_name_of(session, actor=actor, programme_id=programme_id), summary(q)
 
 
 def wait_for_questionnaire_file(
     session: Session, *, actor: StaffActor, programme_id: int, person_id: int
 ) -> str:
-    name = questionnaire_programme_name(session, actor=actor, programme_id=programme_id)
+    """Wait for the staff member to send a questionnaire file; returns the programme's name."""
+    name = programme_name_of(session, actor=actor, programme_id=programme_id)
     save_dialog(
         session,
         person_id=person_id,
@@ -98,6 +95,7 @@ def wait_for_questionnaire_file(
 def check_sent_questionnaire(
     session: Session, *, actor: StaffActor, dialog: Dialog, path: Path
 ) -> tuple[QuestionnaireSummary | None, list[Problem], str | None]:
+    """Check a sent questionnaire file; if sound, keep it for confirmation with a nonce."""
     programme_id = int(dialog.data["pid"])
     programme_for(session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id)
     q, problems = questionnaire_problems(session, path)
@@ -115,9 +113,10 @@ def check_sent_questionnaire(
     return summary(q), [], nonce
 
 
-def open_questionnaire_choice(
+def open_final_survey_as_coordinator(
     session: Session, *, actor: StaffActor, programme_id: int, person_id: int | None, now: datetime
 ) -> FinalSurveyOpening:
+    """Open the programme's final survey, for one who may run the programme."""
     programme = programme_for(
         session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id, lock=True
     )

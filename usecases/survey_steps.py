@@ -118,6 +118,7 @@ def form_step(
     now: datetime,
     message_id: int | None,
 ) -> Step:
+    """Apply one tap of the staff survey form (answer, skip, back) and return the next step."""
     response = session.get(SurveyResponse, response_id)
     if response is None:
         raise ResponseNotFound(response_id)

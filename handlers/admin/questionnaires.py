@@ -39,13 +39,12 @@ from storage.programmes.surveys import (
 from storage.surveys.questionnaire_files import MAX_FILE_BYTES, questionnaire_cache
 from storage.surveys.questionnaires import Problem
 from translations import Translator
-from usecases.programme_settings import Stale
+from usecases.programme_settings import Stale, programme_name_of
 from usecases.questionnaire_choice import (
     SURVEY_FILE,
     check_sent_questionnaire,
     choose_programme_questionnaire,
-    open_questionnaire_choice,
-    questionnaire_programme_name,
+    open_final_survey_as_coordinator,
     questionnaire_screen,
     wait_for_questionnaire_file,
 )
@@ -140,7 +139,7 @@ async def on_shipped(update: Update, context: PalContext) -> None:
         await stale(update, context)
         return
     name = await context.db.read(
-        questionnaire_programme_name, actor=staff_actor(context), programme_id=programme_id
+        programme_name_of, actor=staff_actor(context), programme_id=programme_id
     )
     found = summary(questionnaire_cache.get(path))
     await show_screen(
@@ -345,7 +344,7 @@ async def on_final(update: Update, context: PalContext) -> None:
     t = context.t
     programme_id = int(arg(context))
     name = await context.db.read(
-        questionnaire_programme_name, actor=staff_actor(context), programme_id=programme_id
+        programme_name_of, actor=staff_actor(context), programme_id=programme_id
     )
     await show_screen(
         update,
@@ -370,7 +369,7 @@ async def on_final_confirm(update: Update, context: PalContext) -> None:
     t = context.t
     programme_id = int(arg(context))
     done = await context.db.write(
-        open_questionnaire_choice,
+        open_final_survey_as_coordinator,
         actor=staff_actor(context),
         programme_id=programme_id,
         person_id=context.viewer.person.id if context.viewer.person else None,
