@@ -3,21 +3,43 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
-from types import ModuleType
 
+from bot.cli import (
+    activities,
+    audit,
+    changes,
+    invitations,
+    offers,
+    privacy,
+    reports,
+    roles,
+    run,
+    surveys,
+)
 from bot.settings import SettingsError
 from bot.startup import ExitCode, StartupError
 
 Command = Callable[[argparse.Namespace], int]
 
+# Every group of subcommands, in the order `palbot --help` lists them.
+COMMAND_GROUPS = (
+    run,
+    roles,
+    activities,
+    changes,
+    surveys,
+    reports,
+    audit,
+    privacy,
+    invitations,
+    offers,
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand."""
-    from bot.cli import roles, run
-
     parser = argparse.ArgumentParser(
         prog="palbot",
         description="PAL Bot: sign-ups, surveys and reminders for Local Activity Programmes.",
@@ -25,33 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(see .env.example).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (run, roles):
-        module.add_commands(sub)
-    for extra in _optional_modules():
-        extra.add_commands(sub)
+    for group in COMMAND_GROUPS:
+        group.add_commands(sub)
     return parser
-
-
-def _optional_modules() -> list[ModuleType]:
-    # Feature areas add their commands here as they land.
-    found = []
-    for name in (
-        "activities",
-        "changes",
-        "surveys",
-        "reports",
-        "audit",
-        "privacy",
-        "webhook",
-        "invitations",
-        "offers",
-    ):
-        try:
-            found.append(importlib.import_module(f"bot.cli.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"bot.cli.{name}":
-                raise
-    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

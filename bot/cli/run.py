@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from telegram import Update
 
+from bot.app import build_application
+from bot.background import serve_background_only
 from bot.cli.common import configure_logging, open_database
+from bot.cli.surveys import refuse_bad_surveys
 from bot.settings import Settings, SettingsError, load_settings
 from bot.startup import check_bot_api, database_error
-
-if TYPE_CHECKING:
-    from bot.webhook import WebhookConfig
+from bot.webhook import WebhookConfig, parse_listen, run_webhook, webhook_url
 
 log = logging.getLogger("palbot")
 
@@ -67,9 +68,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     # Settings first, then the database, then Telegram: each fault ends with one line.
     config = _webhook_config(args, settings) if args.webhook else None
-    from bot.cli.surveys import refuse_bad_surveys  # a broken questionnaire stops start-up
-
-    try:
+    try:  # a broken questionnaire stops start-up too
         engine = open_database(settings)
         refused = refuse_bad_surveys(settings, engine)
         engine.dispose()
@@ -78,20 +77,13 @@ def run(args: argparse.Namespace) -> int:
     if refused is not None:
         return refused
     asyncio.run(check_bot_api(settings))
-
-    from bot.app import build_application
-
     if not getattr(args, "polling", True):
-        from bot.background import serve_background_only
-
         application = build_application(settings, with_updater=False)
         log.info("serving background work only (no updates) against %s", settings.api_url)
         serve_background_only(application)
         log.info("stopped")
         return 0
     if config is not None:
-        from bot.webhook import run_webhook
-
         application = build_application(settings, with_updater=False)
         log.info("starting webhook mode against %s", settings.api_url)
         run_webhook(application, config)
@@ -105,8 +97,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _webhook_config(args: argparse.Namespace, settings: Settings) -> WebhookConfig:
-    from bot.webhook import WebhookConfig, parse_listen, webhook_url
-
     if settings.webhook_secret is None:
         raise SettingsError(
             "PALBOT_WEBHOOK_SECRET: required with --webhook (16-256 characters "
