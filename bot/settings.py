@@ -11,7 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from storage.programmes.defaults import ProgrammeDefaults
+from storage.programmes.defaults import (
+    BUILT_IN_FIRST_COME,
+    BUILT_IN_OFFER_TIME,
+    BUILT_IN_OFFSETS,
+    ProgrammeDefaults,
+)
 from storage.setting_values import (
     QuietHours,
     parse_duration,
@@ -34,16 +39,13 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     timezone: str = "Europe/Warsaw"
     default_language: Language = "pl"
-    reminder_offsets: Annotated[tuple[timedelta, ...], NoDecode] = (
-        timedelta(hours=24),
-        timedelta(hours=2),
-    )
+    reminder_offsets: Annotated[tuple[timedelta, ...], NoDecode] = BUILT_IN_OFFSETS
     quiet_hours: Annotated[QuietHours, NoDecode] = (time(21, 0), time(8, 0))
     # Promotion from the reserve list (a programme may set its own): how long the first
     # person in line has to take a freed place (`0`: the place is given at once), and how
     # long before the start a freed place goes to whoever on the list taps first.
-    offer_time: Annotated[timedelta, NoDecode] = timedelta(hours=12)
-    offer_first_come: Annotated[timedelta, NoDecode] = timedelta(hours=2)
+    offer_time: Annotated[timedelta, NoDecode] = BUILT_IN_OFFER_TIME
+    offer_first_come: Annotated[timedelta, NoDecode] = BUILT_IN_FIRST_COME
     surveys_dir: str | None = None
     log_level: str = "INFO"
     # The rates bulk sends and announcements are spread at, the whole bot together. Replies

@@ -139,9 +139,9 @@ def remember_edit_value(session: Session, *, dialog: Dialog, value: str) -> str:
 
 def programme_name_of(session: Session, *, actor: StaffActor, programme_id: int) -> str:
     """The name of a programme the staff member may run."""
-    return programme_for(
-        session, actor=actor, action=StaffAction.RUN_PROGRAMME, programme_id=programme_id
-    ).name
+    return checked_programme_name(
+        session, actor=actor, programme_id=programme_id, action=StaffAction.RUN_PROGRAMME
+    )
 
 
 def apply_edit(
