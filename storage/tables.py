@@ -8,6 +8,7 @@ from sqlalchemy import Table
 
 from storage.models import (
     Activity,
+    ActivitySeries,
     Dialog,
     ParticipantCode,
     PendingSend,
@@ -26,6 +27,7 @@ def _table(model: object) -> Table:
 
 
 ACTIVITY = _table(Activity)
+ACTIVITY_SERIES = _table(ActivitySeries)
 PARTICIPANT_CODE = _table(ParticipantCode)
 PENDING_SEND = _table(PendingSend)
 PERSON = _table(Person)

@@ -2,6 +2,7 @@
 
 from storage.models.activities import (
     Activity,
+    ActivitySeries,
     ActivityStatus,
     Programme,
     Registration,
@@ -24,6 +25,7 @@ from storage.models.surveys import ParticipantCode, SurveyAnswer, SurveyResponse
 
 __all__ = [
     "Activity",
+    "ActivitySeries",
     "ActivityStatus",
     "AnswerChannel",
     "AuditEntry",

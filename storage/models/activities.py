@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Date, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -47,6 +47,34 @@ class ActivityStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ActivitySeries(SQLModel, table=True):
+    """A weekly activity: one rule, and one `Activity` row per date it happens.
+
+    Places, the reserve list, reminders, changes and attendance belong to each date
+    (its Activity); the series is what residents see as one entry and sign up for at
+    once. The rule is kept to describe the series ("every Tuesday 17:00–19:00").
+    """
+
+    __table_args__ = (UniqueConstraint("programme_id", "import_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme_id: int = Field(foreign_key="programme.id")
+    title: str = Field(max_length=200)
+    # The local start time `HH:MM` and length of each date; the weekday is first_day's.
+    start_time: str = Field(max_length=5)
+    minutes: int
+    first_day: date = Field(sa_type=Date)
+    last_day: date = Field(sa_type=Date)
+    # Dates the rule would give but that do not happen: asked to skip, public holidays.
+    skipped: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    holidays_skipped: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    # Stable identity of an imported row so re-importing a file adds nothing twice.
+    import_key: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Activity(SQLModel, table=True):
     """Something residents take part in: a workshop, meeting, picnic…"""
 
@@ -72,6 +100,8 @@ class Activity(SQLModel, table=True):
     # Stable identity of an imported row so re-importing a file adds nothing twice.
     import_key: str | None = Field(default=None, max_length=64)
     checkin_code: str | None = Field(default=None, max_length=8)
+    # The weekly series this date belongs to; None for a one-off activity.
+    series_id: int | None = Field(default=None, foreign_key="activityseries.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
