@@ -33,7 +33,14 @@ from handlers.animator import menu as animator_menu
 from handlers.consultations import creating as consultations
 from handlers.evaluator import menu as evaluator_menu
 from handlers.privacy import by_animator, rights
-from handlers.resident import activities, my_places, offers, onboarding, reminder_answers
+from handlers.resident import (
+    activities,
+    my_places,
+    offers,
+    onboarding,
+    reminder_answers,
+    series,
+)
 from handlers.surveys import paper, residents
 from schedules.clock import Clock, SystemClock
 from storage.db import make_engine
@@ -116,6 +123,7 @@ def _add_handlers(app: PalApplication) -> None:
     # everything, only for people still onboarding), activities, /my, menu and /help.
     onboarding.register(app)
     activities.register(app)
+    series.register(app)
     my_places.register(app)
     menu.register(app)
     # Data rights: /privacy, /mydata, /forgetme (for anyone, onboarded or not), retention;

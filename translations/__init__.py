@@ -6,6 +6,7 @@ product, and are merged per language. Message ids are English source strings.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,6 +102,20 @@ class Translator:
     def time(self, moment: datetime) -> str:
         """`17:00` in local time."""
         return format_time(self.local(moment), "HH:mm", locale=self.locale)
+
+    def day(self, day: dt.date) -> str:
+        """`30.06.2027` (`30 Jun 2027` in English): a calendar day with its year."""
+        pattern = "d MMM y" if self.language == "en" else "d.MM.y"
+        return format_date(day, pattern, locale=self.locale)
+
+    def short_day(self, day: dt.date) -> str:
+        """`14.04` (`14 Apr` in English): a day of the coming months."""
+        pattern = "d MMM" if self.language == "en" else "d.MM"
+        return format_date(day, pattern, locale=self.locale)
+
+    def weekday(self, day: dt.date) -> str:
+        """`wtorek`: the day of the week."""
+        return format_date(day, "EEEE", locale=self.locale)
 
     def date_time(self, moment: datetime) -> str:
         """`wtorek, 1 grudnia, 17:00`."""

@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
-from storage.activities.resident_views import CardView, MyPlace, card_view, my_places
+from storage.activities.my_places import MyPlace, my_places
+from storage.activities.resident_views import CardView, card_view
 from storage.activities.seats import (
     ActivityNotFound,
     NotRegistered,

@@ -108,7 +108,9 @@ def import_command(args: argparse.Namespace) -> int:
             print(f"  {error}", file=sys.stderr)
         return 1
     with transaction(engine) as session:
-        result = import_activities(session, programme_name=name, rows=rows, now=utcnow())
+        result = import_activities(
+            session, programme_name=name, rows=rows, now=utcnow(), zone=settings.zone
+        )
         open_until = result.programme.signup_open_until
     engine.dispose()
     if result.programme_created:

@@ -15,15 +15,18 @@ from storage.activities.drafts import (
     DESCRIPTION_MAX,
     PLACES_MAX,
     PLACES_MIN,
+    REPEAT_WEEKS,
     TITLE_MAX,
     TYPICAL_LENGTHS,
     TYPICAL_STARTS,
     DeadlineChoice,
     DraftInvalid,
     Problem,
+    RepeatChoice,
     Step,
     deadline_at,
     ends_at,
+    series_dates,
     starts_at,
 )
 from storage.activities.wizard import OPTION_PREFIX
@@ -60,6 +63,11 @@ def question_text(t: Translator, step: Step) -> str:
             "How long does it last? Choose below, or type the end time (e.g. 19:00) "
             "or the length (e.g. 90 min)."
         ),
+        Step.REPEAT: t._(
+            "Does it happen once, or every week at this time? For a weekly activity "
+            "choose how many weeks, or type the last date and the dates to skip, e.g. "
+            "“until 30.06 except 14.04, 5.05”. Public holidays are skipped by themselves."
+        ),
         Step.VENUE: t._("Where does it take place? Choose a recent venue or type the address."),
         Step.PLACES: t._(
             "How many places are there? Choose below or type a number from {low} to {high}."
@@ -83,6 +91,7 @@ def field_name(t: Translator, step: Step) -> str:
         Step.DATE: t._("Date"),
         Step.START: t._("Start time"),
         Step.END: t._("Length or end time"),
+        Step.REPEAT: t._("Repeats"),
         Step.VENUE: t._("Venue"),
         Step.PLACES: t._("Places"),
         Step.DEADLINE: t._("Sign-up deadline"),
@@ -106,6 +115,8 @@ def current_value(t: Translator, step: Step, draft: dict[str, Any], zone: ZoneIn
         end = ends_at(draft, zone)
         length = length_text(t, int(draft["minutes"]))
         return f"{t.time(end)} ({length})" if end is not None else length
+    if step == Step.REPEAT and "repeat" in draft:
+        return repeat_text(t, draft, zone)
     if step == Step.VENUE:
         return draft.get("venue")
     if step == Step.PLACES and "places" in draft:
@@ -155,6 +166,14 @@ def answer_buttons(
         return [list((s, s) for s in TYPICAL_STARTS[:3]), list((s, s) for s in TYPICAL_STARTS[3:])]
     if step == Step.END:
         return [[(length_text(t, m), f"{m} min") for m in TYPICAL_LENGTHS]]
+    if step == Step.REPEAT:
+        return [
+            [(t._("Only once"), RepeatChoice.ONCE.value)],
+            [
+                (t.ngettext("Weekly, {n} week", "Weekly, {n} weeks", n).format(n=n), f"w{n}")
+                for n in REPEAT_WEEKS
+            ],
+        ]
     if step == Step.PLACES:
         return [[(str(n), str(n)) for n in TYPICAL_PLACES]]
     if step == Step.DEADLINE:
@@ -240,11 +259,55 @@ def problem_hint(t: Translator, error: DraftInvalid, zone: ZoneInfo) -> str:
         return t._(
             "That deadline ({deadline}) has already passed. Choose a later one or no deadline."
         ).format(deadline=t.date_time(p["deadline"]))
+    if problem == Problem.REPEAT_NOT_UNDERSTOOD:
+        return t._(
+            "I did not understand. Type the last date and the dates to skip, e.g. "
+            "“until 30.06 except 14.04”, or press a button."
+        )
+    if problem == Problem.REPEAT_TOO_SOON:
+        return t._("The last date must be at least a week after the first one.")
+    if problem == Problem.REPEAT_TOO_MANY:
+        return t._(
+            "A weekly activity can have at most {limit} dates. Choose an earlier last date."
+        ).format(limit=p["limit"])
+    if problem == Problem.REPEAT_SKIP_NOT_A_DATE:
+        return t._("{date} is not one of the dates of this activity.").format(
+            date=_day(t, p["day"], zone)
+        )
     return t._("Some answers are missing. Please answer the question below.")
 
 
 def _day(t: Translator, day: date, zone: ZoneInfo) -> str:
     return f"{t.date(datetime.combine(day, time(12), tzinfo=zone))} {day.year}"
+
+
+def repeat_text(t: Translator, draft: dict[str, Any], zone: ZoneInfo) -> str:
+    """`Every week until 30.06.2027: 24 dates; skipped: 14.04; public holidays: 6.01`."""
+    try:
+        found = series_dates(draft, zone)
+    except DraftInvalid:
+        found = None
+    if found is None:
+        return t._("Only once")
+    last = found.dates[-1].day
+    parts = [
+        t.ngettext(
+            "Every week until {last}: {n} date",
+            "Every week until {last}: {n} dates",
+            len(found.dates),
+        ).format(last=t.day(last), n=len(found.dates))
+    ]
+    if found.skipped:
+        parts.append(
+            t._("skipped: {days}").format(days=", ".join(t.short_day(d) for d in found.skipped))
+        )
+    if found.holidays:
+        parts.append(
+            t._("public holidays: {days}").format(
+                days=", ".join(t.short_day(d) for d in found.holidays)
+            )
+        )
+    return "; ".join(parts)
 
 
 def summary_lines(t: Translator, draft: dict[str, Any], zone: ZoneInfo) -> list[str]:
@@ -260,6 +323,8 @@ def summary_lines(t: Translator, draft: dict[str, Any], zone: ZoneInfo) -> list[
                 date=t.date(start), start=t.time(start), end=t.time(end)
             )
         )
+    if draft.get("repeat"):
+        lines.append(repeat_text(t, draft, zone))
     lines.append(t._("Where: {venue}").format(venue=draft.get("venue", "—")))
     if "places" in draft:
         places = int(draft["places"])

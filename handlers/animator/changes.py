@@ -38,7 +38,7 @@ from handlers.animator.menu import change_refusal, show_card
 from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.dialogs import on_text
 from storage.activities.change_notices import InvalidChange
-from storage.activities.drafts import QUESTIONS, DraftInvalid, Step
+from storage.activities.drafts import CHANGEABLE, DraftInvalid, Step
 from storage.activities.editing import EditResult, PlacesBelowTaken
 from storage.activities.organising import NotYourActivity, managed_activity
 from storage.dialogs import close_dialog
@@ -99,7 +99,7 @@ async def on_fields(update: Update, context: PalContext) -> None:
         await refuse_stale(update, context)
         return
     rows: Rows = [
-        [(field_name(t, step), f"ane:f:{activity_id}:{step.value}")] for step in QUESTIONS
+        [(field_name(t, step), f"ane:f:{activity_id}:{step.value}")] for step in CHANGEABLE
     ]
     rows.append([(t._("⬅️ Back"), f"an:a:{activity_id}")])
     await screen(update, context, t._("What would you like to change?"), inline(rows))

@@ -90,6 +90,18 @@ def problem_text(t: Translator, problem: Problem) -> str:
         ProblemKind.NOT_UTF8: lambda: t._(
             "the file is not UTF-8 text: in Excel choose “CSV UTF-8”, or send an XLSX file"
         ),
+        ProblemKind.BAD_DATE: lambda: t._("{column}: “{value}” is not a date like 2027-06-30").format(
+            column=column, value=value
+        ),
+        ProblemKind.SERIES_TOO_SHORT: lambda: t._(
+            "repeat_until must be at least a week after starts_at"
+        ),
+        ProblemKind.SERIES_TOO_LONG: lambda: t._(
+            "a weekly activity can have at most {n} dates: choose an earlier repeat_until"
+        ).format(n=number),
+        ProblemKind.SKIP_NOT_A_DATE: lambda: t._(
+            "skip_dates: {value} is not one of the dates of this weekly activity"
+        ).format(value=value),
         ProblemKind.TOO_MANY_ROWS: lambda: t.ngettext(
             "the file has more than {n} row: split it",
             "the file has more than {n} rows: split it",
@@ -152,7 +164,12 @@ def template_buttons(t: Translator) -> InlineKeyboardMarkup:
 
 def _row_line(t: Translator, row: ActivityRow) -> str:
     places = t.ngettext("{n} place", "{n} places", row.places).format(n=row.places)
-    return f"• {t.date_time(row.starts_at)} — {row.title} ({row.venue}), {places}"
+    line = f"• {t.date_time(row.starts_at)} — {row.title} ({row.venue}), {places}"
+    if row.repeat_until is not None:
+        line += ", " + t.ngettext(
+            "every week until {last}: {n} date", "every week until {last}: {n} dates", row.dates
+        ).format(last=t.day(row.repeat_until), n=row.dates)
+    return line
 
 
 def preview_text(t: Translator, preview: SheetPreview) -> str:
@@ -326,6 +343,7 @@ async def on_import(update: Update, context: PalContext) -> None:
             actor=staff_actor(context),
             nonce=context.matches[0].group(1),
             now=context.services.clock.now(),
+            zone=context.settings.zone,
         )
     except PreviewGone:
         await _refuse_stale(update, context)

@@ -399,7 +399,7 @@ async def on_publish(update: Update, context: PalContext) -> None:
         await _stale(update, context)
         return
     try:
-        activity = await context.db.write(
+        published = await context.db.write(
             publish_wizard,
             person_id=person_id,
             programme_id=programme_id,
@@ -423,18 +423,27 @@ async def on_publish(update: Update, context: PalContext) -> None:
                 + t._("Press “Change…” to correct it."),
             )
         return
-    log.info("activity published activity_id=%s organiser_id=%s", activity.id, person_id)
+    log.info("activity published activity_id=%s dates=%s", published.activity_id, published.dates)
     await _settle_pressed(update, context, None)
+    text = t._(
+        "Published: {title}. Residents can now find it under “Activities” and sign up."
+    ).format(title=published.title)
+    if published.dates > 1:
+        text = t.ngettext(
+            "Published: {title}, every week, {n} date. Residents can now find it under "
+            "“Activities” and sign up for all dates or for one.",
+            "Published: {title}, every week, {n} dates. Residents can now find it under "
+            "“Activities” and sign up for all dates or for one.",
+            published.dates,
+        ).format(title=published.title, n=published.dates)
     await screen(
         update,
         context,
-        t._("Published: {title}. Residents can now find it under “Activities” and sign up.").format(
-            title=activity.title
-        ),
+        text,
         inline(
             [
-                [(t._("Open the activity"), f"an:a:{activity.id}")],
-                [(t._("📣 Announce it"), f"anb:new:{activity.id}")],
+                [(t._("Open the activity"), f"an:a:{published.activity_id}")],
+                [(t._("📣 Announce it"), f"anb:new:{published.activity_id}")],
                 [menu_button(t)],
             ]
         ),

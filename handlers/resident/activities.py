@@ -157,6 +157,15 @@ async def show_activities(
         lines.append(t._("Page {page} of {pages}").format(page=listed.page + 1, pages=listed.pages))
     rows: list[list[tuple[str, str]]] = []
     for item in listed.items:
+        if item.series_id is not None:
+            # A weekly series is one entry: its next date and how many are left.
+            dates = t.ngettext("{n} date", "{n} dates", item.dates).format(n=item.dates)
+            label = (
+                f"{shorten(item.title, TITLE_IN_LIST)} · 🔁 {t.short_date_time(item.starts_at)}"
+                f" · {dates}"
+            )
+            rows.append([(label, f"ser:{item.series_id}")])
+            continue
         free = places_text(t, item.free) if item.free else t._("reserve list")
         label = (
             f"{shorten(item.title, TITLE_IN_LIST)} · {t.short_date_time(item.starts_at)} · {free}"
@@ -221,7 +230,7 @@ def details_text(t: Translator, view: CardView, *, note: str | None = None) -> s
     """Title, category, date with weekday, time, venue, description, places."""
     a = view.card
     lines = [
-        f"📌 {a.title}",
+        f"📌 {a.title}" + (" " + t._("(one date of a weekly activity)") if a.series_id else ""),
         t._("Category: {category}").format(category=a.category),
         t._("When: {date}, {start}–{end}").format(
             date=t.date(a.starts_at), start=t.time(a.starts_at), end=t.time(a.ends_at)
@@ -272,6 +281,8 @@ def details_keyboard(
             rows.append([(t._("📅 Add to calendar"), f"ics:{a_id}")])
         if view.closed not in (ClosedReason.STARTED,):
             rows.append([(t._("Cancel my place"), f"cx:{a_id}")])
+    if view.card.series_id is not None:
+        rows.append([(t._("🔁 All dates"), f"ser:{view.card.series_id}")])
     rows.append([(t._("◀ Back to activities"), "acts:0"), back_to_menu_button(t)])
     return inline(rows)
 

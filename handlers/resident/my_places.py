@@ -17,7 +17,8 @@ from bot.keyboards import back_to_menu_button, inline, shorten
 from handlers.common import answer, caller_of
 from handlers.resident.activities import not_onboarded, pressed_id, show_screen
 from schedules.offer_notices import TAKE_PREFIX
-from storage.activities.resident_views import CONFIRMED, MyPlace
+from storage.activities.my_places import MyPlace
+from storage.activities.resident_views import CONFIRMED
 from storage.models import ActivityStatus
 from translations import Translator
 from usecases.registrations import (

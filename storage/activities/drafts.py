@@ -17,6 +17,14 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from storage.activities.series import (
+    Expansion,
+    SeriesInvalid,
+    SeriesProblem,
+    WeeklyRule,
+    expand,
+    parse_repeat,
+)
 from storage.date_input import NotUnderstood, parse_date, parse_end, parse_time
 from storage.text_rule import InvalidText, TextProblem, check_text
 
@@ -41,6 +49,7 @@ class Step(StrEnum):
     DATE = "d"
     START = "s"
     END = "e"
+    REPEAT = "r"
     VENUE = "v"
     PLACES = "p"
     DEADLINE = "l"
@@ -54,12 +63,15 @@ QUESTIONS: tuple[Step, ...] = (
     Step.DATE,
     Step.START,
     Step.END,
+    Step.REPEAT,
     Step.VENUE,
     Step.PLACES,
     Step.DEADLINE,
     Step.DESCRIPTION,
 )
-OPTIONAL_STEPS = frozenset({Step.DEADLINE, Step.DESCRIPTION})
+OPTIONAL_STEPS = frozenset({Step.REPEAT, Step.DEADLINE, Step.DESCRIPTION})
+# What a published activity's "Change…" offers: a date of a series stays one date.
+CHANGEABLE: tuple[Step, ...] = tuple(s for s in QUESTIONS if s != Step.REPEAT)
 
 
 class Problem(StrEnum):
@@ -81,6 +93,10 @@ class Problem(StrEnum):
     DEADLINE_NOT_UNDERSTOOD = "deadline_not_understood"
     DEADLINE_NOT_BEFORE_START = "deadline_not_before_start"
     DEADLINE_PAST = "deadline_past"
+    REPEAT_NOT_UNDERSTOOD = "repeat_not_understood"
+    REPEAT_TOO_SOON = "repeat_too_soon"
+    REPEAT_TOO_MANY = "repeat_too_many"
+    REPEAT_SKIP_NOT_A_DATE = "repeat_skip_not_a_date"
     INCOMPLETE = "incomplete"
 
 
@@ -106,6 +122,25 @@ _DEADLINE_OFFSETS = {
     DeadlineChoice.HOUR_BEFORE: timedelta(hours=1),
     DeadlineChoice.DAY_BEFORE: timedelta(days=1),
     DeadlineChoice.TWO_DAYS_BEFORE: timedelta(days=2),
+}
+
+
+class RepeatChoice(StrEnum):
+    """Repeat buttons: once, or every week for a number of weeks (`w8`)."""
+
+    ONCE = "once"
+
+
+REPEAT_WEEKS: tuple[int, ...] = (4, 8, 12)
+# Typed instead of pressing "Only once".
+_ONCE_WORDS = frozenset(
+    {"raz", "jeden raz", "tylko raz", "jednorazowo", "once", "only once", "один раз", "одноразово"}
+)
+_REPEAT_PROBLEMS = {
+    SeriesProblem.NOT_UNDERSTOOD: Problem.REPEAT_NOT_UNDERSTOOD,
+    SeriesProblem.END_TOO_SOON: Problem.REPEAT_TOO_SOON,
+    SeriesProblem.TOO_MANY: Problem.REPEAT_TOO_MANY,
+    SeriesProblem.SKIP_NOT_A_DATE: Problem.REPEAT_SKIP_NOT_A_DATE,
 }
 
 # Typical answers offered as buttons.
@@ -201,6 +236,7 @@ def _answer_date(draft: dict[str, Any], text: str, now: datetime, zone: ZoneInfo
     draft["date"] = day.isoformat()
     _check_start(draft, now, zone)
     _check_deadline(draft, now, zone)
+    _refit_repeat(draft, zone)
 
 
 def _answer_start(draft: dict[str, Any], text: str, now: datetime, zone: ZoneInfo) -> None:
@@ -245,6 +281,67 @@ def _answer_places(draft: dict[str, Any], text: str) -> None:
     if not PLACES_MIN <= places <= PLACES_MAX:
         raise DraftInvalid(Problem.PLACES_RANGE, low=PLACES_MIN, high=PLACES_MAX, given=places)
     draft["places"] = places
+
+
+def weekly_rule(draft: dict[str, Any]) -> WeeklyRule | None:
+    """The series rule of a draft that repeats weekly (None: once, or not known yet)."""
+    repeat = draft.get("repeat")
+    if not repeat or "date" not in draft or "start" not in draft or "minutes" not in draft:
+        return None
+    return WeeklyRule(
+        date.fromisoformat(draft["date"]),
+        date.fromisoformat(repeat["until"]),
+        time.fromisoformat(draft["start"]),
+        int(draft["minutes"]),
+        tuple(date.fromisoformat(d) for d in repeat.get("skip", ())),
+    )
+
+
+def series_dates(draft: dict[str, Any], zone: ZoneInfo) -> Expansion | None:
+    """The dates a repeating draft gives; DraftInvalid if its rule no longer holds."""
+    rule = weekly_rule(draft)
+    if rule is None:
+        return None
+    try:
+        return expand(rule, zone=zone)
+    except SeriesInvalid as invalid:
+        raise DraftInvalid(_REPEAT_PROBLEMS[invalid.problem], **invalid.params) from None
+
+
+def _answer_repeat(draft: dict[str, Any], text: str, now: datetime, zone: ZoneInfo) -> None:
+    choice = text.strip()
+    if choice == RepeatChoice.ONCE.value or choice.casefold() in _ONCE_WORDS:
+        draft["repeat"] = None
+        return
+    if "date" not in draft:
+        raise DraftInvalid(Problem.INCOMPLETE, step=Step.DATE)
+    first = date.fromisoformat(draft["date"])
+    skip: tuple[date, ...] = ()
+    if choice.startswith("w") and choice[1:].isdigit():
+        until = first + timedelta(weeks=int(choice[1:]) - 1)
+    else:
+        try:
+            until, skip = parse_repeat(choice, today=max(first, _local_date(now, zone)))
+        except SeriesInvalid:
+            raise DraftInvalid(Problem.REPEAT_NOT_UNDERSTOOD) from None
+    draft["repeat"] = {"until": until.isoformat(), "skip": [d.isoformat() for d in skip]}
+    series_dates(draft, zone)
+
+
+def _refit_repeat(draft: dict[str, Any], zone: ZoneInfo) -> None:
+    """After the date changes, keep the repeat only while it still makes a series."""
+    if not draft.get("repeat"):
+        return
+    first = date.fromisoformat(draft["date"])
+    repeat = dict(draft["repeat"])
+    repeat["skip"] = [
+        d for d in repeat.get("skip", ()) if (date.fromisoformat(d) - first).days % 7 == 0
+    ]
+    draft["repeat"] = repeat
+    try:
+        series_dates(draft, zone)
+    except DraftInvalid:
+        del draft["repeat"]  # asked again
 
 
 def parse_deadline(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
@@ -299,6 +396,9 @@ def answer(
         _answer_start(updated, text, now, zone)
     elif step == Step.END:
         _answer_end(updated, text)
+        _refit_repeat(updated, zone)
+    elif step == Step.REPEAT:
+        _answer_repeat(updated, text, now, zone)
     elif step == Step.VENUE:
         updated["venue"] = clean_text(text, limit=VENUE_MAX)
     elif step == Step.PLACES:
@@ -320,6 +420,7 @@ _ANSWER_KEYS: dict[Step, str] = {
     Step.DATE: "date",
     Step.START: "start",
     Step.END: "minutes",
+    Step.REPEAT: "repeat",
     Step.VENUE: "venue",
     Step.PLACES: "places",
     Step.DEADLINE: "deadline",
@@ -373,6 +474,7 @@ def validate_complete(draft: dict[str, Any], *, now: datetime, zone: ZoneInfo) -
     _check_start(draft, now, zone)
     _check_length(int(draft["minutes"]), time.fromisoformat(draft["start"]))
     _check_deadline(draft, now, zone)
+    series_dates(draft, zone)
     if not PLACES_MIN <= int(draft["places"]) <= PLACES_MAX:
         raise DraftInvalid(Problem.PLACES_RANGE, low=PLACES_MIN, high=PLACES_MAX)
     return found

@@ -8,22 +8,34 @@ same file again adds nothing twice.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from storage.activities.listing import programme_by_name
-from storage.models import Activity, Programme
+from storage.activities.series import (
+    MAX_DATES,
+    NewSeries,
+    SeriesInvalid,
+    SeriesProblem,
+    WeeklyRule,
+    activity_key,
+    create_series,
+    expand,
+)
+from storage.models import Activity, ActivitySeries, Programme
 from storage.text_rule import InvalidText, check_text, forbidden_character
 
 REQUIRED = ("title", "category", "starts_at", "ends_at", "venue", "places")
-OPTIONAL = ("registration_deadline", "description")
+# A row with `repeat_until` is a weekly series from starts_at to that day; `skip_dates`
+# lists its dates that do not happen (public holidays are skipped anyway).
+OPTIONAL = ("registration_deadline", "description", "repeat_until", "skip_dates")
 MAX_PLACES = 10_000
 # A programme year has a few hundred activities; more is a wrong file or a mistake.
 MAX_ROWS = 3_000
@@ -49,6 +61,10 @@ class ProblemKind(StrEnum):
     MISSING_COLUMNS = "missing_columns"
     NOT_UTF8 = "not_utf8"
     TOO_MANY_ROWS = "too_many_rows"
+    BAD_DATE = "bad_date"
+    SERIES_TOO_SHORT = "series_too_short"
+    SERIES_TOO_LONG = "series_too_long"
+    SKIP_NOT_A_DATE = "skip_not_a_date"
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,10 @@ class Problem:
             ProblemKind.NOT_UTF8: "the file is not UTF-8 text; save it as 'CSV UTF-8' and "
             "try again",
             ProblemKind.TOO_MANY_ROWS: f"the file has more than {number} rows; split it",
+            ProblemKind.BAD_DATE: f"{column}: '{value}' is not a date like 2027-06-30",
+            ProblemKind.SERIES_TOO_SHORT: "repeat_until must be at least a week after starts_at",
+            ProblemKind.SERIES_TOO_LONG: f"a weekly series may have at most {number} dates",
+            ProblemKind.SKIP_NOT_A_DATE: f"skip_dates: {value} is not a date of this series",
         }
         return texts[k]
 
@@ -130,14 +150,24 @@ class ActivityRow:
     places: int
     registration_deadline: datetime | None
     description: str
+    # A weekly series: its last day, the days it skips, and how many dates it has.
+    repeat_until: date | None = None
+    skip_dates: tuple[date, ...] = ()
+    dates: int = 1
 
     @property
     def import_key(self) -> str:
         """Stable identity: the same activity in a re-imported file has the same key."""
-        raw = "\x1f".join(
-            (self.title.casefold(), self.starts_at.isoformat(), self.venue.casefold())
-        )
-        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+        return activity_key(self.title, self.starts_at, self.venue)
+
+    def weekly_rule(self, zone: ZoneInfo) -> WeeklyRule | None:
+        """The series rule of a repeating row, None for a one-off activity."""
+        if self.repeat_until is None:
+            return None
+        start = self.starts_at.astimezone(zone)
+        end = self.ends_at.astimezone(zone)
+        minutes = int((end.replace(tzinfo=None) - start.replace(tzinfo=None)).total_seconds() // 60)
+        return WeeklyRule(start.date(), self.repeat_until, start.time(), minutes, self.skip_dates)
 
 
 @dataclass(frozen=True)
@@ -302,9 +332,11 @@ def _check_row(
         problems.append(Problem(ProblemKind.ENDS_BEFORE_START))
     if starts and deadline and deadline > starts:
         problems.append(Problem(ProblemKind.DEADLINE_AFTER_START))
+    repeat_until = _date_cell(cells, "repeat_until", problems)
+    skip_dates = _skip_dates(cells, problems)
     if problems or starts is None or ends is None:
         return None
-    return ActivityRow(
+    row = ActivityRow(
         line=line,
         title=cells["title"],
         category=cells["category"],
@@ -314,11 +346,85 @@ def _check_row(
         places=places,
         registration_deadline=deadline,
         description=cells.get("description", ""),
+        repeat_until=repeat_until,
+        skip_dates=skip_dates,
+    )
+    rule = row.weekly_rule(zone)
+    if rule is None:
+        return row
+    try:
+        count = len(expand(rule, zone=zone).dates)
+    except SeriesInvalid as invalid:
+        problems.append(_series_problem(invalid))
+        return None
+    return replace(row, dates=count)
+
+
+_SERIES_PROBLEMS = {
+    SeriesProblem.END_TOO_SOON: ProblemKind.SERIES_TOO_SHORT,
+    SeriesProblem.TOO_MANY: ProblemKind.SERIES_TOO_LONG,
+    SeriesProblem.SKIP_NOT_A_DATE: ProblemKind.SKIP_NOT_A_DATE,
+}
+
+
+def _series_problem(invalid: SeriesInvalid) -> Problem:
+    day = invalid.params.get("day")
+    return Problem(
+        _SERIES_PROBLEMS.get(invalid.problem, ProblemKind.BAD_DATE),
+        "repeat_until",
+        day.isoformat() if isinstance(day, date) else "",
+        MAX_DATES,
     )
 
 
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M")
+
+
+def parse_day(raw: str) -> date:
+    """A calendar day written `2027-06-30` or `30.06.2027` (a real date cell's midnight too)."""
+    text = raw.strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def _date_cell(cells: dict[str, str], name: str, problems: list[Problem]) -> date | None:
+    value = cells.get(name, "")
+    if not value:
+        return None
+    try:
+        return parse_day(value)
+    except ValueError:
+        problems.append(Problem(ProblemKind.BAD_DATE, name, value[:40]))
+        return None
+
+
+# Commas, semicolons or spaces, but not the space before a real date cell's `00:00`.
+_SKIP_SEPARATOR = re.compile(r"[,;]+\s*|\s+(?!\d{1,2}:\d{2})")
+
+
+def _skip_dates(cells: dict[str, str], problems: list[Problem]) -> tuple[date, ...]:
+    days: list[date] = []
+    for part in _SKIP_SEPARATOR.split(cells.get("skip_dates", "")):
+        if not part:
+            continue
+        try:
+            days.append(parse_day(part))
+        except ValueError:
+            problems.append(Problem(ProblemKind.BAD_DATE, "skip_dates", part[:40]))
+    return tuple(days)
+
+
 def import_activities(
-    session: Session, *, programme_name: str, rows: list[ActivityRow], now: datetime
+    session: Session,
+    *,
+    programme_name: str,
+    rows: list[ActivityRow],
+    now: datetime,
+    zone: ZoneInfo,
 ) -> ImportResult:
     """Add the rows to the programme (created if missing); rows already present are skipped.
 
@@ -337,55 +443,93 @@ def import_activities(
         programme = Programme(name=name, created_at=now)
         session.add(programme)
         session.flush()
-    added, present = _add_rows(session, programme, rows, now)
+    added, present = _add_rows(session, programme, rows, now, zone)
     return ImportResult(programme, created, added, present)
 
 
 def import_into_programme(
-    session: Session, *, programme_id: int, rows: list[ActivityRow], now: datetime
+    session: Session,
+    *,
+    programme_id: int,
+    rows: list[ActivityRow],
+    now: datetime,
+    zone: ZoneInfo,
 ) -> ImportResult:
     """Add the rows to an existing programme; rows already present are skipped."""
     programme = session.get(Programme, programme_id)
     if programme is None:
         raise LookupError(programme_id)
-    added, present = _add_rows(session, programme, rows, now)
+    added, present = _add_rows(session, programme, rows, now, zone)
     return ImportResult(programme, False, added, present)
 
 
 def _add_rows(
-    session: Session, programme: Programme, rows: list[ActivityRow], now: datetime
+    session: Session, programme: Programme, rows: list[ActivityRow], now: datetime, zone: ZoneInfo
 ) -> tuple[int, int]:
+    """Add what is not there yet; counts are of rows (a series is one row)."""
     assert programme.id is not None
     if not rows:
         return 0, 0
     keys = set(
         session.exec(select(Activity.import_key).where(Activity.programme_id == programme.id)).all()
     )
+    keys |= set(
+        session.exec(
+            select(ActivitySeries.import_key).where(ActivitySeries.programme_id == programme.id)
+        ).all()
+    )
     added = 0
+    last_start = max(row.starts_at for row in rows)
     for row in rows:
         if row.import_key in keys:
             continue
-        session.add(
-            Activity(
-                programme_id=programme.id,
-                title=row.title,
-                category=row.category,
-                description=row.description,
-                venue=row.venue,
-                starts_at=row.starts_at,
-                ends_at=row.ends_at,
-                places=row.places,
-                registration_deadline=row.registration_deadline,
-                import_key=row.import_key,
-                created_at=now,
-                updated_at=now,
+        rule = row.weekly_rule(zone)
+        if rule is not None:
+            _, dates = create_series(
+                session, new=_series_of(programme.id, row), rule=rule, zone=zone, now=now
             )
-        )
+            last_start = max(last_start, *(a.starts_at for a in dates))
+        else:
+            session.add(_activity_of(programme.id, row, now))
         keys.add(row.import_key)
         added += 1
-    last_start = max(row.starts_at for row in rows)
     if programme.signup_open_until is None or programme.signup_open_until < last_start:
         programme.signup_open_until = last_start
         session.add(programme)
     session.flush()
     return added, len(rows) - added
+
+
+def _activity_of(programme_id: int, row: ActivityRow, now: datetime) -> Activity:
+    return Activity(
+        programme_id=programme_id,
+        title=row.title,
+        category=row.category,
+        description=row.description,
+        venue=row.venue,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        places=row.places,
+        registration_deadline=row.registration_deadline,
+        import_key=row.import_key,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _series_of(programme_id: int, row: ActivityRow) -> NewSeries:
+    # A deadline in the row is kept as "this long before each date".
+    before: timedelta | None = (
+        row.starts_at - row.registration_deadline if row.registration_deadline else None
+    )
+    return NewSeries(
+        programme_id=programme_id,
+        title=row.title,
+        category=row.category,
+        description=row.description,
+        venue=row.venue,
+        places=row.places,
+        organiser_id=None,
+        deadline_before=before,
+        import_key=row.import_key,
+    )

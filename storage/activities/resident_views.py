@@ -43,6 +43,8 @@ class ActivityCard:
     status: str
     programme_name: str
     signup_open_until: datetime | None
+    # The weekly series this date belongs to, if any.
+    series_id: int | None = None
 
     def closed(self, now: datetime) -> ClosedReason | None:
         """Why sign-up is closed now, or None."""
@@ -69,6 +71,7 @@ CARD_COLUMNS = (
     ACTIVITY.c.status,
     PROGRAMME.c.name.label("programme_name"),
     PROGRAMME.c.signup_open_until,
+    ACTIVITY.c.series_id,
 )
 
 
@@ -114,17 +117,18 @@ class CardView:
         return self.standing.free(self.card.places)
 
 
-_R = REGISTRATION.alias("r")
-_MINE = REGISTRATION.alias("mine")
+COUNTED = REGISTRATION.alias("r")
+MINE = REGISTRATION.alias("mine")
 _AHEAD = REGISTRATION.alias("ahead")
-_OFFER = PLACE_OFFER.alias("o")
+OFFER = PLACE_OFFER.alias("o")
 
 
-def _count_where(*conditions: Any) -> Any:
+def count_where(*conditions: Any) -> Any:
+    """Registrations of the activity in the FROM clause that meet the conditions."""
     return (
         select(func.count())
-        .select_from(_R)
-        .where(_R.c.activity_id == ACTIVITY.c.id, *conditions)
+        .select_from(COUNTED)
+        .where(COUNTED.c.activity_id == ACTIVITY.c.id, *conditions)
         .correlate(ACTIVITY)
         .scalar_subquery()
     )
@@ -133,51 +137,51 @@ def _count_where(*conditions: Any) -> Any:
 def _open_offers(kind: OfferKind) -> Any:
     return (
         select(func.count())
-        .select_from(_OFFER)
+        .select_from(OFFER)
         .where(
-            _OFFER.c.activity_id == ACTIVITY.c.id,
-            _OFFER.c.state == OfferState.OFFERED.value,
-            _OFFER.c.kind == kind.value,
+            OFFER.c.activity_id == ACTIVITY.c.id,
+            OFFER.c.state == OfferState.OFFERED.value,
+            OFFER.c.kind == kind.value,
         )
         .correlate(ACTIVITY)
         .scalar_subquery()
     )
 
 
-_DEADLINE_OFFERS = _open_offers(OfferKind.DEADLINE).label("deadline_offers")
-_FIRST_COME_OFFERS = _open_offers(OfferKind.FIRST_COME).label("first_come_offers")
+DEADLINE_OFFERS = _open_offers(OfferKind.DEADLINE).label("deadline_offers")
+FIRST_COME_OFFERS = _open_offers(OfferKind.FIRST_COME).label("first_come_offers")
 
 
 _MINE_LIVE = and_(
-    _MINE.c.activity_id == ACTIVITY.c.id,
-    _MINE.c.person_id == bindparam("person_id", type_=Integer),
-    _MINE.c.status != CANCELLED,
+    MINE.c.activity_id == ACTIVITY.c.id,
+    MINE.c.person_id == bindparam("person_id", type_=Integer),
+    MINE.c.status != CANCELLED,
 )
-_MY_POSITION = (
+MY_POSITION = (
     select(func.count())
     .select_from(_AHEAD)
     .where(
-        _AHEAD.c.activity_id == _MINE.c.activity_id,
+        _AHEAD.c.activity_id == MINE.c.activity_id,
         _AHEAD.c.status == RESERVE,
-        _AHEAD.c.id <= _MINE.c.id,
+        _AHEAD.c.id <= MINE.c.id,
     )
-    .correlate(_MINE)
+    .correlate(MINE)
     .scalar_subquery()
 )
 _DETAILS = (
     select(
         *CARD_COLUMNS,
-        _count_where(_R.c.status == CONFIRMED).label("taken"),
-        _count_where(_R.c.status == RESERVE).label("waiting"),
-        _MINE.c.status.label("my_status"),
-        _MINE.c.id.label("my_id"),
-        _MY_POSITION.label("my_position"),
-        _DEADLINE_OFFERS,
-        _FIRST_COME_OFFERS,
+        count_where(COUNTED.c.status == CONFIRMED).label("taken"),
+        count_where(COUNTED.c.status == RESERVE).label("waiting"),
+        MINE.c.status.label("my_status"),
+        MINE.c.id.label("my_id"),
+        MY_POSITION.label("my_position"),
+        DEADLINE_OFFERS,
+        FIRST_COME_OFFERS,
     )
     .select_from(
         ACTIVITY.join(PROGRAMME, PROGRAMME.c.id == ACTIVITY.c.programme_id).outerjoin(
-            _MINE, _MINE_LIVE
+            MINE, _MINE_LIVE
         )
     )
     .where(ACTIVITY.c.id == bindparam("activity_id", type_=Integer))
@@ -210,12 +214,15 @@ def card_view(
 
 @dataclass(frozen=True)
 class ListedCard:
-    """One line of the activity list."""
+    """One line of the activity list: an activity, or a weekly series by its next date."""
 
     id: int
     title: str
     starts_at: datetime
     free: int
+    series_id: int | None = None
+    # How many upcoming dates the series has (1 for a one-off activity).
+    dates: int = 1
 
 
 @dataclass(frozen=True)
@@ -228,23 +235,65 @@ class CardPage:
     total: int
 
 
-_LIST = (
+def _counted_for(activity_id: Any, *conditions: Any) -> Any:
+    return (
+        select(func.count())
+        .select_from(COUNTED)
+        .where(COUNTED.c.activity_id == activity_id, *conditions)
+        .scalar_subquery()
+    )
+
+
+def _offers_for(activity_id: Any, kind: OfferKind) -> Any:
+    return (
+        select(func.count())
+        .select_from(OFFER)
+        .where(
+            OFFER.c.activity_id == activity_id,
+            OFFER.c.state == OfferState.OFFERED.value,
+            OFFER.c.kind == kind.value,
+        )
+        .scalar_subquery()
+    )
+
+
+# A series is one entry: its soonest upcoming date stands for it. One-off activities
+# form a group of their own (keyed by -id, as series ids are positive).
+_ENTRY = func.coalesce(ACTIVITY.c.series_id, -ACTIVITY.c.id)
+_UPCOMING = (
     select(
         ACTIVITY.c.id,
         ACTIVITY.c.title,
         ACTIVITY.c.starts_at,
         ACTIVITY.c.places,
-        _count_where(_R.c.status == CONFIRMED).label("taken"),
-        _DEADLINE_OFFERS,
-        _FIRST_COME_OFFERS,
-        func.count().over().label("total"),
+        ACTIVITY.c.series_id,
+        func.row_number()
+        .over(partition_by=_ENTRY, order_by=(ACTIVITY.c.starts_at, ACTIVITY.c.id))
+        .label("nth"),
+        func.count().over(partition_by=_ENTRY).label("dates"),
     )
     .where(
         ACTIVITY.c.programme_id == bindparam("programme_id", type_=Integer),
         ACTIVITY.c.status == ActivityStatus.PUBLISHED.value,
         ACTIVITY.c.starts_at > bindparam("now"),
     )
-    .order_by(ACTIVITY.c.starts_at, ACTIVITY.c.id)
+    .subquery("upcoming")
+)
+_LIST = (
+    select(
+        _UPCOMING.c.id,
+        _UPCOMING.c.title,
+        _UPCOMING.c.starts_at,
+        _UPCOMING.c.places,
+        _UPCOMING.c.series_id,
+        _UPCOMING.c.dates,
+        _counted_for(_UPCOMING.c.id, COUNTED.c.status == CONFIRMED).label("taken"),
+        _offers_for(_UPCOMING.c.id, OfferKind.DEADLINE).label("deadline_offers"),
+        _offers_for(_UPCOMING.c.id, OfferKind.FIRST_COME).label("first_come_offers"),
+        func.count().over().label("total"),
+    )
+    .where(_UPCOMING.c.nth == 1)
+    .order_by(_UPCOMING.c.starts_at, _UPCOMING.c.id)
     .limit(bindparam("size", type_=Integer))
     .offset(bindparam("offset", type_=Integer))
 )
@@ -253,7 +302,8 @@ _LIST = (
 def card_page(
     session: Session, *, programme_id: int, now: datetime, page: int = 0, size: int = PAGE_SIZE
 ) -> CardPage:
-    """Published activities of a programme that have not started, soonest first.
+    """Published activities of a programme that have not started, soonest first; a weekly
+    series is one entry at its next date.
 
     One statement (two when asked for a page past the end, e.g. after activities went).
     """
@@ -276,6 +326,8 @@ def card_page(
             Standing(r.taken, 0, None, None, None, r.deadline_offers, r.first_come_offers > 0).free(
                 r.places
             ),
+            r.series_id,
+            r.dates,
         )
         for r in rows
     ]
@@ -306,83 +358,3 @@ def open_programme_choices(session: Session, *, now: datetime) -> list[Programme
     """Programmes still taking sign-ups, by name."""
     rows = session.connection().execute(_OPEN_PROGRAMMES, {"now": now}).all()
     return [ProgrammeChoice(r.id, r.name) for r in rows]
-
-
-@dataclass(frozen=True)
-class MyPlace:
-    """One of a person's upcoming sign-ups with its standing."""
-
-    activity_id: int
-    title: str
-    starts_at: datetime
-    venue: str
-    activity_status: str
-    status: str
-    position: int | None
-    # An open offer of a freed place to this reserve-list registration, if any.
-    offer: OfferOnMy | None = None
-
-
-@dataclass(frozen=True)
-class OfferOnMy:
-    """A place offered to the person: take it by `deadline` (or first come, first served)."""
-
-    offer_id: int
-    deadline: datetime
-    first_come: bool
-
-
-def _my_offer(column: Any) -> Any:
-    # The newest open offer of this registration; a registration holds at most one.
-    return (
-        select(column)
-        .select_from(_OFFER)
-        .where(_OFFER.c.registration_id == _MINE.c.id, _OFFER.c.state == OfferState.OFFERED.value)
-        .order_by(_OFFER.c.id.desc())
-        .limit(1)
-        .correlate(_MINE)
-        .scalar_subquery()
-    )
-
-
-_MY = (
-    select(
-        ACTIVITY.c.id,
-        ACTIVITY.c.title,
-        ACTIVITY.c.starts_at,
-        ACTIVITY.c.venue,
-        ACTIVITY.c.status.label("activity_status"),
-        _MINE.c.status,
-        _MY_POSITION,
-        _my_offer(_OFFER.c.id).label("offer_id"),
-        _my_offer(_OFFER.c.deadline).label("offer_deadline"),
-        _my_offer(_OFFER.c.kind).label("offer_kind"),
-    )
-    .select_from(_MINE.join(ACTIVITY, ACTIVITY.c.id == _MINE.c.activity_id))
-    .where(
-        _MINE.c.person_id == bindparam("person_id", type_=Integer),
-        _MINE.c.status.in_([CONFIRMED, RESERVE]),
-        ACTIVITY.c.ends_at > bindparam("now"),
-    )
-    .order_by(ACTIVITY.c.starts_at, ACTIVITY.c.id)
-)
-
-
-def my_places(session: Session, *, person_id: int, now: datetime) -> list[MyPlace]:
-    """The person's places and reserve positions in activities not yet over, soonest first."""
-    rows = session.connection().execute(_MY, {"person_id": person_id, "now": now}).all()
-    return [
-        MyPlace(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            r[6] if r[5] == RESERVE else None,
-            OfferOnMy(r.offer_id, r.offer_deadline, r.offer_kind == OfferKind.FIRST_COME.value)
-            if r.offer_id is not None and r[5] == RESERVE
-            else None,
-        )
-        for r in rows
-    ]

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -64,6 +65,9 @@ def _row_json(row: ActivityRow) -> dict[str, Any]:
             row.registration_deadline.isoformat() if row.registration_deadline else None
         ),
         "description": row.description,
+        "repeat_until": row.repeat_until.isoformat() if row.repeat_until else None,
+        "skip_dates": [d.isoformat() for d in row.skip_dates],
+        "dates": row.dates,
     }
 
 
@@ -79,6 +83,9 @@ def _row_of(data: dict[str, Any]) -> ActivityRow:
         places=int(data["places"]),
         registration_deadline=datetime.fromisoformat(deadline) if deadline else None,
         description=str(data.get("description") or ""),
+        repeat_until=date.fromisoformat(until) if (until := data.get("repeat_until")) else None,
+        skip_dates=tuple(date.fromisoformat(d) for d in data.get("skip_dates") or ()),
+        dates=int(data.get("dates") or 1),
     )
 
 
@@ -162,7 +169,7 @@ def choose_programme(
 
 
 def confirm_import(
-    session: Session, *, actor: StaffActor, nonce: str, now: datetime
+    session: Session, *, actor: StaffActor, nonce: str, now: datetime, zone: ZoneInfo
 ) -> SheetImported:
     """ "Import": add the waiting rows to the programme (none twice), audited."""
     data = _waiting(session, actor, nonce)
@@ -172,7 +179,9 @@ def confirm_import(
     if not actor.may(session, StaffAction.IMPORT_ACTIVITIES, programme_id):
         raise NotAllowed(programme_id)
     rows = [_row_of(r) for r in data["rows"]]
-    result = import_into_programme(session, programme_id=programme_id, rows=rows, now=now)
+    result = import_into_programme(
+        session, programme_id=programme_id, rows=rows, now=now, zone=zone
+    )
     assert actor.person_id is not None
     close_dialog(session, person_id=actor.person_id, kind=DIALOG_KIND)
     record(

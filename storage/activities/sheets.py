@@ -190,6 +190,9 @@ def _examples(zone: ZoneInfo, now: datetime) -> list[list[Any]]:
             15,
             first - timedelta(days=1),
             "Herbata i rozmowy",
+            # Every week for twelve weeks, without the fifth date.
+            (first + timedelta(weeks=11)).date(),
+            (first + timedelta(weeks=4)).date(),
         ],
         [
             "Komputer bez tajemnic",
@@ -200,6 +203,8 @@ def _examples(zone: ZoneInfo, now: datetime) -> list[list[Any]]:
             8,
             None,
             "",
+            None,
+            None,
         ],
     ]
 
@@ -212,7 +217,13 @@ def template_csv(zone: ZoneInfo, now: datetime) -> bytes:
     for row in _examples(zone, now):
         writer.writerow(
             [
-                v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else "" if v is None else v
+                v.strftime("%Y-%m-%d %H:%M")
+                if isinstance(v, datetime)
+                else v.isoformat()
+                if isinstance(v, date)
+                else ""
+                if v is None
+                else v
                 for v in row
             ]
         )
@@ -238,7 +249,10 @@ def template_xlsx(zone: ZoneInfo, now: datetime) -> bytes:
         for cell in row_cells:
             if isinstance(cell.value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"
-    for letter, width in zip("ABCDEFGH", (24, 14, 18, 18, 28, 8, 22, 30), strict=True):
+            elif isinstance(cell.value, date):
+                cell.number_format = "yyyy-mm-dd"
+    widths = (24, 14, 18, 18, 28, 8, 22, 30, 14, 14)
+    for letter, width in zip("ABCDEFGHIJ", widths, strict=True):
         sheet.column_dimensions[letter].width = width
     out = io.BytesIO()
     book.save(out)

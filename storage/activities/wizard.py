@@ -16,7 +16,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.activities.drafts import DIALOG_KIND, Step, answer, next_step, validate_complete
+from storage.activities.drafts import (
+    DIALOG_KIND,
+    Moments,
+    Step,
+    answer,
+    next_step,
+    validate_complete,
+    weekly_rule,
+)
+from storage.activities.series import NewSeries, WeeklyRule, create_series
 from storage.audit import AuditAction, record
 from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.models import Activity, ActivityStatus, Dialog, Programme
@@ -151,9 +160,18 @@ def move_wizard(
     return _save(session, person_id, programme_id, wizard)
 
 
+@dataclass(frozen=True)
+class Published:
+    """What Publish created: the activity (a series' first date) and how many dates."""
+
+    activity_id: int
+    title: str
+    dates: int
+
+
 def publish_wizard(
     session: Session, *, person_id: int, programme_id: int, now: datetime, zone: ZoneInfo
-) -> Activity:
+) -> Published:
     """Publish the draft and close the wizard, in one transaction."""
     wizard = current_wizard(session, person_id)
     if wizard is None:
@@ -169,7 +187,13 @@ def publish_wizard(
         zone=zone,
     )
     close_dialog(session, person_id=person_id, kind=DIALOG_KIND)
-    return activity
+    assert activity.id is not None
+    dates = 1
+    if activity.series_id is not None:
+        dates = int(
+            session.exec(select(func.count()).where(Activity.series_id == activity.series_id)).one()
+        )
+    return Published(activity.id, activity.title, dates)
 
 
 def discard_wizard(session: Session, *, person_id: int) -> bool:
@@ -188,8 +212,20 @@ def publish(
     now: datetime,
     zone: ZoneInfo,
 ) -> Activity:
-    """Create the activity from a complete draft; visible in /activities at once."""
+    """Create the activity (or the weekly series' first date) from a complete draft."""
     found = validate_complete(draft, now=now, zone=zone)
+    rule = weekly_rule(draft)
+    if rule is not None:
+        return _publish_series(
+            session,
+            draft=draft,
+            rule=rule,
+            programme_id=programme_id,
+            organiser_id=organiser_id,
+            found=found,
+            now=now,
+            zone=zone,
+        )
     activity = Activity(
         programme_id=programme_id,
         title=draft["title"],
@@ -207,15 +243,7 @@ def publish(
     )
     session.add(activity)
     session.flush()
-    programme = session.get(Programme, programme_id)
-    # Like the CSV import: a programme stays open for sign-ups until its last activity.
-    if (
-        programme is not None
-        and programme.signup_open_until is not None
-        and programme.signup_open_until < found.starts_at
-    ):
-        programme.signup_open_until = found.starts_at
-        session.add(programme)
+    _keep_open_until(session, programme_id, found.starts_at)
     record(
         session,
         actor_id=organiser_id,
@@ -226,6 +254,59 @@ def publish(
         at=now,
     )
     return activity
+
+
+def _keep_open_until(session: Session, programme_id: int, last_start: datetime) -> None:
+    # Like the import: a programme stays open for sign-ups until its last activity.
+    programme = session.get(Programme, programme_id)
+    if (
+        programme is not None
+        and programme.signup_open_until is not None
+        and programme.signup_open_until < last_start
+    ):
+        programme.signup_open_until = last_start
+        session.add(programme)
+
+
+def _publish_series(
+    session: Session,
+    *,
+    draft: dict[str, Any],
+    rule: WeeklyRule,
+    programme_id: int,
+    organiser_id: int,
+    found: Moments,
+    now: datetime,
+    zone: ZoneInfo,
+) -> Activity:
+    series, dates = create_series(
+        session,
+        new=NewSeries(
+            programme_id=programme_id,
+            title=draft["title"],
+            category=draft["category"],
+            description=draft.get("description") or "",
+            venue=draft["venue"],
+            places=int(draft["places"]),
+            organiser_id=organiser_id,
+            # The deadline asked for the first date holds as much before every date.
+            deadline_before=found.starts_at - found.deadline if found.deadline else None,
+        ),
+        rule=rule,
+        zone=zone,
+        now=now,
+    )
+    _keep_open_until(session, programme_id, dates[-1].starts_at)
+    record(
+        session,
+        actor_id=organiser_id,
+        action=AuditAction.ACTIVITY_CREATED,
+        subject_type="series",
+        subject_id=series.id,
+        details={"programme_id": programme_id, "places": dates[0].places, "dates": len(dates)},
+        at=now,
+    )
+    return dates[0]
 
 
 def known_categories(session: Session, *, programme_id: int, limit: int = 8) -> list[str]:

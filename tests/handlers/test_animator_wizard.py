@@ -42,7 +42,7 @@ def _draft(engine: Engine) -> Dialog | None:
 async def _to_preview(ewa: ChatUser) -> None:
     await ewa.send("/animator")
     await ewa.press("Nowe wydarzenie")
-    assert "pytanie 1 z 9" in ewa.last.text
+    assert "pytanie 1 z 10" in ewa.last.text
     await ewa.send("Warsztaty ceramiki")
     assert "Jaki to rodzaj" in ewa.last.text
     await ewa.send("warsztaty")
@@ -50,6 +50,7 @@ async def _to_preview(ewa: ChatUser) -> None:
     assert "Dzień: " not in ewa.last.text
     await ewa.press("17:00")
     await ewa.press("1 godz. 30 min")
+    await ewa.press("Tylko raz")
     await ewa.send("Klub Sąsiedzki, ul. Słoneczna 5")
     await ewa.press("12")
     await ewa.press("1 dzień przed")
@@ -97,15 +98,15 @@ async def test_ewa_creates_an_activity_and_residents_see_it(
         (["Spacer", "spacer", "jutro"], "25:00", "Nie rozumiem tej godziny"),
         (["Spacer", "spacer", "jutro", "17"], "16:00", "po rozpoczęciu (17:00)"),
         (["Spacer", "spacer", "jutro", "17"], "14 h", "najwyżej 12 godz."),
-        (["Spacer", "spacer", "jutro", "17", "2 h", "Park"], "dużo", "cyframi, od 1 do 500"),
-        (["Spacer", "spacer", "jutro", "17", "2 h", "Park"], "501", "od 1 do 500"),
+        (["Spacer", "spacer", "jutro", "17", "2 h", "raz", "Park"], "dużo", "cyframi, od 1 do 500"),
+        (["Spacer", "spacer", "jutro", "17", "2 h", "raz", "Park"], "501", "od 1 do 500"),
         (
-            ["Spacer", "spacer", "jutro", "17", "2 h", "Park", "10"],
+            ["Spacer", "spacer", "jutro", "17", "2 h", "raz", "Park", "10"],
             "jutro 18:00",
             "przed rozpoczęciem",
         ),
         (
-            ["Spacer", "spacer", "jutro", "17", "2 h", "Park", "10"],
+            ["Spacer", "spacer", "jutro", "17", "2 h", "raz", "Park", "10"],
             "wczoraj?",
             "Nie rozumiem tego terminu",
         ),
@@ -213,7 +214,7 @@ async def test_the_draft_survives_a_restart(
         again = ChatUser(fresh, rec, EWA, language_code="pl")
         await again.send("pojutrze")
         assert "O której" in again.last.text
-        for text in ("18:00", "do 20:00", "Świetlica", "15"):
+        for text in ("18:00", "do 20:00", "raz", "Świetlica", "15"):
             await again.send(text)
         await again.press("Bez terminu")
         await again.press("Pomiń")

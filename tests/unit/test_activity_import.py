@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from schedules.clock import FrozenClock
-from storage.activities.importing import ImportRejected, import_activities, parse_activities_csv
+from storage.activities.importing import (
+    ImportRejected,
+    ProblemKind,
+    import_activities,
+    parse_activities_csv,
+)
 from storage.db import transaction
-from storage.models import Activity, Programme
+from storage.models import Activity, ActivitySeries, Programme
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 GOOD = (
@@ -82,12 +87,12 @@ def test_import_creates_programme_and_is_idempotent(engine: Engine, clock: Froze
     rows = parse_activities_csv(GOOD, zone=WARSAW)
     with transaction(engine) as session:
         first = import_activities(
-            session, programme_name="PAL Barwinek", rows=rows, now=clock.now()
+            session, programme_name="PAL Barwinek", rows=rows, now=clock.now(), zone=WARSAW
         )
     assert first.programme_created and first.added == 2 and first.already_present == 0
     with transaction(engine) as session:
         again = import_activities(
-            session, programme_name="PAL Barwinek", rows=rows, now=clock.now()
+            session, programme_name="PAL Barwinek", rows=rows, now=clock.now(), zone=WARSAW
         )
     assert not again.programme_created and again.added == 0 and again.already_present == 2
     with Session(engine) as session:
@@ -102,6 +107,7 @@ def test_new_rows_in_a_grown_file_are_added(engine: Engine, clock: FrozenClock) 
             session,
             programme_name="PAL",
             now=clock.now(),
+            zone=WARSAW,
             rows=parse_activities_csv(GOOD, zone=WARSAW)[:1],
         )
     with transaction(engine) as session:
@@ -109,6 +115,63 @@ def test_new_rows_in_a_grown_file_are_added(engine: Engine, clock: FrozenClock) 
             session,
             programme_name="PAL",
             now=clock.now(),
+            zone=WARSAW,
             rows=parse_activities_csv(GOOD, zone=WARSAW),
         )
     assert (result.added, result.already_present) == (1, 1)
+
+
+SERIES = (
+    "title;category;starts_at;ends_at;venue;places;registration_deadline;repeat_until;skip_dates\n"
+    "Klub seniora;spotkania;12.01.2027 17:00;12.01.2027 19:00;Świetlica;12;"
+    "12.01.2027 15:00;30.03.2027;09.02.2027, 2027-02-16\n"
+    "Komputer;warsztaty;2027-01-14 10:00;2027-01-14 12:00;Biblioteka;8;;;\n"
+)
+
+
+def test_a_row_with_repeat_until_is_a_weekly_series_without_its_skipped_dates() -> None:
+    series, single = parse_activities_csv(SERIES, zone=WARSAW)
+    assert series.repeat_until == date(2027, 3, 30)
+    assert series.skip_dates == (date(2027, 2, 9), date(2027, 2, 16))
+    assert series.dates == 12 - 2 and single.dates == 1 and single.repeat_until is None
+
+
+def test_a_bad_series_is_a_bad_row_with_its_reason() -> None:
+    text = (
+        "title,category,starts_at,ends_at,venue,places,repeat_until,skip_dates\n"
+        "A,k,2027-01-12 17:00,2027-01-12 19:00,V,5,2027-01-15,\n"
+        "B,k,2027-01-12 17:00,2027-01-12 19:00,V,5,2027-03-30,2027-01-13\n"
+        "C,k,2027-01-12 17:00,2027-01-12 19:00,V,5,wiosną,\n"
+        "D,k,2027-01-12 17:00,2027-01-12 19:00,V,5,2029-01-12,\n"
+    )
+    with pytest.raises(ImportRejected) as caught:
+        parse_activities_csv(text, zone=WARSAW)
+    kinds = {e.line: e.problems[0].kind for e in caught.value.errors}
+    assert kinds == {
+        2: ProblemKind.SERIES_TOO_SHORT,
+        3: ProblemKind.SKIP_NOT_A_DATE,
+        4: ProblemKind.BAD_DATE,
+        5: ProblemKind.SERIES_TOO_LONG,
+    }
+    assert "2027-01-13 is not a date of this series" in str(caught.value.errors[1])
+
+
+def test_importing_a_series_twice_adds_its_dates_once(engine: Engine, clock: FrozenClock) -> None:
+    rows = parse_activities_csv(SERIES, zone=WARSAW)
+    for expected in ((2, 0), (0, 2)):
+        with transaction(engine) as session:
+            result = import_activities(
+                session, programme_name="PAL", rows=rows, now=clock.now(), zone=WARSAW
+            )
+        assert (result.added, result.already_present) == expected
+    with Session(engine) as session:
+        dated = session.exec(
+            select(Activity)
+            .where(col(Activity.series_id).is_not(None))
+            .order_by(col(Activity.starts_at))
+        ).all()
+        assert len(dated) == 10 and len(session.exec(select(ActivitySeries)).all()) == 1
+        assert dated[0].registration_deadline == datetime(2027, 1, 12, 14, 0, tzinfo=UTC)
+        assert all(a.registration_deadline == a.starts_at - timedelta(hours=2) for a in dated)
+        programme = session.exec(select(Programme)).one()
+        assert programme.signup_open_until == dated[-1].starts_at

@@ -173,4 +173,6 @@ def test_templates_read_back_without_problems() -> None:
         sheet = read_activity_sheet(data, file_name=name, zone=ZONE)
         assert sheet.errors == [] and len(sheet.rows) == 2, name
         assert all(r.starts_at > now for r in sheet.rows)
+        # The first example is a weekly series of twelve weeks without its fifth date.
+        assert [r.dates for r in sheet.rows] == [11, 1], name
     assert template_csv(ZONE, now).startswith("\ufefftitle;category".encode())

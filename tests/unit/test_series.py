@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.activities.series import (
     MAX_DATES,
@@ -128,7 +128,9 @@ def test_creating_a_series_writes_one_published_activity_per_date(engine: Engine
     assert len(dates) == 4
     with Session(engine) as session:
         stored = session.exec(
-            select(Activity).where(Activity.series_id == series_id).order_by(Activity.starts_at)
+            select(Activity)
+            .where(Activity.series_id == series_id)
+            .order_by(col(Activity.starts_at))
         ).all()
         assert [a.places for a in stored] == [12] * 4
         assert all(a.registration_deadline == a.starts_at - timedelta(hours=2) for a in stored)
