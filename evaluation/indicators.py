@@ -131,6 +131,18 @@ INDICATORS: tuple[Indicator, ...] = (
         sql=lambda now: _count_if(col(Activity.status) == ActivityStatus.CANCELLED.value),
     ),
     Indicator(
+        "series_held",
+        N_("Weekly activities held"),
+        N_(
+            "Weekly activities (one title, every week) with at least one date held in the "
+            "period, each counted once; each of their dates also counts under “Activities "
+            "held”."
+        ),
+        Kind.COUNT,
+        Source.ACTIVITIES,
+        sql=lambda now: func.count(distinct(case((_held(now), col(Activity.series_id))))),
+    ),
+    Indicator(
         "places_offered",
         N_("Places offered"),
         N_("The number of places in the activities held, added up."),

@@ -187,9 +187,7 @@ async def test_a_resident_sees_one_entry_and_signs_up_for_every_date_in_one_tap(
             select(PendingSend).where(PendingSend.kind == SendKind.REMINDER)
         ).all()
     # Reminders per date: every date's registration has its own.
-    assert {r.registration_id for r in reminders} == {
-        r.id for r in registrations
-    }
+    assert {r.registration_id for r in reminders} == {r.id for r in registrations}
     # The button again (a stale screen): nothing changes.
     await krystyna.press_data(f"sua:{series_id}")
     assert len(_registrations(engine, 5001)) == 4

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +13,9 @@ from sqlalchemy.engine import Engine
 from evaluation.indicator_table import IndicatorTable, compute_indicators
 from evaluation.indicators import ALL, INDICATORS, Kind
 from evaluation.source import report_session
+from storage.activities.series import NewSeries, WeeklyRule, create_series
 from storage.db import transaction
+from storage.models import ActivityStatus
 from tests.conftest import TEST_NOW
 from tests.support.evaluation import Story, aware, make_activity, make_person, make_programme, sign
 
@@ -27,6 +29,8 @@ EXPECTED: dict[str, dict[str | None, tuple[int, int, int]]] = {
     # B2 (S) is still running at 09:00 on 23 Nov 2026 and B3 (S) is in December.
     "activities_held": {W: (1, 1, 2), S: (1, 0, 1), ALL: (2, 1, 3)},
     "activities_cancelled": {W: (1, 0, 1), S: (0, 0, 0), ALL: (1, 0, 1)},
+    # The story has no weekly series (see test_a_weekly_series_counts_per_date_and_once).
+    "series_held": {W: (0, 0, 0), S: (0, 0, 0), ALL: (0, 0, 0)},
     "places_offered": {W: (10, 5, 15), S: (20, 0, 20), ALL: (30, 5, 35)},
     # A1: 8 places + 2 reserve + 1 cancelled, A3: 1 cancelled; A2: 7; B1: 5 + 1 reserve;
     # B2: 2, B3: 1.
@@ -144,3 +148,38 @@ def test_years_without_activity_still_get_a_column(engine: Engine) -> None:
     table = _table(engine, pid)
     assert table.years == ("2023", "2024", "2025")
     assert table.value("activities_held", "Spacer", "2024") == 0
+
+
+def test_a_weekly_series_counts_per_date_and_once(engine: Engine) -> None:
+    # Three Tuesdays in October 2025; the second is called off. Ola comes to both held
+    # dates, Piotr to the first only.
+    with transaction(engine) as session:
+        programme = make_programme(session, "PAL Co tydzień")
+        assert programme.id is not None
+        _, dates = create_series(
+            session,
+            new=NewSeries(
+                programme_id=programme.id,
+                title="Klub seniora",
+                category="Spotkania",
+                description="",
+                venue="Świetlica",
+                places=10,
+                organiser_id=None,
+            ),
+            rule=WeeklyRule(date(2025, 10, 7), date(2025, 10, 21), time(17), 120),
+            zone=WARSAW,
+            now=datetime(2025, 9, 1, tzinfo=UTC),
+        )
+        dates[1].status = ActivityStatus.CANCELLED
+        ola, piotr = make_person(session, "Ola"), make_person(session, "Piotr")
+        sign(session, dates[0], ola, attended=True)
+        sign(session, dates[2], ola, attended=True)
+        sign(session, dates[0], piotr, attended=True)
+        pid = programme.id
+    table = _table(engine, pid)
+    assert table.value("activities_held", "Spotkania", "2025") == 2
+    assert table.value("activities_cancelled", "Spotkania", "2025") == 1
+    assert table.value("series_held", "Spotkania", "2025") == 1
+    assert table.value("attendances", "Spotkania", "2025") == 3
+    assert table.value("participants", "Spotkania", "2025") == 2

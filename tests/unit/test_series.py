@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,6 +11,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from schedules.clock import FrozenClock
 from storage.activities.series import (
     MAX_DATES,
     NewSeries,
@@ -20,7 +23,10 @@ from storage.activities.series import (
     parse_repeat,
 )
 from storage.db import transaction
-from storage.models import Activity, ActivitySeries, Programme
+from storage.models import Activity, ActivitySeries, Programme, Registration
+from tests.support.signup import make_people, make_programme
+from usecases.caller import Caller
+from usecases.series import SeriesSignUp, sign_up_for_series
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -136,3 +142,65 @@ def test_creating_a_series_writes_one_published_activity_per_date(engine: Engine
         assert all(a.registration_deadline == a.starts_at - timedelta(hours=2) for a in stored)
         row = session.get(ActivitySeries, series_id)
         assert row is not None and row.start_time == "17:00" and row.minutes == 120
+
+
+def _series_race(engine: Engine, clock: FrozenClock) -> None:
+    """Twelve people press "all dates" of a 4-date, 5-place series at the same moment."""
+    people, places = 12, 5
+    with transaction(engine) as session:
+        programme = make_programme(session)
+        assert programme.id is not None
+        series, dates = create_series(
+            session,
+            new=NewSeries(
+                programme_id=programme.id,
+                title="Klub",
+                category="spotkania",
+                description="",
+                venue="Świetlica",
+                places=places,
+                organiser_id=None,
+            ),
+            rule=WeeklyRule(date(2026, 12, 1), date(2026, 12, 22), time(17), 60),
+            zone=WARSAW,
+            now=clock.now(),
+        )
+        assert series.id is not None
+        series_id, programme_id = series.id, programme.id
+        date_ids = [a.id for a in dates]
+    make_people(engine, people, programme_id=programme_id, first_telegram_id=20_000)
+    barrier = threading.Barrier(people)
+
+    def press(i: int) -> SeriesSignUp:
+        barrier.wait()
+        with transaction(engine) as session:
+            return sign_up_for_series(
+                session,
+                caller=Caller(20_000 + i, frozenset(), "pl"),
+                series_id=series_id,
+                now=clock.now(),
+                surveys_dir=None,
+            )
+
+    with ThreadPoolExecutor(max_workers=people) as pool:
+        outcomes = list(pool.map(press, range(people)))
+    assert all(o.created == 4 for o in outcomes)
+    with Session(engine) as session:
+        for activity_id in date_ids:
+            rows = session.exec(
+                select(Registration).where(Registration.activity_id == activity_id)
+            ).all()
+            statuses = sorted(r.status for r in rows)
+            assert statuses == ["confirmed"] * places + ["reserve"] * (people - places)
+    # Whoever got a place on one date got it on every date: the presses ran one by one.
+    assert sum(o.places == 4 for o in outcomes) == places
+
+
+def test_everyone_pressing_all_dates_at_once_sqlite(engine: Engine, clock: FrozenClock) -> None:
+    _series_race(engine, clock)
+
+
+def test_everyone_pressing_all_dates_at_once_postgres(
+    postgres_engine: Engine, clock: FrozenClock
+) -> None:
+    _series_race(postgres_engine, clock)
