@@ -90,9 +90,9 @@ def problem_text(t: Translator, problem: Problem) -> str:
         ProblemKind.NOT_UTF8: lambda: t._(
             "the file is not UTF-8 text: in Excel choose “CSV UTF-8”, or send an XLSX file"
         ),
-        ProblemKind.BAD_DATE: lambda: t._("{column}: “{value}” is not a date like 2027-06-30").format(
-            column=column, value=value
-        ),
+        ProblemKind.BAD_DATE: lambda: t._(
+            "{column}: “{value}” is not a date like 2027-06-30"
+        ).format(column=column, value=value),
         ProblemKind.SERIES_TOO_SHORT: lambda: t._(
             "repeat_until must be at least a week after starts_at"
         ),
