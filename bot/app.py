@@ -36,6 +36,7 @@ from handlers.privacy import by_animator, rights
 from handlers.resident import (
     activities,
     my_places,
+    my_programmes,
     offers,
     onboarding,
     reminder_answers,
@@ -124,6 +125,7 @@ def _add_handlers(app: PalApplication) -> None:
     onboarding.register(app)
     activities.register(app)
     series.register(app)
+    my_programmes.register(app)
     my_places.register(app)
     menu.register(app)
     # Data rights: /privacy, /mydata, /forgetme (for anyone, onboarded or not), retention;

@@ -75,6 +75,11 @@ def render_html(data: PersonData, t: Translator) -> str:
         [t._("Paper information notice signed"), _yes_no(t, data.paper_notice_signed)],
         [t._("In the chat since"), t.date_time(data.created_at)],
     ]
+    for name, joined_at, left_at in data.other_programmes:
+        since = t._("joined on {date}").format(date=t.date(joined_at))
+        if left_at is not None:
+            since += ", " + t._("left on {date}").format(date=t.date(left_at))
+        profile.append([t._("Another programme"), f"{name} ({since})"])
     if data.roles:
         profile.append([t._("Roles in the programme team"), ", ".join(data.roles)])
     if data.unreachable_since is not None:

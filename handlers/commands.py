@@ -28,6 +28,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("start", lambda t: t._("Start, or show the main menu")),
     CommandInfo("activities", lambda t: t._("Browse activities and sign up")),
     CommandInfo("my", lambda t: t._("Your places and reserve-list positions")),
+    CommandInfo("programmes", lambda t: t._("Your programmes: join another, or leave one")),
     CommandInfo("language", lambda t: t._("Change the language")),
     CommandInfo("help", lambda t: t._("What this chat can do")),
     CommandInfo("privacy", lambda t: t._("how we use your personal data")),

@@ -130,13 +130,22 @@ class Actor:
 
     `programme_id` is the programme the staff screens are about: the one the animator
     chose among their granted programmes (or their only one); None until chosen.
-    `home_programme_id` is where the person takes part as a resident.
+    `home_programme_id` is where the person takes part as a resident (the programme
+    their screens show); `memberships` the other programmes they joined and have not
+    left (storage.people.memberships).
     """
 
     person_id: int
     programme_id: int | None = None
     access: Access = NO_ACCESS
     home_programme_id: int | None = None
+    memberships: frozenset[int] = frozenset()
+
+    @property
+    def resident_of(self) -> frozenset[int]:
+        """Every programme the person takes part in as a resident."""
+        home = frozenset() if self.home_programme_id is None else {self.home_programme_id}
+        return self.memberships | home
 
     @property
     def is_admin(self) -> bool:
@@ -180,12 +189,12 @@ def may(
     access = actor.access if isinstance(actor, Actor) else actor
     roles = NEEDED_ROLE[action]
     if roles is None:
-        # SIGN_UP: a resident's own programme only (the activity's, or one named by id
+        # SIGN_UP: a resident's own programmes only (the activity's, or one named by id
         # where the caller read the activity without the ORM).
         if not isinstance(actor, Actor) or person is not None:
             return False
         target = activity.programme_id if activity is not None else programme_id
-        return target is not None and target == actor.home_programme_id
+        return target is not None and target in actor.resident_of
     scope = access.scope(roles)
     if activity is not None:
         if not _in(scope, activity.programme_id):
@@ -213,8 +222,7 @@ def programmes_for(actor: Actor | Access, action: Action) -> frozenset[int] | No
     access = actor.access if isinstance(actor, Actor) else actor
     roles = NEEDED_ROLE[action]
     if roles is None:
-        home = actor.home_programme_id if isinstance(actor, Actor) else None
-        return frozenset() if home is None else frozenset({home})
+        return actor.resident_of if isinstance(actor, Actor) else frozenset()
     return access.scope(roles)
 
 

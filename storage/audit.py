@@ -51,6 +51,9 @@ class AuditAction(StrEnum):
     PROGRAMME_SETTING_SET = "programme.setting_set"
     QUESTIONNAIRE_CHOSEN = "survey.questionnaire_chosen"
     PERSON_DATA_EXPORTED = "person.data_exported"
+    # A resident joined or left a programme besides the one they started in.
+    MEMBERSHIP_JOINED = "membership.joined"
+    MEMBERSHIP_LEFT = "membership.left"
 
 
 def record(

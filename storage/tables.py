@@ -15,6 +15,7 @@ from storage.models import (
     Person,
     PlaceOffer,
     Programme,
+    ProgrammeMembership,
     Registration,
     RoleGrant,
     SurveyAnswer,
@@ -33,6 +34,7 @@ PENDING_SEND = _table(PendingSend)
 PERSON = _table(Person)
 PLACE_OFFER = _table(PlaceOffer)
 PROGRAMME = _table(Programme)
+PROGRAMME_MEMBERSHIP = _table(ProgrammeMembership)
 REGISTRATION = _table(Registration)
 ROLE_GRANT = _table(RoleGrant)
 SURVEY_RESPONSE = _table(SurveyResponse)

@@ -100,6 +100,11 @@ def places_text(t: Translator, free: int) -> str:
 # ---------------------------------------------------------------- the list
 
 
+def programmes_button(t: Translator) -> tuple[str, str]:
+    """To the resident's programmes: join another, show or leave one."""
+    return (t._("🏘 Programmes"), "pr:list")
+
+
 def programme_choice(t: Translator, programmes: list[ProgrammeChoice]) -> InlineKeyboardMarkup:
     """One button per open programme (`prog:<id>`)."""
     return inline([[(shorten(p.name, 60), f"prog:{p.id}")] for p in programmes])
@@ -146,7 +151,7 @@ async def show_activities(
                 "There are no upcoming activities in {programme} right now. "
                 "Please check again later."
             ).format(programme=name),
-            inline([[back_to_menu_button(t)]]),
+            inline([[programmes_button(t)], [back_to_menu_button(t)]]),
             new_message=new_message,
         )
         return
@@ -178,7 +183,7 @@ async def show_activities(
         nav.append((t._("Next ▶"), f"acts:{listed.page + 1}"))
     if nav:
         rows.append(nav)
-    rows.append([back_to_menu_button(t)])
+    rows.append([programmes_button(t), back_to_menu_button(t)])
     await show_screen(update, context, "\n".join(lines), inline(rows), new_message=new_message)
 
 

@@ -345,16 +345,17 @@ class ProgrammeChoice:
 _OPEN_PROGRAMMES = (
     select(PROGRAMME.c.id, PROGRAMME.c.name)
     .where(
+        PROGRAMME.c.archived_at.is_(None),
         or_(
             PROGRAMME.c.signup_open_until.is_(None),
             PROGRAMME.c.signup_open_until > bindparam("now"),
-        )
+        ),
     )
     .order_by(PROGRAMME.c.name)
 )
 
 
 def open_programme_choices(session: Session, *, now: datetime) -> list[ProgrammeChoice]:
-    """Programmes still taking sign-ups, by name."""
+    """Programmes still taking sign-ups (not archived), by name."""
     rows = session.connection().execute(_OPEN_PROGRAMMES, {"now": now}).all()
     return [ProgrammeChoice(r.id, r.name) for r in rows]

@@ -41,6 +41,7 @@ from storage.models import (
     SendKind,
 )
 from storage.models.people import OnboardingStep
+from storage.people.memberships import members_of
 
 
 class NotYourConsultation(PermissionError):
@@ -88,7 +89,7 @@ def _audience_conditions(
         col(Person.onboarding_step) == OnboardingStep.DONE.value,
     ]
     if audience == ConsultationAudience.PROGRAMME:
-        conditions.append(col(Person.programme_id) == programme_id)
+        conditions.append(members_of(programme_id))
     elif audience == ConsultationAudience.ACTIVITY:
         conditions.append(
             exists().where(

@@ -34,6 +34,7 @@ from storage.models import (
     SurveyResponse,
 )
 from storage.models.people import OnboardingStep
+from storage.people.memberships import members_of
 from storage.surveys.questionnaires import SurveyPhase
 from storage.text_rule import InvalidText, TextProblem, forbidden_character
 
@@ -101,7 +102,7 @@ def utf16_length(text: str) -> int:
 def _reachable_residents(programme_id: int) -> tuple[ColumnElement[bool], ...]:
     """Conditions for people a message can reach in a programme."""
     return (
-        col(Person.programme_id) == programme_id,
+        members_of(programme_id),
         col(Person.telegram_id).is_not(None),
         col(Person.erased_at).is_(None),
         col(Person.unreachable_at).is_(None),

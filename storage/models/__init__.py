@@ -20,7 +20,7 @@ from storage.models.consultations import (
 from storage.models.invitations import Invitation
 from storage.models.offers import OfferKind, OfferState, PlaceOffer
 from storage.models.outbox import Broadcast, BroadcastState, PendingSend, SendKind, SendState
-from storage.models.people import Dialog, Person, Role, RoleGrant
+from storage.models.people import Dialog, Person, ProgrammeMembership, Role, RoleGrant
 from storage.models.surveys import ParticipantCode, SurveyAnswer, SurveyResponse, SurveyVersion
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Person",
     "PlaceOffer",
     "Programme",
+    "ProgrammeMembership",
     "Registration",
     "RegistrationStatus",
     "Role",

@@ -66,6 +66,23 @@ class Person(SQLModel, table=True):
         return self.telegram_id is None and self.created_by_id is not None
 
 
+class ProgrammeMembership(SQLModel, table=True):
+    """A programme a resident takes part in besides the one their screens show.
+
+    `Person.programme_id` is the programme the resident sees now (their list, their
+    announcements); these rows are the others they joined (a second area, a new edition)
+    or left. A person belongs to their shown programme and to every row not left.
+    """
+
+    __table_args__ = (UniqueConstraint("person_id", "programme_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    programme_id: int = Field(foreign_key="programme.id", index=True)
+    joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class RoleGrant(SQLModel, table=True):
     """A role given to a Telegram id, optionally limited to one programme."""
 

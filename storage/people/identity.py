@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, bindparam, cast, select, update
+from sqlalchemy import BigInteger, and_, bindparam, cast, select, update
 from sqlmodel import Session
 
 from storage.access import Access, Actor, access_from
 from storage.models import Role
 from storage.models.people import OnboardingStep
-from storage.tables import PERSON, PROGRAMME, ROLE_GRANT
+from storage.tables import PERSON, PROGRAMME, PROGRAMME_MEMBERSHIP, ROLE_GRANT
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class Resident:
     display_name: str | None
     # Their grants, read in the same statement (storage.access judges them).
     access: Access
+    # Other programmes they joined and have not left, read in the same statement.
+    memberships: frozenset[int] = frozenset()
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -44,7 +46,10 @@ class Resident:
         if self.person_id is None:
             return None
         return Actor(
-            person_id=self.person_id, access=self.access, home_programme_id=self.programme_id
+            person_id=self.person_id,
+            access=self.access,
+            home_programme_id=self.programme_id,
+            memberships=self.memberships,
         )
 
 
@@ -61,10 +66,19 @@ _IDENTIFY = select(
     PROGRAMME.c.name,
     ROLE_GRANT.c.role,
     ROLE_GRANT.c.programme_id.label("grant_programme_id"),
+    PROGRAMME_MEMBERSHIP.c.programme_id.label("member_of"),
 ).select_from(
     _ME.outerjoin(PERSON, PERSON.c.telegram_id == _ME.c.telegram_id)
     .outerjoin(PROGRAMME, PROGRAMME.c.id == PERSON.c.programme_id)
     .outerjoin(ROLE_GRANT, ROLE_GRANT.c.telegram_id == _ME.c.telegram_id)
+    # Rows multiply (grants × memberships); both are a handful and read as sets.
+    .outerjoin(
+        PROGRAMME_MEMBERSHIP,
+        and_(
+            PROGRAMME_MEMBERSHIP.c.person_id == PERSON.c.id,
+            PROGRAMME_MEMBERSHIP.c.left_at.is_(None),
+        ),
+    )
 )
 _REACHABLE_AGAIN = (
     update(PERSON).where(PERSON.c.id == bindparam("person_id")).values(unreachable_at=None)
@@ -96,4 +110,5 @@ def identify(
         programme_name=first.name,
         display_name=first.display_name,
         access=access,
+        memberships=frozenset(row.member_of for row in rows if row.member_of is not None),
     )

@@ -39,6 +39,7 @@ from storage.models import (
     PendingSend,
     Person,
     Programme,
+    ProgrammeMembership,
     Registration,
     RegistrationStatus,
     RoleGrant,
@@ -319,6 +320,8 @@ def erase_person(
     cancel_pending(session, person_id=person_id)
     report.sends_cancelled = pending_before
     session.exec(delete(Dialog).where(col(Dialog.person_id) == person_id))
+    # Which programmes someone joined is about them; the sign-ups' programmes stay.
+    session.exec(delete(ProgrammeMembership).where(col(ProgrammeMembership.person_id) == person_id))
     if person.telegram_id is not None:
         session.exec(delete(RoleGrant).where(col(RoleGrant.telegram_id) == person.telegram_id))
     # A broadcast's progress message lives in its author's chat: that chat id is theirs.

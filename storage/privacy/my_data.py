@@ -22,6 +22,7 @@ from storage.models import (
     Person,
     PlaceOffer,
     Programme,
+    ProgrammeMembership,
     Registration,
     RegistrationStatus,
     RoleGrant,
@@ -139,6 +140,8 @@ class PersonData:
     consultations: tuple[ConsultationAnswerRecord, ...] = ()
     # Places offered from the reserve list (taken, passed, expired or still open).
     offers: tuple[OfferRecord, ...] = ()
+    # Other programmes joined: (name, joined at, left at or None).
+    other_programmes: tuple[tuple[str, datetime, datetime | None], ...] = ()
 
     @property
     def attendance(self) -> tuple[RegistrationRecord, ...]:
@@ -320,6 +323,18 @@ def person_data(session: Session, *, person_id: int, now: datetime) -> PersonDat
         {"kind": d.kind, "step": d.step, "updated_at": d.updated_at}
         for d in session.exec(select(Dialog).where(Dialog.person_id == person_id)).all()
     )
+    other_programmes = tuple(
+        (name, joined_at, left_at)
+        for name, joined_at, left_at in session.exec(
+            select(Programme.name, ProgrammeMembership.joined_at, ProgrammeMembership.left_at)
+            .join(Programme, col(Programme.id) == col(ProgrammeMembership.programme_id))
+            .where(
+                ProgrammeMembership.person_id == person_id,
+                ProgrammeMembership.programme_id != person.programme_id,
+            )
+            .order_by(col(ProgrammeMembership.joined_at))
+        ).all()
+    )
     return PersonData(
         person_id=person.id,
         display_name=person.display_name,
@@ -357,4 +372,5 @@ def person_data(session: Session, *, person_id: int, now: datetime) -> PersonDat
                 .order_by(col(PlaceOffer.created_at), col(PlaceOffer.id))
             ).all()
         ),
+        other_programmes=other_programmes,
     )

@@ -20,7 +20,15 @@ from datetime import datetime
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from storage.models import Activity, ParticipantCode, Person, Programme, Registration, RoleGrant
+from storage.models import (
+    Activity,
+    ParticipantCode,
+    Person,
+    Programme,
+    ProgrammeMembership,
+    Registration,
+    RoleGrant,
+)
 from storage.privacy.erasure import ErasureReason, ErasureReport, erase_person
 
 # pg_advisory lock key for "a retention purge is running" (any constant shared by all).
@@ -106,6 +114,13 @@ def _programmes_of(session: Session, person_ids: Iterable[int]) -> dict[int, set
     ).all():
         if person_id is not None:
             programmes[person_id].add(programme_id)
+    # Every programme joined counts, left ones too: their sign-ups may still be kept.
+    for person_id, programme_id in session.exec(
+        select(ProgrammeMembership.person_id, ProgrammeMembership.programme_id).where(
+            col(ProgrammeMembership.person_id).in_(ids)
+        )
+    ).all():
+        programmes[person_id].add(programme_id)
     return programmes
 
 
@@ -130,6 +145,9 @@ def due_for_erasure(
             select(ParticipantCode.person_id).where(
                 col(ParticipantCode.programme_id).in_(expired),
                 col(ParticipantCode.person_id).is_not(None),
+            ),
+            select(ProgrammeMembership.person_id).where(
+                col(ProgrammeMembership.programme_id).in_(expired)
             ),
         )
         .subquery()

@@ -11,7 +11,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from schedules.clock import FrozenClock
-from storage.activities.drafts import DraftInvalid, Problem, Step, answer, next_step, previous_step
+from storage.activities.drafts import (
+    DraftInvalid,
+    Problem,
+    Step,
+    answer,
+    next_step,
+    previous_step,
+    series_dates,
+    validate_complete,
+)
 from storage.activities.listing import upcoming_activities
 from storage.activities.wizard import known_categories, publish, recent_venues
 from storage.db import transaction
@@ -28,6 +37,7 @@ def _fill(now: datetime, **overrides: str) -> dict[str, Any]:
         Step.DATE: "jutro",
         Step.START: "17:00",
         Step.END: "90 min",
+        Step.REPEAT: "once",
         Step.VENUE: "Klub Sąsiedzki",
         Step.PLACES: "12",
         Step.DEADLINE: "none",
@@ -227,3 +237,41 @@ def test_category_and_venue_suggestions(engine: Engine, clock: FrozenClock) -> N
         assert known_categories(session, programme_id=programme.id) == ["warsztaty", "spacer"]
         venues = recent_venues(session, programme_id=programme.id)
         assert set(venues) == {"Park Miejski", "Klub Sąsiedzki, ul. Słoneczna 5"}
+
+
+def test_weekly_repeat_from_a_button_or_typed_with_dates_to_skip(clock: FrozenClock) -> None:
+    weekly = _fill(clock.now(), r="w4")
+    assert weekly["repeat"] == {"until": "2026-12-15", "skip": []}
+    found = series_dates(weekly, WARSAW)
+    assert found is not None and len(found.dates) == 4
+    typed = _fill(clock.now(), r="do 22.12 oprócz 1.12")
+    assert typed["repeat"] == {"until": "2026-12-22", "skip": ["2026-12-01"]}
+    assert next_step(typed) == Step.PREVIEW
+    assert validate_complete(typed, now=clock.now(), zone=WARSAW).starts_at.day == 24
+    assert _fill(clock.now(), r="raz")["repeat"] is None
+
+
+def test_a_bad_repeat_is_refused_and_changes_nothing(clock: FrozenClock) -> None:
+    draft = _fill(clock.now())
+    for text, problem in (
+        ("kiedyś", Problem.REPEAT_NOT_UNDERSTOOD),
+        ("do 25.11", Problem.REPEAT_TOO_SOON),
+        ("do 22.12 oprócz 2.12", Problem.REPEAT_SKIP_NOT_A_DATE),
+        ("do 24.11.2028", Problem.REPEAT_TOO_MANY),
+    ):
+        assert _refused(draft, Step.REPEAT, text, clock.now()).problem == problem
+
+
+def test_a_new_date_keeps_the_repeat_only_while_it_still_makes_a_series(
+    clock: FrozenClock,
+) -> None:
+    draft = _fill(clock.now(), r="do 22.12 oprócz 1.12")
+    # A week later: still a series, the skipped Tuesday still one of its dates.
+    later = answer(draft, Step.DATE, "1.12", now=clock.now(), zone=WARSAW)
+    assert later["repeat"] == {"until": "2026-12-22", "skip": ["2026-12-01"]}
+    # Wednesday: the skipped Tuesday is no longer a date of it and goes.
+    wednesday = answer(draft, Step.DATE, "25.11", now=clock.now(), zone=WARSAW)
+    assert wednesday["repeat"] == {"until": "2026-12-22", "skip": []}
+    # Too close to the last date for two dates: the repeat question is asked again.
+    late = answer(draft, Step.DATE, "20.12", now=clock.now(), zone=WARSAW)
+    assert "repeat" not in late and next_step(late) == Step.REPEAT
