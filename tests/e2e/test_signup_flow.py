@@ -204,3 +204,34 @@ async def test_forty_residents_at_once_for_ten_places(
     for position, resident in enumerate(order[10:], start=1):
         answer = next(a for r, a in zip(order, answers, strict=True) if r is resident)
         assert answer.text == f"⏳ Jesteś na liście rezerwowej (miejsce {position})."
+
+
+async def test_a_resident_of_an_ended_edition_moves_to_the_new_one(
+    api: FakeBotApi, bot: BotProcess, store: Engine
+) -> None:
+    """The old edition's list is empty; "Programy" offers the new one; her place in the
+    old edition stays in its history; leaving the old one takes two taps."""
+    now = datetime.now(UTC)
+    old, (old_activity,) = seed_programme(store, now, name="PAL Lipowa 2026", activities=1)
+    seed_programme(store, now, name="PAL Lipowa 2027", activities=2)
+    [halina] = make_people(store, 1, programme_id=old, first_telegram_id=1301)
+    halina_user = api.user(1301)
+    await halina_user.ask(f"/start act_{old_activity}", "Warsztaty rękodzieła")
+    await halina_user.tap("Zapisz się", "Masz miejsce na")
+    # The edition ends: its last activity is over and it takes no more sign-ups.
+    with transaction(store) as session:
+        ended = session.exec(select(Programme).where(Programme.name == "PAL Lipowa 2026")).one()
+        ended.signup_open_until = datetime.now(UTC)
+        session.add(ended)
+    await halina_user.ask("/programmes", "Twoje programy")
+    await halina_user.tap("Dołącz: PAL Lipowa 2027", "Zajęcia i spotkania: PAL Lipowa 2027")
+    await halina_user.tap("Warsztaty 1", "Rodzaj: warsztaty")
+    await halina_user.tap("Zapisz się", "Masz miejsce na: Warsztaty 1")
+    await halina_user.ask("/programmes", "PAL Lipowa 2027 — teraz widzisz")
+    await halina_user.tap("Wypisz się: PAL Lipowa 2026", "Ogłoszenia z niego przestaną")
+    await halina_user.tap("Tak, wypisz mnie", "Wypisano Cię z programu PAL Lipowa 2026")
+    with Session(store) as session:
+        person = session.exec(select(Person).where(Person.telegram_id == 1301)).one()
+        places = session.exec(select(Registration).where(Registration.person_id == halina)).all()
+    assert person.programme_id != old
+    assert len(places) == 2 and all(p.status == RegistrationStatus.CONFIRMED for p in places)
