@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.common import settings_and_engine
-from storage.activities.importing import ImportRejected, import_activities, parse_activities_csv
+from storage.activities.import_problems import ImportRejected
+from storage.activities.import_writing import import_activities
+from storage.activities.importing import parse_activities_csv
 from storage.activities.sheets import SheetRefused, read_activity_sheet
 from storage.db import transaction
 from storage.text_rule import InvalidText, check_text

@@ -21,7 +21,8 @@ from bot.keyboards import inline
 from handlers.admin.menu import staff_actor
 from handlers.common import answer
 from handlers.resident.activities import show_screen
-from storage.activities.importing import MAX_PLACES, ActivityRow, Problem, ProblemKind, RowError
+from storage.activities.import_problems import Problem, ProblemKind, RowError
+from storage.activities.importing import MAX_PLACES, ActivityRow
 from storage.activities.sheet_imports import (
     PreviewGone,
     SheetPreview,

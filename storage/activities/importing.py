@@ -1,8 +1,9 @@
-"""Import a programme's activities from a spreadsheet export (CSV): all rows or none.
+"""Check a spreadsheet of activities row by row: all rows or none.
 
-Every row is checked before anything is written; the caller gets each bad row with its
-line number and reason. Rows carry a stable key (title, start, venue), so importing the
-same file again adds nothing twice.
+Every row is checked before anything is written (storage.activities.import_writing
+writes them); the caller gets each bad row with its line number and reason
+(storage.activities.import_problems). Rows carry a stable key (title, start, venue), so
+importing the same file again adds nothing twice.
 """
 
 from __future__ import annotations
@@ -12,24 +13,24 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
-
-from storage.activities.listing import programme_by_name
+from storage.activities.import_problems import (
+    ImportRejected,
+    Problem,
+    ProblemKind,
+    RowError,
+    file_error,
+)
 from storage.activities.series import (
     MAX_DATES,
-    NewSeries,
     SeriesInvalid,
     SeriesProblem,
     WeeklyRule,
     activity_key,
-    create_series,
     expand,
 )
-from storage.models import Activity, ActivitySeries, Programme
 from storage.text_rule import InvalidText, check_text, forbidden_character
 
 REQUIRED = ("title", "category", "starts_at", "ends_at", "venue", "places")
@@ -41,100 +42,6 @@ MAX_PLACES = 10_000
 MAX_ROWS = 3_000
 _LIMITS = {"title": 200, "category": 100, "venue": 300, "description": 2000}
 _LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
-
-
-class ProblemKind(StrEnum):
-    """What is wrong with a row or the file; the chat translates each, the CLI prints English."""
-
-    EMPTY = "empty"
-    TOO_LONG = "too_long"
-    BAD_TIME = "bad_time"
-    PLACES_RANGE = "places_range"
-    PLACES_NOT_NUMBER = "places_not_number"
-    ENDS_BEFORE_START = "ends_before_start"
-    DEADLINE_AFTER_START = "deadline_after_start"
-    DUPLICATE = "duplicate"
-    FORMULA = "formula"
-    HIDDEN_CHARACTER = "hidden_character"
-    EMPTY_FILE = "empty_file"
-    NO_ROWS = "no_rows"
-    MISSING_COLUMNS = "missing_columns"
-    NOT_UTF8 = "not_utf8"
-    TOO_MANY_ROWS = "too_many_rows"
-    BAD_DATE = "bad_date"
-    SERIES_TOO_SHORT = "series_too_short"
-    SERIES_TOO_LONG = "series_too_long"
-    SKIP_NOT_A_DATE = "skip_not_a_date"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem: its kind, the column and value concerned, a number (limit or line)."""
-
-    kind: ProblemKind
-    column: str = ""
-    value: str = ""
-    number: int = 0
-
-    def english(self) -> str:
-        """The problem in English, for the command line."""
-        k, column, value, number = self.kind, self.column, self.value, self.number
-        texts = {
-            ProblemKind.EMPTY: f"{column} is empty",
-            ProblemKind.TOO_LONG: f"{column} is longer than {number} characters",
-            ProblemKind.BAD_TIME: f"{column}: '{value}' is not a date and time like "
-            "2026-12-01 17:00",
-            ProblemKind.PLACES_RANGE: f"places must be between 1 and {number}",
-            ProblemKind.PLACES_NOT_NUMBER: f"places: '{value}' is not a whole number",
-            ProblemKind.ENDS_BEFORE_START: "ends_at must be after starts_at",
-            ProblemKind.DEADLINE_AFTER_START: "registration_deadline must not be after starts_at",
-            ProblemKind.DUPLICATE: f"the same activity as line {number}",
-            ProblemKind.FORMULA: f"{column} holds a formula; type the value itself",
-            ProblemKind.HIDDEN_CHARACTER: f"{column} contains a control or invisible "
-            f"formatting character ({value}); remove it",
-            ProblemKind.EMPTY_FILE: "the file is empty",
-            ProblemKind.NO_ROWS: "the file has a header but no activities",
-            ProblemKind.MISSING_COLUMNS: f"missing column(s): {column} (header: {value})",
-            ProblemKind.NOT_UTF8: "the file is not UTF-8 text; save it as 'CSV UTF-8' and "
-            "try again",
-            ProblemKind.TOO_MANY_ROWS: f"the file has more than {number} rows; split it",
-            ProblemKind.BAD_DATE: f"{column}: '{value}' is not a date like 2027-06-30",
-            ProblemKind.SERIES_TOO_SHORT: "repeat_until must be at least a week after starts_at",
-            ProblemKind.SERIES_TOO_LONG: f"a weekly series may have at most {number} dates",
-            ProblemKind.SKIP_NOT_A_DATE: f"skip_dates: {value} is not a date of this series",
-        }
-        return texts[k]
-
-
-@dataclass(frozen=True)
-class RowError:
-    """The problems of one line of the file (line 1 is the header)."""
-
-    line: int
-    problems: tuple[Problem, ...]
-
-    @property
-    def reason(self) -> str:
-        """Every problem of the line, in English."""
-        return "; ".join(p.english() for p in self.problems)
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
-
-
-def file_error(
-    kind: ProblemKind, *, column: str = "", value: str = "", number: int = 0
-) -> RowError:
-    """A problem with the whole file, reported on line 1."""
-    return RowError(1, (Problem(kind, column, value, number),))
-
-
-class ImportRejected(ValueError):
-    """The file has problems; nothing was imported."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} problem(s)")
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -168,16 +75,6 @@ class ActivityRow:
         end = self.ends_at.astimezone(zone)
         minutes = int((end.replace(tzinfo=None) - start.replace(tzinfo=None)).total_seconds() // 60)
         return WeeklyRule(start.date(), self.repeat_until, start.time(), minutes, self.skip_dates)
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What an import did."""
-
-    programme: Programme
-    programme_created: bool
-    added: int
-    already_present: int
 
 
 def parse_time(raw: str, zone: ZoneInfo) -> datetime:
@@ -416,120 +313,3 @@ def _skip_dates(cells: dict[str, str], problems: list[Problem]) -> tuple[date, .
         except ValueError:
             problems.append(Problem(ProblemKind.BAD_DATE, "skip_dates", part[:40]))
     return tuple(days)
-
-
-def import_activities(
-    session: Session,
-    *,
-    programme_name: str,
-    rows: list[ActivityRow],
-    now: datetime,
-    zone: ZoneInfo,
-) -> ImportResult:
-    """Add the rows to the programme (created if missing); rows already present are skipped.
-
-    The programme stays open for sign-ups until the start of its last activity.
-    """
-    try:
-        name = check_text(programme_name, limit=200)
-    except InvalidText as exc:
-        raise ValueError(
-            "the programme name must have 1 to 200 characters, without control "
-            "or invisible formatting characters"
-        ) from exc
-    programme = programme_by_name(session, name)
-    created = programme is None
-    if programme is None:
-        programme = Programme(name=name, created_at=now)
-        session.add(programme)
-        session.flush()
-    added, present = _add_rows(session, programme, rows, now, zone)
-    return ImportResult(programme, created, added, present)
-
-
-def import_into_programme(
-    session: Session,
-    *,
-    programme_id: int,
-    rows: list[ActivityRow],
-    now: datetime,
-    zone: ZoneInfo,
-) -> ImportResult:
-    """Add the rows to an existing programme; rows already present are skipped."""
-    programme = session.get(Programme, programme_id)
-    if programme is None:
-        raise LookupError(programme_id)
-    added, present = _add_rows(session, programme, rows, now, zone)
-    return ImportResult(programme, False, added, present)
-
-
-def _add_rows(
-    session: Session, programme: Programme, rows: list[ActivityRow], now: datetime, zone: ZoneInfo
-) -> tuple[int, int]:
-    """Add what is not there yet; counts are of rows (a series is one row)."""
-    assert programme.id is not None
-    if not rows:
-        return 0, 0
-    keys = set(
-        session.exec(select(Activity.import_key).where(Activity.programme_id == programme.id)).all()
-    )
-    keys |= set(
-        session.exec(
-            select(ActivitySeries.import_key).where(ActivitySeries.programme_id == programme.id)
-        ).all()
-    )
-    added = 0
-    last_start = max(row.starts_at for row in rows)
-    for row in rows:
-        if row.import_key in keys:
-            continue
-        rule = row.weekly_rule(zone)
-        if rule is not None:
-            _, dates = create_series(
-                session, new=_series_of(programme.id, row), rule=rule, zone=zone, now=now
-            )
-            last_start = max(last_start, *(a.starts_at for a in dates))
-        else:
-            session.add(_activity_of(programme.id, row, now))
-        keys.add(row.import_key)
-        added += 1
-    if programme.signup_open_until is None or programme.signup_open_until < last_start:
-        programme.signup_open_until = last_start
-        session.add(programme)
-    session.flush()
-    return added, len(rows) - added
-
-
-def _activity_of(programme_id: int, row: ActivityRow, now: datetime) -> Activity:
-    return Activity(
-        programme_id=programme_id,
-        title=row.title,
-        category=row.category,
-        description=row.description,
-        venue=row.venue,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        places=row.places,
-        registration_deadline=row.registration_deadline,
-        import_key=row.import_key,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def _series_of(programme_id: int, row: ActivityRow) -> NewSeries:
-    # A deadline in the row is kept as "this long before each date".
-    before: timedelta | None = (
-        row.starts_at - row.registration_deadline if row.registration_deadline else None
-    )
-    return NewSeries(
-        programme_id=programme_id,
-        title=row.title,
-        category=row.category,
-        description=row.description,
-        venue=row.venue,
-        places=row.places,
-        organiser_id=None,
-        deadline_before=before,
-        import_key=row.import_key,
-    )

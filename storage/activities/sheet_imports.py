@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from storage.activities.importing import ActivityRow, import_into_programme
+from storage.activities.import_writing import import_into_programme
+from storage.activities.importing import ActivityRow
 from storage.audit import AuditAction, record
 from storage.dialogs import close_dialog, get_dialog, save_dialog
 from storage.models import Activity, Programme

@@ -17,17 +17,14 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from storage.activities.import_problems import ImportRejected, ProblemKind, RowError, file_error
 from storage.activities.importing import (
     MAX_ROWS,
     OPTIONAL,
     REQUIRED,
     ActivityRow,
-    ImportRejected,
-    ProblemKind,
-    RowError,
     check_records,
     csv_records,
-    file_error,
 )
 
 DEFAULT_MAX_BYTES = 2_000_000

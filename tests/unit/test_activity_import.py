@@ -10,12 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from schedules.clock import FrozenClock
-from storage.activities.importing import (
-    ImportRejected,
-    ProblemKind,
-    import_activities,
-    parse_activities_csv,
-)
+from storage.activities.import_problems import ImportRejected, ProblemKind
+from storage.activities.import_writing import import_activities
+from storage.activities.importing import parse_activities_csv
 from storage.db import transaction
 from storage.models import Activity, ActivitySeries, Programme
 

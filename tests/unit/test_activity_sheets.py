@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import Workbook
 
-from storage.activities.importing import ProblemKind
+from storage.activities.import_problems import ProblemKind
 from storage.activities.sheets import (
     SheetKind,
     SheetProblem,
