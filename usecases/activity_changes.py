@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from storage.activities.drafts import Step
+from storage.activities.draft_questions import Step
 from storage.activities.editing import EditResult, draft_of, edit_activity
 from storage.activities.organising import Actor, managed_activity
 from storage.activities.wizard import OPTION_PREFIX, known_categories, recent_venues

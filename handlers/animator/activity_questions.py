@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.activities.drafts import (
+from storage.activities.draft_questions import (
     DESCRIPTION_MAX,
     PLACES_MAX,
     PLACES_MIN,
@@ -24,11 +24,8 @@ from storage.activities.drafts import (
     Problem,
     RepeatChoice,
     Step,
-    deadline_at,
-    ends_at,
-    series_dates,
-    starts_at,
 )
+from storage.activities.drafts import deadline_at, ends_at, series_dates, starts_at
 from storage.activities.wizard import OPTION_PREFIX
 from translations import Translator
 

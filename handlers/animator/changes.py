@@ -38,7 +38,7 @@ from handlers.animator.menu import change_refusal, show_card
 from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.dialogs import on_text
 from storage.activities.change_notices import InvalidChange
-from storage.activities.drafts import CHANGEABLE, DraftInvalid, Step
+from storage.activities.draft_questions import CHANGEABLE, DraftInvalid, Step
 from storage.activities.editing import EditResult, PlacesBelowTaken
 from storage.activities.organising import NotYourActivity, managed_activity
 from storage.dialogs import close_dialog

@@ -20,7 +20,7 @@ from bot.context import PalContext
 from bot.keyboards import shorten
 from handlers.common import answer, requires_role
 from handlers.resident.activities import show_screen
-from storage.activities.drafts import Step
+from storage.activities.draft_questions import Step
 from storage.activities.organising import Actor
 from storage.models import Activity, ActivityStatus, Role
 from translations import Translator

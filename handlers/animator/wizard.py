@@ -41,14 +41,8 @@ from handlers.animator.common import (
 )
 from handlers.common import MAX_TEXT_INPUT, answer, too_long
 from handlers.dialogs import on_text
-from storage.activities.drafts import (
-    DIALOG_KIND,
-    QUESTIONS,
-    DraftInvalid,
-    Step,
-    next_step,
-    previous_step,
-)
+from storage.activities.draft_questions import DIALOG_KIND, QUESTIONS, DraftInvalid, Step
+from storage.activities.drafts import next_step, previous_step
 from storage.activities.wizard import (
     NoDraft,
     StaleStep,

@@ -20,7 +20,8 @@ from sqlmodel import Session
 
 from storage.activities.change_notices import ChangeProblem, InvalidChange, announce_activity_change
 from storage.activities.change_notices import cancel_activity as cancel_and_announce
-from storage.activities.drafts import DraftInvalid, Problem, Step, answer, moments
+from storage.activities.draft_questions import DraftInvalid, Problem, Step
+from storage.activities.drafts import answer, moments
 from storage.activities.listing import confirmed_count
 from storage.activities.offers import void_offers
 from storage.activities.organising import Actor, detached, lock_managed_activity

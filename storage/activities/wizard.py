@@ -16,15 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.activities.drafts import (
-    DIALOG_KIND,
-    Moments,
-    Step,
-    answer,
-    next_step,
-    validate_complete,
-    weekly_rule,
-)
+from storage.activities.draft_questions import DIALOG_KIND, Step
+from storage.activities.drafts import Moments, answer, next_step, validate_complete, weekly_rule
 from storage.activities.series import NewSeries, WeeklyRule, create_series
 from storage.audit import AuditAction, record
 from storage.dialogs import close_dialog, get_dialog, save_dialog

@@ -15,7 +15,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.activities.drafts import DraftInvalid, clean_text
+from storage.activities.draft_questions import DraftInvalid
+from storage.activities.drafts import clean_text
 from storage.date_input import NotUnderstood, parse_date
 from storage.models import ConsultationAudience
 

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
-from storage.activities.drafts import DraftInvalid, clean_text
+from storage.activities.draft_questions import DraftInvalid
+from storage.activities.drafts import clean_text
 from storage.audit import AuditAction, record
 from storage.models import Activity, ActivityStatus, Programme
 from storage.people.staff_access import NotAllowed, StaffAction, StaffActor

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from schedules.clock import FrozenClock
 from storage.activities.change_notices import ChangeProblem, InvalidChange
-from storage.activities.drafts import DraftInvalid, Problem, Step
+from storage.activities.draft_questions import DraftInvalid, Problem, Step
 from storage.activities.editing import (
     EditResult,
     PlacesBelowTaken,

@@ -11,10 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from schedules.clock import FrozenClock
+from storage.activities.draft_questions import DraftInvalid, Problem, Step
 from storage.activities.drafts import (
-    DraftInvalid,
-    Problem,
-    Step,
     answer,
     next_step,
     previous_step,
