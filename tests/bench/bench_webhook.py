@@ -7,9 +7,10 @@ processes on one PostgreSQL database.
 1,000 residents have the activity open; all press "Zapisz się" at once. The fake Bot
 API pushes each update to a round-robin forwarder in front of the processes (as
 Telegram pushes to nginx), at most `--connections` at a time. Prints updates per second
-from the first press to the last answer for one and for two processes, and the ratio
-(target: two >= 1.6 x one), plus the processes' CPU time, and checks that exactly
-`places` people got a place and everyone else is on the reserve list.
+from the first press to the last answer for one and for two processes and their ratio,
+the bot processes' CPU per update (target: two processes together spend at most 1.15 x
+what one spends), and checks that exactly `places` people got a place and everyone else
+is on the reserve list. Ends with one RESULT line.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,6 +76,15 @@ def _cpu(pids: list[int | None]) -> float:
     return total
 
 
+@dataclass(frozen=True)
+class Burst:
+    """One burst's figures: updates per second, bot CPU per update (all processes), check."""
+
+    rate: float
+    cpu_ms: float
+    ok: bool
+
+
 async def run_burst(
     server_url: str,
     processes: int,
@@ -81,8 +92,8 @@ async def run_burst(
     places: int,
     connections: int,
     activities: int = 1,
-) -> float:
-    """One burst with `processes` webhook processes; returns updates per second."""
+) -> Burst:
+    """One burst with `processes` webhook processes: its rate, CPU per update and check."""
     url, name = _database(server_url)
     engine = make_engine(url)
     try:
@@ -159,7 +170,7 @@ async def run_burst(
         )
         if "Traceback" in logs:
             print("  a bot process logged a traceback:\n" + logs[logs.find("Traceback") :][:2000])
-        return rate
+        return Burst(rate, 1000 * cpu / residents, ok)
     finally:
         engine.dispose()
         _drop(server_url, name)
@@ -193,8 +204,23 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     one = await run_burst(server, 1, args.residents, args.places, args.connections, args.activities)
     two = await run_burst(server, 2, args.residents, args.places, args.connections, args.activities)
-    print(f"  two/one = {two / one:.2f} (target >= 1.6); load average now {os.getloadavg()[0]:.1f}")
-    return 0
+    cpu_ratio = two.cpu_ms / one.cpu_ms
+    print(
+        f"  bot CPU per update, all processes: one {one.cpu_ms:.2f} ms, two {two.cpu_ms:.2f} ms"
+        f" = {cpu_ratio:.2f} x (target <= 1.15)"
+    )
+    # Reported, not a target: the same two cores also run PostgreSQL and the fake Bot API.
+    print(
+        f"  throughput two/one = {two.rate / one.rate:.2f}; "
+        f"load average now {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"RESULT one_per_s={one.rate:.0f} two_per_s={two.rate:.0f} "
+        f"throughput_ratio={two.rate / one.rate:.2f} cpu_ms_one={one.cpu_ms:.2f} "
+        f"cpu_ms_two={two.cpu_ms:.2f} cpu_ratio={cpu_ratio:.2f} "
+        f"checks={'OK' if one.ok and two.ok else 'FAILED'}"
+    )
+    return 0 if one.ok and two.ok else 1
 
 
 def main() -> int:
