@@ -23,7 +23,7 @@ from storage.activities.listing import ActivityNotFound, ClosedReason, activity_
 from storage.activities.resident_views import CONFIRMED, CardView, ProgrammeChoice
 from storage.models import RegistrationStatus
 from storage.people.identity import Resident
-from storage.surveys.questionnaires import SurveyPhase
+from storage.surveys.questionnaires import Questionnaire, SurveyPhase
 from translations import Translator
 from usecases.activities import (
     ActivityDetails,
@@ -371,19 +371,31 @@ async def on_sign_up(update: Update, context: PalContext) -> None:
     await show_screen(
         update, context, details_text(t, view), details_keyboard(t, view), toast=toast
     )
-    chat = update.effective_chat
-    if outcome.survey_offer is not None and outcome.survey_programme_id is not None and chat:
-        text, markup = intro_screen(
-            t,
-            outcome.survey_offer,
-            SurveyPhase.INITIAL,
-            outcome.survey_programme_id,
-            lead=t._(
-                "One more thing, if you have a few minutes: a short survey about how "
-                "you are doing. It helps the programme see what works."
-            ),
+    if outcome.survey_offer is not None and outcome.survey_programme_id is not None:
+        await offer_initial_survey(
+            update, context, outcome.survey_offer, outcome.survey_programme_id
         )
-        await context.bot.send_message(chat.id, text, reply_markup=markup)
+
+
+async def offer_initial_survey(
+    update: Update, context: PalContext, questionnaire: Questionnaire, programme_id: int
+) -> None:
+    """After a first place in a programme: the initial survey, as a message of its own."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    t = context.t
+    text, markup = intro_screen(
+        t,
+        questionnaire,
+        SurveyPhase.INITIAL,
+        programme_id,
+        lead=t._(
+            "One more thing, if you have a few minutes: a short survey about how "
+            "you are doing. It helps the programme see what works."
+        ),
+    )
+    await context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
 # ---------------------------------------------------------------- calendar file

@@ -17,16 +17,15 @@ from bot.keyboards import back_to_menu_button, inline
 from handlers.common import answer, caller_of
 from handlers.resident.activities import (
     not_onboarded,
+    offer_initial_survey,
     other_programme_text,
     places_text,
     pressed_id,
     show_screen,
 )
-from handlers.surveys.form import intro_screen
 from storage.activities.resident_views import CONFIRMED
 from storage.activities.series_views import SeriesDateView, SeriesView
 from storage.models import ActivityStatus
-from storage.surveys.questionnaires import SurveyPhase
 from translations import Translator
 from usecases.series import SeriesDetails, SeriesRefusal, series_details, sign_up_for_series
 
@@ -204,19 +203,10 @@ async def on_sign_up_all(update: Update, context: PalContext) -> None:
         else None
     )
     await _show(update, context, SeriesDetails(outcome.resident, outcome.view), toast=toast)
-    chat = update.effective_chat
-    if outcome.survey_offer is not None and outcome.survey_programme_id is not None and chat:
-        text, markup = intro_screen(
-            t,
-            outcome.survey_offer,
-            SurveyPhase.INITIAL,
-            outcome.survey_programme_id,
-            lead=t._(
-                "One more thing, if you have a few minutes: a short survey about how "
-                "you are doing. It helps the programme see what works."
-            ),
+    if outcome.survey_offer is not None and outcome.survey_programme_id is not None:
+        await offer_initial_survey(
+            update, context, outcome.survey_offer, outcome.survey_programme_id
         )
-        await context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
 def register(app: PalApplication) -> None:

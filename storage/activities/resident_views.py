@@ -200,7 +200,13 @@ def card_view(
     if row is None:
         return None
     card = card_of(row)
-    standing = Standing(
+    return CardView(card, standing_of(row), card.closed(now))
+
+
+def standing_of(row: Any) -> Standing:
+    """A Standing from a row with taken, waiting, my_status, my_id, my_position and the
+    two offer counts (the details statement's columns)."""
+    return Standing(
         taken=row.taken,
         waiting=row.waiting,
         status=row.my_status,
@@ -209,7 +215,6 @@ def card_view(
         deadline_offers=row.deadline_offers,
         first_come_open=row.first_come_offers > 0,
     )
-    return CardView(card, standing, card.closed(now))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from storage.activities.resident_views import (
     RESERVE,
     Standing,
     count_where,
+    standing_of,
 )
 from storage.models import ActivityStatus
 from storage.tables import ACTIVITY, ACTIVITY_SERIES, PROGRAMME
@@ -145,15 +146,7 @@ def series_view(
             r.ends_at,
             r.places,
             r.status,
-            Standing(
-                taken=r.taken,
-                waiting=r.waiting,
-                status=r.my_status,
-                registration_id=r.my_id,
-                position=r.my_position if r.my_status == RESERVE else None,
-                deadline_offers=r.deadline_offers,
-                first_come_open=r.first_come_offers > 0,
-            ),
+            standing_of(r),
             closed_reason_of(
                 status=r.status,
                 starts_at=r.starts_at,

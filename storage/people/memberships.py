@@ -100,6 +100,15 @@ def _membership(session: Session, person_id: int, programme_id: int) -> Programm
     ).first()
 
 
+def _member_row(session: Session, person: Person, programme_id: int) -> ProgrammeMembership | None:
+    """The person's row for a programme they take part in; NotAMember if they do not."""
+    assert person.id is not None
+    row = _membership(session, person.id, programme_id)
+    if person.programme_id != programme_id and (row is None or row.left_at is not None):
+        raise NotAMember(programme_id)
+    return row
+
+
 def _keep(session: Session, person_id: int, programme_id: int, now: datetime) -> None:
     """Make sure the person stays in `programme_id` once the screens show another."""
     row = _membership(session, person_id, programme_id)
@@ -147,9 +156,7 @@ def show_programme(
 ) -> Programme:
     """Show another programme the person takes part in (closed ones too: their history)."""
     person = _person(session, person_id)
-    row = _membership(session, person_id, programme_id)
-    if person.programme_id != programme_id and (row is None or row.left_at is not None):
-        raise NotAMember(programme_id)
+    _member_row(session, person, programme_id)  # NotAMember unless they take part
     programme = session.get(Programme, programme_id)
     if programme is None:
         raise NotAMember(programme_id)
@@ -169,9 +176,7 @@ def leave_programme(
     None: the person chooses again from the activity list).
     """
     person = _person(session, person_id)
-    row = _membership(session, person_id, programme_id)
-    if person.programme_id != programme_id and (row is None or row.left_at is not None):
-        raise NotAMember(programme_id)
+    row = _member_row(session, person, programme_id)
     if row is None:
         row = ProgrammeMembership(person_id=person_id, programme_id=programme_id, joined_at=now)
     row.left_at = now

@@ -12,7 +12,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from schedules.clock import FrozenClock
-from storage.activities.series import NewSeries, WeeklyRule, create_series
 from storage.db import read_only, transaction
 from storage.models import (
     Activity,
@@ -25,6 +24,7 @@ from storage.models import (
 )
 from tests.support.animator import seat_animator, seat_resident
 from tests.support.chat import ChatUser
+from tests.support.series import make_series
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 EWA = 900
@@ -127,19 +127,12 @@ async def test_a_bad_repeat_answer_gets_a_hint_and_keeps_the_draft(
 def _seed_series(engine: Engine, clock: FrozenClock, *, places: int = 2) -> tuple[int, int]:
     _, programme_id = seat_animator(engine, telegram_id=EWA)
     with transaction(engine) as session:
-        series, _ = create_series(
+        series, _ = make_series(
             session,
-            new=NewSeries(
-                programme_id=programme_id,
-                title="Klub seniora",
-                category="spotkania",
-                description="Herbata i rozmowy",
-                venue="Świetlica",
-                places=places,
-                organiser_id=None,
-            ),
-            rule=WeeklyRule(date(2026, 11, 24), date(2026, 12, 15), time(17), 120),
-            zone=WARSAW,
+            programme_id=programme_id,
+            first_day=date(2026, 11, 24),
+            last_day=date(2026, 12, 15),
+            places=places,
             now=clock.now(),
         )
         assert series.id is not None

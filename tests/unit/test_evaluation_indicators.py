@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,11 +13,11 @@ from sqlalchemy.engine import Engine
 from evaluation.indicator_table import IndicatorTable, compute_indicators
 from evaluation.indicators import ALL, INDICATORS, Kind
 from evaluation.source import report_session
-from storage.activities.series import NewSeries, WeeklyRule, create_series
 from storage.db import transaction
 from storage.models import ActivityStatus
 from tests.conftest import TEST_NOW
 from tests.support.evaluation import Story, aware, make_activity, make_person, make_programme, sign
+from tests.support.series import make_series
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 W, S = "Warsztaty", "Spotkania sąsiedzkie"
@@ -156,19 +156,12 @@ def test_a_weekly_series_counts_per_date_and_once(engine: Engine) -> None:
     with transaction(engine) as session:
         programme = make_programme(session, "PAL Co tydzień")
         assert programme.id is not None
-        _, dates = create_series(
+        _, dates = make_series(
             session,
-            new=NewSeries(
-                programme_id=programme.id,
-                title="Klub seniora",
-                category="Spotkania",
-                description="",
-                venue="Świetlica",
-                places=10,
-                organiser_id=None,
-            ),
-            rule=WeeklyRule(date(2025, 10, 7), date(2025, 10, 21), time(17), 120),
-            zone=WARSAW,
+            programme_id=programme.id,
+            first_day=date(2025, 10, 7),
+            last_day=date(2025, 10, 21),
+            category="Spotkania",
             now=datetime(2025, 9, 1, tzinfo=UTC),
         )
         dates[1].status = ActivityStatus.CANCELLED

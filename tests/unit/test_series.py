@@ -24,6 +24,7 @@ from storage.activities.series import (
 )
 from storage.db import transaction
 from storage.models import Activity, ActivitySeries, Programme, Registration
+from tests.support.series import make_series
 from tests.support.signup import make_people, make_programme
 from usecases.caller import Caller
 from usecases.series import SeriesSignUp, sign_up_for_series
@@ -150,19 +151,12 @@ def _series_race(engine: Engine, clock: FrozenClock) -> None:
     with transaction(engine) as session:
         programme = make_programme(session)
         assert programme.id is not None
-        series, dates = create_series(
+        series, dates = make_series(
             session,
-            new=NewSeries(
-                programme_id=programme.id,
-                title="Klub",
-                category="spotkania",
-                description="",
-                venue="Świetlica",
-                places=places,
-                organiser_id=None,
-            ),
-            rule=WeeklyRule(date(2026, 12, 1), date(2026, 12, 22), time(17), 60),
-            zone=WARSAW,
+            programme_id=programme.id,
+            first_day=date(2026, 12, 1),
+            last_day=date(2026, 12, 22),
+            places=places,
             now=clock.now(),
         )
         assert series.id is not None
