@@ -19,13 +19,12 @@ import zipfile
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-
 from storage.activities.sheets import (
     DEFAULT_MAX_BYTES,
     SheetRefused,
     read_activity_sheet,
 )
+from tests.support.workbooks import xlsx
 
 ZONE = ZoneInfo("Europe/Warsaw")
 HEADER = [
@@ -58,15 +57,7 @@ def _rows(n: int) -> list[list[object]]:
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(HEADER)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx(HEADER, rows)
 
 
 def _csv(rows: list[list[object]]) -> bytes:

@@ -5,14 +5,12 @@ animator calls off a third date and only the people of that date are told."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -31,6 +29,7 @@ from storage.people.roles import grant
 from tests.e2e.botapi import BotProcess, FakeBotApi, TgUser, bot_env
 from tests.support.animator import seat_animator
 from tests.support.signup import make_person
+from tests.support.workbooks import xlsx
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
 ANNA, EWA, KRYSTYNA, JAN = 6301, 6302, 6303, 6304
@@ -65,15 +64,7 @@ async def bot(
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(HEADER)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx(HEADER, rows)
 
 
 def _team(store: Engine) -> None:

@@ -7,7 +7,6 @@ programme coordinator, who invites the programme's animator."""
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import re
 import sys
@@ -16,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from storage.models import Activity, AuditEntry, Invitation, RoleGrant
 from tests.e2e.botapi import BotProcess, FakeBotApi, TgUser, bot_env
+from tests.support.workbooks import xlsx
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
 ANNA, EWA, JAN, KRYSTYNA, CELINA = 6101, 6102, 6103, 6104, 6105
@@ -67,15 +66,7 @@ async def bot(
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["title", "category", "starts_at", "ends_at", "venue", "places"])
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx(["title", "category", "starts_at", "ends_at", "venue", "places"], rows)
 
 
 async def _onboard(user: TgUser, name: str) -> None:

@@ -10,7 +10,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -22,6 +21,7 @@ from tests.support.chat import ChatUser
 from tests.support.documents import FileRecordingRequest, send_document
 from tests.support.recording import RecordingRequest
 from tests.support.signup import make_person, make_programme
+from tests.support.workbooks import xlsx
 
 EWA, KRYSTYNA = 8001, 8002
 HEADER = ["title", "category", "starts_at", "ends_at", "venue", "places"]
@@ -47,15 +47,7 @@ def programmes(engine: Engine) -> tuple[int, int]:
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(HEADER)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx(HEADER, rows)
 
 
 GOOD = [

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import Workbook
 
 from storage.activities.import_problems import ProblemKind
 from storage.activities.sheets import (
@@ -19,6 +18,7 @@ from storage.activities.sheets import (
     template_csv,
     template_xlsx,
 )
+from tests.support.workbooks import xlsx
 
 ZONE = ZoneInfo("Europe/Warsaw")
 HEADER = [
@@ -34,15 +34,7 @@ HEADER = [
 
 
 def _xlsx(rows: list[list[object]], header: list[str] = HEADER) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx(header, rows)
 
 
 def _refusal(data: bytes, name: str, **kw: int) -> SheetProblem:
