@@ -234,3 +234,49 @@ def create_series(
     session.add_all(activities)
     session.flush()
     return series, activities
+
+
+def shifted_rules(
+    session: Session, dates: list[Activity], *, weeks: int, zone: ZoneInfo
+) -> list[tuple[NewSeries, WeeklyRule]]:
+    """The weekly series behind `dates` (activities of one programme), moved by whole weeks.
+
+    For copying an edition: each series starts again from its rule, so the new year's
+    public holidays are skipped (Easter moves) and dates called off this year come back.
+    The first date of each series gives what its dates share; `programme_id` is left 0
+    for the caller to set.
+    """
+    first_of: dict[int, Activity] = {}
+    for activity in sorted(dates, key=lambda a: (a.starts_at, a.id or 0)):
+        if activity.series_id is not None:
+            first_of.setdefault(activity.series_id, activity)
+    shifted: list[tuple[NewSeries, WeeklyRule]] = []
+    for series_id, first in sorted(first_of.items()):
+        series = session.get(ActivitySeries, series_id)
+        if series is None:
+            continue
+        moved = timedelta(weeks=weeks)
+        deadline = first.registration_deadline
+        shifted.append(
+            (
+                NewSeries(
+                    programme_id=0,
+                    title=first.title,
+                    category=first.category,
+                    description=first.description,
+                    venue=first.venue,
+                    places=first.places,
+                    organiser_id=first.organiser_id,
+                    contact=first.contact,
+                    deadline_before=first.starts_at - deadline if deadline else None,
+                ),
+                WeeklyRule(
+                    series.first_day + moved,
+                    series.last_day + moved,
+                    first.starts_at.astimezone(zone).time(),
+                    series.minutes,
+                    tuple(date.fromisoformat(d) + moved for d in series.skipped),
+                ),
+            )
+        )
+    return shifted

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.activities.draft_questions import DraftInvalid
 from storage.activities.drafts import clean_text
+from storage.activities.series import create_series, expand, shifted_rules
 from storage.audit import AuditAction, record
 from storage.models import Activity, ActivityStatus, Programme
 from storage.people.staff_access import NotAllowed, StaffAction, StaffActor
@@ -293,8 +294,13 @@ def plan_copy(
         raise EditionRefused(EditionRefusal.NOT_AFTER_SOURCE)
     wanted = name if name is not None else suggested_name(source.name, starts_on.year)
     clean = clean_programme_name(session, wanted)
-    count = len(_template(session, programme_id))
-    return EditionPlan(programme_id, clean, starts_on, weeks, count)
+    template = _template(session, programme_id)
+    one_offs = sum(1 for a in template if a.series_id is None)
+    dated = sum(
+        len(expand(rule, zone=zone).dates)
+        for _, rule in shifted_rules(session, template, weeks=weeks, zone=zone)
+    )
+    return EditionPlan(programme_id, clean, starts_on, weeks, one_offs + dated)
 
 
 def shift_by_weeks(moment: datetime, weeks: int, zone: ZoneInfo) -> datetime:
@@ -350,7 +356,8 @@ def copy_edition(
     session.add(edition)
     session.flush()
     assert edition.id is not None
-    # One executemany for the whole template (a year of weekly activities is hundreds).
+    template = _template(session, programme_id)
+    # One executemany for the one-off activities (a year of them is hundreds).
     rows = [
         dict(
             programme_id=edition.id,
@@ -368,10 +375,16 @@ def copy_edition(
             created_at=now,
             updated_at=now,
         )
-        for a in _template(session, programme_id)
+        for a in template
+        if a.series_id is None
     ]
     if rows:
         session.execute(insert(Activity), rows)
+    # Weekly series start again from their rules, moved by the same whole weeks.
+    for new, rule in shifted_rules(session, template, weeks=plan.weeks, zone=zone):
+        create_series(
+            session, new=replace(new, programme_id=edition.id), rule=rule, zone=zone, now=now
+        )
     record(
         session,
         actor_id=actor.person_id,

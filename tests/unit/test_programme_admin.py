@@ -50,6 +50,7 @@ from storage.programmes.surveys import (
 )
 from storage.surveys.questionnaire_files import load_questionnaire
 from storage.surveys.questionnaires import SurveyPhase, default_questionnaire_path
+from tests.support.series import make_series
 from tests.support.signup import make_activity, make_person, make_programme
 from tests.support.surveys import answered_survey, changed
 
@@ -564,3 +565,55 @@ def test_statements_per_copy_and_screen_do_not_grow_with_the_template(
             now=NOW,
         )
     assert counter[0] <= 16  # the same for 3 and for 60 activities: one executemany
+
+
+def test_copying_an_edition_starts_its_weekly_series_again_with_next_years_holidays(
+    engine: Engine,
+) -> None:
+    admin, _, pid = _setup(engine)
+    # Mondays from 2 March to 27 April 2026: Easter Monday (6 April) is skipped.
+    with transaction(engine) as session:
+        _, dates = make_series(
+            session,
+            programme_id=pid,
+            first_day=date(2026, 3, 2),
+            last_day=date(2026, 4, 27),
+            now=datetime(2026, 2, 1, tzinfo=UTC),
+        )
+        assert date(2026, 4, 6) not in [a.starts_at.astimezone(WARSAW).date() for a in dates]
+        dates[2].status = "cancelled"  # this year only
+        make_activity(session, programme=_programme(engine, pid), starts_at=NOW + timedelta(1))
+    # 52 weeks later: Mondays 1 March to 26 April 2027; Easter Monday is 29 March 2027.
+    with read_only(engine) as session:
+        plan = plan_copy(
+            session,
+            actor=admin,
+            programme_id=pid,
+            starts_on=date(2027, 3, 1),
+            name=None,
+            zone=WARSAW,
+            now=NOW,
+        )
+    assert plan.activities == 1 + 8
+    with transaction(engine) as session:
+        edition, _ = copy_edition(
+            session,
+            actor=admin,
+            programme_id=pid,
+            starts_on=date(2027, 3, 1),
+            name=None,
+            zone=WARSAW,
+            now=NOW,
+        )
+        new_id = edition.id
+    with read_only(engine) as session:
+        copied = session.exec(
+            select(Activity)
+            .where(Activity.programme_id == new_id, col(Activity.series_id).is_not(None))
+            .order_by(col(Activity.starts_at))
+        ).all()
+    days = [a.starts_at.astimezone(WARSAW).date() for a in copied]
+    assert len(days) == 8 and date(2027, 3, 29) not in days and date(2027, 3, 15) in days
+    assert all(a.starts_at.astimezone(WARSAW).time() == time(17) for a in copied)
+    assert len({a.series_id for a in copied}) == 1
+    assert copied[0].series_id not in {a.series_id for a in dates}
