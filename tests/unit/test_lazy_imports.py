@@ -1,4 +1,4 @@
-"""`palbot run` does not import the report libraries; building a report does."""
+"""`palbot run` does not import the report, poster or QR libraries; using them does."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("numpy", "scipy", "matplotlib", "openpyxl", "reportlab", "icalendar")
+HEAVY = ("numpy", "scipy", "matplotlib", "openpyxl", "reportlab", "icalendar", "qrcode", "PIL")
 
 # Everything `palbot run` loads before serving, in a fresh interpreter.
 _RUN_PATH = """
