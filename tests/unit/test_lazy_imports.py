@@ -1,4 +1,4 @@
-"""`palbot run` does not import the report, poster or QR libraries; using them does."""
+"""`palbot run` leaves the report, poster, QR and webhook-server libraries unloaded."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("numpy", "scipy", "matplotlib", "openpyxl", "reportlab", "icalendar", "qrcode", "PIL")
+HEAVY = (
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "openpyxl",
+    "reportlab",
+    "icalendar",
+    "qrcode",
+    "PIL",
+    "aiohttp.web",  # the webhook server, not needed for long polling
+)
 
 # Everything `palbot run` loads before serving, in a fresh interpreter.
 _RUN_PATH = """
