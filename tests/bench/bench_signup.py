@@ -233,7 +233,7 @@ async def _start(
         process = psutil.Process(bot.pid)
         print(
             f"  bot at ready: {process.memory_info().rss / 2**20:.0f} MB resident, "
-            f"{_cpu_seconds(bot.pid):.2f} s CPU to start (targets <= 110 MB, <= 1.5 s)"
+            f"{_cpu_seconds(bot.pid):.2f} s CPU to start (targets <= 105 MB, <= 1.4 s)"
         )
     users = [api.user(RESIDENTS_FROM + i) for i in range(residents)]
     return Bench(api, bot, engine), activity_ids, users
