@@ -18,9 +18,14 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from aiohttp import web
+# Requests and responses only: aiohttp's server (aiohttp.web) is imported when a server
+# starts, since importing it reads the system's MIME types and costs about 2 MB, and
+# long polling (the default) never serves HTTP.
+from aiohttp.web_request import Request
+from aiohttp.web_response import Response, json_response
 from sqlalchemy import text
 from sqlmodel import Session
 from telegram import Update
@@ -35,6 +40,9 @@ from tenacity import (
 
 from bot.context import PalApplication, Services
 from bot.lifecycle import running
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +142,8 @@ class WebhookServer:
 
     def web_app(self) -> web.Application:
         """The aiohttp application with the update and health routes."""
+        from aiohttp import web  # heavy: the HTTP server, only in webhook mode
+
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post(self.config.path, self._on_update)
         app.router.add_get(HEALTH_PATH, self._on_health)
@@ -141,6 +151,8 @@ class WebhookServer:
 
     async def start(self) -> None:
         """Bind and start accepting updates."""
+        from aiohttp import web  # heavy: the HTTP server, only in webhook mode
+
         runner = web.AppRunner(
             self.web_app(), access_log=None, shutdown_timeout=self.config.shutdown_timeout
         )
@@ -170,14 +182,14 @@ class WebhookServer:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
-    async def _on_update(self, request: web.Request) -> web.Response:
+    async def _on_update(self, request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self._secret):
             log.warning("webhook: request without the right secret token refused")
-            return web.Response(status=403, text="forbidden")
+            return Response(status=403, text="forbidden")
         if not self._accepting or not self.application.running:
             # Telegram (or the reverse proxy) retries, possibly on another process.
-            return web.Response(status=503, text="shutting down")
+            return Response(status=503, text="shutting down")
         try:
             payload = await request.json()
             if not isinstance(payload, dict):
@@ -185,12 +197,12 @@ class WebhookServer:
             update = Update.de_json(payload, self.application.bot)
         except (ValueError, KeyError, TypeError, json.JSONDecodeError):
             log.warning("webhook: malformed update refused")
-            return web.Response(status=400, text="bad update")
+            return Response(status=400, text="bad update")
         log.debug("webhook: update_id=%s queued", update.update_id)
         await self.application.update_queue.put(update)
-        return web.Response(text="ok")
+        return Response(text="ok")
 
-    async def _on_health(self, _request: web.Request) -> web.Response:
+    async def _on_health(self, _request: Request) -> Response:
         timeout = self.config.health_timeout
         database, bot_api = await asyncio.gather(
             database_reachable(self.services, timeout),
@@ -204,7 +216,7 @@ class WebhookServer:
             "accepting_updates": self._accepting,
             "queued_updates": self.application.update_queue.qsize(),
         }
-        return web.json_response(body, status=200 if healthy else 503)
+        return json_response(body, status=200 if healthy else 503)
 
 
 async def register_webhook(application: PalApplication, config: WebhookConfig) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import logging
 
-import qrcode
 from telegram import InputFile, Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
@@ -194,6 +193,8 @@ def checkin_link(bot_username: str, activity_id: int, code: str) -> str:
 
 def qr_png(link: str) -> bytes:
     """A QR code of the link, as PNG bytes."""
+    import qrcode  # heavy: Pillow (about 5 MB resident), only when a code is shown
+
     image = qrcode.make(link, box_size=10, border=3)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")

@@ -20,7 +20,7 @@ from storage.audit import AuditAction, record
 from storage.models import ParticipantCode, Programme, SurveyResponse
 from storage.people.staff_access import StaffAction, StaffActor
 from storage.programmes.editions import programme_for
-from storage.surveys.questionnaire_files import MAX_FILE_BYTES, load_questionnaire, validate_file
+from storage.surveys.questionnaire_files import MAX_FILE_BYTES, check_file
 from storage.surveys.questionnaires import (
     Problem,
     Questionnaire,
@@ -49,10 +49,9 @@ def questionnaire_problems(
     session: Session | None, path: Path
 ) -> tuple[Questionnaire | None, list[Problem]]:
     """A file's problems, including a content change under a version that has responses."""
-    problems = validate_file(path)
-    if problems:
+    q, problems = check_file(path)  # read and checked once: every start does this
+    if q is None:
         return None, problems
-    q = load_questionnaire(path)
     if session is not None:
         conflict = version_conflict(session, q)
         if conflict:

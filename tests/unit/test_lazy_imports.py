@@ -1,4 +1,4 @@
-"""`palbot run` does not import the report libraries; building a report does."""
+"""`palbot run` leaves the report, poster, QR and webhook-server libraries unloaded."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("numpy", "scipy", "matplotlib", "openpyxl", "reportlab", "icalendar")
+HEAVY = (
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "openpyxl",
+    "reportlab",
+    "icalendar",
+    "qrcode",
+    "PIL",
+    "aiohttp.web",  # the webhook server, not needed for long polling
+)
 
 # Everything `palbot run` loads before serving, in a fresh interpreter.
 _RUN_PATH = """
@@ -50,3 +60,45 @@ def test_palbot_run_leaves_the_report_libraries_unloaded(tmp_path: Path) -> None
     assert result["at_start"] == []
     # The check would see them: the report code does load them when used.
     assert {"numpy", "scipy"} <= set(result["after_report_code"])
+
+
+# `palbot run`'s database step, in a fresh interpreter, on the database in argv[1].
+_OPEN_DATABASE = """
+import json, sys
+from bot.cli.common import open_database
+from bot.settings import load_settings
+from storage.migrate import is_up_to_date
+settings = load_settings(_env_file=None, token="123456:lazy", database_url=sys.argv[1])
+engine = open_database(settings)
+alembic_at_start = "alembic" in sys.modules
+print(json.dumps({"alembic": alembic_at_start, "up_to_date": is_up_to_date(engine)}))
+"""
+
+
+def _open_database(url: str, cwd: Path) -> dict[str, bool]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _OPEN_DATABASE, url],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, bool] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_alembic_is_loaded_only_when_there_is_a_migration_to_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    # A new database: alembic creates the schema.
+    assert _open_database(url, tmp_path) == {"alembic": True, "up_to_date": True}
+    # The next start finds it at the newest revision without alembic.
+    assert _open_database(url, tmp_path) == {"alembic": False, "up_to_date": True}
