@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy.engine import Engine
@@ -28,6 +29,16 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Engine:
     return engine
 
 
+def _cancelled_at_stop(record: logging.LogRecord) -> bool:
+    """Drop apscheduler's "Error running job" for a job cancelled because the bot stops.
+
+    Stopping the job queue cancels a periodic tick that happens to be running; that is
+    the stop doing its work, not an error, and its traceback would hide real ones.
+    """
+    error = record.exc_info[1] if record.exc_info else None
+    return not isinstance(error, asyncio.CancelledError)
+
+
 def configure_logging(level: str) -> None:
     """Log ids and events to stderr; never message texts or names (see handlers)."""
     logging.basicConfig(
@@ -37,6 +48,7 @@ def configure_logging(level: str) -> None:
     # httpx logs every request URL, which contains the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.executors.default").addFilter(_cancelled_at_stop)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # At DEBUG, python-telegram-bot logs whole updates and request parameters (message
     # texts, names, answers); ours never do, so only its INFO and above are let through.
