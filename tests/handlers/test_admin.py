@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -152,7 +153,6 @@ async def test_remove_in_two_taps_and_withdraw(
 async def test_expired_and_forged_links(
     chat_user: Callable[..., ChatUser], engine: Engine, programme_id: int, clock: FrozenClock
 ) -> None:
-    from datetime import timedelta
 
     anna = chat_user(ANNA, language_code="en")
     payload = await _invite(anna, "Invite an animator")

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from bot.settings import Settings, load_settings
 from schedules.clock import FrozenClock
 from storage.db import read_only, transaction
-from storage.models import Activity, AuditEntry, Person, Programme, RoleGrant
+from storage.models import Activity, AuditEntry, Dialog, Person, Programme, RoleGrant
 from storage.surveys.questionnaires import SurveyPhase
 from tests.conftest import TEST_TOKEN
 from tests.support.chat import ChatUser
@@ -355,8 +355,6 @@ async def test_a_resident_and_an_animator_are_refused(
         after.final_survey_opened_at,
     ) == (before.name, None, True, None, None)
     with read_only(engine) as session:
-        from storage.models import Dialog
-
         assert session.exec(select(Dialog)).all() == []
 
 

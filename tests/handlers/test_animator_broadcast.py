@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
+from telegram import Update
 
 from bot.broadcast_progress import progress_watcher
 from bot.context import Services
@@ -47,7 +48,6 @@ async def ewa(chat_user: Callable[..., ChatUser], scene: Scene) -> ChatUser:
 
 async def send_photo(user: ChatUser, caption: str) -> None:
     """The user sends a photo with a caption."""
-    from telegram import Update
 
     message: dict[str, Any] = {
         "message_id": next(_ids),

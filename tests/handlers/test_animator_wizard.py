@@ -14,7 +14,7 @@ from bot.context import PalApplication, Services
 from bot.settings import Settings
 from schedules.clock import FrozenClock
 from storage.db import read_only
-from storage.models import Activity, Dialog
+from storage.models import Activity, Dialog, Person
 from tests.support.animator import seat_animator, seat_resident
 from tests.support.chat import ChatUser
 from tests.support.recording import RecordingRequest
@@ -76,8 +76,6 @@ async def test_ewa_creates_an_activity_and_residents_see_it(
     # A resident of the same programme finds it in /activities.
     assert activity.organiser_id is not None
     with read_only(engine) as session:
-        from storage.models import Person
-
         organiser = session.get(Person, activity.organiser_id)
         assert organiser is not None and organiser.programme_id is not None
         programme_id = organiser.programme_id

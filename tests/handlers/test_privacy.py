@@ -12,11 +12,14 @@ from sqlmodel import select
 
 from bot.context import PalApplication
 from bot.settings import Settings, load_settings
+from handlers.privacy.rights import schedule_retention
 from schedules.clock import FrozenClock
 from storage.activities.seats import cancel
 from storage.db import transaction
-from storage.models import Person, PlaceOffer, Registration
+from storage.models import Person, PlaceOffer, Programme, Registration
+from storage.people.without_telegram import create_proxy_participant
 from tests.conftest import TEST_TOKEN
+from tests.support.animator import seat_animator, seat_resident
 from tests.support.chat import ChatUser
 from tests.support.privacy import Resident, person_row, resident_with_history
 
@@ -64,7 +67,6 @@ async def test_notice_in_the_residents_language_for_anyone(
 async def test_notice_states_the_programmes_retention(
     chat_user: Callable[..., ChatUser], engine: Engine, wieslawa: Resident
 ) -> None:
-    from storage.models import Programme
 
     with transaction(engine) as session:
         programme = session.get(Programme, wieslawa.programme_id)
@@ -207,8 +209,6 @@ async def test_someone_elses_confirmation_erases_nobody(
 async def test_animator_deletes_a_paper_participants_data(
     chat_user: Callable[..., ChatUser], engine: Engine, clock: FrozenClock
 ) -> None:
-    from storage.people.without_telegram import create_proxy_participant
-    from tests.support.animator import seat_animator, seat_resident
 
     animator_id, programme_id = seat_animator(engine, telegram_id=910, name="Ewa")
     _, other_programme = seat_animator(engine, telegram_id=911, name="Piotr")
@@ -247,7 +247,6 @@ async def test_animator_deletes_a_paper_participants_data(
 
 
 async def test_retention_jobs_are_rebuilt_on_start(app: PalApplication) -> None:
-    from handlers.privacy.rights import schedule_retention
 
     await schedule_retention(app)
     jobs = app.job_queue

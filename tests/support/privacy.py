@@ -6,6 +6,7 @@ export cannot find them by accident.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -240,7 +241,6 @@ def telegram_id_patterns(telegram_id: int) -> list[bytes]:
 
 def name_patterns(name: str) -> list[bytes]:
     """How a name can appear: UTF-8 (SQLite, PostgreSQL) and JSON-escaped."""
-    import json
 
     return [name.encode(), json.dumps(name).strip('"').encode()]
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from storage.models import Person, Programme, Registration, RegistrationStatus
 from storage.surveys.questionnaires import SurveyPhase, default_questionnaire_path, items_for_phase
-from storage.surveys.responses import Channel, answer, start_or_resume, submit
+from storage.surveys.responses import Channel, answer, start_or_resume, submit, view
 from tests.support.signup import make_activity
 
 Data = dict[str, Any]
@@ -151,7 +151,6 @@ def answered_survey(
         surveys_dir=surveys_dir,
     )
     assert response.id is not None
-    from storage.surveys.responses import view
 
     items = items_for_phase(view(session, response).questionnaire, phase)
     for index, item in enumerate(items):

@@ -7,10 +7,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.data_export import render_html
+from evaluation.options import ReportOptions
+from evaluation.report import build_report
 from storage.activities.organising import Actor
 from storage.consultations.answers import (
     Answerer,
@@ -20,7 +23,17 @@ from storage.consultations.answers import (
     move_to,
     write_free_text,
 )
-from storage.consultations.drafts import ConsultationInvalid, Fault, Step, answer, parse_options
+from storage.consultations.answers import write_free_text as write
+from storage.consultations.drafts import (
+    ConsultationInvalid,
+    Fault,
+    Step,
+    answer,
+    layout,
+    localized,
+    parse_options,
+    parse_translation,
+)
 from storage.consultations.results import free_text_answers, results
 from storage.consultations.running import (
     ConsultationNotOpen,
@@ -45,7 +58,7 @@ from storage.people.without_telegram import create_proxy_participant
 from storage.privacy.erasure import erase_person, erasure_preview
 from storage.privacy.my_data import person_data
 from tests.support.animator import Scene, make_scene
-from tests.support.signup import make_person, make_programme
+from tests.support.signup import make_people, make_person, make_programme
 from translations import translator
 
 ZONE = ZoneInfo("Europe/Warsaw")
@@ -409,10 +422,6 @@ def test_erasure_keeps_choices_under_the_code_or_deletes_them(
 
 
 def test_the_workbook_sheet_counts_people_and_hides_small_options(engine: Engine) -> None:
-    from evaluation.options import ReportOptions
-    from evaluation.report import build_report
-    from storage.consultations.answers import write_free_text as write
-    from tests.support.signup import make_people
 
     scene = make_scene(engine, NOW, places=3, people=3)
     others = make_people(engine, 9, programme_id=scene.programme_id, first_telegram_id=20_000)
@@ -450,7 +459,6 @@ def test_the_workbook_sheet_counts_people_and_hides_small_options(engine: Engine
 
 
 def test_an_answer_tap_takes_few_statements(engine: Engine, scene: Scene) -> None:
-    from sqlalchemy import event
 
     cid = _create(engine, scene)
     statements: list[str] = []
@@ -478,7 +486,6 @@ def test_an_answer_tap_takes_few_statements(engine: Engine, scene: Scene) -> Non
 
 
 def test_a_translation_keeps_the_layout_of_the_original() -> None:
-    from storage.consultations.drafts import layout, localized, parse_translation
 
     d = draft(kind="survey", title="Potrzeby", free="Coś jeszcze?")
     assert layout(d) == "Potrzeby\n\nKiedy spotkania?\nRano\nPo południu\nWieczorem\n\nCoś jeszcze?"

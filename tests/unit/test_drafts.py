@@ -14,6 +14,7 @@ from schedules.clock import FrozenClock
 from storage.activities.draft_questions import DraftInvalid, Problem, Step
 from storage.activities.drafts import (
     answer,
+    moments,
     next_step,
     previous_step,
     series_dates,
@@ -153,7 +154,6 @@ def test_wall_clock_length_across_the_dst_change(clock: FrozenClock) -> None:
     clock.set(datetime(2027, 3, 20, 9, 0, tzinfo=UTC))
     # Clocks go forward at 02:00 on 28 March 2027: a 1:00–4:00 night walk is 3 wall hours.
     draft = _fill(clock.now(), d="28.03", s="1:00", e="do 4:00", l="none")
-    from storage.activities.drafts import moments
 
     found = moments(draft, WARSAW)
     assert found.ends_at - found.starts_at == timedelta(hours=2)

@@ -27,7 +27,7 @@ from storage.models import Programme
 from storage.privacy.erasure import erase_person
 from storage.privacy.my_data import person_data
 from tests.support.privacy import Resident, resident_with_history
-from tests.support.signup import make_person
+from tests.support.signup import make_activity, make_person
 from translations import translator
 
 
@@ -44,7 +44,6 @@ def story(engine: Engine, clock: FrozenClock) -> tuple[Resident, str, int]:
         )
         assert animator.id is not None
         # Ewa also signed Wiesława up somewhere on her behalf (an audited proxy act).
-        from tests.support.signup import make_activity
 
         extra = make_activity(
             session,

@@ -22,6 +22,7 @@ from sqlmodel import select
 from evaluation.charts import figures, save_charts
 from evaluation.disclosure import DisclosureRules
 from evaluation.export import report_files
+from evaluation.indicators import INDICATORS
 from evaluation.options import ReportOptions
 from evaluation.report import Report, build_report
 from evaluation.source import report_session
@@ -186,7 +187,6 @@ def test_items_sheet_marks_reverse_items_and_shows_final_only_answers(engine: En
 def test_definitions_sheet_defines_every_indicator_in_the_language(engine: Engine) -> None:
     report = _report(engine, _story(engine), language="pl")
     values = [c.value for row in _sheet(report, "definitions").rows for c in row]
-    from evaluation.indicators import INDICATORS
 
     for indicator in INDICATORS:
         assert report.t._(indicator.label) in values

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, select
 
 import storage.models  # noqa: F401
 from storage.db import make_engine
@@ -20,6 +20,7 @@ from storage.migrate import (
     stored_revisions,
     upgrade_to_latest,
 )
+from storage.models import Broadcast, Person, Programme
 
 
 def _diff(engine: Engine) -> list[object]:
@@ -43,9 +44,6 @@ def test_upgrade_twice_is_harmless(engine: Engine) -> None:
 
 
 def test_telegram_ids_fit_64_bits(postgres_engine: Engine) -> None:
-    from sqlmodel import Session, select
-
-    from storage.models import Broadcast, Person, Programme
 
     big = 7_900_000_123  # Telegram ids grow past 2**31
     with Session(postgres_engine) as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -160,7 +161,6 @@ def _sends(engine: Engine, kind: SendKind) -> list[PendingSend]:
 
 
 def _expire(engine: Engine, clock: FrozenClock) -> int:
-    import asyncio
 
     database = Database(engine)
     try:

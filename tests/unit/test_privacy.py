@@ -17,6 +17,7 @@ from storage.models import (
     Dialog,
     ParticipantCode,
     PendingSend,
+    Person,
     PlaceOffer,
     Registration,
     RoleGrant,
@@ -320,8 +321,6 @@ def test_erased_stub_is_not_found_by_telegram_id(engine: Engine, clock: FrozenCl
     with transaction(engine) as session:
         erase_person(session, person_id=wieslawa.person_id, now=now)
     with Session(engine) as session:
-        from storage.models import Person
-
         assert (
             session.exec(select(Person).where(Person.telegram_id == wieslawa.telegram_id)).first()
             is None

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 import schedules.notices  # noqa: F401  (registers the renderer)
 from schedules.clock import FrozenClock
+from schedules.messages import OutgoingMessage
 from schedules.renderers import RENDERERS
 from storage.activities.seats import cancel, sign_up
 from storage.db import transaction
@@ -65,7 +66,6 @@ def test_promotion_message_has_title_date_venue_and_cancel(
 ) -> None:
     send_id, activity_id = _promote(engine, clock)
     message = _render(engine, send_id)
-    from schedules.messages import OutgoingMessage
 
     assert isinstance(message, OutgoingMessage)
     assert message.text.startswith("Добра новина: звільнилося місце, і воно ваше!")

@@ -17,6 +17,7 @@ from storage.surveys.questionnaire_files import (
 )
 from storage.surveys.questionnaires import (
     ItemType,
+    Questionnaire,
     QuestionnaireError,
     SurveyPhase,
     default_questionnaire_path,
@@ -333,7 +334,6 @@ def test_missing_file_is_a_problem(tmp_path: Path) -> None:
 def test_version_given_as_a_number_is_text() -> None:
     data = default_data()
     data["version"] = 2
-    from storage.surveys.questionnaires import Questionnaire
 
     assert Questionnaire.model_validate(data).version == "2"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -168,7 +169,6 @@ def test_person_data_and_erase_commands(
     capsys: pytest.CaptureFixture[str],
     tmp_path: object,
 ) -> None:
-    from pathlib import Path
 
     with transaction(engine) as session:
         programme = make_programme(session)

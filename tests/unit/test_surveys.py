@@ -12,9 +12,9 @@ from sqlmodel import Session, select
 
 from schedules.clock import FrozenClock
 from storage.db import transaction
-from storage.models import ParticipantCode, SurveyAnswer, SurveyResponse, SurveyVersion
+from storage.models import ParticipantCode, Programme, SurveyAnswer, SurveyResponse, SurveyVersion
 from storage.people.participant_codes import CODE_ALPHABET, new_code, participant_code
-from storage.surveys.questionnaire_files import questionnaire_cache
+from storage.surveys.questionnaire_files import load_questionnaire, questionnaire_cache
 from storage.surveys.questionnaires import SurveyPhase
 from storage.surveys.responses import (
     AlreadySubmitted,
@@ -214,8 +214,6 @@ def test_one_submission_per_phase_per_programme(engine: Engine, clock: FrozenClo
         assert code is not None and code.person_id is not None
         person_id, programme_id = code.person_id, response.programme_id
     with transaction(engine) as session:
-        from storage.models import Programme
-
         programme = session.get(Programme, programme_id)
         assert programme is not None
         with pytest.raises(AlreadySubmitted) as refused:
@@ -284,11 +282,9 @@ def test_a_changed_file_with_the_same_version_is_refused(
     questionnaire_cache.clear()
     with transaction(engine) as session:
         programme = load_view(session, response_id=rid).response
-        from storage.models import Programme
 
         prog = session.get(Programme, programme.programme_id)
         assert prog is not None
-        from storage.surveys.questionnaire_files import load_questionnaire
 
         edited = load_questionnaire(path)
         assert version_conflict(session, edited) is not None
@@ -299,8 +295,6 @@ def test_a_changed_file_with_the_same_version_is_refused(
     write_yaml(path, data)
     questionnaire_cache.clear()
     with transaction(engine) as session:
-        from storage.surveys.questionnaire_files import load_questionnaire
-
         assert version_conflict(session, load_questionnaire(path)) is None
         prog = session.get(Programme, prog.id)
         assert prog is not None

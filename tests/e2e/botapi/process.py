@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
 
 from .models import ExpectationError
+from .server import DEFAULT_TOKEN
 
 if TYPE_CHECKING:
     from .server import FakeBotApi
@@ -28,7 +29,6 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 def bot_env(api: FakeBotApi, token: str | None = None, **extra: str) -> dict[str, str]:
     """Return env vars pointing the bot at api (PALBOT_API_URL, PALBOT_TOKEN, plus extra)."""
-    from .server import DEFAULT_TOKEN
 
     return {
         "PALBOT_API_URL": api.base_url,
