@@ -16,26 +16,25 @@ import threading
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-
-import qrcode
-from reportlab.lib.colors import Color, HexColor, black, white
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import cm
-from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
+from typing import TYPE_CHECKING
 
 from bot.poster_content import PosterActivity
 from translations import Translator
 
+if TYPE_CHECKING:
+    from reportlab.pdfgen.canvas import Canvas
+
 REGULAR = "DejaVuSans"
 BOLD = "DejaVuSans-Bold"
-PAGE_WIDTH, PAGE_HEIGHT = A4
-MARGIN = 1.8 * cm
-ACCENT = HexColor("#1f4e79")
-MUTED = HexColor("#4a4a4a")
-BAND = HexColor("#e8eef5")
+# A4 in PDF points, and a centimetre: plain numbers, so that reportlab (about 30 MB with
+# its fonts) loads when the first poster is drawn, not when `palbot run` starts.
+PAGE_WIDTH, PAGE_HEIGHT = 595.2755905511812, 841.8897637795277
+CM = 72 / 2.54
+MARGIN = 1.8 * CM
+ACCENT = "#1f4e79"
+MUTED = "#4a4a4a"
+BAND = "#e8eef5"
+BLACK, WHITE = "#000000", "#ffffff"
 # Activities per page of the programme poster, each with its own QR code.
 ROWS_PER_PAGE = 6
 # Handlers build posters in worker threads; reportlab's font registry and the embedded
@@ -50,6 +49,9 @@ def register_fonts() -> None:
     spec = importlib.util.find_spec("matplotlib")
     assert spec is not None and spec.submodule_search_locations
     folder = Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf"
+    from reportlab.pdfbase import pdfmetrics  # heavy: reportlab
+    from reportlab.pdfbase.ttfonts import TTFont  # heavy: reportlab
+
     pdfmetrics.registerFont(TTFont(REGULAR, str(folder / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(BOLD, str(folder / "DejaVuSans-Bold.ttf")))
 
@@ -59,6 +61,8 @@ def register_fonts() -> None:
 
 def _draw_qr(canvas: Canvas, link: str, x: float, y: float, size: float) -> None:
     """The QR code of `link` as vector squares, `size` wide, lower-left corner at (x, y)."""
+    import qrcode  # heavy: qrcode and Pillow
+
     code = qrcode.QRCode(border=0, error_correction=qrcode.constants.ERROR_CORRECT_M)
     code.add_data(link)
     code.make(fit=True)
@@ -66,9 +70,9 @@ def _draw_qr(canvas: Canvas, link: str, x: float, y: float, size: float) -> None
     # A quiet zone of four modules, in white, so the code scans even on a busy board.
     modules = len(matrix) + 8
     cell = size / modules
-    canvas.setFillColor(white)
+    canvas.setFillColor(WHITE)
     canvas.rect(x, y, size, size, stroke=0, fill=1)
-    canvas.setFillColor(black)
+    canvas.setFillColor(BLACK)
     path = canvas.beginPath()
     for row, line in enumerate(matrix):
         column = 0
@@ -92,7 +96,7 @@ def _fit_lines(
 ) -> tuple[list[str], float]:
     """Wrap `text` into at most `max_lines`, shrinking the font down to `smallest`."""
     while True:
-        lines = simpleSplit(text, font, size, width)
+        lines = _wrap(text, font, size, width)
         if len(lines) <= max_lines or size <= smallest:
             break
         size -= 2
@@ -105,7 +109,15 @@ def _fit_lines(
     return lines, size
 
 
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    from reportlab.lib.utils import simpleSplit  # heavy: reportlab
+
+    return list(simpleSplit(text, font, size, width))
+
+
 def _width(text: str, font: str, size: float) -> float:
+    from reportlab.pdfbase import pdfmetrics  # heavy: reportlab
+
     return float(pdfmetrics.stringWidth(text, font, size))
 
 
@@ -124,7 +136,7 @@ def _lines(
     x: float,
     y: float,
     *,
-    color: Color = black,
+    color: str = BLACK,
     leading: float = 1.2,
     centre: bool = False,
 ) -> float:
@@ -168,8 +180,8 @@ def _without_telegram(t: Translator, contact: str | None, venue: str | None) -> 
 def _footer_box(canvas: Canvas, text: str, bottom: float) -> float:
     """The shaded box on how to sign up without Telegram, from `bottom` up; returns its top."""
     width = PAGE_WIDTH - 2 * MARGIN
-    lines, size = _fit_lines(text, REGULAR, 14, width - 1 * cm, 4, 10)
-    height = len(lines) * size * 1.3 + 0.8 * cm
+    lines, size = _fit_lines(text, REGULAR, 14, width - 1 * CM, 4, 10)
+    height = len(lines) * size * 1.3 + 0.8 * CM
     top = bottom + height
     canvas.setFillColor(BAND)
     canvas.roundRect(MARGIN, bottom, width, height, 6, stroke=0, fill=1)
@@ -178,9 +190,9 @@ def _footer_box(canvas: Canvas, text: str, bottom: float) -> float:
         lines,
         REGULAR,
         size,
-        MARGIN + 0.5 * cm,
-        top - 0.4 * cm - size,
-        color=black,
+        MARGIN + 0.5 * CM,
+        top - 0.4 * CM - size,
+        color=BLACK,
         leading=1.3,
     )
     return top
@@ -188,17 +200,19 @@ def _footer_box(canvas: Canvas, text: str, bottom: float) -> float:
 
 def _header(canvas: Canvas, programme: str) -> float:
     """The programme's name in a band at the top; returns the y below it."""
-    band = 1.4 * cm
+    band = 1.4 * CM
     canvas.setFillColor(ACCENT)
     canvas.rect(0, PAGE_HEIGHT - band, PAGE_WIDTH, band, stroke=0, fill=1)
     name, size = _fit_lines(programme, BOLD, 14, PAGE_WIDTH - 2 * MARGIN, 1, 9)
-    _lines(canvas, name, BOLD, size, MARGIN, PAGE_HEIGHT - band / 2 - size / 3, color=white)
-    return PAGE_HEIGHT - band - 1.2 * cm
+    _lines(canvas, name, BOLD, size, MARGIN, PAGE_HEIGHT - band / 2 - size / 3, color=WHITE)
+    return PAGE_HEIGHT - band - 1.2 * CM
 
 
 def _new_canvas(buffer: io.BytesIO, title: str, t: Translator) -> Canvas:
+    from reportlab.pdfgen.canvas import Canvas  # heavy: reportlab
+
     register_fonts()
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
+    canvas = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=1)
     canvas.setTitle(title)
     canvas.setSubject(t._("Sign-up poster"))
     canvas.setCreator("PAL Bot")
@@ -226,7 +240,7 @@ def _activity_poster(
 
     title, size = _fit_lines(item.title, BOLD, 34, width, 3, 18)
     y = _lines(canvas, title, BOLD, size, MARGIN, y - size * 0.4, color=ACCENT, leading=1.15)
-    y -= 0.5 * cm
+    y -= 0.5 * CM
 
     when = t.date(item.starts_at)
     hours = t._("Time: {start}–{end}").format(
@@ -239,17 +253,17 @@ def _activity_poster(
     )
     y = _lines(canvas, venue, REGULAR, venue_size, MARGIN, y)
     places, places_size = _fit_lines(places_text(t, item), BOLD, 18, width, 2, 12)
-    y = _lines(canvas, places, BOLD, places_size, MARGIN, y - 0.4 * cm, color=MUTED)
+    y = _lines(canvas, places, BOLD, places_size, MARGIN, y - 0.4 * CM, color=MUTED)
 
     footer_top = _footer_box(canvas, _without_telegram(t, contact, item.venue), MARGIN)
-    caption_space = 2.3 * cm
-    room = y - footer_top - caption_space - 0.8 * cm
-    qr_size = min(10 * cm, room)
+    caption_space = 2.3 * CM
+    room = y - footer_top - caption_space - 0.8 * CM
+    qr_size = min(10 * CM, room)
     # The code and its caption sit in the middle of the space left, not under the text.
-    qr_top = y - 0.4 * cm - (room - qr_size) / 2
+    qr_top = y - 0.4 * CM - (room - qr_size) / 2
     _draw_qr(canvas, item.link, (PAGE_WIDTH - qr_size) / 2, qr_top - qr_size, qr_size)
-    caption_y = qr_top - qr_size - 0.7 * cm
-    caption = simpleSplit(
+    caption_y = qr_top - qr_size - 0.7 * CM
+    caption = _wrap(
         t._("Scan the code with your phone's camera to sign up in Telegram."), BOLD, 14, width
     )
     caption_y = _lines(canvas, caption, BOLD, 14, PAGE_WIDTH / 2, caption_y, centre=True)
@@ -279,11 +293,11 @@ def _programme_poster(
     for number, page in enumerate(pages, 1):
         footer_top = _footer_box(canvas, _without_telegram(t, contact, None), MARGIN)
         y = _header(canvas, programme)
-        y = _lines(canvas, [heading], BOLD, 28, MARGIN, y - 0.3 * cm, color=ACCENT)
-        note = simpleSplit(
+        y = _lines(canvas, [heading], BOLD, 28, MARGIN, y - 0.3 * CM, color=ACCENT)
+        note = _wrap(
             t._("Scan the code next to an activity to sign up in Telegram."), REGULAR, 12, width
         )
-        y = _lines(canvas, note, REGULAR, 12, MARGIN, y, color=MUTED) - 0.2 * cm
+        y = _lines(canvas, note, REGULAR, 12, MARGIN, y, color=MUTED) - 0.2 * CM
         if not page:
             _lines(
                 canvas,
@@ -291,11 +305,11 @@ def _programme_poster(
                 REGULAR,
                 16,
                 MARGIN,
-                y - 1 * cm,
+                y - 1 * CM,
             )
-            _draw_qr(canvas, bot, (PAGE_WIDTH - 6 * cm) / 2, y - 9 * cm, 6 * cm)
-        row_height = (y - footer_top - 0.3 * cm) / ROWS_PER_PAGE
-        qr_size = min(row_height - 0.3 * cm, 3.6 * cm)
+            _draw_qr(canvas, bot, (PAGE_WIDTH - 6 * CM) / 2, y - 9 * CM, 6 * CM)
+        row_height = (y - footer_top - 0.3 * CM) / ROWS_PER_PAGE
+        qr_size = min(row_height - 0.3 * CM, 3.6 * CM)
         for item in page:
             canvas.setStrokeColor(BAND)
             canvas.setLineWidth(1)
@@ -307,8 +321,8 @@ def _programme_poster(
                 y - (row_height + qr_size) / 2,
                 qr_size,
             )
-            text_width = width - qr_size - 0.6 * cm
-            line_y = y - 0.65 * cm
+            text_width = width - qr_size - 0.6 * CM
+            line_y = y - 0.65 * CM
             when = t.date_time(item.starts_at)
             line_y = _lines(
                 canvas, [when[:1].upper() + when[1:]], BOLD, 12, MARGIN, line_y, color=MUTED

@@ -24,7 +24,7 @@ from telegram.ext import CallbackQueryHandler
 from bot.context import PalApplication, PalContext
 from bot.keyboards import inline
 from bot.poster_content import PosterActivity, activity_link, bot_link
-from bot.posters_on_demand import activity_poster, programme_poster
+from bot.posters import activity_poster, programme_poster
 from handlers.animator.acting_for import show_card as show_person_card
 from handlers.animator.common import (
     Rows,

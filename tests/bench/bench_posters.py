@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.poster_content import PosterActivity, activity_link, bot_link
-from bot.posters_on_demand import activity_poster, programme_poster
+from bot.posters import activity_poster, programme_poster
 from translations import translator
 
 

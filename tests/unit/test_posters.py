@@ -12,8 +12,7 @@ import pytest
 from reportlab.lib.pagesizes import A4
 
 from bot.poster_content import PosterActivity, activity_link, bot_link
-from bot.posters import ROWS_PER_PAGE
-from bot.posters_on_demand import activity_poster, programme_poster
+from bot.posters import ROWS_PER_PAGE, activity_poster, programme_poster
 from tests.support.pdf import page_qr_codes, page_sizes, page_texts
 from translations import translator
 
