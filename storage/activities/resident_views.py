@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, func, select
 from sqlmodel import Session
 
 from storage.activities.listing import PAGE_SIZE, ClosedReason, closed_reason_of
 from storage.activities.offers import held
 from storage.models import ActivityStatus, OfferKind, OfferState, RegistrationStatus
+from storage.programmes.open import takes_sign_ups
 from storage.tables import ACTIVITY, PLACE_OFFER, PROGRAMME, REGISTRATION
 
 CONFIRMED = RegistrationStatus.CONFIRMED.value
@@ -349,13 +350,7 @@ class ProgrammeChoice:
 
 _OPEN_PROGRAMMES = (
     select(PROGRAMME.c.id, PROGRAMME.c.name)
-    .where(
-        PROGRAMME.c.archived_at.is_(None),
-        or_(
-            PROGRAMME.c.signup_open_until.is_(None),
-            PROGRAMME.c.signup_open_until > bindparam("now"),
-        ),
-    )
+    .where(takes_sign_ups(bindparam("now")))
     .order_by(PROGRAMME.c.name)
 )
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from storage.audit import AuditAction, record
 from storage.models import Person, Programme, ProgrammeMembership
 from storage.models.people import OnboardingStep
+from storage.programmes.open import programme_takes_sign_ups, takes_sign_ups
 from storage.tables import PERSON, PROGRAMME, PROGRAMME_MEMBERSHIP
 
 
@@ -49,13 +50,6 @@ class ResidentProgrammes:
     joinable: tuple[ProgrammeEntry, ...]
 
 
-def _is_open(now: datetime) -> ColumnElement[bool]:
-    return and_(
-        PROGRAMME.c.archived_at.is_(None),
-        or_(PROGRAMME.c.signup_open_until.is_(None), PROGRAMME.c.signup_open_until > now),
-    )
-
-
 def resident_programmes(session: Session, *, person_id: int, now: datetime) -> ResidentProgrammes:
     """The shown programme, the others joined and not left, and open ones to join."""
     connection = session.connection()
@@ -71,9 +65,12 @@ def resident_programmes(session: Session, *, person_id: int, now: datetime) -> R
         ).scalars()
     )
     rows = connection.execute(
-        core_select(PROGRAMME.c.id, PROGRAMME.c.name, _is_open(now).label("is_open"))
+        core_select(PROGRAMME.c.id, PROGRAMME.c.name, takes_sign_ups(now).label("is_open"))
         .where(
-            or_(PROGRAMME.c.id.in_(joined | ({home} if home is not None else set())), _is_open(now))
+            or_(
+                PROGRAMME.c.id.in_(joined | ({home} if home is not None else set())),
+                takes_sign_ups(now),
+            )
         )
         .order_by(PROGRAMME.c.name)
     ).all()
@@ -127,11 +124,7 @@ def join_programme(
     """Join an open programme and show it; the programme shown so far stays joined."""
     person = _person(session, person_id)
     programme = session.get(Programme, programme_id)
-    if (
-        programme is None
-        or programme.archived_at is not None
-        or (programme.signup_open_until is not None and programme.signup_open_until <= now)
-    ):
+    if programme is None or not programme_takes_sign_ups(programme, now):
         raise NotJoinable(programme_id)
     if person.programme_id == programme_id:
         return programme

@@ -11,10 +11,11 @@ import unicodedata
 from datetime import datetime
 from enum import StrEnum
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from storage.models import Person, Programme
 from storage.models.people import OnboardingStep
+from storage.programmes.open import takes_sign_ups
 from storage.text_rule import forbidden_character
 
 DISPLAY_NAME_MAX = 60
@@ -158,17 +159,7 @@ def accept_notice(session: Session, *, person_id: int) -> Person:
 def open_programmes(session: Session, *, now: datetime) -> list[Programme]:
     """Programmes still taking sign-ups (not archived), by name."""
     return list(
-        session.exec(
-            select(Programme)
-            .where(
-                col(Programme.archived_at).is_(None),
-                or_(
-                    col(Programme.signup_open_until).is_(None),
-                    col(Programme.signup_open_until) > now,
-                ),
-            )
-            .order_by(col(Programme.name))
-        )
+        session.exec(select(Programme).where(takes_sign_ups(now)).order_by(col(Programme.name)))
     )
 
 
